@@ -1,0 +1,168 @@
+"""The library API: what the CLI adapts, and what other programs and tests call.
+
+    from customs_rules.api import Screener
+    screener = Screener.open(db_url)            # rules, policy and registry snapshot
+    for outcome in screener.screen_inputs(parsing.read_all(["day.csv"])):
+        ...                                      # Screening or Rejected, in input order
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .enrichment import enrich
+from .evaluation import Evaluator
+from .models import Declaration
+from .parsing import Parsed, Rejected
+from .policy import Policy, policy_from
+from .registry import CompanyRecord, PersonRecord, RegistryIndex, WatchlistRecord, read_registry_csv
+from .rules import RulePack, load_pack
+from .storage import Store
+
+STORE_CHUNK = 500
+
+
+def default_rules_dir() -> Path:
+    """The bundled pack: inside the installed package, or `rules/` of a source checkout."""
+    packaged = Path(__file__).parent / "default_rules"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parents[2] / "rules"
+
+
+@dataclass
+class Screening:
+    """One screened declaration: its decision (the contract's JSON object) and its facts."""
+
+    declaration: Declaration
+    decision: dict[str, Any]
+    facts: list[dict[str, Any]]
+    location: Any = None
+
+
+@dataclass
+class Summary:
+    screened: int = 0
+    rejected: int = 0
+    stored: int = 0
+    decisions: dict[str, int] = field(default_factory=lambda: {"hold": 0, "inspect": 0, "release": 0})
+
+    def add(self, outcome: Screening | Rejected) -> None:
+        if isinstance(outcome, Rejected):
+            self.rejected += 1
+        else:
+            self.screened += 1
+            self.decisions[outcome.decision["decision"]] += 1
+
+
+class Screener:
+    """A compiled rule pack, its policy, and a registry snapshot: screen with it."""
+
+    def __init__(self, pack: RulePack, registry: RegistryIndex, store: Store | None = None) -> None:
+        self.pack = pack
+        self.version = pack.version
+        self.policy: Policy = policy_from(pack.policy_doc)
+        self.evaluator = Evaluator(pack)
+        self.registry = registry
+        self.store = store
+
+    @classmethod
+    def open(cls, store: Store | None, rules_dir: Path | None = None) -> Screener:
+        pack = load_pack(rules_dir or default_rules_dir())
+        registry = store.registry_index() if store else RegistryIndex([], [], [])
+        return cls(pack, registry, store)
+
+    def screen(self, decl: Declaration, at: dt.datetime | None = None) -> Screening:
+        """Enrich, evaluate and decide one declaration (nothing is stored)."""
+        at = at or dt.datetime.now(dt.UTC)
+        enriched = enrich(decl, self.registry, self.pack.reference)
+        result = self.evaluator.evaluate(enriched, at)
+        counting = [(f.rule_id, f.action, f.score) for f in result.findings]
+        decision, score = self.policy.decide(counting)
+        body = {
+            "declaration_id": decl.declaration_id,
+            "decision": decision,
+            "score": score,
+            "findings": [f.as_dict() for f in result.findings],
+            "test_findings": [f.as_dict() for f in result.test_findings],
+            "ruleset_version": self.version,
+            "screened_at": at.isoformat().replace("+00:00", "Z"),
+        }
+        return Screening(decl, body, enriched.items)
+
+    def screen_inputs(
+        self, inputs: Iterable[Parsed | Rejected], store: bool = True, at: dt.datetime | None = None
+    ) -> Iterator[Screening | Rejected]:
+        """Screen parsed inputs in order; rejections pass through; screenings are stored
+        in chunks, each chunk one transaction (one `screened_at` for the whole run)."""
+        at = at or dt.datetime.now(dt.UTC)
+        keep = store and self.store is not None
+        if keep:
+            assert self.store is not None
+            self.store.record_ruleset(self.version, self.pack.contents)
+        pending: list[Screening] = []
+        for parsed in inputs:
+            if isinstance(parsed, Rejected):
+                yield parsed
+                continue
+            screening = self.screen(parsed.declaration, at)
+            screening.location = parsed.location
+            pending.append(screening)
+            if len(pending) >= STORE_CHUNK:
+                self._flush(pending, keep)
+                yield from pending
+                pending = []
+        self._flush(pending, keep)
+        yield from pending
+
+    def _flush(self, pending: list[Screening], keep: bool) -> None:
+        if keep and pending:
+            assert self.store is not None
+            self.store.record_screenings(pending)
+
+
+@dataclass
+class RegistryLoad:
+    loaded: dict[str, int] = field(default_factory=dict)
+    failed: list[Exception] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def load_registry(
+    store: Store,
+    companies: Path | None = None,
+    people: Path | None = None,
+    watchlist: Path | None = None,
+) -> RegistryLoad:
+    """Replace the registry tables from CSV files. Each file is all or nothing: a file
+    with any bad row is refused whole (every bad row listed) and its table is untouched."""
+    from .errors import InputError
+
+    result = RegistryLoad()
+    jobs = [
+        ("companies", companies, CompanyRecord, store.replace_companies),
+        ("people", people, PersonRecord, store.replace_people),
+        ("watchlist", watchlist, WatchlistRecord, store.replace_watchlist),
+    ]
+    for name, path, model, replace in jobs:
+        if path is None:
+            continue
+        try:
+            rows = read_registry_csv(path, model)
+        except InputError as exc:
+            result.failed.append(exc)
+            continue
+        result.loaded[name] = replace(rows)  # type: ignore[operator]
+    if people is not None and "people" in result.loaded:
+        known = store.company_ids()
+        orphans = {r.company_id for r in read_registry_csv(people, PersonRecord)} - known
+        if orphans:
+            result.warnings.append(
+                f"{len(orphans)} company id(s) in {people} are not in the companies table; "
+                "their people cannot link parties (e.g. " + ", ".join(sorted(orphans)[:3]) + ")"
+            )
+    return result

@@ -1,0 +1,261 @@
+"""The command line: a thin click layer over the library API (`api`).
+
+stdout carries only decisions; errors, progress and summaries go to stderr.
+Exit codes: 0 every declaration screened; 2 bad rules, an unreadable file or at least
+one rejected declaration (the good ones are still screened and stored); 1 internal error.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from . import api, reporting
+from .errors import CustomsRulesError, ErrorList
+from .examples import run_examples
+from .facts import FIELDS
+from .parsing import Rejected, read_all
+from .rules import load_pack, parse_pack
+from .storage import ENV_DB, Store, default_db_url
+from .validators import validate_pack
+
+F = TypeVar("F", bound=Callable[..., Any])
+EXIT_OK, EXIT_INTERNAL, EXIT_INPUT = 0, 1, 2
+
+
+class CliError(click.ClickException):
+    """A library error as the user sees it: what, where, a hint, and the documented code."""
+
+    def __init__(self, message: str, exit_code: int, hint: str | None = None) -> None:
+        super().__init__(message + (f"\nhint: {hint}" if hint else ""))
+        self.exit_code = exit_code
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"Error: {self.format_message()}", err=True)
+
+
+def handle_errors(func: F) -> F:
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except CustomsRulesError as exc:
+            raise CliError(str(exc), exc.exit_code, exc.hint) from None
+        except Exception as exc:  # noqa: BLE001 - the user gets a message, never a traceback
+            if os.environ.get("CUSTOMS_RULES_DEBUG"):
+                raise
+            raise CliError(
+                f"internal error: {type(exc).__name__}: {exc}",
+                EXIT_INTERNAL,
+                "set CUSTOMS_RULES_DEBUG=1 to see the traceback, and report it",
+            ) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def err_console() -> Console:
+    return Console(stderr=True, highlight=False)
+
+
+rules_option = click.option(
+    "--rules",
+    "rules_dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Rule pack directory (default: the bundled pack).",
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--db",
+    envvar=ENV_DB,
+    default=None,
+    help=f"Database URL (sqlite:///FILE or postgresql+psycopg://...); also ${ENV_DB}. "
+    "Default: an SQLite file under ~/.local/share/customs-rules/.",
+)
+@click.option("-q", "--quiet", is_flag=True, help="No progress or summary on stderr.")
+@click.version_option(package_name="customs-rules")
+@click.pass_context
+def main(ctx: click.Context, db: str | None, quiet: bool) -> None:
+    """customs-rules: screen shipment declarations against declarative risk rules and
+    say hold, inspect or release, with the evidence behind each finding."""
+    ctx.obj = {"db": db or default_db_url(), "quiet": quiet}
+
+
+def open_store(ctx: click.Context) -> Store:
+    return Store(ctx.obj["db"])
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True,
+    help="table: for people; json: one decision object per line (JSON Lines); csv: one row per declaration.",
+)  # fmt: skip
+@click.option("--no-store", is_flag=True, help="Screen only; record nothing in the database.")
+@rules_option
+@click.pass_context
+@handle_errors
+def screen(ctx: click.Context, paths: tuple[str, ...], fmt: str, no_store: bool, rules_dir: Path | None) -> None:
+    """Screen declarations from PATHS (JSON, JSON Lines or batch CSV; '-' reads stdin).
+
+    Every good declaration is screened and stored; each rejected one is reported on
+    stderr with its file, line or record, and field, and the exit code is then 2.
+    """
+    store = open_store(ctx)
+    try:
+        screener = api.Screener.open(store, rules_dir)
+        stdin = click.get_text_stream("stdin")
+        outcomes = screener.screen_inputs(read_all(paths, stdin), store=not no_store)
+        summary = _emit(outcomes, fmt, err_console(), ctx.obj["quiet"])
+    finally:
+        store.close()
+    if not ctx.obj["quiet"]:
+        click.echo(reporting.summary_line(summary), err=True)
+    if summary.rejected:
+        ctx.exit(EXIT_INPUT)
+
+
+def _emit(outcomes: Any, fmt: str, err: Console, quiet: bool) -> api.Summary:
+    summary = api.Summary()
+    out = click.get_text_stream("stdout")
+    table_rows: list[dict[str, Any]] = []
+    writer = reporting.CsvWriter(out) if fmt == "csv" else None
+    for outcome in outcomes:
+        summary.add(outcome)
+        if isinstance(outcome, Rejected):
+            for line in reporting.rejection_lines(outcome):
+                click.echo(line, err=True)
+        elif fmt == "json":
+            out.write(reporting.json_line(outcome.decision) + "\n")
+        elif writer is not None:
+            writer.write(outcome.decision)
+        else:
+            table_rows.append(outcome.decision)
+    if fmt == "table" and table_rows:
+        reporting.print_table(Console(file=out, highlight=False, width=_width()), table_rows)
+    out.flush()
+    return summary
+
+
+def _width() -> int | None:
+    return None if sys.stdout.isatty() else 160
+
+
+@main.group()
+def rules() -> None:
+    """Validate, list and test the rule pack."""
+
+
+@rules.command("validate")
+@rules_option
+@handle_errors
+def rules_validate(rules_dir: Path | None) -> None:
+    """Check every rule file, list and the policy; report all errors with file:line."""
+    directory = rules_dir or api.default_rules_dir()
+    pack, errors = parse_pack(directory)
+    errors += validate_pack(pack) if not errors else []
+    if errors:
+        raise CliError(str(ErrorList(f"rule pack {directory} is invalid", errors)), EXIT_INPUT)
+    click.echo(f"ok: {len(pack.rules)} rules, {len(pack.reference.hs_lists)} lists, version {pack.version}", err=True)
+
+
+@rules.command("list")
+@rules_option
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@handle_errors
+def rules_list(rules_dir: Path | None, fmt: str) -> None:
+    """List the rules: id, status, action, score, family and title."""
+    pack = load_pack(rules_dir or api.default_rules_dir())
+    if fmt == "json":
+        for r in pack.rules:
+            row = {"id": r.id, "status": r.status.value, "action": r.action.value, "score": r.score,
+                   "family": r.family, "title": r.title, "source": f"{r.source}:{r.line}"}  # fmt: skip
+            click.echo(json.dumps(row, ensure_ascii=False))
+        return
+    table = Table(title=f"Rules ({pack.version[:19]}…)")
+    for column in ("id", "status", "action", "score", "family", "title"):
+        table.add_column(column)
+    for r in pack.rules:
+        table.add_row(r.id, r.status.value, r.action.value, reporting._number(r.score), r.family, r.title)
+    Console(highlight=False).print(table)
+
+
+@rules.command("test")
+@rules_option
+@handle_errors
+def rules_test(rules_dir: Path | None) -> None:
+    """Run every rule's embedded examples through the engine; exit 2 if any fails."""
+    pack = load_pack(rules_dir or api.default_rules_dir())
+    results = run_examples(pack)
+    failed = [r for r in results if not r.passed]
+    for result in failed:
+        click.echo(f"FAIL {result.describe()}", err=True)
+    click.echo(f"{len(results) - len(failed)} passed, {len(failed)} failed", err=True)
+    if failed:
+        sys.exit(EXIT_INPUT)
+
+
+@rules.command("fields")
+def rules_fields() -> None:
+    """List the fact fields that rule conditions can read, with their types."""
+    for spec in FIELDS.values():
+        missing = " (may be missing)" if spec.nullable else ""
+        click.echo(f"{spec.name:36} {spec.type.value:13} {spec.description}{missing}")
+
+
+@main.group()
+def registry() -> None:
+    """Load and inspect the company registry and the watchlist."""
+
+
+@registry.command("load")
+@click.option("--companies", type=click.Path(path_type=Path), help="companies CSV")
+@click.option("--people", type=click.Path(path_type=Path), help="people CSV (directors, founders, owners)")
+@click.option("--watchlist", type=click.Path(path_type=Path), help="watchlist CSV (reported companies)")
+@click.pass_context
+@handle_errors
+def registry_load(ctx: click.Context, companies: Path | None, people: Path | None, watchlist: Path | None) -> None:
+    """Load registry CSV files. Each file REPLACES its table, whole or not at all:
+    a file with any bad row is refused (every bad row listed) and its table is untouched."""
+    if not (companies or people or watchlist):
+        raise click.UsageError("give at least one of --companies, --people, --watchlist")
+    store = open_store(ctx)
+    try:
+        result = api.load_registry(store, companies, people, watchlist)
+    finally:
+        store.close()
+    for name, count in result.loaded.items():
+        click.echo(f"loaded {count} {name}", err=True)
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    if result.failed:
+        for failure in result.failed:
+            click.echo(f"Error: {failure}", err=True)
+        ctx.exit(EXIT_INPUT)
+
+
+@registry.command("status")
+@click.pass_context
+@handle_errors
+def registry_status(ctx: click.Context) -> None:
+    """Show how many companies, people and watchlist entries are loaded."""
+    store = open_store(ctx)
+    try:
+        counts = store.registry_counts()
+    finally:
+        store.close()
+    for name, count in counts.items():
+        click.echo(f"{name}: {count}")

@@ -1,0 +1,276 @@
+"""The compiler for durable-rules: the only module that imports the engine.
+
+Rules are compiled from data to the engine's JSON (never the decorator DSL) and driven
+through the C extension directly, synchronously: assert a fact, run every action the
+engine queued for it, retract it. The engine sees a flat fact holding only the values
+the rules read; list and group memberships arrive precomputed as boolean flags.
+Measured limits and pitfalls (engine-notes.md) shape the code:
+
+- `$or` fires once per true branch: callers get a set of rule indices, never a count.
+- a negation is pushed down to the leaves (the engine has no `not`); a missing value
+  makes every comparison false, so a negated test on a nullable field also accepts
+  "missing" (`$nex`).
+- more than 64 sibling conditions true at once fail (error 303): rules are packed into
+  several engine rulesets of at most 64 alternatives each, which also keeps clear of
+  the 256-rules-sharing-a-condition crash and the 4096-rules limit.
+- at most 15 `$or`/`$and` groups per pattern (error 113) and about 252 properties per
+  fact (error 302): refused by `check_limits` with the rule's location.
+- field names are compared by their 32-bit FNV-1a hash: collisions are refused.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import durable_rules_engine as engine
+
+from .errors import LocatedError, Location
+from .facts import FIELDS, FieldType, encode_date
+from .reference import ReferenceData
+from .rules import Condition, Leaf, Node, Rule
+
+MAX_ALTERNATIVES = 64  # siblings true at once per engine ruleset (error 303 above)
+MAX_GROUPS = 15  # $or/$and groups in one pattern (error 113 above)
+MAX_PROPERTIES = 240  # properties per fact; the engine fails above 252
+CACHE_SIZE = 200_000
+NEGATED = {"gt": "$lte", "gte": "$lt", "lt": "$gte", "lte": "$gt"}
+POSITIVE = {"gt": "$gt", "gte": "$gte", "lt": "$lt", "lte": "$lte"}
+_ruleset_names = itertools.count()
+
+
+def fnv1a(text: str) -> int:
+    """The engine's property-name hash (FNV-1a, 32 bits)."""
+    value = 2166136261
+    for byte in text.encode():
+        value = ((value ^ byte) * 16777619) & 0xFFFFFFFF
+    return value
+
+
+@dataclass
+class Layout:
+    """How enriched facts become the engine's flat fact: one key per value or flag."""
+
+    fields: dict[str, str] = field(default_factory=dict)
+    list_flags: dict[tuple[str, str], str] = field(default_factory=dict)
+    group_flags: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    def key(self, name: str) -> str:
+        return self.fields.setdefault(name, name.replace(".", "__"))
+
+    def list_key(self, name: str, list_name: str) -> str:
+        default = f"{self.key(name)}__l{len(self.list_flags)}"
+        return self.list_flags.setdefault((name, list_name), default)
+
+    def group_key(self, name: str, group: str) -> str:
+        default = f"{self.key(name)}__g{len(self.group_flags)}"
+        return self.group_flags.setdefault((name, group), default)
+
+    def keys(self) -> list[str]:
+        return [*self.fields.values(), *self.list_flags.values(), *self.group_flags.values()]
+
+    def engine_fact(self, values: Mapping[str, Any], reference: ReferenceData) -> dict[str, Any]:
+        """The engine's view of one fact; a missing value is left out, never sent as null."""
+        fact: dict[str, Any] = {}
+        for name, key in self.fields.items():
+            value = encode(name, values.get(name))
+            if value is not None:
+                fact[key] = value
+        for (name, list_name), key in self.list_flags.items():
+            hs_code = values.get(name)
+            if hs_code is not None:
+                fact[key] = list_name in reference.lists_for(hs_code)
+        for (name, group), key in self.group_flags.items():
+            value = values.get(name)
+            if value is None:
+                continue
+            countries = value if isinstance(value, list) else [value]
+            fact[key] = any(group in reference.groups_for(c) for c in countries)
+        return fact
+
+
+def encode(name: str, value: Any) -> Any:
+    """Normalise a value to the type the engine compares well (engine-notes: loose typing)."""
+    if value is None:
+        return None
+    kind = FIELDS[name].type
+    if kind is FieldType.DATE:
+        return encode_date(value)
+    if kind is FieldType.COUNTRY_LIST:
+        return len(value) or None  # only `exists` and groups read a list
+    if kind is FieldType.NUMBER:
+        return float(value)
+    return value
+
+
+def compile_leaf(leaf: Leaf, layout: Layout, negate: bool) -> dict[str, Any]:
+    kind = FIELDS[leaf.field].type
+    nullable = FIELDS[leaf.field].nullable or kind is FieldType.COUNTRY_LIST
+    op = leaf.op
+    if op in ("in_list", "not_in_list", "in_group", "not_in_group"):
+        flag = layout.list_key if op.endswith("list") else layout.group_key
+        keys = [flag(leaf.field, name) for name in leaf.value]
+        wanted = op.startswith("in_")
+        present = [{k: wanted != negate} for k in keys]
+        joined = _join("$or" if wanted != negate else "$and", present)
+        return _or_missing(joined, keys[0], negate and nullable)
+    key = layout.key(leaf.field)
+    if op == "exists":
+        return {"$ex" if leaf.value != negate else "$nex": {key: 1}}
+    if op in POSITIVE:
+        cond = {(NEGATED if negate else POSITIVE)[op]: {key: encode(leaf.field, leaf.value)}}
+        return _or_missing(cond, key, negate and nullable)
+    values = leaf.value if op in ("in", "not_in") else (leaf.value,)
+    encoded = [encode(leaf.field, v) for v in values]
+    positive = op in ("in", "equals")
+    if positive != negate:
+        cond = _join("$or", [{key: v} for v in encoded])
+    else:
+        cond = _join("$and", [{"$neq": {key: v}} for v in encoded])
+    # a missing value fails every test; only a negated test accepts it
+    return _or_missing(cond, key, negate and nullable)
+
+
+def _or_missing(cond: dict[str, Any], key: str, accept_missing: bool) -> dict[str, Any]:
+    return _join("$or", [cond, {"$nex": {key: 1}}]) if accept_missing else cond
+
+
+def _join(op: str, parts: list[dict[str, Any]]) -> dict[str, Any]:
+    flat: list[dict[str, Any]] = []
+    for part in parts:
+        flat.extend(part[op] if set(part) == {op} else [part])
+    return flat[0] if len(flat) == 1 else {op: flat}
+
+
+def compile_condition(cond: Condition, layout: Layout, negate: bool = False) -> dict[str, Any]:
+    """Negation normal form: `not` is pushed to the leaves (De Morgan)."""
+    if isinstance(cond, Leaf):
+        return compile_leaf(cond, layout, negate)
+    if cond.kind == "not":
+        return compile_condition(cond.children[0], layout, not negate)
+    op = "$and" if (cond.kind == "all") != negate else "$or"
+    return _join(op, [compile_condition(c, layout, negate) for c in cond.children])
+
+
+def pattern(rule: Rule, layout: Layout) -> dict[str, Any]:
+    # the positive `t` test keeps the session-state object from satisfying a rule
+    body = _join("$and", [{"t": "fact"}, compile_condition(rule.condition, layout)])
+    return {"all": [{"m": body}]}
+
+
+def alternatives(cond: Any) -> int:
+    """How many alternative paths (DNF terms) a compiled condition opens in the engine."""
+    if isinstance(cond, dict) and "$or" in cond:
+        return sum(alternatives(c) for c in cond["$or"])
+    if isinstance(cond, dict) and "$and" in cond:
+        total = 1
+        for c in cond["$and"]:
+            total *= alternatives(c)
+        return total
+    return 1
+
+
+def groups(cond: Any) -> int:
+    if isinstance(cond, dict) and ("$or" in cond or "$and" in cond):
+        return 1 + sum(groups(c) for c in next(iter(cond.values())))
+    return 0
+
+
+def check_limits(rules: list[Rule]) -> list[LocatedError]:
+    """Refuse what would cross the engine's limits, with each rule's location."""
+    layout = Layout()
+    errors: list[LocatedError] = []
+    for rule in rules:
+        body = pattern(rule, layout)["all"][0]["m"]
+        paths, count = alternatives(body), groups(body)
+        if paths > MAX_ALTERNATIVES:
+            errors.append(LocatedError(rule.location, (
+                f"rule {rule.id} expands to {paths} alternative paths; the engine allows "
+                f"{MAX_ALTERNATIVES}: use a named list or country group instead of long `in` lists"
+            )))  # fmt: skip
+        if count > MAX_GROUPS:
+            errors.append(LocatedError(rule.location, (
+                f"rule {rule.id} has {count} all/any groups after compiling; the engine "
+                f"allows {MAX_GROUPS}: split it into several rules"
+            )))  # fmt: skip
+    if len(layout.keys()) > MAX_PROPERTIES:
+        where = rules[0].location if rules else Location("rules")
+        errors.append(LocatedError(where, (
+            f"the pack reads {len(layout.keys())} fact values and flags; the engine "
+            f"allows {MAX_PROPERTIES} per fact"
+        )))  # fmt: skip
+    hashes: dict[int, str] = {fnv1a(k): k for k in ("t", "id", "sid")}
+    for key in layout.keys():
+        other = hashes.setdefault(fnv1a(key), key)
+        if other != key and rules:
+            message = f"engine field names {key!r} and {other!r} collide (32-bit hash)"
+            errors.append(LocatedError(rules[0].location, message))
+    return errors
+
+
+class CompiledPack:
+    """The rules compiled once per process into durable-rules rulesets; reuse it."""
+
+    def __init__(self, rules: list[Rule], reference: ReferenceData) -> None:
+        self.rules = rules
+        self.reference = reference
+        self.layout = Layout()
+        self._handles: list[tuple[int, dict[str, int]]] = []
+        self._cache: dict[tuple[Any, ...], frozenset[int]] = {}
+        self._ids = itertools.count()
+        chunks: list[dict[str, Any]] = []
+        budget = MAX_ALTERNATIVES
+        for index, rule in enumerate(rules):
+            compiled = pattern(rule, self.layout)
+            paths = alternatives(compiled["all"][0]["m"])
+            if not chunks or budget < paths:
+                chunks.append({})
+                budget = MAX_ALTERNATIVES
+            chunks[-1][f"r{index}"] = compiled
+            budget -= paths
+        for chunk in chunks:
+            name = f"customs_rules_{next(_ruleset_names)}"
+            handle = engine.create_ruleset(name, json.dumps(chunk))
+            self._handles.append((handle, {n: int(n[1:]) for n in chunk}))
+
+    def engine_fact(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        return self.layout.engine_fact(values, self.reference)
+
+    def match(self, values: Mapping[str, Any]) -> frozenset[int]:
+        """Indices (into `rules`) of every rule whose condition holds for this fact."""
+        fact = self.engine_fact(values)
+        # facts with the same signature fire the same rules: the engine sees each once
+        signature = tuple(sorted(fact.items()))
+        fired = self._cache.get(signature)
+        if fired is None:
+            fired = self._run(fact)
+            if len(self._cache) >= CACHE_SIZE:
+                self._cache.clear()
+            self._cache[signature] = fired
+        return fired
+
+    def _run(self, fact: dict[str, Any]) -> frozenset[int]:
+        fired: set[int] = set()
+        for handle, names in self._handles:
+            message = dict(fact, t="fact", id=str(next(self._ids)), sid="0")
+            text = json.dumps(message)
+            result = engine.assert_fact(handle, text)
+            if result[0] != 0:  # 1: nothing matched, the fact was not stored
+                continue
+            try:
+                started = engine.start_action_for_state(handle, result[1])
+                # (state, message) first; then each completion returns the next message
+                message_text = started[1] if started else None
+                while message_text:
+                    fired.update(names[n] for n in json.loads(message_text))
+                    message_text = engine.complete_and_start_action(handle, result[1])
+            finally:
+                engine.retract_fact(handle, text)
+        return frozenset(fired)
+
+
+def compile_pack(rules: list[Rule], reference: ReferenceData) -> CompiledPack:
+    return CompiledPack(rules, reference)

@@ -1,0 +1,157 @@
+"""Enrichment: a declaration plus the registry and reference lists become facts.
+
+Modelled on nomenklatura's features: small documented functions, each returning a
+`Feature` (a value the rules read, and a human-readable detail that becomes the
+evidence of any finding that reads it). Every field of `facts.FIELDS` is produced for
+every item, so rules never meet an undefined field.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .models import Declaration, Item, Party
+from .reference import ReferenceData
+from .registry import PartyMatch, RegistryIndex
+
+
+@dataclass(frozen=True)
+class Feature:
+    value: Any
+    detail: Any = None
+
+
+@dataclass
+class Enriched:
+    """A declaration's facts: one dict per item (header facts included) and their details."""
+
+    declaration: Declaration
+    items: list[dict[str, Any]] = field(default_factory=list)
+    details: list[dict[str, Any]] = field(default_factory=list)
+
+
+def party_features(role: str, party: Party, match: PartyMatch, index: RegistryIndex) -> dict[str, Feature]:
+    """What the registry says of the exporter or consignee."""
+    company = match.company
+    registered = company.registered_on.isoformat() if company and company.registered_on else None
+    hit = index.watchlisted(party, company)
+    known_detail = {"match": match.method, "score": match.score, "why": match.detail}
+    if company is not None:
+        known_detail |= {"company_id": company.company_id, "registered_name": company.name}
+    return {
+        f"{role}.name": Feature(party.name),
+        f"{role}.id": Feature(party.id),
+        f"{role}.country": Feature(party.country or (company.country if company else None)),
+        f"{role}.known": Feature(company is not None, known_detail),
+        f"{role}.match": Feature(match.method),
+        f"{role}.registered_on": Feature(registered, {"company": company.name} if company else None),
+        f"{role}.watchlisted": Feature(
+            hit is not None,
+            {"listed_name": hit[0].name, "reason": hit[0].reason, "source": hit[0].source,
+             "listed_on": hit[0].listed_on.isoformat() if hit[0].listed_on else None, "why": hit[1]}
+            if hit else None,
+        ),  # fmt: skip
+    }
+
+
+def linked_parties(exporter: PartyMatch, consignee: PartyMatch, index: RegistryIndex) -> dict[str, Feature]:
+    """Exporter and consignee share a person (any pair of roles), with the evidence."""
+    if exporter.company is None or consignee.company is None or exporter.company is consignee.company:
+        return {"parties.linked": Feature(False), "parties.shared_persons": Feature(0)}
+    shared = index.shared_persons(exporter.company, consignee.company)
+    detail = {
+        "exporter": exporter.company.name,
+        "consignee": consignee.company.name,
+        "shared_persons": [
+            {"person": s.exporter_person, "exporter_role": s.exporter_role,
+             "consignee_person": s.consignee_person, "consignee_role": s.consignee_role,
+             "score": s.score, "method": s.method, "why": s.detail}
+            for s in shared
+        ],
+    }  # fmt: skip
+    return {
+        "parties.linked": Feature(bool(shared), detail if shared else None),
+        "parties.shared_persons": Feature(len(shared), detail if shared else None),
+    }
+
+
+def activity_covers(exporter: PartyMatch, item: Item, reference: ReferenceData) -> Feature:
+    """Whether the exporter's registered activities plausibly cover the item's goods.
+
+    None (missing) when the exporter is unknown or registered no activity code.
+    """
+    company = exporter.company
+    if company is None or not company.activity_codes:
+        return Feature(None, {"why": "no activity codes known for the exporter"})
+    codes = tuple(company.activity_codes)
+    covering = reference.activity_map.covering(codes, item.hs_code)
+    detail = {"activity_codes": list(codes), "hs_code": item.hs_code, "covering": covering}
+    if not covering:
+        detail["why"] = f"none of the activities {', '.join(codes)} covers HS {item.hs_code}"
+    return Feature(bool(covering), detail)
+
+
+def hs_lists(item: Item, reference: ReferenceData) -> Feature:
+    """The named goods lists (and tiers) the item's HS code falls in."""
+    found = reference.lists_for(item.hs_code)
+    detail = [
+        {"list": name, "code": entry.code, "tier": entry.tier, "description": entry.description}
+        for name, entry in found.items()
+    ]
+    return Feature(item.hs_code, {"lists": detail} if detail else None)
+
+
+def country_groups(country: str | None, reference: ReferenceData) -> Feature:
+    groups = sorted(reference.groups_for(country))
+    return Feature(country, {"groups": groups} if groups else None)
+
+
+def route_groups(countries: list[str], reference: ReferenceData) -> Feature:
+    detail = {c: sorted(reference.groups_for(c)) for c in countries}
+    return Feature(countries, detail if any(detail.values()) else None)
+
+
+def declaration_features(decl: Declaration, reference: ReferenceData) -> dict[str, Feature]:
+    values = [i.value for i in decl.items if i.value is not None]
+    return {
+        "declaration.procedure": Feature(decl.procedure.value),
+        "declaration.document_type": Feature(decl.document_type),
+        "declaration.date": Feature(decl.date.isoformat()),
+        "declaration.dispatch_country": country_groups(decl.dispatch_country, reference),
+        "declaration.destination_country": country_groups(decl.destination_country, reference),
+        "declaration.transit_countries": route_groups(decl.transit_countries, reference),
+        "declaration.item_count": Feature(len(decl.items)),
+        "declaration.total_value": Feature(sum(values)),
+    }
+
+
+def item_features(item: Item, exporter: PartyMatch, reference: ReferenceData) -> dict[str, Feature]:
+    return {
+        "item.line": Feature(item.line),
+        "item.hs_code": hs_lists(item, reference),
+        "item.description": Feature(item.description),
+        "item.quantity": Feature(item.quantity),
+        "item.unit": Feature(item.unit),
+        "item.value": Feature(item.value),
+        "item.currency": Feature(item.currency),
+        "item.origin_country": country_groups(item.origin_country, reference),
+        "item.net_mass_kg": Feature(item.net_mass_kg),
+        "item.exporter_activity_covers": activity_covers(exporter, item, reference),
+    }
+
+
+def enrich(decl: Declaration, index: RegistryIndex, reference: ReferenceData) -> Enriched:
+    """All the facts of one declaration, one fact per item."""
+    exporter = index.resolve(decl.exporter)
+    consignee = index.resolve(decl.consignee)
+    header = declaration_features(decl, reference)
+    header |= party_features("exporter", decl.exporter, exporter, index)
+    header |= party_features("consignee", decl.consignee, consignee, index)
+    header |= linked_parties(exporter, consignee, index)
+    result = Enriched(decl)
+    for item in decl.items:
+        features = header | item_features(item, exporter, reference)
+        result.items.append({k: f.value for k, f in features.items()})
+        result.details.append({k: f.detail for k, f in features.items() if f.detail is not None})
+    return result

@@ -1,0 +1,152 @@
+"""Evaluation: enriched facts through the compiled rules into findings with evidence.
+
+Every matching rule is a finding (never only the first). A rule counts once per
+declaration: an item-level rule reports its first matching line and lists the others
+in its evidence. `holds` is the plain-Python reference evaluator of the same rule
+model; a property test keeps it and the engine in agreement.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .compiler import CompiledPack, compile_pack, encode
+from .enrichment import Enriched
+from .facts import FIELDS, FieldType
+from .reference import ReferenceData
+from .rules import Condition, Leaf, Rule, RulePack, Status, leaves
+
+
+@dataclass
+class Finding:
+    rule_id: str
+    title: str
+    action: str
+    score: float
+    item_line: int | None
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "rule_id": self.rule_id,
+            "title": self.title,
+            "action": self.action,
+            "score": self.score,
+            "item_line": self.item_line,
+            "evidence": self.evidence,
+        }
+
+
+@dataclass
+class Evaluation:
+    findings: list[Finding]
+    test_findings: list[Finding]
+
+
+class Evaluator:
+    """Compiles a pack once, then evaluates any number of declarations with it."""
+
+    def __init__(self, pack: RulePack) -> None:
+        self.pack = pack
+        self.rules = pack.evaluated()
+        self.compiled: CompiledPack = compile_pack(self.rules, pack.reference)
+
+    def matches(self, values: Mapping[str, Any]) -> frozenset[int]:
+        return self.compiled.match(values)
+
+    def evaluate(self, enriched: Enriched, at: dt.datetime) -> Evaluation:
+        """Findings of the rules in force at `at` (the time of screening)."""
+        lines: dict[int, list[int]] = {}
+        for position, values in enumerate(enriched.items):
+            for index in self.compiled.match(values):
+                lines.setdefault(index, []).append(position)
+        active: list[Finding] = []
+        tests: list[Finding] = []
+        for index in sorted(lines):
+            rule = self.rules[index]
+            if not rule.in_force(at):
+                continue
+            finding = make_finding(rule, enriched, lines[index])
+            (tests if rule.status is Status.TEST else active).append(finding)
+        return Evaluation(active, tests)
+
+
+def make_finding(rule: Rule, enriched: Enriched, positions: list[int]) -> Finding:
+    first = positions[0]
+    evidence = evidence_for(rule, enriched.items[first], enriched.details[first])
+    item_line = None
+    if rule.item_level:
+        item_line = enriched.items[first]["item.line"]
+        if len(positions) > 1:
+            evidence["item_lines"] = [enriched.items[p]["item.line"] for p in positions]
+    return Finding(rule.id, rule.title, rule.action.value, rule.score, item_line, evidence)
+
+
+def evidence_for(rule: Rule, values: Mapping[str, Any], details: Mapping[str, Any]) -> dict[str, Any]:
+    """What matched: each field the rule reads, its value, and the feature's detail."""
+    evidence: dict[str, Any] = {}
+    for leaf in leaves(rule.condition):
+        if leaf.field in evidence:
+            continue
+        value, detail = values.get(leaf.field), details.get(leaf.field)
+        if isinstance(detail, dict):
+            evidence[leaf.field] = {"value": value, **detail}
+        elif detail is not None:
+            evidence[leaf.field] = {"value": value, "detail": detail}
+        else:
+            evidence[leaf.field] = value
+    return evidence
+
+
+def holds(cond: Condition, values: Mapping[str, Any], reference: ReferenceData) -> bool:
+    """The reference semantics, in plain Python: a missing value fails every test
+    except `exists: false`; `not` negates; lists and groups match by membership."""
+    if isinstance(cond, Leaf):
+        return _leaf_holds(cond, values, reference)
+    if cond.kind == "not":
+        return not holds(cond.children[0], values, reference)
+    results = (holds(c, values, reference) for c in cond.children)
+    return all(results) if cond.kind == "all" else any(results)
+
+
+def _leaf_holds(leaf: Leaf, values: Mapping[str, Any], reference: ReferenceData) -> bool:
+    kind = FIELDS[leaf.field].type
+    raw = values.get(leaf.field)
+    if kind is FieldType.COUNTRY_LIST:
+        countries = list(raw or [])
+        if leaf.op == "exists":
+            return bool(countries) == leaf.value
+        inside = any(g in reference.groups_for(c) for c in countries for g in leaf.value)
+        return inside == (leaf.op == "in_group")
+    if leaf.op == "exists":
+        return (raw is not None) == leaf.value
+    if raw is None:
+        return False
+    if leaf.op in ("in_list", "not_in_list"):
+        inside = any(name in reference.lists_for(raw) for name in leaf.value)
+        return inside == (leaf.op == "in_list")
+    if leaf.op in ("in_group", "not_in_group"):
+        inside = any(g in reference.groups_for(raw) for g in leaf.value)
+        return inside == (leaf.op == "in_group")
+    value = encode(leaf.field, raw)
+    if leaf.op in ("in", "not_in"):
+        inside = value in {encode(leaf.field, v) for v in leaf.value}
+        return inside == (leaf.op == "in")
+    literal = encode(leaf.field, leaf.value)
+    compare = {
+        "equals": lambda: value == literal,
+        "not_equals": lambda: value != literal,
+        "gt": lambda: value > literal,
+        "gte": lambda: value >= literal,
+        "lt": lambda: value < literal,
+        "lte": lambda: value <= literal,
+    }
+    return bool(compare[leaf.op]())
+
+
+def reference_matches(rules: list[Rule], values: Mapping[str, Any], reference: ReferenceData) -> frozenset[int]:
+    """Indices of the rules whose condition holds, by the reference evaluator."""
+    return frozenset(i for i, r in enumerate(rules) if holds(r.condition, values, reference))

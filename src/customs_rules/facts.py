@@ -1,0 +1,98 @@
+"""The facts rules can read: one schema shared by enrichment, the rule validators,
+the compiler and the example runner.
+
+Enrichment produces one fact per goods item, holding the declaration's header facts,
+the parties' registry facts and the item's own facts, so a rule can combine them.
+A field is `nullable` when enrichment may not know it (an unknown exporter has no
+registration date); comparisons on a missing value are false (see README, "Rules").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+
+class FieldType(StrEnum):
+    TEXT = "text"
+    COUNTRY = "country"
+    COUNTRY_LIST = "country_list"
+    HS = "hs"
+    NUMBER = "number"
+    DATE = "date"
+    BOOL = "bool"
+
+
+@dataclass(frozen=True)
+class FactField:
+    name: str
+    type: FieldType
+    nullable: bool
+    description: str
+    example_default: Any = None  # what a rule example gets when it does not say
+
+    @property
+    def item_level(self) -> bool:
+        """Rules reading an item field find per item; the others per declaration."""
+        return self.name.startswith("item.")
+
+T = FieldType
+
+
+def _party(role: str) -> list[FactField]:
+    return [
+        FactField(f"{role}.name", T.TEXT, False, f"{role}'s name as declared", "Example Trader LLP"),
+        FactField(f"{role}.id", T.TEXT, True, f"{role}'s declared id (BIN, INN...)"),
+        FactField(f"{role}.country", T.COUNTRY, True, f"{role}'s declared or registered country"),
+        FactField(f"{role}.known", T.BOOL, False, f"{role} was found in the registry", True),
+        FactField(f"{role}.match", T.TEXT, False, "how it was found: id, name, alias or none", "id"),
+        FactField(f"{role}.registered_on", T.DATE, True, f"{role}'s registration date"),
+        FactField(f"{role}.watchlisted", T.BOOL, False, f"{role} is on the watchlist", False),
+    ]
+
+
+FIELDS: dict[str, FactField] = {
+    f.name: f
+    for f in [
+        FactField("declaration.procedure", T.TEXT, False, "export, import, re-export or transit", "export"),
+        FactField("declaration.document_type", T.TEXT, True, "e.g. customs_declaration, goods_invoice"),
+        FactField("declaration.date", T.DATE, False, "the declaration's date", "2024-01-15"),
+        FactField("declaration.dispatch_country", T.COUNTRY, False, "country of dispatch", "KZ"),
+        FactField("declaration.destination_country", T.COUNTRY, False, "country of destination", "CN"),
+        FactField("declaration.transit_countries", T.COUNTRY_LIST, False, "declared transit countries", []),
+        FactField("declaration.item_count", T.NUMBER, False, "number of goods items", 1),
+        FactField("declaration.total_value", T.NUMBER, False, "sum of the items' values", 1000),
+        *_party("exporter"),
+        *_party("consignee"),
+        FactField("parties.linked", T.BOOL, False, "exporter and consignee share a person", False),
+        FactField("parties.shared_persons", T.NUMBER, False, "how many persons they share", 0),
+        FactField("item.line", T.NUMBER, False, "the item's line number", 1),
+        FactField("item.hs_code", T.HS, False, "the item's HS code, digits only", "100199"),
+        FactField("item.description", T.TEXT, True, "goods description"),
+        FactField("item.quantity", T.NUMBER, True, "quantity"),
+        FactField("item.unit", T.TEXT, True, "unit of quantity"),
+        FactField("item.value", T.NUMBER, True, "declared value", 1000),
+        FactField("item.currency", T.TEXT, True, "ISO 4217 currency", "USD"),
+        FactField("item.origin_country", T.COUNTRY, True, "country of origin"),
+        FactField("item.net_mass_kg", T.NUMBER, True, "net mass in kg"),
+        FactField(
+            "item.exporter_activity_covers",
+            T.BOOL,
+            True,
+            "the exporter's registered activities cover the goods (missing when the exporter "
+            "is unknown or has no activity codes)",
+            True,
+        ),
+    ]
+}
+
+NUMERIC_TYPES = frozenset({T.NUMBER, T.DATE})
+
+
+def encode_date(value: Any) -> int | None:
+    """Dates reach the engine as YYYYMMDD integers: its loose typing compares numbers well."""
+    if value is None:
+        return None
+    text = str(value)
+    return int(text[:4] + text[5:7] + text[8:10])

@@ -1,0 +1,174 @@
+"""The declaration contract (design.md §4) as pydantic v2 models.
+
+Validation normalises what users write in many ways (HS codes with dots and spaces,
+lower-case country codes) into one canonical form, and refuses what cannot be right.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from enum import StrEnum
+from functools import lru_cache
+from typing import Annotated, Any
+
+import pycountry
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
+
+HS_SEPARATORS = re.compile(r"[.\s]")
+HS_DIGITS = re.compile(r"\d{6,10}")
+DATE_FORMAT = re.compile(r"\d{4}-\d{2}-\d{2}")
+MAX_TEXT = 4000  # the engine mishandles strings of 64K characters; stay far below
+
+
+def normalize_hs(value: str) -> str:
+    """`8806.21`, `8806 21 000 0` and `88062100` all become plain digits (6 to 10)."""
+    if not isinstance(value, str):
+        value = str(value)
+    digits = HS_SEPARATORS.sub("", value.strip())
+    if not HS_DIGITS.fullmatch(digits):
+        raise ValueError(
+            f"HS code {value!r} must have 6 to 10 digits (dots and spaces allowed), "
+            "e.g. 8806.21 or 8806 21 000 0"
+        )
+    return digits
+
+
+@lru_cache(maxsize=512)
+def normalize_country(value: str) -> str:
+    """An ISO 3166-1 alpha-2 code, case-insensitive, checked against pycountry."""
+    code = value.strip().upper()
+    if len(code) != 2 or pycountry.countries.get(alpha_2=code) is None:
+        raise ValueError(f"unknown country {value!r}: expected an ISO 3166-1 alpha-2 code")
+    return code
+
+
+@lru_cache(maxsize=256)
+def normalize_currency(value: str) -> str:
+    """An ISO 4217 code, case-insensitive, checked against pycountry."""
+    code = value.strip().upper()
+    if len(code) != 3 or pycountry.currencies.get(alpha_3=code) is None:
+        raise ValueError(f"unknown currency {value!r}: expected an ISO 4217 code such as USD")
+    return code
+
+
+def _strict_date(value: Any) -> Any:
+    # pydantic would accept timestamps and other shapes; the contract says YYYY-MM-DD
+    if isinstance(value, dt.date):
+        return value
+    if not isinstance(value, str) or not DATE_FORMAT.fullmatch(value.strip()):
+        raise ValueError(f"date {value!r} must be written YYYY-MM-DD")
+    return value.strip()
+
+
+def _blank_to_none(value: Any) -> Any:
+    if isinstance(value, str) and not value.strip():
+        return None
+    return value
+
+
+def _text(value: Any) -> Any:
+    if isinstance(value, str):
+        value = " ".join(value.split())
+    return value
+
+
+HsCode = Annotated[str, BeforeValidator(normalize_hs)]
+Country = Annotated[str, AfterValidator(normalize_country)]
+Currency = Annotated[str, AfterValidator(normalize_currency)]
+IsoDate = Annotated[dt.date, BeforeValidator(_strict_date)]
+Name = Annotated[str, BeforeValidator(_text), Field(min_length=1, max_length=500)]
+OptText = Annotated[str | None, BeforeValidator(_blank_to_none), Field(max_length=MAX_TEXT)]
+OptCountry = Annotated[Country | None, BeforeValidator(_blank_to_none)]
+OptNumber = Annotated[float | None, BeforeValidator(_blank_to_none), Field(ge=0)]
+
+
+class Procedure(StrEnum):
+    EXPORT = "export"
+    IMPORT = "import"
+    RE_EXPORT = "re-export"
+    TRANSIT = "transit"
+
+
+class Party(BaseModel):
+    """An exporter or consignee: a name, and optionally an official id and a country."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name
+    id: Annotated[str | None, BeforeValidator(_blank_to_none), Field(max_length=64)] = None
+    country: OptCountry = None
+
+    @field_validator("id", mode="before")
+    @classmethod
+    def _id_as_text(cls, value: Any) -> Any:
+        # ids such as BINs are often written as numbers in JSON
+        return str(value).strip() if isinstance(value, int) else value
+
+
+class Item(BaseModel):
+    """One goods item (one line) of a declaration."""
+
+    model_config = ConfigDict(extra="allow")
+
+    line: Annotated[int, Field(ge=1)]
+    hs_code: HsCode
+    description: OptText = None
+    quantity: OptNumber = None
+    unit: OptText = None
+    value: OptNumber = None
+    currency: Annotated[Currency | None, BeforeValidator(_blank_to_none)] = None
+    origin_country: OptCountry = None
+    net_mass_kg: OptNumber = None
+
+
+class Declaration(BaseModel):
+    """A shipment declaration or accompanying goods invoice (design.md §4)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    declaration_id: Annotated[str, BeforeValidator(_text), Field(min_length=1, max_length=100)]
+    date: IsoDate
+    procedure: Procedure = Procedure.EXPORT
+    document_type: Annotated[str | None, BeforeValidator(_blank_to_none)] = None
+    exporter: Party
+    consignee: Party
+    dispatch_country: Country
+    destination_country: Country
+    transit_countries: list[Country] = Field(default_factory=list)
+    items: list[Item] = Field(min_length=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_item_lines(cls, data: Any) -> Any:
+        # In JSON an item's line defaults to its position (design.md §4)
+        if isinstance(data, dict) and isinstance(data.get("items"), list):
+            items = []
+            for position, item in enumerate(data["items"], start=1):
+                if isinstance(item, dict) and item.get("line") in (None, ""):
+                    item = {**item, "line": position}
+                items.append(item)
+            data = {**data, "items": items}
+        return data
+
+    @field_validator("items")
+    @classmethod
+    def _unique_lines(cls, items: list[Item]) -> list[Item]:
+        seen: set[int] = set()
+        for item in items:
+            if item.line in seen:
+                raise ValueError(f"item line {item.line} appears twice; line numbers are unique")
+            seen.add(item.line)
+        return items
+
+    def canonical(self) -> dict[str, Any]:
+        """The declaration as JSON-ready data, the same however it was written."""
+        return self.model_dump(mode="json", exclude_none=False)

@@ -1,0 +1,80 @@
+"""The decision policy: findings in, hold / inspect / release out (design.md §6).
+
+The policy is a data file (`rules/policy.yaml`): score thresholds, and per-rule floor
+overrides. A rule's action is its floor; each rule counts once per declaration; the
+score is the sum over distinct rules; `hold` > `inspect` > `release`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import LocatedError, Location
+from .rules import POLICY_FILE, RulePack
+from .yamlfile import line_of
+
+LEVELS = {"release": 0, "inspect": 1, "hold": 2}
+DECISIONS = tuple(LEVELS)
+
+
+@dataclass(frozen=True)
+class Policy:
+    inspect_at: float = 40.0
+    hold_at: float = 100.0
+    floors: dict[str, str] = field(default_factory=dict)
+
+    def floor(self, rule_id: str, action: str) -> str:
+        return self.floors.get(rule_id, action)
+
+    def decide(self, findings: Iterable[tuple[str, str, float]]) -> tuple[str, float]:
+        """(rule_id, action, score) of counting findings, one per rule -> (decision, score)."""
+        level = 0
+        score = 0.0
+        for rule_id, action, rule_score in findings:
+            level = max(level, LEVELS[self.floor(rule_id, action)])
+            score += rule_score
+        if score >= self.hold_at:
+            level = max(level, LEVELS["hold"])
+        elif score >= self.inspect_at:
+            level = max(level, LEVELS["inspect"])
+        return DECISIONS[level], score
+
+
+def policy_problems(pack: RulePack) -> list[LocatedError]:
+    doc = pack.policy_doc
+    source = str(pack.directory.name + "/" + POLICY_FILE)
+    if not doc:
+        return [LocatedError(Location(source), "missing policy file (thresholds and floors)")]
+    errors = []
+    thresholds = doc.get("thresholds") or {}
+    for key in ("inspect", "hold"):
+        value = thresholds.get(key) if isinstance(thresholds, dict) else None
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            where = Location(source, line_of(doc, "thresholds"), field=f"thresholds.{key}")
+            errors.append(LocatedError(where, "threshold must be a number > 0"))
+    if not errors and thresholds["inspect"] > thresholds["hold"]:
+        where = Location(source, line_of(doc, "thresholds"), field="thresholds")
+        errors.append(LocatedError(where, "the inspect threshold is above the hold threshold"))
+    ids = {r.id for r in pack.rules}
+    floors = doc.get("floors") or {}
+    for rule_id, level in floors.items():
+        where = Location(source, line_of(floors, rule_id), field=f"floors.{rule_id}")
+        if rule_id not in ids:
+            errors.append(LocatedError(where, f"floor for unknown rule {rule_id!r}"))
+        if level not in LEVELS:
+            errors.append(LocatedError(where, f"floor must be one of {', '.join(LEVELS)}"))
+    unknown = set(doc) - {"kind", "thresholds", "floors", "description"}
+    for key in sorted(unknown):
+        errors.append(LocatedError(Location(source, line_of(doc, key), field=key), "unknown key"))
+    return errors
+
+
+def policy_from(doc: dict[str, Any]) -> Policy:
+    thresholds = doc.get("thresholds") or {}
+    return Policy(
+        inspect_at=float(thresholds.get("inspect", 40)),
+        hold_at=float(thresholds.get("hold", 100)),
+        floors={str(k): str(v) for k, v in (doc.get("floors") or {}).items()},
+    )

@@ -1,0 +1,106 @@
+"""Reporting: decisions as JSON Lines, CSV or a rich table an officer can read."""
+
+from __future__ import annotations
+
+import csv
+import json
+from typing import Any, TextIO
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from .parsing import Rejected
+
+STYLES = {"hold": "bold red", "inspect": "bold yellow", "release": "green"}
+CSV_COLUMNS = ["declaration_id", "decision", "score", "rule_ids", "test_rule_ids", "ruleset_version", "screened_at"]
+
+
+def json_line(decision: dict[str, Any]) -> str:
+    return json.dumps(decision, ensure_ascii=False, separators=(",", ":"))
+
+
+class CsvWriter:
+    """One row per declaration: its decision, score and the rule ids that found."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.writer = csv.writer(out, lineterminator="\n")
+        self.writer.writerow(CSV_COLUMNS)
+
+    def write(self, decision: dict[str, Any]) -> None:
+        self.writer.writerow([
+            decision["declaration_id"],
+            decision["decision"],
+            _number(decision["score"]),
+            ";".join(f["rule_id"] for f in decision["findings"]),
+            ";".join(f["rule_id"] for f in decision["test_findings"]),
+            decision["ruleset_version"],
+            decision["screened_at"],
+        ])  # fmt: skip
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
+def evidence_text(evidence: dict[str, Any]) -> str:
+    """Evidence as short lines: `field: value (detail)`."""
+    lines = []
+    for name, value in evidence.items():
+        if isinstance(value, dict):
+            shown = value.get("value")
+            rest = {k: v for k, v in value.items() if k != "value"}
+            lines.append(f"{name}: {_short(shown)} {_short(rest)}")
+        else:
+            lines.append(f"{name}: {_short(value)}")
+    return "\n".join(lines)
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def decision_table(decisions: list[dict[str, Any]]) -> Table:
+    table = Table(title="Screening decisions", show_lines=True, expand=True)
+    table.add_column("Declaration", no_wrap=True)
+    table.add_column("Decision", no_wrap=True)
+    table.add_column("Score", justify="right")
+    table.add_column("Findings (rule, line, evidence)", ratio=1)
+    for decision in decisions:
+        verdict = Text(decision["decision"].upper(), style=STYLES[decision["decision"]])
+        table.add_row(decision["declaration_id"], verdict, _number(decision["score"]), _findings(decision))
+    return table
+
+
+def _findings(decision: dict[str, Any]) -> Text:
+    text = Text()
+    groups = (("", decision["findings"]), ("[test] ", decision["test_findings"]))
+    for prefix, findings in groups:
+        for finding in findings:
+            line = f" line {finding['item_line']}" if finding["item_line"] is not None else ""
+            style = STYLES.get(finding["action"], "") if not prefix else "dim"
+            text.append(f"{prefix}{finding['rule_id']}", style=style)
+            text.append(f" ({finding['action']}, +{_number(finding['score'])}){line}: {finding['title']}\n")
+            text.append(evidence_text(finding["evidence"]) + "\n", style="dim")
+    return text if text.plain else Text("no findings", style="dim")
+
+
+def print_table(console: Console, decisions: list[dict[str, Any]]) -> None:
+    if decisions:
+        console.print(decision_table(decisions))
+
+
+def rejection_lines(rejected: Rejected) -> list[str]:
+    ident = f" declaration {rejected.declaration_id}" if rejected.declaration_id else ""
+    head = f"rejected{ident} at {rejected.location}:"
+    return [head, *(f"  {e}" for e in rejected.errors)]
+
+
+def summary_line(summary: Any) -> str:
+    d = summary.decisions
+    return (
+        f"screened {summary.screened} declaration(s): {d['hold']} hold, {d['inspect']} inspect, "
+        f"{d['release']} release; rejected {summary.rejected}"
+    )

@@ -1,0 +1,148 @@
+"""Validators of a parsed rule pack, apart from parsing (as in pySigma).
+
+Each validator takes the pack and returns located errors; `validate_pack` runs them all
+so an analyst sees every problem at once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+from collections.abc import Callable
+from typing import Any
+
+from .compiler import check_limits
+from .errors import LocatedError, Location
+from .facts import FIELDS, FieldType
+from .models import normalize_country, normalize_hs
+from .rules import COMPARISONS, GROUP_OPS, LIST_OPS, SET_OPS, Leaf, Rule, RulePack, leaves
+
+T = FieldType
+ALLOWED_OPS: dict[FieldType, set[str]] = {
+    T.TEXT: {*COMPARISONS[:2], *SET_OPS, "exists"},
+    T.COUNTRY: {*COMPARISONS[:2], *SET_OPS, *GROUP_OPS, "exists"},
+    T.COUNTRY_LIST: {*GROUP_OPS, "exists"},
+    T.HS: {*COMPARISONS[:2], *SET_OPS, *LIST_OPS, "exists"},
+    T.NUMBER: {*COMPARISONS, *SET_OPS, "exists"},
+    T.DATE: {*COMPARISONS, "exists"},
+    T.BOOL: {*COMPARISONS[:2], "exists"},
+}
+
+
+def validate_pack(pack: RulePack) -> list[LocatedError]:
+    errors: list[LocatedError] = []
+    for check in VALIDATORS:
+        errors += check(pack)
+    # the engine-limit check compiles the conditions, so they must be well-formed first
+    return errors or check_limits(pack.evaluated())
+
+
+def duplicate_ids(pack: RulePack) -> list[LocatedError]:
+    seen: dict[str, Rule] = {}
+    errors = []
+    for rule in pack.rules:
+        first = seen.setdefault(rule.id, rule)
+        if first is not rule:
+            message = f"duplicate rule id {rule.id!r} (first defined at {first.location})"
+            errors.append(LocatedError(rule.location, message))
+    return errors
+
+
+def conditions(pack: RulePack) -> list[LocatedError]:
+    errors = []
+    for rule in pack.rules:
+        for leaf in leaves(rule.condition):
+            problem = leaf_problem(leaf, pack)
+            if problem:
+                where = Location(rule.source, leaf.line, field=leaf.field)
+                errors.append(LocatedError(where, f"rule {rule.id}: {problem}"))
+    return errors
+
+
+def leaf_problem(leaf: Leaf, pack: RulePack) -> str | None:
+    """What is wrong with one field test, or None."""
+    spec = FIELDS.get(leaf.field)
+    if spec is None:
+        close = difflib.get_close_matches(leaf.field, FIELDS, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else " (see `customs-rules rules fields`)"
+        return f"unknown field {leaf.field!r}{hint}"
+    if leaf.op not in ALLOWED_OPS[spec.type]:
+        allowed = ", ".join(sorted(ALLOWED_OPS[spec.type]))
+        return f"operator {leaf.op!r} does not fit {spec.type} field {leaf.field} (allowed: {allowed})"
+    if leaf.op in LIST_OPS:
+        unknown = [n for n in leaf.value if n not in pack.reference.hs_lists]
+        known = ", ".join(sorted(pack.reference.hs_lists))
+        return f"unknown list {unknown[0]!r} (lists: {known})" if unknown else None
+    if leaf.op in GROUP_OPS:
+        unknown = [n for n in leaf.value if n not in pack.reference.country_groups]
+        known = ", ".join(sorted(pack.reference.country_groups))
+        return f"unknown country group {unknown[0]!r} (groups: {known})" if unknown else None
+    if leaf.op == "exists":
+        return None
+    values = leaf.value if isinstance(leaf.value, tuple) else (leaf.value,)
+    for value in values:
+        problem = value_problem(spec.type, value)
+        if problem:
+            return f"{leaf.op} {value!r}: {problem}"
+    return None
+
+
+def value_problem(kind: FieldType, value: Any, strict: bool = True) -> str | None:
+    """Whether a literal fits a field's type (the engine's typing is loose, ours is not)."""
+    if kind is T.BOOL:
+        return None if isinstance(value, bool) else "expected true or false"
+    if kind is T.NUMBER:
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        return None if ok else "expected a number"
+    checks: dict[FieldType, Callable[[str], Any]] = {
+        T.COUNTRY: normalize_country,
+        T.HS: normalize_hs,
+        T.DATE: _iso_date,
+    }
+    if not isinstance(value, str):
+        return "expected a text value (quote it in YAML)"
+    check = checks.get(kind)
+    if check is not None:
+        try:
+            canonical = check(value)
+        except ValueError as exc:
+            return str(exc)
+        if strict and kind is not T.DATE and canonical != value:
+            return f"write it as {canonical!r}"
+    return None
+
+
+def _iso_date(value: str) -> str:
+    return dt.date.fromisoformat(value).isoformat()
+
+
+def examples(pack: RulePack) -> list[LocatedError]:
+    errors = []
+    for rule in pack.rules:
+        for example in rule.examples:
+            for name, value in example.facts.items():
+                spec = FIELDS.get(name)
+                where = Location(rule.source, example.line, field=name)
+                if spec is None:
+                    errors.append(LocatedError(where, f"rule {rule.id}: example sets unknown field {name!r}"))
+                elif value is not None and spec.type is T.COUNTRY_LIST:
+                    bad = [v for v in value if value_problem(T.COUNTRY, v)] if isinstance(value, list) else [value]
+                    if bad:
+                        errors.append(LocatedError(where, f"rule {rule.id}: expected a list of countries"))
+                elif value is not None and (problem := value_problem(spec.type, value, False)):
+                    errors.append(LocatedError(where, f"rule {rule.id}: example value {value!r}: {problem}"))
+    return errors
+
+
+def policy(pack: RulePack) -> list[LocatedError]:
+    from .policy import policy_problems
+
+    return policy_problems(pack)
+
+
+VALIDATORS: list[Callable[[RulePack], list[LocatedError]]] = [
+    duplicate_ids,
+    conditions,
+    examples,
+    policy,
+]
