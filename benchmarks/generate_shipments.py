@@ -62,67 +62,41 @@ BATCH_COLUMNS = [
 COMPANY_COLUMNS = ["company_id", "name", "country", "registered_on", "activity_codes", "aliases"]
 PEOPLE_COLUMNS = ["company_id", "person_name", "role", "person_id", "birth_date"]
 
+
+def _split(text: str, sep: str = ",") -> tuple[str, ...]:
+    return tuple(part.strip() for part in text.split(sep) if part.strip())
+
+
+def _pairs(text: str) -> tuple[tuple[str, str], ...]:
+    """'Береке=Bereke, Ак Жол=Ak Zhol' -> (('Береке', 'Bereke'), ('Ак Жол', 'Ak Zhol'))."""
+    out = []
+    for part in _split(text):
+        native, latin = part.split("=")
+        out.append((native.strip(), latin.strip()))
+    return tuple(out)
+
+
 # --------------------------------------------------------------------------------------
 # Reference data embedded on purpose: shared/ may not exist where this runs.
 
-# The Common High Priority List (50 HS6 codes, tiers 1 to 4B).
+# The Common High Priority List: 50 HS6 codes in tiers 1, 2, 3A, 3B, 4A, 4B.
 CHPL_HS6 = frozenset(
-    (
-        "854231",
-        "854232",
-        "854233",
-        "854239",  # tier 1
-        "851762",
-        "852691",
-        "853221",
-        "853224",
-        "854800",  # tier 2
-        "847150",
-        "850440",
-        "851769",
-        "852589",
-        "852910",
-        "852990",
-        "853669",
-        "853690",
-        "854110",
-        "854121",
-        "854129",
-        "854130",
-        "854149",
-        "854151",
-        "854159",
-        "854160",  # tier 3A
-        "848210",
-        "848220",
-        "848230",
-        "848250",
-        "880730",
-        "901310",
-        "901380",
-        "901420",
-        "901480",  # tier 3B
-        "847180",
-        "848610",
-        "848620",
-        "848640",
-        "853400",
-        "854320",
-        "902750",
-        "903020",
-        "903032",
-        "903039",
-        "903082",  # tier 4A
-        "845710",
-        "845811",
-        "845891",
-        "845961",
-        "846693",  # tier 4B
+    _split(
+        """
+        854231, 854232, 854233, 854239,
+        851762, 852691, 853221, 853224, 854800,
+        847150, 850440, 851769, 852589, 852910, 852990, 853669, 853690, 854110, 854121,
+        854129, 854130, 854149, 854151, 854159, 854160,
+        848210, 848220, 848230, 848250, 880730, 901310, 901380, 901420, 901480,
+        847180, 848610, 848620, 848640, 853400, 854320, 902750, 903020, 903032, 903039,
+        903082,
+        845710, 845811, 845891, 845961, 846693
+        """
     )
 )
 DRONE_PREFIX = "8806"  # unmanned aircraft: not on the CHPL, listed on their own
 
-# Which goods (HS prefixes) an activity code covers; the engine's map (rules/lists).
+# Which goods (HS prefixes) an activity code covers: the engine's map (rules/lists).
 ACTIVITY_COVERS: dict[str, tuple[str, ...]] = {
     "01": ("06-14", "31", "3808", "8424", "8432-8437", "8701"),
     "01.61": ("8806",),
@@ -159,6 +133,7 @@ _COVERS = {
     key.replace(".", ""): tuple(p for spec in specs for p in _expand(spec))
     for key, specs in ACTIVITY_COVERS.items()
 }
+_ALL_COVERED = tuple(p for prefixes in _COVERS.values() for p in prefixes)
 
 
 def covered_prefixes(activity_codes: Sequence[str]) -> tuple[str, ...]:
@@ -173,813 +148,148 @@ def covered_prefixes(activity_codes: Sequence[str]) -> tuple[str, ...]:
 
 
 def is_listed(hs: str) -> bool:
+    """Whether a code (digits only) is on the CHPL or is a drone."""
     return hs[:6] in CHPL_HS6 or hs.startswith(DRONE_PREFIX)
 
 
-# Goods catalogue: 10-digit code, English and Russian description, unit, quantity range,
-# unit price range in USD, net kg per unit, countries of origin (KZ = made in Kazakhstan).
 @dataclass(frozen=True)
 class Goods:
-    hs: str
-    en: str
-    ru: str
+    hs: str  # 10 digits
     unit: str
     qty: tuple[float, float]
-    price: tuple[float, float]
-    kg: float
-    origins: tuple[str, ...]
+    price: tuple[float, float]  # USD per unit
+    kg: float  # net kg per unit
+    origins: tuple[str, ...]  # KZ = made in Kazakhstan
+    en: str
+    ru: str
 
     @property
     def listed(self) -> bool:
         return is_listed(self.hs)
 
 
-_ASIA_ELEC = ("CN", "TW", "KR", "MY", "VN", "JP", "US")
-_MACH = ("CN", "DE", "TR", "IT", "BY", "RU")
-_G = Goods
-CATALOGUE: tuple[Goods, ...] = (
-    # agriculture and food
-    _G(
-        "1001990000",
-        "Wheat, other than seed",
-        "Пшеница мягкая",
-        "t",
-        (20, 2000),
-        (190, 260),
-        1000,
-        ("KZ",),
-    ),
-    _G(
-        "1003900000",
-        "Barley, other than seed",
-        "Ячмень",
-        "t",
-        (20, 1500),
-        (170, 220),
-        1000,
-        ("KZ",),
-    ),
-    _G("1101001500", "Wheat flour", "Мука пшеничная", "t", (20, 600), (260, 340), 1000, ("KZ",)),
-    _G(
-        "1204009000",
-        "Linseed (flax seed)",
-        "Семена льна",
-        "t",
-        (20, 800),
-        (420, 560),
-        1000,
-        ("KZ",),
-    ),
-    _G(
-        "1206009900",
-        "Sunflower seeds",
-        "Семена подсолнечника",
-        "t",
-        (20, 900),
-        (330, 420),
-        1000,
-        ("KZ",),
-    ),
-    _G(
-        "0713409000", "Dried lentils", "Чечевица сушеная", "t", (20, 500), (550, 700), 1000, ("KZ",)
-    ),
-    _G("2302300000", "Wheat bran", "Отруби пшеничные", "t", (20, 1000), (110, 160), 1000, ("KZ",)),
-    _G(
-        "0409000000", "Natural honey", "Мед натуральный", "kg", (200, 20000), (3.5, 6.0), 1, ("KZ",)
-    ),
-    _G(
-        "1512191000",
-        "Refined sunflower oil",
-        "Масло подсолнечное рафинированное",
-        "t",
-        (10, 400),
-        (900, 1200),
-        1000,
-        ("KZ",),
-    ),
-    _G(
-        "1902191000",
-        "Pasta, uncooked",
-        "Макаронные изделия",
-        "t",
-        (5, 120),
-        (700, 950),
-        1000,
-        ("KZ",),
-    ),
-    _G("1806321000", "Chocolate bars", "Шоколад плиточный", "kg", (500, 20000), (4, 9), 1, ("KZ",)),
-    _G("0703101900", "Onions", "Лук репчатый", "t", (10, 300), (150, 260), 1000, ("KZ",)),
-    _G("3102101000", "Urea", "Карбамид", "t", (100, 5000), (290, 380), 1000, ("KZ",)),
-    _G(
-        "3102300000",
-        "Ammonium nitrate",
-        "Аммиачная селитра",
-        "t",
-        (100, 5000),
-        (240, 330),
-        1000,
-        ("KZ",),
-    ),
-    _G(
-        "3105200000", "NPK fertilisers", "Удобрения NPK", "t", (50, 3000), (380, 520), 1000, ("KZ",)
-    ),
-    _G("3808931500", "Herbicides", "Гербициды", "kg", (500, 20000), (6, 14), 1, ("CN", "DE", "IN")),
-    # agricultural machinery
-    _G(
-        "8701929000",
-        "Agricultural tractors, 37-75 kW",
-        "Тракторы сельскохозяйственные",
-        "pcs",
-        (1, 20),
-        (28000, 55000),
-        3900,
-        ("BY", "CN", "KZ", "TR"),
-    ),
-    _G(
-        "8433510001",
-        "Combine harvesters",
-        "Комбайны зерноуборочные",
-        "pcs",
-        (1, 6),
-        (120000, 260000),
-        12000,
-        ("BY", "RU", "DE", "KZ"),
-    ),
-    _G(
-        "8432210000",
-        "Disc harrows",
-        "Бороны дисковые",
-        "pcs",
-        (1, 30),
-        (6000, 18000),
-        1400,
-        ("KZ", "TR", "CN"),
-    ),
-    _G(
-        "8424410000",
-        "Portable agricultural sprayers",
-        "Опрыскиватели переносные",
-        "pcs",
-        (10, 500),
-        (60, 400),
-        8,
-        ("CN", "TR"),
-    ),
-    _G(
-        "8436800000",
-        "Other agricultural machinery",
-        "Прочее сельхозоборудование",
-        "pcs",
-        (1, 20),
-        (3000, 40000),
-        900,
-        ("TR", "IT", "CN"),
-    ),
-    # metals and minerals
-    _G(
-        "7208390000",
-        "Flat-rolled steel, hot-rolled, < 3 mm",
-        "Прокат плоский горячекатаный",
-        "t",
-        (50, 3000),
-        (520, 700),
-        1000,
-        ("KZ",),
-    ),
-    _G(
-        "7208510000",
-        "Flat-rolled steel plate, > 10 mm",
-        "Лист стальной толстый",
-        "t",
-        (50, 2000),
-        (560, 760),
-        1000,
-        ("KZ",),
-    ),
-    _G(
-        "7210490000",
-        "Galvanised flat-rolled steel",
-        "Прокат оцинкованный",
-        "t",
-        (20, 1500),
-        (700, 950),
-        1000,
-        ("KZ",),
-    ),
-    _G(
-        "7202411000",
-        "Ferro-chromium, > 4% carbon",
-        "Феррохром высокоуглеродистый",
-        "t",
-        (20, 2000),
-        (1100, 1500),
-        1000,
-        ("KZ",),
-    ),
-    _G(
-        "7403110000",
-        "Refined copper cathodes",
-        "Катоды медные",
-        "t",
-        (20, 500),
-        (7800, 9200),
-        1000,
-        ("KZ",),
-    ),
-    _G(
-        "7601200000",
-        "Unwrought aluminium alloys",
-        "Алюминий необработанный",
-        "t",
-        (20, 800),
-        (2100, 2600),
-        1000,
-        ("KZ",),
-    ),
-    _G(
-        "7901110000",
-        "Unwrought zinc, >= 99.99%",
-        "Цинк необработанный",
-        "t",
-        (20, 800),
-        (2300, 3100),
-        1000,
-        ("KZ",),
-    ),
-    _G(
-        "2601120000",
-        "Iron ore pellets",
-        "Окатыши железорудные",
-        "t",
-        (500, 20000),
-        (90, 140),
-        1000,
-        ("KZ",),
-    ),
-    _G(
-        "2701120000",
-        "Bituminous coal",
-        "Уголь каменный",
-        "t",
-        (500, 20000),
-        (60, 120),
-        1000,
-        ("KZ",),
-    ),
-    _G(
-        "2523290000",
-        "Portland cement",
-        "Цемент портландский",
-        "t",
-        (100, 5000),
-        (45, 80),
-        1000,
-        ("KZ",),
-    ),
-    _G(
-        "7306305000",
-        "Welded steel tubes",
-        "Трубы стальные сварные",
-        "t",
-        (10, 600),
-        (800, 1100),
-        1000,
-        ("KZ", "CN", "RU"),
-    ),
-    _G(
-        "7308909809",
-        "Steel structures",
-        "Металлоконструкции",
-        "t",
-        (5, 300),
-        (1200, 2200),
-        1000,
-        ("KZ", "CN"),
-    ),
-    # fuel
-    _G(
-        "2710124500",
-        "Motor petrol",
-        "Бензин автомобильный",
-        "t",
-        (20, 3000),
-        (650, 900),
-        1000,
-        ("KZ",),
-    ),
-    _G(
-        "2710194200", "Diesel fuel", "Топливо дизельное", "t", (20, 3000), (600, 850), 1000, ("KZ",)
-    ),
-    _G(
-        "2711129400",
-        "Liquefied propane",
-        "Пропан сжиженный",
-        "t",
-        (20, 1500),
-        (380, 550),
-        1000,
-        ("KZ",),
-    ),
-    # machinery and electrical
-    _G(
-        "8413708100",
-        "Centrifugal pumps",
-        "Насосы центробежные",
-        "pcs",
-        (2, 80),
-        (600, 9000),
-        90,
-        _MACH,
-    ),
-    _G(
-        "8481809900",
-        "Industrial valves",
-        "Арматура запорная",
-        "pcs",
-        (10, 500),
-        (40, 900),
-        12,
-        _MACH,
-    ),
-    _G(
-        "8474209000",
-        "Crushing machines for minerals",
-        "Дробилки",
-        "pcs",
-        (1, 5),
-        (40000, 180000),
-        9000,
-        ("CN", "DE", "RU"),
-    ),
-    _G(
-        "8430490000",
-        "Boring and sinking machinery",
-        "Буровые машины",
-        "pcs",
-        (1, 4),
-        (80000, 400000),
-        15000,
-        ("CN", "US", "RU"),
-    ),
-    _G(
-        "8418102001",
-        "Household refrigerators",
-        "Холодильники бытовые",
-        "pcs",
-        (20, 400),
-        (250, 600),
-        60,
-        ("KZ", "TR", "CN", "BY"),
-    ),
-    _G(
-        "8501520093",
-        "AC motors, 0.75-75 kW",
-        "Электродвигатели переменного тока",
-        "pcs",
-        (5, 300),
-        (150, 2500),
-        40,
-        ("CN", "RU", "DE"),
-    ),
-    _G(
-        "8507600000",
-        "Lithium-ion accumulators",
-        "Аккумуляторы литий-ионные",
-        "pcs",
-        (50, 5000),
-        (20, 180),
-        1.2,
-        _ASIA_ELEC,
-    ),
-    _G(
-        "8516500000",
-        "Microwave ovens",
-        "Микроволновые печи",
-        "pcs",
-        (50, 1000),
-        (60, 140),
-        12,
-        ("CN", "TR"),
-    ),
-    _G(
-        "8544429007",
-        "Insulated electric cables",
-        "Кабели электрические",
-        "kg",
-        (200, 10000),
-        (6, 14),
-        1,
-        ("KZ", "CN", "RU"),
-    ),
-    _G(
-        "8703231940",
-        "Passenger cars, 1500-3000 cc",
-        "Автомобили легковые",
-        "pcs",
-        (1, 20),
-        (14000, 38000),
-        1400,
-        ("KZ", "CN", "KR"),
-    ),
-    _G(
-        "8704219100",
-        "Light trucks, diesel",
-        "Грузовики малотоннажные",
-        "pcs",
-        (1, 10),
-        (18000, 45000),
-        2600,
-        ("CN", "RU", "TR"),
-    ),
-    _G(
-        "8708999709",
-        "Motor vehicle parts",
-        "Запчасти автомобильные",
-        "kg",
-        (100, 5000),
-        (5, 25),
-        1,
-        ("CN", "KR", "DE"),
-    ),
-    # computers and electronics
-    _G(
-        "8471300000",
-        "Laptop computers",
-        "Ноутбуки",
-        "pcs",
-        (20, 1500),
-        (350, 1400),
-        2.1,
-        _ASIA_ELEC,
-    ),
-    _G(
-        "8471410000",
-        "Desktop computers",
-        "Компьютеры настольные",
-        "pcs",
-        (10, 500),
-        (400, 1200),
-        8,
-        _ASIA_ELEC,
-    ),
-    _G(
-        "8473302008",
-        "Parts of computers",
-        "Части компьютеров",
-        "kg",
-        (50, 3000),
-        (20, 90),
-        1,
-        _ASIA_ELEC,
-    ),
-    _G(
-        "8523511000",
-        "Solid-state storage (flash cards)",
-        "Накопители флэш",
-        "pcs",
-        (100, 20000),
-        (4, 40),
-        0.01,
-        _ASIA_ELEC,
-    ),
-    _G(
-        "8517130000",
-        "Smartphones",
-        "Смартфоны",
-        "pcs",
-        (50, 5000),
-        (120, 900),
-        0.2,
-        ("CN", "VN", "KR", "IN"),
-    ),
-    _G(
-        "8528721000",
-        "Television receivers",
-        "Телевизоры",
-        "pcs",
-        (20, 800),
-        (180, 700),
-        11,
-        ("CN", "KR", "TR", "KZ"),
-    ),
-    _G(
-        "8539520000",
-        "LED lamps",
-        "Лампы светодиодные",
-        "pcs",
-        (500, 50000),
-        (0.8, 3),
-        0.05,
-        ("CN",),
-    ),
-    _G(
-        "8529109000",
-        "Aerials and aerial reflectors",
-        "Антенны",
-        "pcs",
-        (20, 2000),
-        (8, 120),
-        0.5,
-        _ASIA_ELEC,
-    ),
-    # listed goods (CHPL, drones, drone parts)
-    _G(
-        "8542310001",
-        "Electronic integrated circuits: processors and controllers",
-        "Интегральные схемы: процессоры и контроллеры",
-        "pcs",
-        (500, 50000),
-        (2, 60),
-        0.002,
-        _ASIA_ELEC,
-    ),
-    _G(
-        "8542320001",
-        "Electronic integrated circuits: memories",
-        "Интегральные схемы: память",
-        "pcs",
-        (500, 50000),
-        (1.5, 25),
-        0.002,
-        _ASIA_ELEC,
-    ),
-    _G(
-        "8542330000",
-        "Electronic integrated circuits: amplifiers",
-        "Интегральные схемы: усилители",
-        "pcs",
-        (500, 30000),
-        (0.5, 12),
-        0.001,
-        _ASIA_ELEC,
-    ),
-    _G(
-        "8542390001",
-        "Electronic integrated circuits, other",
-        "Интегральные схемы прочие",
-        "pcs",
-        (500, 30000),
-        (0.5, 20),
-        0.002,
-        _ASIA_ELEC,
-    ),
-    _G(
-        "8541210000",
-        "Transistors, < 1 W",
-        "Транзисторы",
-        "pcs",
-        (1000, 100000),
-        (0.05, 0.6),
-        0.0005,
-        _ASIA_ELEC,
-    ),
-    _G("8541100009", "Diodes", "Диоды", "pcs", (1000, 100000), (0.02, 0.3), 0.0003, _ASIA_ELEC),
-    _G(
-        "8532240000",
-        "Multilayer ceramic capacitors",
-        "Конденсаторы керамические",
-        "pcs",
-        (5000, 500000),
-        (0.005, 0.08),
-        0.00005,
-        _ASIA_ELEC,
-    ),
-    _G(
-        "8534001100",
-        "Printed circuits",
-        "Печатные платы",
-        "pcs",
-        (100, 10000),
-        (2, 40),
-        0.05,
-        _ASIA_ELEC,
-    ),
-    _G(
-        "8517620009",
-        "Routers and switching apparatus",
-        "Маршрутизаторы и коммутаторы",
-        "pcs",
-        (10, 2000),
-        (40, 2500),
-        1.5,
-        _ASIA_ELEC,
-    ),
-    _G(
-        "8525890000",
-        "Digital cameras",
-        "Камеры цифровые",
-        "pcs",
-        (10, 1000),
-        (120, 1500),
-        0.6,
-        _ASIA_ELEC,
-    ),
-    _G(
-        "8526910000",
-        "Radio navigational aid apparatus (GNSS receivers)",
-        "Аппаратура радионавигационная",
-        "pcs",
-        (10, 500),
-        (150, 3000),
-        0.4,
-        _ASIA_ELEC,
-    ),
-    _G(
-        "8504408300",
-        "Static converters (inverters)",
-        "Преобразователи статические",
-        "pcs",
-        (10, 1000),
-        (60, 1500),
-        3,
-        _ASIA_ELEC,
-    ),
-    _G(
-        "8548000000",
-        "Electrical parts of machinery n.e.s.",
-        "Электрические части машин",
-        "kg",
-        (10, 2000),
-        (20, 150),
-        1,
-        _ASIA_ELEC,
-    ),
-    _G(
-        "8471500000",
-        "Processing units for computers (servers)",
-        "Процессорные блоки",
-        "pcs",
-        (5, 500),
-        (800, 9000),
-        12,
-        _ASIA_ELEC,
-    ),
-    _G(
-        "8471800000",
-        "Other units of computers",
-        "Прочие блоки вычислительных машин",
-        "pcs",
-        (10, 2000),
-        (50, 900),
-        1.5,
-        _ASIA_ELEC,
-    ),
-    _G(
-        "8482100900",
-        "Ball bearings",
-        "Подшипники шариковые",
-        "pcs",
-        (100, 20000),
-        (0.8, 40),
-        0.3,
-        ("CN", "DE", "RU", "JP"),
-    ),
-    _G(
-        "9014208000",
-        "Aeronautical navigation instruments",
-        "Приборы навигационные авиационные",
-        "pcs",
-        (2, 200),
-        (800, 12000),
-        1.5,
-        ("US", "CN", "DE", "FR"),
-    ),
-    _G(
-        "9013800000",
-        "Other optical devices",
-        "Приборы оптические прочие",
-        "pcs",
-        (10, 1000),
-        (30, 900),
-        0.4,
-        ("CN", "JP", "DE"),
-    ),
-    _G(
-        "8458110000",
-        "CNC horizontal lathes",
-        "Станки токарные с ЧПУ",
-        "pcs",
-        (1, 6),
-        (45000, 250000),
-        4500,
-        ("CN", "TW", "DE", "IT"),
-    ),
-    _G(
-        "8806220000",
-        "Unmanned aircraft, 250 g - 7 kg",
-        "Беспилотные летательные аппараты",
-        "pcs",
-        (5, 200),
-        (900, 6000),
-        1.2,
-        ("CN",),
-    ),
-    _G(
-        "8807300000",
-        "Parts of unmanned aircraft",
-        "Части беспилотных летательных аппаратов",
-        "pcs",
-        (50, 2000),
-        (10, 300),
-        0.3,
-        ("CN",),
-    ),
-    # instruments
-    _G(
-        "9015101000",
-        "Electronic rangefinders",
-        "Дальномеры электронные",
-        "pcs",
-        (5, 300),
-        (150, 2000),
-        0.8,
-        ("CN", "DE", "JP"),
-    ),
-    _G(
-        "9026102900",
-        "Flow meters",
-        "Расходомеры",
-        "pcs",
-        (5, 500),
-        (200, 3500),
-        4,
-        ("DE", "CN", "RU"),
-    ),
-    _G(
-        "9028301100",
-        "Electricity meters",
-        "Счетчики электроэнергии",
-        "pcs",
-        (50, 5000),
-        (15, 120),
-        0.8,
-        ("CN", "KZ", "RU", "BY"),
-    ),
-    # other goods: covered by no specific activity (non-specialised trade)
-    _G(
-        "6307200000",
-        "Lifejackets and lifebelts",
-        "Жилеты спасательные",
-        "pcs",
-        (50, 3000),
-        (12, 60),
-        0.9,
-        ("CN", "TR"),
-    ),
-    _G(
-        "6203423500",
-        "Men's cotton trousers",
-        "Брюки мужские хлопковые",
-        "pcs",
-        (200, 10000),
-        (6, 25),
-        0.5,
-        ("CN", "TR", "UZ", "KG"),
-    ),
-    _G(
-        "6403999600",
-        "Leather footwear",
-        "Обувь кожаная",
-        "pcs",
-        (100, 5000),
-        (15, 60),
-        0.9,
-        ("CN", "TR", "IT"),
-    ),
-    _G(
-        "9403601000",
-        "Wooden furniture",
-        "Мебель деревянная",
-        "pcs",
-        (10, 500),
-        (60, 600),
-        30,
-        ("CN", "TR", "BY", "RU"),
-    ),
-    _G(
-        "3923300000",
-        "Plastic bottles and containers",
-        "Бутыли и контейнеры пластмассовые",
-        "kg",
-        (500, 20000),
-        (1.5, 4),
-        1,
-        ("CN", "KZ", "TR"),
-    ),
-    _G(
-        "9503007500",
-        "Plastic toys",
-        "Игрушки пластмассовые",
-        "kg",
-        (100, 5000),
-        (4, 15),
-        1,
-        ("CN",),
-    ),
-)
-_ALL_COVERED = tuple(p for prefixes in _COVERS.values() for p in prefixes)
-# goods that no specific activity covers (what a non-specialised trader ships)
+_ORIGIN_GROUPS = {
+    "@elec": ("CN", "TW", "KR", "MY", "VN", "JP", "US"),
+    "@mach": ("CN", "DE", "TR", "IT", "BY", "RU"),
+}
+# hs10 | unit | quantity | USD per unit | net kg per unit | origins | English | Russian
+CATALOGUE_TEXT = """
+# agriculture and food
+1001990000|t|20-2000|190-260|1000|KZ|Wheat, other than seed|Пшеница мягкая
+1003900000|t|20-1500|170-220|1000|KZ|Barley, other than seed|Ячмень
+1101001500|t|20-600|260-340|1000|KZ|Wheat flour|Мука пшеничная
+1204009000|t|20-800|420-560|1000|KZ|Linseed (flax seed)|Семена льна
+1206009900|t|20-900|330-420|1000|KZ|Sunflower seeds|Семена подсолнечника
+0713409000|t|20-500|550-700|1000|KZ|Dried lentils|Чечевица сушеная
+2302300000|t|20-1000|110-160|1000|KZ|Wheat bran|Отруби пшеничные
+0409000000|kg|200-20000|3.5-6|1|KZ|Natural honey|Мед натуральный
+1512191000|t|10-400|900-1200|1000|KZ|Refined sunflower oil|Масло подсолнечное рафинированное
+1902191000|t|5-120|700-950|1000|KZ|Pasta, uncooked|Макаронные изделия
+1806321000|kg|500-20000|4-9|1|KZ|Chocolate bars|Шоколад плиточный
+0703101900|t|10-300|150-260|1000|KZ|Onions|Лук репчатый
+3102101000|t|100-5000|290-380|1000|KZ|Urea|Карбамид
+3102300000|t|100-5000|240-330|1000|KZ|Ammonium nitrate|Аммиачная селитра
+3105200000|t|50-3000|380-520|1000|KZ|NPK fertilisers|Удобрения NPK
+3808931500|kg|500-20000|6-14|1|CN;DE;IN|Herbicides|Гербициды
+# agricultural machinery
+8701929000|pcs|1-20|28000-55000|3900|BY;CN;KZ;TR|Agricultural tractors, 37-75 kW|Тракторы
+8433510001|pcs|1-6|120000-260000|12000|BY;RU;DE;KZ|Combine harvesters|Комбайны зерноуборочные
+8432210000|pcs|1-30|6000-18000|1400|KZ;TR;CN|Disc harrows|Бороны дисковые
+8424410000|pcs|10-500|60-400|8|CN;TR|Portable agricultural sprayers|Опрыскиватели
+8436800000|pcs|1-20|3000-40000|900|TR;IT;CN|Other agricultural machinery|Сельхозоборудование
+# metals and minerals
+7208390000|t|50-3000|520-700|1000|KZ|Flat-rolled steel, hot-rolled, < 3 mm|Прокат горячекатаный
+7208510000|t|50-2000|560-760|1000|KZ|Flat-rolled steel plate, > 10 mm|Лист стальной толстый
+7210490000|t|20-1500|700-950|1000|KZ|Galvanised flat-rolled steel|Прокат оцинкованный
+7202411000|t|20-2000|1100-1500|1000|KZ|Ferro-chromium, > 4% carbon|Феррохром
+7403110000|t|20-500|7800-9200|1000|KZ|Refined copper cathodes|Катоды медные
+7601200000|t|20-800|2100-2600|1000|KZ|Unwrought aluminium alloys|Алюминий необработанный
+7901110000|t|20-800|2300-3100|1000|KZ|Unwrought zinc, >= 99.99%|Цинк необработанный
+2601120000|t|500-20000|90-140|1000|KZ|Iron ore pellets|Окатыши железорудные
+2701120000|t|500-20000|60-120|1000|KZ|Bituminous coal|Уголь каменный
+2523290000|t|100-5000|45-80|1000|KZ|Portland cement|Цемент портландский
+7306305000|t|10-600|800-1100|1000|KZ;CN;RU|Welded steel tubes|Трубы стальные сварные
+7308909809|t|5-300|1200-2200|1000|KZ;CN|Steel structures|Металлоконструкции
+# fuel
+2710124500|t|20-3000|650-900|1000|KZ|Motor petrol|Бензин автомобильный
+2710194200|t|20-3000|600-850|1000|KZ|Diesel fuel|Топливо дизельное
+2711129400|t|20-1500|380-550|1000|KZ|Liquefied propane|Пропан сжиженный
+# machinery, electrical goods, vehicles
+8413708100|pcs|2-80|600-9000|90|@mach|Centrifugal pumps|Насосы центробежные
+8481809900|pcs|10-500|40-900|12|@mach|Industrial valves|Арматура запорная
+8474209000|pcs|1-5|40000-180000|9000|CN;DE;RU|Crushing machines for minerals|Дробилки
+8430490000|pcs|1-4|80000-400000|15000|CN;US;RU|Boring and sinking machinery|Буровые машины
+8418102001|pcs|20-400|250-600|60|KZ;TR;CN;BY|Household refrigerators|Холодильники бытовые
+8501520093|pcs|5-300|150-2500|40|CN;RU;DE|AC motors, 0.75-75 kW|Электродвигатели
+8507600000|pcs|50-5000|20-180|1.2|@elec|Lithium-ion accumulators|Аккумуляторы литий-ионные
+8516500000|pcs|50-1000|60-140|12|CN;TR|Microwave ovens|Микроволновые печи
+8544429007|kg|200-10000|6-14|1|KZ;CN;RU|Insulated electric cables|Кабели электрические
+8703231940|pcs|1-20|14000-38000|1400|KZ;CN;KR|Passenger cars, 1500-3000 cc|Автомобили легковые
+8704219100|pcs|1-10|18000-45000|2600|CN;RU;TR|Light trucks, diesel|Грузовики малотоннажные
+8708999709|kg|100-5000|5-25|1|CN;KR;DE|Motor vehicle parts|Запчасти автомобильные
+# computers and electronics
+8471300000|pcs|20-1500|350-1400|2.1|@elec|Laptop computers|Ноутбуки
+8471410000|pcs|10-500|400-1200|8|@elec|Desktop computers|Компьютеры настольные
+8473302008|kg|50-3000|20-90|1|@elec|Parts of computers|Части компьютеров
+8523511000|pcs|100-20000|4-40|0.01|@elec|Solid-state storage (flash cards)|Накопители флэш
+8517130000|pcs|50-5000|120-900|0.2|CN;VN;KR;IN|Smartphones|Смартфоны
+8528721000|pcs|20-800|180-700|11|CN;KR;TR;KZ|Television receivers|Телевизоры
+8539520000|pcs|500-50000|0.8-3|0.05|CN|LED lamps|Лампы светодиодные
+9015101000|pcs|5-300|150-2000|0.8|CN;DE;JP|Electronic rangefinders|Дальномеры электронные
+9026102900|pcs|5-500|200-3500|4|DE;CN;RU|Flow meters|Расходомеры
+9028301100|pcs|50-5000|15-120|0.8|CN;KZ;RU;BY|Electricity meters|Счетчики электроэнергии
+# listed goods: CHPL, drones, drone parts
+8542310001|pcs|500-50000|2-60|0.002|@elec|Integrated circuits: processors and controllers|Процессоры
+8542320001|pcs|500-50000|1.5-25|0.002|@elec|Integrated circuits: memories|Интегральные схемы: память
+8542330000|pcs|500-30000|0.5-12|0.001|@elec|Integrated circuits: amplifiers|Усилители
+8542390001|pcs|500-30000|0.5-20|0.002|@elec|Integrated circuits, other|Интегральные схемы прочие
+8541210000|pcs|1000-100000|0.05-0.6|0.0005|@elec|Transistors, < 1 W|Транзисторы
+8541100009|pcs|1000-100000|0.02-0.3|0.0003|@elec|Diodes|Диоды
+8532240000|pcs|5000-500000|0.005-0.08|0.00005|@elec|Multilayer ceramic capacitors|Конденсаторы
+8534001100|pcs|100-10000|2-40|0.05|@elec|Printed circuits|Печатные платы
+8517620009|pcs|10-2000|40-2500|1.5|@elec|Routers and switches|Маршрутизаторы и коммутаторы
+8525890000|pcs|10-1000|120-1500|0.6|@elec|Digital cameras|Камеры цифровые
+8526910000|pcs|10-500|150-3000|0.4|@elec|GNSS receivers|Аппаратура радионавигационная
+8529109000|pcs|20-2000|8-120|0.5|@elec|Aerials and aerial reflectors|Антенны
+8504408300|pcs|10-1000|60-1500|3|@elec|Static converters (inverters)|Преобразователи статические
+8548000000|kg|10-2000|20-150|1|@elec|Electrical parts of machinery n.e.s.|Электрические части машин
+8471500000|pcs|5-500|800-9000|12|@elec|Processing units (servers)|Процессорные блоки
+8471800000|pcs|10-2000|50-900|1.5|@elec|Other units of computers|Блоки вычислительных машин
+8482100900|pcs|100-20000|0.8-40|0.3|CN;DE;RU;JP|Ball bearings|Подшипники шариковые
+9014208000|pcs|2-200|800-12000|1.5|US;CN;DE;FR|Aeronautical navigation instruments|Авиаприборы
+9013800000|pcs|10-1000|30-900|0.4|CN;JP;DE|Other optical devices|Приборы оптические прочие
+8458110000|pcs|1-6|45000-250000|4500|CN;TW;DE;IT|CNC horizontal lathes|Станки токарные с ЧПУ
+8806220000|pcs|5-200|900-6000|1.2|CN|Unmanned aircraft, 250 g - 7 kg|Беспилотные аппараты
+8807300000|pcs|50-2000|10-300|0.3|CN|Parts of unmanned aircraft|Части БПЛА
+# goods no specific activity covers (what a non-specialised trader ships)
+6307200000|pcs|50-3000|12-60|0.9|CN;TR|Lifejackets and lifebelts|Жилеты спасательные
+6203423500|pcs|200-10000|6-25|0.5|CN;TR;UZ;KG|Men's cotton trousers|Брюки мужские хлопковые
+6403999600|pcs|100-5000|15-60|0.9|CN;TR;IT|Leather footwear|Обувь кожаная
+9403601000|pcs|10-500|60-600|30|CN;TR;BY;RU|Wooden furniture|Мебель деревянная
+3923300000|kg|500-20000|1.5-4|1|CN;KZ;TR|Plastic bottles and containers|Тара пластмассовая
+9503007500|kg|100-5000|4-15|1|CN|Plastic toys|Игрушки пластмассовые
+"""
+
+
+def _range(text: str) -> tuple[float, float]:
+    low, high = text.split("-")
+    return float(low), float(high)
+
+
+def _catalogue(text: str) -> tuple[Goods, ...]:
+    goods = []
+    for line in text.splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        hs, unit, qty, price, kg, origins, en, ru = line.split("|")
+        countries = _ORIGIN_GROUPS.get(origins) or _split(origins, ";")
+        goods.append(Goods(hs, unit, _range(qty), _range(price), float(kg), countries, en, ru))
+    return tuple(goods)
+
+
+CATALOGUE = _catalogue(CATALOGUE_TEXT)
 GENERAL_GOODS = tuple(g for g in CATALOGUE if not g.hs.startswith(_ALL_COVERED))
+LISTED_GOODS = tuple(g for g in CATALOGUE if g.listed and not g.hs.startswith(DRONE_PREFIX))
 
 FX_PER_USD = {"USD": 1.0, "EUR": 0.92, "KZT": 460.0, "CNY": 7.2, "RUB": 90.0}
 
@@ -998,20 +308,8 @@ OTHER_DESTINATIONS = (
 )
 EAEU = frozenset({"AM", "BY", "KG", "KZ", "RU"})
 MIDDLE_CORRIDOR = {"DE": "AZ;GE;TR", "IT": "AZ;GE;TR", "PL": "AZ;GE;TR", "TR": "AZ;GE"}
-KZ_OFFICES = (
-    "55201",
-    "55203",
-    "55301",
-    "55401",
-    "55501",
-    "55601",
-    "55701",
-    "55801",
-    "50410",
-    "51901",
-    "62002",
-    "39901",
-)
+KZ_OFFICES = _split("55201, 55203, 55301, 55401, 55501, 55601, 55701, 55801, 50410, 51901")
+
 
 # --------------------------------------------------------------------------------------
 # Identifiers
@@ -1078,25 +376,9 @@ def make_nip(rng: random.Random) -> str:
             return first + str(check)
 
 
-RU_TAX_OFFICES = (
-    "7701",
-    "7703",
-    "7707",
-    "7714",
-    "7728",
-    "7743",
-    "7804",
-    "7816",
-    "5406",
-    "6658",
-    "6316",
-    "1655",
-    "5405",
-    "6164",
-    "2310",
-    "5902",
-    "7453",
-    "5260",
+RU_TAX_OFFICES = _split(
+    "7701, 7703, 7707, 7714, 7728, 7743, 7804, 7816, 5406, 6658, 6316, 1655, 5405, 6164, "
+    "2310, 5902, 7453, 5260"
 )
 _ALNUM = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 
@@ -1199,169 +481,45 @@ def read_registry(directory: Path) -> list[Company]:
     return companies
 
 
-# Names. Pairs are (native spelling, Latin spelling).
-KZ_WORDS = (
-    ("Береке", "Bereke"),
-    ("Жулдыз", "Zhuldyz"),
-    ("Шанырак", "Shanyrak"),
-    ("Сункар", "Sunkar"),
-    ("Тулпар", "Tulpar"),
-    ("Байтерек", "Baiterek"),
-    ("Кайнар", "Kainar"),
-    ("Ак Жол", "Ak Zhol"),
-    ("Достык", "Dostyk"),
-    ("Кокше", "Kokshe"),
-    ("Ертис", "Ertis"),
-    ("Жетысу", "Zhetysu"),
-    ("Алатау", "Alatau"),
-    ("Сарыарка", "Saryarka"),
-    ("Каспий", "Kaspiy"),
-    ("Арман", "Arman"),
-    ("Бирлик", "Birlik"),
-    ("Мерей", "Merey"),
-    ("Атамекен", "Atameken"),
-    ("Болашак", "Bolashak"),
-    ("Кыран", "Kyran"),
-    ("Еркин", "Erkin"),
-    ("Ырыс", "Yrys"),
-    ("Талап", "Talap"),
-    ("Ынтымак", "Yntymak"),
-    ("Самал", "Samal"),
-    ("Айдын", "Aidyn"),
-    ("Кызылжар", "Kyzylzhar"),
+# Names: (native spelling, Latin spelling) pairs.
+KZ_WORDS = _pairs(
+    """
+    Береке=Bereke, Жулдыз=Zhuldyz, Шанырак=Shanyrak, Сункар=Sunkar, Тулпар=Tulpar,
+    Байтерек=Baiterek, Кайнар=Kainar, Ак Жол=Ak Zhol, Достык=Dostyk, Кокше=Kokshe,
+    Ертис=Ertis, Жетысу=Zhetysu, Алатау=Alatau, Сарыарка=Saryarka, Каспий=Kaspiy,
+    Арман=Arman, Бирлик=Birlik, Мерей=Merey, Атамекен=Atameken, Болашак=Bolashak,
+    Кыран=Kyran, Еркин=Erkin, Ырыс=Yrys, Талап=Talap, Ынтымак=Yntymak, Самал=Samal,
+    Айдын=Aidyn, Кызылжар=Kyzylzhar
+    """
 )
-RU_WORDS = (
-    ("Север", "Sever"),
-    ("Вектор", "Vektor"),
-    ("Альянс", "Alyans"),
-    ("Урал", "Ural"),
-    ("Сибирь", "Sibir"),
-    ("Техно", "Tekhno"),
-    ("Прогресс", "Progress"),
-    ("Гранит", "Granit"),
-    ("Импульс", "Impuls"),
-    ("Меридиан", "Meridian"),
-    ("Орион", "Orion"),
-    ("Стандарт", "Standart"),
-    ("Восток", "Vostok"),
-    ("Кама", "Kama"),
-    ("Ладога", "Ladoga"),
-    ("Полесье", "Polesye"),
-    ("Неман", "Neman"),
-    ("Двина", "Dvina"),
-    ("Березина", "Berezina"),
-    ("Зенит", "Zenit"),
+RU_WORDS = _pairs(
+    """
+    Север=Sever, Вектор=Vektor, Альянс=Alyans, Урал=Ural, Сибирь=Sibir, Техно=Tekhno,
+    Прогресс=Progress, Гранит=Granit, Импульс=Impuls, Меридиан=Meridian, Орион=Orion,
+    Стандарт=Standart, Восток=Vostok, Кама=Kama, Ладога=Ladoga, Полесье=Polesye,
+    Неман=Neman, Двина=Dvina, Березина=Berezina, Зенит=Zenit
+    """
 )
-KG_WORDS = (
-    ("Ала-Тоо", "Ala-Too"),
-    ("Тенир", "Tenir"),
-    ("Манас", "Manas"),
-    ("Нарын", "Naryn"),
-    ("Ош", "Osh"),
-    ("Кыргыз", "Kyrgyz"),
-    ("Бишкек", "Bishkek"),
-    ("Чуй", "Chui"),
-    ("Талас", "Talas"),
-    ("Жалал-Абад", "Jalal-Abad"),
+KG_WORDS = _pairs(
+    """
+    Ала-Тоо=Ala-Too, Тенир=Tenir, Манас=Manas, Нарын=Naryn, Ош=Osh, Кыргыз=Kyrgyz,
+    Бишкек=Bishkek, Чуй=Chui, Талас=Talas, Жалал-Абад=Jalal-Abad
+    """
 )
 LATIN_WORDS = {
-    "UZ": (
-        "Toshkent",
-        "Samarqand",
-        "Buxoro",
-        "Navoiy",
-        "Andijon",
-        "Zarafshon",
-        "Turon",
-        "Orol",
-        "Ipak Yoli",
-        "Chirchiq",
+    "UZ": _split("Toshkent, Samarqand, Buxoro, Navoiy, Andijon, Zarafshon, Turon, Orol, Chirchiq"),
+    "CN": _split(
+        "Shenzhen Jinlong, Urumqi Tianyu, Yiwu Hengda, Guangzhou Ruifeng, Shanghai Dongfang, "
+        "Horgos Xinghe, Chengdu Hongyuan, Xi'an Yongsheng, Tianjin Zhongtai, Ningbo Haitong"
     ),
-    "CN": (
-        "Shenzhen Jinlong",
-        "Urumqi Tianyu",
-        "Yiwu Hengda",
-        "Guangzhou Ruifeng",
-        "Shanghai Dongfang",
-        "Horgos Xinghe",
-        "Chengdu Hongyuan",
-        "Xi'an Yongsheng",
-        "Tianjin Zhongtai",
-        "Ningbo Haitong",
-    ),
-    "TR": (
-        "Anadolu",
-        "Marmara",
-        "Ege",
-        "Karadeniz",
-        "Toros",
-        "Kapadokya",
-        "Boğaziçi",
-        "Yıldız",
-        "Ankara",
-        "Trakya",
-    ),
-    "DE": (
-        "Becker",
-        "Hoffmann",
-        "Schäfer",
-        "Koch",
-        "Richter",
-        "Klein",
-        "Wolf",
-        "Neumann",
-        "Elbe",
-        "Spree",
-    ),
-    "IT": (
-        "Rossi",
-        "Ferrari",
-        "Esposito",
-        "Romano",
-        "Colombo",
-        "Ricci",
-        "Marino",
-        "Greco",
-        "Lombarda",
-        "Adriatica",
-    ),
-    "PL": (
-        "Wisła",
-        "Mazowsze",
-        "Karpaty",
-        "Bałtyk",
-        "Odra",
-        "Warta",
-        "Polmet",
-        "Sudety",
-        "Mazury",
-        "Pomorze",
-    ),
-    "AE": (
-        "Gulf",
-        "Falcon",
-        "Oasis",
-        "Pearl",
-        "Crescent",
-        "Dune",
-        "Marina",
-        "Al Noor",
-        "Jebel",
-        "Sahara",
-    ),
-    "IN": (
-        "Deccan",
-        "Ganga",
-        "Himalaya",
-        "Kaveri",
-        "Sahyadri",
-        "Narmada",
-        "Indus",
-        "Konark",
-        "Malabar",
-        "Vindhya",
-    ),
+    "TR": _split("Anadolu, Marmara, Ege, Karadeniz, Toros, Kapadokya, Boğaziçi, Yıldız, Trakya"),
+    "DE": _split("Becker, Hoffmann, Schäfer, Koch, Richter, Klein, Wolf, Neumann, Elbe, Spree"),
+    "IT": _split("Rossi, Ferrari, Esposito, Romano, Colombo, Ricci, Marino, Greco, Lombarda"),
+    "PL": _split("Wisła, Mazowsze, Karpaty, Bałtyk, Odra, Warta, Polmet, Sudety, Mazury"),
+    "AE": _split("Gulf, Falcon, Oasis, Pearl, Crescent, Dune, Marina, Al Noor, Jebel, Sahara"),
+    "IN": _split("Deccan, Ganga, Himalaya, Kaveri, Sahyadri, Narmada, Indus, Konark, Malabar"),
 }
+# country: (legal form of the registered name, forms of its aliases)
 LEGAL_FORM = {
     "KZ": ("ТОО «{}»", ("{} LLP", "{} TOO")),
     "RU": ("ООО «{}»", ("OOO {}", "{} LLC")),
@@ -1381,29 +539,28 @@ LEGAL_FORM = {
 @dataclass(frozen=True)
 class Profile:
     activities: tuple[str, ...]
-    ru: tuple[str, ...]  # sector words (Cyrillic)
-    en: tuple[str, ...]  # the same in Latin script
+    sectors: tuple[tuple[str, str], ...]  # sector words (Cyrillic, Latin)
     weight: int
 
 
 PROFILES = (
-    Profile(("46.21", "01.11"), ("Астык", "Агро", "Зерно"), ("Astyk", "Agro", "Zerno"), 14),
-    Profile(("10.61", "46.21"), ("Мельница", "Нан"), ("Melnitsa", "Nan"), 5),
-    Profile(("46.33", "10.89"), ("Продукт", "Азык"), ("Produkt", "Azyk"), 6),
-    Profile(("01.11", "01.13"), ("Фермер", "Агро"), ("Fermer", "Agro"), 5),
-    Profile(("20.15",), ("Химия", "Тынайткыш"), ("Khimiya", "Tynaitkysh"), 3),
-    Profile(("24.10", "46.72"), ("Болат", "Металл"), ("Bolat", "Metall"), 6),
-    Profile(("46.72",), ("Металлторг", "Металл Трейд"), ("Metalltorg", "Metall Trade"), 5),
-    Profile(("25.11", "46.72"), ("Металлоконструкция",), ("Metallokonstruktsiya",), 2),
-    Profile(("46.61", "33.12"), ("Агротехника", "Агромаш"), ("Agrotekhnika", "Agromash"), 6),
-    Profile(("46.52",), ("Электроникс", "Электро Снаб"), ("Electronics", "Elektro Snab"), 6),
-    Profile(("46.51", "62.09"), ("Компьютер", "Диджитал"), ("Computer", "Digital"), 5),
-    Profile(("26.51", "46.69"), ("Приборы", "Метрология"), ("Pribory", "Metrologiya"), 2),
-    Profile(("28.92", "46.69"), ("Машзавод", "Техника"), ("Mashzavod", "Tekhnika"), 5),
-    Profile(("27.11", "46.69"), ("Электротех",), ("Elektrotekh",), 3),
-    Profile(("29.10", "45.11"), ("Авто",), ("Avto",), 3),
-    Profile(("46.71",), ("Ойл", "Петролеум"), ("Oil", "Petroleum"), 4),
-    Profile(("46.90",), ("Трейд", "Импэкс"), ("Trade", "Impex"), 2),
+    Profile(("46.21", "01.11"), _pairs("Астык=Astyk, Агро=Agro, Зерно=Zerno"), 14),
+    Profile(("10.61", "46.21"), _pairs("Мельница=Melnitsa, Нан=Nan"), 5),
+    Profile(("46.33", "10.89"), _pairs("Продукт=Produkt, Азык=Azyk"), 6),
+    Profile(("01.11", "01.13"), _pairs("Фермер=Fermer, Агро=Agro"), 5),
+    Profile(("20.15",), _pairs("Химия=Khimiya, Тынайткыш=Tynaitkysh"), 3),
+    Profile(("24.10", "46.72"), _pairs("Болат=Bolat, Металл=Metall"), 6),
+    Profile(("46.72",), _pairs("Металлторг=Metalltorg, Металл Трейд=Metall Trade"), 5),
+    Profile(("25.11", "46.72"), _pairs("Металлоконструкция=Metallokonstruktsiya"), 2),
+    Profile(("46.61", "33.12"), _pairs("Агротехника=Agrotekhnika, Агромаш=Agromash"), 6),
+    Profile(("46.52",), _pairs("Электроникс=Electronics, Электро Снаб=Elektro Snab"), 6),
+    Profile(("46.51", "62.09"), _pairs("Компьютер=Computer, Диджитал=Digital"), 5),
+    Profile(("26.51", "46.69"), _pairs("Приборы=Pribory, Метрология=Metrologiya"), 2),
+    Profile(("28.92", "46.69"), _pairs("Машзавод=Mashzavod, Техника=Tekhnika"), 5),
+    Profile(("27.11", "46.69"), _pairs("Электротех=Elektrotekh"), 3),
+    Profile(("29.10", "45.11"), _pairs("Авто=Avto"), 3),
+    Profile(("46.71",), _pairs("Ойл=Oil, Петролеум=Petroleum"), 4),
+    Profile(("46.90",), _pairs("Трейд=Trade, Импэкс=Impex"), 2),
 )
 FOREIGN_COUNTRIES = (
     ("RU", 10),
@@ -1419,179 +576,93 @@ FOREIGN_COUNTRIES = (
     ("PL", 4),
 )
 
-# People: (native, Latin) pairs. Kazakh and Russian names as "Surname Name Patronymic".
-KZ_SURNAMES = (
-    ("Ахметов", "Akhmetov"),
-    ("Садыков", "Sadykov"),
-    ("Нургалиев", "Nurgaliev"),
-    ("Жумабаев", "Zhumabaev"),
-    ("Сейтказиев", "Seitkaziev"),
-    ("Искаков", "Iskakov"),
-    ("Омаров", "Omarov"),
-    ("Касымов", "Kasymov"),
-    ("Есенов", "Esenov"),
-    ("Байжанов", "Baizhanov"),
-    ("Тулегенов", "Tulegenov"),
-    ("Абенов", "Abenov"),
-    ("Смагулов", "Smagulov"),
-    ("Кенжебаев", "Kenzhebaev"),
-    ("Утепов", "Utepov"),
-    ("Мусин", "Musin"),
-    ("Ержанов", "Erzhanov"),
-    ("Даулетов", "Dauletov"),
-    ("Серикбаев", "Serikbaev"),
-    ("Бекмуханов", "Bekmukhanov"),
+# People. Kazakh and Russian registries write "Surname Name Patronymic" in Cyrillic.
+KZ_SURNAMES = _pairs(
+    """
+    Ахметов=Akhmetov, Садыков=Sadykov, Нургалиев=Nurgaliev, Жумабаев=Zhumabaev,
+    Сейтказиев=Seitkaziev, Искаков=Iskakov, Омаров=Omarov, Касымов=Kasymov, Есенов=Esenov,
+    Байжанов=Baizhanov, Тулегенов=Tulegenov, Абенов=Abenov, Смагулов=Smagulov,
+    Кенжебаев=Kenzhebaev, Утепов=Utepov, Мусин=Musin, Ержанов=Erzhanov, Даулетов=Dauletov,
+    Серикбаев=Serikbaev, Бекмуханов=Bekmukhanov
+    """
 )
-KZ_MALE = (
-    ("Нурлан", "Nurlan"),
-    ("Ерлан", "Erlan"),
-    ("Асхат", "Askhat"),
-    ("Бауыржан", "Bauyrzhan"),
-    ("Даурен", "Dauren"),
-    ("Серик", "Serik"),
-    ("Арман", "Arman"),
-    ("Канат", "Kanat"),
-    ("Марат", "Marat"),
-    ("Талгат", "Talgat"),
-    ("Алмас", "Almas"),
-    ("Бекзат", "Bekzat"),
-    ("Дамир", "Damir"),
-    ("Ержан", "Erzhan"),
+KZ_MALE = _pairs(
+    """
+    Нурлан=Nurlan, Ерлан=Erlan, Асхат=Askhat, Бауыржан=Bauyrzhan, Даурен=Dauren,
+    Серик=Serik, Арман=Arman, Канат=Kanat, Марат=Marat, Талгат=Talgat, Алмас=Almas,
+    Бекзат=Bekzat, Дамир=Damir, Ержан=Erzhan
+    """
 )
-KZ_FEMALE = (
-    ("Айгуль", "Aigul"),
-    ("Гульнара", "Gulnara"),
-    ("Динара", "Dinara"),
-    ("Жанар", "Zhanar"),
-    ("Сауле", "Saule"),
-    ("Асель", "Assel"),
-    ("Мадина", "Madina"),
-    ("Алия", "Aliya"),
-    ("Камила", "Kamila"),
-    ("Айжан", "Aizhan"),
+KZ_FEMALE = _pairs(
+    """
+    Айгуль=Aigul, Гульнара=Gulnara, Динара=Dinara, Жанар=Zhanar, Сауле=Saule, Асель=Assel,
+    Мадина=Madina, Алия=Aliya, Камила=Kamila, Айжан=Aizhan
+    """
 )
-RU_SURNAMES = (
-    ("Иванов", "Ivanov"),
-    ("Смирнов", "Smirnov"),
-    ("Кузнецов", "Kuznetsov"),
-    ("Попов", "Popov"),
-    ("Васильев", "Vasilyev"),
-    ("Петров", "Petrov"),
-    ("Соколов", "Sokolov"),
-    ("Михайлов", "Mikhailov"),
-    ("Новиков", "Novikov"),
-    ("Фёдоров", "Fedorov"),
-    ("Морозов", "Morozov"),
-    ("Волков", "Volkov"),
-    ("Алексеев", "Alekseev"),
-    ("Лебедев", "Lebedev"),
-    ("Семёнов", "Semenov"),
-    ("Егоров", "Egorov"),
-    ("Павлов", "Pavlov"),
-    ("Козлов", "Kozlov"),
-    ("Степанов", "Stepanov"),
-    ("Николаев", "Nikolaev"),
+RU_SURNAMES = _pairs(
+    """
+    Иванов=Ivanov, Смирнов=Smirnov, Кузнецов=Kuznetsov, Попов=Popov, Васильев=Vasilyev,
+    Петров=Petrov, Соколов=Sokolov, Михайлов=Mikhailov, Новиков=Novikov, Фёдоров=Fedorov,
+    Морозов=Morozov, Волков=Volkov, Алексеев=Alekseev, Лебедев=Lebedev, Семёнов=Semenov,
+    Егоров=Egorov, Павлов=Pavlov, Козлов=Kozlov, Степанов=Stepanov, Николаев=Nikolaev
+    """
 )
-RU_MALE = (
-    ("Алексей", "Aleksei"),
-    ("Дмитрий", "Dmitry"),
-    ("Сергей", "Sergei"),
-    ("Андрей", "Andrei"),
-    ("Владимир", "Vladimir"),
-    ("Николай", "Nikolai"),
-    ("Олег", "Oleg"),
-    ("Павел", "Pavel"),
-    ("Евгений", "Evgeny"),
-    ("Виктор", "Viktor"),
-    ("Юрий", "Yury"),
-    ("Роман", "Roman"),
+RU_MALE = _pairs(
+    """
+    Алексей=Aleksei, Дмитрий=Dmitry, Сергей=Sergei, Андрей=Andrei, Владимир=Vladimir,
+    Николай=Nikolai, Олег=Oleg, Павел=Pavel, Евгений=Evgeny, Виктор=Viktor, Юрий=Yury,
+    Роман=Roman
+    """
 )
-RU_FEMALE = (
-    ("Елена", "Elena"),
-    ("Ольга", "Olga"),
-    ("Наталья", "Natalya"),
-    ("Татьяна", "Tatyana"),
-    ("Ирина", "Irina"),
-    ("Светлана", "Svetlana"),
-    ("Анна", "Anna"),
+RU_FEMALE = _pairs(
+    "Елена=Elena, Ольга=Olga, Наталья=Natalya, Татьяна=Tatyana, Ирина=Irina, Анна=Anna"
 )
-PATRONYMICS = (
-    ("Болат", "ович", "овна"),
-    ("Серик", "ович", "овна"),
-    ("Марат", "ович", "овна"),
-    ("Канат", "ович", "овна"),
-    ("Ерлан", "ович", "овна"),
-    ("Талгат", "ович", "овна"),
-    ("Александр", "ович", "овна"),
-    ("Сергее", "вич", "вна"),
-    ("Николае", "вич", "вна"),
-    ("Владимир", "ович", "овна"),
-    ("Петр", "ович", "овна"),
-    ("Иван", "ович", "овна"),
+# patronymics: (male, female)
+PATRONYMICS = _pairs(
+    """
+    Болатович=Болатовна, Серикович=Сериковна, Маратович=Маратовна, Канатович=Канатовна,
+    Ерланович=Ерлановна, Талгатович=Талгатовна, Александрович=Александровна,
+    Сергеевич=Сергеевна, Николаевич=Николаевна, Владимирович=Владимировна,
+    Петрович=Петровна, Иванович=Ивановна
+    """
 )
+# country: (given names, surnames)
 LATIN_PEOPLE = {
     "DE": (
-        ("Jonas", "Lukas", "Stefan", "Thomas", "Anna", "Julia", "Katrin", "Markus"),
-        ("Weber", "Müller", "Fischer", "Becker", "Hoffmann", "Wagner", "Schulz", "Braun"),
+        _split("Jonas, Lukas, Stefan, Thomas, Anna, Julia, Katrin, Markus"),
+        _split("Weber, Müller, Fischer, Becker, Hoffmann, Wagner, Schulz, Braun"),
     ),
     "TR": (
-        ("Mehmet", "Ahmet", "Mustafa", "Ayşe", "Fatma", "Emre", "Burak", "Elif"),
-        ("Yılmaz", "Kaya", "Demir", "Şahin", "Çelik", "Yıldız", "Aydın", "Öztürk"),
+        _split("Mehmet, Ahmet, Mustafa, Ayşe, Fatma, Emre, Burak, Elif"),
+        _split("Yılmaz, Kaya, Demir, Şahin, Çelik, Yıldız, Aydın, Öztürk"),
     ),
     "CN": (
-        ("Lei", "Na", "Wei", "Yang", "Jing", "Fan", "Min", "Tao"),
-        ("Wang", "Li", "Zhang", "Liu", "Chen", "Zhao", "Huang", "Zhou"),
+        _split("Lei, Na, Wei, Yang, Jing, Fan, Min, Tao"),
+        _split("Wang, Li, Zhang, Liu, Chen, Zhao, Huang, Zhou"),
     ),
     "UZ": (
-        ("Akmal", "Jasur", "Sardor", "Dilshod", "Nodira", "Gulnora", "Bekzod", "Aziz"),
-        ("Karimov", "Rahimov", "Usmonov", "Yusupov", "Tursunov", "Nazarov", "Mirzayev", "Xolmatov"),
+        _split("Akmal, Jasur, Sardor, Dilshod, Nodira, Gulnora, Bekzod, Aziz"),
+        _split("Karimov, Rahimov, Usmonov, Yusupov, Tursunov, Nazarov, Mirzayev, Xolmatov"),
     ),
     "KG": (
-        ("Azamat", "Nurbek", "Bakyt", "Aibek", "Ainura", "Cholpon", "Emil", "Talant"),
-        (
-            "Mamytov",
-            "Osmonov",
-            "Abdyldaev",
-            "Toktogulov",
-            "Asanov",
-            "Dzhumabaev",
-            "Sadyrbaev",
-            "Bekov",
-        ),
+        _split("Azamat, Nurbek, Bakyt, Aibek, Ainura, Cholpon, Emil, Talant"),
+        _split("Mamytov, Osmonov, Abdyldaev, Toktogulov, Asanov, Dzhumabaev, Sadyrbaev, Bekov"),
     ),
     "IT": (
-        ("Luca", "Marco", "Giulia", "Francesca", "Matteo", "Alessandro", "Chiara", "Paolo"),
-        ("Bianchi", "Rossi", "Romano", "Gallo", "Conti", "De Luca", "Costa", "Fontana"),
+        _split("Luca, Marco, Giulia, Francesca, Matteo, Alessandro, Chiara, Paolo"),
+        _split("Bianchi, Rossi, Romano, Gallo, Conti, De Luca, Costa, Fontana"),
     ),
     "PL": (
-        ("Tomasz", "Piotr", "Anna", "Katarzyna", "Krzysztof", "Agnieszka", "Marcin", "Paweł"),
-        (
-            "Nowak",
-            "Kowalski",
-            "Wiśniewski",
-            "Wójcik",
-            "Kamiński",
-            "Lewandowski",
-            "Zieliński",
-            "Szymański",
-        ),
+        _split("Tomasz, Piotr, Anna, Katarzyna, Krzysztof, Agnieszka, Marcin, Paweł"),
+        _split("Nowak, Kowalski, Wiśniewski, Wójcik, Kamiński, Lewandowski, Zieliński"),
     ),
     "AE": (
-        ("Omar", "Khalid", "Ahmed", "Fatima", "Mariam", "Saeed", "Hassan", "Yousef"),
-        (
-            "Al Mansoori",
-            "Al Hashimi",
-            "Haddad",
-            "Al Falasi",
-            "Al Suwaidi",
-            "Khoury",
-            "Al Nuaimi",
-            "Rahman",
-        ),
+        _split("Omar, Khalid, Ahmed, Fatima, Mariam, Saeed, Hassan, Yousef"),
+        _split("Al Mansoori, Al Hashimi, Haddad, Al Falasi, Al Suwaidi, Khoury, Al Nuaimi"),
     ),
     "IN": (
-        ("Anil", "Rajesh", "Priya", "Sunita", "Vikram", "Arjun", "Deepa", "Sanjay"),
-        ("Sharma", "Patel", "Reddy", "Iyer", "Gupta", "Nair", "Singh", "Mehta"),
+        _split("Anil, Rajesh, Priya, Sunita, Vikram, Arjun, Deepa, Sanjay"),
+        _split("Sharma, Patel, Reddy, Iyer, Gupta, Nair, Singh, Mehta"),
     ),
 }
 ROLES_AFTER_DIRECTOR = ("founder", "shareholder", "beneficial_owner", "founder")
@@ -1617,9 +688,9 @@ def _person(rng: random.Random, country: str) -> tuple[str, bool]:
         surname, first = rng.choice(surnames), rng.choice(firsts)
         if rng.random() < 0.2:  # some registries write names in Latin script, given name first
             return f"{first[1]} {surname[1] if male else surname[1] + 'a'}", male
-        father, m_end, f_end = rng.choice(PATRONYMICS)
+        patronymic = rng.choice(PATRONYMICS)[0 if male else 1]
         family = surname[0] if male else surname[0] + "а"
-        return f"{family} {first[0]} {father}{m_end if male else f_end}", male
+        return f"{family} {first[0]} {patronymic}", male
     if country == "KG":
         return f"{rng.choice(LATIN_PEOPLE['KG'][0])} {rng.choice(LATIN_PEOPLE['KG'][1])}", male
     firsts, lasts = LATIN_PEOPLE.get(country, LATIN_PEOPLE["DE"])
@@ -1629,13 +700,13 @@ def _person(rng: random.Random, country: str) -> tuple[str, bool]:
 
 
 def _company_name(rng: random.Random, country: str, profile: Profile) -> tuple[str, list[str]]:
-    sector = rng.randrange(len(profile.ru))
+    sector, sector_latin = rng.choice(profile.sectors)
     if country in ("KZ", "RU", "BY", "KG"):
         words = {"KZ": KZ_WORDS, "KG": KG_WORDS}.get(country, RU_WORDS)
         native, latin = rng.choice(words)
-        core, core_latin = f"{native} {profile.ru[sector]}", f"{latin} {profile.en[sector]}"
+        core, core_latin = f"{native} {sector}", f"{latin} {sector_latin}"
     else:
-        core = core_latin = f"{rng.choice(LATIN_WORDS[country])} {profile.en[sector]}"
+        core = core_latin = f"{rng.choice(LATIN_WORDS[country])} {sector_latin}"
     form, alias_forms = LEGAL_FORM[country]
     aliases = [a.format(core_latin) for a in alias_forms]
     if core_latin != core:
@@ -1768,7 +839,6 @@ class ShipmentGenerator:
         share = capable / len(self.exporters) if self.exporters else 0.0
         self.listed_share = min(0.9, listed_share / share) if share else 0.0
         self.fallback_listed = listed_share if not share else 0.0
-        self.listed_goods = [g for g in CATALOGUE if g.listed and not g.hs.startswith("8806")]
         self.serial = 0
 
     # parties ------------------------------------------------------------------------
@@ -1795,12 +865,12 @@ class ShipmentGenerator:
     def _goods(self, company: Company | None) -> Goods:
         rng = self.rng
         if company is None:
-            pool = [g for g in CATALOGUE if not g.hs.startswith("8806")]
-            return rng.choice(self.listed_goods if rng.random() < 0.05 else pool)
+            pool = [g for g in CATALOGUE if not g.hs.startswith(DRONE_PREFIX)]
+            return rng.choice(LISTED_GOODS if rng.random() < 0.05 else pool)
         if company.listed and rng.random() < self.listed_share:
             return rng.choice(company.listed)
         if rng.random() < self.fallback_listed:
-            return rng.choice(self.listed_goods)
+            return rng.choice(LISTED_GOODS)
         if company.normal and rng.random() >= self.mismatch_share:
             return rng.choice(company.normal)
         if company.listed and not company.normal:
@@ -1940,422 +1010,211 @@ class ShipmentGenerator:
 
 
 # --------------------------------------------------------------------------------------
-# The seed story and the special cases (fixtures/registry names)
+# The seed story and the special cases, written against fixtures/registry
 
-ASPAN = "ТОО «Аспан Арба»"
-NEBESNAYA = "ООО «Небесная механика»"
-HUAXIN = "Shenzhen Huaxin Electronics Co., Ltd."
-ZEMNAYA = "ООО «Земная механика»"
-ALTYN = "ТОО «Алтын Арба»"
-BEREKE = "ТОО «Береке Металл»"
-VOLGA = "ООО «Волга Металлоторг»"
-NUR = "ТОО «Нұр Дистрибьюшн»"
-BISHKEK = "ОсОО «Бишкек Диджитал Сапплай»"
-SKYLINE = "ТОО «Skyline Components»"
-CASPNAV = "ТОО «Каспий Навигатор»"
-GULF = "Gulf Navtech FZE"
-SARYARKA = "ТОО «Сарыарка Компьютер»"
-TENIR = "ОсОО «Тенир Тех»"
-ALATAU = "ТОО «Алатау Электроникс»"
-RHEINTAL = "Rheintal Elektronik GmbH"
-DALA = "ТОО «Дала Астык»"
-TIANSHAN = "Xinjiang Tianshan Grain Trading Co., Ltd."
-# companies that appear only in special cases (left out of the random draws with --story)
+SPECIAL_COMPANIES = {
+    "ASPAN": "ТОО «Аспан Арба»",
+    "NEBESNAYA": "ООО «Небесная механика»",
+    "HUAXIN": "Shenzhen Huaxin Electronics Co., Ltd.",
+    "ZEMNAYA": "ООО «Земная механика»",
+    "ALTYN": "ТОО «Алтын Арба»",
+    "BEREKE": "ТОО «Береке Металл»",
+    "VOLGA": "ООО «Волга Металлоторг»",
+    "NUR": "ТОО «Нұр Дистрибьюшн»",
+    "BISHKEK": "ОсОО «Бишкек Диджитал Сапплай»",
+    "SKYLINE": "ТОО «Skyline Components»",
+    "CASPNAV": "ТОО «Каспий Навигатор»",
+    "GULF": "Gulf Navtech FZE",
+    "SARYARKA": "ТОО «Сарыарка Компьютер»",
+    "TENIR": "ОсОО «Тенир Тех»",
+    "ALATAU": "ТОО «Алатау Электроникс»",
+    "RHEINTAL": "Rheintal Elektronik GmbH",
+    "DALA": "ТОО «Дала Астык»",
+    "TIANSHAN": "Xinjiang Tianshan Grain Trading Co., Ltd.",
+}
+# companies seen only in special cases: left out of the random draws with --story
 SPECIAL_ONLY = frozenset(
-    {ASPAN, NEBESNAYA, HUAXIN, ZEMNAYA, ALTYN, BEREKE, VOLGA, NUR, BISHKEK, SKYLINE, CASPNAV, GULF}
+    SPECIAL_COMPANIES[key]
+    for key in _split(
+        "ASPAN, NEBESNAYA, HUAXIN, ZEMNAYA, ALTYN, BEREKE, VOLGA, NUR, BISHKEK, SKYLINE, "
+        "CASPNAV, GULF"
+    )
 )
+# A declaration: id | date | procedure | document type | currency | dispatch>destination
+#   [via transit;countries]; then its parties: role | KEY or ?COUNTRY (not registered) |
+#   + (write the registry id) or - | the name as written; then its items:
+#   item | hs as written | quantity | unit | value | origin | net kg | description
+SPECIAL_TEXT = """
+# the seed story: Aspan Arba imports drones, ships drones and chips to Nebesnaya Mekhanika
+STORY-IMP-0001 | 2022-06-20 | import | customs_declaration | USD | CN>KZ
+  exporter | HUAXIN | + | Shenzhen Huaxin Electronics Co., Ltd.
+  consignee | ASPAN | + | ТОО «Аспан Арба»
+  item | 8806210000 | 300 | pcs | 1050000 | CN | 75 | Unmanned aircraft, take-off mass <= 250 g
+  item | 8807300000 | 1500 | pcs | 82000 | CN | 450 | Parts of unmanned aircraft
+STORY-0001 | 2022-07-08 | export | goods_invoice | USD | KZ>RU
+  exporter | ASPAN | + | Aspan Arba LLP
+  consignee | NEBESNAYA | - | Nebesnaya Mejanica
+  item | 8806 21 000 0 | 150 | pcs | 600000 | CN | 37.5 | Беспилотные летательные аппараты
+STORY-0002 | 2022-09-21 | export | goods_invoice | RUB | KZ>RU
+  exporter | ASPAN | + | ТОО «Аспан Арба»
+  consignee | NEBESNAYA | + | ООО «Небесная механика»
+  item | 8806.21 | 130 | pcs | 31200000 | CN | 32.5 | Квадрокоптеры
+  item | 8807.30 | 800 | pcs | 2880000 | CN | 240 | Части БПЛА: пропеллеры, аккумуляторы
+STORY-0003 | 2022-11-15 | export | goods_invoice | USD | KZ>RU
+  exporter | ASPAN | + | Aspan Arba TOO
+  consignee | NEBESNAYA | - | Nebesnaya Mekhanika
+  item | 8806 21 000 0 | 120 | pcs | 480000 | CN | 30 | Unmanned aircraft (drones)
+  item | 880730 | 600 | pcs | 36000 | CN | 180 | Drone parts: gimbals, propellers
+  item | 8542.31 | 5000 | pcs | 95000 | TW | 12.5 | Microchips: processors
+STORY-0004 | 2023-02-10 | export | goods_invoice | USD | KZ>RU
+  exporter | ASPAN | - | Aspan Arba
+  consignee | NEBESNAYA | + | OOO Nebesnaya Mekhanika
+  item | 8542 32 000 1 | 20000 | pcs | 140000 | TW | 40 | Integrated circuits: memories
+  item | 8542 39 000 1 | 15000 | pcs | 60000 | CN | 30 | Integrated circuits, other
+  item | 8807.30.00 | 400 | pcs | 24000 | CN | 120 | Parts of unmanned aircraft
+STORY-0005 | 2023-05-30 | export | goods_invoice | USD | KZ>RU
+  exporter | ASPAN | + | ТОО «Аспан Арба»
+  consignee | NEBESNAYA | - | Небесная механика
+  item | 8806220000 | 100 | pcs | 420000 | CN | 110 | Беспилотные летательные аппараты
+# decoys: look-alike names, no shared person
+DECOY-0001 | 2023-04-11 | export | goods_invoice | RUB | KZ>RU
+  exporter | ALTYN | + | Altyn Arba LLP
+  consignee | ZEMNAYA | + | Zemnaya Mekhanika
+  item | 8413 70 810 0 | 12 | pcs | 3240000 | TR | 1080 | Насосы центробежные
+  item | 8481.80 | 150 | pcs | 1620000 | TR | 1800 | Арматура запорная
+DECOY-0002 | 2023-06-19 | export | goods_invoice | USD | KZ>RU
+  exporter | ALTYN | - | ТОО «Алтын Арба»
+  consignee | NEBESNAYA | - | Nebesnaya Mekhanika
+  item | 8481809900 | 200 | pcs | 41000 | TR | 2400 | Industrial valves
+DECOY-0003 | 2023-08-02 | export | goods_invoice | USD | KZ>RU
+  exporter | BEREKE | + | Bereke Metall LLP
+  consignee | VOLGA | + | ООО «Волга Металлоторг»
+  item | 7208 39 000 0 | 420.5 | t | 256505 | KZ | 420500 | Hot-rolled flat steel, < 3 mm
+DECOY-0004 | 2023-09-14 | export | goods_invoice | USD | KZ>RU
+  exporter | ASPAN | + | Aspan Arba LLP
+  consignee | ZEMNAYA | - | ООО «Земная механика»
+  item | 7208.51 | 250 | t | 162500 | KZ | 250000 | Steel plate, > 10 mm
+DECOY-0005 | 2023-10-05 | import | goods_invoice | RUB | RU>KZ
+  exporter | VOLGA | + | Volga Metallotorg LLC
+  consignee | ASPAN | + | Aspan Arba LLP
+  item | 7306305000 | 80 | t | 7200000 | RU | 80000 | Трубы стальные сварные
+# a shell: registered 2022-06-15, non-specialised wholesale, exports chips to Kyrgyzstan
+SHELL-0001 | 2023-03-22 | export | goods_invoice | USD | KZ>KG
+  exporter | NUR | + | Nur Distribution LLP
+  consignee | BISHKEK | - | Bishkek Digital Supply LLC
+  item | 854231 | 30000 | pcs | 510000 | CN | 60 | Processors and controllers
+  item | 8542.39 | 20000 | pcs | 180000 | MY | 40 | Integrated circuits, other
+SHELL-0002 | 2023-08-30 | export | goods_invoice | KZT | KZ>KG
+  exporter | NUR | + | ТОО «Нұр Дистрибьюшн»
+  consignee | BISHKEK | + | ОсОО «Бишкек Диджитал Сапплай»
+  item | 8542 31 000 1 | 25000 | pcs | 198720000 | TW | 50 | Интегральные схемы: процессоры
+  item | 8532 24 000 0 | 400000 | pcs | 7360000 | CN | 20 | Конденсаторы керамические
+  item | 9503007500 | 800 | kg | 2944000 | CN | 800 | Игрушки пластмассовые
+# reported companies: a watchlisted exporter, a watchlisted consignee not in the registry
+WATCH-0001 | 2023-07-12 | export | goods_invoice | USD | KZ>RU
+  exporter | SKYLINE | + | Skyline Components LLP
+  consignee | ?RU | - | ООО «Радиокомплект»
+  item | 8542 32 000 1 | 40000 | pcs | 320000 | KR | 80 | Integrated circuits: memories
+  item | 854121 | 100000 | pcs | 30000 | CN | 50 | Transistors, < 1 W
+WATCH-0002 | 2023-09-04 | export | goods_invoice | USD | KZ>KG
+  exporter | SKYLINE | - | ТОО «Skyline Components»
+  consignee | TENIR | - | Tenir Tech LLC
+  item | 8532.24 | 300000 | pcs | 12000 | CN | 15 | Multilayer ceramic capacitors
+WATCH-0003 | 2023-10-18 | export | goods_invoice | USD | KZ>RU
+  exporter | ALATAU | + | Alatau Electronics LLP
+  consignee | ?RU | - | Radiokomplekt LLC
+  item | 8541.21 | 50000 | pcs | 11000 | CN | 25 | Transistors
+# linked parties (one beneficial owner) trading listed goods to a non-risk destination
+LINK-0001 | 2023-10-02 | export | customs_declaration | USD | KZ>AE
+  exporter | CASPNAV | + | Caspian Navigator LLP
+  consignee | GULF | + | Gulf Navtech FZE
+  item | 9014 20 800 0 | 40 | pcs | 280000 | US | 60 | Aeronautical navigation instruments
+  item | 8526.91 | 300 | pcs | 150000 | CN | 120 | GNSS receivers
+LINK-0002 | 2024-02-14 | re-export | customs_declaration | USD | KZ>AE
+  exporter | CASPNAV | + | ТОО «Каспий Навигатор»
+  consignee | GULF | - | Gulf Navtech FZCO
+  item | 8542310001 | 10000 | pcs | 210000 | TW | 20 | Processors and controllers
+  item | 9013.80 | 200 | pcs | 64000 | CN | 80 | Optical devices
+# listed goods to Kyrgyzstan by way of Russia
+TRANSIT-0001 | 2023-11-20 | export | goods_invoice | USD | KZ>KG via RU
+  exporter | SARYARKA | + | Saryarka Computer LLP
+  consignee | TENIR | + | ОсОО «Тенир Тех»
+  item | 8471 50 000 0 | 40 | pcs | 220000 | CN | 480 | Servers (processing units)
+  item | 8471.80 | 500 | pcs | 90000 | CN | 750 | Other units of computers
+# clean references: legitimate trade
+CLEAN-0001 | 2023-05-16 | export | customs_declaration | EUR | KZ>DE via AZ;GE;TR
+  exporter | ALATAU | + | ТОО «Алатау Электроникс»
+  consignee | RHEINTAL | + | Rheintal Elektronik GmbH
+  item | 854231 | 8000 | pcs | 92000 | TW | 16 | Microcontrollers
+CLEAN-0002 | 2023-09-27 | export | customs_declaration | USD | KZ>CN
+  exporter | DALA | + | Dala Astyk LLP
+  consignee | TIANSHAN | + | Xinjiang Tianshan Grain Trading Co., Ltd.
+  item | 1001.99 | 1500 | t | 345000 | KZ | 1500000 | Wheat, other than seed
+"""
 
-# A party: (registry name or None, name as written, write the id?, country if unregistered)
-# An item: (hs as written, description, quantity, unit, value, origin, net kg)
-SPECIAL_CASES: tuple[dict[str, Any], ...] = (
-    # the seed story: Aspan Arba imports drones and chips, ships them to Nebesnaya Mekhanika
-    {
-        "id": "STORY-IMP-0001",
-        "date": "2022-06-20",
-        "procedure": "import",
-        "document_type": "customs_declaration",
-        "currency": "USD",
-        "exporter": (HUAXIN, "Shenzhen Huaxin Electronics Co., Ltd.", True, None),
-        "consignee": (ASPAN, "ТОО «Аспан Арба»", True, None),
-        "dispatch": "CN",
-        "destination": "KZ",
-        "transit": "",
-        "items": [
-            (
-                "8806210000",
-                "Unmanned aircraft, max take-off mass <= 250 g",
-                300,
-                "pcs",
-                1050000,
-                "CN",
-                75,
-            ),
-            ("8807300000", "Parts of unmanned aircraft", 1500, "pcs", 82000, "CN", 450),
-        ],
-    },
-    {
-        "id": "STORY-0001",
-        "date": "2022-07-08",
-        "procedure": "export",
-        "document_type": "goods_invoice",
-        "currency": "USD",
-        "exporter": (ASPAN, "Aspan Arba LLP", True, None),
-        "consignee": (NEBESNAYA, "Nebesnaya Mejanica", False, None),
-        "dispatch": "KZ",
-        "destination": "RU",
-        "transit": "",
-        "items": [
-            ("8806 21 000 0", "Беспилотные летательные аппараты", 150, "pcs", 600000, "CN", 37.5)
-        ],
-    },
-    {
-        "id": "STORY-0002",
-        "date": "2022-09-21",
-        "procedure": "export",
-        "document_type": "goods_invoice",
-        "currency": "RUB",
-        "exporter": (ASPAN, "ТОО «Аспан Арба»", True, None),
-        "consignee": (NEBESNAYA, "ООО «Небесная механика»", True, None),
-        "dispatch": "KZ",
-        "destination": "RU",
-        "transit": "",
-        "items": [
-            ("8806.21", "Квадрокоптеры", 130, "pcs", 31200000, "CN", 32.5),
-            ("8807.30", "Части БПЛА: пропеллеры, аккумуляторы", 800, "pcs", 2880000, "CN", 240),
-        ],
-    },
-    {
-        "id": "STORY-0003",
-        "date": "2022-11-15",
-        "procedure": "export",
-        "document_type": "goods_invoice",
-        "currency": "USD",
-        "exporter": (ASPAN, "Aspan Arba TOO", True, None),
-        "consignee": (NEBESNAYA, "Nebesnaya Mekhanika", False, None),
-        "dispatch": "KZ",
-        "destination": "RU",
-        "transit": "",
-        "items": [
-            ("8806 21 000 0", "Unmanned aircraft (drones)", 120, "pcs", 480000, "CN", 30),
-            ("880730", "Drone parts: gimbals, propellers", 600, "pcs", 36000, "CN", 180),
-            ("8542.31", "Microchips: processors", 5000, "pcs", 95000, "TW", 12.5),
-        ],
-    },
-    {
-        "id": "STORY-0004",
-        "date": "2023-02-10",
-        "procedure": "export",
-        "document_type": "goods_invoice",
-        "currency": "USD",
-        "exporter": (ASPAN, "Aspan Arba", False, None),
-        "consignee": (NEBESNAYA, "OOO Nebesnaya Mekhanika", True, None),
-        "dispatch": "KZ",
-        "destination": "RU",
-        "transit": "",
-        "items": [
-            ("8542 32 000 1", "Integrated circuits: memories", 20000, "pcs", 140000, "TW", 40),
-            ("8542 39 000 1", "Integrated circuits, other", 15000, "pcs", 60000, "CN", 30),
-            ("8807.30.00", "Parts of unmanned aircraft", 400, "pcs", 24000, "CN", 120),
-        ],
-    },
-    {
-        "id": "STORY-0005",
-        "date": "2023-05-30",
-        "procedure": "export",
-        "document_type": "goods_invoice",
-        "currency": "USD",
-        "exporter": (ASPAN, "ТОО «Аспан Арба»", True, None),
-        "consignee": (NEBESNAYA, "Небесная механика", False, None),
-        "dispatch": "KZ",
-        "destination": "RU",
-        "transit": "",
-        "items": [
-            (
-                "8806220000",
-                "Беспилотные летательные аппараты 250 г - 7 кг",
-                100,
-                "pcs",
-                420000,
-                "CN",
-                110,
-            )
-        ],
-    },
-    # decoys: similar names, no shared person
-    {
-        "id": "DECOY-0001",
-        "date": "2023-04-11",
-        "procedure": "export",
-        "document_type": "goods_invoice",
-        "currency": "RUB",
-        "exporter": (ALTYN, "Altyn Arba LLP", True, None),
-        "consignee": (ZEMNAYA, "Zemnaya Mekhanika", True, None),
-        "dispatch": "KZ",
-        "destination": "RU",
-        "transit": "",
-        "items": [
-            ("8413 70 810 0", "Насосы центробежные", 12, "pcs", 3240000, "TR", 1080),
-            ("8481.80", "Арматура запорная", 150, "pcs", 1620000, "TR", 1800),
-        ],
-    },
-    {
-        "id": "DECOY-0002",
-        "date": "2023-06-19",
-        "procedure": "export",
-        "document_type": "goods_invoice",
-        "currency": "USD",
-        "exporter": (ALTYN, "ТОО «Алтын Арба»", False, None),
-        "consignee": (NEBESNAYA, "Nebesnaya Mekhanika", False, None),
-        "dispatch": "KZ",
-        "destination": "RU",
-        "transit": "",
-        "items": [("8481809900", "Industrial valves", 200, "pcs", 41000, "TR", 2400)],
-    },
-    {
-        "id": "DECOY-0003",
-        "date": "2023-08-02",
-        "procedure": "export",
-        "document_type": "goods_invoice",
-        "currency": "USD",
-        "exporter": (BEREKE, "Bereke Metall LLP", True, None),
-        "consignee": (VOLGA, "ООО «Волга Металлоторг»", True, None),
-        "dispatch": "KZ",
-        "destination": "RU",
-        "transit": "",
-        "items": [
-            ("7208 39 000 0", "Hot-rolled flat steel, < 3 mm", 420.5, "t", 256505, "KZ", 420500)
-        ],
-    },
-    {
-        "id": "DECOY-0004",
-        "date": "2023-09-14",
-        "procedure": "export",
-        "document_type": "goods_invoice",
-        "currency": "USD",
-        "exporter": (ASPAN, "Aspan Arba LLP", True, None),
-        "consignee": (ZEMNAYA, "ООО «Земная механика»", False, None),
-        "dispatch": "KZ",
-        "destination": "RU",
-        "transit": "",
-        "items": [("7208.51", "Steel plate, > 10 mm", 250, "t", 162500, "KZ", 250000)],
-    },
-    {
-        "id": "DECOY-0005",
-        "date": "2023-10-05",
-        "procedure": "import",
-        "document_type": "goods_invoice",
-        "currency": "RUB",
-        "exporter": (VOLGA, "Volga Metallotorg LLC", True, None),
-        "consignee": (ASPAN, "Aspan Arba LLP", True, None),
-        "dispatch": "RU",
-        "destination": "KZ",
-        "transit": "",
-        "items": [("7306305000", "Трубы стальные сварные", 80, "t", 7200000, "RU", 80000)],
-    },
-    # a shell: registered 2022-06-15, non-specialised wholesale, exports chips to Kyrgyzstan
-    {
-        "id": "SHELL-0001",
-        "date": "2023-03-22",
-        "procedure": "export",
-        "document_type": "goods_invoice",
-        "currency": "USD",
-        "exporter": (NUR, "Nur Distribution LLP", True, None),
-        "consignee": (BISHKEK, "Bishkek Digital Supply LLC", False, None),
-        "dispatch": "KZ",
-        "destination": "KG",
-        "transit": "",
-        "items": [
-            ("854231", "Processors and controllers", 30000, "pcs", 510000, "CN", 60),
-            ("8542.39", "Integrated circuits, other", 20000, "pcs", 180000, "MY", 40),
-        ],
-    },
-    {
-        "id": "SHELL-0002",
-        "date": "2023-08-30",
-        "procedure": "export",
-        "document_type": "goods_invoice",
-        "currency": "KZT",
-        "exporter": (NUR, "ТОО «Нұр Дистрибьюшн»", True, None),
-        "consignee": (BISHKEK, "ОсОО «Бишкек Диджитал Сапплай»", True, None),
-        "dispatch": "KZ",
-        "destination": "KG",
-        "transit": "",
-        "items": [
-            ("8542 31 000 1", "Интегральные схемы: процессоры", 25000, "pcs", 198720000, "TW", 50),
-            ("8532 24 000 0", "Конденсаторы керамические", 400000, "pcs", 7360000, "CN", 20),
-            ("9503007500", "Игрушки пластмассовые", 800, "kg", 2944000, "CN", 800),
-        ],
-    },
-    # a reported company (watchlist), and a reported consignee not in the registry
-    {
-        "id": "WATCH-0001",
-        "date": "2023-07-12",
-        "procedure": "export",
-        "document_type": "goods_invoice",
-        "currency": "USD",
-        "exporter": (SKYLINE, "Skyline Components LLP", True, None),
-        "consignee": (None, "ООО «Радиокомплект»", False, "RU"),
-        "dispatch": "KZ",
-        "destination": "RU",
-        "transit": "",
-        "items": [
-            ("8542 32 000 1", "Integrated circuits: memories", 40000, "pcs", 320000, "KR", 80),
-            ("854121", "Transistors, < 1 W", 100000, "pcs", 30000, "CN", 50),
-        ],
-    },
-    {
-        "id": "WATCH-0002",
-        "date": "2023-09-04",
-        "procedure": "export",
-        "document_type": "goods_invoice",
-        "currency": "USD",
-        "exporter": (SKYLINE, "ТОО «Skyline Components»", False, None),
-        "consignee": (TENIR, "Tenir Tech LLC", False, None),
-        "dispatch": "KZ",
-        "destination": "KG",
-        "transit": "",
-        "items": [("8532.24", "Multilayer ceramic capacitors", 300000, "pcs", 12000, "CN", 15)],
-    },
-    {
-        "id": "WATCH-0003",
-        "date": "2023-10-18",
-        "procedure": "export",
-        "document_type": "goods_invoice",
-        "currency": "USD",
-        "exporter": (ALATAU, "Alatau Electronics LLP", True, None),
-        "consignee": (None, "Radiokomplekt LLC", False, "RU"),
-        "dispatch": "KZ",
-        "destination": "RU",
-        "transit": "",
-        "items": [("8541.21", "Transistors", 50000, "pcs", 11000, "CN", 25)],
-    },
-    # linked parties (same beneficial owner) trading listed goods to a non-risk destination
-    {
-        "id": "LINK-0001",
-        "date": "2023-10-02",
-        "procedure": "export",
-        "document_type": "customs_declaration",
-        "currency": "USD",
-        "exporter": (CASPNAV, "Caspian Navigator LLP", True, None),
-        "consignee": (GULF, "Gulf Navtech FZE", True, None),
-        "dispatch": "KZ",
-        "destination": "AE",
-        "transit": "",
-        "items": [
-            ("9014 20 800 0", "Aeronautical navigation instruments", 40, "pcs", 280000, "US", 60),
-            ("8526.91", "GNSS receivers", 300, "pcs", 150000, "CN", 120),
-        ],
-    },
-    {
-        "id": "LINK-0002",
-        "date": "2024-02-14",
-        "procedure": "re-export",
-        "document_type": "customs_declaration",
-        "currency": "USD",
-        "exporter": (CASPNAV, "ТОО «Каспий Навигатор»", True, None),
-        "consignee": (GULF, "Gulf Navtech FZCO", False, None),
-        "dispatch": "KZ",
-        "destination": "AE",
-        "transit": "",
-        "items": [
-            ("8542310001", "Processors and controllers", 10000, "pcs", 210000, "TW", 20),
-            ("9013.80", "Optical devices", 200, "pcs", 64000, "CN", 80),
-        ],
-    },
-    # listed goods to Kyrgyzstan by way of Russia
-    {
-        "id": "TRANSIT-0001",
-        "date": "2023-11-20",
-        "procedure": "export",
-        "document_type": "goods_invoice",
-        "currency": "USD",
-        "exporter": (SARYARKA, "Saryarka Computer LLP", True, None),
-        "consignee": (TENIR, "ОсОО «Тенир Тех»", True, None),
-        "dispatch": "KZ",
-        "destination": "KG",
-        "transit": "RU",
-        "items": [
-            ("8471 50 000 0", "Servers (processing units)", 40, "pcs", 220000, "CN", 480),
-            ("8471.80", "Other units of computers", 500, "pcs", 90000, "CN", 750),
-        ],
-    },
-    # clean references: legitimate trade that should be released
-    {
-        "id": "CLEAN-0001",
-        "date": "2023-05-16",
-        "procedure": "export",
-        "document_type": "customs_declaration",
-        "currency": "EUR",
-        "exporter": (ALATAU, "ТОО «Алатау Электроникс»", True, None),
-        "consignee": (RHEINTAL, "Rheintal Elektronik GmbH", True, None),
-        "dispatch": "KZ",
-        "destination": "DE",
-        "transit": "AZ;GE;TR",
-        "items": [("854231", "Microcontrollers", 8000, "pcs", 92000, "TW", 16)],
-    },
-    {
-        "id": "CLEAN-0002",
-        "date": "2023-09-27",
-        "procedure": "export",
-        "document_type": "customs_declaration",
-        "currency": "USD",
-        "exporter": (DALA, "Dala Astyk LLP", True, None),
-        "consignee": (TIANSHAN, "Xinjiang Tianshan Grain Trading Co., Ltd.", True, None),
-        "dispatch": "KZ",
-        "destination": "CN",
-        "transit": "",
-        "items": [("1001.99", "Wheat, other than seed", 1500, "t", 345000, "KZ", 1500000)],
-    },
-)
+
+def _fields(line: str) -> list[str]:
+    return [part.strip() for part in line.split("|")]
 
 
 def special_rows(companies: list[Company]) -> Iterator[list[str]]:
+    """The rows of SPECIAL_TEXT, with ids and countries from the registry."""
     by_name = {c.name: c for c in companies}
-    missing = sorted(
-        {
-            party[0]
-            for case in SPECIAL_CASES
-            for party in (case["exporter"], case["consignee"])
-            if party[0] and party[0] not in by_name
-        }
-    )
+    missing = sorted(name for name in SPECIAL_COMPANIES.values() if name not in by_name)
     if missing:
         raise SystemExit(
             "generate_shipments: --story needs a registry holding these companies "
             f"(such as fixtures/registry): {', '.join(missing)}"
         )
-
-    def party(spec: tuple[str | None, str, bool, str | None]) -> list[str]:
-        key, written, with_id, country = spec
-        if key is None:
-            return [written, "", country or ""]
-        company = by_name[key]
-        return [written, company.company_id if with_id else "", company.country]
-
-    for case in SPECIAL_CASES:
-        header = [
-            case["id"],
-            case["date"],
-            case["procedure"],
-            case["document_type"],
-            *party(case["exporter"]),
-            *party(case["consignee"]),
-            case["dispatch"],
-            case["destination"],
-            case["transit"],
-        ]
-        for line, (hs, text, qty, unit, value, origin, kg) in enumerate(case["items"], 1):
-            yield header + [
+    header: list[str] = []
+    parties: dict[str, list[str]] = {}
+    currency = ""
+    line = 0
+    for raw in SPECIAL_TEXT.splitlines():
+        text = raw.strip()
+        if not text or text.startswith("#"):
+            continue
+        fields = _fields(text)
+        if fields[0] in ("exporter", "consignee"):
+            _, key, with_id, written = fields
+            if key.startswith("?"):
+                parties[fields[0]] = [written, "", key[1:]]
+            else:
+                company = by_name[SPECIAL_COMPANIES[key]]
+                company_id = company.company_id if with_id == "+" else ""
+                parties[fields[0]] = [written, company_id, company.country]
+        elif fields[0] == "item":
+            _, hs, qty, unit, value, origin, kg, description = fields
+            line += 1
+            yield [
+                *header[:4],
+                *parties["exporter"],
+                *parties["consignee"],
+                *header[4:],
                 str(line),
                 hs,
-                text,
-                _fmt_number(qty),
+                description,
+                qty,
                 unit,
-                f"{value:.2f}",
-                case["currency"],
+                f"{float(value):.2f}",
+                currency,
                 origin,
-                _fmt_number(kg),
+                kg,
             ]
+        else:
+            declaration_id, date, procedure, document_type, currency, route = fields
+            route, _, transit = route.partition(" via ")
+            dispatch, destination = route.split(">")
+            header = [declaration_id, date, procedure, document_type, dispatch, destination]
+            header.append(transit.strip())
+            parties = {}
+            line = 0
+
+
+def special_declarations() -> int:
+    return sum(
+        1 for raw in SPECIAL_TEXT.splitlines() if raw.strip() and not raw.startswith((" ", "#"))
+    )
 
 
 # --------------------------------------------------------------------------------------
@@ -2470,7 +1329,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             for row in special_rows(companies):
                 writer.writerow(row)
                 story_lines += 1
-            story_declarations = len(SPECIAL_CASES)
+            story_declarations = special_declarations()
     print(
         f"generate_shipments: wrote {written + story_lines} lines "
         f"({declarations + story_declarations} declarations) to {args.out}: "

@@ -49,7 +49,8 @@ class Leaf:
     field: str
     op: str
     value: Any
-    line: int | None = None
+    line: int | None = None  # where the test starts (its `field`)
+    op_line: int | None = None  # where its operator and value are
 
 
 @dataclass(frozen=True)
@@ -313,7 +314,7 @@ def _leaf(node: dict[str, Any], source: str, errors: list[LocatedError], line: i
     elif isinstance(value, dict | list) or value is None:
         errors.append(LocatedError(where, f"{op} needs one plain value"))
         return None
-    return Leaf(str(node["field"]), op, value, line)
+    return Leaf(str(node["field"]), op, value, line, line_of(node, op))
 
 
 def _examples(node: Any, source: str, errors: list[LocatedError], line: int | None) -> tuple[Example, ...]:

@@ -54,7 +54,8 @@ def conditions(pack: RulePack) -> list[LocatedError]:
         for leaf in leaves(rule.condition):
             problem = leaf_problem(leaf, pack)
             if problem:
-                where = Location(rule.source, leaf.line, field=leaf.field)
+                line = leaf.line if leaf.field not in FIELDS else leaf.op_line
+                where = Location(rule.source, line, field=leaf.field)
                 errors.append(LocatedError(where, f"rule {rule.id}: {problem}"))
     return errors
 

@@ -1,0 +1,117 @@
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from customs_rules.api import Screener, default_rules_dir
+from customs_rules.registry import CompanyRecord, PersonRecord, RegistryIndex, WatchlistRecord
+from customs_rules.rules import RulePack, load_pack
+from customs_rules.storage import Store
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = ROOT / "fixtures"
+PG_ENV = "CUSTOMS_RULES_TEST_PG"
+
+
+@pytest.fixture(scope="session")
+def pack() -> RulePack:
+    return load_pack(default_rules_dir())
+
+
+@pytest.fixture(scope="session")
+def small_registry() -> RegistryIndex:
+    """A hand-made registry: the seed story, clean traders and decoys."""
+    companies = [
+        CompanyRecord.model_validate(row)
+        for row in [
+            {"company_id": "190540012345", "name": "ТОО «Аспан Арба»", "country": "KZ",
+             "registered_on": "2019-05-14", "activity_codes": "24.10;46.72;01.61;84.25",
+             "aliases": "Aspan Arba LLP;Aspan Arba TOO"},
+            {"company_id": "7707083893", "name": "ООО «Небесная механика»", "country": "RU",
+             "registered_on": "2015-02-01", "activity_codes": "30.30;46.69", "aliases": "Nebesnaya Mekhanika"},
+            {"company_id": "100140000003", "name": "Kazakh Microelectronics LLP", "country": "KZ",
+             "registered_on": "2010-01-20", "activity_codes": "46.52", "aliases": ""},
+            {"company_id": "DE811", "name": "Elektronik Handel GmbH", "country": "DE",
+             "registered_on": "2001-03-01", "activity_codes": "46.52", "aliases": ""},
+            {"company_id": "150340000011", "name": "Dala Grain LLP", "country": "KZ",
+             "registered_on": "2015-03-01", "activity_codes": "46.21", "aliases": ""},
+            {"company_id": "CN91", "name": "Harbin Grain Import Co", "country": "CN",
+             "registered_on": "2005-01-01", "activity_codes": "46.21", "aliases": ""},
+            {"company_id": "220640000022", "name": "Qazaq Tech Trade LLP", "country": "KZ",
+             "registered_on": "2022-06-15", "activity_codes": "46.90", "aliases": ""},
+            {"company_id": "KG1", "name": "Bishkek Components", "country": "KG",
+             "registered_on": "2012-01-01", "activity_codes": "46.52", "aliases": ""},
+            {"company_id": "AE1", "name": "Gulf Electronics FZE", "country": "AE",
+             "registered_on": "2012-01-01", "activity_codes": "46.52", "aliases": ""},
+        ]
+    ]  # fmt: skip
+    people = [
+        PersonRecord.model_validate(row)
+        for row in [
+            {"company_id": "190540012345", "person_name": "Шапошников Михаил Андреевич", "role": "director"},
+            {"company_id": "190540012345", "person_name": "Гольдберг Илья Маркович", "role": "founder"},
+            {"company_id": "7707083893", "person_name": "Goldberg Ilya", "role": "director"},
+            {"company_id": "100140000003", "person_name": "Aigerim Bekova", "role": "director"},
+            {"company_id": "DE811", "person_name": "Hans Becker", "role": "director"},
+            {"company_id": "150340000011", "person_name": "Yerlan Sadykov", "role": "director"},
+            {"company_id": "CN91", "person_name": "Li Wei", "role": "director"},
+            {"company_id": "KG1", "person_name": "Ruslan Akhmetov", "role": "beneficial_owner"},
+            {"company_id": "AE1", "person_name": "Ахметов Руслан", "role": "director"},
+        ]
+    ]  # fmt: skip
+    watch = [
+        WatchlistRecord.model_validate(
+            {"name": "Radiokomplekt", "company_id": "", "country": "RU",
+             "reason": "reported supplier of radio components", "source": "test", "listed_on": "2023-06-01"}
+        )
+    ]  # fmt: skip
+    return RegistryIndex(companies, people, watch)
+
+
+@pytest.fixture(scope="session")
+def screener(pack: RulePack, small_registry: RegistryIndex) -> Screener:
+    return Screener(pack, small_registry)
+
+
+@pytest.fixture()
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'test.db'}"
+
+
+def _pg_url() -> str | None:
+    return os.environ.get(PG_ENV)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Each storage test runs on SQLite, and on the real PostgreSQL server when
+    CUSTOMS_RULES_TEST_PG is set (each test in a database of its own)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'test.db'}"
+        return
+    base = _pg_url()
+    if not base:
+        pytest.skip(f"{PG_ENV} is not set: PostgreSQL tests need a server URL")
+    import psycopg
+
+    name = f"cr_test_{uuid.uuid4().hex[:12]}"
+    admin = base.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    head, _, _ = base.rpartition("/")
+    try:
+        yield f"{head}/{name}"
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture()
+def store(sqlite_url: str) -> Iterator[Store]:
+    s = Store(sqlite_url)
+    yield s
+    s.close()

@@ -1,0 +1,146 @@
+"""Reading JSON, JSON Lines and batch CSV: every rejection says where and which field."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+from customs_rules.parsing import Parsed, Rejected, read_declarations
+
+HEADER = (
+    "declaration_id,date,procedure,exporter_name,exporter_id,exporter_country,consignee_name,"
+    "consignee_id,consignee_country,dispatch_country,destination_country,line,hs_code,"
+    "description,quantity,unit,value,currency,origin_country"
+)
+
+
+def decl(ident: str = "D-1", **extra: object) -> dict[str, object]:
+    return {
+        "declaration_id": ident,
+        "date": "2024-01-15",
+        "exporter": {"name": "Dala Grain LLP"},
+        "consignee": {"name": "Harbin Grain Import Co"},
+        "dispatch_country": "KZ",
+        "destination_country": "CN",
+        "items": [{"hs_code": "1001.99", "value": 100}],
+    } | extra
+
+
+def read(path: Path) -> list[Parsed | Rejected]:
+    return list(read_declarations(str(path)))
+
+
+def test_json_object_and_list(tmp_path: Path) -> None:
+    one = tmp_path / "one.json"
+    one.write_text(json.dumps(decl()))
+    many = tmp_path / "many.json"
+    many.write_text(json.dumps([decl("A"), decl("B")], indent=2))
+    assert [type(r) for r in read(one)] == [Parsed]
+    results = read(many)
+    assert [r.declaration.declaration_id for r in results if isinstance(r, Parsed)] == ["A", "B"]
+    assert results[1].location.record == 2
+    assert results[1].location.line is not None and results[1].location.line > 2
+
+
+def test_json_list_rejects_only_the_bad_record(tmp_path: Path) -> None:
+    path = tmp_path / "mixed.json"
+    bad = decl("B", destination_country="XX")
+    path.write_text(json.dumps([decl("A"), bad, decl("C")], indent=1))
+    results = read(path)
+    assert [type(r).__name__ for r in results] == ["Parsed", "Rejected", "Parsed"]
+    rejected = results[1]
+    assert isinstance(rejected, Rejected)
+    assert rejected.declaration_id == "B"
+    assert str(rejected.errors[0]).startswith(f"{path}:")
+    assert "field destination_country" in str(rejected.errors[0])
+    assert "unknown country 'XX'" in str(rejected.errors[0])
+
+
+def test_malformed_json_is_located(tmp_path: Path) -> None:
+    path = tmp_path / "broken.json"
+    path.write_text('{\n  "declaration_id": "D-1",\n  "date": 2024-01-15\n}')
+    (result,) = read(path)
+    assert isinstance(result, Rejected)
+    assert str(result.errors[0]).startswith(f"{path}:3:")
+
+
+def test_jsonl_locates_lines(tmp_path: Path) -> None:
+    path = tmp_path / "day.jsonl"
+    lines = [json.dumps(decl("A")), "", "{not json", json.dumps(decl("C", items=[{"hs_code": "85A231"}]))]
+    path.write_text("\n".join(lines) + "\n")
+    results = read(path)
+    assert isinstance(results[0], Parsed)
+    assert str(results[1].location) == f"{path}:3"
+    bad_hs = results[2]
+    assert isinstance(bad_hs, Rejected)
+    assert str(bad_hs.errors[0]) == (
+        f"{path}:4, field items[0].hs_code: HS code '85A231' must have 6 to 10 digits "
+        "(dots and spaces allowed), e.g. 8806.21 or 8806 21 000 0"
+    )
+
+
+def test_csv_groups_rows_into_declarations(tmp_path: Path) -> None:
+    path = tmp_path / "batch.csv"
+    rows = [
+        "D-1,2024-01-15,export,Dala Grain LLP,,KZ,Harbin Grain,,CN,KZ,CN,1,1001.99,wheat,10,t,2000,USD,KZ",
+        "D-2,2024-01-15,export,Kaz Micro,,KZ,Elektronik GmbH,,DE,KZ,DE,1,8542.31,chips,5,pcs,900,EUR,TW",
+        "D-1,2024-01-15,export,Dala Grain LLP,,KZ,Harbin Grain,,CN,KZ,CN,2,1001.19,durum,1,t,300,USD,KZ",
+    ]
+    path.write_text(HEADER + ",batch_ref\n" + "\n".join(r + ",X9" for r in rows) + "\n")
+    results = read(path)
+    assert all(isinstance(r, Parsed) for r in results)
+    first = results[0].declaration
+    assert [i.line for i in first.items] == [1, 2]  # non-adjacent rows of one declaration
+    assert first.items[0].model_extra == {"batch_ref": "X9"}  # extra columns are kept
+
+
+def test_csv_bad_row_rejects_its_whole_declaration_only(tmp_path: Path) -> None:
+    path = tmp_path / "batch.csv"
+    rows = [
+        "D-1,2024-01-15,export,Kaz Micro,,KZ,Harbin,,CN,KZ,CN,1,8806.21,drones,1,pcs,10,USD,CN",
+        "D-1,2024-01-15,export,Kaz Micro,,KZ,Harbin,,CN,KZ,CN,2,85A231,chips,1,pcs,10,USD,CN",
+        "D-2,2024-01-15,export,Kaz Micro,,KZ,Harbin,,CN,KZ,XX,1,100199,wheat,1,t,10,USD,KZ",
+        "D-3,2024-01-15,export,Kaz Micro,,KZ,Harbin,,CN,KZ,CN,1,100199,wheat,1,t,10,USD,KZ",
+    ]
+    path.write_text(HEADER + "\n" + "\n".join(rows) + "\n")
+    results = read(path)
+    assert [type(r).__name__ for r in results] == ["Rejected", "Rejected", "Parsed"]
+    assert str(results[0].errors[0]).startswith(f"{path}:3, field hs_code:")
+    assert str(results[1].errors[0]).startswith(f"{path}:4, field destination_country:")
+
+
+def test_csv_conflicting_header_values_reject_the_declaration(tmp_path: Path) -> None:
+    path = tmp_path / "batch.csv"
+    rows = [
+        "D-1,2024-01-15,export,Kaz Micro,,KZ,Harbin,,CN,KZ,CN,1,100199,wheat,1,t,10,USD,KZ",
+        "D-1,2024-01-15,export,Kaz Micro,,KZ,Harbin,,CN,KZ,RU,2,100199,wheat,1,t,10,USD,KZ",
+    ]
+    path.write_text(HEADER + "\n" + "\n".join(rows) + "\n")
+    (result,) = read(path)
+    assert isinstance(result, Rejected)
+    assert str(result.errors[0]).startswith(f"{path}:3, field destination_country: conflicts with line 2")
+
+
+def test_csv_missing_columns_is_a_file_error(tmp_path: Path) -> None:
+    path = tmp_path / "batch.csv"
+    path.write_text("declaration_id,date\nD-1,2024-01-01\n")
+    (result,) = read(path)
+    assert isinstance(result, Rejected)
+    assert "missing column(s): exporter_name" in str(result.errors[0])
+
+
+def test_missing_file_is_a_rejection_not_a_crash(tmp_path: Path) -> None:
+    (result,) = read(tmp_path / "nope.json")
+    assert isinstance(result, Rejected)
+    assert "no such file" in str(result.errors[0])
+
+
+def test_stdin_is_sniffed() -> None:
+    text = json.dumps(decl("A")) + "\n" + json.dumps(decl("B")) + "\n"
+    results = list(read_declarations("-", io.StringIO(text)))
+    assert [r.declaration.declaration_id for r in results if isinstance(r, Parsed)] == ["A", "B"]
+    csv_text = HEADER + "\nD-1,2024-01-15,export,A,,KZ,B,,CN,KZ,CN,1,100199,w,1,t,1,USD,KZ\n"
+    (result,) = list(read_declarations("-", io.StringIO(csv_text)))
+    assert isinstance(result, Parsed)
+    assert str(result.location) == "<stdin>:2"

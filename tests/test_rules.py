@@ -1,0 +1,171 @@
+"""The rule loader and validators: located errors, all of them, and nothing half-loaded."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from customs_rules.api import default_rules_dir
+from customs_rules.errors import RuleError
+from customs_rules.examples import run_examples
+from customs_rules.rules import RulePack, Status, load_pack, parse_pack
+from customs_rules.validators import validate_pack
+
+GOOD = """\
+id: test-rule
+title: A test rule
+description: Fires on drones to Russia.
+status: active
+action: inspect
+score: 10
+conditions:
+  all:
+    - field: item.hs_code
+      in_list: drones
+    - field: declaration.destination_country
+      equals: RU
+examples:
+  fire:
+    - {item.hs_code: "880621", declaration.destination_country: RU}
+  no_fire:
+    - {item.hs_code: "100199", declaration.destination_country: RU}
+"""
+
+
+@pytest.fixture()
+def pack_dir(tmp_path: Path) -> Path:
+    target = tmp_path / "rules"
+    shutil.copytree(default_rules_dir(), target)
+    return target
+
+
+def errors_of(directory: Path) -> list[str]:
+    pack, errors = parse_pack(directory)
+    errors += validate_pack(pack) if not errors else []
+    return [str(e) for e in errors]
+
+
+def write(directory: Path, name: str, text: str) -> Path:
+    path = directory / "extra" / name
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def test_default_pack_is_valid_and_every_example_passes(pack: RulePack) -> None:
+    assert validate_pack(pack) == []
+    results = run_examples(pack)
+    assert results and all(r.passed for r in results), [r.describe() for r in results if not r.passed]
+
+
+def test_default_pack_families_and_examples(pack: RulePack) -> None:
+    families = {r.family for r in pack.rules}
+    assert {"dual-use", "drones", "destination", "profile", "linked-parties", "watchlist"} <= families
+    for rule in pack.rules:
+        assert len(rule.examples) >= 2, rule.id
+        assert any(e.expect_fire for e in rule.examples) and any(not e.expect_fire for e in rule.examples)
+    assert any(r.status is Status.TEST for r in pack.rules)
+
+
+def test_a_good_extra_rule_loads(pack_dir: Path) -> None:
+    write(pack_dir, "good.yaml", GOOD)
+    assert errors_of(pack_dir) == []
+
+
+def test_yaml_syntax_error_is_located(pack_dir: Path) -> None:
+    write(pack_dir, "broken.yaml", GOOD.replace("score: 10", "score: [10"))
+    (error,) = errors_of(pack_dir)
+    assert error.startswith("rules/extra/broken.yaml:")
+    assert "YAML syntax" in error
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "line", "message"),
+    [
+        ("score: 10", "score: 10\nseverity: high", 7, "unknown key 'severity'"),
+        ("status: active", "status: live", 4, "status must be one of active, test, retired"),
+        ("      in_list: drones", "      in_list: drone", 10, "unknown list 'drone'"),
+        ("    - field: item.hs_code", "    - field: item.hscode", 9, "unknown field 'item.hscode'; did you mean 'item.hs_code'?"),
+        ("      equals: RU", "      matches: RU", 11, "unknown operator 'matches'"),
+        ("      equals: RU", "      equals: Russia", 12, "unknown country 'Russia'"),
+        ("      equals: RU", "      gt: RU", 12, "operator 'gt' does not fit country field"),
+        ("      in_list: drones", "      in_group: ru_by", 10, "operator 'in_group' does not fit hs field"),
+        ("score: 10", "score: -1", 6, "score must be a number >= 0"),
+    ],
+)
+def test_broken_rule_is_located(pack_dir: Path, old: str, new: str, line: int, message: str) -> None:
+    assert old in GOOD
+    write(pack_dir, "bad.yaml", GOOD.replace(old, new))
+    errors = errors_of(pack_dir)
+    assert len(errors) == 1, errors
+    assert errors[0].startswith(f"rules/extra/bad.yaml:{line}"), errors[0]
+    assert message in errors[0]
+
+
+def test_all_errors_are_collected(pack_dir: Path) -> None:
+    write(pack_dir, "a.yaml", GOOD.replace("status: active", "status: live"))
+    write(pack_dir, "b.yaml", GOOD.replace("test-rule", "other").replace("equals: RU", "equals: XX"))
+    errors = errors_of(pack_dir)
+    assert len(errors) == 2
+    assert errors[0].startswith("rules/extra/a.yaml:4") and errors[1].startswith("rules/extra/b.yaml:12")
+
+
+def test_duplicate_ids_are_refused(pack_dir: Path) -> None:
+    write(pack_dir, "dup.yaml", GOOD + "---\n" + GOOD)
+    (error,) = errors_of(pack_dir)
+    assert error.startswith("rules/extra/dup.yaml:20") and "duplicate rule id 'test-rule'" in error
+
+
+def test_example_with_unknown_field_is_refused(pack_dir: Path) -> None:
+    write(pack_dir, "ex.yaml", GOOD.replace("declaration.destination_country: RU}\n  no_fire", "destination: RU}\n  no_fire"))
+    (error,) = errors_of(pack_dir)
+    assert "example sets unknown field 'destination'" in error
+
+
+def test_packs_past_engine_limits_are_refused(pack_dir: Path) -> None:
+    countries = ["AM", "AZ", "GE", "TR", "AE", "CN", "IN", "UZ", "KG", "TJ"] * 7
+    many = "      in: [" + ", ".join(countries) + "]"
+    write(pack_dir, "wide.yaml", GOOD.replace("      equals: RU", many))
+    (error,) = errors_of(pack_dir)
+    assert "expands to 70 alternative paths; the engine allows 64" in error
+    assert error.startswith("rules/extra/wide.yaml:1")
+
+
+def test_too_many_groups_are_refused(pack_dir: Path) -> None:
+    leaf = "{field: item.value, gt: 1}"
+    nested = leaf
+    for i in range(16):
+        nested = f"{{{'all' if i % 2 else 'any'}: [{nested}, {{field: item.value, lt: {i}}}]}}"
+    text = GOOD.split("conditions:")[0] + f"conditions: {nested}\n"
+    write(pack_dir, "deep.yaml", text)
+    errors = errors_of(pack_dir)
+    assert any("all/any groups after compiling; the engine allows 15" in e for e in errors), errors
+
+
+def test_broken_pack_is_refused_whole(pack_dir: Path) -> None:
+    write(pack_dir, "bad.yaml", GOOD.replace("status: active", "status: live"))
+    with pytest.raises(RuleError) as info:
+        load_pack(pack_dir)
+    assert "nothing was evaluated" in str(info.value)
+
+
+def test_rule_files_cannot_construct_python_objects(pack_dir: Path) -> None:
+    write(pack_dir, "evil.yaml", GOOD.replace("title: A test rule", "title: !!python/object/apply:os.system ['true']"))
+    (error,) = errors_of(pack_dir)
+    assert error.startswith("rules/extra/evil.yaml:2") and "YAML syntax" in error
+
+
+def test_policy_errors_are_located(pack_dir: Path) -> None:
+    policy = pack_dir / "policy.yaml"
+    policy.write_text(policy.read_text().replace("floors: {}", "floors: {no-such-rule: hold}"))
+    (error,) = errors_of(pack_dir)
+    assert error.startswith("rules/policy.yaml:") and "floor for unknown rule 'no-such-rule'" in error
+
+
+def test_reference_list_errors_are_located(pack_dir: Path) -> None:
+    groups = pack_dir / "lists" / "country_groups.yaml"
+    groups.write_text(groups.read_text().replace("[RU, BY]", "[RU, XY]"))
+    (error,) = errors_of(pack_dir)
+    assert error.startswith("rules/lists/country_groups.yaml:") and "unknown country 'XY'" in error
