@@ -43,7 +43,7 @@ def pack_dir(tmp_path: Path) -> Path:
 
 def errors_of(directory: Path) -> list[str]:
     pack, errors = parse_pack(directory)
-    errors += validate_pack(pack) if not errors else []
+    errors += validate_pack(pack)
     return [str(e) for e in errors]
 
 
@@ -115,7 +115,7 @@ def test_all_errors_are_collected(pack_dir: Path) -> None:
 def test_duplicate_ids_are_refused(pack_dir: Path) -> None:
     write(pack_dir, "dup.yaml", GOOD + "---\n" + GOOD)
     (error,) = errors_of(pack_dir)
-    assert error.startswith("rules/extra/dup.yaml:20") and "duplicate rule id 'test-rule'" in error
+    assert error.startswith("rules/extra/dup.yaml:19") and "duplicate rule id 'test-rule'" in error
 
 
 def test_example_with_unknown_field_is_refused(pack_dir: Path) -> None:

@@ -166,7 +166,7 @@ def rules_validate(rules_dir: Path | None) -> None:
     """Check every rule file, list and the policy; report all errors with file:line."""
     directory = rules_dir or api.default_rules_dir()
     pack, errors = parse_pack(directory)
-    errors += validate_pack(pack) if not errors else []
+    errors += validate_pack(pack)
     if errors:
         raise CliError(str(ErrorList(f"rule pack {directory} is invalid", errors)), EXIT_INPUT)
     click.echo(f"ok: {len(pack.rules)} rules, {len(pack.reference.hs_lists)} lists, version {pack.version}", err=True)

@@ -169,7 +169,7 @@ def load_pack(directory: Path) -> RulePack:
     from .validators import validate_pack  # validators import this module's model
 
     pack, errors = parse_pack(directory)
-    errors += validate_pack(pack) if not errors else []
+    errors += validate_pack(pack)
     if errors:
         raise RuleError(
             f"rule pack {directory} is broken; nothing was evaluated",
