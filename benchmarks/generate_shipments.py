@@ -539,28 +539,42 @@ LEGAL_FORM = {
 @dataclass(frozen=True)
 class Profile:
     activities: tuple[str, ...]
-    sectors: tuple[tuple[str, str], ...]  # sector words (Cyrillic, Latin)
+    english: str  # sector word in foreign names
+    sectors: tuple[tuple[str, str], ...]  # sector words in KZ/RU/BY/KG names (Cyrillic, Latin)
     weight: int
 
 
 PROFILES = (
-    Profile(("46.21", "01.11"), _pairs("Астык=Astyk, Агро=Agro, Зерно=Zerno"), 14),
-    Profile(("10.61", "46.21"), _pairs("Мельница=Melnitsa, Нан=Nan"), 5),
-    Profile(("46.33", "10.89"), _pairs("Продукт=Produkt, Азык=Azyk"), 6),
-    Profile(("01.11", "01.13"), _pairs("Фермер=Fermer, Агро=Agro"), 5),
-    Profile(("20.15",), _pairs("Химия=Khimiya, Тынайткыш=Tynaitkysh"), 3),
-    Profile(("24.10", "46.72"), _pairs("Болат=Bolat, Металл=Metall"), 6),
-    Profile(("46.72",), _pairs("Металлторг=Metalltorg, Металл Трейд=Metall Trade"), 5),
-    Profile(("25.11", "46.72"), _pairs("Металлоконструкция=Metallokonstruktsiya"), 2),
-    Profile(("46.61", "33.12"), _pairs("Агротехника=Agrotekhnika, Агромаш=Agromash"), 6),
-    Profile(("46.52",), _pairs("Электроникс=Electronics, Электро Снаб=Elektro Snab"), 6),
-    Profile(("46.51", "62.09"), _pairs("Компьютер=Computer, Диджитал=Digital"), 5),
-    Profile(("26.51", "46.69"), _pairs("Приборы=Pribory, Метрология=Metrologiya"), 2),
-    Profile(("28.92", "46.69"), _pairs("Машзавод=Mashzavod, Техника=Tekhnika"), 5),
-    Profile(("27.11", "46.69"), _pairs("Электротех=Elektrotekh"), 3),
-    Profile(("29.10", "45.11"), _pairs("Авто=Avto"), 3),
-    Profile(("46.71",), _pairs("Ойл=Oil, Петролеум=Petroleum"), 4),
-    Profile(("46.90",), _pairs("Трейд=Trade, Импэкс=Impex"), 2),
+    Profile(("46.21", "01.11"), "Grain", _pairs("Астык=Astyk, Агро=Agro, Зерно=Zerno"), 14),
+    Profile(("10.61", "46.21"), "Milling", _pairs("Мельница=Melnitsa, Нан=Nan"), 5),
+    Profile(("46.33", "10.89"), "Foods", _pairs("Продукт=Produkt, Азык=Azyk"), 6),
+    Profile(("01.11", "01.13"), "Farming", _pairs("Фермер=Fermer, Агро=Agro"), 5),
+    Profile(("20.15",), "Chemicals", _pairs("Химия=Khimiya, Тынайткыш=Tynaitkysh"), 3),
+    Profile(("24.10", "46.72"), "Steel", _pairs("Болат=Bolat, Металл=Metall"), 6),
+    Profile(
+        ("46.72",), "Metals Trading", _pairs("Металлторг=Metalltorg, Металл Трейд=Metall Trade"), 5
+    ),
+    Profile(
+        ("25.11", "46.72"), "Steel Structures", _pairs("Металлоконструкция=Metallokonstruktsiya"), 2
+    ),
+    Profile(
+        ("46.61", "33.12"),
+        "Agri Machinery",
+        _pairs("Агротехника=Agrotekhnika, Агромаш=Agromash"),
+        6,
+    ),
+    Profile(
+        ("46.52",), "Electronics", _pairs("Электроникс=Electronics, Электро Снаб=Elektro Snab"), 6
+    ),
+    Profile(("46.51", "62.09"), "Computers", _pairs("Компьютер=Computer, Диджитал=Digital"), 5),
+    Profile(
+        ("26.51", "46.69"), "Instruments", _pairs("Приборы=Pribory, Метрология=Metrologiya"), 2
+    ),
+    Profile(("28.92", "46.69"), "Machinery", _pairs("Машзавод=Mashzavod, Техника=Tekhnika"), 5),
+    Profile(("27.11", "46.69"), "Electrical", _pairs("Электротех=Elektrotekh"), 3),
+    Profile(("29.10", "45.11"), "Motors", _pairs("Авто=Avto"), 3),
+    Profile(("46.71",), "Petroleum", _pairs("Ойл=Oil, Петролеум=Petroleum"), 4),
+    Profile(("46.90",), "General Trading", _pairs("Трейд=Trade, Импэкс=Impex"), 2),
 )
 FOREIGN_COUNTRIES = (
     ("RU", 10),
@@ -706,7 +720,7 @@ def _company_name(rng: random.Random, country: str, profile: Profile) -> tuple[s
         native, latin = rng.choice(words)
         core, core_latin = f"{native} {sector}", f"{latin} {sector_latin}"
     else:
-        core = core_latin = f"{rng.choice(LATIN_WORDS[country])} {sector_latin}"
+        core = core_latin = f"{rng.choice(LATIN_WORDS[country])} {profile.english}"
     form, alias_forms = LEGAL_FORM[country]
     aliases = [a.format(core_latin) for a in alias_forms]
     if core_latin != core:
@@ -840,6 +854,7 @@ class ShipmentGenerator:
         self.listed_share = min(0.9, listed_share / share) if share else 0.0
         self.fallback_listed = listed_share if not share else 0.0
         self.serial = 0
+        self._buyer_cache: dict[tuple[str, str, str], list[Company]] = {}
 
     # parties ------------------------------------------------------------------------
     def _party(self, company: Company, id_share: float) -> Party:
@@ -855,11 +870,28 @@ class ShipmentGenerator:
         name, _ = _company_name(self.rng, form_country, profile)
         return Party(name, "", country)
 
-    def _consignee(self, country: str) -> Party:
+    def _consignee(self, country: str, exporter: Company | None) -> Party:
         registered = self.by_country.get(country)
         if registered and self.rng.random() < 0.85:
+            # most buyers trade in what the exporter sells
+            compatible = self._buyers(country, exporter)
+            if compatible and self.rng.random() < 0.8:
+                return self._party(self.rng.choice(compatible), 0.4)
             return self._party(self.rng.choice(registered), 0.4)
         return self._unregistered(country)
+
+    def _buyers(self, country: str, exporter: Company | None) -> list[Company]:
+        if exporter is None:
+            return []
+        key = (country, exporter.company_id, exporter.name)
+        if key not in self._buyer_cache:
+            sells = {g.hs for g in exporter.normal + exporter.listed}
+            self._buyer_cache[key] = [
+                c
+                for c in self.by_country.get(country, [])
+                if sells & {g.hs for g in c.normal + c.listed}
+            ]
+        return self._buyer_cache[key]
 
     # goods --------------------------------------------------------------------------
     def _goods(self, company: Company | None) -> Goods:
@@ -958,7 +990,7 @@ class ShipmentGenerator:
                 destination = _weighted(rng, RISK_DESTINATIONS)
             else:
                 destination = _weighted(rng, OTHER_DESTINATIONS)
-            consignee = self._consignee(destination)
+            consignee = self._consignee(destination, company)
             dispatch = "KZ"
             if destination == "BY":
                 transit = "RU"
@@ -979,7 +1011,7 @@ class ShipmentGenerator:
             supplier = rng.choice(self.foreign)
             exporter = self._party(supplier, 0.3)
             destination = rng.choice([c for c, _ in OTHER_DESTINATIONS if c != supplier.country])
-            consignee = self._consignee(destination)
+            consignee = self._consignee(destination, supplier)
             dispatch, transit = supplier.country, "KZ"
             goods_company = supplier
             company = supplier

@@ -117,7 +117,7 @@ def screen(ctx: click.Context, paths: tuple[str, ...], fmt: str, no_store: bool,
     store = open_store(ctx)
     try:
         screener = api.Screener.open(store, rules_dir)
-        stdin = click.get_text_stream("stdin")
+        stdin = sys.stdin
         outcomes = screener.screen_inputs(read_all(paths, stdin), store=not no_store)
         summary = _emit(outcomes, fmt, err_console(), ctx.obj["quiet"])
     finally:
@@ -130,7 +130,7 @@ def screen(ctx: click.Context, paths: tuple[str, ...], fmt: str, no_store: bool,
 
 def _emit(outcomes: Any, fmt: str, err: Console, quiet: bool) -> api.Summary:
     summary = api.Summary()
-    out = click.get_text_stream("stdout")
+    out = sys.stdout
     table_rows: list[dict[str, Any]] = []
     writer = reporting.CsvWriter(out) if fmt == "csv" else None
     for outcome in outcomes:

@@ -1,0 +1,217 @@
+"""The CLI through click's CliRunner: exact exit codes, streams and messages."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import click
+import pytest
+from click.testing import CliRunner, Result
+
+from customs_rules.api import default_rules_dir
+from customs_rules.cli import main
+from customs_rules.storage import DecisionRecord, DeclarationRecord, FindingRecord, Store
+
+GOOD = {
+    "declaration_id": "D-1",
+    "date": "2024-01-15",
+    "exporter": {"name": "Dala Grain LLP", "country": "KZ"},
+    "consignee": {"name": "Harbin Grain Import Co"},
+    "dispatch_country": "KZ",
+    "destination_country": "CN",
+    "items": [{"hs_code": "1001.99", "value": 100}],
+}
+COMPANIES = (
+    "company_id,name,country,registered_on,activity_codes,aliases\n"
+    "150340000011,Dala Grain LLP,KZ,2015-03-01,46.21,Dala Grain\n"
+    "CN91,Harbin Grain Import Co,CN,2005-01-01,46.21,\n"
+)
+PEOPLE = "company_id,person_name,role,person_id,birth_date\n150340000011,Yerlan Sadykov,director,,\n"
+
+
+def run(db: str, *args: str, input: str | None = None) -> Result:
+    return CliRunner().invoke(main, ["--db", db, *args], input=input, catch_exceptions=False)
+
+
+def counts(db: str) -> tuple[int, int, int]:
+    store = Store(db)
+    try:
+        return store.count(DeclarationRecord), store.count(DecisionRecord), store.count(FindingRecord)
+    finally:
+        store.close()
+
+
+def write_json(tmp_path: Path, name: str, data: Any) -> str:
+    path = tmp_path / name
+    path.write_text(json.dumps(data, indent=2))
+    return str(path)
+
+
+def all_commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    found = [prefix]
+    for name, command in group.commands.items():
+        if isinstance(command, click.Group):
+            found += all_commands(command, (*prefix, name))
+        else:
+            found.append((*prefix, name))
+    return found
+
+
+@pytest.mark.parametrize("command", all_commands(main), ids=lambda c: " ".join(c) or "main")
+def test_every_command_has_help(command: tuple[str, ...]) -> None:
+    result = CliRunner().invoke(main, [*command, "--help"])
+    assert result.exit_code == 0
+    assert "Usage:" in result.output
+    lines = result.output.split("\n\n", 2)
+    assert len(lines) >= 2 and lines[1].strip(), f"{command} has no help text"
+
+
+def test_screen_json_prints_one_decision_per_line(sqlite_url: str, tmp_path: Path) -> None:
+    path = write_json(tmp_path, "d.json", [GOOD, GOOD | {"declaration_id": "D-2"}])
+    result = run(sqlite_url, "screen", path, "--format", "json")
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert [json.loads(line)["declaration_id"] for line in lines] == ["D-1", "D-2"]
+    decision = json.loads(lines[0])
+    assert set(decision) == {"declaration_id", "decision", "score", "findings", "test_findings", "ruleset_version", "screened_at"}
+    assert result.stderr == "screened 2 declaration(s): 0 hold, 0 inspect, 2 release; rejected 0\n"
+    assert counts(sqlite_url)[:2] == (2, 2)
+
+
+def test_screen_csv_and_table_formats(sqlite_url: str, tmp_path: Path) -> None:
+    path = write_json(tmp_path, "d.json", GOOD)
+    result = run(sqlite_url, "-q", "screen", path, "--format", "csv", "--no-store")
+    assert result.exit_code == 0
+    header, row = result.stdout.splitlines()
+    assert header == "declaration_id,decision,score,rule_ids,test_rule_ids,ruleset_version,screened_at"
+    assert row.startswith("D-1,release,0,,profile-unknown-exporter-any-goods,sha256:")
+    assert result.stderr == ""
+    table = run(sqlite_url, "-q", "screen", path, "--no-store")
+    assert table.exit_code == 0 and "RELEASE" in table.stdout and "D-1" in table.stdout
+    assert counts(sqlite_url) == (0, 0, 0)
+
+
+def test_screen_reads_stdin(sqlite_url: str) -> None:
+    result = run(sqlite_url, "screen", "-", "--format", "json", input=json.dumps(GOOD))
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["declaration_id"] == "D-1"
+
+
+BAD_INPUTS = [
+    ("malformed.json", '{\n  "declaration_id": "X",\n  "date": 2024-01-15,\n}', ":3: Expecting"),
+    ("hs_letter.json", json.dumps(GOOD | {"items": [{"hs_code": "85A231"}]}), "field items[0].hs_code: HS code '85A231' must have 6 to 10 digits"),
+    ("country.json", json.dumps(GOOD | {"destination_country": "XX"}), "field destination_country: unknown country 'XX'"),
+    ("negative.json", json.dumps(GOOD | {"items": [{"hs_code": "100199", "value": -5}]}), "field items[0].value: Input should be greater than or equal to 0"),
+    ("no_items.json", json.dumps(GOOD | {"items": []}), "field items: List should have at least 1 item"),
+]
+
+
+@pytest.mark.parametrize(("name", "text", "message"), BAD_INPUTS, ids=[b[0] for b in BAD_INPUTS])
+def test_bad_input_is_located_exit_2_nothing_stored(sqlite_url: str, tmp_path: Path, name: str, text: str, message: str) -> None:
+    path = tmp_path / name
+    path.write_text(text)
+    result = run(sqlite_url, "screen", str(path), "--format", "json")
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert f"{path}" in result.stderr and message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert counts(sqlite_url) == (0, 0, 0)
+
+
+def test_good_declarations_are_screened_beside_bad_ones(sqlite_url: str, tmp_path: Path) -> None:
+    bad = GOOD | {"declaration_id": "BAD", "destination_country": "XX"}
+    path = write_json(tmp_path, "mixed.json", [GOOD, bad, GOOD | {"declaration_id": "D-3"}])
+    result = run(sqlite_url, "screen", path, "--format", "json")
+    assert result.exit_code == 2
+    assert [json.loads(x)["declaration_id"] for x in result.stdout.splitlines()] == ["D-1", "D-3"]
+    assert "rejected declaration BAD at" in result.stderr
+    assert result.stderr.endswith("screened 2 declaration(s): 0 hold, 0 inspect, 2 release; rejected 1\n")
+    assert counts(sqlite_url)[:2] == (2, 2)
+
+
+def test_resubmitting_is_idempotent_and_changes_are_revisions(sqlite_url: str, tmp_path: Path) -> None:
+    path = write_json(tmp_path, "d.json", GOOD)
+    assert run(sqlite_url, "screen", path).exit_code == 0
+    assert run(sqlite_url, "screen", path).exit_code == 0
+    assert counts(sqlite_url)[:2] == (1, 1)
+    changed = write_json(tmp_path, "d2.json", GOOD | {"destination_country": "UZ"})
+    assert run(sqlite_url, "screen", changed).exit_code == 0
+    assert counts(sqlite_url)[:2] == (2, 2)
+
+
+def test_broken_rule_pack_exit_2_nothing_stored(sqlite_url: str, tmp_path: Path) -> None:
+    rules = tmp_path / "rules"
+    shutil.copytree(default_rules_dir(), rules)
+    target = rules / "drones" / "drones.yaml"
+    target.write_text(target.read_text().replace("in_list: [drones, drone_parts]", "in_list: [drone]", 1))
+    path = write_json(tmp_path, "d.json", GOOD)
+    result = run(sqlite_url, "screen", path, "--rules", str(rules))
+    assert result.exit_code == 2
+    assert "rules/drones/drones.yaml:18, field item.hs_code: rule drones-ru-by: unknown list 'drone'" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert counts(sqlite_url) == (0, 0, 0)
+    validate = run(sqlite_url, "rules", "validate", "--rules", str(rules))
+    assert validate.exit_code == 2 and "unknown list 'drone'" in validate.stderr
+
+
+def test_rules_commands(sqlite_url: str) -> None:
+    assert run(sqlite_url, "rules", "validate").exit_code == 0
+    tested = run(sqlite_url, "rules", "test")
+    assert tested.exit_code == 0 and tested.stderr.strip().endswith("passed, 0 failed")
+    listed = run(sqlite_url, "rules", "list", "--format", "json")
+    ids = [json.loads(line)["id"] for line in listed.stdout.splitlines()]
+    assert "drones-ru-by" in ids and len(ids) == len(set(ids))
+    fields = run(sqlite_url, "rules", "fields")
+    assert "item.hs_code" in fields.stdout
+
+
+def test_failing_rule_example_exits_2(sqlite_url: str, tmp_path: Path) -> None:
+    rules = tmp_path / "rules"
+    shutil.copytree(default_rules_dir(), rules)
+    target = rules / "drones" / "drones.yaml"
+    target.write_text(target.read_text().replace('{item.hs_code: "8806.21", declaration.destination_country: DE}', '{item.hs_code: "8806.21", declaration.destination_country: RU}'))
+    result = run(sqlite_url, "rules", "test", "--rules", str(rules))
+    assert result.exit_code == 2
+    assert "FAIL rules/drones/drones.yaml:" in result.stderr and "should not fire but fired" in result.stderr
+
+
+def test_registry_load_and_a_refused_file(sqlite_url: str, tmp_path: Path) -> None:
+    companies, people = tmp_path / "companies.csv", tmp_path / "people.csv"
+    companies.write_text(COMPANIES)
+    people.write_text(PEOPLE)
+    result = run(sqlite_url, "registry", "load", "--companies", str(companies), "--people", str(people))
+    assert result.exit_code == 0 and result.stderr == "loaded 2 companies\nloaded 1 people\n"
+    bad = tmp_path / "bad_people.csv"
+    bad.write_text(PEOPLE + "150340000011,Someone,janitor,,\nCN91,,director,,\n")
+    result = run(sqlite_url, "registry", "load", "--people", str(bad))
+    assert result.exit_code == 2
+    assert f"{bad}:3, field role: unknown role 'janitor'" in result.stderr
+    assert f"{bad}:4, field person_name:" in result.stderr
+    status = run(sqlite_url, "registry", "status")
+    assert status.stdout == "companies: 2\npeople: 1\nwatchlist: 0\n"  # the old table is untouched
+
+
+def test_registry_load_needs_a_file(sqlite_url: str) -> None:
+    result = run(sqlite_url, "registry", "load")
+    assert result.exit_code == 2 and "give at least one of" in result.stderr
+
+
+def test_internal_errors_exit_1_without_traceback(sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from customs_rules import api
+
+    def boom(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(api.Screener, "screen", boom)
+    result = run(sqlite_url, "screen", write_json(tmp_path, "d.json", GOOD))
+    assert result.exit_code == 1
+    assert "internal error: RuntimeError: disk on fire" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_unusable_database_url_exits_1(tmp_path: Path) -> None:
+    result = run("nosuchdb://x", "screen", write_json(tmp_path, "d.json", GOOD))
+    assert result.exit_code == 1 and "cannot open the database nosuchdb://x" in result.stderr
