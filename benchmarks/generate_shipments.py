@@ -855,6 +855,7 @@ class ShipmentGenerator:
         self.fallback_listed = listed_share if not share else 0.0
         self.serial = 0
         self._buyer_cache: dict[tuple[str, str, str], list[Company]] = {}
+        self._profile_cache: dict[str, list[Profile]] = {}
 
     # parties ------------------------------------------------------------------------
     def _party(self, company: Company, id_share: float) -> Party:
@@ -864,8 +865,10 @@ class ShipmentGenerator:
         company_id = company.company_id if self.rng.random() < id_share else ""
         return Party(name, company_id, company.country)
 
-    def _unregistered(self, country: str) -> Party:
-        profile = self.rng.choice(PROFILES)
+    def _unregistered(self, country: str, trading_with: Company | None = None) -> Party:
+        """A company the registry does not know, usually in the same trade."""
+        profiles = self._profiles(trading_with) if self.rng.random() < 0.8 else PROFILES
+        profile = self.rng.choice(profiles)
         form_country = country if country in LEGAL_FORM else "AE"
         name, _ = _company_name(self.rng, form_country, profile)
         return Party(name, "", country)
@@ -878,7 +881,21 @@ class ShipmentGenerator:
             if compatible and self.rng.random() < 0.8:
                 return self._party(self.rng.choice(compatible), 0.4)
             return self._party(self.rng.choice(registered), 0.4)
-        return self._unregistered(country)
+        return self._unregistered(country, exporter)
+
+    def _profiles(self, company: Company | None) -> Sequence[Profile]:
+        if company is None:
+            return PROFILES
+        key = company.company_id + company.name
+        if key not in self._profile_cache:
+            sells = [g.hs for g in company.normal + company.listed]
+            matching = []
+            for profile in PROFILES:
+                prefixes = covered_prefixes(profile.activities)
+                if prefixes and any(hs.startswith(prefixes) for hs in sells):
+                    matching.append(profile)
+            self._profile_cache[key] = matching or list(PROFILES)
+        return self._profile_cache[key]
 
     def _buyers(self, country: str, exporter: Company | None) -> list[Company]:
         if exporter is None:
@@ -894,6 +911,10 @@ class ShipmentGenerator:
         return self._buyer_cache[key]
 
     # goods --------------------------------------------------------------------------
+    @staticmethod
+    def _imports(company: Company) -> bool:
+        return any(set(g.origins) - {"KZ"} for g in company.normal + company.listed)
+
     def _goods(self, company: Company | None) -> Goods:
         rng = self.rng
         if company is None:
@@ -981,6 +1002,8 @@ class ShipmentGenerator:
         transit = ""
         if procedure in ("export", "re-export"):
             company = rng.choice(self.exporters) if self.exporters else None
+            if procedure == "re-export" and company and not self._imports(company):
+                procedure = "export"  # nothing this company trades comes from abroad
             exporter = (
                 self._party(company, 0.7)
                 if company

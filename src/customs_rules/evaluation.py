@@ -69,14 +69,14 @@ class Evaluator:
             rule = self.rules[index]
             if not rule.in_force(at):
                 continue
-            finding = make_finding(rule, enriched, lines[index])
+            finding = make_finding(rule, enriched, lines[index], self.pack.reference)
             (tests if rule.status is Status.TEST else active).append(finding)
         return Evaluation(active, tests)
 
 
-def make_finding(rule: Rule, enriched: Enriched, positions: list[int]) -> Finding:
+def make_finding(rule: Rule, enriched: Enriched, positions: list[int], reference: ReferenceData) -> Finding:
     first = positions[0]
-    evidence = evidence_for(rule, enriched.items[first], enriched.details[first])
+    evidence = evidence_for(rule, enriched.items[first], enriched.details[first], reference)
     item_line = None
     if rule.item_level:
         item_line = enriched.items[first]["item.line"]
@@ -85,20 +85,38 @@ def make_finding(rule: Rule, enriched: Enriched, positions: list[int]) -> Findin
     return Finding(rule.id, rule.title, rule.action.value, rule.score, item_line, evidence)
 
 
-def evidence_for(rule: Rule, values: Mapping[str, Any], details: Mapping[str, Any]) -> dict[str, Any]:
-    """What matched: each field the rule reads, its value, and the feature's detail."""
+def evidence_for(rule: Rule, values: Mapping[str, Any], details: Mapping[str, Any], reference: ReferenceData) -> dict[str, Any]:
+    """What matched: each field test that made the rule true, its value and its detail."""
     evidence: dict[str, Any] = {}
-    for leaf in leaves(rule.condition):
+    for leaf in contributing(rule.condition, values, reference):
         if leaf.field in evidence:
             continue
         value, detail = values.get(leaf.field), details.get(leaf.field)
         if isinstance(detail, dict):
-            evidence[leaf.field] = {"value": value, **detail}
+            evidence[leaf.field] = {"value": value, **_relevant(leaf, detail)}
         elif detail is not None:
             evidence[leaf.field] = {"value": value, "detail": detail}
         else:
             evidence[leaf.field] = value
     return evidence
+
+
+def contributing(cond: Condition, values: Mapping[str, Any], reference: ReferenceData, negated: bool = False) -> list[Leaf]:
+    """The field tests that hold (or, under `not`, that fail): the reasons a rule fired."""
+    if isinstance(cond, Leaf):
+        return [cond] if holds(cond, values, reference) != negated else []
+    if cond.kind == "not":
+        return contributing(cond.children[0], values, reference, not negated)
+    return [leaf for c in cond.children for leaf in contributing(c, values, reference, negated)]
+
+
+def _relevant(leaf: Leaf, detail: dict[str, Any]) -> dict[str, Any]:
+    """Only the lists or groups the test named, not every one the value belongs to."""
+    if leaf.op in ("in_list", "not_in_list") and "lists" in detail:
+        return detail | {"lists": [e for e in detail["lists"] if e["list"] in leaf.value]}
+    if leaf.op in ("in_group", "not_in_group") and "groups" in detail:
+        return detail | {"groups": [g for g in detail["groups"] if g in leaf.value]}
+    return detail
 
 
 def holds(cond: Condition, values: Mapping[str, Any], reference: ReferenceData) -> bool:

@@ -44,21 +44,30 @@ def _number(value: float) -> str:
 
 
 def evidence_text(evidence: dict[str, Any]) -> str:
-    """Evidence as short lines: `field: value (detail)`."""
+    """Evidence as short lines an officer reads: `field: value (detail, detail)`."""
     lines = []
     for name, value in evidence.items():
         if isinstance(value, dict):
-            shown = value.get("value")
-            rest = {k: v for k, v in value.items() if k != "value"}
-            lines.append(f"{name}: {_short(shown)} {_short(rest)}")
+            rest = [_flat(k, v) for k, v in value.items() if k != "value" and v not in (None, [], "")]
+            lines.append(f"{name}: {_short(value.get('value'))}" + (f" ({'; '.join(rest)})" if rest else ""))
         else:
             lines.append(f"{name}: {_short(value)}")
     return "\n".join(lines)
 
 
+def _flat(key: str, value: Any) -> str:
+    if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+        return f"{key}: " + " | ".join(", ".join(_flat(k, x) for k, x in v.items() if x not in (None, "")) for v in value)
+    return f"{key}={_short(value)}"
+
+
 def _short(value: Any) -> str:
-    if isinstance(value, dict | list):
-        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, list):
+        return "[" + ", ".join(_short(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return ", ".join(_flat(k, v) for k, v in value.items())
+    if isinstance(value, float):
+        return _number(value)
     return str(value)
 
 
