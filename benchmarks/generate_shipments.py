@@ -16,11 +16,18 @@ consignees are drawn from it, written by name or alias, sometimes with their id,
 goods that their activity codes cover most of the time); `--registry-out DIR --companies N`
 writes a synthetic registry of N companies (companies.csv and people.csv, valid Kazakh
 BINs and Russian INNs) and draws the shipments from it; with neither, an in-memory
-synthetic registry is used. `--story` appends the seed story and the special cases
-(Aspan Arba -> Nebesnaya Mekhanika, shell, watchlisted, decoys, linked pair, transit via
-RU); it needs a registry that holds those companies, such as fixtures/registry.
+synthetic registry is used. `--story` appends the declarations of SPECIAL_TEXT below, with
+readable ids: STORY-* (Aspan Arba -> Nebesnaya Mekhanika, 2022-2023), DECOY-* (look-alike
+names, no shared person), SHELL-* (newly registered non-specialised wholesaler), WATCH-*
+(reported companies), LINK-* (shared beneficial owner, KZ -> AE), TRANSIT-* (via RU) and
+CLEAN-* (legitimate trade); it needs a registry holding those companies, such as
+fixtures/registry, and leaves the companies seen only there out of the random draws.
 
-Standard library only. Progress and a summary go to stderr.
+    python benchmarks/generate_shipments.py --lines 260 --seed 1 --registry fixtures/registry \
+        --story --out fixtures/shipments.csv
+
+Standard library only; the CHPL codes and the activity-to-goods map are embedded (a copy of
+rules/lists) because shared/ may not exist where this runs. Summaries go to stderr.
 """
 
 from __future__ import annotations
@@ -99,7 +106,7 @@ DRONE_PREFIX = "8806"  # unmanned aircraft: not on the CHPL, listed on their own
 # Which goods (HS prefixes) an activity code covers: the engine's map (rules/lists).
 ACTIVITY_COVERS: dict[str, tuple[str, ...]] = {
     "01": ("06-14", "31", "3808", "8424", "8432-8437", "8701"),
-    "01.61": ("8806",),
+    "01.61": ("8806", "880730"),
     "10": ("02-24",),
     "11": ("02-24",),
     "20.15": ("31",),
@@ -463,7 +470,7 @@ class Person:
 def read_registry(directory: Path) -> list[Company]:
     path = directory / "companies.csv"
     companies = []
-    with path.open(newline="", encoding="utf-8") as handle:
+    with path.open(newline="", encoding="utf-8-sig") as handle:
         for row in csv.DictReader(handle):
             registered = row.get("registered_on") or ""
             companies.append(
@@ -707,13 +714,24 @@ def _person(rng: random.Random, country: str) -> tuple[str, bool]:
         return f"{family} {first[0]} {patronymic}", male
     if country == "KG":
         return f"{rng.choice(LATIN_PEOPLE['KG'][0])} {rng.choice(LATIN_PEOPLE['KG'][1])}", male
-    firsts, lasts = LATIN_PEOPLE.get(country, LATIN_PEOPLE["DE"])
+    given, lasts = LATIN_PEOPLE.get(country, LATIN_PEOPLE["DE"])
     if country == "CN":
-        return f"{rng.choice(lasts)} {rng.choice(firsts)}", male
-    return f"{rng.choice(firsts)} {rng.choice(lasts)}", male
+        return f"{rng.choice(lasts)} {rng.choice(given)}", male
+    return f"{rng.choice(given)} {rng.choice(lasts)}", male
 
 
-def _company_name(rng: random.Random, country: str, profile: Profile) -> tuple[str, list[str]]:
+CITIES = _pairs(
+    """
+    Астана=Astana, Алматы=Almaty, Шымкент=Shymkent, Караганда=Karaganda, Актобе=Aktobe,
+    Павлодар=Pavlodar, Костанай=Kostanay, Атырау=Atyrau, Тараз=Taraz, Семей=Semey
+    """
+)
+
+
+def _company_name(
+    rng: random.Random, country: str, profile: Profile, used: set[str] | None = None
+) -> tuple[str, list[str]]:
+    """A registered name and its aliases; `used` keeps names unique (city, then number)."""
     sector, sector_latin = rng.choice(profile.sectors)
     if country in ("KZ", "RU", "BY", "KG"):
         words = {"KZ": KZ_WORDS, "KG": KG_WORDS}.get(country, RU_WORDS)
@@ -722,6 +740,21 @@ def _company_name(rng: random.Random, country: str, profile: Profile) -> tuple[s
     else:
         core = core_latin = f"{rng.choice(LATIN_WORDS[country])} {profile.english}"
     form, alias_forms = LEGAL_FORM[country]
+    if used is not None:
+        base, base_latin = core, core_latin
+        cities = list(CITIES)
+        rng.shuffle(cities)
+        number = 1
+        while form.format(core) in used:
+            if cities:
+                city, city_latin = cities.pop()
+                if country not in ("KZ", "RU", "BY", "KG"):
+                    city = city_latin
+                core, core_latin = f"{base} {city}", f"{base_latin} {city_latin}"
+            else:
+                number += 1
+                core, core_latin = f"{base} {number}", f"{base_latin} {number}"
+        used.add(form.format(core))
     aliases = [a.format(core_latin) for a in alias_forms]
     if core_latin != core:
         aliases.append(core_latin)
@@ -745,15 +778,7 @@ def synthetic_registry(rng: random.Random, n: int) -> tuple[list[Company], list[
         else:
             country = _weighted(rng, FOREIGN_COUNTRIES)
         profile = _weighted(rng, [(p, p.weight) for p in PROFILES])
-        name, aliases = _company_name(rng, country, profile)
-        suffix = 2
-        base_name, base_aliases = name, aliases
-        while name in used_names:
-            tag = f" {suffix}" if country not in ("KZ", "RU", "BY", "KG") else f"-{suffix}"
-            name = base_name.replace("»", f"{tag}»") if "»" in base_name else base_name + tag
-            aliases = [a + tag for a in base_aliases]
-            suffix += 1
-        used_names.add(name)
+        name, aliases = _company_name(rng, country, profile, used_names)
         if rng.random() < 0.06:
             registered = _random_date(rng, dt.date(2022, 1, 1), dt.date(2023, 12, 31))
         else:
@@ -1086,6 +1111,12 @@ SPECIAL_COMPANIES = {
     "RHEINTAL": "Rheintal Elektronik GmbH",
     "DALA": "ТОО «Дала Астык»",
     "TIANSHAN": "Xinjiang Tianshan Grain Trading Co., Ltd.",
+    "TEMIRTAU": "АО «Темиртау Болат»",
+    "ANADOLU": "Anadolu Çelik Ticaret A.Ş.",
+    "AGROTECH": "ТОО «АгроТехника Сервис»",
+    "ALATOO": "ОсОО «Ала-Тоо Агромаш»",
+    "ZHAIYK": "ТОО «Жайык Тыңайтқыш»",
+    "TOSHKENT": "Toshkent Agro Savdo MChJ",
 }
 # companies seen only in special cases: left out of the random draws with --story
 SPECIAL_ONLY = frozenset(
@@ -1205,6 +1236,20 @@ CLEAN-0002 | 2023-09-27 | export | customs_declaration | USD | KZ>CN
   exporter | DALA | + | Dala Astyk LLP
   consignee | TIANSHAN | + | Xinjiang Tianshan Grain Trading Co., Ltd.
   item | 1001.99 | 1500 | t | 345000 | KZ | 1500000 | Wheat, other than seed
+CLEAN-0003 | 2023-06-07 | export | customs_declaration | USD | KZ>TR via AZ;GE
+  exporter | TEMIRTAU | + | Temirtau Bolat JSC
+  consignee | ANADOLU | + | Anadolu Çelik Ticaret A.Ş.
+  item | 7208 39 000 0 | 900 | t | 540000 | KZ | 900000 | Flat-rolled steel, hot-rolled, < 3 mm
+  item | 7208.51 | 400 | t | 264000 | KZ | 400000 | Steel plate, > 10 mm
+CLEAN-0004 | 2023-04-03 | export | goods_invoice | USD | KZ>KG
+  exporter | AGROTECH | + | ТОО «АгроТехника Сервис»
+  consignee | ALATOO | - | Ala-Too Agromash LLC
+  item | 8701 92 900 0 | 6 | pcs | 228000 | BY | 23400 | Тракторы сельскохозяйственные
+  item | 8432.21 | 4 | pcs | 44000 | KZ | 5600 | Бороны дисковые
+CLEAN-0005 | 2024-03-12 | export | customs_declaration | USD | KZ>UZ
+  exporter | ZHAIYK | + | Zhaiyk Fertilizers LLP
+  consignee | TOSHKENT | + | Toshkent Agro Savdo MChJ
+  item | 3102101000 | 3000 | t | 960000 | KZ | 3000000 | Urea
 """
 
 
@@ -1363,6 +1408,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         file=sys.stderr,
     )
 
+    story = list(special_rows(companies)) if args.story else []  # fails before writing
     exclude = SPECIAL_ONLY if args.story else frozenset()
     generator = ShipmentGenerator(rng, companies, args.listed_share, args.mismatch_share, exclude)
     if not generator.kz and not generator.foreign:
@@ -1379,12 +1425,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             declarations += 1
             listed += sum(is_listed(r[14].replace(".", "").replace(" ", "")) for r in rows)
             risk += rows[0][11] in ("RU", "BY")
-        story_lines = story_declarations = 0
-        if args.story:
-            for row in special_rows(companies):
-                writer.writerow(row)
-                story_lines += 1
-            story_declarations = special_declarations()
+        writer.writerows(story)
+        story_lines = len(story)
+        story_declarations = special_declarations() if args.story else 0
     print(
         f"generate_shipments: wrote {written + story_lines} lines "
         f"({declarations + story_declarations} declarations) to {args.out}: "

@@ -8,10 +8,9 @@ enrichment queries: parties by id first, then by name and aliases across scripts
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
-from collections import defaultdict
-from collections.abc import Iterable
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -84,6 +83,7 @@ class WatchlistRecord(BaseModel):
 
 
 R = TypeVar("R", bound=BaseModel)
+MAX_CANDIDATES = 25  # names compared per lookup, best blocking overlap first
 REQUIRED_COLUMNS = {
     CompanyRecord: ("company_id", "name", "country", "registered_on", "activity_codes", "aliases"),
     PersonRecord: ("company_id", "person_name", "role"),
@@ -148,6 +148,53 @@ class SharedPerson:
     detail: str
 
 
+class NameIndex:
+    """Spellings (names, aliases) of records, found again across scripts and spellings.
+
+    An exact match of the normalised tokens is a dict lookup; otherwise the records
+    sharing the most (and the rarest) blocking keys are compared with `names.compare`.
+    Common words ("trade", "group") put many records in one block: weighting each shared
+    key by the rarity of its block keeps the true match on top, and capping the list
+    keeps a lookup in the milliseconds on a large registry.
+    """
+
+    def __init__(self, threshold: float) -> None:
+        self.threshold = threshold
+        self._exact: dict[str, list[tuple[int, str, str]]] = defaultdict(list)
+        self._blocks: dict[str, set[int]] = defaultdict(set)
+        self._spellings: dict[int, list[tuple[str, str]]] = defaultdict(list)
+
+    def add(self, record: int, kind: str, spelling: str) -> None:
+        self._exact[" ".join(names.tokens(spelling))].append((record, kind, spelling))
+        self._spellings[record].append((kind, spelling))
+        for block in names.blocking_keys(spelling):
+            self._blocks[block].add(record)
+
+    def search(self, name: str, accept: Callable[[int], bool]) -> list[tuple[int, str, str, names.NameMatch]]:
+        """Matches at or above the threshold, best first: (record, kind, spelling, match)."""
+        exact = [h for h in self._exact.get(" ".join(names.tokens(name)), []) if accept(h[0])]
+        if exact:
+            return [(r, k, sp, names.NameMatch(1.0, "same name once normalised")) for r, k, sp in exact]
+        found = []
+        for record in self._candidates(name):
+            if not accept(record):
+                continue
+            for kind, spelling in self._spellings[record]:
+                match = names.compare(name, spelling)
+                if match.score >= self.threshold:
+                    found.append((record, kind, spelling, match))
+        return sorted(found, key=lambda hit: -hit[3].score)
+
+    def _candidates(self, name: str) -> list[int]:
+        weights: Counter[int] = Counter()
+        for block in names.blocking_keys(name):
+            members = self._blocks.get(block)
+            if members:
+                for record in members:
+                    weights[record] += 1.0 / len(members)  # type: ignore[assignment]
+        return [record for record, _ in weights.most_common(MAX_CANDIDATES)]
+
+
 class RegistryIndex:
     """An in-memory snapshot of the registry, indexed for fast party lookups."""
 
@@ -160,18 +207,26 @@ class RegistryIndex:
     ) -> None:
         self.threshold = threshold
         self.companies: dict[str, CompanyRecord] = {}
-        self._by_key: dict[str, set[str]] = defaultdict(set)
+        self._company_list: list[CompanyRecord] = []
+        self._names = NameIndex(threshold)
         for company in companies:
-            key = normalize_id(company.company_id) or company.company_id
-            self.companies[key] = company
-            for name in (company.name, *company.aliases):
-                for block in names.blocking_keys(name):
-                    self._by_key[block].add(key)
+            self.companies[normalize_id(company.company_id) or company.company_id] = company
+            number = len(self._company_list)
+            self._company_list.append(company)
+            self._names.add(number, "name", company.name)
+            for alias in company.aliases:
+                self._names.add(number, "alias", alias)
         self.people: dict[str, list[PersonRecord]] = defaultdict(list)
         for person in people:
             self.people[normalize_id(person.company_id) or person.company_id].append(person)
         self.watchlist = list(watchlist)
+        self._watch_ids = {normalize_id(w.company_id): w for w in self.watchlist if w.company_id}
+        self._watch_names = NameIndex(threshold)
+        for number, entry in enumerate(self.watchlist):
+            self._watch_names.add(number, "name", entry.name)
         self._cache: dict[tuple[str | None, str, str | None], PartyMatch] = {}
+        self._links: dict[tuple[str, str], list[SharedPerson]] = {}
+        self._listed: dict[tuple[Any, ...], tuple[WatchlistRecord, str] | None] = {}
 
     def resolve(self, party: Party) -> PartyMatch:
         """Find the declared party in the registry: by id first, then by name and aliases."""
@@ -186,26 +241,27 @@ class RegistryIndex:
         ident = normalize_id(party.id)
         if ident and ident in self.companies:
             return PartyMatch(self.companies[ident], "id", 1.0, f"id {party.id} in the registry")
-        best: PartyMatch | None = None
-        for key in self._candidates(party.name):
-            company = self.companies[key]
-            if party.country and company.country and party.country != company.country:
-                continue  # same name in another country is another company
-            for method, name in [("name", company.name), *(("alias", a) for a in company.aliases)]:
-                match = names.compare(party.name, name)
-                if match.score >= self.threshold and (best is None or match.score > best.score):
-                    detail = f"{party.name!r} ~ {method} {name!r}: {match.detail}"
-                    best = PartyMatch(company, method, round(match.score, 3), detail)
-        return best or PartyMatch(None, "none", 0.0, f"{party.name!r} not found in the registry")
 
-    def _candidates(self, name: str) -> set[str]:
-        found: set[str] = set()
-        for block in names.blocking_keys(name):
-            found |= self._by_key.get(block, set())
-        return found
+        def same_country(number: int) -> bool:
+            # the same name in another country is another company
+            country = self._company_list[number].country
+            return not (party.country and country and party.country != country)
+
+        hits = self._names.search(party.name, same_country)
+        if not hits:
+            return PartyMatch(None, "none", 0.0, f"{party.name!r} not found in the registry")
+        number, kind, spelling, match = hits[0]
+        detail = f"{party.name!r} ~ {kind} {spelling!r}: {match.detail}"
+        return PartyMatch(self._company_list[number], kind, round(match.score, 3), detail)
 
     def shared_persons(self, a: CompanyRecord, b: CompanyRecord) -> list[SharedPerson]:
         """Persons who hold any role in both companies (director of one, founder of the other)."""
+        pair = (a.company_id, b.company_id)
+        if pair not in self._links:
+            self._links[pair] = self._shared_persons(a, b)
+        return self._links[pair]
+
+    def _shared_persons(self, a: CompanyRecord, b: CompanyRecord) -> list[SharedPerson]:
         shared = []
         for pa in self.people.get(normalize_id(a.company_id) or a.company_id, []):
             for pb in self.people.get(normalize_id(b.company_id) or b.company_id, []):
@@ -216,18 +272,28 @@ class RegistryIndex:
 
     def watchlisted(self, party: Party, company: CompanyRecord | None) -> tuple[WatchlistRecord, str] | None:
         """The watchlist entry for a party (by id, then by name), with why it matched."""
-        ids = {normalize_id(party.id), normalize_id(company.company_id) if company else None} - {None}
-        country = party.country or (company.country if company else None)
-        spellings = [party.name, *([company.name, *company.aliases] if company else [])]
-        for entry in self.watchlist:
-            if entry.company_id and normalize_id(entry.company_id) in ids:
+        key = (party.id, party.name, party.country, company.company_id if company else None)
+        if key not in self._listed:
+            self._listed[key] = self._watchlisted(party, company)
+        return self._listed[key]
+
+    def _watchlisted(self, party: Party, company: CompanyRecord | None) -> tuple[WatchlistRecord, str] | None:
+        for ident in (party.id, company.company_id if company else None):
+            entry = self._watch_ids.get(normalize_id(ident)) if ident else None
+            if entry is not None:
                 return entry, f"id {entry.company_id} is on the watchlist"
-            if entry.country and country and entry.country != country:
-                continue
-            for spelling in spellings:
-                match = names.compare(spelling, entry.name)
-                if match.score >= self.threshold:
-                    return entry, f"{spelling!r} ~ {entry.name!r} ({match.score:.2f}): {match.detail}"
+        country = party.country or (company.country if company else None)
+
+        def same_country(number: int) -> bool:
+            listed = self.watchlist[number].country
+            return not (listed and country and listed != country)
+
+        for spelling in [party.name, *([company.name, *company.aliases] if company else [])]:
+            hits = self._watch_names.search(spelling, same_country)
+            if hits:
+                number, _, listed, match = hits[0]
+                why = f"{spelling!r} ~ {listed!r} ({match.score:.2f}): {match.detail}"
+                return self.watchlist[number], why
         return None
 
 
@@ -246,9 +312,3 @@ def _same_person(pa: PersonRecord, pb: PersonRecord, threshold: float) -> Shared
     return SharedPerson(
         pa.person_name, pa.role.value, pb.person_name, pb.role.value, round(score, 3), method, detail
     )
-
-
-def registered_before(company: CompanyRecord | None, day: dt.date) -> bool | None:
-    if company is None or company.registered_on is None:
-        return None
-    return company.registered_on < day

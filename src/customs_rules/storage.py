@@ -20,7 +20,8 @@ from sqlalchemy import Column, Index, UniqueConstraint, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.types import JSON
-from sqlmodel import Field, Session, SQLModel, create_engine, delete, func, select
+from sqlalchemy import insert
+from sqlmodel import Field, Session, SQLModel, col, create_engine, delete, func, select
 
 from .errors import StorageError
 from .registry import CompanyRecord, PersonRecord, RegistryIndex, WatchlistRecord
@@ -255,86 +256,115 @@ def _sqlite_pragmas(connection: Any, _record: Any) -> None:
 
 
 def _record(session: Session, batch: list[Any]) -> int:
+    """Bulk inserts (RETURNING the new ids, in order): one round trip per table."""
     ids = {s.declaration.declaration_id for s in batch}
-    known: dict[str, list[DeclarationRecord]] = {}
-    for row in session.exec(select(DeclarationRecord).where(DeclarationRecord.declaration_id.in_(ids))):  # type: ignore[attr-defined]
-        known.setdefault(row.declaration_id, []).append(row)
-    stored = 0
+    known: dict[str, list[tuple[int, str]]] = {}
+    query = select(DeclarationRecord.id, DeclarationRecord.declaration_id, DeclarationRecord.content_hash)
+    for pk, ident, digest in session.exec(query.where(col(DeclarationRecord.declaration_id).in_(ids))):
+        known.setdefault(ident, []).append((pk, digest))
+    versions = {s.decision["ruleset_version"] for s in batch}
+    decided = set(
+        session.exec(
+            select(DecisionRecord.declaration_pk, DecisionRecord.ruleset_version).where(
+                col(DecisionRecord.declaration_pk).in_([pk for rows in known.values() for pk, _ in rows]),
+                col(DecisionRecord.ruleset_version).in_(versions),
+            )
+        ).all()
+    )
     now = dt.datetime.now(dt.UTC)
+    new_rows: list[dict[str, Any]] = []
+    new_items: list[list[dict[str, Any]]] = []
+    targets: list[tuple[Any, int | None, int]] = []  # screening, existing pk, index of new row
     for screening in batch:
         decl = screening.declaration
         content = decl.canonical()
         digest = content_hash(content)
         revisions = known.setdefault(decl.declaration_id, [])
-        record = next((r for r in revisions if r.content_hash == digest), None)
-        if record is None:
-            record = _new_declaration(session, decl, content, digest, len(revisions) + 1, now)
-            revisions.append(record)
-        elif _already_decided(session, record, screening.decision):
-            continue  # the same declaration, screened under the same rules: idempotent
-        _add_decision(session, record, screening)
-        stored += 1
-    return stored
+        pk = next((p for p, h in revisions if h == digest), None)
+        version = screening.decision["ruleset_version"]
+        if pk is not None:
+            if (pk, version) in decided:
+                continue  # the same declaration, screened under the same rules: idempotent
+            decided.add((pk, version))
+            # a negative pk stands for a row of this batch, not yet inserted
+            targets.append((screening, pk, -1) if pk > 0 else (screening, None, -pk - 1))
+            continue
+        revisions.append((-len(new_rows) - 1, digest))
+        decided.add((-len(new_rows) - 1, version))
+        targets.append((screening, None, len(new_rows)))
+        new_rows.append(_declaration_row(decl, content, digest, len(revisions), now))
+        new_items.append([_item_row(i) for i in decl.items])
+    new_pks = _insert_returning(session, DeclarationRecord, new_rows)
+    items = [row | {"declaration_pk": new_pks[n]} for n, rows in enumerate(new_items) for row in rows]
+    _insert(session, ItemRecord, items)
+    decisions = []
+    for screening, pk, index in targets:
+        decisions.append(_decision_row(screening, pk if pk is not None else new_pks[index]))
+    decision_pks = _insert_returning(session, DecisionRecord, decisions)
+    findings = [
+        row | {"decision_id": decision_pks[n]}
+        for n, (screening, _, _) in enumerate(targets)
+        for row in _finding_rows(screening.decision)
+    ]
+    _insert(session, FindingRecord, findings)
+    return len(targets)
 
 
-def _new_declaration(
-    session: Session, decl: Any, content: dict[str, Any], digest: str, revision: int, now: dt.datetime
-) -> DeclarationRecord:
-    record = DeclarationRecord(
-        declaration_id=decl.declaration_id,
-        revision=revision,
-        content_hash=digest,
-        date=decl.date,
-        procedure=decl.procedure.value,
-        exporter_name=decl.exporter.name,
-        consignee_name=decl.consignee.name,
-        dispatch_country=decl.dispatch_country,
-        destination_country=decl.destination_country,
-        received_at=now,
-        content=content,
-    )
-    session.add(record)
-    session.flush()
-    assert record.id is not None
-    session.add_all(
-        ItemRecord(
-            declaration_pk=record.id,
-            line=i.line,
-            hs_code=i.hs_code,
-            description=i.description,
-            value=i.value,
-            currency=i.currency,
-            origin_country=i.origin_country,
-        )
-        for i in decl.items
-    )
-    return record
+def _insert_returning(session: Session, table: type[SQLModel], rows: list[dict[str, Any]]) -> list[int]:
+    if not rows:
+        return []
+    statement = insert(table).returning(table.id, sort_by_parameter_order=True)  # type: ignore[attr-defined]
+    return [row[0] for row in session.execute(statement, rows)]
 
 
-def _already_decided(session: Session, record: DeclarationRecord, decision: dict[str, Any]) -> bool:
-    query = select(DecisionRecord.id).where(
-        DecisionRecord.declaration_pk == record.id,
-        DecisionRecord.ruleset_version == decision["ruleset_version"],
-    )
-    return session.exec(query).first() is not None
+def _insert(session: Session, table: type[SQLModel], rows: list[dict[str, Any]]) -> None:
+    if rows:
+        session.execute(insert(table), rows)
 
 
-def _add_decision(session: Session, record: DeclarationRecord, screening: Any) -> None:
+def _declaration_row(decl: Any, content: dict[str, Any], digest: str, revision: int, now: dt.datetime) -> dict[str, Any]:
+    return {
+        "declaration_id": decl.declaration_id,
+        "revision": revision,
+        "content_hash": digest,
+        "date": decl.date,
+        "procedure": decl.procedure.value,
+        "exporter_name": decl.exporter.name,
+        "consignee_name": decl.consignee.name,
+        "dispatch_country": decl.dispatch_country,
+        "destination_country": decl.destination_country,
+        "received_at": now,
+        "content": content,
+    }
+
+
+def _item_row(item: Any) -> dict[str, Any]:
+    return {
+        "line": item.line,
+        "hs_code": item.hs_code,
+        "description": item.description,
+        "value": item.value,
+        "currency": item.currency,
+        "origin_country": item.origin_country,
+    }
+
+
+def _decision_row(screening: Any, declaration_pk: int) -> dict[str, Any]:
     decision = screening.decision
-    assert record.id is not None
-    row = DecisionRecord(
-        declaration_pk=record.id,
-        declaration_id=record.declaration_id,
-        decision=decision["decision"],
-        score=decision["score"],
-        ruleset_version=decision["ruleset_version"],
-        screened_at=dt.datetime.fromisoformat(decision["screened_at"]),
-        facts=screening.facts,
-    )
-    session.add(row)
-    session.flush()
-    assert row.id is not None
-    for is_test, key in ((False, "findings"), (True, "test_findings")):
-        session.add_all(
-            FindingRecord(decision_id=row.id, is_test=is_test, **finding) for finding in decision[key]
-        )
+    return {
+        "declaration_pk": declaration_pk,
+        "declaration_id": decision["declaration_id"],
+        "decision": decision["decision"],
+        "score": decision["score"],
+        "ruleset_version": decision["ruleset_version"],
+        "screened_at": dt.datetime.fromisoformat(decision["screened_at"]),
+        "facts": screening.facts,
+    }
+
+
+def _finding_rows(decision: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        finding | {"is_test": is_test}
+        for is_test, key in ((False, "findings"), (True, "test_findings"))
+        for finding in decision[key]
+    ]
