@@ -230,9 +230,19 @@ def _skeleton(variant: str) -> str:
 
 def blocking_keys(name: str) -> set[str]:
     """Short consonant-skeleton keys of each token (>= 3 chars) and its variants."""
+    return set(_blocking_keys(name))
+
+
+@lru_cache(maxsize=65536)
+def _blocking_keys(name: str) -> frozenset[str]:
     toks = _tokens(name)
     long_toks = [t for t in toks if len(t) >= 3] or list(toks)
-    return {_skeleton(v)[:4] for t in long_toks for v in _variants(t)}
+    return frozenset(_skeleton(v)[:4] for t in long_toks for v in _variants(t))
+
+
+def may_match(a: str, b: str) -> bool:
+    """Cheap pre-check: names that can match share at least one blocking key."""
+    return not _blocking_keys(a).isdisjoint(_blocking_keys(b))
 
 
 @dataclass(frozen=True)
@@ -336,6 +346,7 @@ def _assign(
     return pairs, rest_a, rest_b
 
 
+@lru_cache(maxsize=131072)
 def compare(a: str, b: str) -> NameMatch:
     """Score two names (person or company) in any script or spelling.
 

@@ -305,6 +305,8 @@ def _same_person(pa: PersonRecord, pb: PersonRecord, threshold: float) -> Shared
     else:
         if pa.birth_date and pb.birth_date and pa.birth_date != pb.birth_date:
             return None
+        if not names.may_match(pa.person_name, pb.person_name):
+            return None
         match = names.compare(pa.person_name, pb.person_name)
         if match.score < threshold:
             return None
