@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import resource
 import subprocess
 import sys
 import tempfile
@@ -51,11 +52,15 @@ def main() -> None:
     start = time.perf_counter()
     result = subprocess.run([*cli, "screen", str(data), "--format", "json"], stdout=subprocess.PIPE, check=False)
     screen_s = time.perf_counter() - start
+    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # largest child so far
     decisions = result.stdout.count(b"\n")
 
     print(f"input: {rows} lines, {decisions} declarations, {args.companies} registry companies ({data})")
     print(f"csv.DictReader read only: {read_s:.2f} s ({rows / read_s:,.0f} lines/s)")
-    print(f"customs-rules screen (store + JSON out): {screen_s:.2f} s ({rows / screen_s:,.0f} lines/s), exit {result.returncode}")
+    print(
+        f"customs-rules screen (store + JSON out): {screen_s:.2f} s ({rows / screen_s:,.0f} lines/s), exit {result.returncode}"
+    )
+    print(f"peak RSS of the largest child process: {peak_mb:.0f} MB")
     print(f"ratio read/screen: {read_s / screen_s:.3f} (screen takes {screen_s / read_s:.1f}x the read time)")
 
 

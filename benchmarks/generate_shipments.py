@@ -137,8 +137,7 @@ def _expand(spec: str) -> tuple[str, ...]:
 
 
 _COVERS = {
-    key.replace(".", ""): tuple(p for spec in specs for p in _expand(spec))
-    for key, specs in ACTIVITY_COVERS.items()
+    key.replace(".", ""): tuple(p for spec in specs for p in _expand(spec)) for key, specs in ACTIVITY_COVERS.items()
 }
 _ALL_COVERED = tuple(p for prefixes in _COVERS.values() for p in prefixes)
 
@@ -384,8 +383,7 @@ def make_nip(rng: random.Random) -> str:
 
 
 RU_TAX_OFFICES = _split(
-    "7701, 7703, 7707, 7714, 7728, 7743, 7804, 7816, 5406, 6658, 6316, 1655, 5405, 6164, "
-    "2310, 5902, 7453, 5260"
+    "7701, 7703, 7707, 7714, 7728, 7743, 7804, 7816, 5406, 6658, 6316, 1655, 5405, 6164, 2310, 5902, 7453, 5260"
 )
 _ALNUM = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 
@@ -479,9 +477,7 @@ def read_registry(directory: Path) -> list[Company]:
                     name=row["name"].strip(),
                     country=(row.get("country") or "").strip().upper(),
                     registered_on=dt.date.fromisoformat(registered) if registered else None,
-                    activity_codes=[
-                        c.strip() for c in (row.get("activity_codes") or "").split(";") if c.strip()
-                    ],
+                    activity_codes=[c.strip() for c in (row.get("activity_codes") or "").split(";") if c.strip()],
                     aliases=[a.strip() for a in (row.get("aliases") or "").split(";") if a.strip()],
                 )
             )
@@ -558,25 +554,17 @@ PROFILES = (
     Profile(("01.11", "01.13"), "Farming", _pairs("Фермер=Fermer, Агро=Agro"), 5),
     Profile(("20.15",), "Chemicals", _pairs("Химия=Khimiya, Тынайткыш=Tynaitkysh"), 3),
     Profile(("24.10", "46.72"), "Steel", _pairs("Болат=Bolat, Металл=Metall"), 6),
-    Profile(
-        ("46.72",), "Metals Trading", _pairs("Металлторг=Metalltorg, Металл Трейд=Metall Trade"), 5
-    ),
-    Profile(
-        ("25.11", "46.72"), "Steel Structures", _pairs("Металлоконструкция=Metallokonstruktsiya"), 2
-    ),
+    Profile(("46.72",), "Metals Trading", _pairs("Металлторг=Metalltorg, Металл Трейд=Metall Trade"), 5),
+    Profile(("25.11", "46.72"), "Steel Structures", _pairs("Металлоконструкция=Metallokonstruktsiya"), 2),
     Profile(
         ("46.61", "33.12"),
         "Agri Machinery",
         _pairs("Агротехника=Agrotekhnika, Агромаш=Agromash"),
         6,
     ),
-    Profile(
-        ("46.52",), "Electronics", _pairs("Электроникс=Electronics, Электро Снаб=Elektro Snab"), 6
-    ),
+    Profile(("46.52",), "Electronics", _pairs("Электроникс=Electronics, Электро Снаб=Elektro Snab"), 6),
     Profile(("46.51", "62.09"), "Computers", _pairs("Компьютер=Computer, Диджитал=Digital"), 5),
-    Profile(
-        ("26.51", "46.69"), "Instruments", _pairs("Приборы=Pribory, Метрология=Metrologiya"), 2
-    ),
+    Profile(("26.51", "46.69"), "Instruments", _pairs("Приборы=Pribory, Метрология=Metrologiya"), 2),
     Profile(("28.92", "46.69"), "Machinery", _pairs("Машзавод=Mashzavod, Техника=Tekhnika"), 5),
     Profile(("27.11", "46.69"), "Electrical", _pairs("Электротех=Elektrotekh"), 3),
     Profile(("29.10", "45.11"), "Motors", _pairs("Авто=Avto"), 3),
@@ -635,9 +623,7 @@ RU_MALE = _pairs(
     Роман=Roman
     """
 )
-RU_FEMALE = _pairs(
-    "Елена=Elena, Ольга=Olga, Наталья=Natalya, Татьяна=Tatyana, Ирина=Irina, Анна=Anna"
-)
+RU_FEMALE = _pairs("Елена=Elena, Ольга=Olga, Наталья=Natalya, Татьяна=Tatyana, Ирина=Irina, Анна=Anna")
 # patronymics: (male, female)
 PATRONYMICS = _pairs(
     """
@@ -792,9 +778,7 @@ def synthetic_registry(rng: random.Random, n: int) -> tuple[list[Company], list[
             if company_id not in used_ids:
                 break
         used_ids.add(company_id)
-        companies.append(
-            Company(company_id, name, country, registered, list(profile.activities), aliases)
-        )
+        companies.append(Company(company_id, name, country, registered, list(profile.activities), aliases))
         for k in range(rng.randint(1, 3)):
             person_name, male = _person(rng, country)
             role = "director" if k == 0 else rng.choice(ROLES_AFTER_DIRECTOR)
@@ -929,9 +913,7 @@ class ShipmentGenerator:
         if key not in self._buyer_cache:
             sells = {g.hs for g in exporter.normal + exporter.listed}
             self._buyer_cache[key] = [
-                c
-                for c in self.by_country.get(country, [])
-                if sells & {g.hs for g in c.normal + c.listed}
+                c for c in self.by_country.get(country, []) if sells & {g.hs for g in c.normal + c.listed}
             ]
         return self._buyer_cache[key]
 
@@ -956,9 +938,7 @@ class ShipmentGenerator:
         outside = [g for g in CATALOGUE if not g.listed and g not in company.normal]
         return rng.choice(GENERAL_GOODS if rng.random() < 0.5 else outside)
 
-    def _items(
-        self, company: Company | None, currency: str, export_of: str | None
-    ) -> list[list[str]]:
+    def _items(self, company: Company | None, currency: str, export_of: str | None) -> list[list[str]]:
         rng = self.rng
         rows = []
         chosen: list[Goods] = []
@@ -1019,9 +999,7 @@ class ShipmentGenerator:
 
     def declaration(self) -> list[list[str]]:
         rng = self.rng
-        procedure = _weighted(
-            rng, (("export", 85), ("re-export", 7), ("import", 5), ("transit", 3))
-        )
+        procedure = _weighted(rng, (("export", 85), ("re-export", 7), ("import", 5), ("transit", 3)))
         if procedure in ("import", "transit") and not self.foreign:
             procedure = "export"
         transit = ""
@@ -1029,11 +1007,7 @@ class ShipmentGenerator:
             company = rng.choice(self.exporters) if self.exporters else None
             if procedure == "re-export" and company and not self._imports(company):
                 procedure = "export"  # nothing this company trades comes from abroad
-            exporter = (
-                self._party(company, 0.7)
-                if company
-                else Party(self._unregistered("KZ").name, "", "KZ")
-            )
+            exporter = self._party(company, 0.7) if company else Party(self._unregistered("KZ").name, "", "KZ")
             if rng.random() < 0.10:
                 destination = _weighted(rng, RISK_DESTINATIONS)
             else:
@@ -1049,9 +1023,7 @@ class ShipmentGenerator:
             supplier = rng.choice(self.foreign)
             exporter = self._party(supplier, 0.3)
             buyer = rng.choice(self.kz) if self.kz else None
-            consignee = (
-                self._party(buyer, 0.7) if buyer else Party(self._unregistered("KZ").name, "", "KZ")
-            )
+            consignee = self._party(buyer, 0.7) if buyer else Party(self._unregistered("KZ").name, "", "KZ")
             dispatch, destination = supplier.country, "KZ"
             goods_company = buyer
             company = buyer
@@ -1121,10 +1093,7 @@ SPECIAL_COMPANIES = {
 # companies seen only in special cases: left out of the random draws with --story
 SPECIAL_ONLY = frozenset(
     SPECIAL_COMPANIES[key]
-    for key in _split(
-        "ASPAN, NEBESNAYA, HUAXIN, ZEMNAYA, ALTYN, BEREKE, VOLGA, NUR, BISHKEK, SKYLINE, "
-        "CASPNAV, GULF"
-    )
+    for key in _split("ASPAN, NEBESNAYA, HUAXIN, ZEMNAYA, ALTYN, BEREKE, VOLGA, NUR, BISHKEK, SKYLINE, CASPNAV, GULF")
 )
 # A declaration: id | date | procedure | document type | currency | dispatch>destination
 #   [via transit;countries]; then its parties: role | KEY or ?COUNTRY (not registered) |
@@ -1312,18 +1281,14 @@ def special_rows(companies: list[Company]) -> Iterator[list[str]]:
 
 
 def special_declarations() -> int:
-    return sum(
-        1 for raw in SPECIAL_TEXT.splitlines() if raw.strip() and not raw.startswith((" ", "#"))
-    )
+    return sum(1 for raw in SPECIAL_TEXT.splitlines() if raw.strip() and not raw.startswith((" ", "#")))
 
 
 # --------------------------------------------------------------------------------------
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description="Write a synthetic batch CSV of shipment lines (design.md section 4)."
-    )
+    parser = argparse.ArgumentParser(description="Write a synthetic batch CSV of shipment lines (design.md section 4).")
     parser.add_argument(
         "--lines",
         type=int,
@@ -1340,8 +1305,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--registry-out",
         type=Path,
-        help="write a synthetic registry (companies.csv, people.csv) here and "
-        "draw the shipments from it",
+        help="write a synthetic registry (companies.csv, people.csv) here and draw the shipments from it",
     )
     parser.add_argument(
         "--companies",
@@ -1403,8 +1367,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 file=sys.stderr,
             )
     print(
-        f"generate_shipments: input: --lines {args.lines} --seed {args.seed}"
-        f"{' --story' if args.story else ''}",
+        f"generate_shipments: input: --lines {args.lines} --seed {args.seed}{' --story' if args.story else ''}",
         file=sys.stderr,
     )
 
@@ -1433,11 +1396,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"({declarations + story_declarations} declarations) to {args.out}: "
         f"{written} generated lines in {declarations} declarations "
         f"({listed} lines of listed goods, {risk} declarations to RU/BY)"
-        + (
-            f", plus {story_lines} lines in {story_declarations} story/special declarations"
-            if args.story
-            else ""
-        ),
+        + (f", plus {story_lines} lines in {story_declarations} story/special declarations" if args.story else ""),
         file=sys.stderr,
     )
     return 0

@@ -76,7 +76,15 @@ def test_screen_json_prints_one_decision_per_line(sqlite_url: str, tmp_path: Pat
     lines = result.stdout.splitlines()
     assert [json.loads(line)["declaration_id"] for line in lines] == ["D-1", "D-2"]
     decision = json.loads(lines[0])
-    assert set(decision) == {"declaration_id", "decision", "score", "findings", "test_findings", "ruleset_version", "screened_at"}
+    assert set(decision) == {
+        "declaration_id",
+        "decision",
+        "score",
+        "findings",
+        "test_findings",
+        "ruleset_version",
+        "screened_at",
+    }
     assert result.stderr == "screened 2 declaration(s): 0 hold, 0 inspect, 2 release; rejected 0\n"
     assert counts(sqlite_url)[:2] == (2, 2)
 
@@ -102,15 +110,29 @@ def test_screen_reads_stdin(sqlite_url: str) -> None:
 
 BAD_INPUTS = [
     ("malformed.json", '{\n  "declaration_id": "X",\n  "date": 2024-01-15,\n}', ":3: Expecting"),
-    ("hs_letter.json", json.dumps(GOOD | {"items": [{"hs_code": "85A231"}]}), "field items[0].hs_code: HS code '85A231' must have 6 to 10 digits"),
-    ("country.json", json.dumps(GOOD | {"destination_country": "XX"}), "field destination_country: unknown country 'XX'"),
-    ("negative.json", json.dumps(GOOD | {"items": [{"hs_code": "100199", "value": -5}]}), "field items[0].value: Input should be greater than or equal to 0"),
+    (
+        "hs_letter.json",
+        json.dumps(GOOD | {"items": [{"hs_code": "85A231"}]}),
+        "field items[0].hs_code: HS code '85A231' must have 6 to 10 digits",
+    ),
+    (
+        "country.json",
+        json.dumps(GOOD | {"destination_country": "XX"}),
+        "field destination_country: unknown country 'XX'",
+    ),
+    (
+        "negative.json",
+        json.dumps(GOOD | {"items": [{"hs_code": "100199", "value": -5}]}),
+        "field items[0].value: Input should be greater than or equal to 0",
+    ),
     ("no_items.json", json.dumps(GOOD | {"items": []}), "field items: List should have at least 1 item"),
 ]
 
 
 @pytest.mark.parametrize(("name", "text", "message"), BAD_INPUTS, ids=[b[0] for b in BAD_INPUTS])
-def test_bad_input_is_located_exit_2_nothing_stored(sqlite_url: str, tmp_path: Path, name: str, text: str, message: str) -> None:
+def test_bad_input_is_located_exit_2_nothing_stored(
+    sqlite_url: str, tmp_path: Path, name: str, text: str, message: str
+) -> None:
     path = tmp_path / name
     path.write_text(text)
     result = run(sqlite_url, "screen", str(path), "--format", "json")
@@ -172,7 +194,12 @@ def test_failing_rule_example_exits_2(sqlite_url: str, tmp_path: Path) -> None:
     rules = tmp_path / "rules"
     shutil.copytree(default_rules_dir(), rules)
     target = rules / "drones" / "drones.yaml"
-    target.write_text(target.read_text().replace('{item.hs_code: "8806.21", declaration.destination_country: DE}', '{item.hs_code: "8806.21", declaration.destination_country: RU}'))
+    target.write_text(
+        target.read_text().replace(
+            '{item.hs_code: "8806.21", declaration.destination_country: DE}',
+            '{item.hs_code: "8806.21", declaration.destination_country: RU}',
+        )
+    )
     result = run(sqlite_url, "rules", "test", "--rules", str(rules))
     assert result.exit_code == 2
     assert "FAIL rules/drones/drones.yaml:" in result.stderr and "should not fire but fired" in result.stderr
@@ -199,7 +226,9 @@ def test_registry_load_needs_a_file(sqlite_url: str) -> None:
     assert result.exit_code == 2 and "give at least one of" in result.stderr
 
 
-def test_internal_errors_exit_1_without_traceback(sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_internal_errors_exit_1_without_traceback(
+    sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from customs_rules import api
 
     def boom(*args: Any, **kwargs: Any) -> Any:

@@ -245,9 +245,9 @@ def test_empty_inputs() -> None:
 
 # Names built from letters of several scripts plus separators.
 _letters = st.characters(categories=("Lu", "Ll", "Lo", "Lm", "Mn", "Nd"))
-_name = st.text(
-    alphabet=st.one_of(_letters, st.sampled_from(" .,-«»'\"")), min_size=1, max_size=30
-).filter(lambda s: any(ch.isalpha() for ch in s))
+_name = st.text(alphabet=st.one_of(_letters, st.sampled_from(" .,-«»'\"")), min_size=1, max_size=30).filter(
+    lambda s: any(ch.isalpha() for ch in s)
+)
 
 
 @settings(max_examples=300, deadline=None)

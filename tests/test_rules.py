@@ -87,7 +87,12 @@ def test_yaml_syntax_error_is_located(pack_dir: Path) -> None:
         ("score: 10", "score: 10\nseverity: high", 7, "unknown key 'severity'"),
         ("status: active", "status: live", 4, "status must be one of active, test, retired"),
         ("      in_list: drones", "      in_list: drone", 10, "unknown list 'drone'"),
-        ("    - field: item.hs_code", "    - field: item.hscode", 9, "unknown field 'item.hscode'; did you mean 'item.hs_code'?"),
+        (
+            "    - field: item.hs_code",
+            "    - field: item.hscode",
+            9,
+            "unknown field 'item.hscode'; did you mean 'item.hs_code'?",
+        ),
         ("      equals: RU", "      matches: RU", 11, "unknown operator 'matches'"),
         ("      equals: RU", "      equals: Russia", 12, "unknown country 'Russia'"),
         ("      equals: RU", "      gt: RU", 12, "operator 'gt' does not fit country field"),
@@ -119,7 +124,11 @@ def test_duplicate_ids_are_refused(pack_dir: Path) -> None:
 
 
 def test_example_with_unknown_field_is_refused(pack_dir: Path) -> None:
-    write(pack_dir, "ex.yaml", GOOD.replace("declaration.destination_country: RU}\n  no_fire", "destination: RU}\n  no_fire"))
+    write(
+        pack_dir,
+        "ex.yaml",
+        GOOD.replace("declaration.destination_country: RU}\n  no_fire", "destination: RU}\n  no_fire"),
+    )
     (error,) = errors_of(pack_dir)
     assert "example sets unknown field 'destination'" in error
 

@@ -38,7 +38,9 @@ def test_registry_round_trip_and_seed_decision_is_stored(db_url: str, pack: Rule
         assert screening.decision["decision"] == "hold"
         assert store.count(DeclarationRecord) == 1 and store.count(ItemRecord) == len(decl.items)
         assert store.count(DecisionRecord) == 1
-        assert store.count(FindingRecord) == len(screening.decision["findings"]) + len(screening.decision["test_findings"])
+        assert store.count(FindingRecord) == len(screening.decision["findings"]) + len(
+            screening.decision["test_findings"]
+        )
         # the same declaration again, same rules: nothing new (idempotent)
         list(screener.screen_inputs([_parsed(decl)]))
         assert store.count(DecisionRecord) == 1

@@ -1,9 +1,9 @@
 """The library API: what the CLI adapts, and what other programs and tests call.
 
-    from customs_rules.api import Screener
-    screener = Screener.open(db_url)            # rules, policy and registry snapshot
-    for outcome in screener.screen_inputs(parsing.read_all(["day.csv"])):
-        ...                                      # Screening or Rejected, in input order
+from customs_rules.api import Screener
+screener = Screener.open(db_url)            # rules, policy and registry snapshot
+for outcome in screener.screen_inputs(parsing.read_all(["day.csv"])):
+    ...                                      # Screening or Rejected, in input order
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .enrichment import enrich
+from .errors import InputError
 from .evaluation import Evaluator
 from .models import Declaration
 from .parsing import Parsed, Rejected
@@ -140,29 +141,30 @@ def load_registry(
 ) -> RegistryLoad:
     """Replace the registry tables from CSV files. Each file is all or nothing: a file
     with any bad row is refused whole (every bad row listed) and its table is untouched."""
-    from .errors import InputError
-
     result = RegistryLoad()
-    jobs = [
-        ("companies", companies, CompanyRecord, store.replace_companies),
-        ("people", people, PersonRecord, store.replace_people),
-        ("watchlist", watchlist, WatchlistRecord, store.replace_watchlist),
-    ]
-    for name, path, model, replace in jobs:
-        if path is None:
-            continue
+
+    def attempt(name: str, load: Any) -> None:
         try:
-            rows = read_registry_csv(path, model)
+            result.loaded[name] = load()
         except InputError as exc:
             result.failed.append(exc)
-            continue
-        result.loaded[name] = replace(rows)  # type: ignore[operator]
-    if people is not None and "people" in result.loaded:
-        known = store.company_ids()
-        orphans = {r.company_id for r in read_registry_csv(people, PersonRecord)} - known
+
+    if companies is not None:
+        attempt("companies", lambda: store.replace_companies(read_registry_csv(companies, CompanyRecord)))
+    if people is not None:
+        rows: list[PersonRecord] = []
+
+        def load_people() -> int:
+            rows.extend(read_registry_csv(people, PersonRecord))
+            return store.replace_people(rows)
+
+        attempt("people", load_people)
+        orphans = sorted({r.company_id for r in rows} - store.company_ids())
         if orphans:
             result.warnings.append(
                 f"{len(orphans)} company id(s) in {people} are not in the companies table; "
-                "their people cannot link parties (e.g. " + ", ".join(sorted(orphans)[:3]) + ")"
+                "their people cannot link parties (e.g. " + ", ".join(orphans[:3]) + ")"
             )
+    if watchlist is not None:
+        attempt("watchlist", lambda: store.replace_watchlist(read_registry_csv(watchlist, WatchlistRecord)))
     return result

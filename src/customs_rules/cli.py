@@ -37,7 +37,7 @@ class CliError(click.ClickException):
 
     def __init__(self, message: str, exit_code: int, hint: str | None = None) -> None:
         super().__init__(message + (f"\nhint: {hint}" if hint else ""))
-        self.exit_code = exit_code
+        self.exit_code = exit_code  # type: ignore[misc]
 
     def show(self, file: Any = None) -> None:
         click.echo(f"Error: {self.format_message()}", err=True)

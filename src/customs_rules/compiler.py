@@ -31,7 +31,7 @@ import durable_rules_engine as engine
 from .errors import LocatedError, Location
 from .facts import FIELDS, FieldType, encode_date
 from .reference import ReferenceData
-from .rules import Condition, Leaf, Node, Rule
+from .rules import Condition, Leaf, Rule
 
 MAX_ALTERNATIVES = 64  # siblings true at once per engine ruleset (error 303 above)
 MAX_GROUPS = 15  # $or/$and groups in one pattern (error 113 above)
@@ -69,7 +69,7 @@ class Layout:
         default = f"{self.key(name)}__g{len(self.group_flags)}"
         return self.group_flags.setdefault((name, group), default)
 
-    def keys(self) -> list[str]:
+    def all_keys(self) -> list[str]:
         return [*self.fields.values(), *self.list_flags.values(), *self.group_flags.values()]
 
     def engine_fact(self, values: Mapping[str, Any], reference: ReferenceData) -> dict[str, Any]:
@@ -196,14 +196,14 @@ def check_limits(rules: list[Rule]) -> list[LocatedError]:
                 f"rule {rule.id} has {count} all/any groups after compiling; the engine "
                 f"allows {MAX_GROUPS}: split it into several rules"
             )))  # fmt: skip
-    if len(layout.keys()) > MAX_PROPERTIES:
+    if len(layout.all_keys()) > MAX_PROPERTIES:
         where = rules[0].location if rules else Location("rules")
         errors.append(LocatedError(where, (
-            f"the pack reads {len(layout.keys())} fact values and flags; the engine "
+            f"the pack reads {len(layout.all_keys())} fact values and flags; the engine "
             f"allows {MAX_PROPERTIES} per fact"
         )))  # fmt: skip
     hashes: dict[int, str] = {fnv1a(k): k for k in ("t", "id", "sid")}
-    for key in layout.keys():
+    for key in layout.all_keys():
         other = hashes.setdefault(fnv1a(key), key)
         if other != key and rules:
             message = f"engine field names {key!r} and {other!r} collide (32-bit hash)"

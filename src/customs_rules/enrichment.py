@@ -48,9 +48,15 @@ def party_features(role: str, party: Party, match: PartyMatch, index: RegistryIn
         f"{role}.registered_on": Feature(registered, {"company": company.name} if company else None),
         f"{role}.watchlisted": Feature(
             hit is not None,
-            {"listed_name": hit[0].name, "reason": hit[0].reason, "source": hit[0].source,
-             "listed_on": hit[0].listed_on.isoformat() if hit[0].listed_on else None, "why": hit[1]}
-            if hit else None,
+            {
+                "listed_name": hit[0].name,
+                "reason": hit[0].reason,
+                "source": hit[0].source,
+                "listed_on": hit[0].listed_on.isoformat() if hit[0].listed_on else None,
+                "why": hit[1],
+            }
+            if hit
+            else None,
         ),  # fmt: skip
     }
 

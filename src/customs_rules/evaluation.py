@@ -17,7 +17,7 @@ from .compiler import CompiledPack, compile_pack, encode
 from .enrichment import Enriched
 from .facts import FIELDS, FieldType
 from .reference import ReferenceData
-from .rules import Condition, Leaf, Rule, RulePack, Status, leaves
+from .rules import Condition, Leaf, Rule, RulePack, Status
 
 
 @dataclass
@@ -85,7 +85,9 @@ def make_finding(rule: Rule, enriched: Enriched, positions: list[int], reference
     return Finding(rule.id, rule.title, rule.action.value, rule.score, item_line, evidence)
 
 
-def evidence_for(rule: Rule, values: Mapping[str, Any], details: Mapping[str, Any], reference: ReferenceData) -> dict[str, Any]:
+def evidence_for(
+    rule: Rule, values: Mapping[str, Any], details: Mapping[str, Any], reference: ReferenceData
+) -> dict[str, Any]:
     """What matched: each field test that made the rule true, its value and its detail."""
     evidence: dict[str, Any] = {}
     for leaf in contributing(rule.condition, values, reference):
@@ -101,7 +103,9 @@ def evidence_for(rule: Rule, values: Mapping[str, Any], details: Mapping[str, An
     return evidence
 
 
-def contributing(cond: Condition, values: Mapping[str, Any], reference: ReferenceData, negated: bool = False) -> list[Leaf]:
+def contributing(
+    cond: Condition, values: Mapping[str, Any], reference: ReferenceData, negated: bool = False
+) -> list[Leaf]:
     """The field tests that hold (or, under `not`, that fail): the reasons a rule fired."""
     if isinstance(cond, Leaf):
         return [cond] if holds(cond, values, reference) != negated else []

@@ -37,6 +37,7 @@ class FactField:
         """Rules reading an item field find per item; the others per declaration."""
         return self.name.startswith("item.")
 
+
 T = FieldType
 
 

@@ -36,8 +36,7 @@ def normalize_hs(value: str) -> str:
     digits = HS_SEPARATORS.sub("", value.strip())
     if not HS_DIGITS.fullmatch(digits):
         raise ValueError(
-            f"HS code {value!r} must have 6 to 10 digits (dots and spaces allowed), "
-            "e.g. 8806.21 or 8806 21 000 0"
+            f"HS code {value!r} must have 6 to 10 digits (dots and spaces allowed), e.g. 8806.21 or 8806 21 000 0"
         )
     return digits
 

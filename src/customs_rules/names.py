@@ -69,16 +69,13 @@ _HARD_FORMS = _phrases(
 # Also plausible name tokens (Ip, Zao, Ag, Ақ 'white'): only removed at the
 # edges of a name that keeps >= 2 tokens, and ignored as extras in compare().
 _SOFT_FORMS = _phrases(
-    "ip|ao|pao|zao|ag|sa|as|kg|co|ab|oy|nv|bv|se|spa|ug|lp|company|ақ|aq"
-    "|s a|s a s|s p a|a s|b v|n v"
+    "ip|ao|pao|zao|ag|sa|as|kg|co|ab|oy|nv|bv|se|spa|ug|lp|company|ақ|aq|s a|s a s|s p a|a s|b v|n v"
 )
 _MAX_FORM_LEN = max(len(p) for p in _HARD_FORMS | _SOFT_FORMS)
 _SOFT_TOKENS = frozenset(p[0] for p in _SOFT_FORMS if len(p) == 1)
 
 # Kazakh/Kyrgyz/Azeri patronymic particles written apart ("Серік ұлы").
-_PARTICLES = frozenset(
-    {"uly", "uuly", "ugly", "kyzy", "qyzy", "kizi", "qizi", "ogly", "oglu", "ogli", "gyzy"}
-)
+_PARTICLES = frozenset({"uly", "uuly", "ugly", "kyzy", "qyzy", "kizi", "qizi", "ogly", "oglu", "ogli", "gyzy"})
 # Checked on fold variants, where owitsch/ovitch/ovich all become "ovich".
 _PATRONYMIC_RE = re.compile(r"(?:ich|vna|ichna|uli|ulu|kizi|ogli|oglu|gizi)$")
 
@@ -323,9 +320,7 @@ def _merge_split(short: list[str], long_: list[str]) -> tuple[list[str], list[st
     return long_, notes
 
 
-def _assign(
-    ta: list[str], tb: list[str]
-) -> tuple[list[tuple[int, int, float, str]], list[int], list[int]]:
+def _assign(ta: list[str], tb: list[str]) -> tuple[list[tuple[int, int, float, str]], list[int], list[int]]:
     """Greedy best-first one-to-one pairing; exact equality wins ties."""
     cands: list[tuple[float, bool, tuple[str, ...], int, int, str]] = []
     for i, x in enumerate(ta):

@@ -154,7 +154,7 @@ def validate_record(data: Any, location: Location, column_of: Any = None) -> Par
         return Rejected(location, errors, str(ident) if ident is not None else None, data)
 
 
-def _message(err: dict[str, Any]) -> str:
+def _message(err: Any) -> str:
     msg = str(err["msg"]).removeprefix("Value error, ")
     if err["type"] == "missing":
         return "required field is missing"
@@ -185,9 +185,7 @@ def _read_json(text: str, source: str) -> Iterator[Parsed | Rejected]:
     yield validate_record(data, Location(source, _line_of(text, start), 1))
 
 
-def _read_json_array(
-    text: str, source: str, decoder: json.JSONDecoder, pos: int
-) -> Iterator[Parsed | Rejected]:
+def _read_json_array(text: str, source: str, decoder: json.JSONDecoder, pos: int) -> Iterator[Parsed | Rejected]:
     # Walk the array element by element, so each declaration knows its line in the file
     record = 0
     pos = _skip_ws(text, pos)

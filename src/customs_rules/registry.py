@@ -311,6 +311,4 @@ def _same_person(pa: PersonRecord, pb: PersonRecord, threshold: float) -> Shared
         if match.score < threshold:
             return None
         score, method, detail = match.score, "name", match.detail
-    return SharedPerson(
-        pa.person_name, pa.role.value, pb.person_name, pb.role.value, round(score, 3), method, detail
-    )
+    return SharedPerson(pa.person_name, pa.role.value, pb.person_name, pb.role.value, round(score, 3), method, detail)

@@ -57,7 +57,9 @@ def evidence_text(evidence: dict[str, Any]) -> str:
 
 def _flat(key: str, value: Any) -> str:
     if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
-        return f"{key}: " + " | ".join(", ".join(_flat(k, x) for k, x in v.items() if x not in (None, "")) for v in value)
+        return f"{key}: " + " | ".join(
+            ", ".join(_flat(k, x) for k, x in v.items() if x not in (None, "")) for v in value
+        )
     return f"{key}={_short(value)}"
 
 

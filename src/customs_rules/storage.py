@@ -16,11 +16,10 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Column, Index, UniqueConstraint, event
+from sqlalchemy import Column, Index, UniqueConstraint, event, insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.types import JSON
-from sqlalchemy import insert
 from sqlmodel import Field, Session, SQLModel, col, create_engine, delete, func, select
 
 from .errors import StorageError
@@ -173,7 +172,7 @@ class Store:
 
     def replace_companies(self, rows: Sequence[CompanyRecord]) -> int:
         def work(session: Session) -> int:
-            session.exec(delete(Company))  # type: ignore[call-overload]
+            session.exec(delete(Company))
             session.add_all(Company.model_validate(_company_fields(r)) for r in rows)
             return len(rows)
 
@@ -181,7 +180,7 @@ class Store:
 
     def replace_people(self, rows: Sequence[PersonRecord]) -> int:
         def work(session: Session) -> int:
-            session.exec(delete(Person))  # type: ignore[call-overload]
+            session.exec(delete(Person))
             session.add_all(Person.model_validate(r.model_dump(mode="python")) for r in rows)
             return len(rows)
 
@@ -189,7 +188,7 @@ class Store:
 
     def replace_watchlist(self, rows: Sequence[WatchlistRecord]) -> int:
         def work(session: Session) -> int:
-            session.exec(delete(WatchlistEntry))  # type: ignore[call-overload]
+            session.exec(delete(WatchlistEntry))
             session.add_all(WatchlistEntry.model_validate(r.model_dump()) for r in rows)
             return len(rows)
 
@@ -261,7 +260,7 @@ def _record(session: Session, batch: list[Any]) -> int:
     known: dict[str, list[tuple[int, str]]] = {}
     query = select(DeclarationRecord.id, DeclarationRecord.declaration_id, DeclarationRecord.content_hash)
     for pk, ident, digest in session.exec(query.where(col(DeclarationRecord.declaration_id).in_(ids))):
-        known.setdefault(ident, []).append((pk, digest))
+        known.setdefault(ident, []).append((int(pk or 0), digest))
     versions = {s.decision["ruleset_version"] for s in batch}
     decided = set(
         session.exec(
@@ -322,7 +321,9 @@ def _insert(session: Session, table: type[SQLModel], rows: list[dict[str, Any]])
         session.execute(insert(table), rows)
 
 
-def _declaration_row(decl: Any, content: dict[str, Any], digest: str, revision: int, now: dt.datetime) -> dict[str, Any]:
+def _declaration_row(
+    decl: Any, content: dict[str, Any], digest: str, revision: int, now: dt.datetime
+) -> dict[str, Any]:
     return {
         "declaration_id": decl.declaration_id,
         "revision": revision,
