@@ -244,3 +244,57 @@ def test_internal_errors_exit_1_without_traceback(
 def test_unusable_database_url_exits_1(tmp_path: Path) -> None:
     result = run("nosuchdb://x", "screen", write_json(tmp_path, "d.json", GOOD))
     assert result.exit_code == 1 and "cannot open the database nosuchdb://x" in result.stderr
+
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+
+
+def load_fixture_registry(db: str) -> None:
+    registry = FIXTURES / "registry"
+    result = run(db, "registry", "load", "--companies", str(registry / "companies.csv"),
+                 "--people", str(registry / "people.csv"), "--watchlist", str(registry / "watchlist.csv"))  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+
+
+def test_sample_shipments_screen_cleanly(sqlite_url: str) -> None:
+    load_fixture_registry(sqlite_url)
+    result = run(sqlite_url, "screen", str(FIXTURES / "shipments.csv"), "--format", "csv")
+    assert result.exit_code == 0, result.stderr
+    rows = {line.split(",")[0]: line.split(",")[1] for line in result.stdout.splitlines()[1:]}
+    assert len(rows) >= 100
+    assert {rows[f"STORY-000{n}"] for n in range(1, 6)} == {"hold"}
+    assert {rows[f"DECOY-000{n}"] for n in range(1, 6)} == {"release"}
+    assert {rows[f"CLEAN-000{n}"] for n in range(1, 6)} == {"release"}
+    assert rows["WATCH-0001"] == "hold" and rows["SHELL-0001"] == "inspect" and rows["LINK-0001"] == "inspect"
+
+
+def test_fixture_batch_with_bad_rows(sqlite_url: str) -> None:
+    path = FIXTURES / "bad" / "bad_rows.csv"
+    result = run(sqlite_url, "screen", str(path), "--format", "json")
+    assert result.exit_code == 2
+    screened = [json.loads(line)["declaration_id"] for line in result.stdout.splitlines()]
+    assert screened == ["BR-GOOD-0001", "BR-GOOD-0003", "BR-GOOD-0005"]
+    assert f"rejected declaration BR-BAD-HS-0002 at {path}:" in result.stderr
+    assert f"{path}:5, field hs_code: HS code '85A231'" in result.stderr
+    assert f"{path}:7, field destination_country: unknown country 'XX'" in result.stderr
+    assert counts(sqlite_url)[:2] == (3, 3)
+
+
+def test_fixture_bad_registry_file_is_refused_whole(sqlite_url: str) -> None:
+    path = FIXTURES / "bad" / "bad_registry_people.csv"
+    result = run(sqlite_url, "registry", "load", "--people", str(path))
+    assert result.exit_code == 2
+    assert f"{path}:3, field role: unknown role 'accountant'" in result.stderr
+    assert f"{path}:5, field person_name:" in result.stderr
+    assert "nothing from it was stored" in result.stderr
+    assert run(sqlite_url, "registry", "status").stdout == "companies: 0\npeople: 0\nwatchlist: 0\n"
+
+
+@pytest.mark.parametrize("name", ["malformed.json", "hs_letter.json", "unknown_country.json", "negative_value.json", "no_items.json"])
+def test_fixture_bad_declarations(sqlite_url: str, name: str) -> None:
+    path = FIXTURES / "bad" / name
+    result = run(sqlite_url, "screen", str(path))
+    assert result.exit_code == 2
+    assert str(path) in result.stderr and "Traceback" not in result.stderr
+    assert result.stdout == ""
+    assert counts(sqlite_url) == (0, 0, 0)
