@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 import click
 from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from . import api, reporting
@@ -133,21 +134,42 @@ def _emit(outcomes: Any, fmt: str, err: Console, quiet: bool) -> api.Summary:
     out = sys.stdout
     table_rows: list[dict[str, Any]] = []
     writer = reporting.CsvWriter(out) if fmt == "csv" else None
-    for outcome in outcomes:
-        summary.add(outcome)
-        if isinstance(outcome, Rejected):
-            for line in reporting.rejection_lines(outcome):
-                click.echo(line, err=True)
-        elif fmt == "json":
-            out.write(reporting.json_line(outcome.decision) + "\n")
-        elif writer is not None:
-            writer.write(outcome.decision)
-        else:
-            table_rows.append(outcome.decision)
+    progress = _progress(err, quiet)
+    task = progress.add_task("screening", total=None)
+    with progress:
+        for outcome in outcomes:
+            summary.add(outcome)
+            progress.advance(task)
+            _print_outcome(outcome, fmt, out, writer, table_rows)
     if fmt == "table" and table_rows:
         reporting.print_table(Console(file=out, highlight=False, width=_width()), table_rows)
     out.flush()
     return summary
+
+
+def _progress(err: Console, quiet: bool) -> Progress:
+    """A live count on stderr, only for a person watching a terminal."""
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("screened {task.completed} declarations"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        redirect_stdout=False,
+        disable=quiet or not err.is_terminal,
+    )
+
+
+def _print_outcome(outcome: Any, fmt: str, out: Any, writer: Any, table_rows: list[dict[str, Any]]) -> None:
+    if isinstance(outcome, Rejected):
+        for line in reporting.rejection_lines(outcome):
+            click.echo(line, err=True)
+    elif fmt == "json":
+        out.write(reporting.json_line(outcome.decision) + "\n")
+    elif writer is not None:
+        writer.write(outcome.decision)
+    else:
+        table_rows.append(outcome.decision)
 
 
 def _width() -> int | None:
