@@ -92,7 +92,10 @@ def test_a_valid_declaration() -> None:
         ({"date": "15.01.2024"}, "date", "YYYY-MM-DD"),
         ({"procedure": "smuggling"}, "procedure", ""),
         ({"exporter": {"country": "KZ"}}, "exporter.name", ""),
-        ({"colour": "red"}, "colour", ""),
+        ({"transit_country": ["RU"]}, "", "did you mean 'transit_countries'?"),
+        ({"items": [{"hs_code": 854231}]}, "items.0.hs_code", "must be written as text"),
+        ({"items": [{"hs_code": "854231", "line": True}]}, "items.0.line", "whole number"),
+        ({"items": [{"hs_code": "854231", "value": float("inf")}]}, "items.0.value", "finite number"),
     ],
 )
 def test_invalid_declarations_name_the_field(overrides: dict[str, object], field: str, message: str) -> None:
@@ -107,3 +110,11 @@ def test_duplicate_item_lines_are_refused() -> None:
     items = [{"hs_code": "854231", "line": 2}, {"hs_code": "100199", "line": 2}]
     with pytest.raises(ValidationError, match="line 2 appears twice"):
         Declaration.model_validate(declaration(items=items))
+
+
+def test_extra_fields_are_kept_and_blank_numbers_are_missing() -> None:
+    data = declaration(remarks="urgent", items=[{"hs_code": "854231", "value": None, "quantity": "", "lot": "A7"}])
+    decl = Declaration.model_validate(data)
+    assert decl.canonical()["remarks"] == "urgent"
+    assert decl.items[0].value is None and decl.items[0].quantity is None
+    assert decl.items[0].model_extra == {"lot": "A7"}

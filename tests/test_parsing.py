@@ -144,3 +144,73 @@ def test_stdin_is_sniffed() -> None:
     (result,) = list(read_declarations("-", io.StringIO(csv_text)))
     assert isinstance(result, Parsed)
     assert str(result.location) == "<stdin>:2"
+
+
+def test_ragged_csv_rows_reject_their_whole_declaration(tmp_path: Path) -> None:
+    path = tmp_path / "batch.csv"
+    rows = [
+        "D-1,2024-01-15,export,Kaz Micro,,KZ,Harbin,,RU,KZ,RU,1,100199,wheat,1,t,10,USD,KZ",
+        "D-1,2024-01-15,export,Kaz Micro,,KZ,Harbin,,RU,KZ,RU,2,880621,drone,1,pcs,10,USD,CN,EXTRA",
+        "D-2,2024-01-15,export,Kaz Micro,,KZ,Harbin,,CN,KZ,CN,1,100199",
+    ]
+    path.write_text(HEADER + "\n" + "\n".join(rows) + "\n")
+    results = read(path)
+    assert [type(r).__name__ for r in results] == ["Rejected", "Rejected"]
+    assert str(results[0].errors[0]) == f"{path}:3: more values than header columns"
+    assert str(results[1].errors[0]) == f"{path}:4: fewer values than header columns"
+
+
+def test_csv_columns_named_twice_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "batch.csv"
+    path.write_text(HEADER + ",hs_code\nD-1,2024-01-15,export,A,,KZ,B,,RU,KZ,RU,1,880621,d,1,pcs,1,USD,CN,100199\n")
+    (result,) = read(path)
+    assert isinstance(result, Rejected)
+    assert str(result.errors[0]) == f"{path}:1: column(s) named twice: hs_code"
+
+
+def test_malformed_json_list_screens_none_of_its_records(tmp_path: Path) -> None:
+    path = tmp_path / "broken.json"
+    path.write_text("[" + json.dumps(decl("A")) + ",\n" + json.dumps(decl("B")) + " oops]")
+    (result,) = read(path)
+    assert isinstance(result, Rejected) and str(result.errors[0]).startswith(f"{path}:2:")
+
+
+def test_duplicate_json_keys_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "dup.jsonl"
+    path.write_text('{"declaration_id": "A", "destination_country": "RU", "destination_country": "DE"}\n')
+    (result,) = read(path)
+    assert isinstance(result, Rejected) and "duplicate key 'destination_country'" in str(result.errors[0])
+
+
+def test_jsonl_keeps_unicode_line_separators_inside_strings(tmp_path: Path) -> None:
+    path = tmp_path / "day.jsonl"
+    record = decl("A", items=[{"hs_code": "100199", "description": "wheat\u2028grade 3"}])
+    path.write_text(json.dumps(record, ensure_ascii=False) + "\n")
+    (result,) = read(path)
+    assert isinstance(result, Parsed)
+
+
+def test_stdin_bom_and_bad_encoding() -> None:
+    class Bytes(io.StringIO):
+        def __init__(self, data: bytes) -> None:
+            super().__init__()
+            self.buffer = io.BytesIO(data)
+
+    csv_text = HEADER + "\nD-1,2024-01-15,export,A,,KZ,B,,CN,KZ,CN,1,100199,w,1,t,1,USD,KZ\n"
+    (ok,) = list(read_declarations("-", Bytes(b"\xef\xbb\xbf" + csv_text.encode())))
+    assert isinstance(ok, Parsed)
+    (bad,) = list(read_declarations("-", Bytes(csv_text.replace("w,", "bl\xe9,").encode("latin-1"))))
+    assert isinstance(bad, Rejected) and "not UTF-8 text" in str(bad.errors[0])
+    (empty,) = list(read_declarations("-", Bytes(b"  \n")))
+    assert isinstance(empty, Rejected) and "empty input" in str(empty.errors[0])
+
+
+def test_one_id_with_two_contents_in_one_run_rejects_the_later(tmp_path: Path) -> None:
+    from customs_rules.parsing import read_all
+
+    path = tmp_path / "day.jsonl"
+    same = json.dumps(decl("A"))
+    path.write_text("\n".join([same, same, json.dumps(decl("A", destination_country="RU"))]) + "\n")
+    results = list(read_all([str(path)]))
+    assert [type(r).__name__ for r in results] == ["Parsed", "Parsed", "Rejected"]
+    assert f"already came with other content at {path}:1" in str(results[2].errors[0])

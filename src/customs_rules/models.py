@@ -7,6 +7,7 @@ lower-case country codes) into one canonical form, and refuses what cannot be ri
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import re
 from enum import StrEnum
 from functools import lru_cache
@@ -32,7 +33,8 @@ MAX_TEXT = 4000  # the engine mishandles strings of 64K characters; stay far bel
 def normalize_hs(value: str) -> str:
     """`8806.21`, `8806 21 000 0` and `88062100` all become plain digits (6 to 10)."""
     if not isinstance(value, str):
-        value = str(value)
+        # a number has lost any leading zero (0101.21 -> 10121): refuse rather than guess
+        raise ValueError(f'HS code {value!r} must be written as text, e.g. "8806.21" (keeps leading zeros)')
     digits = HS_SEPARATORS.sub("", value.strip())
     if not HS_DIGITS.fullmatch(digits):
         raise ValueError(
@@ -74,6 +76,12 @@ def _blank_to_none(value: Any) -> Any:
     return value
 
 
+def _line_number(value: Any) -> Any:
+    if isinstance(value, bool) or isinstance(value, float):
+        raise ValueError(f"line must be a whole number, got {value!r}")
+    return value
+
+
 def _text(value: Any) -> Any:
     if isinstance(value, str):
         value = " ".join(value.split())
@@ -87,7 +95,8 @@ IsoDate = Annotated[dt.date, BeforeValidator(_strict_date)]
 Name = Annotated[str, BeforeValidator(_text), Field(min_length=1, max_length=500)]
 OptText = Annotated[str | None, BeforeValidator(_blank_to_none), Field(max_length=MAX_TEXT)]
 OptCountry = Annotated[Country | None, BeforeValidator(_blank_to_none)]
-OptNumber = Annotated[float | None, BeforeValidator(_blank_to_none), Field(ge=0)]
+Amount = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+OptNumber = Annotated[Amount | None, BeforeValidator(_blank_to_none)]
 
 
 class Procedure(StrEnum):
@@ -97,10 +106,27 @@ class Procedure(StrEnum):
     TRANSIT = "transit"
 
 
+def refuse_typos(data: Any, known: set[str]) -> Any:
+    """Extra fields are kept (the contract grows by optional fields), but one that looks
+    like a misspelt contract field is refused: a lost `transit_countries` hides a risk."""
+    if isinstance(data, dict):
+        for key in data:
+            if isinstance(key, str) and key not in known:
+                close = difflib.get_close_matches(key, known, n=1, cutoff=0.8)
+                if close:
+                    raise ValueError(f"unknown field {key!r}: did you mean {close[0]!r}?")
+    return data
+
+
 class Party(BaseModel):
     """An exporter or consignee: a name, and optionally an official id and a country."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="allow")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _typos(cls, data: Any) -> Any:
+        return refuse_typos(data, set(cls.model_fields))
 
     name: Name
     id: Annotated[str | None, BeforeValidator(_blank_to_none), Field(max_length=64)] = None
@@ -118,7 +144,12 @@ class Item(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    line: Annotated[int, Field(ge=1)]
+    @model_validator(mode="before")
+    @classmethod
+    def _typos(cls, data: Any) -> Any:
+        return refuse_typos(data, set(cls.model_fields))
+
+    line: Annotated[int, BeforeValidator(_line_number), Field(ge=1)]
     hs_code: HsCode
     description: OptText = None
     quantity: OptNumber = None
@@ -132,7 +163,7 @@ class Item(BaseModel):
 class Declaration(BaseModel):
     """A shipment declaration or accompanying goods invoice (design.md §4)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="allow")
 
     declaration_id: Annotated[str, BeforeValidator(_text), Field(min_length=1, max_length=100)]
     date: IsoDate
@@ -148,6 +179,7 @@ class Declaration(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _default_item_lines(cls, data: Any) -> Any:
+        refuse_typos(data, set(cls.model_fields))
         # In JSON an item's line defaults to its position (design.md §4)
         if isinstance(data, dict) and isinstance(data.get("items"), list):
             items = []

@@ -79,6 +79,7 @@ class Rejected:
 class _CsvGroup:
     first_line: int
     rows: list[tuple[int, dict[str, str]]] = field(default_factory=list)
+    errors: list[LocatedError] = field(default_factory=list)
 
 
 def read_declarations(path: str, stream: TextIO | None = None) -> Iterator[Parsed | Rejected]:
@@ -104,14 +105,24 @@ def read_declarations(path: str, stream: TextIO | None = None) -> Iterator[Parse
 
 
 def _read_text(path: str, stream: TextIO | None) -> str:
-    if path == "-":
-        return (stream or sys.stdin).read()
+    source = "<stdin>" if path == "-" else path
     try:
-        return Path(path).read_text(encoding="utf-8-sig")
+        if path == "-":
+            stream = stream or sys.stdin
+            raw = getattr(stream, "buffer", None)
+            text = raw.read().decode("utf-8-sig") if raw is not None else stream.read().lstrip("\ufeff")
+        else:
+            text = Path(path).read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise InputError(f"cannot read {path}", [LocatedError(Location(path), "no such file")]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read {path}", [LocatedError(Location(path), str(exc))]) from None
+    except UnicodeDecodeError as exc:
+        problem = f"not UTF-8 text (byte {exc.start}); save the file as UTF-8"
+        raise InputError(f"cannot read {source}", [LocatedError(Location(source), problem)]) from None
+    except OSError as exc:
+        raise InputError(f"cannot read {source}", [LocatedError(Location(source), str(exc))]) from None
+    if not text.strip():
+        raise InputError(f"{source} is empty", [LocatedError(Location(source), "empty input: no declarations")])
+    return text
 
 
 def _detect_format(path: str, text: str) -> str:
@@ -158,8 +169,8 @@ def _message(err: Any) -> str:
     msg = str(err["msg"]).removeprefix("Value error, ")
     if err["type"] == "missing":
         return "required field is missing"
-    if err["type"] == "extra_forbidden":
-        return "unknown field (not in the declaration contract)"
+    if err["type"] == "string_too_short" and err.get("input") in ("", None):
+        return "required field is empty"
     return msg
 
 
@@ -170,7 +181,22 @@ def _json_location(base: Location, loc: tuple[Any, ...]) -> Location:
     return Location(base.source, base.line, base.record, path or None)
 
 
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise ValueError(f"duplicate key {key!r} in one object")
+        result[key] = value
+    return result
+
+
 def _read_json(text: str, source: str) -> Iterator[Parsed | Rejected]:
+    try:  # a malformed file is refused whole, before any of its records is screened
+        json.loads(text, object_pairs_hook=_no_duplicate_keys)
+    except json.JSONDecodeError as exc:
+        raise _json_syntax(source, exc) from None
+    except ValueError as exc:
+        raise InputError(f"{source} is not valid", [LocatedError(Location(source), str(exc))]) from None
     decoder = json.JSONDecoder()
     start = _skip_ws(text, 0)
     if start < len(text) and text[start] == "[":
@@ -227,15 +253,19 @@ def _json_syntax(source: str, exc: json.JSONDecodeError) -> InputError:
 
 
 def _read_jsonl(text: str, source: str) -> Iterator[Parsed | Rejected]:
-    for number, line in enumerate(text.splitlines(), start=1):
+    # only \n ends a record: U+2028 and friends may stand raw inside JSON strings
+    for number, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         where = Location(source, number)
         try:
-            data = json.loads(line)
+            data = json.loads(line, object_pairs_hook=_no_duplicate_keys)
         except json.JSONDecodeError as exc:
             error = LocatedError(where, f"invalid JSON: {exc.msg} (column {exc.colno})")
             yield Rejected(where, [error], raw=line)
+            continue
+        except ValueError as exc:
+            yield Rejected(where, [LocatedError(where, str(exc))], raw=line)
             continue
         yield validate_record(data, where)
 
@@ -250,16 +280,24 @@ def _read_csv(text: str, source: str) -> Iterator[Parsed | Rejected]:
             [LocatedError(Location(source, 1), f"missing column(s): {', '.join(missing)}")],
             "the header row must name the batch CSV columns (see README, 'Batch CSV')",
         )
+    repeated = sorted({c for c in columns if columns.count(c) > 1})
+    if repeated:
+        raise InputError(
+            f"{source} is not a batch CSV",
+            [LocatedError(Location(source, 1), f"column(s) named twice: {', '.join(repeated)}")],
+        )
     reader.fieldnames = columns
     groups: dict[str, _CsvGroup] = {}
     for row in reader:
         number = reader.line_num
-        if None in row:
-            error = LocatedError(Location(source, number), "more values than header columns")
-            yield Rejected(Location(source, number), [error], row.get("declaration_id"), row)
-            continue
         key = (row.get("declaration_id") or "").strip()
-        groups.setdefault(key, _CsvGroup(number)).rows.append((number, row))
+        group = groups.setdefault(key, _CsvGroup(number))
+        group.rows.append((number, row))
+        # a ragged row rejects its whole declaration: a line must never vanish
+        if None in row:
+            group.errors.append(LocatedError(Location(source, number), "more values than header columns"))
+        elif None in row.values():
+            group.errors.append(LocatedError(Location(source, number), "fewer values than header columns"))
     for key, group in groups.items():
         yield _csv_declaration(key, group, source)
 
@@ -267,7 +305,7 @@ def _read_csv(text: str, source: str) -> Iterator[Parsed | Rejected]:
 def _csv_declaration(key: str, group: _CsvGroup, source: str) -> Parsed | Rejected:
     first_line, first = group.rows[0]
     where = Location(source, first_line)
-    errors = _header_conflicts(group, source)
+    errors = group.errors + _header_conflicts(group, source)
     errors += [
         LocatedError(Location(source, number, field="line"), "required field is missing")
         for number, row in group.rows
@@ -320,7 +358,7 @@ def _header_conflicts(group: _CsvGroup, source: str) -> list[LocatedError]:
 def _csv_item(row: dict[str, str]) -> dict[str, Any]:
     item: dict[str, Any] = {}
     for column, value in row.items():
-        if column in HEADER_COLUMNS:
+        if column is None or column in HEADER_COLUMNS:
             continue
         if column in ITEM_COLUMNS:
             if value is not None and value.strip():
@@ -331,6 +369,21 @@ def _csv_item(row: dict[str, str]) -> dict[str, Any]:
 
 
 def read_all(paths: Iterable[str], stream: TextIO | None = None) -> Iterator[Parsed | Rejected]:
-    """Read several inputs in order; an unreadable one is a rejection, not a stop."""
+    """Read several inputs in order; an unreadable one is a rejection, not a stop.
+
+    One id with two different contents in the same run is ambiguous: the later one is
+    rejected, naming where the first stands (the same content twice is harmless).
+    """
+    seen: dict[str, tuple[dict[str, Any], Location]] = {}
     for path in paths:
-        yield from read_declarations(path, stream)
+        for outcome in read_declarations(path, stream):
+            if isinstance(outcome, Parsed):
+                ident = outcome.declaration.declaration_id
+                content = outcome.declaration.canonical()
+                first = seen.setdefault(ident, (content, outcome.location))
+                if first[0] != content:
+                    message = f"declaration_id {ident!r} already came with other content at {first[1]}"
+                    error = LocatedError(Location(outcome.location.source, outcome.location.line,
+                                                  outcome.location.record, "declaration_id"), message)  # fmt: skip
+                    outcome = Rejected(outcome.location, [error], ident, content)
+            yield outcome
