@@ -290,7 +290,9 @@ def test_fixture_bad_registry_file_is_refused_whole(sqlite_url: str) -> None:
     assert run(sqlite_url, "registry", "status").stdout == "companies: 0\npeople: 0\nwatchlist: 0\n"
 
 
-@pytest.mark.parametrize("name", ["malformed.json", "hs_letter.json", "unknown_country.json", "negative_value.json", "no_items.json"])
+@pytest.mark.parametrize(
+    "name", ["malformed.json", "hs_letter.json", "unknown_country.json", "negative_value.json", "no_items.json"]
+)
 def test_fixture_bad_declarations(sqlite_url: str, name: str) -> None:
     path = FIXTURES / "bad" / name
     result = run(sqlite_url, "screen", str(path))
@@ -298,3 +300,15 @@ def test_fixture_bad_declarations(sqlite_url: str, name: str) -> None:
     assert str(path) in result.stderr and "Traceback" not in result.stderr
     assert result.stdout == ""
     assert counts(sqlite_url) == (0, 0, 0)
+
+
+def test_registry_duplicate_ids_and_bad_activity_codes_are_refused(sqlite_url: str, tmp_path: Path) -> None:
+    path = tmp_path / "companies.csv"
+    path.write_text(
+        COMPANIES + "150340000011,Dala Grain Copy,KZ,2015-03-01,46.21,\nX1,Odd Co,KZ,2020-01-01,abc,\nX2,Short Co\n"
+    )
+    result = run(sqlite_url, "registry", "load", "--companies", str(path))
+    assert result.exit_code == 2
+    assert f"{path}:4, field company_id: company_id 150340000011 already on line 2" in result.stderr
+    assert f"{path}:5, field activity_codes: activity code 'abc' is not a NACE/OKED code" in result.stderr
+    assert f"{path}:6: wrong number of values for the header" in result.stderr

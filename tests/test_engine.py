@@ -133,6 +133,8 @@ CASES = [
     (Leaf("item.value", "lt", 1000), {"item__value": 1000}, False),
     (Leaf("item.value", "lte", 1000), {"item__value": 1000}, True),
     (Leaf("item.value", "gt", 10), {}, False),
+    (Leaf("item.net_mass_kg", "lt", 1), {"item__net_mass_kg": 0.00005}, True),  # no exponent reaches the engine
+    (Leaf("item.value", "gt", 1000), {"item__value": 1e20}, True),
     (Leaf("exporter.registered_on", "gt", "2022-02-24"), {"exporter__registered_on": "2022-06-15"}, True),
     (Leaf("exporter.registered_on", "gt", "2022-02-24"), {"exporter__registered_on": "2021-12-31"}, False),
     (Leaf("exporter.registered_on", "exists", True), {"exporter__registered_on": "2021-12-31"}, True),

@@ -178,3 +178,35 @@ def test_reference_list_errors_are_located(pack_dir: Path) -> None:
     groups.write_text(groups.read_text().replace("[RU, BY]", "[RU, XY]"))
     (error,) = errors_of(pack_dir)
     assert error.startswith("rules/lists/country_groups.yaml:") and "unknown country 'XY'" in error
+
+
+@pytest.mark.parametrize(
+    ("target", "old", "new", "message"),
+    [
+        (
+            "extra/x.yaml",
+            None,
+            GOOD.replace('  fire:\n    - {item.hs_code: "880621", declaration.destination_country: RU}', "  fire: 5"),
+            "examples.fire must be a list",
+        ),
+        ("extra/x.yaml", None, GOOD.replace("score: 10", "score: .nan"), "score must be a number >= 0"),
+        ("extra/x.yaml", None, GOOD.replace("id: test-rule", "id: [a, b]"), "id must be plain text"),
+        (
+            "extra/x.yaml",
+            None,
+            GOOD.replace("score: 10", "score: 10\nvalid_from: '2025-01-01'\nvalid_until: '2024-01-01'"),
+            "never in force",
+        ),
+        ("policy.yaml", "floors: {}", "floors: [a]", "floors must be a mapping"),
+        ("lists/country_groups.yaml", "groups:\n", "groups: [a, b]\nold_groups:\n", "groups must be a mapping"),
+        ("lists/activity_goods.yaml", '"01.61": ["8806", "880730"]', '"01.61": 85', "each activity maps to a list"),
+    ],
+)
+def test_wrong_shapes_in_pack_files_are_located(
+    pack_dir: Path, target: str, old: str | None, new: str, message: str
+) -> None:
+    path = pack_dir / target
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(new if old is None else path.read_text().replace(old, new))
+    errors = errors_of(pack_dir)
+    assert any(e.startswith(f"rules/{target}:") and message in e for e in errors), errors

@@ -19,6 +19,7 @@ import click
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from . import api, reporting
 from .errors import CustomsRulesError, ErrorList
@@ -209,9 +210,10 @@ def rules_list(rules_dir: Path | None, fmt: str) -> None:
         return
     table = Table(title=f"Rules ({pack.version[:19]}…)")
     for column in ("id", "status", "action", "score", "family", "title"):
-        table.add_column(column)
+        table.add_column(column, no_wrap=column == "id")
     for r in pack.rules:
-        table.add_row(r.id, r.status.value, r.action.value, reporting._number(r.score), r.family, r.title)
+        cells = (r.id, r.status.value, r.action.value, reporting.number_text(r.score), r.family, r.title)
+        table.add_row(*(Text(c) for c in cells))
     Console(highlight=False).print(table)
 
 

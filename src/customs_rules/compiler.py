@@ -102,8 +102,17 @@ def encode(name: str, value: Any) -> Any:
     if kind is FieldType.COUNTRY_LIST:
         return len(value) or None  # only `exists` and groups read a list
     if kind is FieldType.NUMBER:
-        return float(value)
+        return engine_number(float(value))
     return value
+
+
+NUMBER_LIMIT = 1e15  # past 1e16 Python writes an exponent, which the engine's parser refuses
+
+
+def engine_number(value: float) -> float:
+    """A number the engine can parse: it refuses exponents (`1e-05`, `1e+16`), so values
+    are rounded to 4 decimals (0.0001 is the smallest written without one) and clamped."""
+    return max(-NUMBER_LIMIT, min(NUMBER_LIMIT, round(value, 4))) + 0.0
 
 
 def compile_leaf(leaf: Leaf, layout: Layout, negate: bool) -> dict[str, Any]:

@@ -77,7 +77,7 @@ def _blank_to_none(value: Any) -> Any:
 
 
 def _line_number(value: Any) -> Any:
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, bool | float):
         raise ValueError(f"line must be a whole number, got {value!r}")
     return value
 

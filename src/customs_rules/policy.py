@@ -48,6 +48,14 @@ def policy_problems(pack: RulePack) -> list[LocatedError]:
     if not doc:
         return [LocatedError(Location(source), "missing policy file (thresholds and floors)")]
     errors = []
+    if not isinstance(doc, dict):
+        return [LocatedError(Location(source, line_of(doc)), "the policy must be a mapping")]
+    for key in ("thresholds", "floors"):
+        if not isinstance(doc.get(key) or {}, dict):
+            where = Location(source, line_of(doc, key), field=key)
+            errors.append(LocatedError(where, f"{key} must be a mapping (name: value)"))
+    if errors:
+        return errors
     thresholds = doc.get("thresholds") or {}
     for key in ("inspect", "hold"):
         value = thresholds.get(key) if isinstance(thresholds, dict) else None

@@ -148,7 +148,10 @@ def _load_hs_list(doc: Any, data: ReferenceData, display: str) -> list[LocatedEr
         return [LocatedError(Location(display, line_of(doc, "name"), field="name"), problem)]
     main = HsList(name, str(doc.get("title", name)), str(doc["source"]))
     tiers: dict[str, HsList] = {}
-    for entry in doc.get("entries") or []:
+    entries = doc.get("entries") or []
+    if not isinstance(entries, list):
+        return [LocatedError(Location(display, line_of(doc, "entries"), field="entries"), "entries must be a list")]
+    for entry in entries:
         line = line_of(entry)
         code = str(entry.get("code", "")) if isinstance(entry, dict) else ""
         code = code.replace(".", "").replace(" ", "")
@@ -170,9 +173,11 @@ def _load_hs_list(doc: Any, data: ReferenceData, display: str) -> list[LocatedEr
 def _load_country_groups(doc: Any, data: ReferenceData, display: str) -> list[LocatedError]:
     errors: list[LocatedError] = []
     groups = doc.get("groups") or {}
+    if not isinstance(groups, dict):
+        return [LocatedError(Location(display, line_of(doc, "groups"), field="groups"), "groups must be a mapping")]
     for name, group in groups.items():
         line = line_of(groups, name)
-        if not isinstance(group, dict) or not group.get("countries"):
+        if not isinstance(group, dict) or not isinstance(group.get("countries"), list) or not group["countries"]:
             errors.append(LocatedError(Location(display, line), f"group {name!r} needs countries"))
             continue
         codes = []
@@ -190,8 +195,13 @@ def _load_activity_map(doc: Any, data: ReferenceData, display: str) -> list[Loca
     errors: list[LocatedError] = []
     data.activity_map = ActivityMap(str(doc["source"]))
     covers = doc.get("covers") or {}
+    if not isinstance(covers, dict):
+        return [LocatedError(Location(display, line_of(doc, "covers"), field="covers"), "covers must be a mapping")]
     for activity, prefixes in covers.items():
         where = Location(display, line_of(covers, activity), field=str(activity))
+        if not isinstance(prefixes, list):
+            errors.append(LocatedError(where, "each activity maps to a list of HS prefixes"))
+            continue
         try:
             expanded = tuple(p for spec in prefixes or [] for p in expand_prefixes(str(spec)))
         except ValueError as exc:

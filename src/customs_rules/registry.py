@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from . import names
 from .errors import InputError, LocatedError, Location
@@ -48,6 +49,14 @@ Text = Annotated[str, BeforeValidator(lambda v: v.strip() if isinstance(v, str) 
 OptText = Annotated[str | None, BeforeValidator(_blank)]
 OptDate = Annotated[IsoDate | None, BeforeValidator(_blank)]
 TextList = Annotated[list[str], BeforeValidator(_split)]
+ACTIVITY_CODE = re.compile(r"\d{2}(\.?\d{1,3}){0,3}")
+
+
+def _activity_codes(codes: list[str]) -> list[str]:
+    for code in codes:
+        if not ACTIVITY_CODE.fullmatch(code):
+            raise ValueError(f"activity code {code!r} is not a NACE/OKED code such as 46.52")
+    return codes
 
 
 class CompanyRecord(BaseModel):
@@ -57,7 +66,7 @@ class CompanyRecord(BaseModel):
     name: Text
     country: OptCountry = None
     registered_on: OptDate = None
-    activity_codes: TextList = Field(default_factory=list)
+    activity_codes: Annotated[TextList, AfterValidator(_activity_codes)] = Field(default_factory=list)
     aliases: TextList = Field(default_factory=list)
 
 
@@ -107,13 +116,25 @@ def read_registry_csv(path: Path, model: type[R]) -> list[R]:
     reader.fieldnames = columns
     rows: list[R] = []
     errors: list[LocatedError] = []
+    first_line: dict[str, int] = {}
     for row in reader:
+        if None in row or None in row.values():
+            errors.append(LocatedError(Location(display, reader.line_num), "wrong number of values for the header"))
+            continue
+        if model is CompanyRecord:
+            ident = normalize_id(row.get("company_id")) or ""
+            seen = first_line.setdefault(ident, reader.line_num)
+            if ident and seen != reader.line_num:
+                where = Location(display, reader.line_num, field="company_id")
+                errors.append(LocatedError(where, f"company_id {row['company_id']} already on line {seen}"))
         try:
             rows.append(model.model_validate(row))
         except ValidationError as exc:
             for err in exc.errors(include_url=False):
                 column = ".".join(str(p) for p in err["loc"])
                 message = str(err["msg"]).removeprefix("Value error, ")
+                if err["type"] in ("string_too_short", "missing"):
+                    message = "required field is empty"
                 if err["type"] == "enum":
                     message = f"unknown role {row.get('role')!r}; roles: {', '.join(r.value for r in Role)}"
                 errors.append(LocatedError(Location(display, reader.line_num, field=column), message))
@@ -248,10 +269,11 @@ class RegistryIndex:
             return not (party.country and country and party.country != country)
 
         hits = self._names.search(party.name, same_country)
+        unknown_id = f"declared id {party.id} is not in the registry; " if ident else ""
         if not hits:
-            return PartyMatch(None, "none", 0.0, f"{party.name!r} not found in the registry")
+            return PartyMatch(None, "none", 0.0, f"{unknown_id}{party.name!r} not found in the registry")
         number, kind, spelling, match = hits[0]
-        detail = f"{party.name!r} ~ {kind} {spelling!r}: {match.detail}"
+        detail = f"{unknown_id}{party.name!r} ~ {kind} {spelling!r}: {match.detail}"
         return PartyMatch(self._company_list[number], kind, round(match.score, 3), detail)
 
     def shared_persons(self, a: CompanyRecord, b: CompanyRecord) -> list[SharedPerson]:

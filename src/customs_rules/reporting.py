@@ -31,7 +31,7 @@ class CsvWriter:
         self.writer.writerow([
             decision["declaration_id"],
             decision["decision"],
-            _number(decision["score"]),
+            number_text(decision["score"]),
             ";".join(f["rule_id"] for f in decision["findings"]),
             ";".join(f["rule_id"] for f in decision["test_findings"]),
             decision["ruleset_version"],
@@ -39,7 +39,7 @@ class CsvWriter:
         ])  # fmt: skip
 
 
-def _number(value: float) -> str:
+def number_text(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
@@ -69,7 +69,7 @@ def _short(value: Any) -> str:
     if isinstance(value, dict):
         return ", ".join(_flat(k, v) for k, v in value.items())
     if isinstance(value, float):
-        return _number(value)
+        return number_text(value)
     return str(value)
 
 
@@ -81,7 +81,8 @@ def decision_table(decisions: list[dict[str, Any]]) -> Table:
     table.add_column("Findings (rule, line, evidence)", ratio=1)
     for decision in decisions:
         verdict = Text(decision["decision"].upper(), style=STYLES[decision["decision"]])
-        table.add_row(decision["declaration_id"], verdict, _number(decision["score"]), _findings(decision))
+        # Text cells: declared values are data, never rich markup
+        table.add_row(Text(decision["declaration_id"]), verdict, number_text(decision["score"]), _findings(decision))
     return table
 
 
@@ -93,7 +94,7 @@ def _findings(decision: dict[str, Any]) -> Text:
             line = f" line {finding['item_line']}" if finding["item_line"] is not None else ""
             style = STYLES.get(finding["action"], "") if not prefix else "dim"
             text.append(f"{prefix}{finding['rule_id']}", style=style)
-            text.append(f" ({finding['action']}, +{_number(finding['score'])}){line}: {finding['title']}\n")
+            text.append(f" ({finding['action']}, +{number_text(finding['score'])}){line}: {finding['title']}\n")
             text.append(evidence_text(finding["evidence"]) + "\n", style="dim")
     return text if text.plain else Text("no findings", style="dim")
 

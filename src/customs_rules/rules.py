@@ -206,13 +206,18 @@ def parse_rule(doc: Any, source: str) -> tuple[Rule | None, list[LocatedError]]:
             err(None, f"missing required key {key!r}")
     if errors:
         return None, errors
+    for key in ("id", "title", "description"):
+        if not isinstance(doc[key], str | int) or isinstance(doc[key], bool):
+            err(key, f"{key} must be plain text")
     status = _enum(Status, doc, "status", err)
     action = _enum(Action, doc, "action", err)
     score = doc["score"]
-    if isinstance(score, bool) or not isinstance(score, int | float) or score < 0:
+    if isinstance(score, bool) or not isinstance(score, int | float) or not 0 <= score < float("inf"):
         err("score", f"score must be a number >= 0, got {score!r}")
     valid_from = _date(doc, "valid_from", err)
     valid_until = _date(doc, "valid_until", err)
+    if valid_from and valid_until and valid_from > valid_until:
+        err("valid_until", f"valid_until {valid_until} is before valid_from {valid_from}: never in force")
     refs = doc.get("references") or []
     if not isinstance(refs, list) or not all(isinstance(r, str) for r in refs):
         err("references", "references must be a list of texts")
@@ -325,7 +330,12 @@ def _examples(node: Any, source: str, errors: list[LocatedError], line: int | No
         return ()
     found = []
     for key in ("fire", "no_fire"):
-        for case in node.get(key) or []:
+        cases = node.get(key) or []
+        if not isinstance(cases, list):
+            at = Location(source, line_of(node, key), field=f"examples.{key}")
+            errors.append(LocatedError(at, f"examples.{key} must be a list of examples"))
+            continue
+        for case in cases:
             if not isinstance(case, dict):
                 at = Location(source, line_of(node, key), field=f"examples.{key}")
                 errors.append(LocatedError(at, "each example is a mapping of fact field to value"))

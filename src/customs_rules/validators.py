@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import math
 from collections.abc import Callable
 from typing import Any
 
-from .compiler import check_limits
+from .compiler import NUMBER_LIMIT, check_limits, engine_number
 from .errors import LocatedError, Location
 from .facts import FIELDS, FieldType
 from .models import normalize_country, normalize_hs
@@ -30,6 +31,8 @@ ALLOWED_OPS: dict[FieldType, set[str]] = {
 
 
 def validate_pack(pack: RulePack) -> list[LocatedError]:
+    if not pack.directory.is_dir():
+        return []  # parsing already said the directory is missing
     errors: list[LocatedError] = []
     for check in VALIDATORS:
         errors += check(pack)
@@ -93,8 +96,11 @@ def value_problem(kind: FieldType, value: Any, strict: bool = True) -> str | Non
     if kind is T.BOOL:
         return None if isinstance(value, bool) else "expected true or false"
     if kind is T.NUMBER:
-        ok = isinstance(value, int | float) and not isinstance(value, bool)
-        return None if ok else "expected a number"
+        if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value):
+            return "expected a number"
+        if strict and (abs(value) > NUMBER_LIMIT or engine_number(value) != value):
+            return f"numbers in rules have at most 4 decimals and stay within ±{NUMBER_LIMIT:.0e}"
+        return None
     checks: dict[FieldType, Callable[[str], Any]] = {
         T.COUNTRY: normalize_country,
         T.HS: normalize_hs,
