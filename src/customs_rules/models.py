@@ -93,7 +93,7 @@ Country = Annotated[str, AfterValidator(normalize_country)]
 Currency = Annotated[str, AfterValidator(normalize_currency)]
 IsoDate = Annotated[dt.date, BeforeValidator(_strict_date)]
 Name = Annotated[str, BeforeValidator(_text), Field(min_length=1, max_length=500)]
-OptText = Annotated[str | None, BeforeValidator(_blank_to_none), Field(max_length=MAX_TEXT)]
+OptText = Annotated[Annotated[str, Field(max_length=MAX_TEXT)] | None, BeforeValidator(_blank_to_none)]
 OptCountry = Annotated[Country | None, BeforeValidator(_blank_to_none)]
 Amount = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 OptNumber = Annotated[Amount | None, BeforeValidator(_blank_to_none)]
@@ -129,7 +129,7 @@ class Party(BaseModel):
         return refuse_typos(data, set(cls.model_fields))
 
     name: Name
-    id: Annotated[str | None, BeforeValidator(_blank_to_none), Field(max_length=64)] = None
+    id: Annotated[Annotated[str, Field(max_length=64)] | None, BeforeValidator(_blank_to_none)] = None
     country: OptCountry = None
 
     @field_validator("id", mode="before")

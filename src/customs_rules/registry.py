@@ -169,18 +169,52 @@ class SharedPerson:
     detail: str
 
 
-class NameIndex:
-    """Spellings (names, aliases) of records, found again across scripts and spellings.
+Hit = tuple[Any, str, str, names.NameMatch]  # record, name or alias, the spelling, the match
 
-    An exact match of the normalised tokens is a dict lookup; otherwise the records
-    sharing the most (and the rarest) blocking keys are compared with `names.compare`.
-    Common words ("trade", "group") put many records in one block: weighting each shared
-    key by the rarity of its block keeps the true match on top, and capping the list
-    keeps a lookup in the milliseconds on a large registry.
+
+class NameSearch:
+    """Find a name among the spellings (names, aliases) of records, across scripts.
+
+    An exact match of the normalised tokens wins outright; otherwise the records sharing
+    the most (and the rarest) blocking keys are compared with `names.compare`. Common
+    words ("trade", "group") put many records in one block: weighting each shared key by
+    the rarity of its block keeps the true match on top, and capping the candidates keeps
+    a lookup in the milliseconds on a large registry. Subclasses say where records live.
     """
 
     def __init__(self, threshold: float) -> None:
         self.threshold = threshold
+
+    def exact(self, key: str) -> list[tuple[Any, str, str]]:
+        raise NotImplementedError
+
+    def candidates(self, blocks: set[str]) -> list[Any]:
+        raise NotImplementedError
+
+    def spellings(self, record: Any) -> list[tuple[str, str]]:
+        raise NotImplementedError
+
+    def search(self, name: str, accept: Callable[[Any], bool]) -> list[Hit]:
+        """Matches at or above the threshold, best first."""
+        exact = [h for h in self.exact(" ".join(names.tokens(name))) if accept(h[0])]
+        if exact:
+            return [(r, k, sp, names.NameMatch(1.0, "same name once normalised")) for r, k, sp in exact]
+        found = []
+        for record in self.candidates(names.blocking_keys(name)):
+            if not accept(record):
+                continue
+            for kind, spelling in self.spellings(record):
+                match = names.compare(name, spelling)
+                if match.score >= self.threshold:
+                    found.append((record, kind, spelling, match))
+        return sorted(found, key=lambda hit: -hit[3].score)
+
+
+class NameIndex(NameSearch):
+    """Spellings held in memory; records are numbers given by the caller."""
+
+    def __init__(self, threshold: float) -> None:
+        super().__init__(threshold)
         self._exact: dict[str, list[tuple[int, str, str]]] = defaultdict(list)
         self._blocks: dict[str, set[int]] = defaultdict(set)
         self._spellings: dict[int, list[tuple[str, str]]] = defaultdict(list)
@@ -191,55 +225,28 @@ class NameIndex:
         for block in names.blocking_keys(spelling):
             self._blocks[block].add(record)
 
-    def search(self, name: str, accept: Callable[[int], bool]) -> list[tuple[int, str, str, names.NameMatch]]:
-        """Matches at or above the threshold, best first: (record, kind, spelling, match)."""
-        exact = [h for h in self._exact.get(" ".join(names.tokens(name)), []) if accept(h[0])]
-        if exact:
-            return [(r, k, sp, names.NameMatch(1.0, "same name once normalised")) for r, k, sp in exact]
-        found = []
-        for record in self._candidates(name):
-            if not accept(record):
-                continue
-            for kind, spelling in self._spellings[record]:
-                match = names.compare(name, spelling)
-                if match.score >= self.threshold:
-                    found.append((record, kind, spelling, match))
-        return sorted(found, key=lambda hit: -hit[3].score)
+    def exact(self, key: str) -> list[tuple[Any, str, str]]:
+        return list(self._exact.get(key, []))
 
-    def _candidates(self, name: str) -> list[int]:
+    def candidates(self, blocks: set[str]) -> list[Any]:
         weights: Counter[int] = Counter()
-        for block in names.blocking_keys(name):
+        for block in sorted(blocks):
             members = self._blocks.get(block)
             if members:
                 for record in members:
                     weights[record] += 1.0 / len(members)  # type: ignore[assignment]
-        return [record for record, _ in weights.most_common(MAX_CANDIDATES)]
+        return [record for record, _ in sorted(weights.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_CANDIDATES]]
+
+    def spellings(self, record: Any) -> list[tuple[str, str]]:
+        return self._spellings[record]
 
 
-class RegistryIndex:
-    """An in-memory snapshot of the registry, indexed for fast party lookups."""
+class RegistryLookup:
+    """Parties, links and watchlist hits; subclasses say where companies and people live
+    (`RegistryIndex` in memory for batches, a database-backed one for single submissions)."""
 
-    def __init__(
-        self,
-        companies: Iterable[CompanyRecord],
-        people: Iterable[PersonRecord],
-        watchlist: Iterable[WatchlistRecord],
-        threshold: float = names.DEFAULT_THRESHOLD,
-    ) -> None:
+    def __init__(self, watchlist: Iterable[WatchlistRecord], threshold: float) -> None:
         self.threshold = threshold
-        self.companies: dict[str, CompanyRecord] = {}
-        self._company_list: list[CompanyRecord] = []
-        self._names = NameIndex(threshold)
-        for company in companies:
-            self.companies[normalize_id(company.company_id) or company.company_id] = company
-            number = len(self._company_list)
-            self._company_list.append(company)
-            self._names.add(number, "name", company.name)
-            for alias in company.aliases:
-                self._names.add(number, "alias", alias)
-        self.people: dict[str, list[PersonRecord]] = defaultdict(list)
-        for person in people:
-            self.people[normalize_id(person.company_id) or person.company_id].append(person)
         self.watchlist = list(watchlist)
         self._watch_ids = {normalize_id(w.company_id): w for w in self.watchlist if w.company_id}
         self._watch_names = NameIndex(threshold)
@@ -248,6 +255,17 @@ class RegistryIndex:
         self._cache: dict[tuple[str | None, str, str | None], PartyMatch] = {}
         self._links: dict[tuple[str, str], list[SharedPerson]] = {}
         self._listed: dict[tuple[Any, ...], tuple[WatchlistRecord, str] | None] = {}
+
+    def company_by_id(self, ident: str) -> CompanyRecord | None:
+        raise NotImplementedError
+
+    def company_search(
+        self, name: str, accept: Callable[[CompanyRecord], bool]
+    ) -> list[tuple[CompanyRecord, str, str, names.NameMatch]]:
+        raise NotImplementedError
+
+    def people_of(self, company_id: str) -> list[PersonRecord]:
+        raise NotImplementedError
 
     def resolve(self, party: Party) -> PartyMatch:
         """Find the declared party in the registry: by id first, then by name and aliases."""
@@ -260,37 +278,33 @@ class RegistryIndex:
 
     def _resolve(self, party: Party) -> PartyMatch:
         ident = normalize_id(party.id)
-        if ident and ident in self.companies:
-            return PartyMatch(self.companies[ident], "id", 1.0, f"id {party.id} in the registry")
+        company = self.company_by_id(ident) if ident else None
+        if company is not None:
+            return PartyMatch(company, "id", 1.0, f"id {party.id} in the registry")
 
-        def same_country(number: int) -> bool:
+        def same_country(candidate: CompanyRecord) -> bool:
             # the same name in another country is another company
-            country = self._company_list[number].country
-            return not (party.country and country and party.country != country)
+            return not (party.country and candidate.country and party.country != candidate.country)
 
-        hits = self._names.search(party.name, same_country)
+        hits = self.company_search(party.name, same_country)
         unknown_id = f"declared id {party.id} is not in the registry; " if ident else ""
         if not hits:
             return PartyMatch(None, "none", 0.0, f"{unknown_id}{party.name!r} not found in the registry")
-        number, kind, spelling, match = hits[0]
+        company, kind, spelling, match = hits[0]
         detail = f"{unknown_id}{party.name!r} ~ {kind} {spelling!r}: {match.detail}"
-        return PartyMatch(self._company_list[number], kind, round(match.score, 3), detail)
+        return PartyMatch(company, kind, round(match.score, 3), detail)
 
     def shared_persons(self, a: CompanyRecord, b: CompanyRecord) -> list[SharedPerson]:
         """Persons who hold any role in both companies (director of one, founder of the other)."""
         pair = (a.company_id, b.company_id)
         if pair not in self._links:
-            self._links[pair] = self._shared_persons(a, b)
+            self._links[pair] = [
+                link
+                for pa in self.people_of(a.company_id)
+                for pb in self.people_of(b.company_id)
+                if (link := _same_person(pa, pb, self.threshold)) is not None
+            ]
         return self._links[pair]
-
-    def _shared_persons(self, a: CompanyRecord, b: CompanyRecord) -> list[SharedPerson]:
-        shared = []
-        for pa in self.people.get(normalize_id(a.company_id) or a.company_id, []):
-            for pb in self.people.get(normalize_id(b.company_id) or b.company_id, []):
-                link = _same_person(pa, pb, self.threshold)
-                if link is not None:
-                    shared.append(link)
-        return shared
 
     def watchlisted(self, party: Party, company: CompanyRecord | None) -> tuple[WatchlistRecord, str] | None:
         """The watchlist entry for a party (by id, then by name), with why it matched."""
@@ -317,6 +331,44 @@ class RegistryIndex:
                 why = f"{spelling!r} ~ {listed!r} ({match.score:.2f}): {match.detail}"
                 return self.watchlist[number], why
         return None
+
+
+class RegistryIndex(RegistryLookup):
+    """An in-memory snapshot of the registry, indexed for fast party lookups."""
+
+    def __init__(
+        self,
+        companies: Iterable[CompanyRecord],
+        people: Iterable[PersonRecord],
+        watchlist: Iterable[WatchlistRecord],
+        threshold: float = names.DEFAULT_THRESHOLD,
+    ) -> None:
+        super().__init__(watchlist, threshold)
+        self.companies: dict[str, CompanyRecord] = {}
+        self._company_list: list[CompanyRecord] = []
+        self._names = NameIndex(threshold)
+        for company in companies:
+            self.companies[normalize_id(company.company_id) or company.company_id] = company
+            number = len(self._company_list)
+            self._company_list.append(company)
+            self._names.add(number, "name", company.name)
+            for alias in company.aliases:
+                self._names.add(number, "alias", alias)
+        self.people: dict[str, list[PersonRecord]] = defaultdict(list)
+        for person in people:
+            self.people[normalize_id(person.company_id) or person.company_id].append(person)
+
+    def company_by_id(self, ident: str) -> CompanyRecord | None:
+        return self.companies.get(ident)
+
+    def company_search(
+        self, name: str, accept: Callable[[CompanyRecord], bool]
+    ) -> list[tuple[CompanyRecord, str, str, names.NameMatch]]:
+        hits = self._names.search(name, lambda n: accept(self._company_list[n]))
+        return [(self._company_list[n], kind, spelling, match) for n, kind, spelling, match in hits]
+
+    def people_of(self, company_id: str) -> list[PersonRecord]:
+        return self.people.get(normalize_id(company_id) or company_id, [])
 
 
 def _same_person(pa: PersonRecord, pb: PersonRecord, threshold: float) -> SharedPerson | None:

@@ -1,0 +1,165 @@
+"""Ask for a declaration field by field, like a form (`customs-rules submit` on a terminal).
+
+Each answer is checked by the same pydantic types that `Declaration` uses, so what the
+form accepts the model accepts too: a typo is re-asked at once instead of losing every
+answer to a failed validation at the end.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from functools import lru_cache
+from typing import Any
+
+import click
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from .models import Declaration, Item, Party
+
+TRANSIT_SEPARATORS = re.compile(r"[\s,;]+")
+PROCEDURES = "export, import, re-export, transit"
+
+
+def _to_stderr(message: str) -> None:
+    """Default `echo`: design.md §4 keeps stdout for decisions only."""
+    click.echo(message, err=True)
+
+
+@lru_cache(maxsize=64)
+def _adapter(model: type[BaseModel], field: str) -> TypeAdapter[Any]:
+    """A validator for one model field, with the field's own constraints and normalisers."""
+    return TypeAdapter(model.model_fields[field].rebuild_annotation())
+
+
+def _reason(label: str, answer: str, error: ValidationError) -> str:
+    """The first error as a short sentence: our own ValueError text (it quotes the answer),
+    else pydantic's message after the answer."""
+    first = error.errors()[0]
+    cause = first.get("ctx", {}).get("error")
+    if first["type"] == "value_error" and cause is not None:
+        return f"{label}: {cause}"
+    return f"{label} {answer!r}: {first['msg']}"
+
+
+def _checker(model: type[BaseModel], field: str, label: str, required: bool = False) -> Callable[[str], Any]:
+    """A click `value_proc`: "" means none (or is refused when required), anything else
+    must pass the model field's validation; click.prompt re-asks on `click.UsageError`."""
+
+    def check(answer: str) -> Any:
+        answer = answer.strip()
+        if not answer:
+            if required:
+                raise click.UsageError(f"{label} is required")
+            return None
+        try:
+            return _adapter(model, field).validate_python(answer)
+        except ValidationError as error:
+            raise click.UsageError(_reason(label, answer, error)) from None
+
+    return check
+
+
+def _transit(answer: str) -> list[str]:
+    """Several country codes separated by spaces, commas or semicolons; each one checked."""
+    codes = [code for code in TRANSIT_SEPARATORS.split(answer.strip()) if code]
+    try:
+        return _adapter(Declaration, "transit_countries").validate_python(codes)
+    except ValidationError as error:
+        raise click.UsageError(_reason("transit countries", answer.strip(), error)) from None
+
+
+def _given(answers: dict[str, Any]) -> dict[str, Any]:
+    """Only the answered fields: an unanswered one is left to the model's default (None),
+    because an explicit None trips pydantic on `str | None` fields with a max_length."""
+    return {key: value for key, value in answers.items() if value is not None}
+
+
+class _Form:
+    """Asks through `prompt` on stderr, so a redirected stdout still gets only decisions."""
+
+    def __init__(self, prompt: Callable[..., Any]) -> None:
+        self.prompt = prompt
+
+    def ask(self, text: str, model: type[BaseModel], field: str, required: bool) -> Any:
+        # default="" so an empty answer reaches the checker: None, or a reason instead of a silent re-ask
+        check = _checker(model, field, text.split(" (")[0], required)
+        return self.prompt(text, default="", show_default=False, value_proc=check, err=True)
+
+    def required(self, text: str, model: type[BaseModel], field: str) -> Any:
+        return self.ask(text, model, field, required=True)
+
+    def optional(self, text: str, model: type[BaseModel], field: str) -> Any:
+        return self.ask(text, model, field, required=False)
+
+    def party(self, role: str) -> dict[str, Any]:
+        return _given(
+            {
+                "name": self.required(f"{role} name", Party, "name"),
+                "id": self.optional(f"{role} id (optional)", Party, "id"),
+                "country": self.optional(f"{role} country (optional, e.g. KZ)", Party, "country"),
+            }
+        )
+
+    def item(self, line: int) -> dict[str, Any]:
+        return _given(
+            {
+                "line": line,
+                "hs_code": self.required("HS code (e.g. 8806.21)", Item, "hs_code"),
+                "description": self.optional("description (optional)", Item, "description"),
+                "quantity": self.optional("quantity (optional)", Item, "quantity"),
+                "unit": self.optional("unit (optional)", Item, "unit"),
+                "value": self.optional("value (optional)", Item, "value"),
+                "currency": self.optional("currency (optional, e.g. USD)", Item, "currency"),
+                "origin_country": self.optional("origin country (optional)", Item, "origin_country"),
+                "net_mass_kg": self.optional("net mass, kg (optional)", Item, "net_mass_kg"),
+            }
+        )
+
+    def another(self) -> bool:
+        # a prompt with type=BOOL rather than click.confirm, so one `prompt` fake drives the whole form
+        answer = self.prompt("Add another item? [y/N]", default=False, show_default=False, type=click.BOOL, err=True)
+        return bool(answer)
+
+
+def ask_declaration(
+    prompt: Callable[..., Any] = click.prompt,
+    echo: Callable[[str], None] = _to_stderr,
+    today: dt.date | None = None,
+) -> Declaration:
+    """Ask for one declaration question by question and return it validated.
+
+    `prompt` must behave like `click.prompt` (re-asking while `value_proc` raises
+    `click.UsageError`); `echo` gets the item headings and the closing summary.
+    Ctrl-C or end of input raises `click.Abort` (from click.prompt).
+    """
+    form = _Form(prompt)
+    day = (today or dt.date.today()).isoformat()
+    data: dict[str, Any] = {"declaration_id": form.required("declaration id", Declaration, "declaration_id")}
+    data["date"] = prompt(
+        "date (YYYY-MM-DD)", default=day, value_proc=_checker(Declaration, "date", "date", True), err=True
+    )
+    procedure = _checker(Declaration, "procedure", "procedure", True)
+    # officers type "Export" as often as "export"; the enum values are lower-case
+    data["procedure"] = prompt(
+        f"procedure ({PROCEDURES})", default="export", value_proc=lambda a: procedure(a.lower()), err=True
+    )
+    data["document_type"] = form.optional("document type (optional)", Declaration, "document_type")
+    data["exporter"] = form.party("exporter")
+    data["consignee"] = form.party("consignee")
+    data["dispatch_country"] = form.required("dispatch country (e.g. KZ)", Declaration, "dispatch_country")
+    data["destination_country"] = form.required("destination country", Declaration, "destination_country")
+    data["transit_countries"] = prompt(
+        "transit countries (optional, e.g. RU KG)", default="", show_default=False, value_proc=_transit, err=True
+    )
+    items: list[dict[str, Any]] = []
+    while True:
+        echo(f"item {len(items) + 1}")
+        items.append(form.item(len(items) + 1))
+        if not form.another():
+            break
+    data["items"] = items
+    declaration = Declaration.model_validate(_given(data))
+    echo(f"declaration {declaration.declaration_id}: {len(declaration.items)} item(s)")
+    return declaration

@@ -1,0 +1,144 @@
+"""Bulk writes of screened declarations: one round trip per table per chunk."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from typing import Any
+
+from sqlalchemy import insert
+from sqlmodel import Session, SQLModel, col, select
+
+from .tables import DecisionRecord, DeclarationRecord, FindingRecord, ItemRecord
+
+
+def content_hash(content: dict[str, Any]) -> str:
+    text = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def record(session: Session, batch: list[Any], kind: str = "screen", officer: str | None = None) -> list[int | None]:
+    """Store screenings; the new decision id of each (None where it was already stored).
+
+    Bulk inserts (RETURNING the new ids, in order): one round trip per table."""
+    ids = {s.declaration.declaration_id for s in batch}
+    known: dict[str, list[tuple[int, str]]] = {}
+    query = select(DeclarationRecord.id, DeclarationRecord.declaration_id, DeclarationRecord.content_hash)
+    for pk, ident, digest in session.exec(query.where(col(DeclarationRecord.declaration_id).in_(ids))):
+        known.setdefault(ident, []).append((int(pk or 0), digest))
+    versions = {s.decision["ruleset_version"] for s in batch}
+    decided = set(
+        session.exec(
+            select(DecisionRecord.declaration_pk, DecisionRecord.ruleset_version).where(
+                col(DecisionRecord.declaration_pk).in_([pk for rows in known.values() for pk, _ in rows]),
+                col(DecisionRecord.ruleset_version).in_(versions),
+            )
+        ).all()
+    )
+    now = dt.datetime.now(dt.UTC)
+    new_rows: list[dict[str, Any]] = []
+    new_items: list[list[dict[str, Any]]] = []
+    targets: list[tuple[Any, int | None, int]] = []  # screening, existing pk, index of new row
+    positions: list[int] = []  # where each target stands in the batch
+    for position, screening in enumerate(batch):
+        decl = screening.declaration
+        content = decl.canonical()
+        digest = content_hash(content)
+        revisions = known.setdefault(decl.declaration_id, [])
+        pk = next((p for p, h in revisions if h == digest), None)
+        version = screening.decision["ruleset_version"]
+        if pk is not None:
+            if (pk, version) in decided:
+                continue  # the same declaration, screened under the same rules: idempotent
+            decided.add((pk, version))
+            # a negative pk stands for a row of this batch, not yet inserted
+            targets.append((screening, pk, -1) if pk > 0 else (screening, None, -pk - 1))
+            positions.append(position)
+            continue
+        revisions.append((-len(new_rows) - 1, digest))
+        decided.add((-len(new_rows) - 1, version))
+        targets.append((screening, None, len(new_rows)))
+        positions.append(position)
+        new_rows.append(_declaration_row(decl, content, digest, len(revisions), now))
+        new_items.append([_item_row(i) for i in decl.items])
+    new_pks = _insert_returning(session, DeclarationRecord, new_rows)
+    items = [row | {"declaration_pk": new_pks[n]} for n, rows in enumerate(new_items) for row in rows]
+    _insert(session, ItemRecord, items)
+    decisions = []
+    for screening, pk, index in targets:
+        row = _decision_row(screening, pk if pk is not None else new_pks[index])
+        decisions.append(row | {"kind": kind, "officer": officer})
+    decision_pks = _insert_returning(session, DecisionRecord, decisions)
+    findings = [
+        row | {"decision_id": decision_pks[n]}
+        for n, (screening, _, _) in enumerate(targets)
+        for row in _finding_rows(screening.decision)
+    ]
+    _insert(session, FindingRecord, findings)
+    stored: list[int | None] = [None] * len(batch)
+    for position, decision_pk in zip(positions, decision_pks, strict=True):
+        stored[position] = decision_pk
+    return stored
+
+
+def _insert_returning(session: Session, table: type[SQLModel], rows: list[dict[str, Any]]) -> list[int]:
+    if not rows:
+        return []
+    statement = insert(table).returning(table.id, sort_by_parameter_order=True)  # type: ignore[attr-defined]
+    return [row[0] for row in session.execute(statement, rows)]
+
+
+def _insert(session: Session, table: type[SQLModel], rows: list[dict[str, Any]]) -> None:
+    if rows:
+        session.execute(insert(table), rows)
+
+
+def _declaration_row(
+    decl: Any, content: dict[str, Any], digest: str, revision: int, now: dt.datetime
+) -> dict[str, Any]:
+    return {
+        "declaration_id": decl.declaration_id,
+        "revision": revision,
+        "content_hash": digest,
+        "date": decl.date,
+        "procedure": decl.procedure.value,
+        "exporter_name": decl.exporter.name,
+        "consignee_name": decl.consignee.name,
+        "dispatch_country": decl.dispatch_country,
+        "destination_country": decl.destination_country,
+        "received_at": now,
+        "content": content,
+    }
+
+
+def _item_row(item: Any) -> dict[str, Any]:
+    return {
+        "line": item.line,
+        "hs_code": item.hs_code,
+        "description": item.description,
+        "value": item.value,
+        "currency": item.currency,
+        "origin_country": item.origin_country,
+    }
+
+
+def _decision_row(screening: Any, declaration_pk: int) -> dict[str, Any]:
+    decision = screening.decision
+    return {
+        "declaration_pk": declaration_pk,
+        "declaration_id": decision["declaration_id"],
+        "decision": decision["decision"],
+        "score": decision["score"],
+        "ruleset_version": decision["ruleset_version"],
+        "screened_at": dt.datetime.fromisoformat(decision["screened_at"]),
+        "facts": screening.facts,
+    }
+
+
+def _finding_rows(decision: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        finding | {"is_test": is_test}
+        for is_test, key in ((False, "findings"), (True, "test_findings"))
+        for finding in decision[key]
+    ]

@@ -1,0 +1,48 @@
+"""Schema versions: Alembic migrations, run when a database is opened.
+
+A database made by issue #2's release (tables, no `alembic_version`) is stamped at 0001
+and upgraded in place, keeping its data. On PostgreSQL an advisory lock makes concurrent
+first openings wait for one another instead of racing to migrate.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect, text
+from sqlalchemy.engine import Connection, Engine
+
+HEAD = "0002"  # the newest revision in migrations/versions (a test keeps them in step)
+MIGRATIONS = Path(__file__).parent / "migrations"
+LOCK_KEY = 7_320_115  # any constant: the advisory lock of schema upgrades
+
+
+def alembic_config(connection: Connection) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config
+
+
+def current_revision(connection: Connection) -> str | None:
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+def upgrade(engine: Engine) -> None:
+    """Bring the schema to HEAD; cheap (one query) when it is already there."""
+    with engine.connect() as connection:
+        if current_revision(connection) == HEAD:
+            return
+    with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
+        current = current_revision(connection)
+        if current == HEAD:
+            return  # another process migrated while we waited for the lock
+        config = alembic_config(connection)
+        if current is None and inspect(connection).has_table("declaration"):
+            command.stamp(config, "0001")  # a database made before migrations existed
+        command.upgrade(config, "head")

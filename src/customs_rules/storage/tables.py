@@ -1,0 +1,158 @@
+"""The tables (SQLModel): a base model with the fields, a table model beside it.
+
+The schema is created and upgraded by the migrations in `migrations/versions`, never by
+`create_all`, so a database from an earlier release upgrades in place.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from pydantic import NaiveDatetime
+from sqlalchemy import Column, Index, UniqueConstraint
+from sqlalchemy.types import JSON
+from sqlmodel import Field, SQLModel
+
+
+class CompanyBase(SQLModel):
+    company_id: str = Field(index=True)
+    name: str
+    country: str | None = None
+    registered_on: dt.date | None = None
+    activity_codes: str = ""
+    aliases: str = ""
+
+
+class Company(CompanyBase, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+
+
+class PersonBase(SQLModel):
+    company_id: str = Field(index=True)
+    person_name: str
+    role: str
+    person_id: str | None = None
+    birth_date: dt.date | None = None
+
+
+class Person(PersonBase, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+
+
+class WatchlistBase(SQLModel):
+    name: str
+    company_id: str | None = None
+    country: str | None = None
+    reason: str
+    source: str | None = None
+    listed_on: dt.date | None = None
+
+
+class WatchlistEntry(WatchlistBase, table=True):
+    __tablename__ = "watchlist"
+    id: int | None = Field(default=None, primary_key=True)
+
+
+class RuleSetVersion(SQLModel, table=True):
+    __tablename__ = "ruleset_version"
+    version: str = Field(primary_key=True)
+    first_used_at: dt.datetime
+    content: dict[str, str] = Field(sa_column=Column(JSON, nullable=False))
+
+
+class DeclarationRecord(SQLModel, table=True):
+    __tablename__ = "declaration"
+    __table_args__ = (UniqueConstraint("declaration_id", "revision"),)
+    id: int | None = Field(default=None, primary_key=True)
+    declaration_id: str = Field(index=True)
+    revision: int = 1
+    content_hash: str
+    date: dt.date
+    procedure: str
+    exporter_name: str
+    consignee_name: str
+    dispatch_country: str
+    destination_country: str
+    received_at: dt.datetime
+    content: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+
+
+class ItemRecord(SQLModel, table=True):
+    __tablename__ = "item"
+    id: int | None = Field(default=None, primary_key=True)
+    declaration_pk: int = Field(foreign_key="declaration.id", index=True)
+    line: int
+    hs_code: str
+    description: str | None = None
+    value: float | None = None
+    currency: str | None = None
+    origin_country: str | None = None
+
+
+class DecisionRecord(SQLModel, table=True):
+    __tablename__ = "decision"
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = "screen"  # screen | submit | rescreen
+    officer: str | None = None
+    declaration_pk: int = Field(foreign_key="declaration.id", index=True)
+    declaration_id: str = Field(index=True)
+    decision: str = Field(index=True)
+    score: float
+    ruleset_version: str = Field(foreign_key="ruleset_version.version")
+    screened_at: dt.datetime
+    facts: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))
+
+
+class FindingRecord(SQLModel, table=True):
+    __tablename__ = "finding"
+    __table_args__ = (Index("ix_finding_rule", "rule_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    decision_id: int = Field(foreign_key="decision.id", index=True)
+    rule_id: str
+    title: str
+    action: str
+    score: float
+    item_line: int | None = None
+    is_test: bool = False
+    evidence: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+
+
+class OutcomeRecord(SQLModel, table=True):
+    """What an inspection found, recorded against the decision that sent it."""
+
+    __tablename__ = "outcome"
+    id: int | None = Field(default=None, primary_key=True)
+    decision_id: int = Field(foreign_key="decision.id", index=True)
+    declaration_id: str = Field(index=True)
+    result: str
+    note: str | None = None
+    officer: str | None = None
+    recorded_at: dt.datetime
+
+
+class AuditRecord(SQLModel, table=True):
+    """One entry of the append-only audit log; `hash` chains it to the one before."""
+
+    __tablename__ = "audit_log"
+    id: int | None = Field(default=None, primary_key=True)
+    at: NaiveDatetime  # UTC, stored without a zone so every database hands it back unchanged
+    actor: str
+    action: str = Field(index=True)
+    subject: str
+    details: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    prev_hash: str
+    hash: str
+
+
+class CompanyKey(SQLModel, table=True):
+    """Name keys of each company spelling: the exact normalised form and blocking keys,
+    so one party is found in the database without loading the whole registry."""
+
+    __tablename__ = "company_key"
+    id: int | None = Field(default=None, primary_key=True)
+    company_pk: int = Field(foreign_key="company.id", index=True)
+    key: str = Field(index=True)
+    kind: str  # exact | block
+    spelling_kind: str  # name | alias
+    spelling: str
