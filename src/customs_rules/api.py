@@ -20,7 +20,14 @@ from .evaluation import Evaluator
 from .models import Declaration
 from .parsing import Parsed, Rejected
 from .policy import Policy, policy_from
-from .registry import CompanyRecord, PersonRecord, RegistryIndex, WatchlistRecord, read_registry_csv
+from .registry import (
+    CompanyRecord,
+    PersonRecord,
+    RegistryIndex,
+    RegistryLookup,
+    WatchlistRecord,
+    read_registry_csv,
+)
 from .rules import RulePack, load_pack
 from .storage import Store
 
@@ -63,7 +70,7 @@ class Summary:
 class Screener:
     """A compiled rule pack, its policy, and a registry snapshot: screen with it."""
 
-    def __init__(self, pack: RulePack, registry: RegistryIndex, store: Store | None = None) -> None:
+    def __init__(self, pack: RulePack, registry: RegistryLookup, store: Store | None = None) -> None:
         self.pack = pack
         self.version = pack.version
         self.policy: Policy = policy_from(pack.policy_doc)
@@ -96,7 +103,11 @@ class Screener:
         return Screening(decl, body, enriched.items)
 
     def screen_inputs(
-        self, inputs: Iterable[Parsed | Rejected], store: bool = True, at: dt.datetime | None = None
+        self,
+        inputs: Iterable[Parsed | Rejected],
+        store: bool = True,
+        at: dt.datetime | None = None,
+        officer: str | None = None,
     ) -> Iterator[Screening | Rejected]:
         """Screen parsed inputs in order; rejections pass through; screenings are stored
         in chunks, each chunk one transaction (one `screened_at` for the whole run)."""
@@ -104,7 +115,7 @@ class Screener:
         keep = store and self.store is not None
         if keep:
             assert self.store is not None
-            self.store.record_ruleset(self.version, self.pack.contents)
+            self.store.record_ruleset(self.version, self.pack.contents, officer or "system")
         pending: list[Screening] = []
         for parsed in inputs:
             if isinstance(parsed, Rejected):
@@ -114,16 +125,16 @@ class Screener:
             screening.location = parsed.location
             pending.append(screening)
             if len(pending) >= STORE_CHUNK:
-                self._flush(pending, keep)
+                self._flush(pending, keep, officer)
                 yield from pending
                 pending = []
-        self._flush(pending, keep)
+        self._flush(pending, keep, officer)
         yield from pending
 
-    def _flush(self, pending: list[Screening], keep: bool) -> None:
+    def _flush(self, pending: list[Screening], keep: bool, officer: str | None) -> None:
         if keep and pending:
             assert self.store is not None
-            self.store.record_screenings(pending)
+            self.store.record_screenings(pending, "screen", officer)
 
 
 @dataclass
@@ -138,6 +149,7 @@ def load_registry(
     companies: Path | None = None,
     people: Path | None = None,
     watchlist: Path | None = None,
+    actor: str = "system",
 ) -> RegistryLoad:
     """Replace the registry tables from CSV files. Each file is all or nothing: a file
     with any bad row is refused whole (every bad row listed) and its table is untouched."""
@@ -150,13 +162,16 @@ def load_registry(
             result.failed.append(exc)
 
     if companies is not None:
-        attempt("companies", lambda: store.replace_companies(read_registry_csv(companies, CompanyRecord)))
+        attempt(
+            "companies",
+            lambda: store.replace_companies(read_registry_csv(companies, CompanyRecord), actor, str(companies)),
+        )
     if people is not None:
         rows: list[PersonRecord] = []
 
         def load_people() -> int:
             rows.extend(read_registry_csv(people, PersonRecord))
-            return store.replace_people(rows)
+            return store.replace_people(rows, actor, str(people))
 
         attempt("people", load_people)
         orphans = sorted({r.company_id for r in rows} - store.company_ids())
@@ -166,5 +181,8 @@ def load_registry(
                 "their people cannot link parties (e.g. " + ", ".join(orphans[:3]) + ")"
             )
     if watchlist is not None:
-        attempt("watchlist", lambda: store.replace_watchlist(read_registry_csv(watchlist, WatchlistRecord)))
+        attempt(
+            "watchlist",
+            lambda: store.replace_watchlist(read_registry_csv(watchlist, WatchlistRecord), actor, str(watchlist)),
+        )
     return result

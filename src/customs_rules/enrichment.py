@@ -13,7 +13,7 @@ from typing import Any
 
 from .models import Declaration, Item, Party
 from .reference import ReferenceData
-from .registry import PartyMatch, RegistryIndex
+from .registry import PartyMatch, RegistryLookup
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ class Enriched:
     details: list[dict[str, Any]] = field(default_factory=list)
 
 
-def party_features(role: str, party: Party, match: PartyMatch, index: RegistryIndex) -> dict[str, Feature]:
+def party_features(role: str, party: Party, match: PartyMatch, index: RegistryLookup) -> dict[str, Feature]:
     """What the registry says of the exporter or consignee."""
     company = match.company
     registered = company.registered_on.isoformat() if company and company.registered_on else None
@@ -61,7 +61,7 @@ def party_features(role: str, party: Party, match: PartyMatch, index: RegistryIn
     }
 
 
-def linked_parties(exporter: PartyMatch, consignee: PartyMatch, index: RegistryIndex) -> dict[str, Feature]:
+def linked_parties(exporter: PartyMatch, consignee: PartyMatch, index: RegistryLookup) -> dict[str, Feature]:
     """Exporter and consignee share a person (any pair of roles), with the evidence."""
     if exporter.company is None or consignee.company is None or exporter.company is consignee.company:
         return {"parties.linked": Feature(False), "parties.shared_persons": Feature(0)}
@@ -147,7 +147,7 @@ def item_features(item: Item, exporter: PartyMatch, reference: ReferenceData) ->
     }
 
 
-def enrich(decl: Declaration, index: RegistryIndex, reference: ReferenceData) -> Enriched:
+def enrich(decl: Declaration, index: RegistryLookup, reference: ReferenceData) -> Enriched:
     """All the facts of one declaration, one fact per item."""
     exporter = index.resolve(decl.exporter)
     consignee = index.resolve(decl.consignee)

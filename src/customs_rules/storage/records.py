@@ -18,7 +18,9 @@ def content_hash(content: dict[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def record(session: Session, batch: list[Any], kind: str = "screen", officer: str | None = None) -> list[int | None]:
+def record(
+    session: Session, batch: list[Any], kind: str = "screen", officer: str | None = None, force: bool = False
+) -> list[int | None]:
     """Store screenings; the new decision id of each (None where it was already stored).
 
     Bulk inserts (RETURNING the new ids, in order): one round trip per table."""
@@ -49,7 +51,7 @@ def record(session: Session, batch: list[Any], kind: str = "screen", officer: st
         pk = next((p for p, h in revisions if h == digest), None)
         version = screening.decision["ruleset_version"]
         if pk is not None:
-            if (pk, version) in decided:
+            if (pk, version) in decided and not force:
                 continue  # the same declaration, screened under the same rules: idempotent
             decided.add((pk, version))
             # a negative pk stands for a row of this batch, not yet inserted

@@ -46,9 +46,10 @@ class StoredNames(NameSearch):
 
     def exact(self, key: str) -> list[tuple[Any, str, str]]:
         query = text(
-            "SELECT company_pk, spelling_kind, spelling FROM company_key WHERE kind = 'exact' AND key = :key ORDER BY id"
+            "SELECT company_pk, spelling_kind, spelling FROM company_key "
+            "WHERE kind = 'exact' AND key = :key ORDER BY id"
         )
-        return [tuple(row) for row in self.session.execute(query, {"key": key})]  # type: ignore[misc]
+        return [(row[0], row[1], row[2]) for row in self.session.execute(query, {"key": key})]
 
     def candidates(self, blocks: set[str]) -> list[Any]:
         if not blocks:

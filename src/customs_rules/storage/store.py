@@ -21,15 +21,15 @@ from typing import Any, TypeVar
 from sqlalchemy import event, insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
-from sqlmodel import Session, SQLModel, create_engine, delete, func, select
+from sqlmodel import Session, SQLModel, col, create_engine, delete, func, select
 
 from ..errors import StorageError
 from ..registry import CompanyRecord, PersonRecord, RegistryIndex, WatchlistRecord
-from . import audit, schema
+from . import audit, queries, schema
 from .keys import company_key_rows
 from .records import record
 from .registry_db import StoredRegistry, company_record
-from .tables import Company, CompanyKey, Person, RuleSetVersion, WatchlistEntry
+from .tables import Company, CompanyKey, DecisionRecord, OutcomeRecord, Person, RuleSetVersion, WatchlistEntry
 
 ENV_DB = "CUSTOMS_RULES_DB"
 RETRIES = 8
@@ -123,7 +123,8 @@ class Store:
             session.exec(delete(Company))
             if rows:
                 values = [_company_fields(r) for r in rows]
-                pks = list(session.scalars(insert(Company).returning(Company.id, sort_by_parameter_order=True), values))  # type: ignore[arg-type]
+                statement = insert(Company).returning(col(Company.id), sort_by_parameter_order=True)
+                pks = [int(pk or 0) for pk in session.scalars(statement, values)]
                 keys = [
                     k
                     for pk, r in zip(pks, rows, strict=True)
@@ -187,7 +188,7 @@ class Store:
         self.write(work)
 
     def record_screenings(
-        self, screenings: Iterable[Any], kind: str = "screen", officer: str | None = None
+        self, screenings: Iterable[Any], kind: str = "screen", officer: str | None = None, force: bool = False
     ) -> list[int | None]:
         """Store screened declarations with their decisions and audit entries, in one
         transaction. Each element has `.declaration`, `.decision` (the contract's dict)
@@ -197,14 +198,99 @@ class Store:
             return []
 
         def work(session: Session) -> list[int | None]:
-            ids = record(session, batch, kind, officer)
+            ids = record(session, batch, kind, officer, force)
             audit.append(session, (decision_entry(s, i, kind, officer) for s, i in zip(batch, ids, strict=True) if i))
             return ids
 
         return self.write(work)
 
-    def audit(self, entries: Iterable[audit.Entry]) -> None:
+    def submit(self, screening: Any, officer: str, source: str, ruleset: dict[str, str]) -> tuple[dict[str, Any], bool]:
+        """Store one screened declaration, its decision and audit entries in one
+        transaction. Returns the stored decision and whether it is new: when another
+        officer stored the same declaration first, theirs is returned."""
+        decl = screening.declaration
+
+        def work(session: Session) -> tuple[dict[str, Any], bool]:
+            same = queries.identical(session, decl.declaration_id, decl.canonical())
+            if same is not None:
+                return queries.decision_dict(session, same), False
+            _ensure_ruleset(session, screening.decision["ruleset_version"], ruleset, officer)
+            (decision_pk,) = record(session, [screening], "submit", officer)
+            assert decision_pk is not None
+            details = {"source": source, "decision_id": decision_pk}
+            audit.append(session, [audit.Entry(officer, "submit", decl.declaration_id, details)])
+            audit.append(session, [decision_entry(screening, decision_pk, "submit", officer)])
+            row = session.get(DecisionRecord, decision_pk)
+            assert row is not None
+            return queries.decision_dict(session, row), True
+
+        return self.write(work)
+
+    def stored_decision(self, declaration_id: str, content: dict[str, Any]) -> dict[str, Any] | None:
+        """The decision already stored for exactly this declaration, if any."""
+        with self.reading() as session:
+            row = queries.identical(session, declaration_id, content)
+            return queries.decision_dict(session, row) if row is not None else None
+
+    def audit_submission(self, actor: str, declaration_id: str, source: str, existing: str) -> None:
+        details = {"source": source, "already_stored": existing}
+        self.append_audit([audit.Entry(actor, "submit", declaration_id, details)])
+
+    def audit_rescreen(self, actor: str, since: Any, screened: int, stricter: int, version: str) -> None:
+        details = {"since": str(since) if since else None, "screened": screened, "stricter": stricter,
+                   "ruleset_version": version}  # fmt: skip
+        self.append_audit([audit.Entry(actor, "rescreen", "stored declarations", details)])
+
+    def record_rejection(self, actor: str, subject: str, source: str, errors: list[str]) -> None:
+        details = {"source": source, "errors": errors}
+        self.write(lambda session: audit.append(session, [audit.Entry(actor, "rejected", subject, details)]))
+
+    def decisions(self, **filters: Any) -> list[dict[str, Any]]:
+        with self.reading() as session:
+            return queries.listing(session, **filters)
+
+    def explain(self, ref: str) -> dict[str, Any] | None:
+        with self.reading() as session:
+            row = queries.find(session, ref)
+            return queries.explanation(session, row) if row is not None else None
+
+    def add_outcome(self, ref: str, result: str, note: str | None, officer: str) -> dict[str, Any] | None:
+        """Record what an inspection found against a decision; None if there is none."""
+
+        def work(session: Session) -> dict[str, Any] | None:
+            row = queries.find(session, ref)
+            if row is None or row.id is None:
+                return None
+            now = dt.datetime.now(dt.UTC)
+            outcome = OutcomeRecord(
+                decision_id=row.id, declaration_id=row.declaration_id, result=result, note=note,
+                officer=officer, recorded_at=now,
+            )  # fmt: skip
+            session.add(outcome)
+            details = {"decision_id": row.id, "result": result, "note": note}
+            audit.append(session, [audit.Entry(officer, "outcome", row.declaration_id, details)])
+            return {"reference": queries.reference(row.id), "declaration_id": row.declaration_id, "result": result}
+
+        return self.write(work)
+
+    def rule_stats(self, since: dt.date | None = None) -> list[dict[str, Any]]:
+        with self.reading() as session:
+            return queries.rule_stats(session, since)
+
+    def latest_declarations(self, since: dt.date | None = None) -> list[tuple[Any, int, str]]:
+        with self.reading() as session:
+            return queries.latest_declarations(session, since)
+
+    def append_audit(self, entries: Iterable[audit.Entry]) -> None:
         self.write(lambda session: audit.append(session, entries))
+
+    def audit_entries(self, limit: int = 100, action: str | None = None) -> list[Any]:
+        with self.reading() as session:
+            return audit.entries(session, limit, action)
+
+    def verify_audit(self) -> audit.Verification:
+        with self.reading() as session:
+            return audit.verify(session)
 
     def count(self, table: type[SQLModel]) -> int:
         with self.reading() as session:

@@ -1,0 +1,119 @@
+"""The officer workflow on a shared store: submit, look up, record outcomes, rescreen,
+and read the audit log. The library API the CLI's officer commands adapt."""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .api import STORE_CHUNK, Screener, Screening, default_rules_dir
+from .models import Declaration
+from .parsing import Parsed, Rejected
+from .policy import LEVELS
+from .rules import load_pack
+from .storage import Store
+
+ENV_OFFICER = "CUSTOMS_RULES_OFFICER"
+
+
+def current_officer(explicit: str | None = None) -> str:
+    """Who acts: --officer, else $CUSTOMS_RULES_OFFICER, else the login name."""
+    if explicit:
+        return explicit
+    if os.environ.get(ENV_OFFICER):
+        return os.environ[ENV_OFFICER]
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+@dataclass
+class Submission:
+    decision: dict[str, Any]
+    new: bool  # False: the same declaration was already stored; nothing was screened
+
+
+def submit(store: Store, parsed: Parsed, officer: str, rules_dir: Path | None = None) -> Submission:
+    """Validate, screen and store one declaration in one transaction.
+
+    Submitting identical content again returns the stored decision without screening
+    again. The same id with different content is stored as a numbered amendment
+    (revision 2, 3, ...) beside the earlier ones and screened afresh.
+    """
+    decl = parsed.declaration
+    source = str(parsed.location)
+    stored = store.stored_decision(decl.declaration_id, decl.canonical())
+    if stored is not None:
+        store.audit_submission(officer, decl.declaration_id, source, stored["reference"])
+        return Submission(stored, False)
+    pack = load_pack(rules_dir or default_rules_dir())
+    with store.stored_registry() as registry:
+        screening = Screener(pack, registry).screen(decl)
+    decision, new = store.submit(screening, officer, source, pack.contents)
+    return Submission(decision, new)
+
+
+def reject(store: Store, rejected: Rejected, officer: str) -> None:
+    """A refused submission stores nothing but its trace in the audit log."""
+    subject = rejected.declaration_id or str(rejected.location)
+    store.record_rejection(officer, subject, str(rejected.location), [str(e) for e in rejected.errors])
+
+
+@dataclass
+class Rescreen:
+    screened: int = 0
+    stricter: list[dict[str, Any]] = field(default_factory=list)
+    changed: int = 0
+
+
+def rescreen(
+    store: Store, since: dt.date | None, officer: str, rules_dir: Path | None = None, progress: Any = None
+) -> Rescreen:
+    """Re-evaluate stored declarations with today's rules and registry.
+
+    Each new decision is recorded beside the old one (kind `rescreen`), never instead of
+    it; the ones now stricter than before are listed: what escaped.
+    """
+    screener = Screener.open(store, rules_dir)
+    store.record_ruleset(screener.version, screener.pack.contents, officer)
+    at = dt.datetime.now(dt.UTC)
+    report = Rescreen()
+    for chunk in _chunks(store.latest_declarations(since), STORE_CHUNK):
+        screenings = [screener.screen(Declaration.model_validate(row.content), at) for row, _, _ in chunk]
+        ids = store.record_screenings(screenings, "rescreen", officer, force=True)
+        for (row, old_id, old), screening, new_id in zip(chunk, screenings, ids, strict=True):
+            new = screening.decision["decision"]
+            report.screened += 1
+            report.changed += new != old
+            if LEVELS[new] > LEVELS[old]:
+                report.stricter.append(_stricter(row, old_id, old, new_id, screening))
+        if progress is not None:
+            progress(len(chunk))
+    store.audit_rescreen(officer, since, report.screened, len(report.stricter), screener.version)
+    return report
+
+
+def _stricter(row: Any, old_id: int, old: str, new_id: int | None, screening: Screening) -> dict[str, Any]:
+    d = screening.decision
+    return {
+        "declaration_id": row.declaration_id,
+        "revision": row.revision,
+        "exporter": row.exporter_name,
+        "was": old,
+        "was_reference": f"#{old_id}",
+        "now": d["decision"],
+        "reference": f"#{new_id}",
+        "score": d["score"],
+        "rule_ids": [f["rule_id"] for f in d["findings"]],
+    }
+
+
+def _chunks(rows: list[Any], size: int) -> Iterator[list[Any]]:
+    for start in range(0, len(rows), size):
+        yield rows[start : start + size]
