@@ -107,10 +107,13 @@ def open_store(ctx: click.Context) -> Store:
     help="table: for people; json: one decision object per line (JSON Lines); csv: one row per declaration.",
 )  # fmt: skip
 @click.option("--no-store", is_flag=True, help="Screen only; record nothing in the database.")
+@click.option("--officer", default=None, help="Who screens (recorded with each decision and in the audit log).")
 @rules_option
 @click.pass_context
 @handle_errors
-def screen(ctx: click.Context, paths: tuple[str, ...], fmt: str, no_store: bool, rules_dir: Path | None) -> None:
+def screen(
+    ctx: click.Context, paths: tuple[str, ...], fmt: str, no_store: bool, officer: str | None, rules_dir: Path | None
+) -> None:
     """Screen declarations from PATHS (JSON, JSON Lines or batch CSV; '-' reads stdin).
 
     Every good declaration is screened and stored; each rejected one is reported on
@@ -120,7 +123,7 @@ def screen(ctx: click.Context, paths: tuple[str, ...], fmt: str, no_store: bool,
     try:
         screener = api.Screener.open(store, rules_dir)
         stdin = sys.stdin
-        outcomes = screener.screen_inputs(read_all(paths, stdin), store=not no_store)
+        outcomes = screener.screen_inputs(read_all(paths, stdin), store=not no_store, officer=officer)
         summary = _emit(outcomes, fmt, err_console(), ctx.obj["quiet"])
     finally:
         store.close()
@@ -258,11 +261,14 @@ def registry_load(ctx: click.Context, companies: Path | None, people: Path | Non
         raise click.UsageError("give at least one of --companies, --people, --watchlist")
     store = open_store(ctx)
     try:
-        result = api.load_registry(store, companies, people, watchlist)
+        from .workflow import current_officer
+
+        result = api.load_registry(store, companies, people, watchlist, current_officer())
     finally:
         store.close()
     for name, count in result.loaded.items():
-        click.echo(f"loaded {count} {name}", err=True)
+        if not ctx.obj["quiet"]:
+            click.echo(f"loaded {count} {name}", err=True)
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)
     if result.failed:
@@ -283,3 +289,7 @@ def registry_status(ctx: click.Context) -> None:
         store.close()
     for name, count in counts.items():
         click.echo(f"{name}: {count}")
+
+
+# the officer commands register themselves on `main`
+from . import officer_cli  # noqa: E402, F401

@@ -1,0 +1,316 @@
+"""Officer commands: submit, decisions, outcome, stats, rescreen, audit.
+
+A thin layer over `workflow` and the store, registered on the main `customs-rules`
+group. Same streams and exit codes as `screen`: decisions on stdout, the rest on stderr.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from . import reporting, workflow
+from .cli import EXIT_INPUT, CliError, err_console, handle_errors, main, open_store, rules_option
+from .errors import LocatedError, Location
+from .form import ask_declaration
+from .parsing import Parsed, Rejected, read_declarations
+from .policy import DECISIONS
+from .storage.queries import RESULTS
+
+officer_option = click.option(
+    "--officer", default=None, help="Who acts (default: $CUSTOMS_RULES_OFFICER, else the login name)."
+)
+format_option = click.option(
+    "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
+)
+
+
+def wide_console() -> Console:
+    """stdout for people: the terminal's width, or 160 columns when piped to a file."""
+    return Console(file=sys.stdout, highlight=False, width=None if sys.stdout.isatty() else 160)
+
+
+def stdin_is_terminal() -> bool:
+    return sys.stdin.isatty()
+
+
+def _date(_ctx: Any, _param: Any, value: str | None) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date YYYY-MM-DD") from None
+
+
+since_option = click.option("--since", callback=_date, help="Only from this date on (YYYY-MM-DD).")
+
+
+@main.command()
+@click.argument("path", required=False)
+@officer_option
+@format_option
+@rules_option
+@click.pass_context
+@handle_errors
+def submit(ctx: click.Context, path: str | None, officer: str | None, fmt: str, rules_dir: Path | None) -> None:
+    """Submit a declaration (a JSON file, or '-' for stdin): validate, screen and store
+    it in one transaction, then print the decision with its reference (#N).
+
+    The same declaration submitted again returns the stored decision without screening
+    it again; the same id with different content is stored as an amendment (revision
+    2, 3, ...) beside the earlier ones. With no PATH on a terminal, asks field by field.
+    """
+    who = workflow.current_officer(officer)
+    store = open_store(ctx)
+    try:
+        if path is None and stdin_is_terminal():
+            outcomes: list[Parsed | Rejected] = [Parsed(ask_declaration(), Location("<form>"))]
+        else:
+            outcomes = list(read_declarations(path or "-", sys.stdin))
+        rejected = 0
+        for outcome in outcomes:
+            if isinstance(outcome, Rejected):
+                rejected += 1
+                workflow.reject(store, outcome, who)
+                for line in reporting.rejection_lines(outcome):
+                    click.echo(line, err=True)
+                continue
+            result = workflow.submit(store, outcome, who, rules_dir)
+            _print_decisions([result.decision], fmt)
+            d = result.decision
+            status = "new" if result.new else "already submitted, not screened again"
+            click.echo(
+                f"{d['reference']}: {d['declaration_id']} revision {d['revision']}, {d['decision']} ({status})",
+                err=True,
+            )
+    finally:
+        store.close()
+    if rejected:
+        ctx.exit(EXIT_INPUT)
+
+
+def _print_decisions(decisions: list[dict[str, Any]], fmt: str) -> None:
+    if fmt == "json":
+        for d in decisions:
+            click.echo(reporting.json_line(d))
+    else:
+        reporting.print_table(
+            Console(file=sys.stdout, highlight=False, width=None if sys.stdout.isatty() else 160), decisions
+        )
+
+
+@main.group()
+def decisions() -> None:
+    """Look up stored decisions."""
+
+
+@decisions.command("list")
+@click.option("--decision", type=click.Choice(DECISIONS), help="Only this decision.")
+@since_option
+@click.option("--rule", help="Only decisions in which this rule found.")
+@click.option("--exporter", help="Only exporters whose name contains this text.")
+@click.option("--limit", type=click.IntRange(1), default=200, show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
+@click.pass_context
+@handle_errors
+def decisions_list(ctx: click.Context, fmt: str, **filters: Any) -> None:
+    """List decisions, newest first."""
+    store = open_store(ctx)
+    try:
+        rows = store.decisions(**filters)
+    finally:
+        store.close()
+    columns = ["reference", "declaration_id", "revision", "decision", "score", "rule_ids", "exporter",
+               "consignee", "destination_country", "kind", "officer", "screened_at"]  # fmt: skip
+    if fmt == "table":  # the full rows are in json and csv; a table must fit a screen
+        columns = ["reference", "declaration_id", "decision", "score", "rule_ids", "exporter", "officer", "screened_at"]
+    _print_rows(rows, columns, fmt, "Decisions")
+
+
+def _print_rows(rows: list[dict[str, Any]], columns: list[str], fmt: str, title: str) -> None:
+    if fmt == "json":
+        for row in rows:
+            click.echo(json.dumps(row, ensure_ascii=False, default=str))
+        return
+    if fmt == "csv":
+        import csv
+
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(columns)
+        for row in rows:
+            writer.writerow(
+                [";".join(v) if isinstance(v := row[c], list) else ("" if v is None else v) for c in columns]
+            )
+        return
+    table = Table(title=title)
+    for column in columns:
+        table.add_column(column, no_wrap=column in ("reference", "declaration_id"))
+    for row in rows:
+        cells = [";".join(v) if isinstance(v := row[c], list) else ("" if v is None else str(v)) for c in columns]
+        table.add_row(*(Text(c) for c in cells))
+    wide_console().print(table)
+
+
+@decisions.command("show")
+@click.argument("ref")
+@format_option
+@click.pass_context
+@handle_errors
+def decisions_show(ctx: click.Context, ref: str, fmt: str) -> None:
+    """Explain one decision: findings, evidence, rule-set version, who screened it and
+    when, and any inspection outcome. REF is #N, or a declaration id (its latest)."""
+    store = open_store(ctx)
+    try:
+        found = store.explain(ref)
+    finally:
+        store.close()
+    if found is None:
+        raise CliError(f"no decision {ref!r}", EXIT_INPUT, "see `customs-rules decisions list`")
+    if fmt == "json":
+        click.echo(json.dumps(found, ensure_ascii=False, default=str))
+        return
+    console = wide_console()
+    head = (
+        f"{found['reference']}  {found['declaration_id']} revision {found['revision']}: "
+        f"{found['decision'].upper()}, score {reporting.number_text(found['score'])}\n"
+        f"screened {found['screened_at']} by {found['officer'] or 'batch'} ({found['kind']}), "
+        f"rule set {found['ruleset_version']}"
+    )
+    console.print(Text(head))
+    reporting.print_table(console, [found])
+    for outcome in found["outcomes"]:
+        line = (
+            f"outcome: {outcome['result']} by {outcome['officer']} at {outcome['recorded_at']} ({outcome['reference']})"
+        )
+        console.print(Text(line + (f": {outcome['note']}" if outcome["note"] else "")))
+
+
+@main.command()
+@click.argument("ref")
+@click.option("--result", type=click.Choice(RESULTS), required=True, help="What the inspection found.")
+@click.option("--note", help="Free text: what was found, seal numbers...")
+@officer_option
+@click.pass_context
+@handle_errors
+def outcome(ctx: click.Context, ref: str, result: str, note: str | None, officer: str | None) -> None:
+    """Record what an inspection found for a decision (REF: #N, or a declaration id)."""
+    store = open_store(ctx)
+    try:
+        recorded = store.add_outcome(ref, result, note, workflow.current_officer(officer))
+    finally:
+        store.close()
+    if recorded is None:
+        raise CliError(f"no decision {ref!r}", EXIT_INPUT, "see `customs-rules decisions list`")
+    click.echo(f"recorded {result} for {recorded['declaration_id']} ({recorded['reference']})", err=True)
+
+
+@main.group()
+def stats() -> None:
+    """Statistics for the risk unit."""
+
+
+@stats.command("rules")
+@since_option
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
+@click.pass_context
+@handle_errors
+def stats_rules(ctx: click.Context, since: dt.date | None, fmt: str) -> None:
+    """Per rule: hits, holds, inspections, inspected, confirmed irregularities and hit
+    rate (confirmed / inspected), over submissions and batch screenings."""
+    store = open_store(ctx)
+    try:
+        rows = store.rule_stats(since)
+    finally:
+        store.close()
+    columns = ["rule_id", "hits", "holds", "inspections", "inspected", "confirmed", "hit_rate"]
+    _print_rows(rows, columns, fmt, "Rule hit rates")
+
+
+@main.command()
+@since_option
+@officer_option
+@format_option
+@rules_option
+@click.pass_context
+@handle_errors
+def rescreen(ctx: click.Context, since: dt.date | None, officer: str | None, fmt: str, rules_dir: Path | None) -> None:
+    """Re-evaluate stored declarations (the newest revision of each, declared on or after
+    --since) with today's rules and registry. New decisions are recorded beside the old
+    ones; those now stricter than before are listed: what escaped."""
+    store = open_store(ctx)
+    try:
+        report = workflow.rescreen(store, since, workflow.current_officer(officer), rules_dir)
+    finally:
+        store.close()
+    columns = [
+        "declaration_id",
+        "revision",
+        "exporter",
+        "was",
+        "was_reference",
+        "now",
+        "reference",
+        "score",
+        "rule_ids",
+    ]
+    if report.stricter or fmt == "json":
+        _print_rows(report.stricter, columns, fmt, "Now stricter than before")
+    if not ctx.obj["quiet"]:
+        click.echo(
+            f"rescreened {report.screened} declaration(s): {report.changed} changed, "
+            f"{len(report.stricter)} now stricter",
+            err=True,
+        )
+
+
+@main.group(invoke_without_command=True)
+@click.option("--limit", type=click.IntRange(1), default=50, show_default=True)
+@click.option(
+    "--action", help="Only this action (submit, rejected, decision, outcome, registry_load, ruleset, rescreen)."
+)
+@format_option
+@click.pass_context
+@handle_errors
+def audit(ctx: click.Context, limit: int, action: str | None, fmt: str) -> None:
+    """Show the audit log (the newest entries); `audit verify` checks its hash chain."""
+    if ctx.invoked_subcommand is not None:
+        return
+    store = open_store(ctx)
+    try:
+        entries = store.audit_entries(limit, action)
+    finally:
+        store.close()
+    rows = [
+        {"id": e.id, "at": e.at.isoformat() + "Z", "actor": e.actor, "action": e.action, "subject": e.subject,
+         "details": json.dumps(e.details, ensure_ascii=False, default=str), "hash": e.hash[:12]}
+        for e in entries
+    ]  # fmt: skip
+    _print_rows(rows, ["id", "at", "actor", "action", "subject", "details", "hash"], fmt, "Audit log")
+
+
+@audit.command("verify")
+@click.pass_context
+@handle_errors
+def audit_verify(ctx: click.Context) -> None:
+    """Check the audit log's hash chain; exit 2 and name the first broken entry if not."""
+    store = open_store(ctx)
+    try:
+        result = store.verify_audit()
+    finally:
+        store.close()
+    if not result.ok:
+        where = LocatedError(Location("audit log"), result.problem or "broken")
+        raise CliError(f"audit log tampered with: {where}", EXIT_INPUT, "restore the database from a backup")
+    click.echo(f"ok: {result.entries} entries, chain intact, last hash {result.last_hash}", err=False)
+
+
+__all__ = ["audit", "decisions", "err_console", "outcome", "rescreen", "stats", "submit"]
