@@ -93,7 +93,7 @@ def listing(
     if decision:
         query = query.where(DecisionRecord.decision == decision)
     if since:
-        query = query.where(col(DecisionRecord.screened_at) >= dt.datetime.combine(since, dt.time()))
+        query = query.where(col(DecisionRecord.screened_at) >= dt.datetime.combine(since, dt.time(), tzinfo=dt.UTC))
     if rule:
         hits = select(FindingRecord.decision_id).where(
             FindingRecord.rule_id == rule, col(FindingRecord.is_test).is_(False)
@@ -169,7 +169,7 @@ def rule_stats(session: Session, since: dt.date | None = None) -> list[dict[str,
     )
     query = query.where(col(FindingRecord.is_test).is_(False), DecisionRecord.kind != "rescreen")
     if since:
-        query = query.where(col(DecisionRecord.screened_at) >= dt.datetime.combine(since, dt.time()))
+        query = query.where(col(DecisionRecord.screened_at) >= dt.datetime.combine(since, dt.time(), tzinfo=dt.UTC))
     outcomes: dict[str, str | None] = {}
     for ident, outcome in session.exec(
         select(OutcomeRecord.declaration_id, OutcomeRecord.result).order_by(col(OutcomeRecord.id))

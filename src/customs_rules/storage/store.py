@@ -66,7 +66,9 @@ class Store:
         try:
             if self.url.startswith("sqlite:///") and self.url != "sqlite:///:memory:":
                 Path(self.url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-            self.engine: Engine = create_engine(self.url)
+            # timestamps are stored as UTC: a PostgreSQL session in another zone would shift them
+            options = {"connect_args": {"options": "-c timezone=UTC"}} if self.url.startswith("postgresql") else {}
+            self.engine: Engine = create_engine(self.url, **options)  # type: ignore[arg-type]
             if self.engine.dialect.name == "sqlite":
                 event.listen(self.engine, "connect", _sqlite_connect)
                 event.listen(self.engine, "begin", _sqlite_begin)
