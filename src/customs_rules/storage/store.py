@@ -68,7 +68,7 @@ class Store:
                 Path(self.url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
             # timestamps are stored as UTC: a PostgreSQL session in another zone would shift them
             options = {"connect_args": {"options": "-c timezone=UTC"}} if self.url.startswith("postgresql") else {}
-            self.engine: Engine = create_engine(self.url, **options)  # type: ignore[arg-type]
+            self.engine: Engine = create_engine(self.url, **options)
             if self.engine.dialect.name == "sqlite":
                 event.listen(self.engine, "connect", _sqlite_connect)
                 event.listen(self.engine, "begin", _sqlite_begin)
