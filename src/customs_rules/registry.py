@@ -314,6 +314,8 @@ class RegistryLookup:
         return self._listed[key]
 
     def _watchlisted(self, party: Party, company: CompanyRecord | None) -> tuple[WatchlistRecord, str] | None:
+        if not self.watchlist:
+            return None
         for ident in (party.id, company.company_id if company else None):
             entry = self._watch_ids.get(normalize_id(ident)) if ident else None
             if entry is not None:

@@ -80,12 +80,34 @@ def rescreen(
     Each new decision is recorded beside the old one (kind `rescreen`), never instead of
     it; the ones now stricter than before are listed: what escaped.
     """
-    screener = Screener.open(store, rules_dir)
-    store.record_ruleset(screener.version, screener.pack.contents, officer)
+    pack = load_pack(rules_dir or default_rules_dir())
+    store.record_ruleset(pack.version, pack.contents, officer)
     at = dt.datetime.now(dt.UTC)
     report = Rescreen()
+    # registry look-ups in the database, cached per party: loading a registry of 100k
+    # companies into memory would cost more than rescreening 10k declarations
+    with store.stored_registry() as registry:
+        screener = Screener(pack, registry)
+        _rescreen_all(store, screener, since, officer, at, report, progress)
+    store.audit_rescreen(officer, since, report.screened, len(report.stricter), screener.version)
+    return report
+
+
+def _rescreen_all(
+    store: Store,
+    screener: Screener,
+    since: dt.date | None,
+    officer: str,
+    at: dt.datetime,
+    report: Rescreen,
+    progress: Any,
+) -> None:
     for chunk in _chunks(store.latest_declarations(since), STORE_CHUNK):
-        screenings = [screener.screen(Declaration.model_validate(row.content), at) for row, _, _ in chunk]
+        declarations = [Declaration.model_validate(row.content) for row, _, _ in chunk]
+        prefetch = getattr(screener.registry, "prefetch", None)
+        if prefetch is not None:
+            prefetch(p for d in declarations for p in (d.exporter, d.consignee))
+        screenings = [screener.screen(d, at) for d in declarations]
         ids = store.record_screenings(screenings, "rescreen", officer, force=True)
         for (row, old_id, old), screening, new_id in zip(chunk, screenings, ids, strict=True):
             new = screening.decision["decision"]
@@ -95,8 +117,6 @@ def rescreen(
                 report.stricter.append(_stricter(row, old_id, old, new_id, screening))
         if progress is not None:
             progress(len(chunk))
-    store.audit_rescreen(officer, since, report.screened, len(report.stricter), screener.version)
-    return report
 
 
 def _stricter(row: Any, old_id: int, old: str, new_id: int | None, screening: Screening) -> dict[str, Any]:

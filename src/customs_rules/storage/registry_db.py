@@ -7,13 +7,14 @@ candidate order, same scoring) from the `company_key`, `company` and `person` ta
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import bindparam, text
 from sqlmodel import Session, col, select
 
 from .. import names
+from ..models import Party
 from ..registry import (
     MAX_CANDIDATES,
     CompanyRecord,
@@ -36,25 +37,36 @@ CANDIDATES_SQL = text(
     ORDER BY weight DESC, k.company_pk
     LIMIT :limit
     """
-).bindparams()
+)
 
 
 class StoredNames(NameSearch):
     def __init__(self, session: Session, threshold: float) -> None:
         super().__init__(threshold)
         self.session = session
+        self.exact_cache: dict[str, list[tuple[Any, str, str]]] = {}
 
     def exact(self, key: str) -> list[tuple[Any, str, str]]:
-        query = text(
-            "SELECT company_pk, spelling_kind, spelling FROM company_key "
-            "WHERE kind = 'exact' AND key = :key ORDER BY id"
-        )
-        return [(row[0], row[1], row[2]) for row in self.session.execute(query, {"key": key})]
+        if key not in self.exact_cache:
+            self.prefetch_exact([key])
+        return self.exact_cache[key]
+
+    def prefetch_exact(self, keys: Iterable[str]) -> None:
+        wanted = sorted(set(keys) - set(self.exact_cache))
+        for key in wanted:
+            self.exact_cache[key] = []
+        for part in _parts(wanted):
+            query = text(
+                "SELECT key, company_pk, spelling_kind, spelling FROM company_key "
+                "WHERE kind = 'exact' AND key IN :keys ORDER BY id"
+            ).bindparams(bindparam("keys", expanding=True))
+            for key, pk, kind, spelling in self.session.execute(query, {"keys": part}):
+                self.exact_cache[key].append((pk, kind, spelling))
 
     def candidates(self, blocks: set[str]) -> list[Any]:
         if not blocks:
             return []
-        statement = CANDIDATES_SQL.bindparams(_expanding("blocks"))
+        statement = CANDIDATES_SQL.bindparams(bindparam("blocks", expanding=True))
         rows = self.session.execute(statement, {"blocks": sorted(blocks), "limit": MAX_CANDIDATES})
         return [row[0] for row in rows]
 
@@ -65,14 +77,8 @@ class StoredNames(NameSearch):
         return [(row[0], row[1]) for row in self.session.execute(query, {"pk": record})]
 
 
-def _expanding(name: str) -> Any:
-    from sqlalchemy import bindparam
-
-    return bindparam(name, expanding=True)
-
-
 class StoredRegistry(RegistryLookup):
-    """Registry lookups against the database, for one declaration at a time."""
+    """Registry lookups against the database, cached, and fetched in bulk per batch."""
 
     def __init__(self, session: Session, threshold: float = names.DEFAULT_THRESHOLD) -> None:
         watch = [WatchlistRecord.model_validate(w.model_dump()) for w in session.exec(select(WatchlistEntry))]
@@ -80,17 +86,57 @@ class StoredRegistry(RegistryLookup):
         self.session = session
         self._names = StoredNames(session, threshold)
         self._companies: dict[int, CompanyRecord] = {}
+        self._ids: dict[str, int | None] = {}
+        self._people: dict[str, list[PersonRecord]] = {}
+
+    def prefetch(self, parties: Iterable[Party]) -> None:
+        """Fetch what a batch of parties needs in a few queries instead of many."""
+        parties = list(parties)
+        self._prefetch_ids({i for p in parties if (i := normalize_id(p.id))})
+        self._names.prefetch_exact(" ".join(names.tokens(p.name)) for p in parties)
+        pks = {pk for pk in self._ids.values() if pk} | {
+            hit[0] for hits in self._names.exact_cache.values() for hit in hits
+        }
+        self._load_companies(pks)
+        self._prefetch_people({self._companies[pk].company_id for pk in pks if pk in self._companies})
+
+    def _prefetch_ids(self, idents: set[str]) -> None:
+        wanted = sorted(idents - set(self._ids))
+        for ident in wanted:
+            self._ids[ident] = None
+        for part in _parts(wanted):
+            query = text(
+                "SELECT key, MIN(company_pk) FROM company_key WHERE kind = 'id' AND key IN :keys GROUP BY key"
+            ).bindparams(bindparam("keys", expanding=True))
+            for key, pk in self.session.execute(query, {"keys": part}):
+                self._ids[key] = pk
+
+    def _load_companies(self, pks: set[int]) -> None:
+        for part in _parts(sorted(pks - set(self._companies))):
+            for row in self.session.exec(select(Company).where(col(Company.id).in_(part))):
+                assert row.id is not None
+                self._companies[row.id] = company_record(row)
+
+    def _prefetch_people(self, company_ids: set[str]) -> None:
+        forms = {cid: {cid, normalize_id(cid) or cid} for cid in company_ids - set(self._people)}
+        owner = {form: cid for cid, group in forms.items() for form in group}
+        for cid in forms:
+            self._people[cid] = []
+        for part in _parts(sorted(owner)):
+            for row in self.session.exec(
+                select(Person).where(col(Person.company_id).in_(part)).order_by(col(Person.id))
+            ):
+                self._people[owner[row.company_id]].append(PersonRecord.model_validate(row.model_dump()))
 
     def _company(self, pk: int) -> CompanyRecord:
         if pk not in self._companies:
-            row = self.session.get(Company, pk)
-            assert row is not None
-            self._companies[pk] = company_record(row)
+            self._load_companies({pk})
         return self._companies[pk]
 
     def company_by_id(self, ident: str) -> CompanyRecord | None:
-        query = text("SELECT company_pk FROM company_key WHERE kind = 'id' AND key = :key ORDER BY id LIMIT 1")
-        pk = self.session.execute(query, {"key": ident}).scalar()
+        if ident not in self._ids:
+            self._prefetch_ids({ident})
+        pk = self._ids[ident]
         return self._company(pk) if pk is not None else None
 
     def company_search(
@@ -101,9 +147,14 @@ class StoredRegistry(RegistryLookup):
 
     def people_of(self, company_id: str) -> list[PersonRecord]:
         # people name their company's id as written; match it raw or normalised
-        forms = sorted({company_id, normalize_id(company_id) or company_id})
-        rows = self.session.exec(select(Person).where(col(Person.company_id).in_(forms)).order_by(col(Person.id)))
-        return [PersonRecord.model_validate(p.model_dump()) for p in rows]
+        if company_id not in self._people:
+            self._prefetch_people({company_id})
+        return self._people[company_id]
+
+
+def _parts(values: list[Any], size: int = 500) -> Iterator[list[Any]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
 
 
 def company_record(row: Company) -> CompanyRecord:

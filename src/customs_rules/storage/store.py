@@ -69,9 +69,15 @@ class Store:
             # timestamps are stored as UTC: a PostgreSQL session in another zone would shift them
             options = {"connect_args": {"options": "-c timezone=UTC"}} if self.url.startswith("postgresql") else {}
             self.engine: Engine = create_engine(self.url, **options)
+            self.read_engine = self.engine
             if self.engine.dialect.name == "sqlite":
                 event.listen(self.engine, "connect", _sqlite_connect)
                 event.listen(self.engine, "begin", _sqlite_begin)
+                # readers take no lock in WAL mode: a long read (a rescreen's registry
+                # look-ups) must not hold the write lock the same run needs to store
+                self.read_engine = create_engine(self.url)
+                event.listen(self.read_engine, "connect", _sqlite_connect)
+                event.listen(self.read_engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN"))
             self._retry(lambda: schema.upgrade(self.engine))
         except (SQLAlchemyError, OSError, ValueError) as exc:
             raise StorageError(
@@ -85,10 +91,11 @@ class Store:
 
     def close(self) -> None:
         self.engine.dispose()
+        self.read_engine.dispose()
 
     @contextmanager
     def reading(self) -> Iterator[Session]:
-        with Session(self.engine) as session:
+        with Session(self.read_engine) as session:
             yield session
 
     def _retry(self, work: Callable[[], T]) -> T:
