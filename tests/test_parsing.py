@@ -6,6 +6,9 @@ import io
 import json
 from pathlib import Path
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from customs_rules.parsing import Parsed, Rejected, read_declarations
 
 HEADER = (
@@ -90,7 +93,9 @@ def test_csv_groups_rows_into_declarations(tmp_path: Path) -> None:
     path.write_text(HEADER + ",batch_ref\n" + "\n".join(r + ",X9" for r in rows) + "\n")
     results = read(path)
     assert all(isinstance(r, Parsed) for r in results)
-    first = results[0].declaration
+    # a declaration is handed on at its last row: D-2 (line 3) before D-1 (lines 2 and 4)
+    assert [r.declaration.declaration_id for r in results] == ["D-2", "D-1"]
+    first = results[1].declaration
     assert [i.line for i in first.items] == [1, 2]  # non-adjacent rows of one declaration
     assert first.items[0].model_extra == {"batch_ref": "X9"}  # extra columns are kept
 
@@ -214,3 +219,46 @@ def test_one_id_with_two_contents_in_one_run_rejects_the_later(tmp_path: Path) -
     results = list(read_all([str(path)]))
     assert [type(r).__name__ for r in results] == ["Parsed", "Parsed", "Rejected"]
     assert f"already came with other content at {path}:1" in str(results[2].errors[0])
+
+
+def test_gzip_inputs_of_every_format(tmp_path: Path) -> None:
+    import gzip
+
+    csv_text = HEADER + "\nD-1,2024-01-15,export,A,,KZ,B,,CN,KZ,CN,1,100199,w,1,t,1,USD,KZ\n"
+    texts = {
+        "day.csv.gz": csv_text,
+        "day.jsonl.gz": json.dumps(decl("A")) + "\n" + json.dumps(decl("B")) + "\n",
+        "day.json.gz": json.dumps([decl("A"), decl("B")]),
+    }
+    for name, text in texts.items():
+        path = tmp_path / name
+        path.write_bytes(gzip.compress(text.encode()))
+        results = read(path)
+        assert results and all(isinstance(r, Parsed) for r in results), (name, results)
+    damaged = tmp_path / "bad.csv.gz"
+    damaged.write_bytes(gzip.compress(csv_text.encode())[:-12])
+    (result,) = read(damaged)
+    assert isinstance(result, Rejected) and "damaged gzip data" in str(result.errors[0])
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.sampled_from(["A", "B", "C", "Ж-1", 'q"x']), min_size=0, max_size=6),
+    st.sampled_from(["", " ", "\n", "\n  \t", "\r\n"]),
+    st.integers(min_value=1, max_value=40),
+)
+def test_streamed_json_lists_equal_json_loads(idents: list[str], space: str, chunk: int) -> None:
+    from customs_rules import parsing
+
+    records = [
+        decl(i) | {"items": [{"hs_code": "100199", "value": 12.5 * n, "description": "x" * n}]}
+        for n, i in enumerate(idents)
+    ]
+    text = "[" + space + ("," + space).join(json.dumps(r, ensure_ascii=False) for r in records) + space + "]" + space
+    original = parsing._JsonStream.CHUNK
+    parsing._JsonStream.CHUNK = chunk  # tiny windows: values cut at every possible place
+    try:
+        values = [v for _, v in parsing._json_values(io.StringIO(text), "t.json")]
+    finally:
+        parsing._JsonStream.CHUNK = original
+    assert values == json.loads(text)

@@ -8,17 +8,15 @@ The unit of acceptance is the declaration: one bad CSV row rejects its whole dec
 from __future__ import annotations
 
 import csv
-import io
 import json
-import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, TextIO
 
 from pydantic import ValidationError
 
 from .errors import InputError, LocatedError, Location
+from .inputs import Source, unreadable
 from .models import Declaration
 
 HEADER_COLUMNS = {
@@ -65,6 +63,7 @@ PATH_TO_COLUMN = {".".join(path): column for column, path in HEADER_COLUMNS.item
 class Parsed:
     declaration: Declaration
     location: Location
+    lines: int = 1  # input lines (CSV rows, JSON records) it came from
 
 
 @dataclass
@@ -73,6 +72,11 @@ class Rejected:
     errors: list[LocatedError]
     declaration_id: str | None = None
     raw: Any = None
+    line_numbers: list[int] = field(default_factory=list)  # of each input line it came from
+
+    @property
+    def lines(self) -> int:
+        return max(1, len(self.line_numbers))
 
 
 @dataclass
@@ -83,70 +87,61 @@ class _CsvGroup:
 
 
 def read_declarations(path: str, stream: TextIO | None = None) -> Iterator[Parsed | Rejected]:
-    """Read one input (a path, or `-` for stdin) and yield each declaration or rejection.
+    """Read one input (a path, or `-` for stdin; plain or gzip) and yield each declaration
+    or rejection, streaming: memory does not grow with the file.
 
-    The format comes from the extension (.json, .jsonl/.ndjson, .csv); stdin and unknown
-    extensions are sniffed from the first non-blank character.
+    The format comes from the extension (.json, .jsonl/.ndjson, .csv, each optionally
+    .gz); stdin and unknown extensions are sniffed from the first non-blank character.
     """
-    source = "<stdin>" if path == "-" else path
+    source_name = "<stdin>" if path == "-" else path
     try:
-        text = _read_text(path, stream)
-        kind = _detect_format(path, text)
-        if kind == "csv":
-            yield from _read_csv(text, source)
-        elif kind == "jsonl":
-            yield from _read_jsonl(text, source)
-        else:
-            yield from _read_json(text, source)
+        with Source(path, stream) as source:
+            yield from read_source(source)
     except InputError as exc:
         # An unreadable input is reported like a rejected record, so the inputs
         # after it are still screened.
-        yield Rejected(Location(source), exc.errors, raw=None)
+        yield Rejected(Location(source_name), exc.errors, raw=None)
 
 
-def _read_text(path: str, stream: TextIO | None) -> str:
-    source = "<stdin>" if path == "-" else path
+def read_source(source: Source) -> Iterator[Parsed | Rejected]:
+    """Two passes: the first proves the whole file readable (so nothing of a broken file
+    is screened) and, for CSV, learns where each declaration's last row is."""
     try:
-        if path == "-":
-            stream = stream or sys.stdin
-            raw = getattr(stream, "buffer", None)
-            text = raw.read().decode("utf-8-sig") if raw is not None else stream.read().lstrip("\ufeff")
-        else:
-            text = Path(path).read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise InputError(f"cannot read {path}", [LocatedError(Location(path), "no such file")]) from None
-    except UnicodeDecodeError as exc:
-        problem = f"not UTF-8 text (byte {exc.start}); save the file as UTF-8"
-        raise InputError(f"cannot read {source}", [LocatedError(Location(source), problem)]) from None
-    except OSError as exc:
-        raise InputError(f"cannot read {source}", [LocatedError(Location(source), str(exc))]) from None
-    if not text.strip():
-        raise InputError(f"{source} is empty", [LocatedError(Location(source), "empty input: no declarations")])
-    return text
+        kind = source.kind()
+        if not _has_content(source):
+            raise InputError(
+                f"{source.name} is empty", [LocatedError(Location(source.name), "empty input: no declarations")]
+            )
+    except (UnicodeDecodeError, OSError, EOFError) as exc:
+        raise unreadable(source.name, exc) from None
+    if kind == "csv":
+        last_rows = _csv_first_pass(source)
+        yield from _read_csv(source, last_rows)
+    elif kind == "jsonl":
+        _check_lines(source)
+        yield from _read_jsonl(source)
+    else:
+        _json_first_pass(source)
+        yield from _read_json(source)
 
 
-def _detect_format(path: str, text: str) -> str:
-    suffix = Path(path).suffix.lower() if path != "-" else ""
-    if suffix == ".csv":
-        return "csv"
-    if suffix in (".jsonl", ".ndjson"):
-        return "jsonl"
-    if suffix == ".json":
-        return "json"
-    head = text.lstrip()[:1]
-    if head == "[":
-        return "json"
-    if head == "{":
-        first_line = text.lstrip().split("\n", 1)[0].strip()
-        return "jsonl" if _is_json_object(first_line) and text.strip().count("\n") else "json"
-    return "csv"
-
-
-def _is_json_object(line: str) -> bool:
+def _check_lines(source: Source) -> None:
+    line = 0
     try:
-        return isinstance(json.loads(line), dict)
-    except ValueError:
-        return False
+        with source.open() as text:
+            for line, content in enumerate(text, start=1):  # noqa: B007 - the last line locates errors
+                pass
+    except (UnicodeDecodeError, OSError, EOFError) as exc:
+        raise unreadable(source.name, exc, line + 1) from None
+    if line == 0 or not _has_content(source):
+        raise InputError(
+            f"{source.name} is empty", [LocatedError(Location(source.name), "empty input: no declarations")]
+        )
+
+
+def _has_content(source: Source) -> bool:
+    with source.open() as text:
+        return any(chunk.strip() for chunk in iter(lambda: text.read(65536), ""))
 
 
 def validate_record(data: Any, location: Location, column_of: Any = None) -> Parsed | Rejected:
@@ -181,6 +176,111 @@ def _json_location(base: Location, loc: tuple[Any, ...]) -> Location:
     return Location(base.source, base.line, base.record, path or None)
 
 
+def _read_json(source: Source) -> Iterator[Parsed | Rejected]:
+    with source.open() as text:
+        for record, (line, data) in enumerate(_json_values(text, source.name), start=1):
+            yield validate_record(data, Location(source.name, line, record))
+
+
+def _json_first_pass(source: Source) -> None:
+    """A malformed file is refused whole, before any of its records is screened."""
+    try:
+        with source.open() as text:
+            count = sum(1 for _ in _json_values(text, source.name))
+    except (UnicodeDecodeError, OSError, EOFError) as exc:
+        raise unreadable(source.name, exc) from None
+    if count == 0 and not _has_content(source):
+        raise InputError(
+            f"{source.name} is empty", [LocatedError(Location(source.name), "empty input: no declarations")]
+        )
+
+
+def _json_values(text: TextIO, name: str) -> Iterator[tuple[int, Any]]:
+    """(line, value) of each element of a top-level array, or of a single object,
+    decoded chunk by chunk so a file of millions of records never sits in memory."""
+    reader = _JsonStream(text, name)
+    first = reader.peek()
+    if first != "[":
+        yield reader.line_at(reader.pos), reader.value()
+        if reader.peek() != "":
+            raise reader.error("extra data after the object")
+        return
+    reader.pos += 1
+    if reader.peek() == "]":
+        reader.pos += 1
+    else:
+        while True:
+            yield reader.line_at(reader.pos), reader.value()
+            after = reader.peek()
+            reader.pos += 1
+            if after == "]":
+                break
+            if after != ",":
+                reader.pos -= 1
+                raise reader.error("expected ',' or ']'")
+            reader.peek()
+    if reader.peek() != "":
+        raise reader.error("extra data after the list")
+
+
+class _JsonStream:
+    """A growing window over a text stream, for `raw_decode` one value at a time."""
+
+    CHUNK = 1 << 20
+
+    def __init__(self, text: TextIO, name: str) -> None:
+        self.text, self.name = text, name
+        self.buf, self.pos, self.base_line, self.eof = "", 0, 1, False
+        self.decoder = json.JSONDecoder(object_pairs_hook=_no_duplicate_keys)
+
+    def _more(self) -> bool:
+        if self.eof:
+            return False
+        chunk = self.text.read(self.CHUNK)
+        if not chunk:
+            self.eof = True
+            return False
+        # drop what was consumed, counting its lines for the locations
+        self.base_line += self.buf.count("\n", 0, self.pos)
+        self.buf, self.pos = self.buf[self.pos :] + chunk, 0
+        return True
+
+    def peek(self) -> str:
+        while True:
+            while self.pos < len(self.buf) and self.buf[self.pos] in " \t\r\n":
+                self.pos += 1
+            if self.pos < len(self.buf) or not self._more():
+                return self.buf[self.pos] if self.pos < len(self.buf) else ""
+
+    def value(self) -> Any:
+        self.peek()
+        while True:
+            try:
+                data, end = self.decoder.raw_decode(self.buf, self.pos)
+            except json.JSONDecodeError as exc:
+                if self._more():
+                    continue  # the value may run on past this window
+                raise _json_syntax(self.name, exc, self.base_line - 1) from None
+            except ValueError as exc:
+                raise InputError(
+                    f"{self.name} is not valid", [LocatedError(Location(self.name, self.line_at(self.pos)), str(exc))]
+                ) from None
+            if end == len(self.buf) and not self.eof and self._grows_number():
+                continue  # a number cut by the window edge: read on before trusting it
+            self.pos = end
+            return data
+
+    def _grows_number(self) -> bool:
+        return self.buf[-1:].isdigit() and self._more()
+
+    def line_at(self, pos: int) -> int:
+        return self.base_line + self.buf.count("\n", 0, pos)
+
+    def error(self, message: str) -> InputError:
+        line = self.line_at(self.pos)
+        return InputError(f"{self.name} is not valid JSON", [LocatedError(Location(self.name, line), message)])
+
+
 def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     result: dict[str, Any] = {}
     for key, value in pairs:
@@ -190,61 +290,8 @@ def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
-def _read_json(text: str, source: str) -> Iterator[Parsed | Rejected]:
-    try:  # a malformed file is refused whole, before any of its records is screened
-        json.loads(text, object_pairs_hook=_no_duplicate_keys)
-    except json.JSONDecodeError as exc:
-        raise _json_syntax(source, exc) from None
-    except ValueError as exc:
-        raise InputError(f"{source} is not valid", [LocatedError(Location(source), str(exc))]) from None
-    decoder = json.JSONDecoder()
-    start = _skip_ws(text, 0)
-    if start < len(text) and text[start] == "[":
-        yield from _read_json_array(text, source, decoder, start + 1)
-        return
-    try:
-        data, end = decoder.raw_decode(text, start)
-    except json.JSONDecodeError as exc:
-        raise _json_syntax(source, exc) from None
-    if _skip_ws(text, end) != len(text):
-        raise _json_syntax(source, json.JSONDecodeError("extra data after the object", text, end))
-    yield validate_record(data, Location(source, _line_of(text, start), 1))
-
-
-def _read_json_array(text: str, source: str, decoder: json.JSONDecoder, pos: int) -> Iterator[Parsed | Rejected]:
-    # Walk the array element by element, so each declaration knows its line in the file
-    record = 0
-    pos = _skip_ws(text, pos)
-    if pos < len(text) and text[pos] == "]":
-        return
-    while True:
-        record += 1
-        try:
-            data, end = decoder.raw_decode(text, pos)
-        except json.JSONDecodeError as exc:
-            raise _json_syntax(source, exc) from None
-        yield validate_record(data, Location(source, _line_of(text, pos), record))
-        pos = _skip_ws(text, end)
-        if pos < len(text) and text[pos] == ",":
-            pos = _skip_ws(text, pos + 1)
-            continue
-        if pos < len(text) and text[pos] == "]":
-            return
-        raise _json_syntax(source, json.JSONDecodeError("expected ',' or ']'", text, pos))
-
-
-def _skip_ws(text: str, pos: int) -> int:
-    while pos < len(text) and text[pos] in " \t\r\n":
-        pos += 1
-    return pos
-
-
-def _line_of(text: str, pos: int) -> int:
-    return text.count("\n", 0, pos) + 1
-
-
-def _json_syntax(source: str, exc: json.JSONDecodeError) -> InputError:
-    where = Location(source, exc.lineno)
+def _json_syntax(source: str, exc: json.JSONDecodeError, line_offset: int = 0) -> InputError:
+    where = Location(source, exc.lineno + line_offset)
     return InputError(
         f"{source} is not valid JSON",
         [LocatedError(where, f"{exc.msg} (column {exc.colno})")],
@@ -252,28 +299,32 @@ def _json_syntax(source: str, exc: json.JSONDecodeError) -> InputError:
     )
 
 
-def _read_jsonl(text: str, source: str) -> Iterator[Parsed | Rejected]:
-    # only \n ends a record: U+2028 and friends may stand raw inside JSON strings
-    for number, line in enumerate(text.split("\n"), start=1):
-        if not line.strip():
-            continue
-        where = Location(source, number)
-        try:
-            data = json.loads(line, object_pairs_hook=_no_duplicate_keys)
-        except json.JSONDecodeError as exc:
-            error = LocatedError(where, f"invalid JSON: {exc.msg} (column {exc.colno})")
-            yield Rejected(where, [error], raw=line)
-            continue
-        except ValueError as exc:
-            yield Rejected(where, [LocatedError(where, str(exc))], raw=line)
-            continue
-        yield validate_record(data, where)
+def _read_jsonl(source: Source) -> Iterator[Parsed | Rejected]:
+    with source.open() as text:
+        for number, line in enumerate(text, start=1):
+            if not line.strip():
+                continue
+            where = Location(source.name, number)
+            try:
+                data = json.loads(line, object_pairs_hook=_no_duplicate_keys)
+            except json.JSONDecodeError as exc:
+                error = LocatedError(where, f"invalid JSON: {exc.msg} (column {exc.colno})")
+                yield Rejected(where, [error], raw=line.rstrip("\r\n"), line_numbers=[number])
+                continue
+            except ValueError as exc:
+                yield Rejected(where, [LocatedError(where, str(exc))], raw=line.rstrip("\r\n"), line_numbers=[number])
+                continue
+            result = validate_record(data, where)
+            if isinstance(result, Rejected):
+                result.raw, result.line_numbers = line.rstrip("\r\n"), [number]
+            yield result
 
 
-def _read_csv(text: str, source: str) -> Iterator[Parsed | Rejected]:
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    columns = [c.strip() for c in reader.fieldnames or []]
+def _csv_header(reader: Any, source: str) -> list[str]:
+    columns = [c.strip() for c in next(reader, [])]
     missing = [c for c in REQUIRED_CSV_COLUMNS if c not in columns]
+    if not columns:
+        raise InputError(f"{source} is empty", [LocatedError(Location(source), "empty input: no declarations")])
     if missing:
         raise InputError(
             f"{source} is not a batch CSV",
@@ -286,20 +337,46 @@ def _read_csv(text: str, source: str) -> Iterator[Parsed | Rejected]:
             f"{source} is not a batch CSV",
             [LocatedError(Location(source, 1), f"column(s) named twice: {', '.join(repeated)}")],
         )
-    reader.fieldnames = columns
-    groups: dict[str, _CsvGroup] = {}
-    for row in reader:
-        number = reader.line_num
-        key = (row.get("declaration_id") or "").strip()
-        group = groups.setdefault(key, _CsvGroup(number))
-        group.rows.append((number, row))
-        # a ragged row rejects its whole declaration: a line must never vanish
-        if None in row:
-            group.errors.append(LocatedError(Location(source, number), "more values than header columns"))
-        elif None in row.values():
-            group.errors.append(LocatedError(Location(source, number), "fewer values than header columns"))
-    for key, group in groups.items():
-        yield _csv_declaration(key, group, source)
+    return columns
+
+
+def _csv_first_pass(source: Source) -> dict[str, int]:
+    """The line of each declaration's last row, so pass two can hand a declaration on as
+    soon as it is complete: adjacent rows cost nothing, scattered ones wait for their last."""
+    last: dict[str, int] = {}
+    reader: Any = None
+    try:
+        with source.open() as text:
+            reader = csv.reader(text)
+            columns = _csv_header(reader, source.name)
+            index = columns.index("declaration_id")
+            for row in reader:
+                key = row[index].strip() if index < len(row) else ""
+                last[key] = reader.line_num
+    except (UnicodeDecodeError, OSError, EOFError, csv.Error) as exc:
+        raise unreadable(source.name, exc, reader.line_num + 1 if reader else None) from None
+    return last
+
+
+def _read_csv(source: Source, last_rows: dict[str, int]) -> Iterator[Parsed | Rejected]:
+    with source.open() as text:
+        reader = csv.DictReader(text)
+        reader.fieldnames = [c.strip() for c in reader.fieldnames or []]
+        open_groups: dict[str, _CsvGroup] = {}
+        for row in reader:
+            number = reader.line_num
+            key = (row.get("declaration_id") or "").strip()
+            group = open_groups.setdefault(key, _CsvGroup(number))
+            group.rows.append((number, row))
+            # a ragged row rejects its whole declaration: a line must never vanish
+            if None in row:
+                group.errors.append(LocatedError(Location(source.name, number), "more values than header columns"))
+            elif None in row.values():
+                group.errors.append(LocatedError(Location(source.name, number), "fewer values than header columns"))
+            if last_rows.get(key, number) <= number:
+                yield _csv_declaration(key, open_groups.pop(key), source.name)
+        for key, group in open_groups.items():  # only if the file changed between passes
+            yield _csv_declaration(key, group, source.name)
 
 
 def _csv_declaration(key: str, group: _CsvGroup, source: str) -> Parsed | Rejected:
@@ -324,9 +401,9 @@ def _csv_declaration(key: str, group: _CsvGroup, source: str) -> Parsed | Reject
             target = target.setdefault(part, {})
         target[path[-1]] = value
     header["items"] = [_csv_item(row) for _, row in group.rows]
-    if errors:
-        return Rejected(where, errors, key or None, [r for _, r in group.rows])
     lines = [n for n, _ in group.rows]
+    if errors:
+        return Rejected(where, errors, key or None, [r for _, r in group.rows], lines)
 
     def column_of(loc: tuple[Any, ...]) -> Location:
         if loc and loc[0] == "items" and len(loc) > 1 and isinstance(loc[1], int):
@@ -337,7 +414,9 @@ def _csv_declaration(key: str, group: _CsvGroup, source: str) -> Parsed | Reject
 
     result = validate_record(header, where, column_of)
     if isinstance(result, Rejected):
-        result.raw = [r for _, r in group.rows]
+        result.raw, result.line_numbers = [r for _, r in group.rows], lines
+    else:
+        result.lines = len(lines)
     return result
 
 
@@ -385,5 +464,6 @@ def read_all(paths: Iterable[str], stream: TextIO | None = None) -> Iterator[Par
                     message = f"declaration_id {ident!r} already came with other content at {first[1]}"
                     error = LocatedError(Location(outcome.location.source, outcome.location.line,
                                                   outcome.location.record, "declaration_id"), message)  # fmt: skip
-                    outcome = Rejected(outcome.location, [error], ident, content)
+                    numbers = list(range(outcome.location.line or 0, (outcome.location.line or 0) + outcome.lines))
+                    outcome = Rejected(outcome.location, [error], ident, content, numbers)
             yield outcome
