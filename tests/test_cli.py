@@ -85,7 +85,9 @@ def test_screen_json_prints_one_decision_per_line(sqlite_url: str, tmp_path: Pat
         "ruleset_version",
         "screened_at",
     }
-    assert result.stderr == "screened 2 declaration(s): 0 hold, 0 inspect, 2 release; rejected 0\n"
+    first, *tables = result.stderr.splitlines()
+    assert first == "2 lines: 2 screened in 2 declaration(s) (0 hold, 0 inspect, 2 release), 0 rejected in 0 declaration(s)"
+    assert any("Summary" in line for line in tables)
     assert counts(sqlite_url)[:2] == (2, 2)
 
 
@@ -150,7 +152,8 @@ def test_good_declarations_are_screened_beside_bad_ones(sqlite_url: str, tmp_pat
     assert result.exit_code == 2
     assert [json.loads(x)["declaration_id"] for x in result.stdout.splitlines()] == ["D-1", "D-3"]
     assert "rejected declaration BAD at" in result.stderr
-    assert result.stderr.endswith("screened 2 declaration(s): 0 hold, 0 inspect, 2 release; rejected 1\n")
+    summary = "3 lines: 2 screened in 2 declaration(s) (0 hold, 0 inspect, 2 release), 1 rejected in 1 declaration(s)"
+    assert summary in result.stderr.splitlines()
     assert counts(sqlite_url)[:2] == (2, 2)
 
 

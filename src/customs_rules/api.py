@@ -52,21 +52,6 @@ class Screening:
     location: Any = None
 
 
-@dataclass
-class Summary:
-    screened: int = 0
-    rejected: int = 0
-    stored: int = 0
-    decisions: dict[str, int] = field(default_factory=lambda: {"hold": 0, "inspect": 0, "release": 0})
-
-    def add(self, outcome: Screening | Rejected) -> None:
-        if isinstance(outcome, Rejected):
-            self.rejected += 1
-        else:
-            self.screened += 1
-            self.decisions[outcome.decision["decision"]] += 1
-
-
 class Screener:
     """A compiled rule pack, its policy, and a registry snapshot: screen with it."""
 

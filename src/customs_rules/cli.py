@@ -17,7 +17,6 @@ from typing import Any, TypeVar
 
 import click
 from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
@@ -25,7 +24,6 @@ from . import api, reporting
 from .errors import CustomsRulesError, ErrorList
 from .examples import run_examples
 from .facts import FIELDS
-from .parsing import Rejected, read_all
 from .rules import load_pack, parse_pack
 from .storage import ENV_DB, Store, default_db_url
 from .validators import validate_pack
@@ -98,86 +96,6 @@ def main(ctx: click.Context, db: str | None, quiet: bool) -> None:
 
 def open_store(ctx: click.Context) -> Store:
     return Store(ctx.obj["db"])
-
-
-@main.command()
-@click.argument("paths", nargs=-1, required=True)
-@click.option(
-    "--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True,
-    help="table: for people; json: one decision object per line (JSON Lines); csv: one row per declaration.",
-)  # fmt: skip
-@click.option("--no-store", is_flag=True, help="Screen only; record nothing in the database.")
-@click.option("--officer", default=None, help="Who screens (recorded with each decision and in the audit log).")
-@rules_option
-@click.pass_context
-@handle_errors
-def screen(
-    ctx: click.Context, paths: tuple[str, ...], fmt: str, no_store: bool, officer: str | None, rules_dir: Path | None
-) -> None:
-    """Screen declarations from PATHS (JSON, JSON Lines or batch CSV; '-' reads stdin).
-
-    Every good declaration is screened and stored; each rejected one is reported on
-    stderr with its file, line or record, and field, and the exit code is then 2.
-    """
-    store = open_store(ctx)
-    try:
-        screener = api.Screener.open(store, rules_dir)
-        stdin = sys.stdin
-        outcomes = screener.screen_inputs(read_all(paths, stdin), store=not no_store, officer=officer)
-        summary = _emit(outcomes, fmt, err_console(), ctx.obj["quiet"])
-    finally:
-        store.close()
-    if not ctx.obj["quiet"]:
-        click.echo(reporting.summary_line(summary), err=True)
-    if summary.rejected:
-        ctx.exit(EXIT_INPUT)
-
-
-def _emit(outcomes: Any, fmt: str, err: Console, quiet: bool) -> api.Summary:
-    summary = api.Summary()
-    out = sys.stdout
-    table_rows: list[dict[str, Any]] = []
-    writer = reporting.CsvWriter(out) if fmt == "csv" else None
-    progress = _progress(err, quiet)
-    task = progress.add_task("screening", total=None)
-    with progress:
-        for outcome in outcomes:
-            summary.add(outcome)
-            progress.advance(task)
-            _print_outcome(outcome, fmt, out, writer, table_rows)
-    if fmt == "table" and table_rows:
-        reporting.print_table(Console(file=out, highlight=False, width=_width()), table_rows)
-    out.flush()
-    return summary
-
-
-def _progress(err: Console, quiet: bool) -> Progress:
-    """A live count on stderr, only for a person watching a terminal."""
-    return Progress(
-        SpinnerColumn(),
-        TextColumn("screened {task.completed} declarations"),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-        redirect_stdout=False,
-        disable=quiet or not err.is_terminal,
-    )
-
-
-def _print_outcome(outcome: Any, fmt: str, out: Any, writer: Any, table_rows: list[dict[str, Any]]) -> None:
-    if isinstance(outcome, Rejected):
-        for line in reporting.rejection_lines(outcome):
-            click.echo(line, err=True)
-    elif fmt == "json":
-        out.write(reporting.json_line(outcome.decision) + "\n")
-    elif writer is not None:
-        writer.write(outcome.decision)
-    else:
-        table_rows.append(outcome.decision)
-
-
-def _width() -> int | None:
-    return None if sys.stdout.isatty() else 160
 
 
 @main.group()
@@ -291,5 +209,5 @@ def registry_status(ctx: click.Context) -> None:
         click.echo(f"{name}: {count}")
 
 
-# the officer commands register themselves on `main`
-from . import officer_cli  # noqa: E402, F401
+# the batch and officer commands register themselves on `main`
+from . import batch_cli, officer_cli  # noqa: E402, F401

@@ -25,6 +25,9 @@ SUFFIXES = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json
 class Source:
     """One input: where it is, how it is compressed, and what format it holds."""
 
+    tracked: Source | None = None  # the input whose records are being handed on now
+    finished_bytes = 0  # of the inputs already handed on, for progress across files
+
     def __init__(self, path: str, stream: TextIO | None = None) -> None:
         self.name = "<stdin>" if path == "-" else path
         self._temp: str | None = None
@@ -55,9 +58,12 @@ class Source:
                     out.write(chunk.encode("utf-8"))
         return name
 
-    def open(self) -> TextIO:
-        """A fresh text stream from the start (the BOM dropped, line endings kept)."""
+    def open(self, track: bool = False) -> TextIO:
+        """A fresh text stream from the start (the BOM dropped, line endings kept);
+        `track` marks the pass whose position the progress bar follows."""
         self._raw = self.path.open("rb")
+        if track:
+            Source.tracked = self
         binary = cast(IO[bytes], gzip.GzipFile(fileobj=self._raw) if self.gzipped else self._raw)
         return io.TextIOWrapper(binary, encoding="utf-8-sig", errors="strict", newline="")
 
@@ -87,6 +93,9 @@ class Source:
         return "csv"
 
     def close(self) -> None:
+        if Source.tracked is self:
+            Source.finished_bytes += self.size
+            Source.tracked = None
         if self._raw is not None:
             self._raw.close()
         if self._temp:
@@ -98,6 +107,12 @@ class Source:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def bytes_done() -> int:
+    """Bytes of input handed on so far in this process (for the progress bar)."""
+    current = Source.tracked
+    return Source.finished_bytes + (current.position() if current is not None else 0)
 
 
 def unreadable(source: str, exc: Exception, line: int | None = None) -> InputError:

@@ -86,6 +86,28 @@ class _CsvGroup:
     errors: list[LocatedError] = field(default_factory=list)
 
 
+@dataclass
+class RawRecord:
+    """One declaration as read, not yet validated: cheap to read in one process and
+    to validate in another (the batch workers do the validating and screening)."""
+
+    location: Location
+    data: Any  # a JSON value, or the _CsvGroup of a declaration's rows
+    key: str = ""
+
+    @property
+    def lines(self) -> int:
+        return len(self.data.rows) if isinstance(self.data, _CsvGroup) else 1
+
+    def parse(self) -> Parsed | Rejected:
+        if isinstance(self.data, _CsvGroup):
+            return _csv_declaration(self.key, self.data, self.location.source)
+        result = validate_record(self.data, self.location)
+        if isinstance(result, Rejected) and self.location.line:
+            result.line_numbers = [self.location.line]
+        return result
+
+
 def read_declarations(path: str, stream: TextIO | None = None) -> Iterator[Parsed | Rejected]:
     """Read one input (a path, or `-` for stdin; plain or gzip) and yield each declaration
     or rejection, streaming: memory does not grow with the file.
@@ -93,6 +115,12 @@ def read_declarations(path: str, stream: TextIO | None = None) -> Iterator[Parse
     The format comes from the extension (.json, .jsonl/.ndjson, .csv, each optionally
     .gz); stdin and unknown extensions are sniffed from the first non-blank character.
     """
+    for raw in read_raw(path, stream):
+        yield raw.parse() if isinstance(raw, RawRecord) else raw
+
+
+def read_raw(path: str, stream: TextIO | None = None) -> Iterator[RawRecord | Rejected]:
+    """The records of one input, read but not validated (see `RawRecord`)."""
     source_name = "<stdin>" if path == "-" else path
     try:
         with Source(path, stream) as source:
@@ -103,7 +131,7 @@ def read_declarations(path: str, stream: TextIO | None = None) -> Iterator[Parse
         yield Rejected(Location(source_name), exc.errors, raw=None)
 
 
-def read_source(source: Source) -> Iterator[Parsed | Rejected]:
+def read_source(source: Source) -> Iterator[RawRecord | Rejected]:
     """Two passes: the first proves the whole file readable (so nothing of a broken file
     is screened) and, for CSV, learns where each declaration's last row is."""
     try:
@@ -176,10 +204,10 @@ def _json_location(base: Location, loc: tuple[Any, ...]) -> Location:
     return Location(base.source, base.line, base.record, path or None)
 
 
-def _read_json(source: Source) -> Iterator[Parsed | Rejected]:
-    with source.open() as text:
+def _read_json(source: Source) -> Iterator[RawRecord | Rejected]:
+    with source.open(track=True) as text:
         for record, (line, data) in enumerate(_json_values(text, source.name), start=1):
-            yield validate_record(data, Location(source.name, line, record))
+            yield RawRecord(Location(source.name, line, record), data)
 
 
 def _json_first_pass(source: Source) -> None:
@@ -299,8 +327,8 @@ def _json_syntax(source: str, exc: json.JSONDecodeError, line_offset: int = 0) -
     )
 
 
-def _read_jsonl(source: Source) -> Iterator[Parsed | Rejected]:
-    with source.open() as text:
+def _read_jsonl(source: Source) -> Iterator[RawRecord | Rejected]:
+    with source.open(track=True) as text:
         for number, line in enumerate(text, start=1):
             if not line.strip():
                 continue
@@ -314,10 +342,7 @@ def _read_jsonl(source: Source) -> Iterator[Parsed | Rejected]:
             except ValueError as exc:
                 yield Rejected(where, [LocatedError(where, str(exc))], raw=line.rstrip("\r\n"), line_numbers=[number])
                 continue
-            result = validate_record(data, where)
-            if isinstance(result, Rejected):
-                result.raw, result.line_numbers = line.rstrip("\r\n"), [number]
-            yield result
+            yield RawRecord(where, data)
 
 
 def _csv_header(reader: Any, source: str) -> list[str]:
@@ -358,8 +383,8 @@ def _csv_first_pass(source: Source) -> dict[str, int]:
     return last
 
 
-def _read_csv(source: Source, last_rows: dict[str, int]) -> Iterator[Parsed | Rejected]:
-    with source.open() as text:
+def _read_csv(source: Source, last_rows: dict[str, int]) -> Iterator[RawRecord | Rejected]:
+    with source.open(track=True) as text:
         reader = csv.DictReader(text)
         reader.fieldnames = [c.strip() for c in reader.fieldnames or []]
         open_groups: dict[str, _CsvGroup] = {}
@@ -374,9 +399,10 @@ def _read_csv(source: Source, last_rows: dict[str, int]) -> Iterator[Parsed | Re
             elif None in row.values():
                 group.errors.append(LocatedError(Location(source.name, number), "fewer values than header columns"))
             if last_rows.get(key, number) <= number:
-                yield _csv_declaration(key, open_groups.pop(key), source.name)
+                group = open_groups.pop(key)
+                yield RawRecord(Location(source.name, group.first_line), group, key)
         for key, group in open_groups.items():  # only if the file changed between passes
-            yield _csv_declaration(key, group, source.name)
+            yield RawRecord(Location(source.name, group.first_line), group, key)
 
 
 def _csv_declaration(key: str, group: _CsvGroup, source: str) -> Parsed | Rejected:

@@ -108,11 +108,3 @@ def rejection_lines(rejected: Rejected) -> list[str]:
     ident = f" declaration {rejected.declaration_id}" if rejected.declaration_id else ""
     head = f"rejected{ident} at {rejected.location}:"
     return [head, *(f"  {e}" for e in rejected.errors)]
-
-
-def summary_line(summary: Any) -> str:
-    d = summary.decisions
-    return (
-        f"screened {summary.screened} declaration(s): {d['hold']} hold, {d['inspect']} inspect, "
-        f"{d['release']} release; rejected {summary.rejected}"
-    )

@@ -1,0 +1,232 @@
+"""`customs-rules screen`: the one batch command, from one declaration to millions of lines.
+
+It streams the inputs, screens them on every core (or a Dask cluster), prints decisions
+on stdout in input order, writes the optional results, rejects and report files, stores
+in chunks, and ends with a summary on stderr. Exit 2 when anything was rejected, but
+only after every good declaration was screened and stored.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import sys
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, Progress, ProgressColumn, SpinnerColumn, Task, TextColumn, TimeRemainingColumn
+from rich.table import Table
+from rich.text import Text
+
+from . import batch, reporting
+from .api import STORE_CHUNK, Screening, default_rules_dir
+from .cli import EXIT_INPUT, err_console, handle_errors, main, open_store, rules_option
+from .errors import LocatedError
+from .inputs import bytes_done
+from .outputs import RejectsFile, ReportRows, ResultsFile
+from .parsing import Rejected
+from .rules import load_pack
+from .storage import Store
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True,
+    help="stdout: table for people; json: one decision per line (JSON Lines); csv: one row per declaration.",
+)  # fmt: skip
+@click.option("--out", type=click.Path(path_type=Path), help="Also write results here: .csv, else JSON Lines.")
+@click.option("--per-finding", is_flag=True, help="--out gets one row per finding instead of per declaration.")
+@click.option("--rejects", type=click.Path(path_type=Path), help="Write each bad line here: line, raw row, reason.")
+@click.option("--report", type=click.Path(path_type=Path), help="Write a self-contained HTML report here.")
+@click.option("--workers", type=click.IntRange(1), default=None, help="Worker processes [default: every core].")
+@click.option("--cluster", metavar="tcp://HOST:8786", help="Screen on this Dask distributed scheduler.")
+@click.option("--no-store", is_flag=True, help="Screen only; record nothing in the database.")
+@click.option("--officer", default=None, help="Who screens (recorded with each decision and in the audit log).")
+@rules_option
+@click.pass_context
+@handle_errors
+def screen(ctx: click.Context, paths: tuple[str, ...], **options: Any) -> None:
+    """Screen declarations from PATHS: JSON, JSON Lines or batch CSV, each optionally
+    gzip-compressed; '-' reads stdin. Any size: the inputs are streamed.
+
+    Every good declaration is screened and stored; each rejected one is reported on
+    stderr with its file, line or record, and field, and the exit code is then 2.
+    """
+    store = open_store(ctx)
+    try:
+        counts = _run(store, list(paths), ctx.obj["quiet"], **options)
+    finally:
+        store.close()
+    if counts.rejected:
+        ctx.exit(EXIT_INPUT)
+
+
+def _run(store: Store, paths: list[str], quiet: bool, **options: Any) -> batch.Counts:
+    pack = load_pack(options["rules_dir"] or default_rules_dir())
+    keep = not options["no_store"]
+    if keep:
+        store.record_ruleset(pack.version, pack.contents, options["officer"] or "system")
+    at = dt.datetime.now(dt.UTC)
+    outcomes = _outcomes(store, pack, paths, at, options)
+    err = err_console()
+    counts = batch.Counts()
+    with ExitStack() as files:
+        sinks = _Sinks(options, files)
+        pending: list[Screening] = []
+        with _progress(err, quiet, paths) as progress:
+            task = progress.add_task("screening", total=progress.total_bytes)
+            for outcome in _unique_ids(outcomes):
+                counts.add(outcome)
+                sinks.write(outcome)
+                if outcome.screening is not None and keep:
+                    pending.append(outcome.screening)
+                    if len(pending) >= STORE_CHUNK:
+                        store.record_screenings(pending, "screen", options["officer"])
+                        pending = []
+                progress.update(task, completed=bytes_done(), lines=counts.lines)
+            if pending:
+                store.record_screenings(pending, "screen", options["officer"])
+        sinks.finish(pack.version, at, paths, counts)
+    if not quiet:
+        _summary(err, counts)
+    return counts
+
+
+def _outcomes(
+    store: Store, pack: Any, paths: list[str], at: dt.datetime, options: dict[str, Any]
+) -> Iterator[batch.Outcome]:
+    jobs = batch.blocks(paths, sys.stdin)
+    registry = store.registry_index()
+    if options["cluster"]:
+        from .cluster import screen_on_cluster
+
+        return screen_on_cluster(options["cluster"], jobs, pack, registry, at)
+    workers = options["workers"] or batch.default_workers()
+    return batch.screen_blocks(jobs, pack, registry, at, workers)
+
+
+def _unique_ids(outcomes: Iterator[batch.Outcome]) -> Iterator[batch.Outcome]:
+    """One id with two different contents in one run is ambiguous: the later is rejected."""
+    seen: dict[str, tuple[bytes, str]] = {}
+    for outcome in outcomes:
+        screening = outcome.screening
+        if screening is not None:
+            decl = screening.declaration
+            digest = hashlib.blake2b(repr(decl.canonical()).encode(), digest_size=16).digest()
+            first = seen.setdefault(decl.declaration_id, (digest, str(screening.location)))
+            if first[0] != digest:
+                message = f"declaration_id {decl.declaration_id!r} already came with other content at {first[1]}"
+                where = screening.location
+                start = where.line or 0
+                rejected = Rejected(where, [LocatedError(where, message)], decl.declaration_id, decl.canonical(),
+                                    list(range(start, start + outcome.lines)) if start else [])  # fmt: skip
+                outcome = batch.Outcome(None, rejected, outcome.lines)
+        yield outcome
+
+
+class _Sinks:
+    """Where outcomes go: stdout in the chosen format, rejections to stderr, the files."""
+
+    def __init__(self, options: dict[str, Any], files: ExitStack) -> None:
+        self.fmt = options["fmt"]
+        self.out = sys.stdout
+        self.csv = reporting.CsvWriter(self.out) if self.fmt == "csv" else None
+        self.table: list[dict[str, Any]] = []
+        self.results = ResultsFile(options["out"], options["per_finding"]) if options["out"] else None
+        self.rejects = RejectsFile(options["rejects"]) if options["rejects"] else None
+        self.report_path: Path | None = options["report"]
+        self.report = ReportRows() if self.report_path else None
+        for sink in (self.results, self.rejects, self.report):
+            if sink is not None:
+                files.callback(sink.close)
+
+    def write(self, outcome: batch.Outcome) -> None:
+        if outcome.rejected is not None:
+            for line in reporting.rejection_lines(outcome.rejected):
+                click.echo(line, err=True)
+            if self.rejects is not None:
+                self.rejects.write(outcome.rejected)
+            return
+        assert outcome.screening is not None
+        decision = outcome.screening.decision
+        if self.fmt == "json":
+            self.out.write(reporting.json_line(decision) + "\n")
+        elif self.csv is not None:
+            self.csv.write(decision)
+        else:
+            self.table.append(decision)
+        if self.results is not None:
+            self.results.write(decision)
+        if self.report is not None:
+            self.report.add(batch.report_row(outcome.screening))
+
+    def finish(self, version: str, at: dt.datetime, paths: list[str], counts: batch.Counts) -> None:
+        if self.table:
+            width = None if self.out.isatty() else 160
+            reporting.print_table(Console(file=self.out, highlight=False, width=width), self.table)
+        self.out.flush()
+        if self.report is not None and self.report_path is not None:
+            from .report_html import write_report
+
+            meta = {"title": "Screening report", "inputs": paths, "screened_at": at.isoformat().replace("+00:00", "Z"),
+                    "ruleset_version": version, "lines": counts.lines, "screened": counts.declarations,
+                    "rejected": counts.rejected}  # fmt: skip
+            write_report(self.report_path, self.report.rows(), meta)
+
+
+class _LinesPerSecond(ProgressColumn):
+    def render(self, task: Task) -> Text:
+        lines = task.fields.get("lines", 0)
+        speed = lines / task.elapsed if task.elapsed else 0
+        return Text(f"{lines:,} lines, {speed:,.0f} lines/s")
+
+
+class _BatchProgress(Progress):
+    total_bytes: int | None = None
+
+
+def _progress(err: Console, quiet: bool, paths: list[str]) -> _BatchProgress:
+    """Bytes read against the inputs' sizes (so the ETA is honest), and lines/s; only for
+    a person watching a terminal."""
+    progress = _BatchProgress(
+        SpinnerColumn(), BarColumn(), TextColumn("{task.percentage:>3.0f}%"), _LinesPerSecond(),
+        TextColumn("ETA"), TimeRemainingColumn(),
+        console=err, transient=True, redirect_stdout=False, disable=quiet or not err.is_terminal,
+    )  # fmt: skip
+    sizes = [Path(p).stat().st_size for p in paths if p != "-" and Path(p).is_file()]
+    progress.total_bytes = sum(sizes) if len(sizes) == len(paths) and sizes else None
+    return progress
+
+
+def _summary(err: Console, counts: batch.Counts) -> None:
+    d = counts.decisions
+    click.echo(
+        f"{counts.lines} lines: {counts.screened_lines} screened in {counts.declarations} declaration(s) "
+        f"({d['hold']} hold, {d['inspect']} inspect, {d['release']} release), "
+        f"{counts.rejected_lines} rejected in {counts.rejected} declaration(s)",
+        err=True,
+    )
+    if counts.declarations < 2:
+        return  # one declaration needs no tables
+    table = Table(title="Summary", show_header=True)
+    table.add_column("decision")
+    table.add_column("declarations", justify="right")
+    table.add_column("lines", justify="right")
+    for verdict in ("hold", "inspect", "release"):
+        table.add_row(verdict, str(d[verdict]), str(counts.decided_lines[verdict]))
+    table.add_row("rejected", str(counts.rejected), str(counts.rejected_lines))
+    err.print(table)
+    for title, data in (("Top rules", counts.rules), ("Top held exporters", counts.held_exporters),
+                        ("Top held consignees", counts.held_consignees)):  # fmt: skip
+        if data:
+            top = Table(title=title)
+            top.add_column("name")
+            top.add_column("declarations", justify="right")
+            for name, n in sorted(data.items(), key=lambda kv: (-kv[1], kv[0]))[:10]:
+                top.add_row(Text(name), str(n))
+            err.print(top)

@@ -1,0 +1,188 @@
+"""The batch HTML report: its content from counters, and that a real browser draws its charts."""
+
+from __future__ import annotations
+
+import os
+import re
+import struct
+import subprocess
+import tracemalloc
+import zlib
+from collections import Counter
+from collections.abc import Iterator
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from customs_rules.report_html import COLORS, Aggregate, time_buckets, write_report
+
+CHROMIUM = "/usr/bin/chromium"
+EVIL = "<script>alert(1)</script>"
+META = {
+    "title": "Batch <b>big.csv</b>",
+    "inputs": ["big.csv", "more & more.csv"],
+    "screened_at": "2024-03-01T10:00:00+00:00",
+    "ruleset_version": "2024.03-abc123",
+    "lines": 303,
+    "screened": 300,
+    "rejected": 3,
+}
+
+
+def rows(n: int = 300, days: int = 40) -> Iterator[dict[str, Any]]:
+    """Deterministic rows: every 10th held by `sanctions.watchlist`, every 3rd otherwise inspected."""
+    for i in range(n):
+        held, inspected = i % 10 == 0, i % 3 == 0 and i % 10 != 0
+        yield {
+            "declaration_id": f"D{i:05d}",
+            "date": (date(2024, 1, 1) + timedelta(days=i % days)).isoformat(),
+            "decision": "hold" if held else "inspect" if inspected else "release",
+            "score": 90.0 if held else 40.0 if inspected else 0.0,
+            "rule_ids": ["sanctions.watchlist"] if held else ["valuation.low_price"] if inspected else [],
+            "exporter": EVIL if i % 7 == 0 else f"Exporter {i % 30}",
+            "consignee": f"Consignee {i % 11} & Sons",
+            "destination_country": ("KZ", "RU", "CN", "DE")[i % 4],
+        }
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("report") / "out.html"
+    write_report(path, rows(), META)  # a generator: the writer must manage with one pass
+    return path
+
+
+def test_totals_and_rule_table(report: Path) -> None:
+    html = report.read_text(encoding="utf-8")
+    # 300 rows: 30 holds (i % 10 == 0), 90 inspects (i % 3 == 0 but not i % 10 == 0), 180 releases
+    assert "<b>30</b>hold (10.0%)" in html
+    assert "<b>90</b>inspect (30.0%)" in html
+    assert "<b>180</b>release (60.0%)" in html
+    assert "<td>sanctions.watchlist</td><td>30</td><td>30</td><td>0</td><td>0</td>" in html
+    assert "<td>valuation.low_price</td><td>90</td><td>0</td><td>90</td><td>0</td>" in html
+    assert "<td>KZ Kazakhstan</td>" in html
+    assert "2024.03-abc123" in html and "more &amp; more.csv" in html and "<dd>303</dd>" in html
+
+
+def test_every_text_is_escaped_and_nothing_is_fetched(report: Path) -> None:
+    html = report.read_text(encoding="utf-8")
+    assert EVIL not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<b>big.csv</b>" not in html and "Batch &lt;b&gt;big.csv&lt;/b&gt;" in html
+    assert "&amp; Sons" in html
+    assert "http://" not in html and "https://" not in html
+    assert not re.search(r"<(link|img|iframe)\b|\bsrc=|@import|url\(", html)
+    assert html.count("<script>") == 1  # only the chart check, at the end
+
+
+def test_charts_are_inline_svg_with_bar_counts(report: Path) -> None:
+    html = report.read_text(encoding="utf-8")
+    charts = re.findall(r'<svg class="chart" data-bars="(\d+)"', html)
+    assert len(charts) >= 2
+    assert charts[0] == "40"  # one column per day: 40 days, no gaps
+    assert charts[1] == "2"  # one bar per rule that found
+
+
+def test_top_n_and_only_flagged_parties(tmp_path: Path) -> None:
+    data = [
+        {"declaration_id": str(i), "date": "2024-01-01", "decision": "inspect" if i < 50 else "release",
+         "score": 1.0, "rule_ids": ["r"], "exporter": f"Ex{i:03d}", "consignee": "C", "destination_country": "KZ"}
+        for i in range(100)
+    ]  # fmt: skip
+    path = tmp_path / "r.html"
+    write_report(path, data, {"title": "t"})
+    html = path.read_text(encoding="utf-8")
+    exporters = set(re.findall(r"<td>(Ex\d+)</td>", html))
+    assert len(exporters) == 20 and all(int(e[2:]) < 50 for e in exporters)
+
+
+def test_long_ranges_group_by_week_then_month() -> None:
+    def days(span: int) -> dict[date, list[int]]:
+        return {date(2020, 1, 1) + timedelta(days=d): [0, 0, 1] for d in range(0, span + 1, 5)}
+
+    assert time_buckets(days(60))[0] == "day"
+    unit, weeks = time_buckets(days(400))
+    assert unit == "week" and len(weeks) <= 60 and sum(v[2] for _, v in weeks) == len(days(400))
+    unit, months = time_buckets(days(2000))
+    assert unit == "month" and months[0][0] == "2020-01" and len(months) == 66
+
+
+def test_unknown_decision_is_an_error() -> None:
+    with pytest.raises(ValueError, match="maybe"):
+        Aggregate().add({"declaration_id": "x", "decision": "maybe"})
+
+
+def test_memory_does_not_grow_with_rows(tmp_path: Path) -> None:
+    def peak(n: int) -> int:
+        tracemalloc.start()
+        write_report(tmp_path / "m.html", rows(n), META)
+        size = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        return size
+
+    small, large = peak(2_000), peak(40_000)
+    assert large < small * 1.5 + 200_000, (small, large)
+
+
+# --- in a real browser -------------------------------------------------------------------------
+
+
+def chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} missing: .ci/run installs the Debian package 'chromium'")
+        pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium); CI installs it and runs this test")
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             f"--user-data-dir={tmp_path / 'profile'}"]  # fmt: skip
+    return subprocess.run([CHROMIUM, *flags, *args], capture_output=True, text=True, timeout=120, check=True)
+
+
+def test_browser_draws_every_chart(report: Path, tmp_path: Path) -> None:
+    dom = chromium(tmp_path, "--dump-dom", report.as_uri()).stdout
+    # The page's own script sets this after measuring each svg.chart and its rects as laid out
+    drawn = re.search(r'<body[^>]*data-charts-drawn="(\d+)"', dom)
+    assert drawn, dom[:2000]
+    charts = report.read_text(encoding="utf-8").count('<svg class="chart"')
+    assert int(drawn.group(1)) == charts >= 2
+
+
+def test_screenshot_shows_the_bars(report: Path, tmp_path: Path) -> None:
+    png = tmp_path / "shot.png"
+    chromium(tmp_path, f"--screenshot={png}", "--window-size=1280,2000", report.as_uri())
+    width, height, colors = png_colors(png)
+    assert (width, height) == (1280, 2000) and len(colors) > 20  # not a blank page
+    for name, hex_color in COLORS.items():
+        want = bytes.fromhex(hex_color[1:])
+        painted = sum(n for c, n in colors.items() if max(abs(a - b) for a, b in zip(c, want, strict=True)) <= 6)
+        # Legend swatches and card borders use these colours too, but only bars cover thousands of pixels
+        assert painted > 5_000, (name, painted)
+
+
+def png_colors(path: Path) -> tuple[int, int, Counter[bytes]]:
+    """Pixel count per RGB colour of an 8-bit RGB(A) PNG; plain zlib, since Pillow is no dependency here."""
+    data = path.read_bytes()
+    width, height, depth, ctype = struct.unpack(">IIBB", data[16:26])
+    assert depth == 8 and ctype in (2, 6), (depth, ctype)
+    pos, idat = 8, bytearray()
+    while pos < len(data):
+        size, kind = struct.unpack(">I4s", data[pos : pos + 8])
+        if kind == b"IDAT":
+            idat += data[pos + 8 : pos + 8 + size]
+        pos += 12 + size
+    raw, bpp = zlib.decompress(bytes(idat)), 3 if ctype == 2 else 4
+    stride, prev, colors = width * bpp, bytearray(width * bpp), Counter[bytes]()
+    for y in range(height):
+        kind, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1 : (y + 1) * (stride + 1)])
+        for i in range(stride) if kind else ():  # undo the PNG row filter (Sub, Up, Average, Paeth)
+            a, b = line[i - bpp] if i >= bpp else 0, prev[i]
+            c = prev[i - bpp] if i >= bpp else 0
+            if kind == 4:
+                p = a + b - c
+                a = a if abs(p - a) <= abs(p - b) and abs(p - a) <= abs(p - c) else b if abs(p - b) <= abs(p - c) else c
+            line[i] = (line[i] + (a if kind in (1, 4) else b if kind == 2 else (a + b) // 2)) & 255
+        colors.update(bytes(line[i : i + 3]) for i in range(0, stride, bpp))
+        prev = line
+    return width, height, colors
