@@ -69,7 +69,16 @@ class ActivityMap:
 
     def covering(self, activity_codes: tuple[str, ...], hs_code: str) -> list[str]:
         """The activity codes that cover the HS code (empty when none does)."""
-        return [a for a in activity_codes if any(hs_code.startswith(p) for p in self.goods_for(a))]
+        key = (activity_codes, hs_code)
+        found = self._covering.get(key)
+        if found is None:
+            found = [a for a in activity_codes if any(hs_code.startswith(p) for p in self.goods_for(a))]
+            self._covering[key] = found
+        return list(found)
+
+    def __post_init__(self) -> None:
+        # companies repeat the same codes and goods: the answer is memoised per pair
+        self._covering: dict[tuple[tuple[str, ...], str], list[str]] = {}
 
 
 @dataclass
@@ -81,6 +90,7 @@ class ReferenceData:
 
     def __post_init__(self) -> None:
         self._lists_cache: dict[str, dict[str, ListEntry]] = {}
+        self._groups_cache: dict[str, frozenset[str]] = {}
 
     def lists_for(self, hs_code: str) -> dict[str, ListEntry]:
         """Every named list (and tier sub-list) the HS code belongs to, with its entry."""
@@ -97,7 +107,11 @@ class ReferenceData:
     def groups_for(self, country: str | None) -> frozenset[str]:
         if not country:
             return frozenset()
-        return frozenset(g.name for g in self.country_groups.values() if country in g.countries)
+        found = self._groups_cache.get(country)
+        if found is None:
+            found = frozenset(g.name for g in self.country_groups.values() if country in g.countries)
+            self._groups_cache[country] = found
+        return found
 
 
 def load_reference(directory: Path) -> tuple[ReferenceData, list[LocatedError]]:

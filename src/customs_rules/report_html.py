@@ -157,7 +157,7 @@ def table(head: list[str], rows: list[tuple[Any, ...]]) -> str:
     if not rows:
         return '<p class="note">None.</p>'
     cells = "".join(
-        "<tr>" + "".join(f"<td>{num(c)}</td>" for c in row) + "</tr>" for row in rows
+        "<tr>" + "".join(f"<td>{escape(num(c))}</td>" for c in row) + "</tr>" for row in rows
     )  # every cell goes through escape: declared names are untrusted text
     return (
         "<table><thead><tr>" + "".join(f"<th>{h}</th>" for h in head) + f"</tr></thead><tbody>{cells}</tbody></table>"
