@@ -86,7 +86,10 @@ def test_screen_json_prints_one_decision_per_line(sqlite_url: str, tmp_path: Pat
         "screened_at",
     }
     first, *tables = result.stderr.splitlines()
-    assert first == "2 lines: 2 screened in 2 declaration(s) (0 hold, 0 inspect, 2 release), 0 rejected in 0 declaration(s)"
+    assert (
+        first
+        == "2 lines: 2 screened in 2 declaration(s) (0 hold, 0 inspect, 2 release), 0 rejected in 0 declaration(s)"
+    )
     assert any("Summary" in line for line in tables)
     assert counts(sqlite_url)[:2] == (2, 2)
 

@@ -1,0 +1,111 @@
+"""Screening past one machine, on a Dask distributed cluster.
+
+The parent reads the inputs and cuts them into blocks of whole declarations (a
+declaration is never split: blocks are made of complete records). Every worker gets one
+snapshot of the rules and the registry (scattered once, no database connection per row),
+builds its own engine from it once, and screens the blocks it is given. Results come
+back in input order; at most a few blocks per worker are in flight, so memory stays
+flat. Run workers with one thread each (`--nthreads 1`): the engine is not known to be
+thread-safe (engine-notes.md).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import tempfile
+from collections import deque
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .batch import Outcome, Worker
+from .errors import CustomsRulesError
+from .parsing import RawRecord, Rejected
+from .registry import CompanyRecord, PersonRecord, RegistryIndex, WatchlistRecord
+from .rules import RulePack, load_pack
+
+IN_FLIGHT_PER_WORKER = 4
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything a remote worker needs, as plain data."""
+
+    key: str
+    rules: dict[str, str]
+    companies: list[CompanyRecord]
+    people: list[PersonRecord]
+    watchlist: list[WatchlistRecord]
+
+
+def snapshot_of(pack: RulePack, registry: RegistryIndex) -> Snapshot:
+    companies = list(registry.companies.values())
+    people = [p for group in registry.people.values() for p in group]
+    digest = hashlib.sha256(pack.version.encode())
+    for record in (*companies, *people, *registry.watchlist):
+        digest.update(record.model_dump_json().encode())
+    return Snapshot(digest.hexdigest(), pack.contents, companies, people, list(registry.watchlist))
+
+
+_WORKERS: dict[str, Worker] = {}  # per worker process, one engine per snapshot
+
+
+def _worker_for(snapshot: Snapshot) -> Worker:
+    worker = _WORKERS.get(snapshot.key)
+    if worker is None:
+        folder = Path(tempfile.mkdtemp(prefix="customs-rules-pack-"))
+        for name, text in snapshot.rules.items():
+            path = folder / "rules" / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+        pack = load_pack(folder / "rules")
+        worker = Worker(pack, RegistryIndex(snapshot.companies, snapshot.people, snapshot.watchlist))
+        _WORKERS.clear()  # a new snapshot replaces the old one: one compiled engine at a time
+        _WORKERS[snapshot.key] = worker
+    return worker
+
+
+def screen_remote(snapshot: Snapshot, block: list[RawRecord | Rejected], at: dt.datetime) -> list[Outcome]:
+    """Runs on a Dask worker."""
+    return _worker_for(snapshot).screen_block(block, at)
+
+
+def screen_on_cluster(
+    address: str,
+    jobs: Iterable[list[RawRecord | Rejected]],
+    pack: RulePack,
+    registry: RegistryIndex,
+    at: dt.datetime,
+) -> Iterator[Outcome]:
+    """Every record's outcome, in input order, screened on the cluster at `address`."""
+    client = _connect(address)
+    try:
+        workers = max(1, len(client.scheduler_info().get("workers", {})))
+        remote = client.scatter(snapshot_of(pack, registry), broadcast=True)
+        pending: deque[Any] = deque()
+        for block in jobs:
+            pending.append(client.submit(screen_remote, remote, block, at, pure=False))
+            if len(pending) >= workers * IN_FLIGHT_PER_WORKER:
+                yield from pending.popleft().result()
+        while pending:
+            yield from pending.popleft().result()
+    finally:
+        client.close()
+
+
+def _connect(address: str) -> Any:
+    try:
+        from distributed import Client
+    except ImportError:
+        raise CustomsRulesError(
+            "--cluster needs Dask distributed", "install it: pip install 'customs-rules[cluster]'"
+        ) from None
+    try:
+        return Client(address, timeout="10s")
+    except (OSError, TimeoutError) as exc:
+        raise CustomsRulesError(
+            f"cannot reach the Dask scheduler at {address}: {exc}",
+            "start one with `dask scheduler` and workers with `dask worker ADDRESS --nthreads 1`",
+        ) from None

@@ -1,0 +1,169 @@
+"""Batch screening: streaming, workers, outputs, rejects; every shortcut equals plain screening."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import gzip
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from customs_rules import batch
+from customs_rules.api import Screener
+from customs_rules.cli import main
+from customs_rules.models import Declaration
+from customs_rules.parsing import Parsed, read_declarations
+from customs_rules.registry import RegistryIndex
+from customs_rules.rules import RulePack
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+SHIPMENTS = FIXTURES / "shipments.csv"
+BAD_ROWS = FIXTURES / "bad" / "bad_rows.csv"
+AT = dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.UTC)
+
+
+def run(db: str, *args: str) -> Result:
+    return CliRunner().invoke(main, ["--db", db, *args], catch_exceptions=False)
+
+
+def outcomes(pack: RulePack, registry: RegistryIndex, paths: list[str], workers: int) -> list[Any]:
+    results = batch.screen_blocks(batch.blocks(paths, size=7), pack, registry, AT, workers)
+    return [o.screening.decision if o.screening else [str(e) for e in o.rejected.errors] for o in results]
+
+
+def test_results_are_identical_for_any_number_of_workers(pack: RulePack, small_registry: RegistryIndex) -> None:
+    paths = [str(SHIPMENTS), str(BAD_ROWS)]
+    one = outcomes(pack, small_registry, paths, 1)
+    assert len(one) > 150
+    assert outcomes(pack, small_registry, paths, 2) == one
+    assert outcomes(pack, small_registry, paths, 3) == one
+
+
+def test_batch_equals_plain_per_declaration_screening(pack: RulePack, small_registry: RegistryIndex) -> None:
+    plain = []
+    for parsed in read_declarations(str(SHIPMENTS)):
+        assert isinstance(parsed, Parsed)
+        fresh = Screener(pack, RegistryIndex(list(small_registry.companies.values()),
+                                             [p for ps in small_registry.people.values() for p in ps],
+                                             small_registry.watchlist))  # fmt: skip
+        plain.append(fresh.screen(parsed.declaration, AT).decision)
+    assert outcomes(pack, small_registry, [str(SHIPMENTS)], 2) == plain
+
+
+PARTIES = [
+    {"name": "Aspan Arba LLP", "country": "KZ"}, {"name": "Nebesnaya Mejanica", "country": "RU"},
+    {"name": "Kazakh Microelectronics LLP", "id": "100140000003"}, {"name": "Dala Grain LLP"},
+    {"name": "Qazaq Tech Trade LLP", "country": "KZ"}, {"name": "Bishkek Components"},
+    {"name": "Gulf Electronics FZE", "country": "AE"}, {"name": "ООО «Радиокомплект»"}, {"name": "Nobody Ltd"},
+]  # fmt: skip
+HS = ["854231", "8806.21", "880730", "848210", "100199", "720851", "851762", "3102.10"]
+COUNTRIES = ["RU", "BY", "KZ", "KG", "CN", "DE", "AE", "AM"]
+
+
+@st.composite
+def declarations(draw: st.DrawFn) -> list[Declaration]:
+    result = []
+    for n in range(draw(st.integers(1, 12))):
+        items = [
+            {"line": i + 1, "hs_code": draw(st.sampled_from(HS)), "value": draw(st.sampled_from([0, 10, 5000.5]))}
+            for i in range(draw(st.integers(1, 3)))
+        ]
+        result.append(Declaration.model_validate({
+            "declaration_id": f"H-{n}", "date": "2024-05-01",
+            "exporter": draw(st.sampled_from(PARTIES)), "consignee": draw(st.sampled_from(PARTIES)),
+            "dispatch_country": "KZ", "destination_country": draw(st.sampled_from(COUNTRIES)),
+            "transit_countries": draw(st.lists(st.sampled_from(COUNTRIES), max_size=2)), "items": items,
+        }))  # fmt: skip
+    return result
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+)
+@given(batch_of=declarations())
+def test_cached_screening_equals_fresh_screening(
+    pack: RulePack, small_registry: RegistryIndex, batch_of: list[Declaration]
+) -> None:
+    # the long-lived screener memoises fact signatures, parties, links and coverage;
+    # a fresh one per declaration has nothing cached: both must decide alike
+    shared = Screener(pack, small_registry)
+    for decl in batch_of:
+        fresh = Screener(pack, RegistryIndex(list(small_registry.companies.values()),
+                                             [p for ps in small_registry.people.values() for p in ps],
+                                             small_registry.watchlist))  # fmt: skip
+        assert shared.screen(decl, AT).decision == fresh.screen(decl, AT).decision
+
+
+def test_rejects_out_and_counts_add_up(sqlite_url: str, tmp_path: Path) -> None:
+    out, rejects = tmp_path / "out.csv", tmp_path / "rejects.csv"
+    result = run(
+        sqlite_url,
+        "screen",
+        str(BAD_ROWS),
+        "--format",
+        "json",
+        "--out",
+        str(out),
+        "--rejects",
+        str(rejects),
+        "--workers",
+        "2",
+    )
+    assert result.exit_code == 2
+    summary = result.stderr.splitlines()
+    counts = [s for s in summary if " lines: " in s][0]
+    assert counts.startswith("12 lines: ") or " lines: " in counts
+    total, screened, rejected = _numbers(counts)
+    assert screened + rejected == total
+    rows = list(csv.DictReader(rejects.open()))
+    assert {r["declaration_id"] for r in rows} == {"BR-BAD-HS-0002", "BR-BAD-COUNTRY-0004"}
+    bad_hs = [r for r in rows if r["declaration_id"] == "BR-BAD-HS-0002"]
+    assert all("85A231" in r["reason"] for r in bad_hs) and any("85A231" in r["raw"] for r in bad_hs)
+    assert len(rows) == rejected
+    results = list(csv.DictReader(out.open()))
+    assert [r["declaration_id"] for r in results] == ["BR-GOOD-0001", "BR-GOOD-0003", "BR-GOOD-0005"]
+
+
+def _numbers(line: str) -> tuple[int, int, int]:
+    words = line.replace(",", "").split()
+    total = int(words[0])
+    screened = int(words[words.index("screened") - 1])
+    rejected = int(words[words.index("rejected") - 1])
+    return total, screened, rejected
+
+
+def test_per_finding_jsonl_and_gzip_input(sqlite_url: str, tmp_path: Path) -> None:
+    gz = tmp_path / "shipments.csv.gz"
+    gz.write_bytes(gzip.compress(SHIPMENTS.read_bytes()))
+    out = tmp_path / "findings.jsonl"
+    result = run(
+        sqlite_url, "-q", "screen", str(gz), "--format", "csv", "--no-store", "--out", str(out), "--per-finding"
+    )
+    assert result.exit_code == 0, result.stderr
+    findings = [json.loads(line) for line in out.read_text().splitlines()]
+    assert findings and {"declaration_id", "rule_id", "evidence", "is_test"} <= set(findings[0])
+    assert len(result.stdout.splitlines()) - 1 == len({r.split(",")[0] for r in result.stdout.splitlines()[1:]})
+
+
+def test_unknown_cluster_address_is_a_clear_error(sqlite_url: str) -> None:
+    pytest.importorskip("distributed")
+    result = run(sqlite_url, "screen", str(BAD_ROWS), "--cluster", "tcp://127.0.0.1:9", "--no-store")
+    assert result.exit_code == 1 and "cannot reach the Dask scheduler" in result.stderr
+
+
+def test_a_dask_cluster_gives_the_same_results(pack: RulePack, small_registry: RegistryIndex) -> None:
+    distributed = pytest.importorskip("distributed")
+    from customs_rules.cluster import screen_on_cluster
+
+    paths = [str(SHIPMENTS), str(BAD_ROWS)]
+    local = outcomes(pack, small_registry, paths, 1)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        remote = screen_on_cluster(cluster.scheduler_address, batch.blocks(paths, size=7), pack, small_registry, AT)
+        found = [o.screening.decision if o.screening else [str(e) for e in o.rejected.errors] for o in remote]
+    assert found == local
