@@ -1,0 +1,113 @@
+"""Batch screening at scale: lines/s and peak memory of `screen`, by number of workers.
+
+    python benchmarks/bench_batch.py [--lines 1000000] [--companies 100000] [--workers 1 2] [--no-store] [--keep DIR]
+
+It generates a shipments CSV (about 5% listed goods, 10% to RU/BY, some linked parties)
+drawn from a synthetic registry, loads the registry into a fresh SQLite database, then,
+in the same run, times Python's csv.DictReader reading the file (nothing else) and
+`customs-rules -q screen FILE --format json --workers N` storing everything, for each N.
+Peak RSS is sampled from /proc every 0.1 s and counts the parent and all its workers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def tree_rss_kb(pid: int) -> int:
+    """Resident memory of a process and all its descendants, from /proc."""
+    total, todo = 0, [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            status = Path(f"/proc/{current}/status").read_text()
+            total += next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:"))
+            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
+            todo.extend(int(c) for c in children)
+        except (OSError, StopIteration, ValueError):
+            continue
+    return total
+
+
+def run_measured(command: list[str]) -> tuple[float, int, int]:
+    """(seconds, peak RSS of the whole process tree in MB, exit code)."""
+    peak = 0
+    start = time.perf_counter()
+    with subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) as proc:
+        done = threading.Event()
+
+        def sample() -> None:
+            nonlocal peak
+            while not done.is_set():
+                peak = max(peak, tree_rss_kb(proc.pid))
+                time.sleep(0.1)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        _, err = proc.communicate()
+        done.set()
+        sampler.join()
+    seconds = time.perf_counter() - start
+    if proc.returncode:
+        print(err.decode()[-2000:], file=sys.stderr)
+    return seconds, peak // 1024, proc.returncode
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--lines", type=int, default=1_000_000)
+    parser.add_argument("--companies", type=int, default=100_000)
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--no-store", action="store_true", help="screen without storing (to see the storing cost)")
+    parser.add_argument("--keep", type=Path, help="work in this directory and keep the files")
+    args = parser.parse_args()
+    work = args.keep or Path(tempfile.mkdtemp(prefix="cr-batch-"))
+    work.mkdir(parents=True, exist_ok=True)
+    data, registry, base_db = work / "shipments.csv", work / "registry", work / "registry.db"
+    if not data.exists() or not (registry / "companies.csv").exists():
+        subprocess.run(
+            [sys.executable, str(HERE / "generate_shipments.py"), "--lines", str(args.lines), "--out", str(data),
+             "--registry-out", str(registry), "--companies", str(args.companies)],
+            check=True,
+        )  # fmt: skip
+    cli = [sys.executable, "-m", "customs_rules", "-q"]
+    if not base_db.exists():
+        subprocess.run(
+            [*cli, "--db", f"sqlite:///{base_db}", "registry", "load", "--companies", str(registry / "companies.csv"),
+             "--people", str(registry / "people.csv")],
+            check=True,
+        )  # fmt: skip
+    start = time.perf_counter()
+    with data.open(newline="", encoding="utf-8") as handle:
+        rows = sum(1 for _ in csv.DictReader(handle))
+    read_s = time.perf_counter() - start
+    size_mb = data.stat().st_size / 1e6
+    print(f"input: {rows:,} lines ({size_mb:.0f} MB), registry of {args.companies:,} companies ({work})")
+    print(f"csv.DictReader read only: {read_s:.2f} s ({rows / read_s:,.0f} lines/s)")
+    for workers in args.workers:
+        db = work / f"bench-{workers}.db"
+        shutil.copyfile(base_db, db)
+        command = [*cli, "--db", f"sqlite:///{db}", "screen", str(data), "--format", "json", "--workers", str(workers)]
+        if args.no_store:
+            command.append("--no-store")
+        seconds, peak_mb, code = run_measured(command)
+        what = "no store" if args.no_store else "store"
+        print(
+            f"screen ({what}, JSON out), {workers} worker(s): {seconds:.1f} s, {rows / seconds:,.0f} lines/s, "
+            f"peak RSS {peak_mb:,} MB (parent + workers), ratio read/screen {read_s / seconds:.3f}, exit {code}"
+        )
+        db.unlink(missing_ok=True)
+
+
+if __name__ == "__main__":
+    main()
