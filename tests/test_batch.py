@@ -34,7 +34,7 @@ def run(db: str, *args: str) -> Result:
 
 def outcomes(pack: RulePack, registry: RegistryIndex, paths: list[str], workers: int) -> list[Any]:
     results = batch.screen_blocks(batch.blocks(paths, size=7), pack, registry, AT, workers)
-    return [o.screening.decision if o.screening else [str(e) for e in o.rejected.errors] for o in results]
+    return [o.decision if o.decision else [str(e) for e in o.rejected.errors] for o in results]
 
 
 def test_results_are_identical_for_any_number_of_workers(pack: RulePack, small_registry: RegistryIndex) -> None:
@@ -165,5 +165,31 @@ def test_a_dask_cluster_gives_the_same_results(pack: RulePack, small_registry: R
     local = outcomes(pack, small_registry, paths, 1)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
         remote = screen_on_cluster(cluster.scheduler_address, batch.blocks(paths, size=7), pack, small_registry, AT)
-        found = [o.screening.decision if o.screening else [str(e) for e in o.rejected.errors] for o in remote]
+        found = [o.decision if o.decision else [str(e) for e in o.rejected.errors] for o in remote]
     assert found == local
+
+
+def test_workers_store_the_same_as_one_process(tmp_path: Path) -> None:
+    from customs_rules.storage import DecisionRecord, DeclarationRecord, FindingRecord, ItemRecord, Store
+
+    stored = []
+    for workers in ("1", "2"):
+        url = f"sqlite:///{tmp_path / f'w{workers}.db'}"
+        result = run(url, "-q", "screen", str(SHIPMENTS), str(BAD_ROWS), "--format", "json", "--workers", workers)
+        assert result.exit_code == 2
+        store = Store(url)
+        try:
+            stored.append(tuple(store.count(t) for t in (DeclarationRecord, ItemRecord, DecisionRecord, FindingRecord)))
+        finally:
+            store.close()
+    assert stored[0] == stored[1] and stored[0][0] == 153 + 3
+
+
+def test_a_repeated_id_with_other_content_is_flagged(sqlite_url: str, tmp_path: Path) -> None:
+    path = tmp_path / "day.jsonl"
+    first = json.loads((FIXTURES / "declarations" / "clean_wheat.json").read_text())
+    path.write_text(json.dumps(first) + "\n" + json.dumps(first | {"destination_country": "UZ"}) + "\n")
+    result = run(sqlite_url, "screen", str(path), "--format", "json")
+    assert result.exit_code == 0
+    assert f"warning: declaration {first['declaration_id']} at {path}:2 repeats the id of {path}:1" in result.stderr
+    assert len(result.stdout.splitlines()) == 2

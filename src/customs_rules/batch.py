@@ -11,11 +11,11 @@ alone writes: outputs, rejects, the report and the database, in chunks.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import multiprocessing
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from .api import Screener, Screening
@@ -28,20 +28,29 @@ BLOCK = 200  # records per block handed to a worker: big enough to amortise the 
 
 @dataclass
 class Outcome:
-    """What became of one record: a screening, or a rejection (with its input lines)."""
+    """What became of one record. Workers that store their own results hand back only
+    what the parent prints and counts (`decision`, `row`); otherwise also the screening."""
 
-    screening: Screening | None
-    rejected: Rejected | None
     lines: int
+    decision: dict[str, Any] | None = None
+    row: dict[str, Any] | None = None  # the per-declaration summary (report, counts)
+    rejected: Rejected | None = None
+    screening: Screening | None = None  # None once stored by the worker
+    digest: bytes = b""  # of the declaration's content: one id, two contents is flagged
+    location: str = ""
 
 
 @dataclass
 class Worker:
-    """Per process: the compiled pack and the registry snapshot, built once."""
+    """Per process: the compiled pack and the registry snapshot, built once; with a
+    database URL it also stores what it screens (in parallel with the other workers)."""
 
     pack: RulePack
     registry: RegistryLookup
+    store_url: str | None = None
+    officer: str | None = None
     screener: Screener | None = None
+    store: Any = None
 
     def screen_block(self, block: list[RawRecord | Rejected], at: dt.datetime) -> list[Outcome]:
         if self.screener is None:  # compiled here: each process needs its own engine
@@ -50,12 +59,28 @@ class Worker:
         for record in block:
             parsed = record.parse() if isinstance(record, RawRecord) else record
             if isinstance(parsed, Rejected):
-                results.append(Outcome(None, parsed, parsed.lines))
+                results.append(Outcome(parsed.lines, rejected=parsed))
                 continue
             screening = self.screener.screen(parsed.declaration, at)
             screening.location = parsed.location
-            results.append(Outcome(screening, None, parsed.lines))
+            digest = hashlib.blake2b(repr(parsed.declaration.canonical()).encode(), digest_size=16).digest()
+            results.append(
+                Outcome(parsed.lines, screening.decision, report_row(screening), screening=screening,
+                        digest=digest, location=str(parsed.location))
+            )  # fmt: skip
+        if self.store_url:
+            self._store(results)
         return results
+
+    def _store(self, results: list[Outcome]) -> None:
+        from .storage import Store  # a connection of this process's own, opened once
+
+        if self.store is None:
+            self.store = Store(self.store_url)
+        screenings = [o.screening for o in results if o.screening is not None]
+        self.store.record_screenings(screenings, "screen", self.officer)
+        for outcome in results:
+            outcome.screening = None  # stored: nothing heavy goes back to the parent
 
 
 _WORKER: Worker | None = None  # set in the parent before the pool forks
@@ -88,13 +113,20 @@ def screen_blocks(
     registry: RegistryLookup,
     at: dt.datetime,
     workers: int = 1,
+    store_url: str | None = None,
+    officer: str | None = None,
 ) -> Iterator[Outcome]:
-    """Every record's outcome, in input order, screened by `workers` processes."""
+    """Every record's outcome, in input order, screened by `workers` processes (each
+    storing its results when given `store_url`)."""
     global _WORKER
-    worker = Worker(pack, registry)
+    worker = Worker(pack, registry, store_url, officer)
     if workers <= 1:
-        for block in jobs:
-            yield from worker.screen_block(block, at)
+        try:
+            for block in jobs:
+                yield from worker.screen_block(block, at)
+        finally:
+            if worker.store is not None:
+                worker.store.close()
         return
     _WORKER = worker  # inherited by the forked children (copy-on-write registry)
     context = multiprocessing.get_context("fork")
@@ -122,22 +154,21 @@ class Counts:
 
     def add(self, outcome: Outcome) -> None:
         self.lines += outcome.lines
-        if outcome.screening is None:
+        if outcome.decision is None or outcome.row is None:
             self.rejected += 1
             self.rejected_lines += outcome.lines
             return
-        decision = outcome.screening.decision
-        verdict = decision["decision"]
+        verdict = outcome.decision["decision"]
         self.declarations += 1
         self.screened_lines += outcome.lines
         self.decisions[verdict] += 1
         self.decided_lines[verdict] += outcome.lines
-        for finding in decision["findings"]:
-            self.rules[finding["rule_id"]] = self.rules.get(finding["rule_id"], 0) + 1
+        for rule_id in outcome.row["rule_ids"]:
+            self.rules[rule_id] = self.rules.get(rule_id, 0) + 1
         if verdict == "hold":
-            decl = outcome.screening.declaration
-            self.held_exporters[decl.exporter.name] = self.held_exporters.get(decl.exporter.name, 0) + 1
-            self.held_consignees[decl.consignee.name] = self.held_consignees.get(decl.consignee.name, 0) + 1
+            exporter, consignee = outcome.row["exporter"], outcome.row["consignee"]
+            self.held_exporters[exporter] = self.held_exporters.get(exporter, 0) + 1
+            self.held_consignees[consignee] = self.held_consignees.get(consignee, 0) + 1
 
     @property
     def screened(self) -> int:
@@ -157,9 +188,3 @@ def report_row(screening: Screening) -> dict[str, Any]:
         "consignee": decl.consignee.name,
         "destination_country": decl.destination_country,
     }
-
-
-def progress_sources(paths: list[str]) -> Callable[[], tuple[int, int]]:
-    """(bytes done, bytes in all) of the inputs, for a progress bar with an ETA."""
-    total = sum(Path(p).stat().st_size for p in paths if p != "-" and Path(p).is_file())
-    return lambda: (0, total)

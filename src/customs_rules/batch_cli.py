@@ -9,7 +9,6 @@ only after every good declaration was screened and stored.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import sys
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -25,10 +24,8 @@ from rich.text import Text
 from . import batch, reporting
 from .api import STORE_CHUNK, Screening, default_rules_dir
 from .cli import EXIT_INPUT, err_console, handle_errors, main, open_store, rules_option
-from .errors import LocatedError
 from .inputs import bytes_done
 from .outputs import RejectsFile, ReportRows, ResultsFile
-from .parsing import Rejected
 from .rules import load_pack
 from .storage import Store
 
@@ -80,10 +77,10 @@ def _run(store: Store, paths: list[str], quiet: bool, **options: Any) -> batch.C
         pending: list[Screening] = []
         with _progress(err, quiet, paths) as progress:
             task = progress.add_task("screening", total=progress.total_bytes)
-            for outcome in _unique_ids(outcomes):
+            for outcome in _flag_repeated_ids(outcomes, err):
                 counts.add(outcome)
                 sinks.write(outcome)
-                if outcome.screening is not None and keep:
+                if outcome.screening is not None and keep:  # not stored by a worker
                     pending.append(outcome.screening)
                     if len(pending) >= STORE_CHUNK:
                         store.record_screenings(pending, "screen", options["officer"])
@@ -105,27 +102,27 @@ def _outcomes(
     if options["cluster"]:
         from .cluster import screen_on_cluster
 
+        # cluster workers have no database: the parent stores what they send back
         return screen_on_cluster(options["cluster"], jobs, pack, registry, at)
     workers = options["workers"] or batch.default_workers()
-    return batch.screen_blocks(jobs, pack, registry, at, workers)
+    store_url = None if options["no_store"] else store.url
+    return batch.screen_blocks(jobs, pack, registry, at, workers, store_url, options["officer"])
 
 
-def _unique_ids(outcomes: Iterator[batch.Outcome]) -> Iterator[batch.Outcome]:
-    """One id with two different contents in one run is ambiguous: the later is rejected."""
+def _flag_repeated_ids(outcomes: Iterator[batch.Outcome], err: Console) -> Iterator[batch.Outcome]:
+    """One id with two different contents in one run: both are kept (the later as a new
+    revision, as `submit` does), and the analyst is told, since one is probably a mistake."""
     seen: dict[str, tuple[bytes, str]] = {}
     for outcome in outcomes:
-        screening = outcome.screening
-        if screening is not None:
-            decl = screening.declaration
-            digest = hashlib.blake2b(repr(decl.canonical()).encode(), digest_size=16).digest()
-            first = seen.setdefault(decl.declaration_id, (digest, str(screening.location)))
-            if first[0] != digest:
-                message = f"declaration_id {decl.declaration_id!r} already came with other content at {first[1]}"
-                where = screening.location
-                start = where.line or 0
-                rejected = Rejected(where, [LocatedError(where, message)], decl.declaration_id, decl.canonical(),
-                                    list(range(start, start + outcome.lines)) if start else [])  # fmt: skip
-                outcome = batch.Outcome(None, rejected, outcome.lines)
+        if outcome.decision is not None:
+            ident = outcome.decision["declaration_id"]
+            first = seen.setdefault(ident, (outcome.digest, outcome.location))
+            if first[0] != outcome.digest:
+                click.echo(
+                    f"warning: declaration {ident} at {outcome.location} repeats the id of {first[1]} "
+                    "with other content; both were screened (the later is stored as a new revision)",
+                    err=True,
+                )
         yield outcome
 
 
@@ -146,14 +143,14 @@ class _Sinks:
                 files.callback(sink.close)
 
     def write(self, outcome: batch.Outcome) -> None:
-        if outcome.rejected is not None:
+        if outcome.decision is None or outcome.row is None:
+            assert outcome.rejected is not None
             for line in reporting.rejection_lines(outcome.rejected):
                 click.echo(line, err=True)
             if self.rejects is not None:
                 self.rejects.write(outcome.rejected)
             return
-        assert outcome.screening is not None
-        decision = outcome.screening.decision
+        decision = outcome.decision
         if self.fmt == "json":
             self.out.write(reporting.json_line(decision) + "\n")
         elif self.csv is not None:
@@ -163,7 +160,7 @@ class _Sinks:
         if self.results is not None:
             self.results.write(decision)
         if self.report is not None:
-            self.report.add(batch.report_row(outcome.screening))
+            self.report.add(outcome.row)
 
     def finish(self, version: str, at: dt.datetime, paths: list[str], counts: batch.Counts) -> None:
         if self.table:
