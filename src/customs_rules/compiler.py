@@ -20,9 +20,10 @@ Measured limits and pitfalls (engine-notes.md) shape the code:
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,6 +39,8 @@ MAX_GROUPS = 15  # $or/$and groups in one pattern (error 113 above)
 MAX_PROPERTIES = 240  # properties per fact; the engine fails above 252
 CACHE_SIZE = 200_000
 NEGATED = {"gt": "$lte", "gte": "$lt", "lt": "$gte", "lte": "$gt"}
+NUMERIC_FIELDS = frozenset({FieldType.NUMBER, FieldType.DATE})
+OTHER = "\u0000other"  # equal to no literal a rule can hold (text literals are printable)
 POSITIVE = {"gt": "$gt", "gte": "$gte", "lt": "$lt", "lte": "$lte"}
 _ruleset_names = itertools.count()
 
@@ -57,6 +60,37 @@ class Layout:
     fields: dict[str, str] = field(default_factory=dict)
     list_flags: dict[tuple[str, str], str] = field(default_factory=dict)
     group_flags: dict[tuple[str, str], str] = field(default_factory=dict)
+    literals: dict[str, set[Any]] = field(default_factory=dict)  # encoded, per field compared
+    _ordered: dict[str, list[Any]] = field(default_factory=dict)
+
+    def note_literals(self, name: str, values: Iterable[Any]) -> None:
+        self.literals.setdefault(name, set()).update(values)
+        self._ordered.pop(name, None)
+
+    def canonical(self, name: str, value: Any) -> Any:
+        """A stand-in for `value` that every rule treats exactly as it treats `value`.
+
+        Rules compare a field only with their literals, so values between the same two
+        literals (or equal to none) behave alike: sending one representative per class
+        lets facts that differ only there share one engine evaluation (the signature
+        cache). A field compared with nothing (read for `exists`, lists, groups) only
+        needs to be present.
+        """
+        literals = self.literals.get(name)
+        if not literals:
+            return 1
+        if value in literals or isinstance(value, bool):
+            return value
+        if FIELDS[name].type not in NUMERIC_FIELDS:
+            return OTHER
+        ordered = self._ordered.get(name)
+        if ordered is None:
+            ordered = self._ordered[name] = sorted(literals)
+        place = bisect.bisect(ordered, value)
+        low = ordered[place - 1] if place else ordered[0] - 2
+        high = ordered[place] if place < len(ordered) else ordered[-1] + 2
+        stand_in = engine_number((low + high) / 2)
+        return stand_in if low < stand_in < high else value
 
     def key(self, name: str) -> str:
         return self.fields.setdefault(name, name.replace(".", "__"))
@@ -78,7 +112,7 @@ class Layout:
         for name, key in self.fields.items():
             value = encode(name, values.get(name))
             if value is not None:
-                fact[key] = value
+                fact[key] = self.canonical(name, value)
         for (name, list_name), key in self.list_flags.items():
             hs_code = values.get(name)
             if hs_code is not None:
@@ -127,6 +161,9 @@ def compile_leaf(leaf: Leaf, layout: Layout, negate: bool) -> dict[str, Any]:
         joined = _join("$or" if wanted != negate else "$and", present)
         return _or_missing(joined, keys[0], negate and nullable)
     key = layout.key(leaf.field)
+    if op != "exists":
+        literals = leaf.value if isinstance(leaf.value, tuple) else (leaf.value,)
+        layout.note_literals(leaf.field, (encode(leaf.field, v) for v in literals))
     if op == "exists":
         return {"$ex" if leaf.value != negate else "$nex": {key: 1}}
     if op in POSITIVE:

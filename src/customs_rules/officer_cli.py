@@ -275,7 +275,8 @@ def rescreen(ctx: click.Context, since: dt.date | None, officer: str | None, fmt
 @main.group(invoke_without_command=True)
 @click.option("--limit", type=click.IntRange(1), default=50, show_default=True)
 @click.option(
-    "--action", help="Only this action (submit, rejected, decision, outcome, registry_load, ruleset, rescreen)."
+    "--action",
+    help="Only this action (submit, rejected, decision, decisions, outcome, registry_load, ruleset, rescreen).",
 )
 @format_option
 @click.pass_context

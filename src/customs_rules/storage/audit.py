@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import insert, text
 from sqlmodel import Session, col, select
 
 from .tables import AuditRecord
@@ -71,21 +71,12 @@ def append(session: Session, entries: Iterable[Entry]) -> None:
     rows = []
     for offset, entry in enumerate(batch, start=1):
         digest = entry_hash(prev, at, entry)
-        rows.append(
-            AuditRecord(
-                id=last_id + offset,
-                at=at,
-                actor=entry.actor,
-                action=entry.action,
-                subject=entry.subject,
-                details=entry.details,
-                prev_hash=prev,
-                hash=digest,
-            )
-        )
+        rows.append({
+            "id": last_id + offset, "at": at, "actor": entry.actor, "action": entry.action,
+            "subject": entry.subject, "details": entry.details, "prev_hash": prev, "hash": digest,
+        })  # fmt: skip
         prev = digest
-    session.add_all(rows)
-    session.flush()
+    session.execute(insert(AuditRecord), rows)
 
 
 def verify(session: Session, batch_size: int = 5000) -> Verification:

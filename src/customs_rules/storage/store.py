@@ -208,7 +208,7 @@ class Store:
 
         def work(session: Session) -> list[int | None]:
             ids = record(session, batch, kind, officer, force)
-            audit.append(session, (decision_entry(s, i, kind, officer) for s, i in zip(batch, ids, strict=True) if i))
+            audit.append(session, [chunk_entry(batch, ids, kind, officer)] if any(ids) else [])
             return ids
 
         return self.write(work)
@@ -311,6 +311,15 @@ def _ensure_ruleset(session: Session, version: str, content: dict[str, str], act
         session.add(RuleSetVersion(version=version, first_used_at=dt.datetime.now(dt.UTC), content=content))
         session.flush()
         audit.append(session, [audit.Entry(actor, "ruleset", version, {"files": sorted(content)})])
+
+
+def chunk_entry(batch: list[Any], ids: list[int | None], kind: str, officer: str | None) -> audit.Entry:
+    """One audit entry per stored chunk of a batch: every decision, by id and verdict."""
+    decisions = [
+        [pk, s.decision["declaration_id"], s.decision["decision"]] for s, pk in zip(batch, ids, strict=True) if pk
+    ]
+    details = {"kind": kind, "ruleset_version": batch[0].decision["ruleset_version"], "decisions": decisions}
+    return audit.Entry(officer or "system", "decisions", f"{len(decisions)} declaration(s)", details)
 
 
 def decision_entry(screening: Any, decision_pk: int, kind: str, officer: str | None) -> audit.Entry:
