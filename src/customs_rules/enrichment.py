@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from .identifiers import check_id
 from .models import Declaration, Item, Party
 from .reference import ReferenceData
 from .registry import PartyMatch, RegistryLookup
@@ -39,7 +40,10 @@ def party_features(role: str, party: Party, match: PartyMatch, index: RegistryLo
     known_detail = {"match": match.method, "score": match.score, "why": match.detail}
     if company is not None:
         known_detail |= {"company_id": company.company_id, "registered_name": company.name}
+    country = party.country or (company.country if company else None)
+    id_check = check_id(party.id, country)
     return {
+        f"{role}.id_valid": Feature(id_check.valid, {"scheme": id_check.scheme, "why": id_check.detail}),
         f"{role}.name": Feature(party.name),
         f"{role}.id": Feature(party.id),
         f"{role}.country": Feature(party.country or (company.country if company else None)),

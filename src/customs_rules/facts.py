@@ -50,6 +50,12 @@ def _party(role: str) -> list[FactField]:
         FactField(f"{role}.match", T.TEXT, False, "how it was found: id, name, alias or none", "id"),
         FactField(f"{role}.registered_on", T.DATE, True, f"{role}'s registration date"),
         FactField(f"{role}.watchlisted", T.BOOL, False, f"{role} is on the watchlist", False),
+        FactField(
+            f"{role}.id_valid",
+            T.BOOL,
+            True,
+            f"{role}'s declared id passes its checksum (BIN/IIN, INN/OGRN); missing when no scheme applies",
+        ),  # fmt: skip
     ]
 
 
