@@ -318,3 +318,15 @@ def test_registry_duplicate_ids_and_bad_activity_codes_are_refused(sqlite_url: s
     assert f"{path}:4, field company_id: company_id 150340000011 already on line 2" in result.stderr
     assert f"{path}:5, field activity_codes: activity code 'abc' is not a NACE/OKED code" in result.stderr
     assert f"{path}:6: wrong number of values for the header" in result.stderr
+
+
+def test_registry_match_shows_scored_candidates(sqlite_url: str) -> None:
+    load_fixture_registry(sqlite_url)
+    result = run(sqlite_url, "registry", "match", "Nebesnaya Mejanica", "--limit", "3", "--format", "json")
+    assert result.exit_code == 0
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert rows[0]["name"] == "ООО «Небесная механика»" and rows[0]["match"] is True and rows[0]["score"] == 1.0
+    decoy = [r for r in rows if "Земная" in r["name"]]
+    assert decoy and decoy[0]["match"] is False and decoy[0]["score"] < 0.92
+    listed = run(sqlite_url, "registry", "match", "Radiokomplekt", "--format", "json").stdout.splitlines()
+    assert json.loads(listed[0])["source"] == "watchlist"

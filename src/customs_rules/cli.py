@@ -195,6 +195,47 @@ def registry_load(ctx: click.Context, companies: Path | None, people: Path | Non
         ctx.exit(EXIT_INPUT)
 
 
+@registry.command("match")
+@click.argument("name")
+@click.option("--limit", type=click.IntRange(1, 100), default=10, show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.pass_context
+@handle_errors
+def registry_match(ctx: click.Context, name: str, limit: int, fmt: str) -> None:
+    """Show the registry's (and the watchlist's) best candidates for NAME, with scores and
+    why, so an analyst can check a doubtful match. Scores at or above the threshold match."""
+    from .names import DEFAULT_THRESHOLD
+
+    store = open_store(ctx)
+    try:
+        with store.stored_registry() as lookup:
+            rows = [
+                {"source": "registry", "score": round(m.score, 3), "match": m.score >= DEFAULT_THRESHOLD,
+                 "company_id": c.company_id, "name": c.name, "country": c.country, "via": f"{kind} {spelling!r}",
+                 "why": m.detail}
+                for c, kind, spelling, m in lookup.ranked_companies(name, limit)
+            ] + [
+                {"source": "watchlist", "score": round(m.score, 3), "match": m.score >= DEFAULT_THRESHOLD,
+                 "company_id": w.company_id, "name": w.name, "country": w.country, "via": f"{kind} {spelling!r}",
+                 "why": m.detail}
+                for w, kind, spelling, m in lookup.ranked_watchlist(name, limit)
+            ]  # fmt: skip
+    finally:
+        store.close()
+    rows.sort(key=lambda r: -float(r["score"] or 0))
+    if fmt == "json":
+        for row in rows[:limit]:
+            click.echo(json.dumps(row, ensure_ascii=False))
+        return
+    table = Table(title=f"Candidates for {name!r} (a match scores {DEFAULT_THRESHOLD} or more)")
+    columns = ("score", "match", "source", "company_id", "name", "country", "via", "why")
+    for column in columns:
+        table.add_column(column)
+    for row in rows[:limit]:
+        table.add_row(*(Text("" if row[c] is None else str(row[c])) for c in columns))
+    Console(highlight=False, width=None if sys.stdout.isatty() else 160).print(table)
+
+
 @registry.command("status")
 @click.pass_context
 @handle_errors

@@ -194,6 +194,20 @@ class NameSearch:
     def spellings(self, record: Any) -> list[tuple[str, str]]:
         raise NotImplementedError
 
+    def ranked(self, name: str, limit: int) -> list[Hit]:
+        """The best candidates whatever their score, best first (for an analyst's review)."""
+        key = " ".join(names.tokens(name))
+        hits: dict[tuple[Any, str], Hit] = {}
+        for record, kind, spelling in self.exact(key):
+            hits[(record, spelling)] = (record, kind, spelling, names.NameMatch(1.0, "same name once normalised"))
+        for record in self.candidates(names.blocking_keys(name)):
+            for kind, spelling in self.spellings(record):
+                hits.setdefault((record, spelling), (record, kind, spelling, names.compare(name, spelling)))
+        best: dict[Any, Hit] = {}
+        for hit in sorted(hits.values(), key=lambda h: -h[3].score):
+            best.setdefault(hit[0], hit)  # one line per record: its best spelling
+        return list(best.values())[:limit]
+
     def search(self, name: str, accept: Callable[[Any], bool]) -> list[Hit]:
         """Matches at or above the threshold, best first."""
         exact = [h for h in self.exact(" ".join(names.tokens(name))) if accept(h[0])]

@@ -145,6 +145,16 @@ class StoredRegistry(RegistryLookup):
         hits = self._names.search(name, lambda pk: accept(self._company(pk)))
         return [(self._company(pk), kind, spelling, match) for pk, kind, spelling, match in hits]
 
+    def ranked_companies(self, name: str, limit: int) -> list[tuple[CompanyRecord, str, str, names.NameMatch]]:
+        """The best registry candidates for a name, scored, whatever the threshold."""
+        return [
+            (self._company(pk), kind, spelling, match) for pk, kind, spelling, match in self._names.ranked(name, limit)
+        ]
+
+    def ranked_watchlist(self, name: str, limit: int) -> list[tuple[WatchlistRecord, str, str, names.NameMatch]]:
+        hits = self._watch_names.ranked(name, limit)
+        return [(self.watchlist[n], kind, spelling, match) for n, kind, spelling, match in hits]
+
     def people_of(self, company_id: str) -> list[PersonRecord]:
         # people name their company's id as written; match it raw or normalised
         if company_id not in self._people:
