@@ -193,3 +193,57 @@ def test_a_repeated_id_with_other_content_is_flagged(sqlite_url: str, tmp_path: 
     assert result.exit_code == 0
     assert f"warning: declaration {first['declaration_id']} at {path}:2 repeats the id of {path}:1" in result.stderr
     assert len(result.stdout.splitlines()) == 2
+
+
+def _shipments_with(tmp_path: Path, name: str, line_no: int, edit: Any) -> Path:
+    lines = SHIPMENTS.read_bytes().split(b"\n")
+    lines[line_no - 1] = edit(lines[line_no - 1])
+    path = tmp_path / name
+    path.write_bytes(b"\n".join(lines))
+    return path
+
+
+def _ids(stdout: str) -> set[str]:
+    return {json.loads(line)["declaration_id"] for line in stdout.splitlines()}
+
+
+def test_an_unbalanced_quote_never_lets_a_declaration_lose_a_line(sqlite_url: str, tmp_path: Path) -> None:
+    path = _shipments_with(tmp_path, "quote.csv", 5, lambda line: line.replace(b",", b',"', 13))
+    clean = _ids(run(sqlite_url, "-q", "screen", str(SHIPMENTS), "--format", "json", "--no-store").stdout)
+    rejects = tmp_path / "rejects.csv"
+    result = run(sqlite_url, "screen", str(path), "--format", "json", "--no-store", "--rejects", str(rejects))
+    assert result.exit_code == 2
+    screened = _ids(result.stdout)
+    rejected = {r["declaration_id"] for r in csv.DictReader(rejects.open())}
+    assert screened | rejected == clean and not screened & rejected  # nothing lost, nothing half
+    assert any("unbalanced quote" in r["reason"] for r in csv.DictReader(rejects.open()))
+
+
+def test_one_bad_row_does_not_cost_the_file(sqlite_url: str, tmp_path: Path) -> None:
+    latin = _shipments_with(tmp_path, "latin.csv", 7, lambda line: line.replace(b"t,", b"t\xe9,", 1))
+    def long_description(line: bytes) -> bytes:
+        import io
+
+        fields = next(csv.reader([line.decode()]))
+        fields[SHIPMENTS.read_text().splitlines()[0].split(",").index("description")] = "x" * 200_000
+        out = io.StringIO()
+        csv.writer(out, lineterminator="").writerow(fields)
+        return out.getvalue().encode()
+
+    huge = _shipments_with(tmp_path, "huge.csv", 9, long_description)
+    for path, reason in ((latin, "not UTF-8 text"), (huge, "at most 4000 characters")):
+        rejects = tmp_path / f"{path.stem}-rejects.csv"
+        result = run(sqlite_url, "-q", "screen", str(path), "--format", "json", "--no-store", "--rejects", str(rejects))
+        assert result.exit_code == 2
+        rows = list(csv.DictReader(rejects.open(encoding="utf-8", errors="surrogateescape")))
+        assert len({r["declaration_id"] for r in rows}) == 1 and reason in rows[0]["reason"], rows[0]["reason"]
+        assert len(result.stdout.splitlines()) == 152
+
+
+def test_deeply_nested_json_is_a_located_rejection(sqlite_url: str, tmp_path: Path) -> None:
+    good = (FIXTURES / "declarations" / "clean_wheat.json").read_text().replace("\n", " ")
+    path = tmp_path / "edge.jsonl"
+    path.write_text(good + "\n" + "[" * 5000 + "]" * 5000 + "\n")
+    result = run(sqlite_url, "screen", str(path), "--format", "json")
+    assert result.exit_code == 2
+    assert len(result.stdout.splitlines()) == 1 and f"{path}:2: nested too deeply" in result.stderr

@@ -65,7 +65,9 @@ class Source:
         if track:
             Source.tracked = self
         binary = cast(IO[bytes], gzip.GzipFile(fileobj=self._raw) if self.gzipped else self._raw)
-        return io.TextIOWrapper(binary, encoding="utf-8-sig", errors="strict", newline="")
+        # bytes that are not UTF-8 become lone surrogates: the record holding them is
+        # rejected (with its line), not the whole file
+        return io.TextIOWrapper(binary, encoding="utf-8-sig", errors="surrogateescape", newline="")
 
     def position(self) -> int:
         """Bytes of the file (compressed bytes for gzip) read so far by the last `open`."""

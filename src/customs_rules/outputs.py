@@ -31,7 +31,8 @@ REJECT_COLUMNS = ["source", "line", "declaration_id", "reason", "raw"]
 
 def _open(path: Path) -> IO[str]:
     path.parent.mkdir(parents=True, exist_ok=True)
-    return path.open("w", encoding="utf-8", newline="")
+    # surrogateescape: a rejected row with bytes that were not UTF-8 is written back as it came
+    return path.open("w", encoding="utf-8", errors="surrogateescape", newline="")
 
 
 class ResultsFile:

@@ -19,6 +19,9 @@ from .errors import InputError, LocatedError, Location
 from .inputs import Source, unreadable
 from .models import Declaration
 
+# a long field is its declaration's problem (validation refuses it), not the whole file's
+csv.field_size_limit(1 << 26)
+
 HEADER_COLUMNS = {
     "declaration_id": ("declaration_id",),
     "date": ("date",),
@@ -86,6 +89,20 @@ class _CsvGroup:
     errors: list[LocatedError] = field(default_factory=list)
 
 
+def _undecodable(values: Any) -> bool:
+    """Bytes that were not UTF-8 arrive as lone surrogates (errors='surrogateescape')."""
+    for value in values:
+        if isinstance(value, str):
+            if any("\udc80" <= ch <= "\udcff" for ch in value):
+                return True
+        elif isinstance(value, dict):
+            if _undecodable(value.keys()) or _undecodable(value.values()):
+                return True
+        elif isinstance(value, list) and _undecodable(value):
+            return True
+    return False
+
+
 @dataclass
 class RawRecord:
     """One declaration as read, not yet validated: cheap to read in one process and
@@ -102,6 +119,9 @@ class RawRecord:
     def parse(self) -> Parsed | Rejected:
         if isinstance(self.data, _CsvGroup):
             return _csv_declaration(self.key, self.data, self.location.source)
+        if _undecodable([self.data]):
+            error = LocatedError(self.location, "not UTF-8 text; save the file as UTF-8")
+            return Rejected(self.location, [error], raw=self.data, line_numbers=[self.location.line or 0])
         result = validate_record(self.data, self.location)
         if isinstance(result, Rejected) and self.location.line:
             result.line_numbers = [self.location.line]
@@ -143,8 +163,7 @@ def read_source(source: Source) -> Iterator[RawRecord | Rejected]:
     except (UnicodeDecodeError, OSError, EOFError) as exc:
         raise unreadable(source.name, exc) from None
     if kind == "csv":
-        last_rows = _csv_first_pass(source)
-        yield from _read_csv(source, last_rows)
+        yield from _read_csv(source, _csv_first_pass(source))
     elif kind == "jsonl":
         _check_lines(source)
         yield from _read_jsonl(source)
@@ -339,8 +358,9 @@ def _read_jsonl(source: Source) -> Iterator[RawRecord | Rejected]:
                 error = LocatedError(where, f"invalid JSON: {exc.msg} (column {exc.colno})")
                 yield Rejected(where, [error], raw=line.rstrip("\r\n"), line_numbers=[number])
                 continue
-            except ValueError as exc:
-                yield Rejected(where, [LocatedError(where, str(exc))], raw=line.rstrip("\r\n"), line_numbers=[number])
+            except (ValueError, RecursionError) as exc:
+                problem = str(exc) if isinstance(exc, ValueError) else "nested too deeply to be a declaration"
+                yield Rejected(where, [LocatedError(where, problem)], raw=line.rstrip("\r\n"), line_numbers=[number])
                 continue
             yield RawRecord(where, data)
 
@@ -365,25 +385,68 @@ def _csv_header(reader: Any, source: str) -> list[str]:
     return columns
 
 
-def _csv_first_pass(source: Source) -> dict[str, int]:
+@dataclass
+class _CsvScan:
+    last: dict[str, int] = field(default_factory=dict)  # declaration id -> line of its last row
+    swallowed: dict[str, int] = field(default_factory=dict)  # id -> line of the record that ate a row
+    hidden: dict[str, list[tuple[int, str]]] = field(default_factory=dict)  # the eaten lines, by id
+
+
+class _LineTap:
+    """Physical lines fed to the csv reader, kept until taken: the lines of one record."""
+
+    def __init__(self, text: TextIO) -> None:
+        self.text, self.lines = text, []  # type: ignore[var-annotated]
+
+    def __iter__(self) -> _LineTap:
+        return self
+
+    def __next__(self) -> str:
+        line = next(self.text)
+        self.lines.append(line)
+        return line
+
+    def take(self) -> list[str]:
+        lines, self.lines = self.lines, []
+        return lines
+
+
+def _csv_first_pass(source: Source) -> _CsvScan:
     """The line of each declaration's last row, so pass two can hand a declaration on as
-    soon as it is complete: adjacent rows cost nothing, scattered ones wait for their last."""
-    last: dict[str, int] = {}
+    soon as it is complete: adjacent rows cost nothing, scattered ones wait for their last.
+
+    It also finds rows swallowed by an unbalanced quote (a record spanning several lines
+    with the wrong number of values): every declaration with a row in there is rejected
+    whole, so none is screened with a line missing.
+    """
+    scan = _CsvScan()
     reader: Any = None
     try:
         with source.open() as text:
-            reader = csv.reader(text)
+            tap = _LineTap(text)
+            reader = csv.reader(tap)
             columns = _csv_header(reader, source.name)
+            tap.take()
             index = columns.index("declaration_id")
             for row in reader:
                 key = row[index].strip() if index < len(row) else ""
-                last[key] = reader.line_num
-    except (UnicodeDecodeError, OSError, EOFError, csv.Error) as exc:
+                scan.last[key] = reader.line_num
+                span = tap.take()
+                if len(span) > 1 and len(row) != len(columns):
+                    scan.swallowed.setdefault(key, reader.line_num)
+                    first = reader.line_num - len(span) + 1
+                    for offset, physical in enumerate(span[1:], start=1):
+                        other = next(csv.reader([physical]), [])
+                        if len(other) > index:
+                            ident = other[index].strip()
+                            scan.swallowed.setdefault(ident, reader.line_num)
+                            scan.hidden.setdefault(ident, []).append((first + offset, physical.rstrip("\r\n")))
+    except (OSError, EOFError, csv.Error) as exc:
         raise unreadable(source.name, exc, reader.line_num + 1 if reader else None) from None
-    return last
+    return scan
 
 
-def _read_csv(source: Source, last_rows: dict[str, int]) -> Iterator[RawRecord | Rejected]:
+def _read_csv(source: Source, scan: _CsvScan) -> Iterator[RawRecord | Rejected]:
     with source.open(track=True) as text:
         reader = csv.DictReader(text)
         reader.fieldnames = [c.strip() for c in reader.fieldnames or []]
@@ -394,15 +457,34 @@ def _read_csv(source: Source, last_rows: dict[str, int]) -> Iterator[RawRecord |
             group = open_groups.setdefault(key, _CsvGroup(number))
             group.rows.append((number, row))
             # a ragged row rejects its whole declaration: a line must never vanish
+            if key in scan.swallowed and len(group.rows) == 1:
+                message = (
+                    f"a row of this declaration was swallowed by an unbalanced quote in the record ending "
+                    f"at line {scan.swallowed[key]}; fix the quote and screen it again"
+                )
+                group.errors.append(LocatedError(Location(source.name, number), message))
+            if _undecodable(row.values()):
+                group.errors.append(
+                    LocatedError(Location(source.name, number), "not UTF-8 text; save the file as UTF-8")
+                )
             if None in row:
                 group.errors.append(LocatedError(Location(source.name, number), "more values than header columns"))
             elif None in row.values():
                 group.errors.append(LocatedError(Location(source.name, number), "fewer values than header columns"))
-            if last_rows.get(key, number) <= number:
+            if scan.last.get(key, number) <= number:
                 group = open_groups.pop(key)
                 yield RawRecord(Location(source.name, group.first_line), group, key)
         for key, group in open_groups.items():  # only if the file changed between passes
             yield RawRecord(Location(source.name, group.first_line), group, key)
+    for key, hidden in scan.hidden.items():
+        if key not in scan.last:  # every row of it was swallowed: it must still be accounted for
+            where = Location(source.name, hidden[0][0])
+            message = (
+                f"every row of this declaration was swallowed by an unbalanced quote in the record ending "
+                f"at line {scan.swallowed[key]}; fix the quote and screen it again"
+            )
+            yield Rejected(where, [LocatedError(where, message)], key or None, [raw for _, raw in hidden],
+                           [n for n, _ in hidden])  # fmt: skip
 
 
 def _csv_declaration(key: str, group: _CsvGroup, source: str) -> Parsed | Rejected:
@@ -454,10 +536,15 @@ def _header_conflicts(group: _CsvGroup, source: str) -> list[LocatedError]:
             if (row.get(column) or "").strip() != (first.get(column) or "").strip():
                 message = (
                     f"conflicts with line {group.first_line} of the same declaration "
-                    f"({row.get(column)!r} != {first.get(column)!r})"
+                    f"({_short(row.get(column))} != {_short(first.get(column))})"
                 )
                 errors.append(LocatedError(Location(source, number, field=column), message))
     return errors
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 4] + "...'"
 
 
 def _csv_item(row: dict[str, str]) -> dict[str, Any]:
