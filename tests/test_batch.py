@@ -221,6 +221,7 @@ def test_an_unbalanced_quote_never_lets_a_declaration_lose_a_line(sqlite_url: st
 
 def test_one_bad_row_does_not_cost_the_file(sqlite_url: str, tmp_path: Path) -> None:
     latin = _shipments_with(tmp_path, "latin.csv", 7, lambda line: line.replace(b"t,", b"t\xe9,", 1))
+
     def long_description(line: bytes) -> bytes:
         import io
 
@@ -247,3 +248,26 @@ def test_deeply_nested_json_is_a_located_rejection(sqlite_url: str, tmp_path: Pa
     result = run(sqlite_url, "screen", str(path), "--format", "json")
     assert result.exit_code == 2
     assert len(result.stdout.splitlines()) == 1 and f"{path}:2: nested too deeply" in result.stderr
+
+
+def test_unwritable_outputs_stop_before_anything_is_screened(sqlite_url: str, tmp_path: Path) -> None:
+    from customs_rules.storage import DeclarationRecord, Store
+
+    for option in ("--out", "--rejects", "--report"):
+        result = run(sqlite_url, "screen", str(SHIPMENTS), option, str(tmp_path))
+        assert result.exit_code == 2 and "cannot write" in result.stderr, (option, result.stderr)
+        assert "Traceback" not in result.stderr
+    store = Store(sqlite_url)
+    try:
+        assert store.count(DeclarationRecord) == 0
+    finally:
+        store.close()
+
+
+def test_rejects_keep_json_records_as_json(sqlite_url: str, tmp_path: Path) -> None:
+    path = tmp_path / "day.jsonl"
+    path.write_text('{"declaration_id": "X2", "date": "2024-01-01"}\n')
+    rejects = tmp_path / "rejects.csv"
+    assert run(sqlite_url, "screen", str(path), "--rejects", str(rejects)).exit_code == 2
+    (row,) = list(csv.DictReader(rejects.open()))
+    assert json.loads(row["raw"]) == {"declaration_id": "X2", "date": "2024-01-01"} and row["line"] == "1"

@@ -283,3 +283,18 @@ def test_concurrent_submissions_store_each_declaration_once(db_url: str, tmp_pat
 
 def _declaration() -> Declaration:
     return Declaration.model_validate(json.loads(SEED.read_text()))
+
+
+def test_audit_verify_detects_an_altered_decision(db_url: str) -> None:
+    load(db_url)
+    assert cli(db_url, "submit", str(SEED)).exit_code == 0
+    assert cli(db_url, "-q", "screen", str(FIXTURES / "declarations" / "batch.jsonl")).exit_code == 0
+    assert cli(db_url, "audit", "verify").exit_code == 0
+    store = Store(db_url)
+    try:
+        with store.engine.begin() as conn:
+            conn.execute(text("UPDATE decision SET decision = 'release', score = 0 WHERE id = 1"))
+    finally:
+        store.close()
+    broken = cli(db_url, "audit", "verify")
+    assert broken.exit_code == 2 and "decision #1 no longer says what audit entry" in broken.stderr

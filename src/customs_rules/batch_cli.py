@@ -24,10 +24,12 @@ from rich.text import Text
 from . import batch, reporting
 from .api import STORE_CHUNK, Screening, default_rules_dir
 from .cli import EXIT_INPUT, err_console, handle_errors, main, open_store, rules_option
+from .errors import CustomsRulesError
 from .inputs import bytes_done
 from .outputs import RejectsFile, ReportRows, ResultsFile
 from .rules import load_pack
 from .storage import Store
+from .workflow import current_officer
 
 
 @main.command()
@@ -65,15 +67,16 @@ def screen(ctx: click.Context, paths: tuple[str, ...], **options: Any) -> None:
 
 def _run(store: Store, paths: list[str], quiet: bool, **options: Any) -> batch.Counts:
     pack = load_pack(options["rules_dir"] or default_rules_dir())
+    options["officer"] = current_officer(options["officer"])
     keep = not options["no_store"]
-    if keep:
-        store.record_ruleset(pack.version, pack.contents, options["officer"] or "system")
-    at = dt.datetime.now(dt.UTC)
-    outcomes = _outcomes(store, pack, paths, at, options)
     err = err_console()
     counts = batch.Counts()
     with ExitStack() as files:
-        sinks = _Sinks(options, files)
+        sinks = _Sinks(options, files)  # before anything is screened: a bad path stops nothing half-done
+        if keep:
+            store.record_ruleset(pack.version, pack.contents, options["officer"])
+        at = dt.datetime.now(dt.UTC)
+        outcomes = _outcomes(store, pack, paths, at, options)
         pending: list[Screening] = []
         with _progress(err, quiet, paths) as progress:
             task = progress.add_task("screening", total=progress.total_bytes)
@@ -130,6 +133,12 @@ class _Sinks:
     """Where outcomes go: stdout in the chosen format, rejections to stderr, the files."""
 
     def __init__(self, options: dict[str, Any], files: ExitStack) -> None:
+        try:
+            self._open(options, files)
+        except OSError as exc:
+            raise OutputError(f"cannot write {exc.filename or ''}: {exc.strerror or exc}") from None
+
+    def _open(self, options: dict[str, Any], files: ExitStack) -> None:
         self.fmt = options["fmt"]
         self.out = sys.stdout
         self.csv = reporting.CsvWriter(self.out) if self.fmt == "csv" else None
@@ -138,6 +147,8 @@ class _Sinks:
         self.rejects = RejectsFile(options["rejects"]) if options["rejects"] else None
         self.report_path: Path | None = options["report"]
         self.report = ReportRows() if self.report_path else None
+        if self.report_path is not None:
+            _check_writable(self.report_path)
         for sink in (self.results, self.rejects, self.report):
             if sink is not None:
                 files.callback(sink.close)
@@ -174,6 +185,21 @@ class _Sinks:
                     "ruleset_version": version, "lines": counts.lines, "screened": counts.declarations,
                     "rejected": counts.rejected}  # fmt: skip
             write_report(self.report_path, self.report.rows(), meta)
+
+
+class OutputError(CustomsRulesError):
+    """An output file that cannot be written: said before anything is screened."""
+
+    exit_code = 2
+
+
+def _check_writable(path: Path) -> None:
+    if path.is_dir():
+        raise IsADirectoryError(21, "is a directory", str(path))
+    probe = path.with_name(path.name + ".probe")
+    with probe.open("w"):
+        pass
+    probe.unlink()
 
 
 class _LinesPerSecond(ProgressColumn):

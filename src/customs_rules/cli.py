@@ -50,6 +50,11 @@ def handle_errors(func: F) -> F:
             return func(*args, **kwargs)
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
+        except BrokenPipeError:
+            # the reader of stdout went away (`| head`): stop quietly, as Unix tools do
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            sys.exit(EXIT_INTERNAL)
         except CustomsRulesError as exc:
             raise CliError(str(exc), exc.exit_code, exc.hint) from None
         except Exception as exc:  # noqa: BLE001 - the user gets a message, never a traceback

@@ -96,10 +96,11 @@ class RejectsFile:
 
     def write(self, rejected: Rejected) -> None:
         reason = "; ".join(str(e) for e in rejected.errors)
-        raws = rejected.raw if isinstance(rejected.raw, list) else [rejected.raw]
         numbers: list[int | None] = list(rejected.line_numbers) or [rejected.location.line]
-        if len(raws) != len(numbers):
-            raws = [rejected.raw] * len(numbers)
+        rows = (
+            rejected.raw if isinstance(rejected.raw, list) and all(isinstance(r, str) for r in rejected.raw) else None
+        )
+        raws = rows if rows is not None and len(rows) == len(numbers) else [rejected.raw] * len(numbers)
         for number, raw in zip(numbers, raws, strict=True):
             self.csv.writerow(
                 [rejected.location.source, number or "", rejected.declaration_id or "", reason, _raw_text(raw)]
@@ -110,30 +111,12 @@ class RejectsFile:
 
 
 def _raw_text(raw: Any) -> str:
-    """A CSV row back as its CSV text; a JSON record as its JSON."""
+    """A CSV row comes as its CSV text already; a JSON record is written as JSON."""
     if raw is None:
         return ""
     if isinstance(raw, str):
         return raw
-    if isinstance(raw, dict) and all(isinstance(k, str | type(None)) for k in raw) and not _looks_json(raw):
-        values = [("" if v is None else v) for k, v in raw.items() if k is not None]
-        extra = raw.get(None) or []
-        buffer = _StringWriter()
-        csv.writer(buffer, lineterminator="").writerow([*values, *extra])
-        return buffer.text
     return json.dumps(raw, ensure_ascii=False, default=str)
-
-
-def _looks_json(raw: dict[Any, Any]) -> bool:
-    return any(isinstance(v, dict | list) for k, v in raw.items() if k is not None)
-
-
-class _StringWriter:
-    def __init__(self) -> None:
-        self.text = ""
-
-    def write(self, text: str) -> None:
-        self.text += text
 
 
 class ReportRows:

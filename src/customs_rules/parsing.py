@@ -8,6 +8,7 @@ The unit of acceptance is the declaration: one bad CSV row rejects its whole dec
 from __future__ import annotations
 
 import csv
+import io
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -511,7 +512,7 @@ def _csv_declaration(key: str, group: _CsvGroup, source: str) -> Parsed | Reject
     header["items"] = [_csv_item(row) for _, row in group.rows]
     lines = [n for n, _ in group.rows]
     if errors:
-        return Rejected(where, errors, key or None, [r for _, r in group.rows], lines)
+        return Rejected(where, errors, key or None, [_csv_text(r) for _, r in group.rows], lines)
 
     def column_of(loc: tuple[Any, ...]) -> Location:
         if loc and loc[0] == "items" and len(loc) > 1 and isinstance(loc[1], int):
@@ -522,7 +523,7 @@ def _csv_declaration(key: str, group: _CsvGroup, source: str) -> Parsed | Reject
 
     result = validate_record(header, where, column_of)
     if isinstance(result, Rejected):
-        result.raw, result.line_numbers = [r for _, r in group.rows], lines
+        result.raw, result.line_numbers = [_csv_text(r) for _, r in group.rows], lines
     else:
         result.lines = len(lines)
     return result
@@ -540,6 +541,14 @@ def _header_conflicts(group: _CsvGroup, source: str) -> list[LocatedError]:
                 )
                 errors.append(LocatedError(Location(source, number, field=column), message))
     return errors
+
+
+def _csv_text(row: dict[Any, Any]) -> str:
+    """A row back as the CSV line it was (values in column order, extra values last)."""
+    values = [("" if v is None else v) for k, v in row.items() if k is not None]
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="").writerow([*values, *(row.get(None) or [])])
+    return buffer.getvalue()
 
 
 def _short(value: Any, limit: int = 60) -> str:

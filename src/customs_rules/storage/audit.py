@@ -58,6 +58,11 @@ def _utc(at: dt.datetime) -> dt.datetime:
     return at.replace(tzinfo=None) if at.tzinfo is None else at.astimezone(dt.UTC).replace(tzinfo=None)
 
 
+def digest_of(verdict: str, score: float, version: str, rule_ids: list[str]) -> str:
+    body = json.dumps([verdict, float(score), version, rule_ids], separators=(",", ":"))
+    return hashlib.sha256(body.encode()).hexdigest()[:16]
+
+
 def append(session: Session, entries: Iterable[Entry]) -> None:
     """Append entries inside the caller's transaction (they land with its other writes)."""
     batch = list(entries)
@@ -80,7 +85,57 @@ def append(session: Session, entries: Iterable[Entry]) -> None:
 
 
 def verify(session: Session, batch_size: int = 5000) -> Verification:
-    """Walk the whole chain; the first broken link is reported with its entry id."""
+    """Walk the whole chain, then check every decision still says what the log recorded;
+    the first broken link or altered decision is reported."""
+    chain = _verify_chain(session, batch_size)
+    if not chain.ok:
+        return chain
+    altered = _altered_decision(session)
+    return Verification(False, chain.entries, chain.last_hash, altered) if altered else chain
+
+
+def _recorded_digests(session: Session) -> dict[int, tuple[str, int]]:
+    found: dict[int, tuple[str, int]] = {}
+    query = select(AuditRecord.id, AuditRecord.action, AuditRecord.details).where(
+        col(AuditRecord.action).in_(["decision", "decisions"])
+    )
+    for entry_id, action, details in session.exec(query):
+        if action == "decision" and details.get("digest"):
+            found[int(details["decision_id"])] = (details["digest"], entry_id or 0)
+        for item in details.get("decisions", []) if action == "decisions" else []:
+            if len(item) > 3:
+                found[int(item[0])] = (item[3], entry_id or 0)
+    return found
+
+
+def _altered_decision(session: Session) -> str | None:
+    from .tables import DecisionRecord, FindingRecord
+
+    recorded = _recorded_digests(session)
+    rules: dict[int, list[str]] = {}
+    for owner, rule_id in session.exec(
+        select(FindingRecord.decision_id, FindingRecord.rule_id).where(col(FindingRecord.is_test).is_(False))
+    ):
+        rules.setdefault(owner, []).append(rule_id)
+    # decisions older than the first audited one predate the audit log (an upgraded
+    # database): they have nothing to be checked against
+    first_audited = min(recorded) if recorded else None
+    rows = session.exec(
+        select(DecisionRecord.id, DecisionRecord.decision, DecisionRecord.score, DecisionRecord.ruleset_version)
+    )
+    for row_id, verdict, score, version in rows:
+        number = row_id or 0
+        entry = recorded.get(number)
+        if entry is None:
+            if first_audited is not None and number > first_audited:
+                return f"decision #{number} has no audit entry"
+            continue
+        if digest_of(verdict, score, version, sorted(rules.get(number, []))) != entry[0]:
+            return f"decision #{number} no longer says what audit entry {entry[1]} recorded"
+    return None
+
+
+def _verify_chain(session: Session, batch_size: int) -> Verification:
     prev, expected_id, count = GENESIS, 1, 0
     last_id = 0
     while True:

@@ -100,7 +100,12 @@ def listing(
         )
         query = query.where(col(DecisionRecord.id).in_(hits))
     if exporter:
-        query = query.where(func.lower(DeclarationRecord.exporter_name).contains(exporter.lower()))
+        name = (
+            func.py_casefold(DeclarationRecord.exporter_name)
+            if _sqlite(session)
+            else func.lower(DeclarationRecord.exporter_name)
+        )
+        query = query.where(name.contains(exporter.casefold(), autoescape=True))
     rows = session.exec(query.order_by(col(DecisionRecord.id).desc()).limit(limit)).all()
     rules = _rules_of(session, [d.id for d, _ in rows if d.id is not None])
     return [
@@ -122,6 +127,10 @@ def listing(
     ]
 
 
+def _sqlite(session: Session) -> bool:
+    return session.get_bind().dialect.name == "sqlite"
+
+
 def _rules_of(session: Session, decision_ids: list[int]) -> dict[int, list[str]]:
     found: dict[int, list[str]] = defaultdict(list)
     if decision_ids:
@@ -137,8 +146,9 @@ def explanation(session: Session, row: DecisionRecord) -> dict[str, Any]:
     """Everything needed to explain a decision: findings, rule set, facts, outcomes."""
     body = decision_dict(session, row)
     declaration = session.get(DeclarationRecord, row.declaration_pk)
+    same_revision = select(DecisionRecord.id).where(DecisionRecord.declaration_pk == row.declaration_pk)
     outcomes = session.exec(
-        select(OutcomeRecord).where(OutcomeRecord.declaration_id == row.declaration_id).order_by(col(OutcomeRecord.id))
+        select(OutcomeRecord).where(col(OutcomeRecord.decision_id).in_(same_revision)).order_by(col(OutcomeRecord.id))
     ).all()
     return body | {
         "declaration": declaration.content if declaration else None,
@@ -159,31 +169,37 @@ def explanation(session: Session, row: DecisionRecord) -> dict[str, Any]:
 def rule_stats(session: Session, since: dt.date | None = None) -> list[dict[str, Any]]:
     """Per rule: hits, holds, inspections, confirmed irregularities and the hit rate.
 
-    Counted over the decisions officers acted on (submissions and batch screenings; a
-    rescreen is a what-if and is left out). `inspected` counts hits whose declaration
-    got an inspection outcome; the hit rate is confirmed (seized or irregularity) over
+    Counted once per declaration revision, on the latest decision officers acted on
+    (a submission or a batch screening; a rescreen is a what-if and is left out).
+    `inspected` counts hits whose declaration revision got an inspection outcome; the
+    hit rate is confirmed (seized or irregularity; the latest outcome counts) over
     inspected.
     """
-    query = select(FindingRecord.rule_id, DecisionRecord.decision, DecisionRecord.declaration_id).join(
-        DecisionRecord, col(DecisionRecord.id) == FindingRecord.decision_id
-    )
-    query = query.where(col(FindingRecord.is_test).is_(False), DecisionRecord.kind != "rescreen")
+    acted = select(func.max(DecisionRecord.id)).where(DecisionRecord.kind != "rescreen")
     if since:
-        query = query.where(col(DecisionRecord.screened_at) >= dt.datetime.combine(since, dt.time(), tzinfo=dt.UTC))
-    outcomes: dict[str, str | None] = {}
-    for ident, outcome in session.exec(
-        select(OutcomeRecord.declaration_id, OutcomeRecord.result).order_by(col(OutcomeRecord.id))
+        acted = acted.where(col(DecisionRecord.screened_at) >= dt.datetime.combine(since, dt.time(), tzinfo=dt.UTC))
+    acted = acted.group_by(col(DecisionRecord.declaration_pk))
+    query = (
+        select(FindingRecord.rule_id, DecisionRecord.decision, DecisionRecord.declaration_pk)
+        .join(DecisionRecord, col(DecisionRecord.id) == FindingRecord.decision_id)
+        .where(col(FindingRecord.is_test).is_(False), col(DecisionRecord.id).in_(acted))
+    )
+    outcomes: dict[int, str | None] = {}
+    for pk, outcome in session.exec(
+        select(DecisionRecord.declaration_pk, OutcomeRecord.result)
+        .join(DecisionRecord, col(DecisionRecord.id) == OutcomeRecord.decision_id)
+        .order_by(col(OutcomeRecord.id))
     ):
-        outcomes[ident] = outcome  # the latest outcome counts
+        outcomes[pk] = outcome  # the latest outcome counts
     stats: dict[str, dict[str, Any]] = {}
-    for rule_id, decision, declaration_id in session.exec(query):
+    for rule_id, decision, pk in session.exec(query):
         row = stats.setdefault(
             rule_id, {"rule_id": rule_id, "hits": 0, "holds": 0, "inspections": 0, "inspected": 0, "confirmed": 0}
         )
         row["hits"] += 1
         row["holds"] += decision == "hold"
         row["inspections"] += decision == "inspect"
-        result = outcomes.get(declaration_id)
+        result = outcomes.get(pk)
         row["inspected"] += result is not None
         row["confirmed"] += result in CONFIRMED
     for row in stats.values():

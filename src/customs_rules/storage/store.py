@@ -46,6 +46,8 @@ def default_db_url() -> str:
 
 def _sqlite_connect(connection: Any, _record: Any) -> None:
     connection.isolation_level = None  # we say BEGIN ourselves (see _sqlite_begin)
+    # SQLite's lower() knows ASCII only: searches on names in any script use Python's
+    connection.create_function("py_casefold", 1, lambda text: text.casefold() if isinstance(text, str) else text)
     cursor = connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -79,7 +81,7 @@ class Store:
                 event.listen(self.read_engine, "connect", _sqlite_connect)
                 event.listen(self.read_engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN"))
             self._retry(lambda: schema.upgrade(self.engine))
-        except (SQLAlchemyError, OSError, ValueError) as exc:
+        except (SQLAlchemyError, OSError, ValueError, ImportError) as exc:
             raise StorageError(
                 f"cannot open the database {self.url}: {exc}".splitlines()[0],
                 "check --db or CUSTOMS_RULES_DB (e.g. sqlite:///path.db or postgresql+psycopg://...)",
@@ -221,7 +223,9 @@ class Store:
 
         def work(session: Session) -> tuple[dict[str, Any], bool]:
             same = queries.identical(session, decl.declaration_id, decl.canonical())
-            if same is not None:
+            if same is not None:  # another officer stored it first, while this one screened
+                found: dict[str, Any] = {"source": source, "already_stored": queries.reference(same.id)}
+                audit.append(session, [audit.Entry(officer, "submit", decl.declaration_id, found)])
                 return queries.decision_dict(session, same), False
             _ensure_ruleset(session, screening.decision["ruleset_version"], ruleset, officer)
             (decision_pk,) = record(session, [screening], "submit", officer)
@@ -316,7 +320,9 @@ def _ensure_ruleset(session: Session, version: str, content: dict[str, str], act
 def chunk_entry(batch: list[Any], ids: list[int | None], kind: str, officer: str | None) -> audit.Entry:
     """One audit entry per stored chunk of a batch: every decision, by id and verdict."""
     decisions = [
-        [pk, s.decision["declaration_id"], s.decision["decision"]] for s, pk in zip(batch, ids, strict=True) if pk
+        [pk, s.decision["declaration_id"], s.decision["decision"], decision_digest(s.decision)]
+        for s, pk in zip(batch, ids, strict=True)
+        if pk
     ]
     details = {"kind": kind, "ruleset_version": batch[0].decision["ruleset_version"], "decisions": decisions}
     return audit.Entry(officer or "system", "decisions", f"{len(decisions)} declaration(s)", details)
@@ -325,6 +331,7 @@ def chunk_entry(batch: list[Any], ids: list[int | None], kind: str, officer: str
 def decision_entry(screening: Any, decision_pk: int, kind: str, officer: str | None) -> audit.Entry:
     d = screening.decision
     details = {
+        "digest": decision_digest(d),
         "decision_id": decision_pk,
         "kind": kind,
         "decision": d["decision"],
@@ -333,6 +340,13 @@ def decision_entry(screening: Any, decision_pk: int, kind: str, officer: str | N
         "ruleset_version": d["ruleset_version"],
     }
     return audit.Entry(officer or "system", "decision", d["declaration_id"], details)
+
+
+def decision_digest(decision: dict[str, Any]) -> str:
+    """What a decision said, in a few bytes kept in the audit log: `audit verify` checks
+    the stored decision still says it."""
+    return audit.digest_of(decision["decision"], decision["score"], decision["ruleset_version"],
+                           sorted(f["rule_id"] for f in decision["findings"]))  # fmt: skip
 
 
 def _audit_load(session: Session, actor: str, table: str, source: str, count: int) -> None:
