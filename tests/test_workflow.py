@@ -57,6 +57,16 @@ def write(tmp_path: Path, name: str, data: Any) -> str:
     return str(path)
 
 
+def sql(db: str, statement: str) -> None:
+    """Change the database behind the tool's back, as someone tampering would."""
+    store = Store(db)
+    try:
+        with store.engine.begin() as conn:
+            conn.execute(text(statement))
+    finally:
+        store.close()
+
+
 def counts(db: str) -> tuple[int, int]:
     store = Store(db)
     try:
@@ -153,20 +163,10 @@ def test_audit_chain_detects_tampering(db_url: str, tmp_path: Path) -> None:
     cli(db_url, "submit", str(SEED))
     ok = cli(db_url, "audit", "verify")
     assert ok.exit_code == 0 and ok.stdout.startswith("ok: 6 entries, chain intact")
-    store = Store(db_url)
-    try:
-        with store.engine.begin() as conn:
-            conn.execute(text("UPDATE audit_log SET actor = 'someone-else' WHERE id = 5"))
-    finally:
-        store.close()
+    sql(db_url, "UPDATE audit_log SET actor = 'someone-else' WHERE id = 5")
     broken = cli(db_url, "audit", "verify")
     assert broken.exit_code == 2 and "entry 5 was altered after it was written" in broken.stderr
-    store = Store(db_url)
-    try:
-        with store.engine.begin() as conn:
-            conn.execute(text("DELETE FROM audit_log WHERE id = 5"))
-    finally:
-        store.close()
+    sql(db_url, "DELETE FROM audit_log WHERE id = 5")
     assert "entry 5 is missing" in cli(db_url, "audit", "verify").stderr
 
 
@@ -290,11 +290,6 @@ def test_audit_verify_detects_an_altered_decision(db_url: str) -> None:
     assert cli(db_url, "submit", str(SEED)).exit_code == 0
     assert cli(db_url, "-q", "screen", str(FIXTURES / "declarations" / "batch.jsonl")).exit_code == 0
     assert cli(db_url, "audit", "verify").exit_code == 0
-    store = Store(db_url)
-    try:
-        with store.engine.begin() as conn:
-            conn.execute(text("UPDATE decision SET decision = 'release', score = 0 WHERE id = 1"))
-    finally:
-        store.close()
+    sql(db_url, "UPDATE decision SET decision = 'release', score = 0 WHERE id = 1")
     broken = cli(db_url, "audit", "verify")
     assert broken.exit_code == 2 and "decision #1 no longer says what audit entry" in broken.stderr

@@ -148,21 +148,19 @@ class Store:
         return self.write(work)
 
     def replace_people(self, rows: Sequence[PersonRecord], actor: str = "system", source: str = "") -> int:
-        def work(session: Session) -> int:
-            session.exec(delete(Person))
-            if rows:
-                session.execute(insert(Person), [r.model_dump(mode="python") for r in rows])
-            _audit_load(session, actor, "people", source, len(rows))
-            return len(rows)
-
-        return self.write(work)
+        return self._replace(Person, "people", [r.model_dump(mode="python") for r in rows], actor, source)
 
     def replace_watchlist(self, rows: Sequence[WatchlistRecord], actor: str = "system", source: str = "") -> int:
+        return self._replace(WatchlistEntry, "watchlist", [r.model_dump() for r in rows], actor, source)
+
+    def _replace(self, table: Any, name: str, rows: list[dict[str, Any]], actor: str, source: str) -> int:
+        """A registry table replaced whole, with its audit entry, in one transaction."""
+
         def work(session: Session) -> int:
-            session.exec(delete(WatchlistEntry))
+            session.exec(delete(table))
             if rows:
-                session.execute(insert(WatchlistEntry), [r.model_dump() for r in rows])
-            _audit_load(session, actor, "watchlist", source, len(rows))
+                session.execute(insert(table), rows)
+            _audit_load(session, actor, name, source, len(rows))
             return len(rows)
 
         return self.write(work)
