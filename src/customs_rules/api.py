@@ -1,9 +1,16 @@
 """The library API: what the CLI adapts, and what other programs and tests call.
 
-from customs_rules.api import Screener
-screener = Screener.open(db_url)            # rules, policy and registry snapshot
-for outcome in screener.screen_inputs(parsing.read_all(["day.csv"])):
-    ...                                      # Screening or Rejected, in input order
+    from customs_rules.api import Screener
+    from customs_rules.parsing import read_all
+    from customs_rules.storage import Store
+
+    store = Store("sqlite:///customs.db")
+    screener = Screener.open(store)             # rules, policy and a registry snapshot
+    for outcome in screener.screen_inputs(read_all(["day.csv"])):
+        ...                                     # a Screening or a Rejected, in input order
+
+Batches at scale go through `batch` (worker processes) and the officer workflow through
+`workflow`; both build on `Screener`.
 """
 
 from __future__ import annotations
