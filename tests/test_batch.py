@@ -271,3 +271,20 @@ def test_rejects_keep_json_records_as_json(sqlite_url: str, tmp_path: Path) -> N
     assert run(sqlite_url, "screen", str(path), "--rejects", str(rejects)).exit_code == 2
     (row,) = list(csv.DictReader(rejects.open()))
     assert json.loads(row["raw"]) == {"declaration_id": "X2", "date": "2024-01-01"} and row["line"] == "1"
+
+
+def test_database_lookups_equal_the_registry_snapshot(pack: RulePack, db_url: str) -> None:
+    from customs_rules.api import load_registry
+    from customs_rules.storage import Store
+
+    registry_dir = FIXTURES / "registry"
+    store = Store(db_url)
+    try:
+        load_registry(store, registry_dir / "companies.csv", registry_dir / "people.csv", registry_dir / "watchlist.csv")
+        snapshot = store.registry_index()
+    finally:
+        store.close()
+    paths = [str(SHIPMENTS)]
+    with_snapshot = outcomes(pack, snapshot, paths, 1)
+    looked_up = batch.screen_blocks(batch.blocks(paths, size=7), pack, None, AT, 2, db_url)
+    assert [o.decision for o in looked_up] == with_snapshot

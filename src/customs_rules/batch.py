@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .api import Screener, Screening
-from .parsing import RawRecord, Rejected, read_raw
+from .parsing import Parsed, RawRecord, Rejected, read_raw
 from .registry import RegistryLookup
 from .rules import RulePack
 
@@ -42,45 +42,71 @@ class Outcome:
 
 @dataclass
 class Worker:
-    """Per process: the compiled pack and the registry snapshot, built once; with a
-    database URL it also stores what it screens (in parallel with the other workers)."""
+    """Per process: the compiled pack and the registry, built once. Without a registry
+    snapshot it looks parties up in the database at `db_url` (fetched in bulk per block,
+    cached), which keeps a worker small whatever the registry's size; with `keep` it
+    also stores what it screens (in parallel with the other workers)."""
 
     pack: RulePack
-    registry: RegistryLookup
-    store_url: str | None = None
+    registry: RegistryLookup | None
+    db_url: str | None = None
+    keep: bool = False
     officer: str | None = None
     screener: Screener | None = None
     store: Any = None
+    _lookups: Any = None
 
-    def screen_block(self, block: list[RawRecord | Rejected], at: dt.datetime) -> list[Outcome]:
+    def _screener(self) -> Screener:
         if self.screener is None:  # compiled here: each process needs its own engine
-            self.screener = Screener(self.pack, self.registry)
-        results = []
-        for record in block:
-            parsed = record.parse() if isinstance(record, RawRecord) else record
-            if isinstance(parsed, Rejected):
-                results.append(Outcome(parsed.lines, rejected=parsed))
-                continue
-            screening = self.screener.screen(parsed.declaration, at)
-            screening.location = parsed.location
-            digest = hashlib.blake2b(repr(parsed.declaration.canonical()).encode(), digest_size=16).digest()
-            results.append(
-                Outcome(parsed.lines, screening.decision, report_row(screening), screening=screening,
-                        digest=digest, location=str(parsed.location))
-            )  # fmt: skip
-        if self.store_url:
-            self._store(results)
-        return results
+            registry = self.registry
+            if registry is None:
+                self._lookups = self._store().stored_registry()
+                registry = self._lookups.__enter__()
+            self.screener = Screener(self.pack, registry)
+        return self.screener
 
-    def _store(self, results: list[Outcome]) -> None:
+    def _store(self) -> Any:
         from .storage import Store  # a connection of this process's own, opened once
 
         if self.store is None:
-            self.store = Store(self.store_url)
-        screenings = [o.screening for o in results if o.screening is not None]
-        self.store.record_screenings(screenings, "screen", self.officer)
-        for outcome in results:
-            outcome.screening = None  # stored: nothing heavy goes back to the parent
+            self.store = Store(self.db_url)
+        return self.store
+
+    def screen_block(self, block: list[RawRecord | Rejected], at: dt.datetime) -> list[Outcome]:
+        screener = self._screener()
+        parsed = [record.parse() if isinstance(record, RawRecord) else record for record in block]
+        prefetch = getattr(screener.registry, "prefetch", None)
+        if prefetch is not None:
+            prefetch(
+                party
+                for p in parsed
+                if isinstance(p, Parsed)
+                for party in (p.declaration.exporter, p.declaration.consignee)
+            )
+        results = []
+        for item in parsed:
+            if isinstance(item, Rejected):
+                results.append(Outcome(item.lines, rejected=item))
+                continue
+            screening = screener.screen(item.declaration, at)
+            screening.location = item.location
+            digest = hashlib.blake2b(repr(item.declaration.canonical()).encode(), digest_size=16).digest()
+            results.append(
+                Outcome(item.lines, screening.decision, report_row(screening), screening=screening,
+                        digest=digest, location=str(item.location))
+            )  # fmt: skip
+        if self.keep:
+            screenings = [o.screening for o in results if o.screening is not None]
+            self._store().record_screenings(screenings, "screen", self.officer)
+            for outcome in results:
+                outcome.screening = None  # stored: nothing heavy goes back to the parent
+        return results
+
+    def close(self) -> None:
+        if self._lookups is not None:
+            self._lookups.__exit__(None, None, None)
+        if self.store is not None:
+            self.store.close()
 
 
 _WORKER: Worker | None = None  # set in the parent before the pool forks
@@ -110,25 +136,26 @@ def default_workers() -> int:
 def screen_blocks(
     jobs: Iterable[list[RawRecord | Rejected]],
     pack: RulePack,
-    registry: RegistryLookup,
+    registry: RegistryLookup | None,
     at: dt.datetime,
     workers: int = 1,
-    store_url: str | None = None,
+    db_url: str | None = None,
+    keep: bool = False,
     officer: str | None = None,
 ) -> Iterator[Outcome]:
-    """Every record's outcome, in input order, screened by `workers` processes (each
-    storing its results when given `store_url`)."""
+    """Every record's outcome, in input order, screened by `workers` processes. With no
+    registry snapshot, workers look parties up in the database at `db_url`; with `keep`
+    they store their results there."""
     global _WORKER
-    worker = Worker(pack, registry, store_url, officer)
+    worker = Worker(pack, registry, db_url, keep, officer)
     if workers <= 1:
         try:
             for block in jobs:
                 yield from worker.screen_block(block, at)
         finally:
-            if worker.store is not None:
-                worker.store.close()
+            worker.close()
         return
-    _WORKER = worker  # inherited by the forked children (copy-on-write registry)
+    _WORKER = worker  # inherited by the forked children
     context = multiprocessing.get_context("fork")
     with context.Pool(workers) as pool:
         # a bounded look-ahead: imap pulls blocks as workers free up, so memory stays flat

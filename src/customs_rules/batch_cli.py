@@ -101,15 +101,16 @@ def _outcomes(
     store: Store, pack: Any, paths: list[str], at: dt.datetime, options: dict[str, Any]
 ) -> Iterator[batch.Outcome]:
     jobs = batch.blocks(paths, sys.stdin)
-    registry = store.registry_index()
     if options["cluster"]:
         from .cluster import screen_on_cluster
 
-        # cluster workers have no database: the parent stores what they send back
-        return screen_on_cluster(options["cluster"], jobs, pack, registry, at)
+        # cluster workers have no database: they get a registry snapshot, and the parent
+        # stores what they send back
+        return screen_on_cluster(options["cluster"], jobs, pack, store.registry_index(), at)
     workers = options["workers"] or batch.default_workers()
-    store_url = None if options["no_store"] else store.url
-    return batch.screen_blocks(jobs, pack, registry, at, workers, store_url, options["officer"])
+    # local workers look parties up in the database (bulk per block, cached): no worker
+    # holds the whole registry, whatever its size
+    return batch.screen_blocks(jobs, pack, None, at, workers, store.url, not options["no_store"], options["officer"])
 
 
 def _flag_repeated_ids(outcomes: Iterator[batch.Outcome], err: Console) -> Iterator[batch.Outcome]:
