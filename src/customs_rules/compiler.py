@@ -37,7 +37,7 @@ from .rules import Condition, Leaf, Rule
 MAX_ALTERNATIVES = 64  # siblings true at once per engine ruleset (error 303 above)
 MAX_GROUPS = 15  # $or/$and groups in one pattern (error 113 above)
 MAX_PROPERTIES = 240  # properties per fact; the engine fails above 252
-CACHE_SIZE = 200_000
+CACHE_SIZE = 50_000  # distinct signatures remembered; the stand-ins keep them few
 NEGATED = {"gt": "$lte", "gte": "$lt", "lt": "$gte", "lte": "$gt"}
 NUMERIC_FIELDS = frozenset({FieldType.NUMBER, FieldType.DATE})
 OTHER = "\u0000other"  # equal to no literal a rule can hold (text literals are printable)

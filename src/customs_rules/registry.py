@@ -270,6 +270,11 @@ class RegistryLookup:
         self._links: dict[tuple[str, str], list[SharedPerson]] = {}
         self._listed: dict[tuple[Any, ...], tuple[WatchlistRecord, str] | None] = {}
 
+    def clear_caches(self) -> None:
+        self._cache.clear()
+        self._links.clear()
+        self._listed.clear()
+
     def company_by_id(self, ident: str) -> CompanyRecord | None:
         raise NotImplementedError
 

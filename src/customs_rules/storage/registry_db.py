@@ -40,6 +40,9 @@ CANDIDATES_SQL = text(
 )
 
 
+CACHE_COMPANIES = 20_000  # companies kept between blocks before the caches start afresh
+
+
 class StoredNames(NameSearch):
     def __init__(self, session: Session, threshold: float) -> None:
         super().__init__(threshold)
@@ -92,6 +95,8 @@ class StoredRegistry(RegistryLookup):
     def prefetch(self, parties: Iterable[Party]) -> None:
         """Fetch what a batch of parties needs in a few queries instead of many."""
         parties = list(parties)
+        if len(self._companies) > CACHE_COMPANIES:
+            self.forget()  # keeps a long batch's memory bounded; what is needed comes back
         self._prefetch_ids({i for p in parties if (i := normalize_id(p.id))})
         self._names.prefetch_exact(" ".join(names.tokens(p.name)) for p in parties)
         pks = {pk for pk in self._ids.values() if pk} | {
@@ -99,6 +104,13 @@ class StoredRegistry(RegistryLookup):
         }
         self._load_companies(pks)
         self._prefetch_people({self._companies[pk].company_id for pk in pks if pk in self._companies})
+
+    def forget(self) -> None:
+        self._companies.clear()
+        self._ids.clear()
+        self._people.clear()
+        self._names.exact_cache.clear()
+        self.clear_caches()
 
     def _prefetch_ids(self, idents: set[str]) -> None:
         wanted = sorted(idents - set(self._ids))
