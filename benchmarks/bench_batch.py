@@ -24,32 +24,36 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 
 
-def tree_rss_kb(pid: int) -> int:
-    """Resident memory of a process and all its descendants, from /proc."""
-    total, todo = 0, [pid]
+def tree_memory_kb(pid: int) -> tuple[int, int]:
+    """(RSS, PSS) of a process and all its descendants, from /proc. RSS counts pages the
+    forked workers share with the parent once per process; PSS splits them fairly."""
+    rss = pss = 0
+    todo = [pid]
     while todo:
         current = todo.pop()
         try:
-            status = Path(f"/proc/{current}/status").read_text()
-            total += next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:"))
+            rollup = Path(f"/proc/{current}/smaps_rollup").read_text().splitlines()
+            rss += next(int(line.split()[1]) for line in rollup if line.startswith("Rss:"))
+            pss += next(int(line.split()[1]) for line in rollup if line.startswith("Pss:"))
             children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
             todo.extend(int(c) for c in children)
         except (OSError, StopIteration, ValueError):
             continue
-    return total
+    return rss, pss
 
 
-def run_measured(command: list[str]) -> tuple[float, int, int]:
-    """(seconds, peak RSS of the whole process tree in MB, exit code)."""
-    peak = 0
+def run_measured(command: list[str]) -> tuple[float, int, int, int]:
+    """(seconds, peak RSS and peak PSS of the whole process tree in MB, exit code)."""
+    peak = peak_pss = 0
     start = time.perf_counter()
     with subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) as proc:
         done = threading.Event()
 
         def sample() -> None:
-            nonlocal peak
+            nonlocal peak, peak_pss
             while not done.is_set():
-                peak = max(peak, tree_rss_kb(proc.pid))
+                rss, pss = tree_memory_kb(proc.pid)
+                peak, peak_pss = max(peak, rss), max(peak_pss, pss)
                 time.sleep(0.1)
 
         sampler = threading.Thread(target=sample, daemon=True)
@@ -60,7 +64,7 @@ def run_measured(command: list[str]) -> tuple[float, int, int]:
     seconds = time.perf_counter() - start
     if proc.returncode:
         print(err.decode()[-2000:], file=sys.stderr)
-    return seconds, peak // 1024, proc.returncode
+    return seconds, peak // 1024, peak_pss // 1024, proc.returncode
 
 
 def main() -> None:
@@ -100,11 +104,12 @@ def main() -> None:
         command = [*cli, "--db", f"sqlite:///{db}", "screen", str(data), "--format", "json", "--workers", str(workers)]
         if args.no_store:
             command.append("--no-store")
-        seconds, peak_mb, code = run_measured(command)
+        seconds, peak_mb, pss_mb, code = run_measured(command)
         what = "no store" if args.no_store else "store"
         print(
             f"screen ({what}, JSON out), {workers} worker(s): {seconds:.1f} s, {rows / seconds:,.0f} lines/s, "
-            f"peak RSS {peak_mb:,} MB (parent + workers), ratio read/screen {read_s / seconds:.3f}, exit {code}"
+            f"peak RSS {peak_mb:,} MB / PSS {pss_mb:,} MB (parent + workers), "
+            f"ratio read/screen {read_s / seconds:.3f}, exit {code}"
         )
         db.unlink(missing_ok=True)
 
