@@ -1,5 +1,5 @@
 # Cyrillic test data is intended, not confusable Latin.
-# ruff: noqa: RUF001
+# ruff: noqa: RUF001, RUF003
 """Tests for customs_rules.names: cross-script name matching."""
 
 from __future__ import annotations
@@ -100,45 +100,219 @@ LABELLED: list[tuple[str, str, bool]] = [
     ("Yekaterina Vasilyeva", "Yekaterina Vasilenko", False),
 ]
 
+# Wider labelled set (issue: >= 160 pairs, precision and recall >= 0.98).
+# Every label is what a careful analyst would give; a pair the matcher gets
+# wrong stays in the set and is listed in KNOWN_MISSES below.
+MORE_LABELLED: list[tuple[str, str, bool]] = [
+    # Russian persons: Cyrillic vs English / German / French / Spanish renderings.
+    ("Георгий Жуков", "Georgy Zhukov", True),
+    ("Георгий Жуков", "Georgi Schukow", True),
+    ("Георгий Жуков", "Guéorgui Joukov", True),
+    ("Георгий Жуков", "Zhúkov, Georgi", True),
+    ("Андрей Щербаков", "Andrey Shcherbakov", True),
+    ("Андрей Щербаков", "Andrej Schtscherbakow", True),
+    ("Андрей Щербаков", "Andreï Chtcherbakov", True),
+    ("Юрий Гагарин", "Yuri Gagarin", True),
+    ("Юрий Гагарин", "Jurij Gagarin", True),
+    ("Юрий Гагарин", "Iouri Gagarine", True),
+    ("Наталья Иванова", "Natalya Ivanova", True),
+    ("Наталья Иванова", "Natalja Iwanowa", True),
+    ("Сергей Волков", "Sergei Volkov", True),
+    ("Сергей Волков", "Sergej Wolkow", True),
+    ("Сергей Волков", "Sergueï Volkov", True),
+    ("Александр Соловьёв", "Aleksandr Solovyov", True),
+    ("Александр Соловьёв", "Alexander Solowjow", True),
+    ("Александр Соловьёв", "Alexandre Soloviov", True),
+    ("Ольга Кузьмина", "Olga Kuzmina", True),
+    ("Ольга Кузьмина", "Olga Kusmina", True),
+    ("Михаил Хабаров", "Mikhail Khabarov", True),
+    ("Михаил Хабаров", "Mijaíl Jabárov", True),
+    ("Татьяна Чернова", "Tatiana Tchernova", True),
+    ("Татьяна Чернова", "Tatjana Tschernowa", True),
+    # Surname-first vs given-first, and a patronymic on one side only.
+    ("Жуков Георгий Константинович", "Georgiy Zhukov", True),
+    ("Щербаков Андрей Викторович", "SHCHERBAKOV ANDREY", True),
+    ("Andrei Viktorovich Shcherbakov", "Щербаков Андрей", True),
+    ("Yuriy Alekseyevich Gagarin", "Gagarin Yuri", True),
+    ("Gagarin Juri Alexejewitsch", "Юрий Гагарин", True),
+    ("Иванова Наталья Сергеевна", "Natalia Ivanova", True),
+    ("IVANOVA, Natalya", "Наталья Иванова", True),
+    ("Chernova Tatyana Ivanovna", "Tatiana Chernova", True),
+    ("Сергей Волков", "VOLKOV SERGEY", True),
+    ("Татьяна Чернова", "Chernova Tatiana", True),
+    # Typos: one letter off (or swapped) in a long token.
+    ("Konstantin Rokossovsky", "Konstantin Rokossovksy", True),
+    ("Svetlana Kudryavtseva", "Svetlana Kudryavsteva", True),
+    ("Nikolay Stepanenko", "Nikolay Stepanemko", True),
+    ("Шапошников Михаил", "Шапашников Михаил", True),
+    ("Assel Nurmagambetova", "Assel Nurmagambetva", True),
+    ("Baltiyskaya Logistika LLC", "Baltiyskaya Logisitka LLC", True),
+    # Kazakh persons: Ә Ө Ү Ұ Қ Ғ Ң Һ І, official and Latin-2021 spellings.
+    ("Әсел Нұрмағамбетова", "Assel Nurmagambetova", True),
+    ("Ерлан Қожахметов", "Yerlan Kozhakhmetov", True),
+    ("Ерлан Қожахметов", "Erlan Kojakhmetov", True),
+    ("Дәурен Өмірбеков", "Dauren Omirbekov", True),
+    ("Айгүл Сұлтанбекова", "Aigul Sultanbekova", True),
+    ("Бауыржан Мұхамеджанов", "Baurzhan Mukhamedzhanov", True),
+    ("Бауыржан Мұхамеджанов", "Bauyrzhan Mukhamedzhanov", True),
+    ("Ғалымжан Жақсылықов", "Galymzhan Zhaksylykov", True),
+    ("Қайрат Сәтбаев", "Kairat Satbayev", True),
+    ("Қайрат Сәтбаев", "Qaırat Sátbaev", True),
+    ("Шаһмардан Есенов", "Shakhmardan Yessenov", True),
+    ("Сауат Мыңбаев", "Sauat Mynbayev", True),
+    ("Әлібек Нұрғалиев", "Alibek Nurgaliyev", True),
+    ("Өтеген Үсенов", "Otegen Usenov", True),
+    # Kazakh patronymics (-ұлы / -қызы, uly / kyzy) and Russian-style ones.
+    ("Ержан Болатұлы Сейітов", "Yerzhan Seitov", True),
+    ("Айгерім Серікқызы Омарова", "Aigerim Omarova", True),
+    ("Aigerim Serik kyzy Omarova", "Айгерім Омарова", True),
+    ("Nurlan Bolat uly Kassymov", "Нұрлан Қасымов", True),
+    ("Касымов Нурлан Болатович", "Nurlan Kassymov", True),
+    ("KASSYMOV Nurlan", "Нұрлан Қасымов", True),
+    # Companies with legal forms in both scripts.
+    ("АО «Қазақстан темір жолы»", "Kazakhstan Temir Zholy JSC", True),
+    ("ООО «Северный ветер»", "Severny Veter LLC", True),
+    ("ООО «Северный ветер»", "OOO Severnyy Veter", True),
+    ("ТОО «Жасыл Дала»", "Zhasyl Dala LLP", True),
+    ("ТОО «Жасыл Дала»", "Zhasyl Dala TOO", True),
+    ("«Жасыл Дала» жауапкершілігі шектеулі серіктестігі", "Zhasyl Dala LLP", True),
+    ("ООО «Балтийская Логистика»", "Baltiyskaya Logistika LLC", True),
+    ("Nordwind Logistik GmbH", "NORDWIND LOGISTIK GMBH", True),
+    ("Nordwind Logistik GmbH", "Nordwind Logistik", True),
+    ("Steppe Trading Ltd", "Steppe Trading Limited", True),
+    ("Steppe Trading Ltd.", "STEPPE TRADING LTD", True),
+    ("«Қазақ Болат» АҚ", "Kazakh Bolat JSC", True),
+    ("Kazakh Steel LLP", "ТОО «Казах Стил»", True),
+    # Decoys: same surname, different given name.
+    ("Georgy Zhukov", "Grigory Zhukov", False),
+    ("Георгий Жуков", "Grigory Zhukov", False),
+    ("Андрей Щербаков", "Алексей Щербаков", False),
+    ("Nikolay Stepanenko", "Nikita Stepanenko", False),
+    ("Dauren Omirbekov", "Daulet Omirbekov", False),
+    ("Ерлан Қожахметов", "Ruslan Kozhakhmetov", False),
+    # Decoys: same given name, different surname.
+    ("Yuri Gagarin", "Yuri Gavrilov", False),
+    ("Andrey Shcherbakov", "Andrey Shcherbina", False),
+    ("Щербаков Андрей", "Andrey Shcherbinin", False),
+    ("Mikhail Khabarov", "Mikhail Khabibulin", False),
+    ("Tatiana Chernova", "Tatiana Chernysheva", False),
+    ("Georgy Zhukov", "Georgy Zhukovsky", False),
+    ("Сергей Волков", "Sergei Volkonsky", False),
+    ("Ольга Кузьмина", "Olga Kuzmenko", False),
+    ("Наталья Иванова", "Natalya Ivanenko", False),
+    ("Нұрлан Қасымов", "Нұрлан Жұмабаев", False),
+    ("Yerlan Kozhakhmetov", "Yerlan Kozhamkulov", False),
+    ("Айгерім Омарова", "Айгерім Оспанова", False),
+    ("Дәурен Өмірбеков", "Dauren Omirzakov", False),
+    # Decoys: masculine vs feminine forms (different people).
+    ("Александра Иванова", "Александр Иванов", False),
+    ("Евгения Смирнова", "Евгений Смирнов", False),
+    ("Valentina Orlova", "Valentin Orlov", False),
+    ("Sasha Belova", "Sasha Belov", False),
+    ("Женя Кузнецова", "Женя Кузнецов", False),
+    # Decoys: same name, different patronymic.
+    ("Айгерім Серікқызы Омарова", "Айгерім Болатқызы Омарова", False),
+    ("Ivan Petrovich Sidorov", "Ivan Sergeyevich Sidorov", False),
+    # Decoys: different companies sharing a word.
+    ("Kazakh Steel", "Kazakh Grain", False),
+    ("Kazakh Steel LLP", "Kazakh Grain LLP", False),
+    ("ТОО «Казах Стил»", "Kazakh Grain LLP", False),
+    ("ТОО «Жасыл Дала»", "ТОО «Жасыл Жол»", False),
+    ("Severny Veter LLC", "Yuzhny Veter LLC", False),
+    ("ООО «Северный ветер»", "Severnaya Zvezda LLC", False),
+    ("Nordwind Logistik GmbH", "Nordstern Logistik GmbH", False),
+    ("Nordwind Logistik GmbH", "Nordwind Logistik Holding GmbH", False),
+    ("Steppe Trading Ltd", "Steppe Mining Ltd", False),
+    ("АО «Казахтелеком»", "АО «Казахмыс»", False),
+    ("Volga Trans LLC", "Volga Trans Service LLC", False),
+    ("АО «Қазақстан темір жолы»", "Kazakhstan Temir Zholy Express JSC", False),
+]
+
+# Correctly labelled pairs that compare() gets wrong at DEFAULT_THRESHOLD.
+# They stay in the set and count against precision/recall; per-pair tests
+# mark them xfail(strict=True) so a fix in names.py shows up as XPASS.
+KNOWN_MISSES: dict[tuple[str, str], str] = {
+    ("Георгий Жуков", "Guéorgui Joukov"): "French Gu-before-e: 'georgiy'~'gueorgui' is two edits (EDIT_CAP 0.90)",
+    ("Kazakh Steel LLP", "ТОО «Казах Стил»"): "English word transcribed into Cyrillic: 'steel'~'stil' 0.87",
+}
+
 
 def _true_pairs() -> list[tuple[str, str]]:
     pairs = [p for g in TRUE_GROUPS for p in itertools.combinations(g, 2)]
-    return pairs + [(a, b) for a, b, ok in LABELLED if ok]
+    return pairs + [(a, b) for a, b, ok in LABELLED + MORE_LABELLED if ok]
+
+
+def _decoy_pairs() -> list[tuple[str, str]]:
+    return [(a, b) for a, b, ok in LABELLED + MORE_LABELLED if not ok]
 
 
 def _all_labelled() -> list[tuple[str, str, bool]]:
-    return [(a, b, True) for a, b in _true_pairs()] + [p for p in LABELLED if not p[2]]
+    return [(a, b, True) for a, b in _true_pairs()] + [(a, b, False) for a, b in _decoy_pairs()]
 
 
-@pytest.mark.parametrize(("a", "b"), _true_pairs())
+def _with_known_misses(pairs: list[tuple[str, str]]) -> list[object]:
+    return [
+        pytest.param(a, b, marks=pytest.mark.xfail(strict=True, reason=KNOWN_MISSES[(a, b)]))
+        if (a, b) in KNOWN_MISSES
+        else pytest.param(a, b)
+        for a, b in pairs
+    ]
+
+
+@pytest.mark.parametrize(("a", "b"), _with_known_misses(_true_pairs()))
 def test_true_pairs_match(a: str, b: str) -> None:
     result = compare(a, b)
     assert result.score >= DEFAULT_THRESHOLD, result.detail
     assert is_match(a, b)
 
 
-@pytest.mark.parametrize(("a", "b"), [(a, b) for a, b, ok in LABELLED if not ok])
+@pytest.mark.parametrize(("a", "b"), _with_known_misses(_decoy_pairs()))
 def test_decoys_do_not_match(a: str, b: str) -> None:
     result = compare(a, b)
     assert result.score < DEFAULT_THRESHOLD, result.detail
     assert not is_match(a, b)
 
 
-def test_labelled_set_precision_and_recall() -> None:
+def test_labelled_set_size() -> None:
     labelled = _all_labelled()
-    assert len(labelled) >= 40
-    tp = sum(1 for a, b, ok in labelled if ok and is_match(a, b))
-    fp = sum(1 for a, b, ok in labelled if not ok and is_match(a, b))
-    fn = sum(1 for a, b, ok in labelled if ok and not is_match(a, b))
-    assert tp / (tp + fp) == 1.0
-    assert tp / (tp + fn) == 1.0
+    assert len(labelled) >= 160
+    assert len(set(labelled)) == len(labelled), "duplicate labelled pairs"
+    assert all((a, b) in set(_true_pairs()) | set(_decoy_pairs()) for a, b in KNOWN_MISSES)
+
+
+def test_labelled_set_precision_and_recall() -> None:
+    """The issue's bar: precision and recall >= 0.98 at DEFAULT_THRESHOLD."""
+    labelled = _all_labelled()
+    scored = [(a, b, ok, compare(a, b).score) for a, b, ok in labelled]
+    tp = sum(1 for *_, ok, s in scored if ok and s >= DEFAULT_THRESHOLD)
+    fp = sum(1 for *_, ok, s in scored if not ok and s >= DEFAULT_THRESHOLD)
+    fn = sum(1 for *_, ok, s in scored if ok and s < DEFAULT_THRESHOLD)
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    wrong = [
+        f"  {'missed true' if ok else 'matched decoy'} {s:.3f}: {a!r} vs {b!r}"
+        for a, b, ok, s in scored
+        if ok != (s >= DEFAULT_THRESHOLD)
+    ]
+    message = (
+        f"precision {precision:.4f} (tp={tp}, fp={fp}), recall {recall:.4f} (fn={fn}) "
+        f"over {len(labelled)} pairs at threshold {DEFAULT_THRESHOLD}; misclassified:\n" + "\n".join(wrong)
+    )
+    assert precision >= 0.98, message
+    assert recall >= 0.98, message
 
 
 def test_threshold_margins() -> None:
-    """Keep a visible gap between the worst true pair and the best decoy."""
-    labelled = _all_labelled()
-    worst_true = min(compare(a, b).score for a, b, ok in labelled if ok)
-    best_decoy = max(compare(a, b).score for a, b, ok in labelled if not ok)
+    """Keep a visible gap between the worst true pair and the best decoy.
+
+    Measured on the original 92-pair calibration set (TRUE_GROUPS + LABELLED)
+    that DEFAULT_THRESHOLD was tuned on; the wider MORE_LABELLED set does not
+    keep this margin (see KNOWN_MISSES and the precision/recall test).
+    """
+    pairs = [p for g in TRUE_GROUPS for p in itertools.combinations(g, 2)]
+    original = [(a, b, True) for a, b in pairs] + LABELLED
+    worst_true = min(compare(a, b).score for a, b, ok in original if ok)
+    best_decoy = max(compare(a, b).score for a, b, ok in original if not ok)
     assert worst_true >= DEFAULT_THRESHOLD + 0.015
     assert best_decoy <= DEFAULT_THRESHOLD - 0.015
 
