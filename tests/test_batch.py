@@ -280,7 +280,9 @@ def test_database_lookups_equal_the_registry_snapshot(pack: RulePack, db_url: st
     registry_dir = FIXTURES / "registry"
     store = Store(db_url)
     try:
-        load_registry(store, registry_dir / "companies.csv", registry_dir / "people.csv", registry_dir / "watchlist.csv")
+        load_registry(
+            store, registry_dir / "companies.csv", registry_dir / "people.csv", registry_dir / "watchlist.csv"
+        )
         snapshot = store.registry_index()
     finally:
         store.close()
