@@ -219,15 +219,26 @@ class Store:
         officer stored the same declaration first, theirs is returned."""
         decl = screening.declaration
 
-        def work(session: Session) -> tuple[dict[str, Any], bool]:
+        def stored_by_another(session: Session) -> tuple[dict[str, Any], bool] | None:
             same = queries.identical(session, decl.declaration_id, decl.canonical())
-            if same is not None:  # another officer stored it first, while this one screened
-                found: dict[str, Any] = {"source": source, "already_stored": queries.reference(same.id)}
-                audit.append(session, [audit.Entry(officer, "submit", decl.declaration_id, found)])
-                return queries.decision_dict(session, same), False
+            if same is None:
+                return None
+            found: dict[str, Any] = {"source": source, "already_stored": queries.reference(same.id)}
+            audit.append(session, [audit.Entry(officer, "submit", decl.declaration_id, found)])
+            return queries.decision_dict(session, same), False
+
+        def work(session: Session) -> tuple[dict[str, Any], bool]:
+            # another officer may have stored it while this one screened, even between
+            # two statements of this transaction (read committed): check before and after
+            earlier = stored_by_another(session)
+            if earlier is not None:
+                return earlier
             _ensure_ruleset(session, screening.decision["ruleset_version"], ruleset, officer)
             (decision_pk,) = record(session, [screening], "submit", officer)
-            assert decision_pk is not None
+            if decision_pk is None:
+                later = stored_by_another(session)
+                assert later is not None  # record() skips only what is stored already
+                return later
             details = {"source": source, "decision_id": decision_pk}
             audit.append(session, [audit.Entry(officer, "submit", decl.declaration_id, details)])
             audit.append(session, [decision_entry(screening, decision_pk, "submit", officer)])
