@@ -191,8 +191,7 @@ class _Sinks:
 
     def finish(self, version: str, at: dt.datetime, paths: list[str], counts: batch.Counts) -> None:
         if self.table:
-            width = None if self.out.isatty() else 160
-            reporting.print_table(Console(file=self.out, highlight=False, width=width), self.table)
+            reporting.print_table(reporting.stdout_console(), self.table)
         self.out.flush()
         if self.report is not None and self.report_path is not None:
             from .report_html import write_report

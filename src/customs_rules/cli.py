@@ -238,7 +238,7 @@ def registry_match(ctx: click.Context, name: str, limit: int, fmt: str) -> None:
         table.add_column(column)
     for row in rows[:limit]:
         table.add_row(*(Text("" if row[c] is None else str(row[c])) for c in columns))
-    Console(highlight=False, width=None if sys.stdout.isatty() else 160).print(table)
+    reporting.stdout_console().print(table)
 
 
 @registry.command("status")

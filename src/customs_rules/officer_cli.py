@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
@@ -31,11 +30,6 @@ officer_option = click.option(
 format_option = click.option(
     "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
 )
-
-
-def wide_console() -> Console:
-    """stdout for people: the terminal's width, or 160 columns when piped to a file."""
-    return Console(file=sys.stdout, highlight=False, width=None if sys.stdout.isatty() else 160)
 
 
 def stdin_is_terminal() -> bool:
@@ -103,9 +97,7 @@ def _print_decisions(decisions: list[dict[str, Any]], fmt: str) -> None:
         for d in decisions:
             click.echo(reporting.json_line(d))
     else:
-        reporting.print_table(
-            Console(file=sys.stdout, highlight=False, width=None if sys.stdout.isatty() else 160), decisions
-        )
+        reporting.print_table(reporting.stdout_console(), decisions)
 
 
 @main.group()
@@ -157,7 +149,7 @@ def _print_rows(rows: list[dict[str, Any]], columns: list[str], fmt: str, title:
     for row in rows:
         cells = [";".join(v) if isinstance(v := row[c], list) else ("" if v is None else str(v)) for c in columns]
         table.add_row(*(Text(c) for c in cells))
-    wide_console().print(table)
+    reporting.stdout_console().print(table)
 
 
 @decisions.command("show")
@@ -178,7 +170,7 @@ def decisions_show(ctx: click.Context, ref: str, fmt: str) -> None:
     if fmt == "json":
         click.echo(json.dumps(found, ensure_ascii=False, default=str))
         return
-    console = wide_console()
+    console = reporting.stdout_console()
     head = (
         f"{found['reference']}  {found['declaration_id']} revision {found['revision']}: "
         f"{found['decision'].upper()}, score {reporting.number_text(found['score'])}\n"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import sys
 from typing import Any, TextIO
 
 from rich.console import Console
@@ -97,6 +98,11 @@ def _findings(decision: dict[str, Any]) -> Text:
             text.append(f" ({finding['action']}, +{number_text(finding['score'])}){line}: {finding['title']}\n")
             text.append(evidence_text(finding["evidence"]) + "\n", style="dim")
     return text if text.plain else Text("no findings", style="dim")
+
+
+def stdout_console() -> Console:
+    """stdout for people: the terminal's width, or 160 columns when piped to a file."""
+    return Console(file=sys.stdout, highlight=False, width=None if sys.stdout.isatty() else 160)
 
 
 def print_table(console: Console, decisions: list[dict[str, Any]]) -> None:
