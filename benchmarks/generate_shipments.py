@@ -855,6 +855,12 @@ class ShipmentGenerator:
             if c.country != "KZ":
                 self.by_country.setdefault(c.country, []).append(c)
         self.foreign = [c for c in usable if c.country != "KZ"]
+        # who buys what, by country: a buyer lookup is then a union of small lists
+        self._trading: dict[tuple[str, str], list[int]] = {}
+        for country, listed in self.by_country.items():
+            for position, c in enumerate(listed):
+                for hs in {g.hs for g in c.normal + c.listed}:
+                    self._trading.setdefault((country, hs), []).append(position)
         self.mismatch_share = mismatch_share
         # Only some exporters can ship listed goods within their profile: draw those lines
         # more often from them so that about `listed_share` of all lines are listed.
@@ -912,9 +918,9 @@ class ShipmentGenerator:
         key = (country, exporter.company_id, exporter.name)
         if key not in self._buyer_cache:
             sells = {g.hs for g in exporter.normal + exporter.listed}
-            self._buyer_cache[key] = [
-                c for c in self.by_country.get(country, []) if sells & {g.hs for g in c.normal + c.listed}
-            ]
+            positions = {p for hs in sells for p in self._trading.get((country, hs), ())}
+            registered = self.by_country.get(country, [])
+            self._buyer_cache[key] = [registered[p] for p in sorted(positions)]
         return self._buyer_cache[key]
 
     # goods --------------------------------------------------------------------------
