@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TextIO
@@ -90,11 +91,14 @@ class _CsvGroup:
     errors: list[LocatedError] = field(default_factory=list)
 
 
+_SURROGATE = re.compile("[\udc80-\udcff]")
+
+
 def _undecodable(values: Any) -> bool:
     """Bytes that were not UTF-8 arrive as lone surrogates (errors='surrogateescape')."""
     for value in values:
         if isinstance(value, str):
-            if any("\udc80" <= ch <= "\udcff" for ch in value):
+            if not value.isascii() and _SURROGATE.search(value):
                 return True
         elif isinstance(value, dict):
             if _undecodable(value.keys()) or _undecodable(value.values()):

@@ -97,11 +97,13 @@ class StoredRegistry(RegistryLookup):
         parties = list(parties)
         if len(self._companies) > CACHE_COMPANIES:
             self.forget()  # keeps a long batch's memory bounded; what is needed comes back
-        self._prefetch_ids({i for p in parties if (i := normalize_id(p.id))})
-        self._names.prefetch_exact(" ".join(names.tokens(p.name)) for p in parties)
-        pks = {pk for pk in self._ids.values() if pk} | {
-            hit[0] for hits in self._names.exact_cache.values() for hit in hits
-        }
+        idents = {i for p in parties if (i := normalize_id(p.id))}
+        keys = {" ".join(names.tokens(p.name)) for p in parties}
+        self._prefetch_ids(idents)
+        self._names.prefetch_exact(keys)
+        # only this block's parties: the caches hold every earlier block's too
+        pks = {pk for i in idents if (pk := self._ids[i])}
+        pks |= {hit[0] for key in keys for hit in self._names.exact_cache[key]}
         self._load_companies(pks)
         self._prefetch_people({self._companies[pk].company_id for pk in pks if pk in self._companies})
 
