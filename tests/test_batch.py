@@ -290,3 +290,31 @@ def test_database_lookups_equal_the_registry_snapshot(pack: RulePack, db_url: st
     with_snapshot = outcomes(pack, snapshot, paths, 1)
     looked_up = batch.screen_blocks(batch.blocks(paths, size=7), pack, None, AT, 2, db_url)
     assert [o.decision for o in looked_up] == with_snapshot
+
+
+def test_a_big_registry_is_looked_up_in_the_database_with_the_same_decisions(
+    sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from customs_rules import batch_cli
+
+    registry = FIXTURES / "registry"
+    loaded = run(sqlite_url, "-q", "registry", "load", "--companies", str(registry / "companies.csv"),
+                 "--people", str(registry / "people.csv"), "--watchlist", str(registry / "watchlist.csv"))  # fmt: skip
+    assert loaded.exit_code == 0, loaded.output
+    chosen: list[bool] = []
+    real = batch_cli._snapshot_pays
+
+    def spy(store: Any) -> bool:
+        chosen.append(real(store))
+        return chosen[-1]
+
+    monkeypatch.setattr(batch_cli, "_snapshot_pays", spy)
+    decisions = []
+    for limit in (batch_cli.SNAPSHOT_COMPANIES, 10):  # the fixture registry has 34 companies
+        monkeypatch.setattr(batch_cli, "SNAPSHOT_COMPANIES", limit)
+        result = run(sqlite_url, "-q", "screen", str(SHIPMENTS), "--format", "json", "--workers", "2", "--no-store")
+        assert result.exit_code == 0, result.output
+        decisions.append([{**json.loads(line), "screened_at": None} for line in result.stdout.splitlines()])
+    assert chosen == [True, False]
+    assert len(decisions[0]) == 153 and decisions[0] == decisions[1]
+    assert {d["decision"] for d in decisions[1]} == {"hold", "inspect", "release"}
