@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from sqlalchemy import bindparam, text
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from .. import names
 from ..models import Party
@@ -44,10 +44,12 @@ CACHE_COMPANIES = 20_000  # companies kept between blocks before the caches star
 
 
 class StoredNames(NameSearch):
-    def __init__(self, session: Session, threshold: float) -> None:
+    def __init__(self, session: Session, threshold: float, load: Callable[[set[int]], None]) -> None:
         super().__init__(threshold)
         self.session = session
+        self.load = load  # fetches the companies of candidate keys, in bulk
         self.exact_cache: dict[str, list[tuple[Any, str, str]]] = {}
+        self.spellings_cache: dict[int, list[tuple[str, str]]] = {}
 
     def exact(self, key: str) -> list[tuple[Any, str, str]]:
         if key not in self.exact_cache:
@@ -55,7 +57,7 @@ class StoredNames(NameSearch):
         return self.exact_cache[key]
 
     def prefetch_exact(self, keys: Iterable[str]) -> None:
-        wanted = sorted(set(keys) - set(self.exact_cache))
+        wanted = sorted({k for k in keys if k not in self.exact_cache})
         for key in wanted:
             self.exact_cache[key] = []
         for part in _parts(wanted):
@@ -71,13 +73,28 @@ class StoredNames(NameSearch):
             return []
         statement = CANDIDATES_SQL.bindparams(bindparam("blocks", expanding=True))
         rows = self.session.execute(statement, {"blocks": sorted(blocks), "limit": MAX_CANDIDATES})
-        return [row[0] for row in rows]
+        found = [row[0] for row in rows]
+        # two queries for all the candidates, not two per candidate
+        self.load(set(found))
+        self._fetch_spellings(found)
+        return found
+
+    def _fetch_spellings(self, pks: list[int]) -> None:
+        wanted = sorted({pk for pk in pks if pk not in self.spellings_cache})
+        for pk in wanted:
+            self.spellings_cache[pk] = []
+        if wanted:
+            query = text(
+                "SELECT company_pk, spelling_kind, spelling FROM company_key "
+                "WHERE kind = 'exact' AND company_pk IN :pks ORDER BY id"
+            ).bindparams(bindparam("pks", expanding=True))
+            for pk, kind, spelling in self.session.execute(query, {"pks": wanted}):
+                self.spellings_cache[pk].append((kind, spelling))
 
     def spellings(self, record: Any) -> list[tuple[str, str]]:
-        query = text(
-            "SELECT spelling_kind, spelling FROM company_key WHERE kind = 'exact' AND company_pk = :pk ORDER BY id"
-        )
-        return [(row[0], row[1]) for row in self.session.execute(query, {"pk": record})]
+        if record not in self.spellings_cache:
+            self._fetch_spellings([record])
+        return self.spellings_cache[record]
 
 
 class StoredRegistry(RegistryLookup):
@@ -87,7 +104,7 @@ class StoredRegistry(RegistryLookup):
         watch = [WatchlistRecord.model_validate(w.model_dump()) for w in session.exec(select(WatchlistEntry))]
         super().__init__(watch, threshold)
         self.session = session
-        self._names = StoredNames(session, threshold)
+        self._names = StoredNames(session, threshold, self._load_companies)
         self._companies: dict[int, CompanyRecord] = {}
         self._ids: dict[str, int | None] = {}
         self._people: dict[str, list[PersonRecord]] = {}
@@ -112,10 +129,11 @@ class StoredRegistry(RegistryLookup):
         self._ids.clear()
         self._people.clear()
         self._names.exact_cache.clear()
+        self._names.spellings_cache.clear()
         self.clear_caches()
 
     def _prefetch_ids(self, idents: set[str]) -> None:
-        wanted = sorted(idents - set(self._ids))
+        wanted = sorted(i for i in idents if i not in self._ids)
         for ident in wanted:
             self._ids[ident] = None
         for part in _parts(wanted):
@@ -126,21 +144,22 @@ class StoredRegistry(RegistryLookup):
                 self._ids[key] = pk
 
     def _load_companies(self, pks: set[int]) -> None:
-        for part in _parts(sorted(pks - set(self._companies))):
-            for row in self.session.exec(select(Company).where(col(Company.id).in_(part))):
-                assert row.id is not None
-                self._companies[row.id] = company_record(row)
+        table = Company.__table__  # type: ignore[attr-defined]
+        for part in _parts(sorted(pk for pk in pks if pk not in self._companies)):
+            # plain rows, not ORM objects: a batch loads tens of thousands
+            for row in self.session.execute(select(table).where(table.c.id.in_(part))).mappings():
+                self._companies[row["id"]] = CompanyRecord.model_validate(dict(row))
 
     def _prefetch_people(self, company_ids: set[str]) -> None:
-        forms = {cid: {cid, normalize_id(cid) or cid} for cid in company_ids - set(self._people)}
+        forms = {cid: {cid, normalize_id(cid) or cid} for cid in company_ids if cid not in self._people}
         owner = {form: cid for cid, group in forms.items() for form in group}
         for cid in forms:
             self._people[cid] = []
+        table = Person.__table__  # type: ignore[attr-defined]
         for part in _parts(sorted(owner)):
-            for row in self.session.exec(
-                select(Person).where(col(Person.company_id).in_(part)).order_by(col(Person.id))
-            ):
-                self._people[owner[row.company_id]].append(PersonRecord.model_validate(row.model_dump()))
+            query = select(table).where(table.c.company_id.in_(part)).order_by(table.c.id)
+            for row in self.session.execute(query).mappings():
+                self._people[owner[row["company_id"]]].append(PersonRecord.model_validate(dict(row)))
 
     def _company(self, pk: int) -> CompanyRecord:
         if pk not in self._companies:
