@@ -14,7 +14,7 @@ from typing import Any
 from .identifiers import check_id
 from .models import Declaration, Item, Party
 from .reference import ReferenceData
-from .registry import PartyMatch, RegistryLookup
+from .registry import PartyMatch, RegistryLookup, SharedPerson
 
 
 @dataclass(frozen=True)
@@ -66,11 +66,37 @@ def party_features(role: str, party: Party, match: PartyMatch, index: RegistryLo
 
 
 def linked_parties(exporter: PartyMatch, consignee: PartyMatch, index: RegistryLookup) -> dict[str, Feature]:
-    """Exporter and consignee share a person (any pair of roles), with the evidence."""
+    """Exporter and consignee share a person (any pair of roles), with the evidence.
+
+    A person matched only up to initials is weak evidence (`parties.linked_weak`); it
+    is looked for only when no person is shared, so a strong link is never downgraded.
+    """
+    none = {
+        "parties.linked": Feature(False),
+        "parties.shared_persons": Feature(0),
+        "parties.linked_weak": Feature(False),
+    }
     if exporter.company is None or consignee.company is None or exporter.company is consignee.company:
-        return {"parties.linked": Feature(False), "parties.shared_persons": Feature(0)}
+        return none
     shared = index.shared_persons(exporter.company, consignee.company)
-    detail = {
+    if not shared:
+        weak = index.initials_persons(exporter.company, consignee.company)
+        if not weak:
+            return none
+        detail = _persons_detail(exporter, consignee, weak) | {
+            "note": "initials only: the names agree up to initials, which cannot tell Ilya from Igor"
+        }
+        return none | {"parties.linked_weak": Feature(True, detail)}
+    detail = _persons_detail(exporter, consignee, shared)
+    return none | {
+        "parties.linked": Feature(True, detail),
+        "parties.shared_persons": Feature(len(shared), detail),
+    }
+
+
+def _persons_detail(exporter: PartyMatch, consignee: PartyMatch, shared: list[SharedPerson]) -> dict[str, Any]:
+    assert exporter.company is not None and consignee.company is not None
+    return {
         "exporter": exporter.company.name,
         "consignee": consignee.company.name,
         "shared_persons": [
@@ -80,10 +106,6 @@ def linked_parties(exporter: PartyMatch, consignee: PartyMatch, index: RegistryL
             for s in shared
         ],
     }  # fmt: skip
-    return {
-        "parties.linked": Feature(bool(shared), detail if shared else None),
-        "parties.shared_persons": Feature(len(shared), detail if shared else None),
-    }
 
 
 def activity_covers(exporter: PartyMatch, item: Item, reference: ReferenceData) -> Feature:

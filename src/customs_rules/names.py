@@ -24,6 +24,7 @@ __all__ = [
     "blocking_keys",
     "compare",
     "fold_variants",
+    "initials_match",
     "is_match",
     "normalize",
     "strip_legal_forms",
@@ -248,6 +249,10 @@ class NameMatch:
 
     score: float
     detail: str
+    # Set when initials (Goldberg I. M.) are all that fell short: every full token
+    # matched at `full_score`. Callers may treat that as weak evidence, never as a match.
+    initials: bool = False
+    full_score: float = 0.0
 
 
 def _is_initial(token: str) -> bool:
@@ -369,21 +374,27 @@ def compare(a: str, b: str) -> NameMatch:
     if "gender" in tags:
         notes.append("masculine/feminine surname forms")
     extras = [ta[i] for i in rest_a] + [tb[j] for j in rest_b]
-    unexplained = _explain_extras(extras, len(pairs), notes)
+    unexplained = _explain_extras(extras, len(pairs), notes, "initial" in tags)
     if unexplained:
         dice = 2 * len(pairs) / (2 * len(pairs) + len(unexplained))
         score = min(score * dice, EXTRA_TOKEN_CAP)
         notes.append("unmatched " + ", ".join(f"'{t}'" for t in unexplained))
     detail = "tokens " + ", ".join(parts) + "".join(f"; {n}" for n in notes)
-    return NameMatch(score, detail)
+    full = [s for _, _, s, tag in pairs if tag != "initial"]
+    by_initials = "initial" in tags and bool(full) and not unexplained
+    return NameMatch(score, detail, by_initials, min(full) if by_initials else 0.0)
 
 
-def _explain_extras(extras: list[str], matched: int, notes: list[str]) -> list[str]:
-    """Return extras that are neither a patronymic nor a soft legal form."""
+def _explain_extras(extras: list[str], matched: int, notes: list[str], initials: bool = False) -> list[str]:
+    """Return extras that are neither a patronymic nor a soft legal form.
+
+    Beside initials, a lone extra initial stands for the patronymic (Goldberg I. M.
+    against Ilya Goldberg); the match stays capped at INITIAL_SCORE either way.
+    """
     unexplained: list[str] = []
     patronymic_used = False
     for tok in sorted(extras):
-        if not patronymic_used and matched >= 2 and _is_patronymic(tok):
+        if not patronymic_used and matched >= 2 and (_is_patronymic(tok) or (initials and _is_initial(tok))):
             patronymic_used = True
             notes.append(f"patronymic '{tok}' ignored")
         elif tok in _SOFT_TOKENS and matched >= 1:
@@ -391,6 +402,14 @@ def _explain_extras(extras: list[str], matched: int, notes: list[str]) -> list[s
         else:
             unexplained.append(tok)
     return unexplained
+
+
+def initials_match(match: NameMatch, threshold: float = DEFAULT_THRESHOLD) -> bool:
+    """A weak match: the full tokens reach the threshold and only initials fall short.
+
+    "Goldberg I. M." cannot tell Ilya from Igor: it is evidence to look at, never a match.
+    """
+    return match.initials and match.full_score >= threshold and match.score < threshold
 
 
 def is_match(a: str, b: str, threshold: float = DEFAULT_THRESHOLD) -> bool:

@@ -325,6 +325,15 @@ class RegistryLookup:
             ]
         return self._links[pair]
 
+    def initials_persons(self, a: CompanyRecord, b: CompanyRecord) -> list[SharedPerson]:
+        """Persons of both companies whose names agree only up to initials: weak evidence."""
+        return [
+            link
+            for pa in self.people_of(a.company_id)
+            for pb in self.people_of(b.company_id)
+            if (link := _same_person(pa, pb, self.threshold, weak=True)) is not None
+        ]
+
     def watchlisted(self, party: Party, company: CompanyRecord | None) -> tuple[WatchlistRecord, str] | None:
         """The watchlist entry for a party (by id, then by name), with why it matched."""
         key = (party.id, party.name, party.country, company.company_id if company else None)
@@ -392,9 +401,14 @@ class RegistryIndex(RegistryLookup):
         return self.people.get(normalize_id(company_id) or company_id, [])
 
 
-def _same_person(pa: PersonRecord, pb: PersonRecord, threshold: float) -> SharedPerson | None:
+def _same_person(pa: PersonRecord, pb: PersonRecord, threshold: float, weak: bool = False) -> SharedPerson | None:
+    """The two rows name one person (by id, else by name), or None.
+
+    With `weak`, only initials-only name matches are returned (method "initials"):
+    evidence that "Goldberg I. M." may be Ilya Goldberg, never a match on its own.
+    """
     if pa.person_id and pb.person_id:
-        if normalize_id(pa.person_id) != normalize_id(pb.person_id):
+        if weak or normalize_id(pa.person_id) != normalize_id(pb.person_id):
             return None  # two different official ids are two people, whatever the names
         score, method, detail = 1.0, "person_id", f"same person id {pa.person_id}"
     else:
@@ -403,7 +417,9 @@ def _same_person(pa: PersonRecord, pb: PersonRecord, threshold: float) -> Shared
         if not names.may_match(pa.person_name, pb.person_name):
             return None
         match = names.compare(pa.person_name, pb.person_name)
-        if match.score < threshold:
+        if weak and not names.initials_match(match, threshold):
             return None
-        score, method, detail = match.score, "name", match.detail
+        if not weak and match.score < threshold:
+            return None
+        score, method, detail = match.score, "initials" if weak else "name", match.detail
     return SharedPerson(pa.person_name, pa.role.value, pb.person_name, pb.role.value, round(score, 3), method, detail)
