@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import links
 from .identifiers import check_id
 from .models import Declaration, Item, Party
 from .reference import ReferenceData
@@ -108,6 +109,24 @@ def _persons_detail(exporter: PartyMatch, consignee: PartyMatch, shared: list[Sh
     }  # fmt: skip
 
 
+def link_paths(exporter: PartyMatch, consignee: PartyMatch, index: RegistryLookup, depth: int) -> dict[str, Feature]:
+    """The shortest path (of at most `depth` steps) joining exporter and consignee through
+    persons and roles held by companies; else one through a shared address (weak)."""
+    none = {"parties.link_path_length": Feature(None), "parties.linked_by_address": Feature(False)}
+    a, c = exporter.company, consignee.company
+    if a is None or c is None or a is c:
+        return none
+    strong, address = links.link_paths(index, a, c, depth)
+    base = {"exporter": a.name, "consignee": c.name, "depth": depth}
+    if strong is not None:
+        detail = base | {"length": strong.length, "path": strong.as_list()}
+        return none | {"parties.link_path_length": Feature(strong.length, detail)}
+    if address is not None:
+        detail = base | {"length": address.length, "path": address.as_list()}
+        return none | {"parties.linked_by_address": Feature(True, detail)}
+    return none
+
+
 def activity_covers(exporter: PartyMatch, item: Item, reference: ReferenceData) -> Feature:
     """Whether the exporter's registered activities plausibly cover the item's goods.
 
@@ -173,14 +192,17 @@ def item_features(item: Item, exporter: PartyMatch, reference: ReferenceData) ->
     }
 
 
-def enrich(decl: Declaration, index: RegistryLookup, reference: ReferenceData) -> Enriched:
-    """All the facts of one declaration, one fact per item."""
+def enrich(
+    decl: Declaration, index: RegistryLookup, reference: ReferenceData, depth: int = links.DEFAULT_DEPTH
+) -> Enriched:
+    """All the facts of one declaration, one fact per item; `depth` bounds the link paths."""
     exporter = index.resolve(decl.exporter)
     consignee = index.resolve(decl.consignee)
     header = declaration_features(decl, reference)
     header |= party_features("exporter", decl.exporter, exporter, index)
     header |= party_features("consignee", decl.consignee, consignee, index)
     header |= linked_parties(exporter, consignee, index)
+    header |= link_paths(exporter, consignee, index, depth)
     result = Enriched(decl)
     for item in decl.items:
         features = header | item_features(item, exporter, reference)

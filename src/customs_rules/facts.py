@@ -92,6 +92,23 @@ FIELDS: dict[str, FactField] = {
             False,
             weak=True,
         ),
+        FactField(
+            "parties.link_path_length",
+            T.NUMBER,
+            True,
+            "fewest steps joining exporter and consignee through shared persons and roles held by "
+            "companies: 1 direct, 2 through one intermediary company (up to the policy's links.depth); "
+            "missing when none",
+        ),
+        FactField(
+            "parties.linked_by_address",
+            T.BOOL,
+            False,
+            "no person or role joins them, but a path through a shared registered address does "
+            "(1 step: the same address): weak evidence",
+            False,
+            weak=True,
+        ),
         FactField("item.line", T.NUMBER, False, "the item's line number", 1),
         FactField("item.hs_code", T.HS, False, "the item's HS code, digits only", "100199"),
         FactField("item.description", T.TEXT, True, "goods description"),

@@ -15,10 +15,11 @@ from sqlmodel import Session, col, select
 
 from .. import names
 from ..models import Party
+from ..name_search import MAX_CANDIDATES, NameSearch
 from ..registry import (
-    MAX_CANDIDATES,
+    MAX_AT_ADDRESS,
+    MAX_NAMESAKES,
     CompanyRecord,
-    NameSearch,
     PersonRecord,
     RegistryLookup,
     WatchlistRecord,
@@ -26,28 +27,40 @@ from ..registry import (
 )
 from .tables import Company, Person, WatchlistEntry
 
-CANDIDATES_SQL = text(
-    """
-    SELECT k.company_pk, SUM(1.0 / s.n) AS weight
-    FROM company_key k
-    JOIN (SELECT key, COUNT(*) AS n FROM company_key WHERE kind = 'block' AND key IN :blocks GROUP BY key) s
+# The same queries over company_key and person_key; the table names are these constants,
+# never input. Values always go through bound parameters.
+KEY_TABLES = {"company": ("company_key", "company_pk"), "person": ("person_key", "person_pk")}
+CANDIDATES_SQL = """
+    SELECT k.{owner}, SUM(1.0 / s.n) AS weight
+    FROM {table} k
+    JOIN (SELECT key, COUNT(*) AS n FROM {table} WHERE kind = 'block' AND key IN :blocks GROUP BY key) s
       ON s.key = k.key
     WHERE k.kind = 'block' AND k.key IN :blocks
-    GROUP BY k.company_pk
-    ORDER BY weight DESC, k.company_pk
+    GROUP BY k.{owner}
+    ORDER BY weight DESC, k.{owner}
     LIMIT :limit
-    """
+"""
+EXACT_SQL = (
+    "SELECT key, {owner}, spelling_kind, spelling FROM {table} WHERE kind = 'exact' AND key IN :keys ORDER BY id"
 )
+SPELLINGS_SQL = "SELECT spelling_kind, spelling FROM {table} WHERE kind = 'exact' AND {owner} = :pk ORDER BY id"
 
 
 CACHE_COMPANIES = 20_000  # companies kept between blocks before the caches start afresh
 
 
 class StoredNames(NameSearch):
-    def __init__(self, session: Session, threshold: float) -> None:
+    """Spellings in a key table: `kind` "company" (company_key) or "person" (person_key)."""
+
+    def __init__(self, session: Session, threshold: float, kind: str = "company") -> None:
         super().__init__(threshold)
         self.session = session
         self.exact_cache: dict[str, list[tuple[Any, str, str]]] = {}
+        table, owner = KEY_TABLES[kind]
+        self._sql = {
+            name: text(template.format(table=table, owner=owner))
+            for name, template in (("candidates", CANDIDATES_SQL), ("exact", EXACT_SQL), ("spellings", SPELLINGS_SQL))
+        }
 
     def exact(self, key: str) -> list[tuple[Any, str, str]]:
         if key not in self.exact_cache:
@@ -58,26 +71,20 @@ class StoredNames(NameSearch):
         wanted = sorted(set(keys) - set(self.exact_cache))
         for key in wanted:
             self.exact_cache[key] = []
+        query = self._sql["exact"].bindparams(bindparam("keys", expanding=True))
         for part in _parts(wanted):
-            query = text(
-                "SELECT key, company_pk, spelling_kind, spelling FROM company_key "
-                "WHERE kind = 'exact' AND key IN :keys ORDER BY id"
-            ).bindparams(bindparam("keys", expanding=True))
             for key, pk, kind, spelling in self.session.execute(query, {"keys": part}):
                 self.exact_cache[key].append((pk, kind, spelling))
 
     def candidates(self, blocks: set[str]) -> list[Any]:
         if not blocks:
             return []
-        statement = CANDIDATES_SQL.bindparams(bindparam("blocks", expanding=True))
+        statement = self._sql["candidates"].bindparams(bindparam("blocks", expanding=True))
         rows = self.session.execute(statement, {"blocks": sorted(blocks), "limit": MAX_CANDIDATES})
         return [row[0] for row in rows]
 
     def spellings(self, record: Any) -> list[tuple[str, str]]:
-        query = text(
-            "SELECT spelling_kind, spelling FROM company_key WHERE kind = 'exact' AND company_pk = :pk ORDER BY id"
-        )
-        return [(row[0], row[1]) for row in self.session.execute(query, {"pk": record})]
+        return [(row[0], row[1]) for row in self.session.execute(self._sql["spellings"], {"pk": record})]
 
 
 class StoredRegistry(RegistryLookup):
@@ -91,6 +98,9 @@ class StoredRegistry(RegistryLookup):
         self._companies: dict[int, CompanyRecord] = {}
         self._ids: dict[str, int | None] = {}
         self._people: dict[str, list[PersonRecord]] = {}
+        self._person_names = StoredNames(session, threshold, "person")
+        self._persons: dict[int, PersonRecord] = {}
+        self._holdings: dict[str, list[PersonRecord]] = {}
 
     def prefetch(self, parties: Iterable[Party]) -> None:
         """Fetch what a batch of parties needs in a few queries instead of many."""
@@ -110,6 +120,9 @@ class StoredRegistry(RegistryLookup):
         self._ids.clear()
         self._people.clear()
         self._names.exact_cache.clear()
+        self._person_names.exact_cache.clear()
+        self._persons.clear()
+        self._holdings.clear()
         self.clear_caches()
 
     def _prefetch_ids(self, idents: set[str]) -> None:
@@ -138,7 +151,7 @@ class StoredRegistry(RegistryLookup):
             for row in self.session.exec(
                 select(Person).where(col(Person.company_id).in_(part)).order_by(col(Person.id))
             ):
-                self._people[owner[row.company_id]].append(PersonRecord.model_validate(row.model_dump()))
+                self._people[owner[row.company_id]].append(_person_record(row))
 
     def _company(self, pk: int) -> CompanyRecord:
         if pk not in self._companies:
@@ -173,10 +186,46 @@ class StoredRegistry(RegistryLookup):
             self._prefetch_people({company_id})
         return self._people[company_id]
 
+    def holdings_of(self, company_id: str) -> list[PersonRecord]:
+        if company_id not in self._holdings:
+            forms = sorted({company_id, normalize_id(company_id) or company_id})
+            query = select(Person).where(col(Person.person_company_id).in_(forms)).order_by(col(Person.id))
+            self._holdings[company_id] = [_person_record(row) for row in self.session.exec(query)]
+        return self._holdings[company_id]
+
+    def namesakes(self, person: PersonRecord) -> list[PersonRecord]:
+        hits = self._person_names.matches(person.person_name, MAX_NAMESAKES)
+        return self._persons_by_pk([pk for pk, *_ in hits])
+
+    def companies_at(self, key: str) -> list[CompanyRecord]:
+        query = select(Company).where(Company.address_key == key).order_by(col(Company.id)).limit(MAX_AT_ADDRESS + 1)
+        rows = list(self.session.exec(query))
+        for row in rows:
+            assert row.id is not None
+            self._companies.setdefault(row.id, company_record(row))
+        return [self._companies[row.id] for row in rows if row.id is not None]
+
+    def ranked_people(self, name: str, limit: int) -> list[tuple[PersonRecord, names.NameMatch]]:
+        hits = self._person_names.ranked(name, limit)
+        people = self._persons_by_pk([pk for pk, *_ in hits])
+        return [(person, hit[3]) for person, hit in zip(people, hits, strict=True)]
+
+    def _persons_by_pk(self, pks: list[int]) -> list[PersonRecord]:
+        wanted = sorted(set(pks) - set(self._persons))
+        for part in _parts(wanted):
+            for row in self.session.exec(select(Person).where(col(Person.id).in_(part))):
+                assert row.id is not None
+                self._persons[row.id] = _person_record(row)
+        return [self._persons[pk] for pk in pks]
+
 
 def _parts(values: list[Any], size: int = 500) -> Iterator[list[Any]]:
     for start in range(0, len(values), size):
         yield values[start : start + size]
+
+
+def _person_record(row: Person) -> PersonRecord:
+    return PersonRecord.model_validate(row.model_dump())
 
 
 def company_record(row: Company) -> CompanyRecord:
