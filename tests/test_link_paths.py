@@ -115,6 +115,8 @@ def test_both_back_ends_find_the_same_links_for_every_pair(graph_store: Store) -
             for a in ids:
                 for c in ids:
                     assert paths(memory, a, c, depth) == paths(stored, a, c, depth), (a, c, depth)
+        for name in ("Asanov Daniyar", "Сейткали Н.", "Omarov Erlan", "Nobody"):
+            assert memory.ranked_people(name, 5) == stored.ranked_people(name, 5), name
 
 
 def declaration(exporter: str, consignee: str, dest: str = "KG", hs: str = "854231") -> Declaration:
