@@ -137,10 +137,10 @@ def _candidate_steps(lookup: RegistryLookup, x: CompanyRecord, addresses: bool) 
         held = lookup.company_by_id(normalize_id(row.company_id) or row.company_id)
         if held is not None:
             steps.append(_role_step(x, held, row.role.value, x))
-    for row in lookup.people_of(x.company_id):
-        if row.person_company_id:
-            continue
-        for other in lookup.namesakes(row):
+    namesakes = [(row, lookup.namesakes(row)) for row in lookup.people_of(x.company_id) if not row.person_company_id]
+    lookup.prefetch_companies({other.company_id for _, found in namesakes for other in found})
+    for _row, found in namesakes:
+        for other in found:
             company = lookup.company_by_id(normalize_id(other.company_id) or other.company_id)
             if company is not None and _key(company) != _key(x) and (step := _person_step(lookup, x, company)):
                 steps.append(step)

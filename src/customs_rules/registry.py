@@ -221,6 +221,10 @@ class RegistryLookup:
     def people_of(self, company_id: str) -> list[PersonRecord]:
         raise NotImplementedError
 
+    def prefetch_companies(self, company_ids: Iterable[str]) -> None:
+        """A hint that these companies and their people are wanted next (the database
+        back-end fetches them in a few queries instead of one each)."""
+
     def holdings_of(self, company_id: str) -> list[PersonRecord]:
         """The rows where this company holds a role in another (`person_company_id`)."""
         raise NotImplementedError

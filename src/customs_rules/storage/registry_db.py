@@ -43,7 +43,9 @@ CANDIDATES_SQL = """
 EXACT_SQL = (
     "SELECT key, {owner}, spelling_kind, spelling FROM {table} WHERE kind = 'exact' AND key IN :keys ORDER BY id"
 )
-SPELLINGS_SQL = "SELECT spelling_kind, spelling FROM {table} WHERE kind = 'exact' AND {owner} = :pk ORDER BY id"
+SPELLINGS_SQL = (
+    "SELECT {owner}, spelling_kind, spelling FROM {table} WHERE kind = 'exact' AND {owner} IN :pks ORDER BY id"
+)
 
 
 CACHE_COMPANIES = 20_000  # companies kept between blocks before the caches start afresh
@@ -56,6 +58,7 @@ class StoredNames(NameSearch):
         super().__init__(threshold)
         self.session = session
         self.exact_cache: dict[str, list[tuple[Any, str, str]]] = {}
+        self.spelling_cache: dict[Any, list[tuple[str, str]]] = {}
         table, owner = KEY_TABLES[kind]
         self._sql = {
             name: text(template.format(table=table, owner=owner))
@@ -81,10 +84,24 @@ class StoredNames(NameSearch):
             return []
         statement = self._sql["candidates"].bindparams(bindparam("blocks", expanding=True))
         rows = self.session.execute(statement, {"blocks": sorted(blocks), "limit": MAX_CANDIDATES})
-        return [row[0] for row in rows]
+        found = [row[0] for row in rows]
+        self._prefetch_spellings(found)  # one query for the candidates' spellings, not one each
+        return found
 
     def spellings(self, record: Any) -> list[tuple[str, str]]:
-        return [(row[0], row[1]) for row in self.session.execute(self._sql["spellings"], {"pk": record})]
+        if record not in self.spelling_cache:
+            self._prefetch_spellings([record])
+        return self.spelling_cache[record]
+
+    def _prefetch_spellings(self, records: list[Any]) -> None:
+        wanted = sorted(set(records) - set(self.spelling_cache))
+        if not wanted:
+            return
+        for record in wanted:
+            self.spelling_cache[record] = []
+        query = self._sql["spellings"].bindparams(bindparam("pks", expanding=True))
+        for record, kind, spelling in self.session.execute(query, {"pks": wanted}):
+            self.spelling_cache[record].append((kind, spelling))
 
 
 class StoredRegistry(RegistryLookup):
@@ -115,12 +132,20 @@ class StoredRegistry(RegistryLookup):
         self._load_companies(pks)
         self._prefetch_people({self._companies[pk].company_id for pk in pks if pk in self._companies})
 
+    def prefetch_companies(self, company_ids: Iterable[str]) -> None:
+        idents = {i for c in company_ids if (i := normalize_id(c))}
+        self._prefetch_ids(idents)
+        pks = {pk for i in idents if (pk := self._ids.get(i))}
+        self._load_companies(pks)
+        self._prefetch_people({self._companies[pk].company_id for pk in pks if pk in self._companies})
+
     def forget(self) -> None:
         self._companies.clear()
         self._ids.clear()
         self._people.clear()
-        self._names.exact_cache.clear()
-        self._person_names.exact_cache.clear()
+        for search in (self._names, self._person_names):
+            search.exact_cache.clear()
+            search.spelling_cache.clear()
         self._persons.clear()
         self._holdings.clear()
         self.clear_caches()
