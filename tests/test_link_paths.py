@@ -266,3 +266,20 @@ def test_database_from_issue_3_gets_person_keys(tmp_path: Path) -> None:
         assert store.registry_index().companies["KZX"].address is None
     finally:
         store.close()
+
+
+def test_people_load_in_slices_keeps_every_row_and_key(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from customs_rules.storage import store as store_module
+
+    monkeypatch.setattr(store_module, "INSERT_SLICE", 2)
+    companies = write_csv(tmp_path / "c.csv", COMPANY_COLUMNS, COMPANIES)
+    people = write_csv(tmp_path / "p.csv", PEOPLE_COLUMNS, PEOPLE)
+    assert load_registry(store, companies, people).loaded == {"companies": 6, "people": 7}
+    with store.stored_registry() as stored:
+        assert paths(stored, "KZA", "KGE", 3) == paths(store.registry_index(), "KZA", "KGE", 3)
+        assert [p.company_id for p in stored.namesakes(stored.people_of("KGE")[0])] == [
+            "KGE",
+            "KZY",
+        ]  # itself (same spelling) first

@@ -43,6 +43,7 @@ from .tables import (
 
 ENV_DB = "CUSTOMS_RULES_DB"
 RETRIES = 8
+INSERT_SLICE = 5_000
 T = TypeVar("T")
 
 
@@ -161,14 +162,16 @@ class Store:
         def work(session: Session) -> int:
             session.exec(delete(PersonKey))
             session.exec(delete(Person))
-            if rows:
-                values = [r.model_dump(mode="python") for r in rows]
-                statement = insert(Person).returning(col(Person.id), sort_by_parameter_order=True)
+            statement = insert(Person).returning(col(Person.id), sort_by_parameter_order=True)
+            # in slices: one RETURNING insert of 300k rows splices its results in quadratic time
+            for start in range(0, len(rows), INSERT_SLICE):
+                part = rows[start : start + INSERT_SLICE]
+                values = [r.model_dump(mode="python") for r in part]
                 pks = [int(pk or 0) for pk in session.scalars(statement, values)]
                 # a role held by a company links through that company, not by a name
                 keys = [
                     k
-                    for pk, r in zip(pks, rows, strict=True)
+                    for pk, r in zip(pks, part, strict=True)
                     if not r.person_company_id
                     for k in person_key_rows(pk, r.person_name)
                 ]
