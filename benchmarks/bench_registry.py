@@ -45,7 +45,7 @@ import generate_shipments as gen  # noqa: E402
 from customs_rules import links, names  # noqa: E402
 from customs_rules.api import load_registry  # noqa: E402
 from customs_rules.models import Party  # noqa: E402
-from customs_rules.registry import RegistryLookup  # noqa: E402
+from customs_rules.registry import RegistryIndex, RegistryLookup  # noqa: E402
 from customs_rules.storage import Store  # noqa: E402
 
 COMPANY_COLUMNS = [*gen.COMPANY_COLUMNS, "address"]
@@ -114,9 +114,8 @@ def report(kind: str, backend: str, ms: list[float]) -> None:
     print(f"{kind:30} {backend:9} n={len(ms):4}  median {statistics.median(ms):8.2f} ms   p95 {p95:8.2f} ms")
 
 
-def cases(store: Store, n: int, seed: int) -> dict[str, list[Any]]:
+def cases(index: RegistryIndex, n: int, seed: int) -> dict[str, list[Any]]:
     rng = random.Random(seed + 1)
-    index = store.registry_index()
     companies = list(index.companies.values())
     sample = rng.sample(companies, n)
     fuzzy = []
@@ -167,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     index = store.registry_index()
     print(f"in-memory index build (read + index): {time.perf_counter() - start:.1f} s")
-    work_cases = cases(store, args.lookups, args.seed)
+    work_cases = cases(index, args.lookups, args.seed)
     kinds: dict[str, Callable[[RegistryLookup, Any], Any]] = {
         "party by id": lambda lk, p: lk.resolve(p),
         "party by exact name": lambda lk, p: lk.resolve(p),
@@ -177,7 +176,10 @@ def main(argv: list[str] | None = None) -> int:
         "links depth 2, random pairs": lambda lk, ab: links.link_paths(lk, ab[0], ab[1], 2),
         "links depth 2, linked at 2": lambda lk, ab: links.link_paths(lk, ab[0], ab[1], 2),
     }
-    source = {"links depth 1, random pairs": "links, random pairs", "links depth 2, random pairs": "links, random pairs"}
+    source = {
+        "links depth 1, random pairs": "links, random pairs",
+        "links depth 2, random pairs": "links, random pairs",
+    }
     source["links depth 2, linked at 2"] = "links, linked at 2"
     found = {}
     with store.stored_registry() as stored:

@@ -283,3 +283,28 @@ def test_people_load_in_slices_keeps_every_row_and_key(
             "KGE",
             "KZY",
         ]  # itself (same spelling) first
+
+
+def test_a_common_surname_block_is_skipped_but_pairs_still_find_the_person(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from customs_rules import registry as registry_module
+    from customs_rules.storage import registry_db
+
+    monkeypatch.setattr(registry_module, "MAX_PERSON_BLOCK", 3)
+    monkeypatch.setattr(registry_db, "MAX_PERSON_BLOCK", 3)
+    firsts = ["Ерлан", "Нурлан", "Данияр", "Серик", "Руслан"]
+    rows = [["KZA", f"Ахметов {first}", "director", "", "", ""] for first in firsts]
+    companies = write_csv(tmp_path / "c.csv", COMPANY_COLUMNS, COMPANIES)
+    people = write_csv(tmp_path / "p.csv", PEOPLE_COLUMNS, rows)
+    store = Store(db_url)
+    try:
+        assert not load_registry(store, companies, people).failed
+        with store.stored_registry() as stored:
+            for lookup in (store.registry_index(), stored):
+                found = lookup.namesakes(PersonRecord(company_id="X", person_name="Ruslan Akhmetov", role="director"))
+                assert [p.person_name for p in found] == ["Ахметов Руслан"]
+                # initials give no pair: only the surname's key, skipped when that block is too big
+                assert lookup.ranked_people("Akhmetov R.", 5) == []
+    finally:
+        store.close()

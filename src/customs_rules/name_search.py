@@ -14,6 +14,11 @@ from typing import Any
 from . import names
 
 MAX_CANDIDATES = 25  # names compared per lookup, best blocking overlap first
+# Person blocks bigger than this are skipped (a surname shared by thousands); pair keys
+# (surname + given name) stay small. Company blocks are never skipped.
+MAX_PERSON_BLOCK = 1_000
+NO_LIMIT = 1 << 62
+KeyFunction = Callable[[str], set[str]]
 
 
 Hit = tuple[Any, str, str, names.NameMatch]  # record, name or alias, the spelling, the match
@@ -29,8 +34,10 @@ class NameSearch:
     a lookup in the milliseconds on a large registry. Subclasses say where records live.
     """
 
-    def __init__(self, threshold: float) -> None:
+    def __init__(self, threshold: float, keys: KeyFunction = names.blocking_keys, max_block: int = NO_LIMIT) -> None:
         self.threshold = threshold
+        self.keys = keys  # names.blocking_keys for companies, names.person_blocking_keys for people
+        self.max_block = max_block
 
     def exact(self, key: str) -> list[tuple[Any, str, str]]:
         raise NotImplementedError
@@ -47,7 +54,7 @@ class NameSearch:
         hits: dict[tuple[Any, str], Hit] = {}
         for record, kind, spelling in self.exact(key):
             hits[(record, spelling)] = (record, kind, spelling, names.NameMatch(1.0, "same name once normalised"))
-        for record in self.candidates(names.blocking_keys(name)):
+        for record in self.candidates(self.keys(name)):
             for kind, spelling in self.spellings(record):
                 hits.setdefault((record, spelling), (record, kind, spelling, names.compare(name, spelling)))
         best: dict[Any, Hit] = {}
@@ -64,7 +71,7 @@ class NameSearch:
         hits: dict[Any, Hit] = {}
         for record, kind, spelling in self.exact(" ".join(names.tokens(name)))[:limit]:
             hits.setdefault(record, (record, kind, spelling, names.NameMatch(1.0, "same name once normalised")))
-        for record in self.candidates(names.blocking_keys(name)):
+        for record in self.candidates(self.keys(name)):
             for kind, spelling in self.spellings(record):
                 if record not in hits and (match := names.compare(name, spelling)).score >= self.threshold:
                     hits[record] = (record, kind, spelling, match)
@@ -76,7 +83,7 @@ class NameSearch:
         if exact:
             return [(r, k, sp, names.NameMatch(1.0, "same name once normalised")) for r, k, sp in exact]
         found = []
-        for record in self.candidates(names.blocking_keys(name)):
+        for record in self.candidates(self.keys(name)):
             if not accept(record):
                 continue
             for kind, spelling in self.spellings(record):
@@ -89,8 +96,8 @@ class NameSearch:
 class NameIndex(NameSearch):
     """Spellings held in memory; records are numbers given by the caller."""
 
-    def __init__(self, threshold: float) -> None:
-        super().__init__(threshold)
+    def __init__(self, threshold: float, keys: KeyFunction = names.blocking_keys, max_block: int = NO_LIMIT) -> None:
+        super().__init__(threshold, keys, max_block)
         self._exact: dict[str, list[tuple[int, str, str]]] = defaultdict(list)
         self._blocks: dict[str, set[int]] = defaultdict(set)
         self._spellings: dict[int, list[tuple[str, str]]] = defaultdict(list)
@@ -98,7 +105,7 @@ class NameIndex(NameSearch):
     def add(self, record: int, kind: str, spelling: str) -> None:
         self._exact[" ".join(names.tokens(spelling))].append((record, kind, spelling))
         self._spellings[record].append((kind, spelling))
-        for block in names.blocking_keys(spelling):
+        for block in self.keys(spelling):
             self._blocks[block].add(record)
 
     def exact(self, key: str) -> list[tuple[Any, str, str]]:
@@ -108,7 +115,7 @@ class NameIndex(NameSearch):
         weights: Counter[int] = Counter()
         for block in sorted(blocks):
             members = self._blocks.get(block)
-            if members:
+            if members and len(members) <= self.max_block:
                 for record in members:
                     weights[record] += 1.0 / len(members)  # type: ignore[assignment]
         return [record for record, _ in sorted(weights.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_CANDIDATES]]

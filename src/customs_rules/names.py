@@ -238,6 +238,23 @@ def _blocking_keys(name: str) -> frozenset[str]:
     return frozenset(_skeleton(v)[:4] for t in long_toks for v in _variants(t))
 
 
+def _pair_keys(name: str) -> frozenset[str]:
+    """Keys of two tokens together: 'gldb+il'. A person shares them with far fewer people
+    than a surname's key alone (thousands of Akhmetovs, a few Akhmetov Ruslans)."""
+    toks = [t for t in _tokens(name) if len(t) >= 3]
+    per_token = [{_skeleton(v)[:4] for v in _variants(t)} for t in toks]
+    return frozenset(
+        "+".join(sorted((x, y))) for i, a in enumerate(per_token) for b in per_token[i + 1 :] for x in a for y in b
+    )
+
+
+def person_blocking_keys(name: str) -> set[str]:
+    """A person's name's keys: those of its tokens and of its pairs of tokens. Searches
+    skip oversized blocks (`name_search.MAX_PERSON_BLOCK`): a common surname's own key
+    then stops mattering, and the pair keys still find the person."""
+    return set(_blocking_keys(name) | _pair_keys(name))
+
+
 def may_match(a: str, b: str) -> bool:
     """Cheap pre-check: names that can match share at least one blocking key."""
     return not _blocking_keys(a).isdisjoint(_blocking_keys(b))

@@ -23,7 +23,7 @@ from . import names
 from .addresses import address_key
 from .errors import InputError, LocatedError, Location
 from .models import IsoDate, OptCountry, Party
-from .name_search import NameIndex
+from .name_search import MAX_PERSON_BLOCK, NameIndex
 
 
 class Role(StrEnum):
@@ -346,7 +346,7 @@ class RegistryIndex(RegistryLookup):
         self.people: dict[str, list[PersonRecord]] = defaultdict(list)
         self._holdings: dict[str, list[PersonRecord]] = defaultdict(list)
         self._person_list: list[PersonRecord] = []
-        self._person_names = NameIndex(threshold)
+        self._person_names = NameIndex(threshold, names.person_blocking_keys, MAX_PERSON_BLOCK)
         for person in people:
             self.people[normalize_id(person.company_id) or person.company_id].append(person)
             if person.person_company_id:

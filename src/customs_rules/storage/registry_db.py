@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 
 from .. import names
 from ..models import Party
-from ..name_search import MAX_CANDIDATES, NameSearch
+from ..name_search import MAX_CANDIDATES, MAX_PERSON_BLOCK, NameSearch
 from ..registry import (
     MAX_AT_ADDRESS,
     MAX_NAMESAKES,
@@ -33,7 +33,10 @@ KEY_TABLES = {"company": ("company_key", "company_pk"), "person": ("person_key",
 CANDIDATES_SQL = """
     SELECT k.{owner}, SUM(1.0 / s.n) AS weight
     FROM {table} k
-    JOIN (SELECT key, COUNT(*) AS n FROM {table} WHERE kind = 'block' AND key IN :blocks GROUP BY key) s
+    JOIN (
+        SELECT key, COUNT(*) AS n FROM {table} WHERE kind = 'block' AND key IN :blocks
+        GROUP BY key HAVING COUNT(*) <= :max_block
+    ) s
       ON s.key = k.key
     WHERE k.kind = 'block' AND k.key IN :blocks
     GROUP BY k.{owner}
@@ -55,7 +58,10 @@ class StoredNames(NameSearch):
     """Spellings in a key table: `kind` "company" (company_key) or "person" (person_key)."""
 
     def __init__(self, session: Session, threshold: float, kind: str = "company") -> None:
-        super().__init__(threshold)
+        if kind == "person":
+            super().__init__(threshold, names.person_blocking_keys, MAX_PERSON_BLOCK)
+        else:
+            super().__init__(threshold)
         self.session = session
         self.exact_cache: dict[str, list[tuple[Any, str, str]]] = {}
         self.spelling_cache: dict[Any, list[tuple[str, str]]] = {}
@@ -83,7 +89,8 @@ class StoredNames(NameSearch):
         if not blocks:
             return []
         statement = self._sql["candidates"].bindparams(bindparam("blocks", expanding=True))
-        rows = self.session.execute(statement, {"blocks": sorted(blocks), "limit": MAX_CANDIDATES})
+        params = {"blocks": sorted(blocks), "limit": MAX_CANDIDATES, "max_block": self.max_block}
+        rows = self.session.execute(statement, params)
         found = [row[0] for row in rows]
         self._prefetch_spellings(found)  # one query for the candidates' spellings, not one each
         return found

@@ -153,6 +153,7 @@ class CompanyKey(SQLModel, table=True):
     so one party is found in the database without loading the whole registry."""
 
     __tablename__ = "company_key"
+    __table_args__ = (Index("ix_company_key_lookup", "key", "kind", "company_pk"),)
     id: int | None = Field(default=None, primary_key=True)
     company_pk: int = Field(foreign_key="company.id", index=True)
     key: str = Field(index=True)
@@ -166,9 +167,10 @@ class PersonKey(SQLModel, table=True):
     people sharing a name are found without loading 300k people."""
 
     __tablename__ = "person_key"
+    __table_args__ = (Index("ix_person_key_lookup", "key", "kind", "person_pk"),)
     id: int | None = Field(default=None, primary_key=True)
     person_pk: int = Field(foreign_key="person.id", index=True)
-    key: str = Field(index=True)
+    key: str
     kind: str  # exact | block
     spelling_kind: str  # name
     spelling: str

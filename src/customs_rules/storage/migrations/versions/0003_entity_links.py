@@ -24,11 +24,15 @@ def upgrade() -> None:
         "person_key",
         sa.Column("id", sa.Integer, primary_key=True),
         sa.Column("person_pk", sa.Integer, sa.ForeignKey("person.id"), nullable=False, index=True),
-        sa.Column("key", sa.String, nullable=False, index=True),
+        sa.Column("key", sa.String, nullable=False),
         sa.Column("kind", sa.String, nullable=False),
         sa.Column("spelling_kind", sa.String, nullable=False),
         sa.Column("spelling", sa.String, nullable=False),
     )
+    # covering indexes for the candidate query (count per block, then owners per block):
+    # with `key` alone every block row was read from the table, 50 ms a lookup at 300k people
+    op.create_index("ix_person_key_lookup", "person_key", ["key", "kind", "person_pk"])
+    op.create_index("ix_company_key_lookup", "company_key", ["key", "kind", "company_pk"])
     _backfill_person_keys()
 
 
