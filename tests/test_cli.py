@@ -330,3 +330,36 @@ def test_registry_match_shows_scored_candidates(sqlite_url: str) -> None:
     assert decoy and decoy[0]["match"] is False and decoy[0]["score"] < 0.92
     listed = run(sqlite_url, "registry", "match", "Radiokomplekt", "--format", "json").stdout.splitlines()
     assert json.loads(listed[0])["source"] == "watchlist"
+
+
+def test_registry_match_lists_people_with_role_and_company(sqlite_url: str) -> None:
+    load_fixture_registry(sqlite_url)
+    result = run(sqlite_url, "registry", "match", "Goldberg I. M.", "--limit", "2", "--format", "json")
+    assert result.exit_code == 0 and result.stderr == ""
+    assert result.stdout == (
+        '{"source": "person", "score": 0.8, "match": false, "company_id": "190540218733", '
+        '"name": "Гольдберг Илья Маркович", "country": "KZ", "via": "founder of ТОО «Аспан Арба»", '
+        '"role": "founder", "company": "ТОО «Аспан Арба»", '
+        "\"why\": \"tokens 'goldberg'~'goldberg' 1.00, 'i'~'ilya' 0.80, 'm'~'markovich' 0.80; initials only\"}\n"
+        '{"source": "person", "score": 0.8, "match": false, "company_id": "7728412683", "name": "Goldberg Ilya", '
+        '"country": "RU", "via": "director of ООО «Небесная механика»", "role": "director", '
+        '"company": "ООО «Небесная механика»", '
+        "\"why\": \"tokens 'goldberg'~'goldberg' 1.00, 'i'~'ilya' 0.80; initials only; patronymic 'm' ignored\"}\n"
+    )
+    full = run(sqlite_url, "registry", "match", "Iliá Goldberg", "--limit", "3", "--format", "json")
+    rows = [json.loads(line) for line in full.stdout.splitlines()]
+    assert [(r["source"], r["name"], r["role"], r["match"]) for r in rows] == [
+        ("person", "Гольдберг Илья Маркович", "founder", True),
+        ("person", "Goldberg Ilya", "director", True),
+        ("person", "Ilya Goldman", "director", False),  # the decoy, shown with its lower score
+    ]
+    table = run(sqlite_url, "registry", "match", "Асанов Данияр", "--limit", "2")
+    assert table.exit_code == 0
+    assert "Асанов Данияр Серикович" in table.stdout and "director of ТОО «Береке Инвест»" in table.stdout
+    assert "Asanov Daniyar" in table.stdout and "Ермеков" not in table.stdout  # the third is past --limit
+    assert table.stdout.count("│ person") == 2
+
+
+def test_registry_match_refuses_a_bad_limit(sqlite_url: str) -> None:
+    result = run(sqlite_url, "registry", "match", "Aspan Arba", "--limit", "0")
+    assert result.exit_code == 2 and "Invalid value for '--limit': 0 is not in the range 1<=x<=100" in result.stderr

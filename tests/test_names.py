@@ -469,3 +469,24 @@ def test_normalize_is_idempotent(text: str) -> None:
 @given(_name, _name)
 def test_score_in_unit_interval(a: str, b: str) -> None:
     assert 0.0 <= compare(a, b).score <= 1.0
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "weak"),
+    [
+        ("Goldberg I. M.", "Гольдберг Илья Маркович", True),
+        ("Goldberg I. M.", "Ilya Goldberg", True),  # the lone M. stands for the patronymic
+        ("Goldberg I.", "Goldberg Igor", True),
+        ("Goldberg I. M.", "Goldman Ilya", False),
+        ("I. M.", "Ilya Markov", False),
+        ("Ilya Goldberg", "Iliá Goldberg", False),  # a full match is not a weak one
+        ("Goldberg I. M. Plus", "Ilya Goldberg", False),
+    ],
+)
+def test_initials_match_is_weak_evidence_only(a: str, b: str, weak: bool) -> None:
+    from customs_rules.names import initials_match
+
+    result = compare(a, b)
+    assert initials_match(result) is weak
+    if weak:
+        assert result.score < DEFAULT_THRESHOLD and result.full_score >= DEFAULT_THRESHOLD

@@ -33,6 +33,7 @@ from .registry import (
     RegistryIndex,
     RegistryLookup,
     WatchlistRecord,
+    normalize_id,
     read_registry_csv,
 )
 from .rules import RulePack, load_pack
@@ -79,7 +80,7 @@ class Screener:
     def screen(self, decl: Declaration, at: dt.datetime | None = None) -> Screening:
         """Enrich, evaluate and decide one declaration (nothing is stored)."""
         at = at or dt.datetime.now(dt.UTC)
-        enriched = enrich(decl, self.registry, self.pack.reference)
+        enriched = enrich(decl, self.registry, self.pack.reference, self.policy.link_depth)
         result = self.evaluator.evaluate(enriched, at)
         counting = [(f.rule_id, f.action, f.score) for f in result.findings]
         decision, score = self.policy.decide(counting)
@@ -166,11 +167,19 @@ def load_registry(
             return store.replace_people(rows, actor, str(people))
 
         attempt("people", load_people)
-        orphans = sorted({r.company_id for r in rows} - store.company_ids())
+        known = store.company_ids()
+        orphans = sorted({r.company_id for r in rows} - known)
         if orphans:
             result.warnings.append(
                 f"{len(orphans)} company id(s) in {people} are not in the companies table; "
                 "their people cannot link parties (e.g. " + ", ".join(orphans[:3]) + ")"
+            )
+        normalised = {normalize_id(k) for k in known}
+        holders = sorted({h for r in rows if (h := r.person_company_id) and normalize_id(h) not in normalised})
+        if holders:
+            result.warnings.append(
+                f"{len(holders)} holder company id(s) in {people} are not in the companies table; "
+                "those roles cannot link parties (e.g. " + ", ".join(holders[:3]) + ")"
             )
     if watchlist is not None:
         attempt(

@@ -24,6 +24,7 @@ from . import api, reporting
 from .errors import CustomsRulesError, ErrorList
 from .examples import run_examples
 from .facts import FIELDS
+from .registry import normalize_id
 from .rules import load_pack, parse_pack
 from .storage import ENV_DB, Store, default_db_url
 from .validators import validate_pack
@@ -207,24 +208,15 @@ def registry_load(ctx: click.Context, companies: Path | None, people: Path | Non
 @click.pass_context
 @handle_errors
 def registry_match(ctx: click.Context, name: str, limit: int, fmt: str) -> None:
-    """Show the registry's (and the watchlist's) best candidates for NAME, with scores and
-    why, so an analyst can check a doubtful match. Scores at or above the threshold match."""
+    """Show the best candidates for NAME among registered companies, the watchlist and the
+    people of the registry (with their role and company), with scores and why, so an
+    analyst can check a doubtful match. Scores at or above the threshold match."""
     from .names import DEFAULT_THRESHOLD
 
     store = open_store(ctx)
     try:
         with store.stored_registry() as lookup:
-            rows = [
-                {"source": "registry", "score": round(m.score, 3), "match": m.score >= DEFAULT_THRESHOLD,
-                 "company_id": c.company_id, "name": c.name, "country": c.country, "via": f"{kind} {spelling!r}",
-                 "why": m.detail}
-                for c, kind, spelling, m in lookup.ranked_companies(name, limit)
-            ] + [
-                {"source": "watchlist", "score": round(m.score, 3), "match": m.score >= DEFAULT_THRESHOLD,
-                 "company_id": w.company_id, "name": w.name, "country": w.country, "via": f"{kind} {spelling!r}",
-                 "why": m.detail}
-                for w, kind, spelling, m in lookup.ranked_watchlist(name, limit)
-            ]  # fmt: skip
+            rows = _company_rows(lookup, name, limit) + _person_rows(lookup, name, limit)
     finally:
         store.close()
     rows.sort(key=lambda r: -float(r["score"] or 0))
@@ -239,6 +231,41 @@ def registry_match(ctx: click.Context, name: str, limit: int, fmt: str) -> None:
     for row in rows[:limit]:
         table.add_row(*(Text("" if row[c] is None else str(row[c])) for c in columns))
     reporting.stdout_console().print(table)
+
+
+def _company_rows(lookup: Any, name: str, limit: int) -> list[dict[str, Any]]:
+    from .names import DEFAULT_THRESHOLD
+
+    return [
+        {"source": "registry", "score": round(m.score, 3), "match": m.score >= DEFAULT_THRESHOLD,
+         "company_id": c.company_id, "name": c.name, "country": c.country, "via": f"{kind} {spelling!r}",
+         "why": m.detail}
+        for c, kind, spelling, m in lookup.ranked_companies(name, limit)
+    ] + [
+        {"source": "watchlist", "score": round(m.score, 3), "match": m.score >= DEFAULT_THRESHOLD,
+         "company_id": w.company_id, "name": w.name, "country": w.country, "via": f"{kind} {spelling!r}",
+         "why": m.detail}
+        for w, kind, spelling, m in lookup.ranked_watchlist(name, limit)
+    ]  # fmt: skip
+
+
+def _person_rows(lookup: Any, name: str, limit: int) -> list[dict[str, Any]]:
+    """People whose names come closest: who they are, where, in what role (initials-only
+    matches say so in `why`; they are weak evidence, never a match)."""
+    from .names import DEFAULT_THRESHOLD
+
+    rows = []
+    for person, m in lookup.ranked_people(name, limit):
+        company = lookup.company_by_id(normalize_id(person.company_id) or person.company_id)
+        company_name = company.name if company else f"{person.company_id} (not in the registry)"
+        rows.append({
+            "source": "person", "score": round(m.score, 3), "match": m.score >= DEFAULT_THRESHOLD,
+            "company_id": person.company_id, "name": person.person_name,
+            "country": company.country if company else None,
+            "via": f"{person.role.value} of {company_name}", "role": person.role.value, "company": company_name,
+            "why": m.detail,
+        })  # fmt: skip
+    return rows
 
 
 @registry.command("status")

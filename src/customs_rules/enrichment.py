@@ -11,10 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import links
 from .identifiers import check_id
 from .models import Declaration, Item, Party
 from .reference import ReferenceData
-from .registry import PartyMatch, RegistryLookup
+from .registry import PartyMatch, RegistryLookup, SharedPerson
 
 
 @dataclass(frozen=True)
@@ -66,11 +67,37 @@ def party_features(role: str, party: Party, match: PartyMatch, index: RegistryLo
 
 
 def linked_parties(exporter: PartyMatch, consignee: PartyMatch, index: RegistryLookup) -> dict[str, Feature]:
-    """Exporter and consignee share a person (any pair of roles), with the evidence."""
+    """Exporter and consignee share a person (any pair of roles), with the evidence.
+
+    A person matched only up to initials is weak evidence (`parties.linked_weak`); it
+    is looked for only when no person is shared, so a strong link is never downgraded.
+    """
+    none = {
+        "parties.linked": Feature(False),
+        "parties.shared_persons": Feature(0),
+        "parties.linked_weak": Feature(False),
+    }
     if exporter.company is None or consignee.company is None or exporter.company is consignee.company:
-        return {"parties.linked": Feature(False), "parties.shared_persons": Feature(0)}
+        return none
     shared = index.shared_persons(exporter.company, consignee.company)
-    detail = {
+    if not shared:
+        weak = index.initials_persons(exporter.company, consignee.company)
+        if not weak:
+            return none
+        detail = _persons_detail(exporter, consignee, weak) | {
+            "note": "initials only: the names agree up to initials, which cannot tell Ilya from Igor"
+        }
+        return none | {"parties.linked_weak": Feature(True, detail)}
+    detail = _persons_detail(exporter, consignee, shared)
+    return none | {
+        "parties.linked": Feature(True, detail),
+        "parties.shared_persons": Feature(len(shared), detail),
+    }
+
+
+def _persons_detail(exporter: PartyMatch, consignee: PartyMatch, shared: list[SharedPerson]) -> dict[str, Any]:
+    assert exporter.company is not None and consignee.company is not None
+    return {
         "exporter": exporter.company.name,
         "consignee": consignee.company.name,
         "shared_persons": [
@@ -80,10 +107,24 @@ def linked_parties(exporter: PartyMatch, consignee: PartyMatch, index: RegistryL
             for s in shared
         ],
     }  # fmt: skip
-    return {
-        "parties.linked": Feature(bool(shared), detail if shared else None),
-        "parties.shared_persons": Feature(len(shared), detail if shared else None),
-    }
+
+
+def link_paths(exporter: PartyMatch, consignee: PartyMatch, index: RegistryLookup, depth: int) -> dict[str, Feature]:
+    """The shortest path (of at most `depth` steps) joining exporter and consignee through
+    persons and roles held by companies; else one through a shared address (weak)."""
+    none = {"parties.link_path_length": Feature(None), "parties.linked_by_address": Feature(False)}
+    a, c = exporter.company, consignee.company
+    if a is None or c is None or a is c:
+        return none
+    strong, address = links.link_paths(index, a, c, depth)
+    base = {"exporter": a.name, "consignee": c.name, "depth": depth}
+    if strong is not None:
+        detail = base | {"length": strong.length, "path": strong.as_list()}
+        return none | {"parties.link_path_length": Feature(strong.length, detail)}
+    if address is not None:
+        detail = base | {"length": address.length, "path": address.as_list()}
+        return none | {"parties.linked_by_address": Feature(True, detail)}
+    return none
 
 
 def activity_covers(exporter: PartyMatch, item: Item, reference: ReferenceData) -> Feature:
@@ -151,14 +192,17 @@ def item_features(item: Item, exporter: PartyMatch, reference: ReferenceData) ->
     }
 
 
-def enrich(decl: Declaration, index: RegistryLookup, reference: ReferenceData) -> Enriched:
-    """All the facts of one declaration, one fact per item."""
+def enrich(
+    decl: Declaration, index: RegistryLookup, reference: ReferenceData, depth: int = links.DEFAULT_DEPTH
+) -> Enriched:
+    """All the facts of one declaration, one fact per item; `depth` bounds the link paths."""
     exporter = index.resolve(decl.exporter)
     consignee = index.resolve(decl.consignee)
     header = declaration_features(decl, reference)
     header |= party_features("exporter", decl.exporter, exporter, index)
     header |= party_features("consignee", decl.consignee, consignee, index)
     header |= linked_parties(exporter, consignee, index)
+    header |= link_paths(exporter, consignee, index, depth)
     result = Enriched(decl)
     for item in decl.items:
         features = header | item_features(item, exporter, reference)

@@ -31,6 +31,9 @@ class FactField:
     nullable: bool
     description: str
     example_default: Any = None  # what a rule example gets when it does not say
+    # Weak evidence (initials, a shared address) may send a declaration to inspection,
+    # never hold it on its own: the validators keep rules reading it below hold.
+    weak: bool = False
 
     @property
     def item_level(self) -> bool:
@@ -80,6 +83,32 @@ FIELDS: dict[str, FactField] = {
         *_party("consignee"),
         FactField("parties.linked", T.BOOL, False, "exporter and consignee share a person", False),
         FactField("parties.shared_persons", T.NUMBER, False, "how many persons they share", 0),
+        FactField(
+            "parties.linked_weak",
+            T.BOOL,
+            False,
+            "a person of each matches only up to initials (Goldberg I. M. ~ Ilya Goldberg) and no "
+            "shared person links them: weak evidence",
+            False,
+            weak=True,
+        ),
+        FactField(
+            "parties.link_path_length",
+            T.NUMBER,
+            True,
+            "fewest steps joining exporter and consignee through shared persons and roles held by "
+            "companies: 1 direct, 2 through one intermediary company (up to the policy's links.depth); "
+            "missing when none",
+        ),
+        FactField(
+            "parties.linked_by_address",
+            T.BOOL,
+            False,
+            "no person or role joins them, but a path through a shared registered address does "
+            "(1 step: the same address): weak evidence",
+            False,
+            weak=True,
+        ),
         FactField("item.line", T.NUMBER, False, "the item's line number", 1),
         FactField("item.hs_code", T.HS, False, "the item's HS code, digits only", "100199"),
         FactField("item.description", T.TEXT, True, "goods description"),

@@ -24,6 +24,7 @@ __all__ = [
     "blocking_keys",
     "compare",
     "fold_variants",
+    "initials_match",
     "is_match",
     "normalize",
     "strip_legal_forms",
@@ -237,6 +238,23 @@ def _blocking_keys(name: str) -> frozenset[str]:
     return frozenset(_skeleton(v)[:4] for t in long_toks for v in _variants(t))
 
 
+def _pair_keys(name: str) -> frozenset[str]:
+    """Keys of two tokens together: 'gldb+il'. A person shares them with far fewer people
+    than a surname's key alone (thousands of Akhmetovs, a few Akhmetov Ruslans)."""
+    toks = [t for t in _tokens(name) if len(t) >= 3]
+    per_token = [{_skeleton(v)[:4] for v in _variants(t)} for t in toks]
+    return frozenset(
+        "+".join(sorted((x, y))) for i, a in enumerate(per_token) for b in per_token[i + 1 :] for x in a for y in b
+    )
+
+
+def person_blocking_keys(name: str) -> set[str]:
+    """A person's name's keys: those of its tokens and of its pairs of tokens. Searches
+    skip oversized blocks (`name_search.MAX_PERSON_BLOCK`): a common surname's own key
+    then stops mattering, and the pair keys still find the person."""
+    return set(_blocking_keys(name) | _pair_keys(name))
+
+
 def may_match(a: str, b: str) -> bool:
     """Cheap pre-check: names that can match share at least one blocking key."""
     return not _blocking_keys(a).isdisjoint(_blocking_keys(b))
@@ -248,6 +266,10 @@ class NameMatch:
 
     score: float
     detail: str
+    # Set when initials (Goldberg I. M.) are all that fell short: every full token
+    # matched at `full_score`. Callers may treat that as weak evidence, never as a match.
+    initials: bool = False
+    full_score: float = 0.0
 
 
 def _is_initial(token: str) -> bool:
@@ -369,21 +391,27 @@ def compare(a: str, b: str) -> NameMatch:
     if "gender" in tags:
         notes.append("masculine/feminine surname forms")
     extras = [ta[i] for i in rest_a] + [tb[j] for j in rest_b]
-    unexplained = _explain_extras(extras, len(pairs), notes)
+    unexplained = _explain_extras(extras, len(pairs), notes, "initial" in tags)
     if unexplained:
         dice = 2 * len(pairs) / (2 * len(pairs) + len(unexplained))
         score = min(score * dice, EXTRA_TOKEN_CAP)
         notes.append("unmatched " + ", ".join(f"'{t}'" for t in unexplained))
     detail = "tokens " + ", ".join(parts) + "".join(f"; {n}" for n in notes)
-    return NameMatch(score, detail)
+    full = [s for _, _, s, tag in pairs if tag != "initial"]
+    by_initials = "initial" in tags and bool(full) and not unexplained
+    return NameMatch(score, detail, by_initials, min(full) if by_initials else 0.0)
 
 
-def _explain_extras(extras: list[str], matched: int, notes: list[str]) -> list[str]:
-    """Return extras that are neither a patronymic nor a soft legal form."""
+def _explain_extras(extras: list[str], matched: int, notes: list[str], initials: bool = False) -> list[str]:
+    """Return extras that are neither a patronymic nor a soft legal form.
+
+    Beside initials, a lone extra initial stands for the patronymic (Goldberg I. M.
+    against Ilya Goldberg); the match stays capped at INITIAL_SCORE either way.
+    """
     unexplained: list[str] = []
     patronymic_used = False
     for tok in sorted(extras):
-        if not patronymic_used and matched >= 2 and _is_patronymic(tok):
+        if not patronymic_used and matched >= 2 and (_is_patronymic(tok) or (initials and _is_initial(tok))):
             patronymic_used = True
             notes.append(f"patronymic '{tok}' ignored")
         elif tok in _SOFT_TOKENS and matched >= 1:
@@ -391,6 +419,14 @@ def _explain_extras(extras: list[str], matched: int, notes: list[str]) -> list[s
         else:
             unexplained.append(tok)
     return unexplained
+
+
+def initials_match(match: NameMatch, threshold: float = DEFAULT_THRESHOLD) -> bool:
+    """A weak match: the full tokens reach the threshold and only initials fall short.
+
+    "Goldberg I. M." cannot tell Ilya from Igor: it is evidence to look at, never a match.
+    """
+    return match.initials and match.full_score >= threshold and match.score < threshold
 
 
 def is_match(a: str, b: str, threshold: float = DEFAULT_THRESHOLD) -> bool:

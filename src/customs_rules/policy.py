@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import LocatedError, Location
+from .links import DEFAULT_DEPTH, MAX_DEPTH
 from .rules import POLICY_FILE, RulePack
 from .yamlfile import line_of
 
@@ -24,6 +25,7 @@ class Policy:
     inspect_at: float = 40.0
     hold_at: float = 100.0
     floors: dict[str, str] = field(default_factory=dict)
+    link_depth: int = DEFAULT_DEPTH  # the longest registry path that links two parties
 
     def floor(self, rule_id: str, action: str) -> str:
         return self.floors.get(rule_id, action)
@@ -73,10 +75,24 @@ def policy_problems(pack: RulePack) -> list[LocatedError]:
             errors.append(LocatedError(where, f"floor for unknown rule {rule_id!r}"))
         if level not in LEVELS:
             errors.append(LocatedError(where, f"floor must be one of {', '.join(LEVELS)}"))
-    unknown = set(doc) - {"kind", "thresholds", "floors", "description"}
+    errors += _links_problems(doc, source)
+    unknown = set(doc) - {"kind", "thresholds", "floors", "description", "links"}
     for key in sorted(unknown):
         errors.append(LocatedError(Location(source, line_of(doc, key), field=key), "unknown key"))
     return errors
+
+
+def _links_problems(doc: dict[str, Any], source: str) -> list[LocatedError]:
+    links = doc.get("links")
+    if links is None:
+        return []
+    if not isinstance(links, dict) or set(links) - {"depth"}:
+        return [LocatedError(Location(source, line_of(doc, "links"), field="links"), "links takes one key: depth")]
+    depth = links.get("depth")
+    if isinstance(depth, bool) or not isinstance(depth, int) or not 1 <= depth <= MAX_DEPTH:
+        where = Location(source, line_of(links, "depth"), field="links.depth")
+        return [LocatedError(where, f"depth must be a whole number from 1 to {MAX_DEPTH}, got {depth!r}")]
+    return []
 
 
 def policy_from(doc: dict[str, Any]) -> Policy:
@@ -85,4 +101,5 @@ def policy_from(doc: dict[str, Any]) -> Policy:
         inspect_at=float(thresholds.get("inspect", 40)),
         hold_at=float(thresholds.get("hold", 100)),
         floors={str(k): str(v) for k, v in (doc.get("floors") or {}).items()},
+        link_depth=int((doc.get("links") or {}).get("depth", DEFAULT_DEPTH)),
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -20,8 +20,10 @@ from typing import Annotated, Any, TypeVar
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from . import names
+from .addresses import address_key
 from .errors import InputError, LocatedError, Location
 from .models import IsoDate, OptCountry, Party
+from .name_search import MAX_PERSON_BLOCK, NameIndex
 
 
 class Role(StrEnum):
@@ -68,6 +70,7 @@ class CompanyRecord(BaseModel):
     registered_on: OptDate = None
     activity_codes: Annotated[TextList, AfterValidator(_activity_codes)] = Field(default_factory=list)
     aliases: TextList = Field(default_factory=list)
+    address: OptText = None  # optional column: the registered address
 
 
 class PersonRecord(BaseModel):
@@ -78,6 +81,9 @@ class PersonRecord(BaseModel):
     role: Annotated[Role, BeforeValidator(_role)]
     person_id: OptText = None
     birth_date: OptDate = None
+    # optional column: the role is held by this company of the registry (a founder that
+    # is itself a company); person_name then gives that company's name as written
+    person_company_id: OptText = None
 
 
 class WatchlistRecord(BaseModel):
@@ -92,7 +98,8 @@ class WatchlistRecord(BaseModel):
 
 
 R = TypeVar("R", bound=BaseModel)
-MAX_CANDIDATES = 25  # names compared per lookup, best blocking overlap first
+MAX_NAMESAKES = 50  # people rows one name may link to; past that a name says too little
+MAX_AT_ADDRESS = 20  # companies at one address that still link; more is a mass-registration address
 REQUIRED_COLUMNS = {
     CompanyRecord: ("company_id", "name", "country", "registered_on", "activity_codes", "aliases"),
     PersonRecord: ("company_id", "person_name", "role"),
@@ -127,6 +134,14 @@ def read_registry_csv(path: Path, model: type[R]) -> list[R]:
             if ident and seen != reader.line_num:
                 where = Location(display, reader.line_num, field="company_id")
                 errors.append(LocatedError(where, f"company_id {row['company_id']} already on line {seen}"))
+        if (
+            model is PersonRecord
+            and row.get("person_company_id")
+            and _same_id(row["person_company_id"], row["company_id"])
+        ):
+            where = Location(display, reader.line_num, field="person_company_id")
+            errors.append(LocatedError(where, "a company cannot hold a role in itself"))
+            continue
         try:
             rows.append(model.model_validate(row))
         except ValidationError as exc:
@@ -141,6 +156,10 @@ def read_registry_csv(path: Path, model: type[R]) -> list[R]:
     if errors:
         raise InputError(f"{display} was not loaded: nothing from it was stored", errors)
     return rows
+
+
+def _same_id(a: str | None, b: str | None) -> bool:
+    return bool(a and b) and normalize_id(a) == normalize_id(b)
 
 
 def normalize_id(value: str | None) -> str | None:
@@ -169,92 +188,6 @@ class SharedPerson:
     detail: str
 
 
-Hit = tuple[Any, str, str, names.NameMatch]  # record, name or alias, the spelling, the match
-
-
-class NameSearch:
-    """Find a name among the spellings (names, aliases) of records, across scripts.
-
-    An exact match of the normalised tokens wins outright; otherwise the records sharing
-    the most (and the rarest) blocking keys are compared with `names.compare`. Common
-    words ("trade", "group") put many records in one block: weighting each shared key by
-    the rarity of its block keeps the true match on top, and capping the candidates keeps
-    a lookup in the milliseconds on a large registry. Subclasses say where records live.
-    """
-
-    def __init__(self, threshold: float) -> None:
-        self.threshold = threshold
-
-    def exact(self, key: str) -> list[tuple[Any, str, str]]:
-        raise NotImplementedError
-
-    def candidates(self, blocks: set[str]) -> list[Any]:
-        raise NotImplementedError
-
-    def spellings(self, record: Any) -> list[tuple[str, str]]:
-        raise NotImplementedError
-
-    def ranked(self, name: str, limit: int) -> list[Hit]:
-        """The best candidates whatever their score, best first (for an analyst's review)."""
-        key = " ".join(names.tokens(name))
-        hits: dict[tuple[Any, str], Hit] = {}
-        for record, kind, spelling in self.exact(key):
-            hits[(record, spelling)] = (record, kind, spelling, names.NameMatch(1.0, "same name once normalised"))
-        for record in self.candidates(names.blocking_keys(name)):
-            for kind, spelling in self.spellings(record):
-                hits.setdefault((record, spelling), (record, kind, spelling, names.compare(name, spelling)))
-        best: dict[Any, Hit] = {}
-        for hit in sorted(hits.values(), key=lambda h: -h[3].score):
-            best.setdefault(hit[0], hit)  # one line per record: its best spelling
-        return list(best.values())[:limit]
-
-    def search(self, name: str, accept: Callable[[Any], bool]) -> list[Hit]:
-        """Matches at or above the threshold, best first."""
-        exact = [h for h in self.exact(" ".join(names.tokens(name))) if accept(h[0])]
-        if exact:
-            return [(r, k, sp, names.NameMatch(1.0, "same name once normalised")) for r, k, sp in exact]
-        found = []
-        for record in self.candidates(names.blocking_keys(name)):
-            if not accept(record):
-                continue
-            for kind, spelling in self.spellings(record):
-                match = names.compare(name, spelling)
-                if match.score >= self.threshold:
-                    found.append((record, kind, spelling, match))
-        return sorted(found, key=lambda hit: -hit[3].score)
-
-
-class NameIndex(NameSearch):
-    """Spellings held in memory; records are numbers given by the caller."""
-
-    def __init__(self, threshold: float) -> None:
-        super().__init__(threshold)
-        self._exact: dict[str, list[tuple[int, str, str]]] = defaultdict(list)
-        self._blocks: dict[str, set[int]] = defaultdict(set)
-        self._spellings: dict[int, list[tuple[str, str]]] = defaultdict(list)
-
-    def add(self, record: int, kind: str, spelling: str) -> None:
-        self._exact[" ".join(names.tokens(spelling))].append((record, kind, spelling))
-        self._spellings[record].append((kind, spelling))
-        for block in names.blocking_keys(spelling):
-            self._blocks[block].add(record)
-
-    def exact(self, key: str) -> list[tuple[Any, str, str]]:
-        return list(self._exact.get(key, []))
-
-    def candidates(self, blocks: set[str]) -> list[Any]:
-        weights: Counter[int] = Counter()
-        for block in sorted(blocks):
-            members = self._blocks.get(block)
-            if members:
-                for record in members:
-                    weights[record] += 1.0 / len(members)  # type: ignore[assignment]
-        return [record for record, _ in sorted(weights.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_CANDIDATES]]
-
-    def spellings(self, record: Any) -> list[tuple[str, str]]:
-        return self._spellings[record]
-
-
 class RegistryLookup:
     """Parties, links and watchlist hits; subclasses say where companies and people live
     (`RegistryIndex` in memory for batches, a database-backed one for single submissions)."""
@@ -269,11 +202,13 @@ class RegistryLookup:
         self._cache: dict[tuple[str | None, str, str | None], PartyMatch] = {}
         self._links: dict[tuple[str, str], list[SharedPerson]] = {}
         self._listed: dict[tuple[Any, ...], tuple[WatchlistRecord, str] | None] = {}
+        self.link_cache: dict[tuple[Any, ...], Any] = {}  # links.py keeps its paths and neighbours here
 
     def clear_caches(self) -> None:
         self._cache.clear()
         self._links.clear()
         self._listed.clear()
+        self.link_cache.clear()
 
     def company_by_id(self, ident: str) -> CompanyRecord | None:
         raise NotImplementedError
@@ -284,6 +219,26 @@ class RegistryLookup:
         raise NotImplementedError
 
     def people_of(self, company_id: str) -> list[PersonRecord]:
+        raise NotImplementedError
+
+    def prefetch_companies(self, company_ids: Iterable[str]) -> None:
+        """A hint that these companies and their people are wanted next (the database
+        back-end fetches them in a few queries instead of one each)."""
+
+    def holdings_of(self, company_id: str) -> list[PersonRecord]:
+        """The rows where this company holds a role in another (`person_company_id`)."""
+        raise NotImplementedError
+
+    def namesakes(self, person: PersonRecord) -> list[PersonRecord]:
+        """People rows of any company whose name may be this person's (natural persons only)."""
+        raise NotImplementedError
+
+    def companies_at(self, key: str) -> list[CompanyRecord]:
+        """Companies whose address has this key, in load order, at most MAX_AT_ADDRESS + 1."""
+        raise NotImplementedError
+
+    def ranked_people(self, name: str, limit: int) -> list[tuple[PersonRecord, names.NameMatch]]:
+        """The people whose names come closest, scored, whatever the threshold (for review)."""
         raise NotImplementedError
 
     def resolve(self, party: Party) -> PartyMatch:
@@ -324,6 +279,15 @@ class RegistryLookup:
                 if (link := _same_person(pa, pb, self.threshold)) is not None
             ]
         return self._links[pair]
+
+    def initials_persons(self, a: CompanyRecord, b: CompanyRecord) -> list[SharedPerson]:
+        """Persons of both companies whose names agree only up to initials: weak evidence."""
+        return [
+            link
+            for pa in self.people_of(a.company_id)
+            for pb in self.people_of(b.company_id)
+            if (link := _same_person(pa, pb, self.threshold, weak=True)) is not None
+        ]
 
     def watchlisted(self, party: Party, company: CompanyRecord | None) -> tuple[WatchlistRecord, str] | None:
         """The watchlist entry for a party (by id, then by name), with why it matched."""
@@ -375,9 +339,21 @@ class RegistryIndex(RegistryLookup):
             self._names.add(number, "name", company.name)
             for alias in company.aliases:
                 self._names.add(number, "alias", alias)
+        self._addresses: dict[str, list[CompanyRecord]] = defaultdict(list)
+        for company in self._company_list:
+            if key := address_key(company.address):
+                self._addresses[key].append(company)
         self.people: dict[str, list[PersonRecord]] = defaultdict(list)
+        self._holdings: dict[str, list[PersonRecord]] = defaultdict(list)
+        self._person_list: list[PersonRecord] = []
+        self._person_names = NameIndex(threshold, names.person_blocking_keys, MAX_PERSON_BLOCK)
         for person in people:
             self.people[normalize_id(person.company_id) or person.company_id].append(person)
+            if person.person_company_id:
+                self._holdings[normalize_id(person.person_company_id) or person.person_company_id].append(person)
+            else:
+                self._person_names.add(len(self._person_list), "name", person.person_name)
+                self._person_list.append(person)
 
     def company_by_id(self, ident: str) -> CompanyRecord | None:
         return self.companies.get(ident)
@@ -391,10 +367,29 @@ class RegistryIndex(RegistryLookup):
     def people_of(self, company_id: str) -> list[PersonRecord]:
         return self.people.get(normalize_id(company_id) or company_id, [])
 
+    def holdings_of(self, company_id: str) -> list[PersonRecord]:
+        return self._holdings.get(normalize_id(company_id) or company_id, [])
 
-def _same_person(pa: PersonRecord, pb: PersonRecord, threshold: float) -> SharedPerson | None:
+    def namesakes(self, person: PersonRecord) -> list[PersonRecord]:
+        return [self._person_list[n] for n, *_ in self._person_names.matches(person.person_name, MAX_NAMESAKES)]
+
+    def companies_at(self, key: str) -> list[CompanyRecord]:
+        return self._addresses.get(key, [])[: MAX_AT_ADDRESS + 1]
+
+    def ranked_people(self, name: str, limit: int) -> list[tuple[PersonRecord, names.NameMatch]]:
+        return [(self._person_list[n], match) for n, _, _, match in self._person_names.ranked(name, limit)]
+
+
+def _same_person(pa: PersonRecord, pb: PersonRecord, threshold: float, weak: bool = False) -> SharedPerson | None:
+    """The two rows name one person (by id, else by name), or None.
+
+    With `weak`, only initials-only name matches are returned (method "initials"):
+    evidence that "Goldberg I. M." may be Ilya Goldberg, never a match on its own.
+    """
+    if pa.person_company_id or pb.person_company_id:
+        return None  # a role held by a company links through that company (links.py)
     if pa.person_id and pb.person_id:
-        if normalize_id(pa.person_id) != normalize_id(pb.person_id):
+        if weak or normalize_id(pa.person_id) != normalize_id(pb.person_id):
             return None  # two different official ids are two people, whatever the names
         score, method, detail = 1.0, "person_id", f"same person id {pa.person_id}"
     else:
@@ -403,7 +398,9 @@ def _same_person(pa: PersonRecord, pb: PersonRecord, threshold: float) -> Shared
         if not names.may_match(pa.person_name, pb.person_name):
             return None
         match = names.compare(pa.person_name, pb.person_name)
-        if match.score < threshold:
+        if weak and not names.initials_match(match, threshold):
             return None
-        score, method, detail = match.score, "name", match.detail
+        if not weak and match.score < threshold:
+            return None
+        score, method, detail = match.score, "initials" if weak else "name", match.detail
     return SharedPerson(pa.person_name, pa.role.value, pb.person_name, pb.role.value, round(score, 3), method, detail)

@@ -17,6 +17,7 @@ from .errors import LocatedError, Location
 from .facts import FIELDS, FieldType
 from .models import normalize_country, normalize_hs
 from .rules import COMPARISONS, GROUP_OPS, LIST_OPS, SET_OPS, Leaf, Rule, RulePack, leaves
+from .yamlfile import line_of
 
 T = FieldType
 ALLOWED_OPS: dict[FieldType, set[str]] = {
@@ -147,9 +148,38 @@ def policy(pack: RulePack) -> list[LocatedError]:
     return policy_problems(pack)
 
 
+def weak_evidence(pack: RulePack) -> list[LocatedError]:
+    """A rule reading weak evidence (initials, a shared address) must not hold on its own:
+    not by its action, not by its score, not by a policy floor."""
+    doc = pack.policy_doc if isinstance(pack.policy_doc, dict) else {}
+    thresholds = _mapping(doc.get("thresholds"))
+    floors = _mapping(doc.get("floors"))
+    hold_at = thresholds.get("hold")
+    errors = []
+    for rule in pack.evaluated():
+        weak = sorted(f for f in rule.fields() if f in FIELDS and FIELDS[f].weak)
+        if not weak:
+            continue
+        why = f"rule {rule.id} reads weak evidence ({', '.join(weak)}), which must never hold on its own"
+        if rule.action == "hold":
+            errors.append(LocatedError(Location(rule.source, rule.line, field="action"), f"{why}: use inspect"))
+        if isinstance(hold_at, int | float) and not isinstance(hold_at, bool) and rule.score >= hold_at:
+            problem = f"{why}: its score must stay below the hold threshold {hold_at:g}"
+            errors.append(LocatedError(Location(rule.source, rule.line, field="score"), problem))
+        if floors.get(rule.id) == "hold":
+            where = Location(f"{pack.directory.name}/policy.yaml", line_of(floors, rule.id), field=f"floors.{rule.id}")
+            errors.append(LocatedError(where, f"{why}: no hold floor"))
+    return errors
+
+
+def _mapping(value: Any) -> dict[Any, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 VALIDATORS: list[Callable[[RulePack], list[LocatedError]]] = [
     duplicate_ids,
     conditions,
     examples,
     policy,
+    weak_evidence,
 ]

@@ -12,6 +12,7 @@ from .tables import (
     ItemRecord,
     OutcomeRecord,
     Person,
+    PersonKey,
     RuleSetVersion,
     WatchlistEntry,
 )
@@ -27,6 +28,7 @@ __all__ = [
     "ItemRecord",
     "OutcomeRecord",
     "Person",
+    "PersonKey",
     "RuleSetVersion",
     "Store",
     "WatchlistEntry",

@@ -22,3 +22,10 @@ def company_key_rows(company_pk: int, company_id: str, name: str, aliases: list[
         rows.append(base | {"kind": "exact", "key": exact_key(spelling)})
         rows += [base | {"kind": "block", "key": block} for block in sorted(names.blocking_keys(spelling))]
     return rows
+
+
+def person_key_rows(person_pk: int, person_name: str) -> list[dict[str, Any]]:
+    """The exact and block keys of one person's name."""
+    base = {"person_pk": person_pk, "spelling_kind": "name", "spelling": person_name}
+    rows = [base | {"kind": "exact", "key": exact_key(person_name)}]
+    return rows + [base | {"kind": "block", "key": block} for block in sorted(names.person_blocking_keys(person_name))]

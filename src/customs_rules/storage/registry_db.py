@@ -11,14 +11,15 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from sqlalchemy import bindparam, text
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from .. import names
 from ..models import Party
+from ..name_search import MAX_CANDIDATES, MAX_PERSON_BLOCK, NameSearch
 from ..registry import (
-    MAX_CANDIDATES,
+    MAX_AT_ADDRESS,
+    MAX_NAMESAKES,
     CompanyRecord,
-    NameSearch,
     PersonRecord,
     RegistryLookup,
     WatchlistRecord,
@@ -26,17 +27,27 @@ from ..registry import (
 )
 from .tables import Company, Person, WatchlistEntry
 
-CANDIDATES_SQL = text(
-    """
-    SELECT k.company_pk, SUM(1.0 / s.n) AS weight
-    FROM company_key k
-    JOIN (SELECT key, COUNT(*) AS n FROM company_key WHERE kind = 'block' AND key IN :blocks GROUP BY key) s
+# The same queries over company_key and person_key; the table names are these constants,
+# never input. Values always go through bound parameters.
+KEY_TABLES = {"company": ("company_key", "company_pk"), "person": ("person_key", "person_pk")}
+CANDIDATES_SQL = """
+    SELECT k.{owner}, SUM(1.0 / s.n) AS weight
+    FROM {table} k
+    JOIN (
+        SELECT key, COUNT(*) AS n FROM {table} WHERE kind = 'block' AND key IN :blocks
+        GROUP BY key HAVING COUNT(*) <= :max_block
+    ) s
       ON s.key = k.key
     WHERE k.kind = 'block' AND k.key IN :blocks
-    GROUP BY k.company_pk
-    ORDER BY weight DESC, k.company_pk
+    GROUP BY k.{owner}
+    ORDER BY weight DESC, k.{owner}
     LIMIT :limit
-    """
+"""
+EXACT_SQL = (
+    "SELECT key, {owner}, spelling_kind, spelling FROM {table} WHERE kind = 'exact' AND key IN :keys ORDER BY id"
+)
+SPELLINGS_SQL = (
+    "SELECT {owner}, spelling_kind, spelling FROM {table} WHERE kind = 'exact' AND {owner} IN :pks ORDER BY id"
 )
 
 
@@ -44,12 +55,24 @@ CACHE_COMPANIES = 20_000  # companies kept between blocks before the caches star
 
 
 class StoredNames(NameSearch):
-    def __init__(self, session: Session, threshold: float, load: Callable[[set[int]], None]) -> None:
-        super().__init__(threshold)
+    """Spellings in a key table: `kind` "company" (company_key) or "person" (person_key)."""
+
+    def __init__(
+        self, session: Session, threshold: float, kind: str = "company", load: Callable[[set[Any]], None] | None = None
+    ) -> None:
+        if kind == "person":
+            super().__init__(threshold, names.person_blocking_keys, MAX_PERSON_BLOCK)
+        else:
+            super().__init__(threshold)
         self.session = session
-        self.load = load  # fetches the companies of candidate keys, in bulk
+        self.load = load  # fetches the records of candidate keys, in bulk
         self.exact_cache: dict[str, list[tuple[Any, str, str]]] = {}
-        self.spellings_cache: dict[int, list[tuple[str, str]]] = {}
+        self.spelling_cache: dict[Any, list[tuple[str, str]]] = {}
+        table, owner = KEY_TABLES[kind]
+        self._sql = {
+            name: text(template.format(table=table, owner=owner))
+            for name, template in (("candidates", CANDIDATES_SQL), ("exact", EXACT_SQL), ("spellings", SPELLINGS_SQL))
+        }
 
     def exact(self, key: str) -> list[tuple[Any, str, str]]:
         if key not in self.exact_cache:
@@ -60,41 +83,37 @@ class StoredNames(NameSearch):
         wanted = sorted({k for k in keys if k not in self.exact_cache})
         for key in wanted:
             self.exact_cache[key] = []
+        query = self._sql["exact"].bindparams(bindparam("keys", expanding=True))
         for part in _parts(wanted):
-            query = text(
-                "SELECT key, company_pk, spelling_kind, spelling FROM company_key "
-                "WHERE kind = 'exact' AND key IN :keys ORDER BY id"
-            ).bindparams(bindparam("keys", expanding=True))
             for key, pk, kind, spelling in self.session.execute(query, {"keys": part}):
                 self.exact_cache[key].append((pk, kind, spelling))
 
     def candidates(self, blocks: set[str]) -> list[Any]:
         if not blocks:
             return []
-        statement = CANDIDATES_SQL.bindparams(bindparam("blocks", expanding=True))
-        rows = self.session.execute(statement, {"blocks": sorted(blocks), "limit": MAX_CANDIDATES})
+        statement = self._sql["candidates"].bindparams(bindparam("blocks", expanding=True))
+        params = {"blocks": sorted(blocks), "limit": MAX_CANDIDATES, "max_block": self.max_block}
+        rows = self.session.execute(statement, params)
         found = [row[0] for row in rows]
-        # two queries for all the candidates, not two per candidate
-        self.load(set(found))
-        self._fetch_spellings(found)
+        self._prefetch_spellings(found)  # one query for the candidates' spellings, not one each
+        if self.load is not None:
+            self.load(set(found))  # and one for their records
         return found
 
-    def _fetch_spellings(self, pks: list[int]) -> None:
-        wanted = sorted({pk for pk in pks if pk not in self.spellings_cache})
-        for pk in wanted:
-            self.spellings_cache[pk] = []
-        if wanted:
-            query = text(
-                "SELECT company_pk, spelling_kind, spelling FROM company_key "
-                "WHERE kind = 'exact' AND company_pk IN :pks ORDER BY id"
-            ).bindparams(bindparam("pks", expanding=True))
-            for pk, kind, spelling in self.session.execute(query, {"pks": wanted}):
-                self.spellings_cache[pk].append((kind, spelling))
-
     def spellings(self, record: Any) -> list[tuple[str, str]]:
-        if record not in self.spellings_cache:
-            self._fetch_spellings([record])
-        return self.spellings_cache[record]
+        if record not in self.spelling_cache:
+            self._prefetch_spellings([record])
+        return self.spelling_cache[record]
+
+    def _prefetch_spellings(self, records: list[Any]) -> None:
+        wanted = sorted({r for r in records if r not in self.spelling_cache})
+        if not wanted:
+            return
+        for record in wanted:
+            self.spelling_cache[record] = []
+        query = self._sql["spellings"].bindparams(bindparam("pks", expanding=True))
+        for record, kind, spelling in self.session.execute(query, {"pks": wanted}):
+            self.spelling_cache[record].append((kind, spelling))
 
 
 class StoredRegistry(RegistryLookup):
@@ -104,10 +123,13 @@ class StoredRegistry(RegistryLookup):
         watch = [WatchlistRecord.model_validate(w.model_dump()) for w in session.exec(select(WatchlistEntry))]
         super().__init__(watch, threshold)
         self.session = session
-        self._names = StoredNames(session, threshold, self._load_companies)
+        self._names = StoredNames(session, threshold, load=self._load_companies)
         self._companies: dict[int, CompanyRecord] = {}
         self._ids: dict[str, int | None] = {}
         self._people: dict[str, list[PersonRecord]] = {}
+        self._person_names = StoredNames(session, threshold, "person")
+        self._persons: dict[int, PersonRecord] = {}
+        self._holdings: dict[str, list[PersonRecord]] = {}
 
     def prefetch(self, parties: Iterable[Party]) -> None:
         """Fetch what a batch of parties needs in a few queries instead of many."""
@@ -124,12 +146,22 @@ class StoredRegistry(RegistryLookup):
         self._load_companies(pks)
         self._prefetch_people({self._companies[pk].company_id for pk in pks if pk in self._companies})
 
+    def prefetch_companies(self, company_ids: Iterable[str]) -> None:
+        idents = {i for c in company_ids if (i := normalize_id(c))}
+        self._prefetch_ids(idents)
+        pks = {pk for i in idents if (pk := self._ids.get(i))}
+        self._load_companies(pks)
+        self._prefetch_people({self._companies[pk].company_id for pk in pks if pk in self._companies})
+
     def forget(self) -> None:
         self._companies.clear()
         self._ids.clear()
         self._people.clear()
-        self._names.exact_cache.clear()
-        self._names.spellings_cache.clear()
+        for search in (self._names, self._person_names):
+            search.exact_cache.clear()
+            search.spelling_cache.clear()
+        self._persons.clear()
+        self._holdings.clear()
         self.clear_caches()
 
     def _prefetch_ids(self, idents: set[str]) -> None:
@@ -194,10 +226,46 @@ class StoredRegistry(RegistryLookup):
             self._prefetch_people({company_id})
         return self._people[company_id]
 
+    def holdings_of(self, company_id: str) -> list[PersonRecord]:
+        if company_id not in self._holdings:
+            forms = sorted({company_id, normalize_id(company_id) or company_id})
+            query = select(Person).where(col(Person.person_company_id).in_(forms)).order_by(col(Person.id))
+            self._holdings[company_id] = [_person_record(row) for row in self.session.exec(query)]
+        return self._holdings[company_id]
+
+    def namesakes(self, person: PersonRecord) -> list[PersonRecord]:
+        hits = self._person_names.matches(person.person_name, MAX_NAMESAKES)
+        return self._persons_by_pk([pk for pk, *_ in hits])
+
+    def companies_at(self, key: str) -> list[CompanyRecord]:
+        query = select(Company).where(Company.address_key == key).order_by(col(Company.id)).limit(MAX_AT_ADDRESS + 1)
+        rows = list(self.session.exec(query))
+        for row in rows:
+            assert row.id is not None
+            self._companies.setdefault(row.id, company_record(row))
+        return [self._companies[row.id] for row in rows if row.id is not None]
+
+    def ranked_people(self, name: str, limit: int) -> list[tuple[PersonRecord, names.NameMatch]]:
+        hits = self._person_names.ranked(name, limit)
+        people = self._persons_by_pk([pk for pk, *_ in hits])
+        return [(person, hit[3]) for person, hit in zip(people, hits, strict=True)]
+
+    def _persons_by_pk(self, pks: list[int]) -> list[PersonRecord]:
+        wanted = sorted({pk for pk in pks if pk not in self._persons})
+        for part in _parts(wanted):
+            for row in self.session.exec(select(Person).where(col(Person.id).in_(part))):
+                assert row.id is not None
+                self._persons[row.id] = _person_record(row)
+        return [self._persons[pk] for pk in pks]
+
 
 def _parts(values: list[Any], size: int = 500) -> Iterator[list[Any]]:
     for start in range(0, len(values), size):
         yield values[start : start + size]
+
+
+def _person_record(row: Person) -> PersonRecord:
+    return PersonRecord.model_validate(row.model_dump())
 
 
 def company_record(row: Company) -> CompanyRecord:

@@ -18,22 +18,33 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
+import orjson
 from sqlalchemy import event, insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
-import orjson
 from sqlmodel import Session, SQLModel, col, create_engine, delete, func, select
 
+from ..addresses import address_key
 from ..errors import StorageError
 from ..registry import CompanyRecord, PersonRecord, RegistryIndex, WatchlistRecord
 from . import audit, queries, schema
-from .keys import company_key_rows
+from .keys import company_key_rows, person_key_rows
 from .records import record
 from .registry_db import StoredRegistry, company_record
-from .tables import Company, CompanyKey, DecisionRecord, OutcomeRecord, Person, RuleSetVersion, WatchlistEntry
+from .tables import (
+    Company,
+    CompanyKey,
+    DecisionRecord,
+    OutcomeRecord,
+    Person,
+    PersonKey,
+    RuleSetVersion,
+    WatchlistEntry,
+)
 
 ENV_DB = "CUSTOMS_RULES_DB"
 RETRIES = 8
+INSERT_SLICE = 5_000
 T = TypeVar("T")
 
 
@@ -156,7 +167,28 @@ class Store:
         return self.write(work)
 
     def replace_people(self, rows: Sequence[PersonRecord], actor: str = "system", source: str = "") -> int:
-        return self._replace(Person, "people", [r.model_dump(mode="python") for r in rows], actor, source)
+        def work(session: Session) -> int:
+            session.exec(delete(PersonKey))
+            session.exec(delete(Person))
+            statement = insert(Person).returning(col(Person.id), sort_by_parameter_order=True)
+            # in slices: one RETURNING insert of 300k rows splices its results in quadratic time
+            for start in range(0, len(rows), INSERT_SLICE):
+                part = rows[start : start + INSERT_SLICE]
+                values = [r.model_dump(mode="python") for r in part]
+                pks = [int(pk or 0) for pk in session.scalars(statement, values)]
+                # a role held by a company links through that company, not by a name
+                keys = [
+                    k
+                    for pk, r in zip(pks, part, strict=True)
+                    if not r.person_company_id
+                    for k in person_key_rows(pk, r.person_name)
+                ]
+                if keys:
+                    session.execute(insert(PersonKey), keys)
+            _audit_load(session, actor, "people", source, len(rows))
+            return len(rows)
+
+        return self.write(work)
 
     def replace_watchlist(self, rows: Sequence[WatchlistRecord], actor: str = "system", source: str = "") -> int:
         return self._replace(WatchlistEntry, "watchlist", [r.model_dump() for r in rows], actor, source)
@@ -186,7 +218,9 @@ class Store:
         """A snapshot of the registry in memory, for batches: read once per run."""
         with self.reading() as session:
             companies = [company_record(c) for c in session.exec(select(Company).order_by(Company.id))]  # type: ignore[arg-type]
-            people = [PersonRecord.model_validate(p.model_dump()) for p in session.exec(select(Person))]
+            # in load order, as the database back-end reads them: both rank namesakes alike
+            rows = session.exec(select(Person).order_by(col(Person.id)))
+            people = [PersonRecord.model_validate(p.model_dump()) for p in rows]
             watch = [WatchlistRecord.model_validate(w.model_dump()) for w in session.exec(select(WatchlistEntry))]
         return RegistryIndex(companies, people, watch)
 
@@ -371,7 +405,8 @@ def _audit_load(session: Session, actor: str, table: str, source: str, count: in
 
 
 def _company_fields(row: CompanyRecord) -> dict[str, Any]:
-    return row.model_dump() | {"activity_codes": ";".join(row.activity_codes), "aliases": ";".join(row.aliases)}
+    joined = {"activity_codes": ";".join(row.activity_codes), "aliases": ";".join(row.aliases)}
+    return row.model_dump() | joined | {"address_key": address_key(row.address)}
 
 
 def _is_unique_violation(exc: IntegrityError) -> bool:

@@ -22,10 +22,12 @@ class CompanyBase(SQLModel):
     registered_on: dt.date | None = None
     activity_codes: str = ""
     aliases: str = ""
+    address: str | None = None
 
 
 class Company(CompanyBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
+    address_key: str | None = Field(default=None, index=True)  # addresses.address_key, for links
 
 
 class PersonBase(SQLModel):
@@ -34,6 +36,7 @@ class PersonBase(SQLModel):
     role: str
     person_id: str | None = None
     birth_date: dt.date | None = None
+    person_company_id: str | None = Field(default=None, index=True)  # the role is held by this company
 
 
 class Person(PersonBase, table=True):
@@ -150,9 +153,24 @@ class CompanyKey(SQLModel, table=True):
     so one party is found in the database without loading the whole registry."""
 
     __tablename__ = "company_key"
+    __table_args__ = (Index("ix_company_key_lookup", "key", "kind", "company_pk"),)
     id: int | None = Field(default=None, primary_key=True)
     company_pk: int = Field(foreign_key="company.id", index=True)
     key: str = Field(index=True)
     kind: str  # exact | block
     spelling_kind: str  # name | alias
+    spelling: str
+
+
+class PersonKey(SQLModel, table=True):
+    """Name keys of each natural person's row (rows held by a company have none), so the
+    people sharing a name are found without loading 300k people."""
+
+    __tablename__ = "person_key"
+    __table_args__ = (Index("ix_person_key_lookup", "key", "kind", "person_pk"),)
+    id: int | None = Field(default=None, primary_key=True)
+    person_pk: int = Field(foreign_key="person.id", index=True)
+    key: str
+    kind: str  # exact | block
+    spelling_kind: str  # name
     spelling: str

@@ -1,0 +1,48 @@
+# Cyrillic abbreviations are the point of this module, not confusables.
+# ruff: noqa: RUF001
+"""Registered addresses reduced to a key, so that two spellings of one address meet.
+
+Deliberately small: NFKC + casefold, transliteration to ASCII (the same as names),
+punctuation to spaces, the common words for street, house, city, office and the like
+dropped in Russian, Kazakh and English (ул., улица, көшесі, street, st, д., дом, house,
+г., город, city, пр., проспект, avenue, офис, office, кв., apt...), then the tokens
+sorted (six-digit postcodes dropped too), so "г. Алматы, ул. Абая, д. 10" and "Almaty, Abaya street 10" give one key.
+Street names themselves are not spelling-folded beyond the transliteration: an address
+that differs in a word is another address (a wrong link is worse than a missed one).
+"""
+
+from __future__ import annotations
+
+from .names import normalize, transliterate
+
+# Words that say what kind of place follows, not which one (transliterated forms).
+_NOISE = frozenset(
+    {
+        # street, avenue, lane, square, district, microdistrict
+        "ul", "ulitsa", "street", "st", "str", "koshesi", "kosh", "pr", "prt", "prospekt", "prosp",
+        "avenue", "ave", "av", "dangyly", "pereulok", "per", "lane", "ploshchad", "pl", "square", "sq",
+        "bulvar", "bul", "blvd", "boulevard", "shosse", "sh", "road", "rd", "naberezhnaia", "nab",
+        "raion", "rn", "district", "mikroraion", "mkr", "md", "microdistrict", "ykshamaudan",
+        # house, building, block, office, flat, floor, room
+        "d", "dom", "house", "h", "no", "n", "nomer", "uy", "korpus", "korp", "k", "building", "bldg",
+        "stroenie", "block", "blk", "ofis", "of", "office", "ste", "suite", "kv", "kvartira",
+        "apt", "apartment", "flat", "pom", "pomeshchenie", "etazh", "floor", "fl", "room", "rm",
+        # city, town, region, country words
+        "g", "gorod", "city", "qala", "kala", "q", "obl", "oblast", "region", "respublika", "republic",
+        "the", "kazakhstan", "qazaqstan", "rk", "rf", "rossiia", "russia", "russian", "federation",
+    }
+)  # fmt: skip
+
+
+def _is_postcode(token: str) -> bool:
+    # Kazakh and Russian postcodes have six digits; house numbers never do
+    return len(token) == 6 and token.isdigit()
+
+
+def address_key(address: str | None) -> str | None:
+    """The comparable form of an address, or None when nothing identifying is left."""
+    if not address:
+        return None
+    text = transliterate(normalize(address).replace("№", " "))
+    tokens = sorted(t for t in text.split() if t not in _NOISE and not _is_postcode(t))
+    return " ".join(tokens) or None

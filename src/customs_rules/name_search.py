@@ -1,0 +1,124 @@
+"""Name search over the spellings of records (company names and aliases, people's names).
+
+An exact match of the normalised tokens wins outright; otherwise the records sharing the
+most (and the rarest) blocking keys are compared with `names.compare`. `NameIndex` holds
+the spellings in memory; `storage.registry_db.StoredNames` reads them from key tables.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from typing import Any
+
+from . import names
+
+MAX_CANDIDATES = 25  # names compared per lookup, best blocking overlap first
+# Person blocks bigger than this are skipped (a surname shared by thousands); pair keys
+# (surname + given name) stay small. Company blocks are never skipped.
+MAX_PERSON_BLOCK = 1_000
+NO_LIMIT = 1 << 62
+KeyFunction = Callable[[str], set[str]]
+
+
+Hit = tuple[Any, str, str, names.NameMatch]  # record, name or alias, the spelling, the match
+
+
+class NameSearch:
+    """Find a name among the spellings (names, aliases) of records, across scripts.
+
+    An exact match of the normalised tokens wins outright; otherwise the records sharing
+    the most (and the rarest) blocking keys are compared with `names.compare`. Common
+    words ("trade", "group") put many records in one block: weighting each shared key by
+    the rarity of its block keeps the true match on top, and capping the candidates keeps
+    a lookup in the milliseconds on a large registry. Subclasses say where records live.
+    """
+
+    def __init__(self, threshold: float, keys: KeyFunction = names.blocking_keys, max_block: int = NO_LIMIT) -> None:
+        self.threshold = threshold
+        self.keys = keys  # names.blocking_keys for companies, names.person_blocking_keys for people
+        self.max_block = max_block
+
+    def exact(self, key: str) -> list[tuple[Any, str, str]]:
+        raise NotImplementedError
+
+    def candidates(self, blocks: set[str]) -> list[Any]:
+        raise NotImplementedError
+
+    def spellings(self, record: Any) -> list[tuple[str, str]]:
+        raise NotImplementedError
+
+    def ranked(self, name: str, limit: int) -> list[Hit]:
+        """The best candidates whatever their score, best first (for an analyst's review)."""
+        key = " ".join(names.tokens(name))
+        hits: dict[tuple[Any, str], Hit] = {}
+        for record, kind, spelling in self.exact(key):
+            hits[(record, spelling)] = (record, kind, spelling, names.NameMatch(1.0, "same name once normalised"))
+        for record in self.candidates(self.keys(name)):
+            for kind, spelling in self.spellings(record):
+                hits.setdefault((record, spelling), (record, kind, spelling, names.compare(name, spelling)))
+        best: dict[Any, Hit] = {}
+        for hit in sorted(hits.values(), key=lambda h: -h[3].score):
+            best.setdefault(hit[0], hit)  # one line per record: its best spelling
+        return list(best.values())[:limit]
+
+    def matches(self, name: str, limit: int) -> list[Hit]:
+        """Every record at or above the threshold, exact and fuzzy alike, best first.
+
+        Unlike `search`, an exact spelling does not hide the others: "Goldberg Ilya" must
+        also find "Гольдберг Илья Маркович". `limit` bounds the fan-out of a common name.
+        """
+        hits: dict[Any, Hit] = {}
+        for record, kind, spelling in self.exact(" ".join(names.tokens(name)))[:limit]:
+            hits.setdefault(record, (record, kind, spelling, names.NameMatch(1.0, "same name once normalised")))
+        for record in self.candidates(self.keys(name)):
+            for kind, spelling in self.spellings(record):
+                if record not in hits and (match := names.compare(name, spelling)).score >= self.threshold:
+                    hits[record] = (record, kind, spelling, match)
+        return sorted(hits.values(), key=lambda hit: -hit[3].score)[:limit]
+
+    def search(self, name: str, accept: Callable[[Any], bool]) -> list[Hit]:
+        """Matches at or above the threshold, best first."""
+        exact = [h for h in self.exact(" ".join(names.tokens(name))) if accept(h[0])]
+        if exact:
+            return [(r, k, sp, names.NameMatch(1.0, "same name once normalised")) for r, k, sp in exact]
+        found = []
+        for record in self.candidates(self.keys(name)):
+            if not accept(record):
+                continue
+            for kind, spelling in self.spellings(record):
+                match = names.compare(name, spelling)
+                if match.score >= self.threshold:
+                    found.append((record, kind, spelling, match))
+        return sorted(found, key=lambda hit: -hit[3].score)
+
+
+class NameIndex(NameSearch):
+    """Spellings held in memory; records are numbers given by the caller."""
+
+    def __init__(self, threshold: float, keys: KeyFunction = names.blocking_keys, max_block: int = NO_LIMIT) -> None:
+        super().__init__(threshold, keys, max_block)
+        self._exact: dict[str, list[tuple[int, str, str]]] = defaultdict(list)
+        self._blocks: dict[str, set[int]] = defaultdict(set)
+        self._spellings: dict[int, list[tuple[str, str]]] = defaultdict(list)
+
+    def add(self, record: int, kind: str, spelling: str) -> None:
+        self._exact[" ".join(names.tokens(spelling))].append((record, kind, spelling))
+        self._spellings[record].append((kind, spelling))
+        for block in self.keys(spelling):
+            self._blocks[block].add(record)
+
+    def exact(self, key: str) -> list[tuple[Any, str, str]]:
+        return list(self._exact.get(key, []))
+
+    def candidates(self, blocks: set[str]) -> list[Any]:
+        weights: Counter[int] = Counter()
+        for block in sorted(blocks):
+            members = self._blocks.get(block)
+            if members and len(members) <= self.max_block:
+                for record in members:
+                    weights[record] += 1.0 / len(members)  # type: ignore[assignment]
+        return [record for record, _ in sorted(weights.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_CANDIDATES]]
+
+    def spellings(self, record: Any) -> list[tuple[str, str]]:
+        return self._spellings[record]

@@ -1,0 +1,310 @@
+"""Links through intermediaries and shared addresses (issue #5): the registry as a graph,
+on both back-ends (in memory, and the database on SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from customs_rules.api import Screener, default_rules_dir, load_registry
+from customs_rules.cli import main
+from customs_rules.errors import InputError
+from customs_rules.links import link_paths
+from customs_rules.models import Declaration
+from customs_rules.registry import CompanyRecord, PersonRecord, RegistryLookup, read_registry_csv
+from customs_rules.rules import RulePack, load_pack, parse_pack
+from customs_rules.storage import Store
+from customs_rules.validators import validate_pack
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+COMPANY_COLUMNS = ["company_id", "name", "country", "registered_on", "activity_codes", "aliases", "address"]
+PEOPLE_COLUMNS = ["company_id", "person_name", "role", "person_id", "birth_date", "person_company_id"]
+COMPANIES = [
+    ["KZA", "Sunkar Trade LLP", "KZ", "2016-04-12", "46.52", "", "г. Алматы, пр. Достык, д. 52, офис 14"],
+    ["KZX", "ТОО «Береке Инвест»", "KZ", "2014-08-20", "64.20", "Bereke Invest LLP", "г. Астана, ул. Кенесары, 40"],
+    ["KGC", "Ala-Too Elektronika LLC", "KG", "2016-10-04", "46.52", "", "Bishkek, Chui avenue 120"],
+    ["KZD", "Dostyk Trading LLP", "KZ", "2018-01-10", "46.52", "", "Almaty, Dostyk Avenue 52, Office 14"],
+    ["KZY", "Kok Zhol LLP", "KZ", "2012-05-05", "49.41", "", ""],
+    ["KGE", "Tenir Components LLC", "KG", "2015-11-26", "46.52", "", ""],
+]
+PEOPLE = [
+    ["KZA", "Омаров Ерлан Бекович", "director", "", "", ""],
+    ["KZA", "ТОО «Береке Инвест»", "founder", "", "", "KZX"],
+    ["KZX", "Асанов Данияр Серикович", "director", "", "", ""],
+    ["KGC", "Asanov Daniyar", "director", "", "", ""],
+    ["KZY", "Asanov Daniyar", "shareholder", "", "1980-02-02", ""],
+    ["KZY", "Nurlan Seitkali", "director", "", "", ""],
+    ["KGE", "Сейткали Нурлан", "director", "", "", ""],
+]
+
+
+def write_csv(path: Path, columns: list[str], rows: list[list[str]]) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(columns)
+        writer.writerows(rows)
+    return path
+
+
+@pytest.fixture()
+def graph_store(db_url: str, tmp_path: Path) -> Any:
+    store = Store(db_url)
+    companies = write_csv(tmp_path / "companies.csv", COMPANY_COLUMNS, COMPANIES)
+    people = write_csv(tmp_path / "people.csv", PEOPLE_COLUMNS, PEOPLE)
+    result = load_registry(store, companies, people)
+    assert not result.failed and not result.warnings
+    yield store
+    store.close()
+
+
+def company(lookup: RegistryLookup, ident: str) -> CompanyRecord:
+    found = lookup.company_by_id(ident)
+    assert found is not None
+    return found
+
+
+def paths(lookup: RegistryLookup, a: str, c: str, depth: int) -> tuple[Any, Any]:
+    strong, address = link_paths(lookup, company(lookup, a), company(lookup, c), depth)
+    return (strong and strong.as_list(), address and address.as_list())
+
+
+INTERMEDIARY_PATH = [
+    {"from": "Sunkar Trade LLP", "from_id": "KZA", "to": "ТОО «Береке Инвест»", "to_id": "KZX", "link": "role",
+     "holder": "ТОО «Береке Инвест»", "role": "founder", "of": "Sunkar Trade LLP",
+     "why": "ТОО «Береке Инвест» is founder of Sunkar Trade LLP"},
+    {"from": "ТОО «Береке Инвест»", "from_id": "KZX", "to": "Ala-Too Elektronika LLC", "to_id": "KGC", "link": "person",
+     "person": "Асанов Данияр Серикович", "from_role": "director", "to_person": "Asanov Daniyar", "to_role": "director",
+     "score": 1.0, "method": "name",
+     "why": "tokens 'asanov'~'asanov' 1.00, 'daniyar'~'daniyar' 1.00; patronymic 'serikovich' ignored"},
+]  # fmt: skip
+
+
+def test_paths_through_an_intermediary_a_role_and_an_address(graph_store: Store) -> None:
+    with graph_store.stored_registry() as stored:
+        for lookup in (graph_store.registry_index(), stored):
+            assert paths(lookup, "KZA", "KGC", 2) == (INTERMEDIARY_PATH, None)
+            assert paths(lookup, "KGC", "KZA", 2)[0] is not None  # links go both ways
+            assert paths(lookup, "KZA", "KGC", 1) == (None, None)  # depth 1: no intermediary
+            assert paths(lookup, "KZA", "KZX", 1) == (INTERMEDIARY_PATH[:1], None)  # a role held directly
+            assert paths(lookup, "KZA", "KGE", 2) == (None, None)
+            three, _ = paths(lookup, "KZA", "KGE", 3)  # founder X, X's director in Y, Y's director heads E
+            assert [(s["from_id"], s["link"], s["to_id"]) for s in three] == [
+                ("KZA", "role", "KZX"), ("KZX", "person", "KZY"), ("KZY", "person", "KGE"),
+            ]  # fmt: skip
+            assert paths(lookup, "KZA", "KZD", 2) == (None, [{
+                "from": "Sunkar Trade LLP", "from_id": "KZA", "to": "Dostyk Trading LLP", "to_id": "KZD",
+                "link": "address", "address": "г. Алматы, пр. Достык, д. 52, офис 14",
+                "to_address": "Almaty, Dostyk Avenue 52, Office 14",
+                "why": "same address once normalised: '14 52 almaty dostyk'",
+            }])  # fmt: skip
+            address_then_role = paths(lookup, "KZD", "KZX", 2)[1]
+            assert [(s["link"], s["to_id"]) for s in address_then_role] == [("address", "KZA"), ("role", "KZX")]
+
+
+def test_both_back_ends_find_the_same_links_for_every_pair(graph_store: Store) -> None:
+    memory = graph_store.registry_index()
+    ids = [row[0] for row in COMPANIES]
+    with graph_store.stored_registry() as stored:
+        for depth in (1, 2, 3):
+            for a in ids:
+                for c in ids:
+                    assert paths(memory, a, c, depth) == paths(stored, a, c, depth), (a, c, depth)
+        for name in ("Asanov Daniyar", "Сейткали Н.", "Omarov Erlan", "Nobody"):
+            assert memory.ranked_people(name, 5) == stored.ranked_people(name, 5), name
+
+
+def declaration(exporter: str, consignee: str, dest: str = "KG", hs: str = "854231") -> Declaration:
+    return Declaration.model_validate({
+        "declaration_id": "L-1", "date": "2024-03-01", "exporter": {"name": exporter},
+        "consignee": {"name": consignee}, "dispatch_country": "KZ", "destination_country": dest,
+        "items": [{"hs_code": hs, "value": 1000, "currency": "USD"}],
+    })  # fmt: skip
+
+
+def pack_with_depth(tmp_path: Path, depth: int | None) -> RulePack:
+    target = tmp_path / "rules"
+    shutil.copytree(default_rules_dir(), target)
+    policy = target / "policy.yaml"
+    text = policy.read_text()
+    policy.write_text(text.replace("  depth: 2", f"  depth: {depth}") if depth else text.split("\nlinks:")[0])
+    return load_pack(target)
+
+
+@pytest.mark.parametrize(("depth", "expected"), [(1, "release"), (2, "inspect"), (None, "inspect")])
+def test_the_policy_depth_decides_how_far_links_reach(
+    graph_store: Store, tmp_path: Path, depth: int | None, expected: str
+) -> None:
+    pack = pack_with_depth(tmp_path, depth)
+    decision = Screener(pack, graph_store.registry_index()).screen(declaration("Sunkar Trade", "Ala-Too Elektronika"))
+    assert decision.decision["decision"] == expected
+    rules = [f["rule_id"] for f in decision.decision["findings"]]
+    assert rules == (["linked-parties-path-listed-goods"] if expected == "inspect" else [])
+    assert decision.facts[0]["parties.link_path_length"] == (2 if expected == "inspect" else None)
+
+
+def test_a_shared_address_is_weak_evidence(graph_store: Store, pack: RulePack) -> None:
+    with graph_store.stored_registry() as stored:
+        screening = Screener(pack, stored).screen(declaration("Sunkar Trade LLP", "Dostyk Trading", "KZ"))
+    facts = screening.facts[0]
+    assert facts["parties.linked_by_address"] is True and facts["parties.link_path_length"] is None
+    assert (screening.decision["decision"], screening.decision["score"]) == ("inspect", 30)  # never a hold alone
+    (finding,) = screening.decision["findings"]
+    assert finding["rule_id"] == "linked-parties-address-listed-goods" and finding["action"] == "inspect"
+    assert finding["evidence"]["parties.linked_by_address"]["path"][0]["link"] == "address"
+
+
+@pytest.mark.parametrize(
+    ("policy", "message"),
+    [
+        (
+            "links:\n  depth: 0\n",
+            "rules/policy.yaml:19, field links.depth: depth must be a whole number from 1 to 3, got 0",
+        ),
+        ("links:\n  depth: two\n", "field links.depth: depth must be a whole number from 1 to 3, got 'two'"),
+        ("links: 2\n", "field links: links takes one key: depth"),
+    ],
+)
+def test_a_bad_depth_is_a_located_error(tmp_path: Path, policy: str, message: str) -> None:
+    target = tmp_path / "rules"
+    shutil.copytree(default_rules_dir(), target)
+    path = target / "policy.yaml"
+    path.write_text(path.read_text().split("\nlinks:")[0] + "\n" + policy)
+    parsed, errors = parse_pack(target)
+    found = [str(e) for e in errors + validate_pack(parsed)]
+    assert len(found) == 1 and message in found[0], found
+
+
+def test_old_registry_files_without_the_new_columns_still_load(db_url: str, tmp_path: Path) -> None:
+    companies = write_csv(tmp_path / "c.csv", COMPANY_COLUMNS[:-1], [row[:-1] for row in COMPANIES])
+    people = write_csv(tmp_path / "p.csv", PEOPLE_COLUMNS[:3], [row[:3] for row in PEOPLE if not row[5]])
+    assert all(c.address is None for c in read_registry_csv(companies, CompanyRecord))
+    store = Store(db_url)
+    try:
+        result = load_registry(store, companies, people)
+        assert not result.failed and result.loaded == {"companies": 6, "people": 6}
+        with store.stored_registry() as stored:
+            assert paths(stored, "KZX", "KGC", 2)[0][0]["link"] == "person"
+            assert paths(stored, "KZA", "KZD", 2) == (None, None)  # no addresses, no address links
+    finally:
+        store.close()
+
+
+def test_a_company_holding_a_role_in_itself_is_a_located_error(tmp_path: Path) -> None:
+    people = write_csv(tmp_path / "p.csv", PEOPLE_COLUMNS, [["KZA", "Sunkar", "founder", "", "", "K-Z-A"]])
+    with pytest.raises(InputError) as caught:
+        read_registry_csv(people, PersonRecord)
+    (error,) = caught.value.errors
+    assert str(error) == f"{people}:2, field person_company_id: a company cannot hold a role in itself"
+
+
+def test_an_unknown_holder_company_is_a_warning(store: Store, tmp_path: Path) -> None:
+    companies = write_csv(tmp_path / "c.csv", COMPANY_COLUMNS, COMPANIES)
+    people = write_csv(tmp_path / "p.csv", PEOPLE_COLUMNS, [["KZA", "Ghost Holding", "founder", "", "", "NOPE1"]])
+    result = load_registry(store, companies, people)
+    assert not result.failed
+    assert result.warnings == [
+        f"1 holder company id(s) in {people} are not in the companies table; "
+        "those roles cannot link parties (e.g. NOPE1)"
+    ]
+
+
+def test_fixture_intermediary_declaration_is_inspected_because_of_the_link(db_url: str) -> None:
+    registry = FIXTURES / "registry"
+    runner = CliRunner()
+    loaded = runner.invoke(main, ["--db", db_url, "-q", "registry", "load", "--companies",
+                                  str(registry / "companies.csv"), "--people", str(registry / "people.csv")])  # fmt: skip
+    assert loaded.exit_code == 0, loaded.stderr
+    path = FIXTURES / "declarations" / "intermediary_chips_kg.json"
+    for command in (["submit", str(path)], ["screen", str(path)]):
+        result = runner.invoke(main, ["--db", db_url, *command, "--format", "json"], catch_exceptions=False)
+        assert result.exit_code == 0, result.stderr
+        decision = json.loads(result.stdout.splitlines()[0])
+        assert decision["decision"] == "inspect"
+        (finding,) = decision["findings"]
+        assert finding["rule_id"] == "linked-parties-path-listed-goods"
+        path_evidence = finding["evidence"]["parties.link_path_length"]
+        assert path_evidence["length"] == 2 and path_evidence["depth"] == 2
+        assert [(s["from_id"], s["link"], s["to_id"]) for s in path_evidence["path"]] == [
+            ("160440214573", "role", "140840309811"), ("140840309811", "person", "02104201610124"),
+        ]  # fmt: skip
+        assert path_evidence["path"][0]["holder"] == "ТОО «Береке Инвест»"
+        assert path_evidence["path"][1]["person"] == "Асанов Данияр Серикович"
+
+
+def test_database_from_issue_3_gets_person_keys(tmp_path: Path) -> None:
+    from alembic import command
+    from sqlalchemy import create_engine, text
+
+    from customs_rules.storage import schema
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        command.upgrade(schema.alembic_config(conn), "0002")
+        for ident, name in (("KZX", "ТОО «Береке Инвест»"), ("KGC", "Ala-Too Elektronika LLC")):
+            conn.execute(
+                text("INSERT INTO company (company_id, name, activity_codes, aliases) VALUES (:i, :n, '', '')"),
+                {"i": ident, "n": name},
+            )
+        for ident, name in (("KZX", "Асанов Данияр"), ("KGC", "Asanov Daniyar")):
+            conn.execute(
+                text("INSERT INTO person (company_id, person_name, role) VALUES (:i, :n, 'director')"),
+                {"i": ident, "n": name},
+            )
+    engine.dispose()
+    store = Store(url)
+    try:
+        with store.stored_registry() as stored:
+            (namesake,) = [p for p in stored.namesakes(stored.people_of("KZX")[0]) if p.company_id == "KGC"]
+            assert namesake.person_name == "Asanov Daniyar"
+        assert store.registry_index().companies["KZX"].address is None
+    finally:
+        store.close()
+
+
+def test_people_load_in_slices_keeps_every_row_and_key(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from customs_rules.storage import store as store_module
+
+    monkeypatch.setattr(store_module, "INSERT_SLICE", 2)
+    companies = write_csv(tmp_path / "c.csv", COMPANY_COLUMNS, COMPANIES)
+    people = write_csv(tmp_path / "p.csv", PEOPLE_COLUMNS, PEOPLE)
+    assert load_registry(store, companies, people).loaded == {"companies": 6, "people": 7}
+    with store.stored_registry() as stored:
+        assert paths(stored, "KZA", "KGE", 3) == paths(store.registry_index(), "KZA", "KGE", 3)
+        assert [p.company_id for p in stored.namesakes(stored.people_of("KGE")[0])] == [
+            "KGE",
+            "KZY",
+        ]  # itself (same spelling) first
+
+
+def test_a_common_surname_block_is_skipped_but_pairs_still_find_the_person(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from customs_rules import registry as registry_module
+    from customs_rules.storage import registry_db
+
+    monkeypatch.setattr(registry_module, "MAX_PERSON_BLOCK", 3)
+    monkeypatch.setattr(registry_db, "MAX_PERSON_BLOCK", 3)
+    firsts = ["Ерлан", "Нурлан", "Данияр", "Серик", "Руслан"]
+    rows = [["KZA", f"Ахметов {first}", "director", "", "", ""] for first in firsts]
+    companies = write_csv(tmp_path / "c.csv", COMPANY_COLUMNS, COMPANIES)
+    people = write_csv(tmp_path / "p.csv", PEOPLE_COLUMNS, rows)
+    store = Store(db_url)
+    try:
+        assert not load_registry(store, companies, people).failed
+        with store.stored_registry() as stored:
+            for lookup in (store.registry_index(), stored):
+                found = lookup.namesakes(PersonRecord(company_id="X", person_name="Ruslan Akhmetov", role="director"))
+                assert [p.person_name for p in found] == ["Ахметов Руслан"]
+                # initials give no pair: only the surname's key, skipped when that block is too big
+                assert lookup.ranked_people("Akhmetov R.", 5) == []
+    finally:
+        store.close()
