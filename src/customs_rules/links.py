@@ -155,10 +155,10 @@ def _candidate_steps(lookup: RegistryLookup, x: CompanyRecord, addresses: bool) 
 def find_path(lookup: RegistryLookup, a: CompanyRecord, c: CompanyRecord, depth: int, addresses: bool) -> Path | None:
     """The shortest path of at most `depth` steps from a to c, or None.
 
-    One step: a and c compared directly (pairwise, as `shared_persons` compares). More:
-    breadth first from a, and a company reached is a way through when it is also one of
-    c's neighbours; only those few are compared with c for the last step. Neighbours are
-    cached per company, so a batch pays for each company once.
+    Breadth first from a; every company reached is compared with c directly (pairwise,
+    as `shared_persons` compares, so the last step never depends on a capped name search)
+    before it is expanded. Neighbours and pairs are cached, so a batch pays for each
+    company once.
     """
     if _key(a) == _key(c):
         return None
@@ -172,22 +172,20 @@ def find_path(lookup: RegistryLookup, a: CompanyRecord, c: CompanyRecord, depth:
 
 
 def _search(lookup: RegistryLookup, a: CompanyRecord, c: CompanyRecord, depth: int, addresses: bool) -> Path | None:
-    step = direct_step(lookup, a, c, addresses)
-    if step is not None or depth < 2:
-        return Path((step,)) if step is not None else None
-    near_c = {_key(s.target) for s in neighbours(lookup, c, addresses)}
     level: list[tuple[CompanyRecord, tuple[Step, ...]]] = [(a, ())]
     seen = {_key(a), _key(c)}
-    for _length in range(2, depth + 1):
+    for length in range(1, depth + 1):
+        for x, steps in level:
+            if (step := direct_step(lookup, x, c, addresses)) is not None:
+                return Path((*steps, step))
+        if length == depth:
+            break
         following: list[tuple[CompanyRecord, tuple[Step, ...]]] = []
         for x, steps in level[:MAX_FRONTIER]:
             for step in neighbours(lookup, x, addresses):
                 if _key(step.target) not in seen:
                     seen.add(_key(step.target))
                     following.append((step.target, (*steps, step)))
-        for y, steps in following:
-            if _key(y) in near_c and (last := direct_step(lookup, y, c, addresses)) is not None:
-                return Path((*steps, last))
         level = following
     return None
 
