@@ -308,3 +308,28 @@ def test_a_common_surname_block_is_skipped_but_pairs_still_find_the_person(
                 assert lookup.ranked_people("Akhmetov R.", 5) == []
     finally:
         store.close()
+
+
+def test_paths_past_one_step_are_searched_only_when_a_rule_could_use_them(
+    graph_store: Store, pack: RulePack, tmp_path: Path
+) -> None:
+    from customs_rules.enrichment import path_guard
+
+    assert path_guard(pack.evaluated()) == frozenset({"chpl", "drones", "drone_parts"})
+    index = graph_store.registry_index()
+    wheat = Screener(pack, index).screen(declaration("Sunkar Trade", "Ala-Too Elektronika", hs="100199"))
+    assert wheat.facts[0]["parties.link_path_length"] is None  # no rule reads it for wheat
+    direct = Screener(pack, index).screen(declaration("Sunkar Trade", "Bereke Invest", hs="100199"))
+    assert direct.facts[0]["parties.link_path_length"] == 1  # direct links are always looked for
+    target = tmp_path / "rules"
+    shutil.copytree(default_rules_dir(), target)
+    (target / "extra.yaml").write_text(
+        "id: any-path\ntitle: Any path\ndescription: Linked through a company, any goods.\nstatus: test\n"
+        "action: inspect\nscore: 1\nconditions:\n  field: parties.link_path_length\n  exists: true\n"
+        "examples:\n  fire:\n    - {parties.link_path_length: 2}\n  no_fire:\n    - {parties.link_path_length: null}\n"
+    )
+    unguarded = load_pack(target)
+    assert path_guard(unguarded.evaluated()) is None
+    wheat = Screener(unguarded, index).screen(declaration("Sunkar Trade", "Ala-Too Elektronika", hs="100199"))
+    assert wheat.facts[0]["parties.link_path_length"] == 2
+    assert [f["rule_id"] for f in wheat.decision["test_findings"]] == ["any-path"]

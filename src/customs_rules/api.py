@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .enrichment import enrich
+from .enrichment import enrich, path_guard
 from .errors import InputError
 from .evaluation import Evaluator
 from .models import Declaration
@@ -68,6 +68,7 @@ class Screener:
         self.version = pack.version
         self.policy: Policy = policy_from(pack.policy_doc)
         self.evaluator = Evaluator(pack)
+        self.path_guard = path_guard(pack.evaluated())
         self.registry = registry
         self.store = store
 
@@ -80,7 +81,7 @@ class Screener:
     def screen(self, decl: Declaration, at: dt.datetime | None = None) -> Screening:
         """Enrich, evaluate and decide one declaration (nothing is stored)."""
         at = at or dt.datetime.now(dt.UTC)
-        enriched = enrich(decl, self.registry, self.pack.reference, self.policy.link_depth)
+        enriched = enrich(decl, self.registry, self.pack.reference, self.policy.link_depth, self.path_guard)
         result = self.evaluator.evaluate(enriched, at)
         counting = [(f.rule_id, f.action, f.score) for f in result.findings]
         decision, score = self.policy.decide(counting)

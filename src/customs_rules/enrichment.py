@@ -16,6 +16,7 @@ from .identifiers import check_id
 from .models import Declaration, Item, Party
 from .reference import ReferenceData
 from .registry import PartyMatch, RegistryLookup, SharedPerson
+from .rules import Leaf, Node, Rule
 
 
 @dataclass(frozen=True)
@@ -192,10 +193,44 @@ def item_features(item: Item, exporter: PartyMatch, reference: ReferenceData) ->
     }
 
 
+PATH_FIELDS = frozenset({"parties.link_path_length", "parties.linked_by_address"})
+
+
+def path_guard(rules: list[Rule]) -> frozenset[str] | None:
+    """The goods lists without which no rule can use a path longer than one step, or None
+    when some rule might use one whatever the goods.
+
+    A path search through intermediaries costs milliseconds per new company; a batch of
+    ordinary goods should not pay it when every rule reading paths also demands listed
+    goods (`all` with `item.hs_code in_list`). Derived from the pack, never hard-coded.
+    """
+    lists: set[str] = set()
+    for rule in rules:
+        if not rule.fields() & PATH_FIELDS:
+            continue
+        condition = rule.condition
+        parts = condition.children if isinstance(condition, Node) and condition.kind == "all" else (condition,)
+        guards = [p for p in parts if isinstance(p, Leaf) and p.field == "item.hs_code" and p.op == "in_list"]
+        if not guards:
+            return None
+        lists |= set(guards[0].value)
+    return frozenset(lists)
+
+
 def enrich(
-    decl: Declaration, index: RegistryLookup, reference: ReferenceData, depth: int = links.DEFAULT_DEPTH
+    decl: Declaration,
+    index: RegistryLookup,
+    reference: ReferenceData,
+    depth: int = links.DEFAULT_DEPTH,
+    guard: frozenset[str] | None = None,
 ) -> Enriched:
-    """All the facts of one declaration, one fact per item; `depth` bounds the link paths."""
+    """All the facts of one declaration, one fact per item; `depth` bounds the link paths.
+
+    With a `guard` (see `path_guard`), paths longer than one step are searched only when
+    an item is on one of those lists; otherwise the facts hold the direct links only.
+    """
+    if guard is not None and not any(guard & reference.lists_for(item.hs_code).keys() for item in decl.items):
+        depth = 1
     exporter = index.resolve(decl.exporter)
     consignee = index.resolve(decl.consignee)
     header = declaration_features(decl, reference)

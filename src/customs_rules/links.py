@@ -20,11 +20,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from .addresses import address_key
-from .registry import MAX_AT_ADDRESS, CompanyRecord, RegistryLookup, normalize_id
+from .registry import MAX_AT_ADDRESS, CompanyRecord, RegistryLookup, SharedPerson, normalize_id, same_person
 
 DEFAULT_DEPTH = 2
 MAX_DEPTH = 3
 MAX_FRONTIER = 200  # companies expanded per level: a bound on a lookup's cost, not a finding
+MAX_CACHED = 200_000  # neighbour lists and paths kept before the cache starts afresh
 
 
 @dataclass(frozen=True)
@@ -79,12 +80,15 @@ def _person_step(lookup: RegistryLookup, x: CompanyRecord, y: CompanyRecord) -> 
     if not shared:
         return None
     best = max(shared, key=lambda s: s.score)  # the first of the best, in the people files' order
-    detail = {
-        "person": best.exporter_person, "from_role": best.exporter_role,
-        "to_person": best.consignee_person, "to_role": best.consignee_role,
-        "score": best.score, "method": best.method, "why": best.detail,
+    return Step(x, y, "person", _person_detail(best))
+
+
+def _person_detail(shared: SharedPerson) -> dict[str, Any]:
+    return {
+        "person": shared.exporter_person, "from_role": shared.exporter_role,
+        "to_person": shared.consignee_person, "to_role": shared.consignee_role,
+        "score": shared.score, "method": shared.method, "why": shared.detail,
     }  # fmt: skip
-    return Step(x, y, "person", detail)
 
 
 def _address_step(x: CompanyRecord, y: CompanyRecord) -> Step | None:
@@ -139,32 +143,42 @@ def _candidate_steps(lookup: RegistryLookup, x: CompanyRecord, addresses: bool) 
             steps.append(_role_step(x, held, row.role.value, x))
     namesakes = [(row, lookup.namesakes(row)) for row in lookup.people_of(x.company_id) if not row.person_company_id]
     lookup.prefetch_companies({other.company_id for _, found in namesakes for other in found})
-    for _row, found in namesakes:
+    for row, found in namesakes:
         for other in found:
             company = lookup.company_by_id(normalize_id(other.company_id) or other.company_id)
-            if company is not None and _key(company) != _key(x) and (step := _person_step(lookup, x, company)):
-                steps.append(step)
+            shared = same_person(row, other, lookup.threshold) if company is not None else None
+            if company is not None and shared is not None and _key(company) != _key(x):
+                steps.append(Step(x, company, "person", _person_detail(shared)))
     return steps
 
 
 def find_path(lookup: RegistryLookup, a: CompanyRecord, c: CompanyRecord, depth: int, addresses: bool) -> Path | None:
     """The shortest path of at most `depth` steps from a to c, or None.
 
-    Breadth first from a; at each level every reached company is first tried against c
-    directly (pairwise, as `shared_persons` compares), and only then expanded.
+    Breadth first from a; every company reached is compared with c directly (pairwise,
+    as `shared_persons` compares, so the last step never depends on a capped name search)
+    before it is expanded. Neighbours and pairs are cached, so a batch pays for each
+    company once.
     """
     if _key(a) == _key(c):
         return None
     cache_key = ("path", _key(a), _key(c), depth, addresses)
-    if cache_key in lookup.link_cache:
-        cached: Path | None = lookup.link_cache[cache_key]
-        return cached
+    if cache_key not in lookup.link_cache:
+        if len(lookup.link_cache) > MAX_CACHED:
+            lookup.link_cache.clear()  # a long batch meets millions of pairs: keep memory bounded
+        lookup.link_cache[cache_key] = _search(lookup, a, c, depth, addresses)
+    found: Path | None = lookup.link_cache[cache_key]
+    return found
+
+
+def _search(lookup: RegistryLookup, a: CompanyRecord, c: CompanyRecord, depth: int, addresses: bool) -> Path | None:
     level: list[tuple[CompanyRecord, tuple[Step, ...]]] = [(a, ())]
-    seen = {_key(a)}
-    found: Path | None = None
+    seen = {_key(a), _key(c)}
     for length in range(1, depth + 1):
-        found = next((Path((*steps, s)) for x, steps in level if (s := direct_step(lookup, x, c, addresses))), None)
-        if found is not None or length == depth:
+        for x, steps in level:
+            if (step := direct_step(lookup, x, c, addresses)) is not None:
+                return Path((*steps, step))
+        if length == depth:
             break
         following: list[tuple[CompanyRecord, tuple[Step, ...]]] = []
         for x, steps in level[:MAX_FRONTIER]:
@@ -173,8 +187,7 @@ def find_path(lookup: RegistryLookup, a: CompanyRecord, c: CompanyRecord, depth:
                     seen.add(_key(step.target))
                     following.append((step.target, (*steps, step)))
         level = following
-    lookup.link_cache[cache_key] = found
-    return found
+    return None
 
 
 def link_paths(

@@ -7,6 +7,7 @@ the spellings in memory; `storage.registry_db.StoredNames` reads them from key t
 
 from __future__ import annotations
 
+import heapq
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from typing import Any
@@ -118,7 +119,9 @@ class NameIndex(NameSearch):
             if members and len(members) <= self.max_block:
                 for record in members:
                     weights[record] += 1.0 / len(members)  # type: ignore[assignment]
-        return [record for record, _ in sorted(weights.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_CANDIDATES]]
+        # the same as sorting them all and keeping the first, without sorting thousands
+        best = heapq.nsmallest(MAX_CANDIDATES, weights.items(), key=lambda kv: (-kv[1], kv[0]))
+        return [record for record, _ in best]
 
     def spellings(self, record: Any) -> list[tuple[str, str]]:
         return self._spellings[record]

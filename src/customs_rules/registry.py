@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -162,6 +163,7 @@ def _same_id(a: str | None, b: str | None) -> bool:
     return bool(a and b) and normalize_id(a) == normalize_id(b)
 
 
+@lru_cache(maxsize=262_144)  # called for every step of every link search
 def normalize_id(value: str | None) -> str | None:
     if not value:
         return None
@@ -276,7 +278,7 @@ class RegistryLookup:
                 link
                 for pa in self.people_of(a.company_id)
                 for pb in self.people_of(b.company_id)
-                if (link := _same_person(pa, pb, self.threshold)) is not None
+                if (link := same_person(pa, pb, self.threshold)) is not None
             ]
         return self._links[pair]
 
@@ -286,7 +288,7 @@ class RegistryLookup:
             link
             for pa in self.people_of(a.company_id)
             for pb in self.people_of(b.company_id)
-            if (link := _same_person(pa, pb, self.threshold, weak=True)) is not None
+            if (link := same_person(pa, pb, self.threshold, weak=True)) is not None
         ]
 
     def watchlisted(self, party: Party, company: CompanyRecord | None) -> tuple[WatchlistRecord, str] | None:
@@ -380,7 +382,7 @@ class RegistryIndex(RegistryLookup):
         return [(self._person_list[n], match) for n, _, _, match in self._person_names.ranked(name, limit)]
 
 
-def _same_person(pa: PersonRecord, pb: PersonRecord, threshold: float, weak: bool = False) -> SharedPerson | None:
+def same_person(pa: PersonRecord, pb: PersonRecord, threshold: float, weak: bool = False) -> SharedPerson | None:
     """The two rows name one person (by id, else by name), or None.
 
     With `weak`, only initials-only name matches are returned (method "initials"):
