@@ -4,6 +4,7 @@ on both back-ends (in memory, and the database on SQLite and PostgreSQL)."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import json
 import shutil
 from pathlib import Path
@@ -333,3 +334,40 @@ def test_paths_past_one_step_are_searched_only_when_a_rule_could_use_them(
     wheat = Screener(unguarded, index).screen(declaration("Sunkar Trade", "Ala-Too Elektronika", hs="100199"))
     assert wheat.facts[0]["parties.link_path_length"] == 2
     assert [f["rule_id"] for f in wheat.decision["test_findings"]] == ["any-path"]
+
+
+def test_the_path_guard_never_changes_a_decision(tmp_path: Path, pack: RulePack) -> None:
+    """The shortcut (no path search past one step for goods no path rule reads) is
+    proven equal to plain screening on random parties, goods and item mixes."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    store = Store(f"sqlite:///{tmp_path / 'guard.db'}")
+    companies = write_csv(tmp_path / "companies.csv", COMPANY_COLUMNS, COMPANIES)
+    people = write_csv(tmp_path / "people.csv", PEOPLE_COLUMNS, PEOPLE)
+    load_registry(store, companies, people)
+    index = store.registry_index()
+    guarded, plain = Screener(pack, index), Screener(pack, index)
+    plain.path_guard = None
+    assert guarded.path_guard is not None
+    names = [row[1] for row in COMPANIES] + ["Unknown Trading LLP"]
+    codes = ["854231", "880621", "100199", "847130", "852691", "030389"]  # listed and ordinary
+
+    @given(st.sampled_from(names), st.sampled_from(names), st.lists(st.sampled_from(codes), min_size=1, max_size=3))
+    @settings(max_examples=150, deadline=None)
+    def agree(exporter: str, consignee: str, hs_codes: list[str]) -> None:
+        decl = declaration(exporter, consignee).model_copy(
+            update={"items": [declaration(exporter, consignee, hs=hs).items[0].model_copy(update={"line": n})
+                              for n, hs in enumerate(hs_codes, start=1)]}
+        )  # fmt: skip
+        at = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
+        found = guarded.screen(decl, at).decision
+        assert found == plain.screen(decl, at).decision
+        fired.update(f["rule_id"] for f in found["findings"])
+
+    fired: set[str] = set()
+    try:
+        agree()
+    finally:
+        store.close()
+    assert "linked-parties-path-listed-goods" in fired  # the guarded search did run and find
