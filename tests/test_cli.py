@@ -363,3 +363,47 @@ def test_registry_match_lists_people_with_role_and_company(sqlite_url: str) -> N
 def test_registry_match_refuses_a_bad_limit(sqlite_url: str) -> None:
     result = run(sqlite_url, "registry", "match", "Aspan Arba", "--limit", "0")
     assert result.exit_code == 2 and "Invalid value for '--limit': 0 is not in the range 1<=x<=100" in result.stderr
+
+
+def pack_with_name_threshold(tmp_path: Path, threshold: Any) -> Path:
+    target = tmp_path / "rules"
+    shutil.copytree(default_rules_dir(), target)
+    policy = target / "policy.yaml"
+    policy.write_text(policy.read_text().replace("  threshold: 0.92", f"  threshold: {threshold}"))
+    return target
+
+
+def test_the_name_threshold_is_the_policys(sqlite_url: str, tmp_path: Path) -> None:
+    load_fixture_registry(sqlite_url)
+
+    def matches(*rules: str) -> list[tuple[str, float, bool]]:
+        result = run(sqlite_url, "registry", "match", "Ilya Goldberk", "--limit", "2", "--format", "json", *rules)
+        assert result.exit_code == 0, result.output
+        return [(r["name"], r["score"], r["match"]) for r in map(json.loads, result.stdout.splitlines())]
+
+    default = matches()
+    assert default[0][0] == "Гольдберг Илья Маркович" and default[0][2] is True and default[0][1] < 0.99
+    rules = pack_with_name_threshold(tmp_path, 0.99)
+    strict = matches("--rules", str(rules))
+    assert strict[0] == (default[0][0], default[0][1], False)
+    # screening reads the same key: an exporter found at 0.96 is no longer found
+    seed = json.loads((FIXTURES / "declarations" / "aspan_arba_drones.json").read_text())
+    seed["exporter"] = {"name": "Aspan Arbah LLP", "country": "KZ"}
+    path = tmp_path / "misspelt.json"
+    path.write_text(json.dumps(seed, ensure_ascii=False))
+    loose = run(sqlite_url, "screen", str(path), "--format", "json", "--no-store")
+    tight = run(sqlite_url, "screen", str(path), "--format", "json", "--no-store", "--rules", str(rules))
+    assert loose.exit_code == tight.exit_code == 0
+    assert "linked-parties-listed-goods" in loose.stdout and "linked-parties-listed-goods" not in tight.stdout
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("1.5", "field names.threshold: threshold must be a score from 0.5 to 1.0, got 1.5"),
+        ("high", "field names.threshold: threshold must be a score from 0.5 to 1.0, got 'high'"),
+    ],
+)
+def test_a_bad_name_threshold_is_a_located_error(sqlite_url: str, tmp_path: Path, value: str, message: str) -> None:
+    result = run(sqlite_url, "rules", "validate", "--rules", str(pack_with_name_threshold(tmp_path, value)))
+    assert result.exit_code == 2 and f"policy.yaml:23, {message}" in result.stderr, result.stderr

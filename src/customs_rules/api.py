@@ -70,6 +70,7 @@ class Screener:
         self.evaluator = Evaluator(pack)
         self.path_guard = path_guard(pack.evaluated())
         self.registry = registry
+        registry.use_threshold(self.policy.name_threshold)
         self.store = store
 
     @classmethod

@@ -205,17 +205,21 @@ def registry_load(ctx: click.Context, companies: Path | None, people: Path | Non
 @click.argument("name")
 @click.option("--limit", type=click.IntRange(1, 100), default=10, show_default=True)
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@rules_option
 @click.pass_context
 @handle_errors
-def registry_match(ctx: click.Context, name: str, limit: int, fmt: str) -> None:
+def registry_match(ctx: click.Context, name: str, limit: int, fmt: str, rules_dir: Path | None) -> None:
     """Show the best candidates for NAME among registered companies, the watchlist and the
     people of the registry (with their role and company), with scores and why, so an
-    analyst can check a doubtful match. Scores at or above the threshold match."""
-    from .names import DEFAULT_THRESHOLD
+    analyst can check a doubtful match. Scores at or above the threshold of the rule
+    pack's policy (`names: threshold`) match."""
+    from .policy import policy_from
 
+    threshold = policy_from(load_pack(rules_dir or api.default_rules_dir()).policy_doc).name_threshold
     store = open_store(ctx)
     try:
         with store.stored_registry() as lookup:
+            lookup.use_threshold(threshold)
             rows = _company_rows(lookup, name, limit) + _person_rows(lookup, name, limit)
     finally:
         store.close()
@@ -224,7 +228,7 @@ def registry_match(ctx: click.Context, name: str, limit: int, fmt: str) -> None:
         for row in rows[:limit]:
             click.echo(json.dumps(row, ensure_ascii=False))
         return
-    table = Table(title=f"Candidates for {name!r} (a match scores {DEFAULT_THRESHOLD} or more)")
+    table = Table(title=f"Candidates for {name!r} (a match scores {threshold} or more)")
     columns = ("score", "match", "source", "company_id", "name", "country", "via", "why")
     for column in columns:
         table.add_column(column)
@@ -234,15 +238,13 @@ def registry_match(ctx: click.Context, name: str, limit: int, fmt: str) -> None:
 
 
 def _company_rows(lookup: Any, name: str, limit: int) -> list[dict[str, Any]]:
-    from .names import DEFAULT_THRESHOLD
-
     return [
-        {"source": "registry", "score": round(m.score, 3), "match": m.score >= DEFAULT_THRESHOLD,
+        {"source": "registry", "score": round(m.score, 3), "match": m.score >= lookup.threshold,
          "company_id": c.company_id, "name": c.name, "country": c.country, "via": f"{kind} {spelling!r}",
          "why": m.detail}
         for c, kind, spelling, m in lookup.ranked_companies(name, limit)
     ] + [
-        {"source": "watchlist", "score": round(m.score, 3), "match": m.score >= DEFAULT_THRESHOLD,
+        {"source": "watchlist", "score": round(m.score, 3), "match": m.score >= lookup.threshold,
          "company_id": w.company_id, "name": w.name, "country": w.country, "via": f"{kind} {spelling!r}",
          "why": m.detail}
         for w, kind, spelling, m in lookup.ranked_watchlist(name, limit)
@@ -252,14 +254,12 @@ def _company_rows(lookup: Any, name: str, limit: int) -> list[dict[str, Any]]:
 def _person_rows(lookup: Any, name: str, limit: int) -> list[dict[str, Any]]:
     """People whose names come closest: who they are, where, in what role (initials-only
     matches say so in `why`; they are weak evidence, never a match)."""
-    from .names import DEFAULT_THRESHOLD
-
     rows = []
     for person, m in lookup.ranked_people(name, limit):
         company = lookup.company_by_id(normalize_id(person.company_id) or person.company_id)
         company_name = company.name if company else f"{person.company_id} (not in the registry)"
         rows.append({
-            "source": "person", "score": round(m.score, 3), "match": m.score >= DEFAULT_THRESHOLD,
+            "source": "person", "score": round(m.score, 3), "match": m.score >= lookup.threshold,
             "company_id": person.company_id, "name": person.person_name,
             "country": company.country if company else None,
             "via": f"{person.role.value} of {company_name}", "role": person.role.value, "company": company_name,

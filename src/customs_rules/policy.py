@@ -13,6 +13,7 @@ from typing import Any
 
 from .errors import LocatedError, Location
 from .links import DEFAULT_DEPTH, MAX_DEPTH
+from .names import DEFAULT_THRESHOLD
 from .rules import POLICY_FILE, RulePack
 from .yamlfile import line_of
 
@@ -26,6 +27,7 @@ class Policy:
     hold_at: float = 100.0
     floors: dict[str, str] = field(default_factory=dict)
     link_depth: int = DEFAULT_DEPTH  # the longest registry path that links two parties
+    name_threshold: float = DEFAULT_THRESHOLD  # names (companies, people, watchlist) match from this score
 
     def floor(self, rule_id: str, action: str) -> str:
         return self.floors.get(rule_id, action)
@@ -75,8 +77,8 @@ def policy_problems(pack: RulePack) -> list[LocatedError]:
             errors.append(LocatedError(where, f"floor for unknown rule {rule_id!r}"))
         if level not in LEVELS:
             errors.append(LocatedError(where, f"floor must be one of {', '.join(LEVELS)}"))
-    errors += _links_problems(doc, source)
-    unknown = set(doc) - {"kind", "thresholds", "floors", "description", "links"}
+    errors += _links_problems(doc, source) + _names_problems(doc, source)
+    unknown = set(doc) - {"kind", "thresholds", "floors", "description", "links", "names"}
     for key in sorted(unknown):
         errors.append(LocatedError(Location(source, line_of(doc, key), field=key), "unknown key"))
     return errors
@@ -95,6 +97,19 @@ def _links_problems(doc: dict[str, Any], source: str) -> list[LocatedError]:
     return []
 
 
+def _names_problems(doc: dict[str, Any], source: str) -> list[LocatedError]:
+    section = doc.get("names")
+    if section is None:
+        return []
+    if not isinstance(section, dict) or set(section) - {"threshold"}:
+        return [LocatedError(Location(source, line_of(doc, "names"), field="names"), "names takes one key: threshold")]
+    value = section.get("threshold")
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0.5 <= value <= 1:
+        where = Location(source, line_of(section, "threshold"), field="names.threshold")
+        return [LocatedError(where, f"threshold must be a score from 0.5 to 1.0, got {value!r}")]
+    return []
+
+
 def policy_from(doc: dict[str, Any]) -> Policy:
     thresholds = doc.get("thresholds") or {}
     return Policy(
@@ -102,4 +117,5 @@ def policy_from(doc: dict[str, Any]) -> Policy:
         hold_at=float(thresholds.get("hold", 100)),
         floors={str(k): str(v) for k, v in (doc.get("floors") or {}).items()},
         link_depth=int((doc.get("links") or {}).get("depth", DEFAULT_DEPTH)),
+        name_threshold=float((doc.get("names") or {}).get("threshold", DEFAULT_THRESHOLD)),
     )

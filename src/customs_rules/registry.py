@@ -24,7 +24,7 @@ from . import names
 from .addresses import address_key
 from .errors import InputError, LocatedError, Location
 from .models import IsoDate, OptCountry, Party
-from .name_search import MAX_PERSON_BLOCK, NameIndex
+from .name_search import MAX_PERSON_BLOCK, NameIndex, NameSearch
 
 
 class Role(StrEnum):
@@ -205,6 +205,17 @@ class RegistryLookup:
         self._links: dict[tuple[str, str], list[SharedPerson]] = {}
         self._listed: dict[tuple[Any, ...], tuple[WatchlistRecord, str] | None] = {}
         self.link_cache: dict[tuple[Any, ...], Any] = {}  # links.py keeps its paths and neighbours here
+
+    def use_threshold(self, threshold: float) -> None:
+        """Match names from this score on (the policy's `names: threshold`); what was
+        found under another threshold is forgotten."""
+        if threshold == self.threshold:
+            return
+        self.threshold = threshold
+        for search in vars(self).values():
+            if isinstance(search, NameSearch):
+                search.threshold = threshold
+        self.clear_caches()
 
     def clear_caches(self) -> None:
         self._cache.clear()
