@@ -51,7 +51,7 @@ SPELLINGS_SQL = (
 )
 
 
-CACHE_COMPANIES = 20_000  # companies kept between blocks before the caches start afresh
+CACHE_COMPANIES = 10_000  # companies kept between blocks before the caches start afresh (memory: see RESULTS.md)
 
 
 class StoredNames(NameSearch):
