@@ -7,7 +7,7 @@ score is the sum over distinct rules; `hold` > `inspect` > `release`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -85,28 +85,33 @@ def policy_problems(pack: RulePack) -> list[LocatedError]:
 
 
 def _links_problems(doc: dict[str, Any], source: str) -> list[LocatedError]:
-    links = doc.get("links")
-    if links is None:
-        return []
-    if not isinstance(links, dict) or set(links) - {"depth"}:
-        return [LocatedError(Location(source, line_of(doc, "links"), field="links"), "links takes one key: depth")]
-    depth = links.get("depth")
-    if isinstance(depth, bool) or not isinstance(depth, int) or not 1 <= depth <= MAX_DEPTH:
-        where = Location(source, line_of(links, "depth"), field="links.depth")
-        return [LocatedError(where, f"depth must be a whole number from 1 to {MAX_DEPTH}, got {depth!r}")]
-    return []
+    def valid(depth: Any) -> bool:
+        return not isinstance(depth, bool) and isinstance(depth, int) and 1 <= depth <= MAX_DEPTH
+
+    return _one_key_problems(doc, source, "links", "depth", valid, f"a whole number from 1 to {MAX_DEPTH}")
 
 
 def _names_problems(doc: dict[str, Any], source: str) -> list[LocatedError]:
-    section = doc.get("names")
-    if section is None:
+    def valid(value: Any) -> bool:
+        return not isinstance(value, bool) and isinstance(value, int | float) and 0.5 <= value <= 1
+
+    return _one_key_problems(doc, source, "names", "threshold", valid, "a score from 0.5 to 1.0")
+
+
+def _one_key_problems(
+    doc: dict[str, Any], source: str, section: str, key: str, valid: Callable[[Any], bool], expected: str
+) -> list[LocatedError]:
+    """An optional section of the policy holding one setting, e.g. `links: {depth: 2}`."""
+    settings = doc.get(section)
+    if settings is None:
         return []
-    if not isinstance(section, dict) or set(section) - {"threshold"}:
-        return [LocatedError(Location(source, line_of(doc, "names"), field="names"), "names takes one key: threshold")]
-    value = section.get("threshold")
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0.5 <= value <= 1:
-        where = Location(source, line_of(section, "threshold"), field="names.threshold")
-        return [LocatedError(where, f"threshold must be a score from 0.5 to 1.0, got {value!r}")]
+    if not isinstance(settings, dict) or set(settings) - {key}:
+        where = Location(source, line_of(doc, section), field=section)
+        return [LocatedError(where, f"{section} takes one key: {key}")]
+    value = settings.get(key)
+    if not valid(value):
+        where = Location(source, line_of(settings, key), field=f"{section}.{key}")
+        return [LocatedError(where, f"{key} must be {expected}, got {value!r}")]
     return []
 
 

@@ -143,13 +143,15 @@ class StoredRegistry(RegistryLookup):
         # only this block's parties: the caches hold every earlier block's too
         pks = {pk for i in idents if (pk := self._ids[i])}
         pks |= {hit[0] for key in keys for hit in self._names.exact_cache[key]}
-        self._load_companies(pks)
-        self._prefetch_people({self._companies[pk].company_id for pk in pks if pk in self._companies})
+        self._load_with_people(pks)
 
     def prefetch_companies(self, company_ids: Iterable[str]) -> None:
         idents = {i for c in company_ids if (i := normalize_id(c))}
         self._prefetch_ids(idents)
         pks = {pk for i in idents if (pk := self._ids.get(i))}
+        self._load_with_people(pks)
+
+    def _load_with_people(self, pks: set[int]) -> None:
         self._load_companies(pks)
         self._prefetch_people({self._companies[pk].company_id for pk in pks if pk in self._companies})
 
