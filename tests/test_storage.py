@@ -4,16 +4,23 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from customs_rules.api import Screener, load_registry
 from customs_rules.cli import main
 from customs_rules.errors import StorageError
 from customs_rules.models import Declaration
+from customs_rules.registry import CompanyRecord, PersonRecord, normalize_id, read_registry_csv
 from customs_rules.rules import RulePack
 from customs_rules.storage import DecisionRecord, DeclarationRecord, FindingRecord, ItemRecord, Store
+from customs_rules.storage.registry_db import stored_company, stored_person
+from customs_rules.storage.store import _company_fields
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 SEED = FIXTURES / "declarations" / "aspan_arba_drones.json"
@@ -100,3 +107,54 @@ def test_the_same_declaration_twice_in_one_input_is_stored_once(db_url: str, pac
         assert store.count(DecisionRecord) == 2
     finally:
         store.close()
+
+
+def test_registry_records_read_back_equal_the_validated_ones(db_url: str) -> None:
+    # the database back-end builds records from stored rows without validating them
+    # again; they must equal the records validated from the files
+    registry = FIXTURES / "registry"
+    companies = read_registry_csv(registry / "companies.csv", CompanyRecord)
+    people = read_registry_csv(registry / "people.csv", PersonRecord)
+    store = loaded_store(db_url)
+    try:
+        with store.stored_registry() as stored:
+            for company in companies:
+                assert stored.company_by_id(normalize_id(company.company_id) or "") == company
+                expected = [p for p in people if normalize_id(p.company_id) == normalize_id(company.company_id)]
+                assert stored.people_of(company.company_id) == expected
+                assert stored.holdings_of(company.company_id) == [
+                    p for p in people if normalize_id(p.person_company_id) == normalize_id(company.company_id)
+                ]
+    finally:
+        store.close()
+
+
+TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), min_size=1, max_size=12)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    name=TEXT,
+    country=st.sampled_from(["", "KZ", "ru", "Kyrgyzstan", None]),
+    registered=st.one_of(st.none(), st.dates()),
+    codes=st.lists(st.sampled_from(["46.52", "26.11", "01", "46.90.1"]), max_size=3),
+    aliases=st.lists(TEXT, max_size=3),
+    address=st.one_of(st.none(), TEXT),
+    role=st.sampled_from(["Director", "founder", "beneficial owner", "SHAREHOLDER", "beneficial-owner"]),
+    birth=st.one_of(st.none(), st.dates()),
+)
+def test_stored_rows_rebuild_the_records_they_came_from(
+    name: str, country: str | None, registered: Any, codes: list[str], aliases: list[str], address: str | None,
+    role: str, birth: Any,
+) -> None:  # fmt: skip
+    raw = {"company_id": "123", "name": name, "country": country, "registered_on": registered,
+           "activity_codes": ";".join(codes), "aliases": ";".join(aliases), "address": address}  # fmt: skip
+    try:
+        company = CompanyRecord.model_validate(raw)
+    except ValidationError:
+        return  # refused at load: never stored
+    assert stored_company(_company_fields(company)) == company
+    person = PersonRecord.model_validate(
+        {"company_id": "123", "person_name": name, "role": role, "person_id": address, "birth_date": birth}
+    )
+    assert stored_person(person.model_dump()) == person

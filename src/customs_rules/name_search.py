@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import heapq
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 from . import names
@@ -94,6 +94,21 @@ class NameSearch:
         return sorted(found, key=lambda hit: -hit[3].score)
 
 
+def best_candidates(members: dict[str, Collection[Any]], max_block: int) -> list[Any]:
+    """The MAX_CANDIDATES records sharing the most, and the rarest, blocks: each block
+    weighs 1 / its size; blocks bigger than `max_block` are skipped. Both back-ends rank
+    through this one function, so they agree on the candidates and their order."""
+    weights: Counter[Any] = Counter()
+    for block in sorted(members):
+        found = members[block]
+        if found and len(found) <= max_block:
+            for record in found:
+                weights[record] += 1.0 / len(found)  # type: ignore[assignment]
+    # the same as sorting them all and keeping the first, without sorting thousands
+    best = heapq.nsmallest(MAX_CANDIDATES, weights.items(), key=lambda kv: (-kv[1], kv[0]))
+    return [record for record, _ in best]
+
+
 class NameIndex(NameSearch):
     """Spellings held in memory; records are numbers given by the caller."""
 
@@ -113,15 +128,7 @@ class NameIndex(NameSearch):
         return list(self._exact.get(key, []))
 
     def candidates(self, blocks: set[str]) -> list[Any]:
-        weights: Counter[int] = Counter()
-        for block in sorted(blocks):
-            members = self._blocks.get(block)
-            if members and len(members) <= self.max_block:
-                for record in members:
-                    weights[record] += 1.0 / len(members)  # type: ignore[assignment]
-        # the same as sorting them all and keeping the first, without sorting thousands
-        best = heapq.nsmallest(MAX_CANDIDATES, weights.items(), key=lambda kv: (-kv[1], kv[0]))
-        return [record for record, _ in best]
+        return best_candidates({block: self._blocks.get(block, set()) for block in blocks}, self.max_block)
 
     def spellings(self, record: Any) -> list[tuple[str, str]]:
         return self._spellings[record]

@@ -24,7 +24,7 @@ from . import names
 from .addresses import address_key
 from .errors import InputError, LocatedError, Location
 from .models import IsoDate, OptCountry, Party
-from .name_search import MAX_PERSON_BLOCK, NameIndex, NameSearch
+from .name_search import MAX_PERSON_BLOCK, Hit, NameIndex, NameSearch
 
 
 class Role(StrEnum):
@@ -38,7 +38,7 @@ def _blank(value: Any) -> Any:
     return None if isinstance(value, str) and not value.strip() else value
 
 
-def _split(value: Any) -> Any:
+def split_list(value: Any) -> Any:
     if isinstance(value, str):
         return [p.strip() for p in value.split(";") if p.strip()]
     return value or []
@@ -51,7 +51,7 @@ def _role(value: Any) -> Any:
 Text = Annotated[str, BeforeValidator(lambda v: v.strip() if isinstance(v, str) else v), Field(min_length=1)]
 OptText = Annotated[str | None, BeforeValidator(_blank)]
 OptDate = Annotated[IsoDate | None, BeforeValidator(_blank)]
-TextList = Annotated[list[str], BeforeValidator(_split)]
+TextList = Annotated[list[str], BeforeValidator(split_list)]
 ACTIVITY_CODE = re.compile(r"\d{2}(\.?\d{1,3}){0,3}")
 
 
@@ -100,6 +100,7 @@ class WatchlistRecord(BaseModel):
 
 R = TypeVar("R", bound=BaseModel)
 MAX_NAMESAKES = 50  # people rows one name may link to; past that a name says too little
+MAX_NAMES_CACHED = 200_000  # names whose namesakes are kept before that cache starts afresh
 MAX_AT_ADDRESS = 20  # companies at one address that still link; more is a mass-registration address
 REQUIRED_COLUMNS = {
     CompanyRecord: ("company_id", "name", "country", "registered_on", "activity_codes", "aliases"),
@@ -205,6 +206,9 @@ class RegistryLookup:
         self._links: dict[tuple[str, str], list[SharedPerson]] = {}
         self._listed: dict[tuple[Any, ...], tuple[WatchlistRecord, str] | None] = {}
         self.link_cache: dict[tuple[Any, ...], Any] = {}  # links.py keeps its paths and neighbours here
+        # a person's namesakes depend on the name alone: a batch meets each name many times,
+        # and this small cache (names to record keys) outlives the database back-end's `forget`
+        self._namesakes: dict[str, list[Any]] = {}
 
     def use_threshold(self, threshold: float) -> None:
         """Match names from this score on (the policy's `names: threshold`); what was
@@ -218,6 +222,12 @@ class RegistryLookup:
         self.clear_caches()
 
     def clear_caches(self) -> None:
+        """Forget every answer (the threshold changed)."""
+        self.forget_answers()
+        self._namesakes.clear()
+
+    def forget_answers(self) -> None:
+        """Forget parties, links and paths, but not the namesakes of names (small)."""
         self._cache.clear()
         self._links.clear()
         self._listed.clear()
@@ -243,7 +253,21 @@ class RegistryLookup:
         raise NotImplementedError
 
     def namesakes(self, person: PersonRecord) -> list[PersonRecord]:
-        """People rows of any company whose name may be this person's (natural persons only)."""
+        """People rows of any company whose name may be this person's (natural persons only),
+        best first, at most MAX_NAMESAKES."""
+        keys = self._namesakes.get(person.person_name)
+        if keys is None:
+            if len(self._namesakes) >= MAX_NAMES_CACHED:
+                self._namesakes.clear()
+            hits = self._person_matches(person.person_name)
+            keys = [hit[0] for hit in hits] if len(hits) <= MAX_NAMESAKES else []
+            self._namesakes[person.person_name] = keys
+        return self._people_by_key(keys)
+
+    def _person_matches(self, name: str) -> list[Hit]:
+        raise NotImplementedError
+
+    def _people_by_key(self, keys: list[Any]) -> list[PersonRecord]:
         raise NotImplementedError
 
     def companies_at(self, key: str) -> list[CompanyRecord]:
@@ -383,8 +407,11 @@ class RegistryIndex(RegistryLookup):
     def holdings_of(self, company_id: str) -> list[PersonRecord]:
         return self._holdings.get(normalize_id(company_id) or company_id, [])
 
-    def namesakes(self, person: PersonRecord) -> list[PersonRecord]:
-        return [self._person_list[n] for n, *_ in self._person_names.matches(person.person_name, MAX_NAMESAKES)]
+    def _person_matches(self, name: str) -> list[Hit]:
+        return self._person_names.matches(name, MAX_NAMESAKES + 1)
+
+    def _people_by_key(self, keys: list[Any]) -> list[PersonRecord]:
+        return [self._person_list[n] for n in keys]
 
     def companies_at(self, key: str) -> list[CompanyRecord]:
         return self._addresses.get(key, [])[: MAX_AT_ADDRESS + 1]

@@ -7,42 +7,33 @@ candidate order, same scoring) from the `company_key`, `company` and `person` ta
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from sqlalchemy import bindparam, text
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from .. import names
 from ..models import Party
-from ..name_search import MAX_CANDIDATES, MAX_PERSON_BLOCK, NameSearch
+from ..name_search import MAX_PERSON_BLOCK, Hit, NameSearch, best_candidates
 from ..registry import (
     MAX_AT_ADDRESS,
     MAX_NAMESAKES,
     CompanyRecord,
     PersonRecord,
     RegistryLookup,
+    Role,
     WatchlistRecord,
     normalize_id,
+    split_list,
 )
 from .tables import Company, Person, WatchlistEntry
 
 # The same queries over company_key and person_key; the table names are these constants,
 # never input. Values always go through bound parameters.
 KEY_TABLES = {"company": ("company_key", "company_pk"), "person": ("person_key", "person_pk")}
-CANDIDATES_SQL = """
-    SELECT k.{owner}, SUM(1.0 / s.n) AS weight
-    FROM {table} k
-    JOIN (
-        SELECT key, COUNT(*) AS n FROM {table} WHERE kind = 'block' AND key IN :blocks
-        GROUP BY key HAVING COUNT(*) <= :max_block
-    ) s
-      ON s.key = k.key
-    WHERE k.kind = 'block' AND k.key IN :blocks
-    GROUP BY k.{owner}
-    ORDER BY weight DESC, k.{owner}
-    LIMIT :limit
-"""
+SIZES_SQL = "SELECT key, COUNT(DISTINCT {owner}) FROM {table} WHERE kind = 'block' AND key IN :keys GROUP BY key"
+MEMBERS_SQL = "SELECT DISTINCT key, {owner} FROM {table} WHERE kind = 'block' AND key IN :keys"
 EXACT_SQL = (
     "SELECT key, {owner}, spelling_kind, spelling FROM {table} WHERE kind = 'exact' AND key IN :keys ORDER BY id"
 )
@@ -51,6 +42,12 @@ SPELLINGS_SQL = (
 )
 
 
+MAX_BLOCKS_CACHED = 1_000_000  # block sizes kept (a key and a number each)
+MAX_MEMBERS_CACHED = 500_000  # block members kept, all blocks together
+COMPANY = Company.__table__  # type: ignore[attr-defined]
+PERSON = Person.__table__  # type: ignore[attr-defined]
+COMPANY_FIELDS = tuple(CompanyRecord.model_fields)
+PERSON_FIELDS = tuple(PersonRecord.model_fields)
 CACHE_COMPANIES = 10_000  # companies kept between blocks before the caches start afresh (memory: see RESULTS.md)
 
 
@@ -68,10 +65,17 @@ class StoredNames(NameSearch):
         self.load = load  # fetches the records of candidate keys, in bulk
         self.exact_cache: dict[str, list[tuple[Any, str, str]]] = {}
         self.spelling_cache: dict[Any, list[tuple[str, str]]] = {}
+        # a batch asks for the same blocks again and again: their sizes and (bounded) members
+        self.block_sizes: dict[str, int] = {}
+        self.block_members: dict[str, frozenset[Any]] = {}
+        self._members_held = 0
         table, owner = KEY_TABLES[kind]
+        # each query takes one list, expanded into bound parameters
+        queries = (("sizes", SIZES_SQL, "keys"), ("members", MEMBERS_SQL, "keys"), ("exact", EXACT_SQL, "keys"),
+                   ("spellings", SPELLINGS_SQL, "pks"))  # fmt: skip
         self._sql = {
-            name: text(template.format(table=table, owner=owner))
-            for name, template in (("candidates", CANDIDATES_SQL), ("exact", EXACT_SQL), ("spellings", SPELLINGS_SQL))
+            name: text(template.format(table=table, owner=owner)).bindparams(bindparam(param, expanding=True))
+            for name, template, param in queries
         }
 
     def exact(self, key: str) -> list[tuple[Any, str, str]]:
@@ -83,22 +87,45 @@ class StoredNames(NameSearch):
         wanted = sorted({k for k in keys if k not in self.exact_cache})
         for key in wanted:
             self.exact_cache[key] = []
-        query = self._sql["exact"].bindparams(bindparam("keys", expanding=True))
+        query = self._sql["exact"]
         for part in _parts(wanted):
             for key, pk, kind, spelling in self.session.execute(query, {"keys": part}):
                 self.exact_cache[key].append((pk, kind, spelling))
 
     def candidates(self, blocks: set[str]) -> list[Any]:
-        if not blocks:
-            return []
-        statement = self._sql["candidates"].bindparams(bindparam("blocks", expanding=True))
-        params = {"blocks": sorted(blocks), "limit": MAX_CANDIDATES, "max_block": self.max_block}
-        rows = self.session.execute(statement, params)
-        found = [row[0] for row in rows]
+        self._fetch_sizes(blocks)
+        wanted = {b for b in blocks if 0 < self.block_sizes[b] <= self.max_block}  # skipped blocks: not fetched
+        self._fetch_members(wanted)
+        found = best_candidates({b: self.block_members.get(b, frozenset()) for b in wanted}, self.max_block)
         self._prefetch_spellings(found)  # one query for the candidates' spellings, not one each
         if self.load is not None:
             self.load(set(found))  # and one for their records
         return found
+
+    def _fetch_sizes(self, blocks: set[str]) -> None:
+        wanted = sorted(b for b in blocks if b not in self.block_sizes)
+        if len(self.block_sizes) + len(wanted) > MAX_BLOCKS_CACHED:
+            self.block_sizes.clear()
+            wanted = sorted(blocks)
+        for block in wanted:
+            self.block_sizes[block] = 0
+        for part in _parts(wanted):
+            for key, size in self.session.execute(self._sql["sizes"], {"keys": part}):
+                self.block_sizes[key] = size
+
+    def _fetch_members(self, blocks: set[str]) -> None:
+        wanted = sorted(b for b in blocks if b not in self.block_members)
+        if wanted and self._members_held + sum(self.block_sizes[b] for b in wanted) > MAX_MEMBERS_CACHED:
+            self.block_members.clear()
+            self._members_held = 0
+            wanted = sorted(blocks)
+        found: dict[str, set[Any]] = {block: set() for block in wanted}
+        for part in _parts(wanted):
+            for key, owner in self.session.execute(self._sql["members"], {"keys": part}):
+                found[key].add(owner)
+        for block, members in found.items():
+            self.block_members[block] = frozenset(members)
+            self._members_held += len(members)
 
     def spellings(self, record: Any) -> list[tuple[str, str]]:
         if record not in self.spelling_cache:
@@ -111,7 +138,7 @@ class StoredNames(NameSearch):
             return
         for record in wanted:
             self.spelling_cache[record] = []
-        query = self._sql["spellings"].bindparams(bindparam("pks", expanding=True))
+        query = self._sql["spellings"]
         for record, kind, spelling in self.session.execute(query, {"pks": wanted}):
             self.spelling_cache[record].append((kind, spelling))
 
@@ -164,7 +191,7 @@ class StoredRegistry(RegistryLookup):
             search.spelling_cache.clear()
         self._persons.clear()
         self._holdings.clear()
-        self.clear_caches()
+        self.forget_answers()
 
     def _prefetch_ids(self, idents: set[str]) -> None:
         wanted = sorted(i for i in idents if i not in self._ids)
@@ -178,22 +205,22 @@ class StoredRegistry(RegistryLookup):
                 self._ids[key] = pk
 
     def _load_companies(self, pks: set[int]) -> None:
-        table = Company.__table__  # type: ignore[attr-defined]
+        table = COMPANY
         for part in _parts(sorted(pk for pk in pks if pk not in self._companies)):
             # plain rows, not ORM objects: a batch loads tens of thousands
             for row in self.session.execute(select(table).where(table.c.id.in_(part))).mappings():
-                self._companies[row["id"]] = CompanyRecord.model_validate(dict(row))
+                self._companies[row["id"]] = stored_company(row)
 
     def _prefetch_people(self, company_ids: set[str]) -> None:
         forms = {cid: {cid, normalize_id(cid) or cid} for cid in company_ids if cid not in self._people}
         owner = {form: cid for cid, group in forms.items() for form in group}
         for cid in forms:
             self._people[cid] = []
-        table = Person.__table__  # type: ignore[attr-defined]
+        table = PERSON
         for part in _parts(sorted(owner)):
             query = select(table).where(table.c.company_id.in_(part)).order_by(table.c.id)
             for row in self.session.execute(query).mappings():
-                self._people[owner[row["company_id"]]].append(PersonRecord.model_validate(dict(row)))
+                self._people[owner[row["company_id"]]].append(stored_person(row))
 
     def _company(self, pk: int) -> CompanyRecord:
         if pk not in self._companies:
@@ -231,21 +258,23 @@ class StoredRegistry(RegistryLookup):
     def holdings_of(self, company_id: str) -> list[PersonRecord]:
         if company_id not in self._holdings:
             forms = sorted({company_id, normalize_id(company_id) or company_id})
-            query = select(Person).where(col(Person.person_company_id).in_(forms)).order_by(col(Person.id))
-            self._holdings[company_id] = [_person_record(row) for row in self.session.exec(query)]
+            query = select(PERSON).where(PERSON.c.person_company_id.in_(forms)).order_by(PERSON.c.id)
+            self._holdings[company_id] = [stored_person(row) for row in self.session.execute(query).mappings()]
         return self._holdings[company_id]
 
-    def namesakes(self, person: PersonRecord) -> list[PersonRecord]:
-        hits = self._person_names.matches(person.person_name, MAX_NAMESAKES)
-        return self._persons_by_pk([pk for pk, *_ in hits])
+    def _person_matches(self, name: str) -> list[Hit]:
+        return self._person_names.matches(name, MAX_NAMESAKES + 1)
+
+    def _people_by_key(self, keys: list[Any]) -> list[PersonRecord]:
+        return self._persons_by_pk(keys)
 
     def companies_at(self, key: str) -> list[CompanyRecord]:
-        query = select(Company).where(Company.address_key == key).order_by(col(Company.id)).limit(MAX_AT_ADDRESS + 1)
-        rows = list(self.session.exec(query))
+        query = select(COMPANY).where(COMPANY.c.address_key == key).order_by(COMPANY.c.id).limit(MAX_AT_ADDRESS + 1)
+        rows = list(self.session.execute(query).mappings())
         for row in rows:
-            assert row.id is not None
-            self._companies.setdefault(row.id, company_record(row))
-        return [self._companies[row.id] for row in rows if row.id is not None]
+            if row["id"] not in self._companies:
+                self._companies[row["id"]] = stored_company(row)
+        return [self._companies[row["id"]] for row in rows]
 
     def ranked_people(self, name: str, limit: int) -> list[tuple[PersonRecord, names.NameMatch]]:
         hits = self._person_names.ranked(name, limit)
@@ -255,9 +284,8 @@ class StoredRegistry(RegistryLookup):
     def _persons_by_pk(self, pks: list[int]) -> list[PersonRecord]:
         wanted = sorted({pk for pk in pks if pk not in self._persons})
         for part in _parts(wanted):
-            for row in self.session.exec(select(Person).where(col(Person.id).in_(part))):
-                assert row.id is not None
-                self._persons[row.id] = _person_record(row)
+            for row in self.session.execute(select(PERSON).where(PERSON.c.id.in_(part))).mappings():
+                self._persons[row["id"]] = stored_person(row)
         return [self._persons[pk] for pk in pks]
 
 
@@ -266,11 +294,25 @@ def _parts(values: list[Any], size: int = 500) -> Iterator[list[Any]]:
         yield values[start : start + size]
 
 
-def _person_record(row: Person) -> PersonRecord:
-    return PersonRecord.model_validate(row.model_dump())
+# Rows were validated by `registry load` before they were stored; a batch builds
+# hundreds of thousands of records from them, so they are not validated a second time
+# (a test checks that both ways give equal records).
+
+
+def stored_company(row: Mapping[Any, Any]) -> CompanyRecord:
+    """The record of a `company` row, built without validating it again."""
+    fields = {name: row[name] for name in COMPANY_FIELDS}
+    fields["activity_codes"] = split_list(row["activity_codes"])
+    fields["aliases"] = split_list(row["aliases"])
+    return CompanyRecord.model_construct(**fields)
+
+
+def stored_person(row: Mapping[Any, Any]) -> PersonRecord:
+    """The record of a `person` row, built without validating it again."""
+    fields = {name: row[name] for name in PERSON_FIELDS}
+    fields["role"] = Role(row["role"])
+    return PersonRecord.model_construct(**fields)
 
 
 def company_record(row: Company) -> CompanyRecord:
-    return CompanyRecord.model_validate(
-        row.model_dump() | {"activity_codes": row.activity_codes, "aliases": row.aliases}
-    )
+    return stored_company(row.model_dump())
