@@ -371,3 +371,34 @@ def test_the_path_guard_never_changes_a_decision(tmp_path: Path, pack: RulePack)
     finally:
         store.close()
     assert "linked-parties-path-listed-goods" in fired  # the guarded search did run and find
+
+
+def test_a_name_carried_by_too_many_people_links_no_one(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from customs_rules import registry as registry_module
+    from customs_rules.storage import registry_db
+
+    companies = write_csv(tmp_path / "c.csv", COMPANY_COLUMNS, COMPANIES)
+    rows = [[cid, "Асанов Данияр", "director", "", "", ""] for cid in ("KZA", "KZX", "KGC")]
+    rows += [[cid, "Nurlan Bekov", "founder", "", "", ""] for cid in ("KZX", "KGE")]
+    people = write_csv(tmp_path / "p.csv", PEOPLE_COLUMNS, rows)
+    store = Store(db_url)
+    try:
+        assert not load_registry(store, companies, people).failed
+        for cap, strong_length in ((2, None), (3, 2)):
+            for module in (registry_module, registry_db):
+                monkeypatch.setattr(module, "MAX_NAMESAKES", cap)
+            with store.stored_registry() as stored:
+                for lookup in (store.registry_index(), stored):
+                    namesakes = lookup.namesakes(lookup.people_of("KZA")[0])
+                    # three rows of one name: past a cap of two, the name says too little
+                    assert [p.company_id for p in namesakes] == ([] if cap == 2 else ["KZA", "KZX", "KGC"])
+                    assert [p.company_id for p in lookup.namesakes(lookup.people_of("KGE")[0])] == ["KZX", "KGE"]
+                    # so no intermediary through it (KZA -Asanov- KZX -Bekov- KGE) ...
+                    strong, _ = paths(lookup, "KZA", "KGE", 2)
+                    assert (strong and len(strong)) == strong_length
+                    # ... while a direct pair is still compared, person by person
+                    assert paths(lookup, "KZA", "KGC", 1)[0][0]["person"] == "Асанов Данияр"
+    finally:
+        store.close()
