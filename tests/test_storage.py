@@ -158,3 +158,22 @@ def test_stored_rows_rebuild_the_records_they_came_from(
         {"company_id": "123", "person_name": name, "role": role, "person_id": address, "birth_date": birth}
     )
     assert stored_person(person.model_dump()) == person
+
+
+def test_registry_look_ups_hold_no_read_open_between_queries(sqlite_url: str) -> None:
+    # a batch's workers look parties up all the time; a read held open would pin the
+    # write-ahead log, which then grows with every block stored (8.5 GB over 1M lines)
+    import sqlite3
+
+    store = loaded_store(sqlite_url)
+    try:
+        with store.stored_registry() as stored:
+            assert stored.company_by_id("190540218733") is not None
+            store.record_ruleset("sha256:test", {"x.yaml": "x"})  # a write after the read
+            other = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"))
+            other.execute("PRAGMA busy_timeout=200")
+            busy, _, _ = other.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            other.close()
+            assert busy == 0  # the log could be emptied: no reader pins it
+    finally:
+        store.close()

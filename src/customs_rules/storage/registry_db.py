@@ -159,7 +159,11 @@ class StoredRegistry(RegistryLookup):
         self._holdings: dict[str, list[PersonRecord]] = {}
 
     def prefetch(self, parties: Iterable[Party]) -> None:
-        """Fetch what a batch of parties needs in a few queries instead of many."""
+        """Fetch what a block of parties needs in a few queries instead of many.
+
+        Each block is a new read: a transaction left open by the previous block ends
+        here, so a long batch never holds one snapshot (and old rows) for its whole run."""
+        self.session.rollback()
         parties = list(parties)
         if len(self._companies) > CACHE_COMPANIES:
             self.forget()  # keeps a long batch's memory bounded; what is needed comes back

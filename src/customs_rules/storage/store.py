@@ -90,7 +90,7 @@ class Store:
             if self.url.startswith("postgresql"):
                 options["connect_args"] = {"options": "-c timezone=UTC"}
             self.engine: Engine = create_engine(self.url, **options)
-            self.read_engine = self.engine
+            self.read_engine = self.lookup_engine = self.engine
             if self.engine.dialect.name == "sqlite":
                 event.listen(self.engine, "connect", _sqlite_connect)
                 event.listen(self.engine, "begin", _sqlite_begin)
@@ -99,6 +99,11 @@ class Store:
                 self.read_engine = create_engine(self.url, json_serializer=_json_text)
                 event.listen(self.read_engine, "connect", _sqlite_connect)
                 event.listen(self.read_engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN"))
+                # registry look-ups read statement by statement (no BEGIN): two workers
+                # each holding a read open all the time would never let the write-ahead
+                # log restart, and it grew to 8.5 GB over a 1M-line batch
+                self.lookup_engine = create_engine(self.url, json_serializer=_json_text)
+                event.listen(self.lookup_engine, "connect", _sqlite_connect)
             self._retry(lambda: schema.upgrade(self.engine))
         except (SQLAlchemyError, OSError, ValueError, ImportError) as exc:
             raise StorageError(
@@ -111,8 +116,8 @@ class Store:
         return self.engine.dialect.name
 
     def close(self) -> None:
-        self.engine.dispose()
-        self.read_engine.dispose()
+        for engine in {self.engine, self.read_engine, self.lookup_engine}:
+            engine.dispose()
 
     @contextmanager
     def reading(self) -> Iterator[Session]:
@@ -226,8 +231,8 @@ class Store:
 
     @contextmanager
     def stored_registry(self) -> Iterator[StoredRegistry]:
-        """Registry lookups in the database, for a single declaration (no full load)."""
-        with self.reading() as session:
+        """Registry lookups in the database (no full load), for a declaration or a batch."""
+        with Session(self.lookup_engine) as session:
             yield StoredRegistry(session)
 
     # -- screenings -------------------------------------------------------------------
