@@ -75,14 +75,8 @@ class Worker:
     def screen_block(self, block: list[RawRecord | Rejected], at: dt.datetime) -> list[Outcome]:
         screener = self._screener()
         parsed = [record.parse() if isinstance(record, RawRecord) else record for record in block]
-        prefetch = getattr(screener.registry, "prefetch", None)
-        if prefetch is not None:
-            prefetch(
-                party
-                for p in parsed
-                if isinstance(p, Parsed)
-                for party in (p.declaration.exporter, p.declaration.consignee)
-            )
+        declarations = [p.declaration for p in parsed if isinstance(p, Parsed)]
+        screener.registry.prefetch(party for d in declarations for party in (d.exporter, d.consignee))
         results = []
         for item in parsed:
             if isinstance(item, Rejected):
@@ -95,6 +89,7 @@ class Worker:
                 Outcome(item.lines, screening.decision, report_row(screening), screening=screening,
                         digest=digest, location=str(item.location))
             )  # fmt: skip
+        screener.registry.end_block()  # no read held open while storing (see StoredRegistry.end_block)
         if self.keep:
             screenings = [o.screening for o in results if o.screening is not None]
             self._store().record_screenings(screenings, "screen", self.officer)

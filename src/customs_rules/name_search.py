@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import heapq
 from collections import Counter, defaultdict
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from . import names
@@ -94,7 +94,7 @@ class NameSearch:
         return sorted(found, key=lambda hit: -hit[3].score)
 
 
-def best_candidates(members: dict[str, Collection[Any]], max_block: int) -> list[Any]:
+def best_candidates(members: Mapping[str, Collection[Any]], max_block: int) -> list[Any]:
     """The MAX_CANDIDATES records sharing the most, and the rarest, blocks: each block
     weighs 1 / its size; blocks bigger than `max_block` are skipped. Both back-ends rank
     through this one function, so they agree on the candidates and their order."""

@@ -100,7 +100,7 @@ class WatchlistRecord(BaseModel):
 
 R = TypeVar("R", bound=BaseModel)
 MAX_NAMESAKES = 50  # people rows one name may link to; past that a name says too little
-MAX_NAMES_CACHED = 200_000  # names whose namesakes are kept before that cache starts afresh
+MAX_NAMESAKE_KEYS = 1_000_000  # names and their namesakes' keys kept before that cache starts afresh
 MAX_AT_ADDRESS = 20  # companies at one address that still link; more is a mass-registration address
 REQUIRED_COLUMNS = {
     CompanyRecord: ("company_id", "name", "country", "registered_on", "activity_codes", "aliases"),
@@ -197,11 +197,7 @@ class RegistryLookup:
 
     def __init__(self, watchlist: Iterable[WatchlistRecord], threshold: float) -> None:
         self.threshold = threshold
-        self.watchlist = list(watchlist)
-        self._watch_ids = {normalize_id(w.company_id): w for w in self.watchlist if w.company_id}
-        self._watch_names = NameIndex(threshold)
-        for number, entry in enumerate(self.watchlist):
-            self._watch_names.add(number, "name", entry.name)
+        self.set_watchlist(watchlist)
         self._cache: dict[tuple[str | None, str, str | None], PartyMatch] = {}
         self._links: dict[tuple[str, str], list[SharedPerson]] = {}
         self._listed: dict[tuple[Any, ...], tuple[WatchlistRecord, str] | None] = {}
@@ -209,6 +205,14 @@ class RegistryLookup:
         # a person's namesakes depend on the name alone: a batch meets each name many times,
         # and this small cache (names to record keys) outlives the database back-end's `forget`
         self._namesakes: dict[str, list[Any]] = {}
+        self._namesake_keys = 0  # names and keys held, for the cache's bound
+
+    def set_watchlist(self, watchlist: Iterable[WatchlistRecord]) -> None:
+        self.watchlist = list(watchlist)
+        self._watch_ids = {normalize_id(w.company_id): w for w in self.watchlist if w.company_id}
+        self._watch_names = NameIndex(self.threshold)
+        for number, entry in enumerate(self.watchlist):
+            self._watch_names.add(number, "name", entry.name)
 
     def use_threshold(self, threshold: float) -> None:
         """Match names from this score on (the policy's `names: threshold`); what was
@@ -225,6 +229,7 @@ class RegistryLookup:
         """Forget every answer (the threshold changed)."""
         self.forget_answers()
         self._namesakes.clear()
+        self._namesake_keys = 0
 
     def forget_answers(self) -> None:
         """Forget parties, links and paths, but not the namesakes of names (small)."""
@@ -244,6 +249,13 @@ class RegistryLookup:
     def people_of(self, company_id: str) -> list[PersonRecord]:
         raise NotImplementedError
 
+    def prefetch(self, parties: Iterable[Party]) -> None:
+        """The start of a block: these parties are wanted next (the database back-end
+        fetches them in a few queries, from one snapshot of the registry)."""
+
+    def end_block(self) -> None:
+        """The end of a block's look-ups (the database back-end ends its read)."""
+
     def prefetch_companies(self, company_ids: Iterable[str]) -> None:
         """A hint that these companies and their people are wanted next (the database
         back-end fetches them in a few queries instead of one each)."""
@@ -257,11 +269,13 @@ class RegistryLookup:
         best first, at most MAX_NAMESAKES."""
         keys = self._namesakes.get(person.person_name)
         if keys is None:
-            if len(self._namesakes) >= MAX_NAMES_CACHED:
-                self._namesakes.clear()
             hits = self._person_matches(person.person_name)
             keys = [hit[0] for hit in hits] if len(hits) <= MAX_NAMESAKES else []
+            if self._namesake_keys > MAX_NAMESAKE_KEYS:
+                self._namesakes.clear()
+                self._namesake_keys = 0
             self._namesakes[person.person_name] = keys
+            self._namesake_keys += 1 + len(keys)
         return self._people_by_key(keys)
 
     def _person_matches(self, name: str) -> list[Hit]:

@@ -104,10 +104,9 @@ def _rescreen_all(
 ) -> None:
     for chunk in _chunks(store.latest_declarations(since), STORE_CHUNK):
         declarations = [Declaration.model_validate(row.content) for row, _, _ in chunk]
-        prefetch = getattr(screener.registry, "prefetch", None)
-        if prefetch is not None:
-            prefetch(p for d in declarations for p in (d.exporter, d.consignee))
+        screener.registry.prefetch(p for d in declarations for p in (d.exporter, d.consignee))
         screenings = [screener.screen(d, at) for d in declarations]
+        screener.registry.end_block()
         ids = store.record_screenings(screenings, "rescreen", officer, force=True)
         for (row, old_id, old), screening, new_id in zip(chunk, screenings, ids, strict=True):
             new = screening.decision["decision"]

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from sqlalchemy import bindparam, text
-from sqlmodel import Session, select
+from sqlmodel import Session, func, select
 
 from .. import names
 from ..models import Party
@@ -27,7 +27,7 @@ from ..registry import (
     normalize_id,
     split_list,
 )
-from .tables import Company, Person, WatchlistEntry
+from .tables import AuditRecord, Company, Person, WatchlistEntry
 
 # The same queries over company_key and person_key; the table names are these constants,
 # never input. Values always go through bound parameters.
@@ -42,8 +42,10 @@ SPELLINGS_SQL = (
 )
 
 
-MAX_BLOCKS_CACHED = 1_000_000  # block sizes kept (a key and a number each)
+# per name search, per worker (a few tens of MB at most)
+MAX_BLOCKS_CACHED = 100_000  # block sizes kept (a key and a number each)
 MAX_MEMBERS_CACHED = 500_000  # block members kept, all blocks together
+MAX_BLOCK_CACHED = 20_000  # members of one block past which it is not kept
 COMPANY = Company.__table__  # type: ignore[attr-defined]
 PERSON = Person.__table__  # type: ignore[attr-defined]
 COMPANY_FIELDS = tuple(CompanyRecord.model_fields)
@@ -95,8 +97,7 @@ class StoredNames(NameSearch):
     def candidates(self, blocks: set[str]) -> list[Any]:
         self._fetch_sizes(blocks)
         wanted = {b for b in blocks if 0 < self.block_sizes[b] <= self.max_block}  # skipped blocks: not fetched
-        self._fetch_members(wanted)
-        found = best_candidates({b: self.block_members.get(b, frozenset()) for b in wanted}, self.max_block)
+        found = best_candidates(self._fetch_members(wanted), self.max_block)
         self._prefetch_spellings(found)  # one query for the candidates' spellings, not one each
         if self.load is not None:
             self.load(set(found))  # and one for their records
@@ -113,19 +114,31 @@ class StoredNames(NameSearch):
             for key, size in self.session.execute(self._sql["sizes"], {"keys": part}):
                 self.block_sizes[key] = size
 
-    def _fetch_members(self, blocks: set[str]) -> None:
-        wanted = sorted(b for b in blocks if b not in self.block_members)
-        if wanted and self._members_held + sum(self.block_sizes[b] for b in wanted) > MAX_MEMBERS_CACHED:
-            self.block_members.clear()
-            self._members_held = 0
-            wanted = sorted(blocks)
-        found: dict[str, set[Any]] = {block: set() for block in wanted}
+    def _fetch_members(self, blocks: set[str]) -> dict[str, frozenset[Any]]:
+        """The members of these blocks. Blocks of up to MAX_BLOCK_CACHED members are kept
+        (MAX_MEMBERS_CACHED members in all); a bigger one (a common word of company
+        names) is read again each time rather than crowd the others out."""
+        found = {b: self.block_members[b] for b in blocks if b in self.block_members}
+        wanted = sorted(b for b in blocks if b not in found)
+        fetched: dict[str, set[Any]] = {block: set() for block in wanted}
         for part in _parts(wanted):
             for key, owner in self.session.execute(self._sql["members"], {"keys": part}):
-                found[key].add(owner)
-        for block, members in found.items():
-            self.block_members[block] = frozenset(members)
+                fetched[key].add(owner)
+        for block, members in fetched.items():
+            found[block] = frozenset(members)
+            if len(members) > MAX_BLOCK_CACHED:
+                continue
+            if self._members_held + len(members) > MAX_MEMBERS_CACHED:
+                self.block_members.clear()
+                self._members_held = 0
+            self.block_members[block] = found[block]
             self._members_held += len(members)
+        return found
+
+    def forget_blocks(self) -> None:
+        self.block_sizes.clear()
+        self.block_members.clear()
+        self._members_held = 0
 
     def spellings(self, record: Any) -> list[tuple[str, str]]:
         if record not in self.spelling_cache:
@@ -147,9 +160,9 @@ class StoredRegistry(RegistryLookup):
     """Registry lookups against the database, cached, and fetched in bulk per batch."""
 
     def __init__(self, session: Session, threshold: float = names.DEFAULT_THRESHOLD) -> None:
-        watch = [WatchlistRecord.model_validate(w.model_dump()) for w in session.exec(select(WatchlistEntry))]
-        super().__init__(watch, threshold)
+        super().__init__(_watchlist(session), threshold)
         self.session = session
+        self._generation = _generation(session)
         self._names = StoredNames(session, threshold, load=self._load_companies)
         self._companies: dict[int, CompanyRecord] = {}
         self._ids: dict[str, int | None] = {}
@@ -161,9 +174,13 @@ class StoredRegistry(RegistryLookup):
     def prefetch(self, parties: Iterable[Party]) -> None:
         """Fetch what a block of parties needs in a few queries instead of many.
 
-        Each block is a new read: a transaction left open by the previous block ends
-        here, so a long batch never holds one snapshot (and old rows) for its whole run."""
-        self.session.rollback()
+        A block reads one snapshot of the registry: its read begins here and ends at
+        `end_block`. When a registry load has landed since the last block, everything
+        cached is dropped first: records are cached by row ids, which a load renumbers."""
+        self.end_block()
+        if (generation := _generation(self.session)) != self._generation:
+            self._generation = generation
+            self.forget(everything=True)
         parties = list(parties)
         if len(self._companies) > CACHE_COMPANIES:
             self.forget()  # keeps a long batch's memory bounded; what is needed comes back
@@ -186,7 +203,19 @@ class StoredRegistry(RegistryLookup):
         self._load_companies(pks)
         self._prefetch_people({self._companies[pk].company_id for pk in pks if pk in self._companies})
 
-    def forget(self) -> None:
+    def end_block(self) -> None:
+        """End the block's read. A batch's workers must not hold reads open while they
+        store: SQLite can only restart its write-ahead log when no read is open."""
+        self.session.rollback()
+
+    def forget(self, everything: bool = False) -> None:
+        """Drop the cached records and answers (bounded memory); with `everything`, the
+        name blocks, namesakes and watchlist too (the registry changed)."""
+        if everything:
+            self._names.forget_blocks()
+            self._person_names.forget_blocks()
+            self.set_watchlist(_watchlist(self.session))
+            self.clear_caches()  # answers and namesakes
         self._companies.clear()
         self._ids.clear()
         self._people.clear()
@@ -291,6 +320,17 @@ class StoredRegistry(RegistryLookup):
             for row in self.session.execute(select(PERSON).where(PERSON.c.id.in_(part))).mappings():
                 self._persons[row["id"]] = stored_person(row)
         return [self._persons[pk] for pk in pks]
+
+
+def _watchlist(session: Session) -> list[WatchlistRecord]:
+    return [WatchlistRecord.model_validate(w.model_dump()) for w in session.exec(select(WatchlistEntry))]
+
+
+def _generation(session: Session) -> int | None:
+    """The audit entry of the latest registry load: each load writes one in its own
+    transaction, so a new one means the registry changed."""
+    query = select(func.max(AuditRecord.id)).where(AuditRecord.action == "registry_load")
+    return session.exec(query).one()
 
 
 def _parts(values: list[Any], size: int = 500) -> Iterator[list[Any]]:

@@ -45,6 +45,7 @@ from .tables import (
 ENV_DB = "CUSTOMS_RULES_DB"
 RETRIES = 8
 INSERT_SLICE = 5_000
+CHECKPOINT_WRITES = 25  # stored chunks between two restarts of the SQLite write-ahead log
 T = TypeVar("T")
 
 
@@ -82,6 +83,7 @@ class Store:
 
     def __init__(self, url: str | None = None) -> None:
         self.url = url or default_db_url()
+        self._writes = 0
         try:
             if self.url.startswith("sqlite:///") and self.url != "sqlite:///:memory:":
                 Path(self.url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
@@ -90,7 +92,7 @@ class Store:
             if self.url.startswith("postgresql"):
                 options["connect_args"] = {"options": "-c timezone=UTC"}
             self.engine: Engine = create_engine(self.url, **options)
-            self.read_engine = self.lookup_engine = self.engine
+            self.read_engine = self.engine
             if self.engine.dialect.name == "sqlite":
                 event.listen(self.engine, "connect", _sqlite_connect)
                 event.listen(self.engine, "begin", _sqlite_begin)
@@ -99,11 +101,10 @@ class Store:
                 self.read_engine = create_engine(self.url, json_serializer=_json_text)
                 event.listen(self.read_engine, "connect", _sqlite_connect)
                 event.listen(self.read_engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN"))
-                # registry look-ups read statement by statement (no BEGIN): two workers
-                # each holding a read open all the time would never let the write-ahead
-                # log restart, and it grew to 8.5 GB over a 1M-line batch
-                self.lookup_engine = create_engine(self.url, json_serializer=_json_text)
-                event.listen(self.lookup_engine, "connect", _sqlite_connect)
+                self.lookup_engine = self.read_engine
+            else:
+                # registry look-ups see one snapshot per block (StoredRegistry.prefetch)
+                self.lookup_engine = self.engine.execution_options(isolation_level="REPEATABLE READ")
             self._retry(lambda: schema.upgrade(self.engine))
         except (SQLAlchemyError, OSError, ValueError, ImportError) as exc:
             raise StorageError(
@@ -258,7 +259,24 @@ class Store:
             audit.append(session, [chunk_entry(batch, ids, kind, officer)] if any(ids) else [])
             return ids
 
-        return self.write(work)
+        ids = self.write(work)
+        self._writes += 1
+        if self._writes % CHECKPOINT_WRITES == 0:
+            self.checkpoint()
+        return ids
+
+    def checkpoint(self) -> None:
+        """SQLite: copy the write-ahead log into the database and start it afresh. A
+        batch's workers read and write all the time, so the log never finds the idle
+        moment it restarts in by itself: it grew to 8.5 GB over 1M lines. This waits for
+        the reads open now to end (workers end theirs before they store)."""
+        if self.dialect != "sqlite":
+            return
+        raw = self.engine.raw_connection()
+        try:
+            raw.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            raw.close()
 
     def submit(self, screening: Any, officer: str, source: str, ruleset: dict[str, str]) -> tuple[dict[str, Any], bool]:
         """Store one screened declaration, its decision and audit entries in one
