@@ -110,12 +110,16 @@ def test_the_same_declaration_twice_in_one_input_is_stored_once(db_url: str, pac
         store.close()
 
 
+def fixture_registry() -> tuple[list[CompanyRecord], list[PersonRecord]]:
+    registry = FIXTURES / "registry"
+    return (read_registry_csv(registry / "companies.csv", CompanyRecord),
+            read_registry_csv(registry / "people.csv", PersonRecord))  # fmt: skip
+
+
 def test_registry_records_read_back_equal_the_validated_ones(db_url: str) -> None:
     # the database back-end builds records from stored rows without validating them
     # again; they must equal the records validated from the files
-    registry = FIXTURES / "registry"
-    companies = read_registry_csv(registry / "companies.csv", CompanyRecord)
-    people = read_registry_csv(registry / "people.csv", PersonRecord)
+    companies, people = fixture_registry()
     store = loaded_store(db_url)
     try:
         with store.stored_registry() as stored:
@@ -222,9 +226,7 @@ def test_storing_chunks_restarts_the_write_ahead_log(
 def test_a_registry_load_between_blocks_is_seen_whole(db_url: str) -> None:
     # records are cached by row ids, which a load renumbers: a load landing during a
     # batch must empty the caches at the next block, never mix old ids with new rows
-    registry = FIXTURES / "registry"
-    companies = read_registry_csv(registry / "companies.csv", CompanyRecord)
-    people = read_registry_csv(registry / "people.csv", PersonRecord)
+    companies, people = fixture_registry()
     store = loaded_store(db_url)
     try:
         with store.stored_registry() as stored:
