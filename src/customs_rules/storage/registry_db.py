@@ -215,7 +215,6 @@ class StoredRegistry(RegistryLookup):
             self._names.forget_blocks()
             self._person_names.forget_blocks()
             self.set_watchlist(_watchlist(self.session))
-            self.clear_caches()  # answers and namesakes
         self._companies.clear()
         self._ids.clear()
         self._people.clear()
@@ -224,7 +223,10 @@ class StoredRegistry(RegistryLookup):
             search.spelling_cache.clear()
         self._persons.clear()
         self._holdings.clear()
-        self.forget_answers()
+        if everything:
+            self.clear_caches()  # answers and namesakes
+        else:
+            self.forget_answers()  # namesakes are kept: names to keys, small
 
     def _prefetch_ids(self, idents: set[str]) -> None:
         wanted = sorted(i for i in idents if i not in self._ids)
@@ -238,10 +240,9 @@ class StoredRegistry(RegistryLookup):
                 self._ids[key] = pk
 
     def _load_companies(self, pks: set[int]) -> None:
-        table = COMPANY
         for part in _parts(sorted(pk for pk in pks if pk not in self._companies)):
             # plain rows, not ORM objects: a batch loads tens of thousands
-            for row in self.session.execute(select(table).where(table.c.id.in_(part))).mappings():
+            for row in self.session.execute(select(COMPANY).where(COMPANY.c.id.in_(part))).mappings():
                 self._companies[row["id"]] = stored_company(row)
 
     def _prefetch_people(self, company_ids: set[str]) -> None:
@@ -249,9 +250,8 @@ class StoredRegistry(RegistryLookup):
         owner = {form: cid for cid, group in forms.items() for form in group}
         for cid in forms:
             self._people[cid] = []
-        table = PERSON
         for part in _parts(sorted(owner)):
-            query = select(table).where(table.c.company_id.in_(part)).order_by(table.c.id)
+            query = select(PERSON).where(PERSON.c.company_id.in_(part)).order_by(PERSON.c.id)
             for row in self.session.execute(query).mappings():
                 self._people[owner[row["company_id"]]].append(stored_person(row))
 
