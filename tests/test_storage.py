@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
+from sqlmodel import select
 
 from customs_rules.api import Screener, load_registry
 from customs_rules.cli import main
@@ -20,6 +21,7 @@ from customs_rules.models import Declaration, Party
 from customs_rules.registry import CompanyRecord, PersonRecord, normalize_id, read_registry_csv
 from customs_rules.rules import RulePack
 from customs_rules.storage import DecisionRecord, DeclarationRecord, FindingRecord, ItemRecord, Store
+from customs_rules.storage.records import pack_facts, unpack_facts
 from customs_rules.storage.registry_db import stored_company
 from customs_rules.storage.store import _company_fields
 
@@ -52,8 +54,34 @@ def test_registry_round_trip_and_seed_decision_is_stored(db_url: str, pack: Rule
         # the same declaration again, same rules: nothing new (idempotent)
         list(screener.screen_inputs([_parsed(decl)]))
         assert store.count(DecisionRecord) == 1
+        # the header facts are stored once, and explained as enrichment made them
+        with store.reading() as session:
+            (row,) = session.exec(select(DecisionRecord)).all()
+        assert set(row.facts) == {"header", "items"} and len(row.facts["items"]) == len(decl.items)
+        explained = store.explain(str(row.id))
+        assert explained is not None and explained["facts"] == screening.facts
+        assert [list(fact) for fact in explained["facts"]] == [list(fact) for fact in screening.facts]
     finally:
         store.close()
+
+
+fact_values = (
+    st.none() | st.booleans() | st.integers() | st.text(max_size=5) | st.lists(st.text(max_size=3), max_size=2)
+)
+fact_keys = st.sampled_from(["declaration.date", "exporter.known", "parties.linked", "item.line", "item.hs_code", "x"])
+
+
+@settings(deadline=None)  # the first example pays for imports on a busy machine
+@given(st.lists(st.dictionaries(fact_keys, fact_values, max_size=6), max_size=4), st.booleans())
+def test_stored_facts_come_back_the_same_key_order_included(facts: list[dict[str, Any]], same_header: bool) -> None:
+    if same_header and facts:  # as enrichment makes them: one header in every item's fact
+        header = {k: v for k, v in facts[0].items() if not k.startswith("item.")}
+        facts = [header | {k: v for k, v in fact.items() if k.startswith("item.")} for fact in facts]
+    stored = json.loads(json.dumps(pack_facts(facts)))
+    back = unpack_facts(stored)
+    assert back == facts and [list(fact.items()) for fact in back] == [list(fact.items()) for fact in facts]
+    if same_header and facts:
+        assert isinstance(stored, dict)  # the compact form whenever it gives the facts back
 
 
 def test_a_failed_write_stores_nothing(db_url: str, pack: RulePack) -> None:

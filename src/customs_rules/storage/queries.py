@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlmodel import Session, col, func, select
 
-from .records import content_hash
+from .records import content_hash, unpack_facts
 from .tables import DecisionRecord, DeclarationRecord, FindingRecord, OutcomeRecord
 
 RESULTS = ("seized", "irregularity", "clean")
@@ -152,7 +152,7 @@ def explanation(session: Session, row: DecisionRecord) -> dict[str, Any]:
     ).all()
     return body | {
         "declaration": declaration.content if declaration else None,
-        "facts": row.facts,
+        "facts": unpack_facts(row.facts),
         "outcomes": [
             {
                 "reference": reference(o.decision_id),

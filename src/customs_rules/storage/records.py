@@ -136,8 +136,34 @@ def _decision_row(screening: Any, declaration_pk: int) -> dict[str, Any]:
         "score": decision["score"],
         "ruleset_version": decision["ruleset_version"],
         "screened_at": dt.datetime.fromisoformat(decision["screened_at"]),
-        "facts": screening.facts,
+        "facts": pack_facts(screening.facts),
     }
+
+
+ITEM_FACTS = "item."  # the prefix of the facts each goods item has of its own (facts.FIELDS)
+
+
+def pack_facts(facts: list[dict[str, Any]]) -> list[dict[str, Any]] | dict[str, Any]:
+    """The facts as stored: the declaration's header facts once, then each item's own.
+
+    Enrichment repeats the header in every item's fact, so that rules can combine them;
+    stored that way it was most of what a batch writes (about 2.5 KB per decision).
+    `unpack_facts` gives back the very same list, key order included; facts that would
+    not come back the same (a header differing between items) are stored as they are."""
+    if not facts:
+        return facts
+    header = {key: value for key, value in facts[0].items() if not key.startswith(ITEM_FACTS)}
+    items = [{key: value for key, value in fact.items() if key.startswith(ITEM_FACTS)} for fact in facts]
+    if any(list((header | own).items()) != list(fact.items()) for own, fact in zip(items, facts, strict=True)):
+        return facts
+    return {"header": header, "items": items}
+
+
+def unpack_facts(stored: list[dict[str, Any]] | dict[str, Any]) -> list[dict[str, Any]]:
+    """One fact per item, as enrichment made them (from either stored form)."""
+    if isinstance(stored, dict):
+        return [stored["header"] | own for own in stored["items"]]
+    return stored
 
 
 def _finding_rows(decision: dict[str, Any]) -> list[dict[str, Any]]:

@@ -104,7 +104,8 @@ class DecisionRecord(SQLModel, table=True):
     score: float
     ruleset_version: str = Field(foreign_key="ruleset_version.version")
     screened_at: dt.datetime
-    facts: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))
+    # one dict per item, or {"header": ..., "items": [...]}: see records.pack_facts
+    facts: list[dict[str, Any]] | dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
 
 
 class FindingRecord(SQLModel, table=True):
