@@ -5,8 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import operator
+from itertools import islice
 from typing import Any
 
+import orjson
 from sqlalchemy import insert
 from sqlmodel import Session, SQLModel, col, select
 
@@ -146,17 +149,42 @@ ITEM_FACTS = "item."  # the prefix of the facts each goods item has of its own (
 def pack_facts(facts: list[dict[str, Any]]) -> list[dict[str, Any]] | dict[str, Any]:
     """The facts as stored: the declaration's header facts once, then each item's own.
 
-    Enrichment repeats the header in every item's fact, so that rules can combine them;
-    stored that way it was most of what a batch writes (about 2.5 KB per decision).
-    `unpack_facts` gives back the very same list, key order included; facts that would
-    not come back the same (a header differing between items) are stored as they are."""
+    Enrichment repeats the header (every fact before the first `item.` one) in every
+    item's fact, so that rules can combine them; stored that way it was most of what a
+    batch writes (about 2.5 KB per decision). `unpack_facts` gives back the very same
+    list, key order included; facts that would not come back the same (a header that
+    differs between items) are stored as they are."""
     if not facts:
         return facts
-    header = {key: value for key, value in facts[0].items() if not key.startswith(ITEM_FACTS)}
-    items = [{key: value for key, value in fact.items() if key.startswith(ITEM_FACTS)} for fact in facts]
-    if any(list((header | own).items()) != list(fact.items()) for own, fact in zip(items, facts, strict=True)):
-        return facts
+    keys = tuple(facts[0])
+    size = _header_size(keys)
+    header = dict(islice(facts[0].items(), size))
+    items = []
+    for fact in facts:
+        if tuple(islice(fact, size)) != keys[:size] or not _same_values(header, fact, size):
+            return facts
+        items.append(dict(islice(fact.items(), size, None)))
     return {"header": header, "items": items}
+
+
+_HEADER_SIZES: dict[tuple[str, ...], int] = {}  # one entry per shape of facts: a handful
+
+
+def _header_size(keys: tuple[str, ...]) -> int:
+    """How many facts come before the first item's own."""
+    if keys not in _HEADER_SIZES:
+        if len(_HEADER_SIZES) > 256:
+            _HEADER_SIZES.clear()
+        found = (n for n, key in enumerate(keys) if key.startswith(ITEM_FACTS))
+        _HEADER_SIZES[keys] = next(found, len(keys))
+    return _HEADER_SIZES[keys]
+
+
+def _same_values(header: dict[str, Any], fact: dict[str, Any], size: int) -> bool:
+    values = list(islice(fact.values(), size))
+    if all(map(operator.is_, header.values(), values)):
+        return True  # enrichment shares the header's values between items: no need to compare
+    return orjson.dumps(list(header.values())) == orjson.dumps(values)  # exact: 1 is not true
 
 
 def unpack_facts(stored: list[dict[str, Any]] | dict[str, Any]) -> list[dict[str, Any]]:
