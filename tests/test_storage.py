@@ -202,7 +202,11 @@ def test_stored_rows_rebuild_the_records_they_came_from(
     with round_trip_store.stored_registry() as stored:
         assert stored.company_by_id("123") == company
         assert stored.people_of("123") == [person]
-    assert stored_company(_company_fields(company)) == company
+    rebuilt = stored_company(_company_fields(company))
+    assert rebuilt == company
+    assert rebuilt.model_dump() == company.model_dump()
+    assert rebuilt.model_fields_set == set(CompanyRecord.model_fields)
+    assert rebuilt.model_copy(update={"name": "x"}).name == "x"  # a record like any other
 
 
 def _checkpoint_busy(url: str) -> int:

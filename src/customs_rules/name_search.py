@@ -8,7 +8,7 @@ the spellings in memory; `storage.registry_db.StoredNames` reads them from key t
 from __future__ import annotations
 
 import heapq
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
@@ -97,16 +97,32 @@ class NameSearch:
 def best_candidates(members: Mapping[str, Collection[Any]], max_block: int) -> list[Any]:
     """The MAX_CANDIDATES records sharing the most, and the rarest, blocks: each block
     weighs 1 / its size; blocks bigger than `max_block` are skipped. Both back-ends rank
-    through this one function, so they agree on the candidates and their order."""
-    weights: Counter[Any] = Counter()
+    through this one function, so they agree on the candidates and their order.
+
+    A search meets thousands of records in big blocks: the weights are summed in a plain
+    dict, in the blocks' sorted order (the same floating-point sums whatever the back-end),
+    and only the records that can be among the best are sorted."""
+    weights: dict[Any, float] = {}
     for block in sorted(members):
         found = members[block]
-        if found and len(found) <= max_block:
-            for record in found:
-                weights[record] += 1.0 / len(found)  # type: ignore[assignment]
-    # the same as sorting them all and keeping the first, without sorting thousands
-    best = heapq.nsmallest(MAX_CANDIDATES, weights.items(), key=lambda kv: (-kv[1], kv[0]))
-    return [record for record, _ in best]
+        size = len(found)
+        if not size or size > max_block:
+            continue
+        weight = 1.0 / size
+        if not weights:
+            weights = dict.fromkeys(found, weight)
+            continue
+        get = weights.get
+        for record in found:
+            weights[record] = get(record, 0.0) + weight
+    if len(weights) > MAX_CANDIDATES:
+        # the best weights include the 25th; ties with it are settled below by record key
+        cut = heapq.nlargest(MAX_CANDIDATES, weights.values())[-1]
+        near = [record for record, weight in weights.items() if weight >= cut]
+    else:
+        near = list(weights)
+    near.sort(key=lambda record: (-weights[record], record))
+    return near[:MAX_CANDIDATES]
 
 
 class NameIndex(NameSearch):

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
+from pydantic import BaseModel
 from sqlmodel import Session, func, select
 
 from .. import names
@@ -333,6 +334,19 @@ def _parts(values: list[Any], size: int = 500) -> Iterator[list[Any]]:
 # hundreds of thousands of records from them, so they are not validated a second time
 # (a test checks that both ways give equal records).
 
+R = TypeVar("R", bound=BaseModel)
+
+
+def trusted(model: type[R], fields: dict[str, Any]) -> R:
+    """A record from values that were validated once already, every field given: what
+    `model_construct` makes, at a tenth of its cost (it looks every field up again)."""
+    record = model.__new__(model)
+    object.__setattr__(record, "__dict__", fields)
+    object.__setattr__(record, "__pydantic_fields_set__", set(fields))
+    object.__setattr__(record, "__pydantic_extra__", None)  # registry records ignore extras
+    object.__setattr__(record, "__pydantic_private__", None)
+    return record
+
 
 def stored_company(row: Mapping[Any, Any]) -> CompanyRecord:
     """The record of a `company` row, built without validating it again."""
@@ -340,7 +354,7 @@ def stored_company(row: Mapping[Any, Any]) -> CompanyRecord:
     fields["registered_on"] = stored_date(row["registered_on"])
     fields["activity_codes"] = split_list(row["activity_codes"])
     fields["aliases"] = split_list(row["aliases"])
-    return CompanyRecord.model_construct(set(fields), **fields)  # every field is set: no defaults
+    return trusted(CompanyRecord, fields)
 
 
 def stored_person(row: Mapping[Any, Any]) -> PersonRecord:
@@ -348,7 +362,7 @@ def stored_person(row: Mapping[Any, Any]) -> PersonRecord:
     fields = {name: row[name] for name in PERSON_FIELDS}
     fields["role"] = Role(row["role"])
     fields["birth_date"] = stored_date(row["birth_date"])
-    return PersonRecord.model_construct(set(fields), **fields)
+    return trusted(PersonRecord, fields)
 
 
 def stored_date(value: Any) -> dt.date | None:
