@@ -372,12 +372,18 @@ def stored_date(value: Any) -> dt.date | None:
 
 def driver_rows(session: Session, sql: str, values: list[Any]) -> Iterator[Any]:
     """The rows of `sql`, whose one `IN ({marks})` takes `values` as bound parameters (in
-    parts), straight from the database driver: without SQLAlchemy's per-row processing a
-    row costs half as much, and a batch reads millions. Values are never part of the SQL."""
-    connection = session.connection()
+    parts), straight from the database driver's cursor, in the session's transaction:
+    without SQLAlchemy's per-row processing a row costs a fifth, and a batch reads
+    millions. Values are never part of the SQL."""
+    connection = session.connection()  # begins the session's transaction (its snapshot)
     mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
-    for part in _parts(values):
-        yield from connection.exec_driver_sql(sql.format(marks=", ".join([mark] * len(part))), tuple(part))
+    cursor = connection.connection.cursor()
+    try:
+        for part in _parts(values):
+            cursor.execute(sql.format(marks=", ".join([mark] * len(part))), tuple(part))
+            yield from cursor.fetchall()
+    finally:
+        cursor.close()
 
 
 def company_record(row: Company) -> CompanyRecord:
