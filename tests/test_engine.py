@@ -100,9 +100,12 @@ def test_engine_agrees_with_reference_evaluator(pack: RulePack, data: st.DataObj
     rules = [make_rule(i, c) for i, c in enumerate(conditions)]
     random_pack = RulePack(rules, pack.reference, pack.policy_doc, pack.directory)
     evaluator = Evaluator(random_pack)
-    for _ in range(5):
+    compiled = evaluator.compiled
+    for _ in range(8):  # several facts per pack: the encoder's memos are met again
         values = data.draw(facts())
         assert evaluator.matches(values) == reference_matches(rules, values, pack.reference), values
+        # the prepared encoder gives the layout's plain definition of the engine's fact
+        assert compiled.engine_fact(values) == compiled.layout.engine_fact(values, pack.reference)
 
 
 def fired(pack: RulePack, cond: Any, **values: Any) -> tuple[bool, bool]:
