@@ -335,7 +335,7 @@ class FactEncoder:
 
     def __init__(self, layout: Layout, reference: ReferenceData) -> None:
         self.layout, self.reference = layout, reference
-        self.fields = [(name, key, {}) for name, key in layout.fields.items()]
+        self.fields: list[tuple[str, str, dict[Any, Any]]] = [(name, key, {}) for name, key in layout.fields.items()]
         self.lists: dict[str, list[tuple[str, str]]] = {}
         for (name, list_name), key in layout.list_flags.items():
             self.lists.setdefault(name, []).append((list_name, key))
