@@ -108,6 +108,15 @@ def _undecodable(values: Any) -> bool:
     return False
 
 
+def _row_undecodable(row: dict[Any, Any]) -> bool:
+    """`_undecodable` for a CSV row, in one pass over its text (the check runs on every row)."""
+    try:
+        text = "".join(row.values())
+    except TypeError:  # a ragged row holds None or a list of extra values
+        return _undecodable(row.values())
+    return not text.isascii() and _SURROGATE.search(text) is not None
+
+
 @dataclass
 class RawRecord:
     """One declaration as read, not yet validated: cheap to read in one process and
@@ -459,7 +468,7 @@ def _read_csv(source: Source, scan: _CsvScan) -> Iterator[RawRecord | Rejected]:
         for row in reader:
             number = reader.line_num
             key = (row.get("declaration_id") or "").strip()
-            group = open_groups.setdefault(key, _CsvGroup(number))
+            group = open_groups.get(key) or open_groups.setdefault(key, _CsvGroup(number))
             group.rows.append((number, row))
             # a ragged row rejects its whole declaration: a line must never vanish
             if key in scan.swallowed and len(group.rows) == 1:
@@ -468,7 +477,7 @@ def _read_csv(source: Source, scan: _CsvScan) -> Iterator[RawRecord | Rejected]:
                     f"at line {scan.swallowed[key]}; fix the quote and screen it again"
                 )
                 group.errors.append(LocatedError(Location(source.name, number), message))
-            if _undecodable(row.values()):
+            if _row_undecodable(row):
                 group.errors.append(
                     LocatedError(Location(source.name, number), "not UTF-8 text; save the file as UTF-8")
                 )
