@@ -250,6 +250,36 @@ def test_deeply_nested_json_is_a_located_rejection(sqlite_url: str, tmp_path: Pa
     assert len(result.stdout.splitlines()) == 1 and f"{path}:2: nested too deeply" in result.stderr
 
 
+def _deep(ident: str, levels: int) -> str:
+    good = json.loads((FIXTURES / "declarations" / "clean_wheat.json").read_text())
+    return json.dumps(good | {"declaration_id": ident})[:-1] + ', "extra": ' + "[" * levels + "]" * levels + "}"
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+@pytest.mark.parametrize("form", ["jsonl", "json"])
+def test_a_record_nested_hundreds_deep_rejects_only_itself(
+    sqlite_url: str, tmp_path: Path, form: str, workers: str
+) -> None:
+    # deep enough that it could be neither stored, nor copied to a worker
+    records = [_deep("OK-0", 1), _deep("DEEP", 300), _deep("OK-2", 1)]
+    path = tmp_path / f"deep.{form}"
+    path.write_text("\n".join(records) if form == "jsonl" else "[" + ",\n".join(records) + "]")
+    result = run(sqlite_url, "screen", str(path), "--format", "json", "--workers", workers)
+    assert result.exit_code == 2, result.output
+    assert [json.loads(line)["declaration_id"] for line in result.stdout.splitlines()] == ["OK-0", "OK-2"]
+    where = f"{path}:2" if form == "jsonl" else f"{path}:2, record 2"
+    assert f"{where}: nested too deeply to be a declaration" in result.stderr
+    assert "Traceback" not in result.stderr and "internal error" not in result.stderr
+
+
+def test_a_json_file_too_deep_to_decode_is_refused_whole(sqlite_url: str, tmp_path: Path) -> None:
+    path = tmp_path / "deeper.json"
+    path.write_text("[" + _deep("OK-0", 1) + ",\n" + _deep("DEEP", 5000) + "]")
+    result = run(sqlite_url, "screen", str(path), "--format", "json")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert f"{path}:2: nested too deeply to be a declaration" in result.stderr
+
+
 def test_unwritable_outputs_stop_before_anything_is_screened(sqlite_url: str, tmp_path: Path) -> None:
     from customs_rules.storage import DeclarationRecord, Store
 

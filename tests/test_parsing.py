@@ -60,6 +60,21 @@ def test_json_list_rejects_only_the_bad_record(tmp_path: Path) -> None:
     assert "unknown country 'XX'" in str(rejected.errors[0])
 
 
+def test_records_of_a_json_list_on_one_line_are_told_apart(tmp_path: Path) -> None:
+    path = tmp_path / "oneline.json"
+    nameless = {k: v for k, v in decl("B").items() if k != "declaration_id"}
+    path.write_text(json.dumps([decl("A"), nameless, decl("C", date="bad")]))
+    results = read(path)
+    assert [str(e) for r in results if isinstance(r, Rejected) for e in r.errors] == [
+        f"{path}:1, record 2, field declaration_id: required field is missing",
+        f"{path}:1, record 3, field date: date 'bad' must be written YYYY-MM-DD",
+    ]
+    single = tmp_path / "single.json"
+    single.write_text(json.dumps(decl("D", date="bad")))
+    (rejected,) = read(single)
+    assert isinstance(rejected, Rejected) and str(rejected.errors[0]).startswith(f"{single}:1, field date")
+
+
 def test_malformed_json_is_located(tmp_path: Path) -> None:
     path = tmp_path / "broken.json"
     path.write_text('{\n  "declaration_id": "D-1",\n  "date": 2024-01-15\n}')
@@ -258,7 +273,7 @@ def test_streamed_json_lists_equal_json_loads(idents: list[str], space: str, chu
     original = parsing._JsonStream.CHUNK
     parsing._JsonStream.CHUNK = chunk  # tiny windows: values cut at every possible place
     try:
-        values = [v for _, v in parsing._json_values(io.StringIO(text), "t.json")]
+        values = [v for _, _, v in parsing._json_values(io.StringIO(text), "t.json")]
     finally:
         parsing._JsonStream.CHUNK = original
     assert values == json.loads(text)

@@ -23,7 +23,7 @@ class Location:
         parts = [self.source or "<input>"]
         if self.line is not None:
             parts[0] += f":{self.line}"
-        elif self.record is not None:
+        if self.record is not None:  # a record of a JSON list: several may share a line
             parts.append(f"record {self.record}")
         if self.field:
             parts.append(f"field {self.field}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import re
 from collections.abc import Iterable, Iterator
@@ -92,6 +93,24 @@ class _CsvGroup:
 
 
 _SURROGATE = re.compile("[\udc80-\udcff]")
+# A declaration nests four levels (items, an item, its fields); extra fields may add a
+# few. Far deeper data is no declaration, and past ~250 levels it cannot be stored,
+# copied to a worker or even decoded (Python's recursion limit).
+MAX_DEPTH = 32
+TOO_DEEP = f"nested too deeply to be a declaration (more than {MAX_DEPTH} levels)"
+
+
+def too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
+    """Whether lists and objects nest more than `limit` levels (no recursion: it must
+    not fail on the very data it guards against)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
 
 
 def _undecodable(values: Any) -> bool:
@@ -210,6 +229,8 @@ def validate_record(data: Any, location: Location, column_of: Any = None) -> Par
     if not isinstance(data, dict):
         error = LocatedError(location, f"expected a JSON object, got {type(data).__name__}")
         return Rejected(location, [error], raw=data)
+    if too_deep(data):
+        return Rejected(location, [LocatedError(location, TOO_DEEP)], raw=None)
     try:
         return Parsed(Declaration.model_validate(data), location)
     except ValidationError as exc:
@@ -239,8 +260,18 @@ def _json_location(base: Location, loc: tuple[Any, ...]) -> Location:
 
 def _read_json(source: Source) -> Iterator[RawRecord | Rejected]:
     with source.open(track=True) as text:
-        for record, (line, data) in enumerate(_json_values(text, source.name), start=1):
-            yield RawRecord(Location(source.name, line, record), data)
+        for line, record, data in _json_values(text, source.name):
+            yield _raw_or_too_deep(Location(source.name, line, record), data)
+
+
+def _raw_or_too_deep(where: Location, data: Any, text: str | None = None) -> RawRecord | Rejected:
+    """A decoded record, or its rejection when it nests too deeply to be handed on (to a
+    worker, to storage): `text` is the line it was read from, for the rejects file."""
+    if isinstance(data, dict | list) and too_deep(data):
+        ident = data.get("declaration_id") if isinstance(data, dict) else None
+        return Rejected(where, [LocatedError(where, TOO_DEEP)], ident if isinstance(ident, str) else None, text,
+                        [where.line or 0])  # fmt: skip
+    return RawRecord(where, data)
 
 
 def _json_first_pass(source: Source) -> None:
@@ -256,13 +287,14 @@ def _json_first_pass(source: Source) -> None:
         )
 
 
-def _json_values(text: TextIO, name: str) -> Iterator[tuple[int, Any]]:
-    """(line, value) of each element of a top-level array, or of a single object,
-    decoded chunk by chunk so a file of millions of records never sits in memory."""
+def _json_values(text: TextIO, name: str) -> Iterator[tuple[int, int | None, Any]]:
+    """(line, index in the list or None, value) of each element of a top-level array,
+    or of a single object, decoded chunk by chunk so a file of millions of records never
+    sits in memory."""
     reader = _JsonStream(text, name)
     first = reader.peek()
     if first != "[":
-        yield reader.line_at(reader.pos), reader.value()
+        yield reader.line_at(reader.pos), None, reader.value()
         if reader.peek() != "":
             raise reader.error("extra data after the object")
         return
@@ -270,8 +302,8 @@ def _json_values(text: TextIO, name: str) -> Iterator[tuple[int, Any]]:
     if reader.peek() == "]":
         reader.pos += 1
     else:
-        while True:
-            yield reader.line_at(reader.pos), reader.value()
+        for index in itertools.count(1):
+            yield reader.line_at(reader.pos), index, reader.value()
             after = reader.peek()
             reader.pos += 1
             if after == "]":
@@ -322,6 +354,9 @@ class _JsonStream:
                 if self._more():
                     continue  # the value may run on past this window
                 raise _json_syntax(self.name, exc, self.base_line - 1) from None
+            except RecursionError:
+                where = Location(self.name, self.line_at(self.pos))
+                raise InputError(f"{self.name} cannot be read", [LocatedError(where, TOO_DEEP)]) from None
             except ValueError as exc:
                 raise InputError(
                     f"{self.name} is not valid", [LocatedError(Location(self.name, self.line_at(self.pos)), str(exc))]
@@ -373,10 +408,10 @@ def _read_jsonl(source: Source) -> Iterator[RawRecord | Rejected]:
                 yield Rejected(where, [error], raw=line.rstrip("\r\n"), line_numbers=[number])
                 continue
             except (ValueError, RecursionError) as exc:
-                problem = str(exc) if isinstance(exc, ValueError) else "nested too deeply to be a declaration"
+                problem = str(exc) if isinstance(exc, ValueError) else TOO_DEEP
                 yield Rejected(where, [LocatedError(where, problem)], raw=line.rstrip("\r\n"), line_numbers=[number])
                 continue
-            yield RawRecord(where, data)
+            yield _raw_or_too_deep(where, data, line.rstrip("\r\n"))
 
 
 def _csv_header(reader: Any, source: str) -> list[str]:
