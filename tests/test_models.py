@@ -118,3 +118,17 @@ def test_extra_fields_are_kept_and_blank_numbers_are_missing() -> None:
     assert decl.canonical()["remarks"] == "urgent"
     assert decl.items[0].value is None and decl.items[0].quantity is None
     assert decl.items[0].model_extra == {"lot": "A7"}
+
+
+@pytest.mark.parametrize("field", ["value", "quantity", "net_mass_kg"])
+@pytest.mark.parametrize("flag", [True, False])
+def test_a_boolean_is_no_number(field: str, flag: bool) -> None:
+    with pytest.raises(ValidationError) as exc:
+        Declaration.model_validate(declaration(items=[{"hs_code": "1001.99", field: flag}]))
+    (error,) = exc.value.errors()
+    assert error["loc"] == ("items", 0, field) and f"expected a number, got {str(flag).lower()}" in error["msg"]
+
+
+def test_null_optional_header_fields_take_their_defaults() -> None:
+    decl = Declaration.model_validate(declaration(procedure=None, transit_countries=None, document_type=None))
+    assert (decl.procedure.value, decl.transit_countries, decl.document_type) == ("export", [], None)

@@ -76,6 +76,18 @@ def _blank_to_none(value: Any) -> Any:
     return value
 
 
+def _not_a_flag(value: Any) -> Any:
+    # pydantic would read true as 1.0: a JSON boolean is no quantity, value or mass
+    if isinstance(value, bool):
+        raise ValueError(f"expected a number, got {str(value).lower()}")
+    return value
+
+
+def _null_is_default(default: Any) -> Any:
+    """JSON null for an optional field means "not given": its default, not an error."""
+    return BeforeValidator(lambda value: default() if value is None else value)
+
+
 def _line_number(value: Any) -> Any:
     if isinstance(value, bool | float):
         raise ValueError(f"line must be a whole number, got {value!r}")
@@ -96,7 +108,7 @@ Name = Annotated[str, BeforeValidator(_text), Field(min_length=1, max_length=500
 OptText = Annotated[Annotated[str, Field(max_length=MAX_TEXT)] | None, BeforeValidator(_blank_to_none)]
 OptCountry = Annotated[Country | None, BeforeValidator(_blank_to_none)]
 Amount = Annotated[float, Field(ge=0, allow_inf_nan=False)]
-OptNumber = Annotated[Amount | None, BeforeValidator(_blank_to_none)]
+OptNumber = Annotated[Amount | None, BeforeValidator(_blank_to_none), BeforeValidator(_not_a_flag)]
 
 
 class Procedure(StrEnum):
@@ -167,13 +179,13 @@ class Declaration(BaseModel):
 
     declaration_id: Annotated[str, BeforeValidator(_text), Field(min_length=1, max_length=100)]
     date: IsoDate
-    procedure: Procedure = Procedure.EXPORT
+    procedure: Annotated[Procedure, _null_is_default(lambda: Procedure.EXPORT)] = Procedure.EXPORT
     document_type: Annotated[str | None, BeforeValidator(_blank_to_none)] = None
     exporter: Party
     consignee: Party
     dispatch_country: Country
     destination_country: Country
-    transit_countries: list[Country] = Field(default_factory=list)
+    transit_countries: Annotated[list[Country], _null_is_default(list)] = Field(default_factory=list)
     items: list[Item] = Field(min_length=1)
 
     @model_validator(mode="before")
