@@ -142,6 +142,21 @@ def test_csv_conflicting_header_values_reject_the_declaration(tmp_path: Path) ->
     assert str(result.errors[0]).startswith(f"{path}:3, field destination_country: conflicts with line 2")
 
 
+def test_csv_repeated_item_line_is_located_at_the_row_repeating_it(tmp_path: Path) -> None:
+    path = tmp_path / "batch.csv"
+    rows = [
+        "D-1,2024-01-15,export,Kaz Micro,,KZ,Harbin,,CN,KZ,CN,1,100199,wheat,1,t,10,USD,KZ",
+        "D-1,2024-01-15,export,Kaz Micro,,KZ,Harbin,,CN,KZ,CN,2,100199,wheat,1,t,10,USD,KZ",
+        "D-1,2024-01-15,export,Kaz Micro,,KZ,Harbin,,CN,KZ,CN,01,8806.21,drones,1,pcs,10,USD,CN",
+    ]
+    path.write_text(HEADER + "\n" + "\n".join(rows) + "\n")
+    (result,) = read(path)
+    assert isinstance(result, Rejected)
+    assert [str(e) for e in result.errors] == [
+        f"{path}:4, field line: item line 01 appears twice in this declaration (first at line 2)"
+    ]
+
+
 def test_csv_missing_columns_is_a_file_error(tmp_path: Path) -> None:
     path = tmp_path / "batch.csv"
     path.write_text("declaration_id,date\nD-1,2024-01-01\n")

@@ -540,11 +540,7 @@ def _csv_declaration(key: str, group: _CsvGroup, source: str) -> Parsed | Reject
     first_line, first = group.rows[0]
     where = Location(source, first_line)
     errors = group.errors + _header_conflicts(group, source)
-    errors += [
-        LocatedError(Location(source, number, field="line"), "required field is missing")
-        for number, row in group.rows
-        if not (row.get("line") or "").strip()  # required in CSV; JSON defaults it
-    ]
+    errors += _line_errors(group, source)
     header: dict[str, Any] = {}
     for column, path in HEADER_COLUMNS.items():
         value = first.get(column)
@@ -575,6 +571,24 @@ def _csv_declaration(key: str, group: _CsvGroup, source: str) -> Parsed | Reject
     else:
         result.lines = len(lines)
     return result
+
+
+def _line_errors(group: _CsvGroup, source: str) -> list[LocatedError]:
+    """`line` is required in CSV (JSON defaults it), and a repeated one is reported at the
+    row that repeats it."""
+    errors = []
+    seen: dict[Any, int] = {}
+    for number, row in group.rows:
+        text = (row.get("line") or "").strip()
+        if not text:
+            errors.append(LocatedError(Location(source, number, field="line"), "required field is missing"))
+            continue
+        value = int(text) if text.isdigit() else text
+        first = seen.setdefault(value, number)
+        if first != number:
+            message = f"item line {text} appears twice in this declaration (first at line {first})"
+            errors.append(LocatedError(Location(source, number, field="line"), message))
+    return errors
 
 
 def _header_conflicts(group: _CsvGroup, source: str) -> list[LocatedError]:
