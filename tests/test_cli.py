@@ -407,3 +407,13 @@ def test_the_name_threshold_is_the_policys(sqlite_url: str, tmp_path: Path) -> N
 def test_a_bad_name_threshold_is_a_located_error(sqlite_url: str, tmp_path: Path, value: str, message: str) -> None:
     result = run(sqlite_url, "rules", "validate", "--rules", str(pack_with_name_threshold(tmp_path, value)))
     assert result.exit_code == 2 and f"policy.yaml:23, {message}" in result.stderr, result.stderr
+
+
+def test_a_registry_file_that_is_not_utf8_is_refused_at_its_line(sqlite_url: str, tmp_path: Path) -> None:
+    path = tmp_path / "companies.csv"
+    path.write_bytes((COMPANIES + "X9,Казах Стил,KZ,2020-01-01,24.10,\n").encode("cp1251", errors="strict"))
+    result = run(sqlite_url, "registry", "load", "--companies", str(path))
+    assert result.exit_code == 2
+    lines = COMPANIES.count("\n") + 1
+    assert f"{path}:{lines}: not UTF-8 text (byte 0xca); save the file as UTF-8" in result.stderr
+    assert run(sqlite_url, "registry", "status").stdout.startswith("companies: 0\n")

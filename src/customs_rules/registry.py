@@ -113,9 +113,16 @@ def read_registry_csv(path: Path, model: type[R]) -> list[R]:
     """Every row of a registry file, or an InputError listing every bad row with its line."""
     display = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
+        data = Path(path).read_bytes()
+    except OSError as exc:
         raise InputError(f"cannot read {display}", [LocatedError(Location(display), str(exc))]) from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        where = Location(display, data.count(b"\n", 0, exc.start) + 1)
+        problem = f"not UTF-8 text (byte 0x{data[exc.start]:02x}); save the file as UTF-8"
+        raise InputError(f"{display} was not loaded: nothing from it was stored", [LocatedError(where, problem)],
+                         "re-encode it, e.g. iconv -f cp1251 -t utf-8") from None  # fmt: skip
     reader = csv.DictReader(io.StringIO(text, newline=""))
     columns = [c.strip() for c in reader.fieldnames or []]
     missing = [c for c in REQUIRED_COLUMNS[model] if c not in columns]
