@@ -130,6 +130,20 @@ def test_rejects_out_and_counts_add_up(sqlite_url: str, tmp_path: Path) -> None:
     assert [r["declaration_id"] for r in results] == ["BR-GOOD-0001", "BR-GOOD-0003", "BR-GOOD-0005"]
 
 
+def test_held_parties_are_counted_under_their_registered_name(sqlite_url: str) -> None:
+    registry = FIXTURES / "registry"
+    run(sqlite_url, "registry", "load", "--companies", str(registry / "companies.csv"),
+        "--people", str(registry / "people.csv"), "--watchlist", str(registry / "watchlist.csv"))  # fmt: skip
+    result = run(sqlite_url, "screen", str(SHIPMENTS), "--format", "json", "--no-store")
+    assert result.exit_code == 0
+    held = [json.loads(line) for line in result.stdout.splitlines()]
+    story = [d for d in held if d["declaration_id"].startswith("STORY-") and d["decision"] == "hold"]
+    assert len(story) >= 3  # declared as ТОО «Аспан Арба», Aspan Arba LLP, Aspan Arba TOO...
+    top = result.stderr[result.stderr.index("Top held exporters") :]
+    row = next(line for line in top.splitlines() if "Аспан Арба" in line or "Aspan Arba" in line)
+    assert "ТОО «Аспан Арба»" in row and row.split()[-2] == str(len(story))  # one company, one row
+
+
 def _numbers(line: str) -> tuple[int, int, int]:
     words = line.replace(",", "").split()
     total = int(words[0])

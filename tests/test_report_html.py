@@ -26,6 +26,8 @@ META = {
     "screened_at": "2024-03-01T10:00:00+00:00",
     "ruleset_version": "2024.03-abc123",
     "lines": 303,
+    "screened_lines": 301,
+    "rejected_lines": 2,
     "screened": 300,
     "rejected": 3,
 }
@@ -63,7 +65,11 @@ def test_totals_and_rule_table(report: Path) -> None:
     assert "<td>sanctions.watchlist</td><td>30</td><td>30</td><td>0</td><td>0</td>" in html
     assert "<td>valuation.low_price</td><td>90</td><td>0</td><td>90</td><td>0</td>" in html
     assert "<td>KZ Kazakhstan</td>" in html
-    assert "2024.03-abc123" in html and "more &amp; more.csv" in html and "<dd>303</dd>" in html
+    assert "2024.03-abc123" in html and "more &amp; more.csv" in html
+    # lines and declarations are never mixed under one word
+    for label, value in (("Lines read", 303), ("Lines screened", 301), ("Lines rejected", 2),
+                         ("Declarations screened", 300), ("Declarations rejected", 3)):  # fmt: skip
+        assert f"<dt>{label}</dt><dd>{value}</dd>" in html
 
 
 def test_every_text_is_escaped_and_nothing_is_fetched(report: Path) -> None:

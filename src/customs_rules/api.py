@@ -58,6 +58,14 @@ class Screening:
     decision: dict[str, Any]
     facts: list[dict[str, Any]]
     location: Any = None
+    # the registry's name of each party it knows ("exporter", "consignee"): the summary
+    # and the report count one company once, however the declarations spelled it
+    registered: dict[str, str] = field(default_factory=dict)
+
+    def party(self, role: str) -> str:
+        """The party's registered name when the registry knows it, else the declared one."""
+        declared: str = getattr(self.declaration, role).name
+        return self.registered.get(role, declared)
 
 
 class Screener:
@@ -95,7 +103,13 @@ class Screener:
             "ruleset_version": self.version,
             "screened_at": at.isoformat().replace("+00:00", "Z"),
         }
-        return Screening(decl, body, enriched.items)
+        known = enriched.details[0] if enriched.details else {}
+        registered = {
+            role: name
+            for role in ("exporter", "consignee")
+            if (name := (known.get(f"{role}.known") or {}).get("registered_name"))
+        }
+        return Screening(decl, body, enriched.items, registered=registered)
 
     def screen_inputs(
         self,

@@ -206,7 +206,7 @@ def report_row(screening: Screening) -> dict[str, Any]:
         "decision": d["decision"],
         "score": d["score"],
         "rule_ids": [f["rule_id"] for f in d["findings"]],
-        "exporter": decl.exporter.name,
-        "consignee": decl.consignee.name,
+        "exporter": screening.party("exporter"),
+        "consignee": screening.party("consignee"),
         "destination_country": decl.destination_country,
     }

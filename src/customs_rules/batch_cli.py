@@ -197,7 +197,8 @@ class _Sinks:
             from .report_html import write_report
 
             meta = {"title": "Screening report", "inputs": paths, "screened_at": at.isoformat().replace("+00:00", "Z"),
-                    "ruleset_version": version, "lines": counts.lines, "screened": counts.declarations,
+                    "ruleset_version": version, "lines": counts.lines, "screened_lines": counts.screened_lines,
+                    "rejected_lines": counts.rejected_lines, "screened": counts.declarations,
                     "rejected": counts.rejected}  # fmt: skip
             write_report(self.report_path, self.report.rows(), meta)
 

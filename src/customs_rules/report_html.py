@@ -121,8 +121,10 @@ def header(meta: dict[str, Any]) -> str:
         ("Screened at", meta.get("screened_at", "–")),
         ("Ruleset version", meta.get("ruleset_version", "–")),
         ("Lines read", num(meta.get("lines"))),
-        ("Screened", num(meta.get("screened"))),
-        ("Rejected", num(meta.get("rejected"))),
+        ("Lines screened", num(meta.get("screened_lines"))),
+        ("Lines rejected", num(meta.get("rejected_lines"))),
+        ("Declarations screened", num(meta.get("screened"))),
+        ("Declarations rejected", num(meta.get("rejected"))),
     ]
     return '<dl class="meta">' + "".join(f"<dt>{k}</dt><dd>{escape(str(v))}</dd>" for k, v in items) + "</dl>"
 
