@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import os
 import subprocess
 import sys
@@ -125,6 +126,11 @@ def test_decisions_list_show_outcome_and_stats(db_url: str, tmp_path: Path) -> N
     assert missing.exit_code == 2 and "no decision '#99'" in missing.stderr
     table = cli(db_url, "decisions", "show", "#1")
     assert "outcome: seized by kz-9" in table.stdout and "HOLD" in table.stdout
+    # the table explains too: the declaration as stored and the facts it was decided on
+    assert "Declaration AA-20221115-001 of 2022-11-15: export (goods_invoice), KZ -> RU" in table.stdout
+    assert "8806210000" in table.stdout and "Facts the decision was made on" in table.stdout
+    assert re.search(r"│ exporter\.known\s+│ True ", table.stdout)
+    assert re.search(r"│ item\.hs_code\s+│ 8806210000\s+│ 880730\s+│ 854231", table.stdout)
     stats = {
         r["rule_id"]: r for r in map(json.loads, cli(db_url, "stats", "rules", "--format", "json").stdout.splitlines())
     }

@@ -179,6 +179,10 @@ def decisions_show(ctx: click.Context, ref: str, fmt: str) -> None:
     )
     console.print(Text(head))
     reporting.print_table(console, [found])
+    if found.get("declaration"):
+        console.print(reporting.declaration_table(found["declaration"]))
+    if found.get("facts"):
+        console.print(reporting.facts_table(found["facts"]))
     for outcome in found["outcomes"]:
         line = (
             f"outcome: {outcome['result']} by {outcome['officer']} at {outcome['recorded_at']} ({outcome['reference']})"

@@ -110,6 +110,51 @@ def print_table(console: Console, decisions: list[dict[str, Any]]) -> None:
         console.print(decision_table(decisions))
 
 
+ITEM_COLUMNS = ("line", "hs_code", "description", "quantity", "unit", "value", "currency", "origin_country")
+FACT_ITEMS_SHOWN = 8  # items side by side in the facts table; --format json has them all
+
+
+def declaration_table(content: dict[str, Any]) -> Table:
+    """The declaration as stored: its header in the title, one row per item."""
+
+    def party(role: str) -> str:
+        p = content.get(role) or {}
+        return " ".join(str(x) for x in (p.get("name"), p.get("id") and f"id {p['id']}", p.get("country")) if x)
+
+    route = " -> ".join([content.get("dispatch_country") or "?", *content.get("transit_countries", []),
+                         content.get("destination_country") or "?"])  # fmt: skip
+    title = (
+        f"Declaration {content.get('declaration_id')} of {content.get('date')}: {content.get('procedure')}"
+        f"{' (' + content['document_type'] + ')' if content.get('document_type') else ''}, {route}\n"
+        f"exporter {party('exporter')}; consignee {party('consignee')}"
+    )
+    table = Table(title=Text(title), title_justify="left", expand=False)
+    for column in ITEM_COLUMNS:
+        table.add_column(column, justify="right" if column in ("line", "quantity", "value") else "left")
+    for item in content.get("items", []):
+        table.add_row(*(Text(_short(item.get(c)) if item.get(c) is not None else "") for c in ITEM_COLUMNS))
+    return table
+
+
+def facts_table(facts: list[dict[str, Any]]) -> Table:
+    """The enriched facts the rules read: the declaration's once, then each item's side by side."""
+    shown = facts[:FACT_ITEMS_SHOWN]
+    more = f" (first {len(shown)} of {len(facts)} items)" if len(facts) > len(shown) else ""
+    table = Table(title=f"Facts the decision was made on{more}", title_justify="left", expand=False)
+    table.add_column("field")
+    lines = [str(f.get("item.line", n + 1)) for n, f in enumerate(shown)]
+    for line in lines:
+        table.add_column(f"line {line}")
+    names = list(shown[0]) if shown else []
+    for name in names:
+        values = [_short(f.get(name)) if f.get(name) is not None else "-" for f in shown]
+        if name.startswith("item."):
+            table.add_row(Text(name), *(Text(v) for v in values))
+        else:  # the same for every item: said once
+            table.add_row(Text(name), Text(values[0]), *([Text("")] * (len(values) - 1)))
+    return table
+
+
 def rejection_lines(rejected: Rejected) -> list[str]:
     ident = f" declaration {rejected.declaration_id}" if rejected.declaration_id else ""
     head = f"rejected{ident} at {rejected.location}:"
