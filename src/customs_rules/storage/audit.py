@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import insert, text
 from sqlmodel import Session, col, select
 
-from .tables import AuditRecord
+from .tables import AuditRecord, DecisionRecord, DeclarationRecord, FindingRecord, ItemRecord
 
 GENESIS = "0" * 64
 LOCK_KEY = 7_320_116  # the advisory lock of audit appends
@@ -95,6 +95,7 @@ def verify(session: Session, batch_size: int = 5000) -> Verification:
 
 
 def _recorded_digests(session: Session) -> dict[int, tuple[str, int]]:
+    """Per decision id: the digest its audit entry holds, and that entry's id."""
     found: dict[int, tuple[str, int]] = {}
     query = select(AuditRecord.id, AuditRecord.action, AuditRecord.details).where(
         col(AuditRecord.action).in_(["decision", "decisions"])
@@ -108,31 +109,99 @@ def _recorded_digests(session: Session) -> dict[int, tuple[str, int]]:
     return found
 
 
-def _altered_decision(session: Session) -> str | None:
-    from .tables import DecisionRecord, FindingRecord
-
+def _altered_decision(session: Session, batch_size: int = 5000) -> str | None:
+    """The first stored decision or declaration that no longer says what was recorded:
+    a decision against its audit entry's seal (its verdict, score, findings with their
+    evidence, facts and declaration content hash; older entries hold a shorter digest
+    of the verdict, score and rule ids), a declaration against its content hash, and
+    its item rows against its content."""
     recorded = _recorded_digests(session)
-    rules: dict[int, list[str]] = {}
-    for owner, rule_id in session.exec(
-        select(FindingRecord.decision_id, FindingRecord.rule_id).where(col(FindingRecord.is_test).is_(False))
-    ):
-        rules.setdefault(owner, []).append(rule_id)
     # decisions older than the first audited one predate the audit log (an upgraded
     # database): they have nothing to be checked against
     first_audited = min(recorded) if recorded else None
-    rows = session.exec(
-        select(DecisionRecord.id, DecisionRecord.decision, DecisionRecord.score, DecisionRecord.ruleset_version)
+    last_id = 0
+    while True:
+        rows = session.exec(
+            select(DecisionRecord, DeclarationRecord.content_hash)
+            .join(DeclarationRecord, col(DeclarationRecord.id) == DecisionRecord.declaration_pk)
+            .where(col(DecisionRecord.id) > last_id)
+            .order_by(col(DecisionRecord.id))
+            .limit(batch_size)
+        ).all()
+        if not rows:
+            return _altered_declaration(session, batch_size)
+        findings = _findings_of(session, [int(row.id or 0) for row, _ in rows])
+        for row, content_digest in rows:
+            number = int(row.id or 0)
+            entry = recorded.get(number)
+            if entry is None:
+                if first_audited is not None and number > first_audited:
+                    return f"decision #{number} has no audit entry"
+                continue
+            if _digest(row, content_digest, findings.get(number, []), entry[0]) != entry[0]:
+                return f"decision #{number} no longer says what audit entry {entry[1]} recorded"
+        last_id = int(rows[-1][0].id or 0)
+
+
+def _digest(row: DecisionRecord, content_digest: str, findings: list[FindingRecord], recorded: str) -> str:
+    """The digest an audit entry holds, recomputed from the stored rows, in the form
+    the entry holds it (a seal, or the shorter digest of entries written before seals)."""
+    from .records import SEAL, seal
+
+    if not recorded.startswith(SEAL):
+        rules = sorted(f.rule_id for f in findings if not f.is_test)
+        return digest_of(row.decision, row.score, row.ruleset_version, rules)
+    as_found = [
+        {"rule_id": f.rule_id, "title": f.title, "action": f.action, "score": f.score, "item_line": f.item_line,
+         "evidence": f.evidence}
+        for f in findings
+    ]  # fmt: skip
+    decision = {
+        "decision": row.decision, "score": row.score, "ruleset_version": row.ruleset_version,
+        "findings": [d for d, f in zip(as_found, findings, strict=True) if not f.is_test],
+        "test_findings": [d for d, f in zip(as_found, findings, strict=True) if f.is_test],
+    }  # fmt: skip
+    return seal(decision, content_digest, row.facts)
+
+
+def _findings_of(session: Session, decision_ids: list[int]) -> dict[int, list[FindingRecord]]:
+    found: dict[int, list[FindingRecord]] = {}
+    query = (
+        select(FindingRecord).where(col(FindingRecord.decision_id).in_(decision_ids)).order_by(col(FindingRecord.id))
     )
-    for row_id, verdict, score, version in rows:
-        number = row_id or 0
-        entry = recorded.get(number)
-        if entry is None:
-            if first_audited is not None and number > first_audited:
-                return f"decision #{number} has no audit entry"
-            continue
-        if digest_of(verdict, score, version, sorted(rules.get(number, []))) != entry[0]:
-            return f"decision #{number} no longer says what audit entry {entry[1]} recorded"
-    return None
+    for finding in session.exec(query):
+        found.setdefault(finding.decision_id, []).append(finding)
+    return found
+
+
+ITEM_FIELDS = ("line", "hs_code", "description", "value", "currency", "origin_country")
+
+
+def _altered_declaration(session: Session, batch_size: int) -> str | None:
+    """The first declaration whose content no longer has its hash, or whose item rows
+    no longer match its content."""
+    from .records import content_hash
+
+    last_id = 0
+    while True:
+        rows = session.exec(
+            select(DeclarationRecord).where(col(DeclarationRecord.id) > last_id).order_by(col(DeclarationRecord.id))
+            .limit(batch_size)
+        ).all()  # fmt: skip
+        if not rows:
+            return None
+        items: dict[int, list[tuple[Any, ...]]] = {}
+        query = select(ItemRecord).where(col(ItemRecord.declaration_pk).in_([r.id for r in rows]))
+        for item in session.exec(query.order_by(col(ItemRecord.id))):
+            items.setdefault(item.declaration_pk, []).append(tuple(getattr(item, f) for f in ITEM_FIELDS))
+        for row in rows:
+            name = f"declaration {row.declaration_id} (revision {row.revision})"
+            if content_hash(row.content) != row.content_hash:
+                return f"{name} no longer has the content it was stored with"
+            declared = [tuple(i.get(f) for f in ITEM_FIELDS) for i in row.content.get("items", [])]
+            if items.get(int(row.id or 0), []) != declared:
+                return f"the item rows of {name} no longer match its content"
+        last_id = int(rows[-1].id or 0)
 
 
 def _verify_chain(session: Session, batch_size: int) -> Verification:

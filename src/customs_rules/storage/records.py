@@ -23,8 +23,9 @@ def content_hash(content: dict[str, Any]) -> str:
 
 def record(
     session: Session, batch: list[Any], kind: str = "screen", officer: str | None = None, force: bool = False
-) -> list[int | None]:
-    """Store screenings; the new decision id of each (None where it was already stored).
+) -> list[tuple[int, str] | None]:
+    """Store screenings; of each, the new decision id and its seal for the audit log
+    (`audit.seal`), or None where it was already stored.
 
     Bulk inserts (RETURNING the new ids, in order): one round trip per table."""
     ids = {s.declaration.declaration_id for s in batch}
@@ -44,7 +45,7 @@ def record(
     now = dt.datetime.now(dt.UTC)
     new_rows: list[dict[str, Any]] = []
     new_items: list[list[dict[str, Any]]] = []
-    targets: list[tuple[Any, int | None, int]] = []  # screening, existing pk, index of new row
+    targets: list[tuple[Any, int | None, int, str]] = []  # screening, existing pk, index of new row, content hash
     positions: list[int] = []  # where each target stands in the batch
     for position, screening in enumerate(batch):
         decl = screening.declaration
@@ -58,12 +59,12 @@ def record(
                 continue  # the same declaration, screened under the same rules: idempotent
             decided.add((pk, version))
             # a negative pk stands for a row of this batch, not yet inserted
-            targets.append((screening, pk, -1) if pk > 0 else (screening, None, -pk - 1))
+            targets.append((screening, pk, -1, digest) if pk > 0 else (screening, None, -pk - 1, digest))
             positions.append(position)
             continue
         revisions.append((-len(new_rows) - 1, digest))
         decided.add((-len(new_rows) - 1, version))
-        targets.append((screening, None, len(new_rows)))
+        targets.append((screening, None, len(new_rows), digest))
         positions.append(position)
         new_rows.append(_declaration_row(decl, content, digest, len(revisions), now))
         new_items.append([_item_row(i) for i in decl.items])
@@ -71,19 +72,21 @@ def record(
     items = [row | {"declaration_pk": new_pks[n]} for n, rows in enumerate(new_items) for row in rows]
     _insert(session, ItemRecord, items)
     decisions = []
-    for screening, pk, index in targets:
+    seals = []
+    for screening, pk, index, digest in targets:
         row = _decision_row(screening, pk if pk is not None else new_pks[index])
         decisions.append(row | {"kind": kind, "officer": officer})
+        seals.append(seal(screening.decision, digest, row["facts"]))
     decision_pks = _insert_returning(session, DecisionRecord, decisions)
     findings = [
         row | {"decision_id": decision_pks[n]}
-        for n, (screening, _, _) in enumerate(targets)
+        for n, (screening, *_) in enumerate(targets)
         for row in _finding_rows(screening.decision)
     ]
     _insert(session, FindingRecord, findings)
-    stored: list[int | None] = [None] * len(batch)
-    for position, decision_pk in zip(positions, decision_pks, strict=True):
-        stored[position] = decision_pk
+    stored: list[tuple[int, str] | None] = [None] * len(batch)
+    for position, decision_pk, sealed in zip(positions, decision_pks, seals, strict=True):
+        stored[position] = (decision_pk, sealed)
     return stored
 
 
@@ -192,6 +195,25 @@ def unpack_facts(stored: list[dict[str, Any]] | dict[str, Any]) -> list[dict[str
     if isinstance(stored, dict):
         return [stored["header"] | own for own in stored["items"]]
     return stored
+
+
+SEAL = "2:"  # seals of this form cover findings, facts and content; older digests did not
+
+
+def seal(decision: dict[str, Any], content_digest: str, facts: Any) -> str:
+    """What a stored decision says, in a few bytes the audit log keeps: its verdict,
+    score and rule set, every finding with its evidence (test findings too), the facts it
+    was made on and the content hash of its declaration. `audit verify` recomputes it
+    from the stored rows, so an edit of any of them is found."""
+    findings = sorted(orjson.dumps(_sealed_finding(f), option=orjson.OPT_SORT_KEYS) for f in _finding_rows(decision))
+    body = [decision["decision"], float(decision["score"]), decision["ruleset_version"], [f.decode() for f in findings],
+            content_digest, facts]  # fmt: skip
+    return SEAL + hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()[:16]
+
+
+def _sealed_finding(finding: dict[str, Any]) -> list[Any]:
+    return [finding["rule_id"], finding["title"], finding["action"], float(finding["score"]), finding["item_line"],
+            bool(finding["is_test"]), finding["evidence"]]  # fmt: skip
 
 
 def _finding_rows(decision: dict[str, Any]) -> list[dict[str, Any]]:

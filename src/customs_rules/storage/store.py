@@ -255,9 +255,9 @@ class Store:
             return []
 
         def work(session: Session) -> list[int | None]:
-            ids = record(session, batch, kind, officer, force)
-            audit.append(session, [chunk_entry(batch, ids, kind, officer)] if any(ids) else [])
-            return ids
+            stored = record(session, batch, kind, officer, force)
+            audit.append(session, [chunk_entry(batch, stored, kind, officer)] if any(stored) else [])
+            return [found[0] if found else None for found in stored]
 
         ids = self.write(work)
         self._writes += 1
@@ -299,14 +299,15 @@ class Store:
             if earlier is not None:
                 return earlier
             _ensure_ruleset(session, screening.decision["ruleset_version"], ruleset, officer)
-            (decision_pk,) = record(session, [screening], "submit", officer)
-            if decision_pk is None:
+            (stored,) = record(session, [screening], "submit", officer)
+            if stored is None:
                 later = stored_by_another(session)
                 assert later is not None  # record() skips only what is stored already
                 return later
+            decision_pk, sealed = stored
             details = {"source": source, "decision_id": decision_pk}
             audit.append(session, [audit.Entry(officer, "submit", decl.declaration_id, details)])
-            audit.append(session, [decision_entry(screening, decision_pk, "submit", officer)])
+            audit.append(session, [decision_entry(screening, decision_pk, sealed, "submit", officer)])
             row = session.get(DecisionRecord, decision_pk)
             assert row is not None
             return queries.decision_dict(session, row), True
@@ -391,21 +392,21 @@ def _ensure_ruleset(session: Session, version: str, content: dict[str, str], act
         audit.append(session, [audit.Entry(actor, "ruleset", version, {"files": sorted(content)})])
 
 
-def chunk_entry(batch: list[Any], ids: list[int | None], kind: str, officer: str | None) -> audit.Entry:
-    """One audit entry per stored chunk of a batch: every decision, by id and verdict."""
+def chunk_entry(batch: list[Any], stored: list[tuple[int, str] | None], kind: str, officer: str | None) -> audit.Entry:
+    """One audit entry per stored chunk of a batch: every decision, by id, verdict and seal."""
     decisions = [
-        [pk, s.decision["declaration_id"], s.decision["decision"], decision_digest(s.decision)]
-        for s, pk in zip(batch, ids, strict=True)
-        if pk
+        [found[0], s.decision["declaration_id"], s.decision["decision"], found[1]]
+        for s, found in zip(batch, stored, strict=True)
+        if found
     ]
     details = {"kind": kind, "ruleset_version": batch[0].decision["ruleset_version"], "decisions": decisions}
     return audit.Entry(officer or "system", "decisions", f"{len(decisions)} declaration(s)", details)
 
 
-def decision_entry(screening: Any, decision_pk: int, kind: str, officer: str | None) -> audit.Entry:
+def decision_entry(screening: Any, decision_pk: int, sealed: str, kind: str, officer: str | None) -> audit.Entry:
     d = screening.decision
     details = {
-        "digest": decision_digest(d),
+        "digest": sealed,
         "decision_id": decision_pk,
         "kind": kind,
         "decision": d["decision"],
@@ -414,13 +415,6 @@ def decision_entry(screening: Any, decision_pk: int, kind: str, officer: str | N
         "ruleset_version": d["ruleset_version"],
     }
     return audit.Entry(officer or "system", "decision", d["declaration_id"], details)
-
-
-def decision_digest(decision: dict[str, Any]) -> str:
-    """What a decision said, in a few bytes kept in the audit log: `audit verify` checks
-    the stored decision still says it."""
-    return audit.digest_of(decision["decision"], decision["score"], decision["ruleset_version"],
-                           sorted(f["rule_id"] for f in decision["findings"]))  # fmt: skip
 
 
 def _audit_load(session: Session, actor: str, table: str, source: str, count: int) -> None:
