@@ -23,7 +23,8 @@ def values_for(kind: FieldType) -> st.SearchStrategy[Any]:
         FieldType.HS: st.sampled_from(HS),
         FieldType.COUNTRY: st.sampled_from(COUNTRIES),
         FieldType.COUNTRY_LIST: st.lists(st.sampled_from(COUNTRIES), max_size=3),
-        FieldType.NUMBER: st.sampled_from([0, 1, 10, 100, 1000.5, 50000]),
+        # the engine parses no exponent (5e-05, 1e+20) and rules compare at any precision
+        FieldType.NUMBER: st.sampled_from([0, 0.00005, 0.0001, 1, 10, 100, 100.5, 100.50001, 1000.5, 50000, 1e20]),
         FieldType.DATE: st.sampled_from(DATES),
         FieldType.BOOL: st.booleans(),
         FieldType.TEXT: st.sampled_from(TEXTS),
@@ -137,6 +138,12 @@ CASES = [
     (Leaf("item.value", "lte", 1000), {"item__value": 1000}, True),
     (Leaf("item.value", "gt", 10), {}, False),
     (Leaf("item.net_mass_kg", "lt", 1), {"item__net_mass_kg": 0.00005}, True),  # no exponent reaches the engine
+    (Leaf("item.net_mass_kg", "lt", 0.0001), {"item__net_mass_kg": 0.00005}, True),
+    (Leaf("item.net_mass_kg", "gt", 0.00001), {"item__net_mass_kg": 0.00005}, True),
+    (Leaf("item.value", "gt", 100.5), {"item__value": 100.50001}, True),  # exact, not to 4 decimals
+    (Leaf("item.value", "equals", 100.5), {"item__value": 100.50001}, False),
+    (Leaf("item.value", "lt", 100.5), {"item__value": 100.49999}, True),
+    (Leaf("item.value", "gt", 1e16), {"item__value": 2e16}, True),
     (Leaf("item.value", "gt", 1000), {"item__value": 1e20}, True),
     (Leaf("exporter.registered_on", "gt", "2022-02-24"), {"exporter__registered_on": "2022-06-15"}, True),
     (Leaf("exporter.registered_on", "gt", "2022-02-24"), {"exporter__registered_on": "2021-12-31"}, False),

@@ -74,6 +74,23 @@ def test_a_good_extra_rule_loads(pack_dir: Path) -> None:
     assert errors_of(pack_dir) == []
 
 
+def test_numbers_in_rules_keep_their_precision(pack_dir: Path) -> None:
+    # a net mass under 10 mg: the engine parses no exponent, and rules need none
+    small = (
+        GOOD.replace("id: test-rule", "id: extra-tiny-mass")
+        .replace(
+            "    - field: declaration.destination_country\n      equals: RU",
+            "    - field: item.net_mass_kg\n      lt: 0.00001",
+        )
+        .replace("declaration.destination_country: RU}", "item.net_mass_kg: 0.000005}")
+    )
+    write(pack_dir, "tiny.yaml", small)
+    assert errors_of(pack_dir) == []
+    pack = load_pack(pack_dir)
+    results = [r for r in run_examples(pack) if r.rule.id == "extra-tiny-mass"]
+    assert results and all(r.passed for r in results), [r.describe() for r in results]
+
+
 def test_yaml_syntax_error_is_located(pack_dir: Path) -> None:
     write(pack_dir, "broken.yaml", GOOD.replace("score: 10", "score: [10"))
     (error,) = errors_of(pack_dir)

@@ -16,6 +16,8 @@ Measured limits and pitfalls (engine-notes.md) shape the code:
 - at most 15 `$or`/`$and` groups per pattern (error 113) and about 252 properties per
   fact (error 302): refused by `check_limits` with the rule's location.
 - field names are compared by their 32-bit FNV-1a hash: collisions are refused.
+- loose typing ("100" == 100) and a number parser that refuses exponents: numbers and
+  dates reach the engine as small integer ranks among the rules' literals (`Layout`).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from __future__ import annotations
 import bisect
 import itertools
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,7 +57,15 @@ def fnv1a(text: str) -> int:
 
 @dataclass
 class Layout:
-    """How enriched facts become the engine's flat fact: one key per value or flag."""
+    """How enriched facts become the engine's flat fact: one key per value or flag.
+
+    The literals rules compare each field with are known before any rule is compiled
+    (`for_rules`), because numbers and dates reach the engine as ranks among their
+    field's literals: the k-th literal is 2k, and a value between the (k-1)-th and the
+    k-th is 2k - 1. The engine orders ranks as the values are ordered, so every
+    comparison keeps its meaning exactly, at any precision, and it never meets a number
+    it cannot parse (it refuses exponents: 1e-05, 1e+16).
+    """
 
     fields: dict[str, str] = field(default_factory=dict)
     list_flags: dict[tuple[str, str], str] = field(default_factory=dict)
@@ -63,34 +73,44 @@ class Layout:
     literals: dict[str, set[Any]] = field(default_factory=dict)  # encoded, per field compared
     _ordered: dict[str, list[Any]] = field(default_factory=dict)
 
-    def note_literals(self, name: str, values: Iterable[Any]) -> None:
-        self.literals.setdefault(name, set()).update(values)
-        self._ordered.pop(name, None)
+    @classmethod
+    def for_rules(cls, rules: Iterable[Rule]) -> Layout:
+        layout = cls()
+        for rule in rules:
+            for leaf in _leaves(rule.condition):
+                if leaf.op not in ("exists", "in_list", "not_in_list", "in_group", "not_in_group"):
+                    values = leaf.value if isinstance(leaf.value, tuple) else (leaf.value,)
+                    layout.literals.setdefault(leaf.field, set()).update(encode(leaf.field, v) for v in values)
+        for name, literals in layout.literals.items():
+            if FIELDS[name].type in NUMERIC_FIELDS:
+                layout._ordered[name] = sorted(literals)
+        return layout
+
+    def literal(self, name: str, value: Any) -> Any:
+        """A rule's literal as the engine sees it: its rank for numbers and dates."""
+        encoded = encode(name, value)
+        ordered = self._ordered.get(name)
+        return encoded if ordered is None else 2 * (bisect.bisect_left(ordered, encoded) + 1)
 
     def canonical(self, name: str, value: Any) -> Any:
         """A stand-in for `value` that every rule treats exactly as it treats `value`.
 
         Rules compare a field only with their literals, so values between the same two
         literals (or equal to none) behave alike: sending one representative per class
-        lets facts that differ only there share one engine evaluation (the signature
-        cache). A field compared with nothing (read for `exists`, lists, groups) only
-        needs to be present.
+        (a rank, for numbers and dates) lets facts that differ only there share one
+        engine evaluation (the signature cache). A field compared with nothing (read for
+        `exists`, lists, groups) only needs to be present.
         """
         literals = self.literals.get(name)
         if not literals:
             return 1
+        ordered = self._ordered.get(name)
+        if ordered is not None:
+            place = bisect.bisect_left(ordered, value)
+            return 2 * (place + 1) if place < len(ordered) and ordered[place] == value else 2 * place + 1
         if value in literals or isinstance(value, bool):
             return value
-        if FIELDS[name].type not in NUMERIC_FIELDS:
-            return OTHER
-        ordered = self._ordered.get(name)
-        if ordered is None:
-            ordered = self._ordered[name] = sorted(literals)
-        place = bisect.bisect(ordered, value)
-        low = ordered[place - 1] if place else ordered[0] - 2
-        high = ordered[place] if place < len(ordered) else ordered[-1] + 2
-        stand_in = engine_number((low + high) / 2)
-        return stand_in if low < stand_in < high else value
+        return OTHER
 
     def key(self, name: str) -> str:
         return self.fields.setdefault(name, name.replace(".", "__"))
@@ -136,17 +156,16 @@ def encode(name: str, value: Any) -> Any:
     if kind is FieldType.COUNTRY_LIST:
         return len(value) or None  # only `exists` and groups read a list
     if kind is FieldType.NUMBER:
-        return engine_number(float(value))
+        return float(value)  # exact: the engine sees ranks (Layout), never the number
     return value
 
 
-NUMBER_LIMIT = 1e15  # past 1e16 Python writes an exponent, which the engine's parser refuses
-
-
-def engine_number(value: float) -> float:
-    """A number the engine can parse: it refuses exponents (`1e-05`, `1e+16`), so values
-    are rounded to 4 decimals (0.0001 is the smallest written without one) and clamped."""
-    return max(-NUMBER_LIMIT, min(NUMBER_LIMIT, round(value, 4))) + 0.0
+def _leaves(cond: Condition) -> Iterator[Leaf]:
+    if isinstance(cond, Leaf):
+        yield cond
+    else:
+        for child in cond.children:
+            yield from _leaves(child)
 
 
 def compile_leaf(leaf: Leaf, layout: Layout, negate: bool) -> dict[str, Any]:
@@ -161,16 +180,13 @@ def compile_leaf(leaf: Leaf, layout: Layout, negate: bool) -> dict[str, Any]:
         joined = _join("$or" if wanted != negate else "$and", present)
         return _or_missing(joined, keys[0], negate and nullable)
     key = layout.key(leaf.field)
-    if op != "exists":
-        literals = leaf.value if isinstance(leaf.value, tuple) else (leaf.value,)
-        layout.note_literals(leaf.field, (encode(leaf.field, v) for v in literals))
     if op == "exists":
         return {"$ex" if leaf.value != negate else "$nex": {key: 1}}
     if op in POSITIVE:
-        cond = {(NEGATED if negate else POSITIVE)[op]: {key: encode(leaf.field, leaf.value)}}
+        cond = {(NEGATED if negate else POSITIVE)[op]: {key: layout.literal(leaf.field, leaf.value)}}
         return _or_missing(cond, key, negate and nullable)
     values = leaf.value if op in ("in", "not_in") else (leaf.value,)
-    encoded = [encode(leaf.field, v) for v in values]
+    encoded = [layout.literal(leaf.field, v) for v in values]
     positive = op in ("in", "equals")
     if positive != negate:
         cond = _join("$or", [{key: v} for v in encoded])
@@ -227,7 +243,7 @@ def groups(cond: Any) -> int:
 
 def check_limits(rules: list[Rule]) -> list[LocatedError]:
     """Refuse what would cross the engine's limits, with each rule's location."""
-    layout = Layout()
+    layout = Layout.for_rules(rules)
     errors: list[LocatedError] = []
     for rule in rules:
         body = pattern(rule, layout)["all"][0]["m"]
@@ -263,7 +279,7 @@ class CompiledPack:
     def __init__(self, rules: list[Rule], reference: ReferenceData) -> None:
         self.rules = rules
         self.reference = reference
-        self.layout = Layout()
+        self.layout = Layout.for_rules(rules)
         self._handles: list[tuple[int, dict[str, int]]] = []
         self._cache: dict[tuple[Any, ...], frozenset[int]] = {}
         self._ids = itertools.count()

@@ -12,7 +12,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from .compiler import NUMBER_LIMIT, check_limits, engine_number
+from .compiler import check_limits
 from .errors import LocatedError, Location
 from .facts import FIELDS, FieldType
 from .models import normalize_country, normalize_hs
@@ -93,14 +93,13 @@ def leaf_problem(leaf: Leaf, pack: RulePack) -> str | None:
 
 
 def value_problem(kind: FieldType, value: Any, strict: bool = True) -> str | None:
-    """Whether a literal fits a field's type (the engine's typing is loose, ours is not)."""
+    """Whether a literal fits a field's type (the engine's typing is loose, ours is not);
+    `strict` (rules, not their examples) asks for the canonical form: RU, not ru."""
     if kind is T.BOOL:
         return None if isinstance(value, bool) else "expected true or false"
     if kind is T.NUMBER:
         if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value):
             return "expected a number"
-        if strict and (abs(value) > NUMBER_LIMIT or engine_number(value) != value):
-            return f"numbers in rules have at most 4 decimals and stay within ±{NUMBER_LIMIT:.0e}"
         return None
     checks: dict[FieldType, Callable[[str], Any]] = {
         T.COUNTRY: normalize_country,
