@@ -278,17 +278,17 @@ def test_gzip_inputs_of_every_format(tmp_path: Path) -> None:
     st.integers(min_value=1, max_value=40),
 )
 def test_streamed_json_lists_equal_json_loads(idents: list[str], space: str, chunk: int) -> None:
-    from customs_rules import parsing
+    from customs_rules import json_input
 
     records = [
         decl(i) | {"items": [{"hs_code": "100199", "value": 12.5 * n, "description": "x" * n}]}
         for n, i in enumerate(idents)
     ]
     text = "[" + space + ("," + space).join(json.dumps(r, ensure_ascii=False) for r in records) + space + "]" + space
-    original = parsing._JsonStream.CHUNK
-    parsing._JsonStream.CHUNK = chunk  # tiny windows: values cut at every possible place
+    original = json_input._JsonStream.CHUNK
+    json_input._JsonStream.CHUNK = chunk  # tiny windows: values cut at every possible place
     try:
-        values = [v for _, _, v in parsing._json_values(io.StringIO(text), "t.json")]
+        values = [v for _, _, v in json_input._json_values(io.StringIO(text), "t.json")]
     finally:
-        parsing._JsonStream.CHUNK = original
+        json_input._JsonStream.CHUNK = original
     assert values == json.loads(text)

@@ -1,0 +1,308 @@
+"""Batch CSV (design.md section 4): one row per goods item, grouped into declarations.
+
+Two passes: the first learns where each declaration's last row is (rows of one
+declaration need not be adjacent) and finds rows swallowed by an unbalanced quote; the
+second hands each declaration on at its last row. A bad row rejects its whole
+declaration, never part of it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+from .errors import InputError, LocatedError, Location
+from .inputs import Source, unreadable
+from .parsing import SURROGATE, Group, Parsed, RawRecord, Rejected, undecodable, validate_record
+
+# a long field is its declaration's problem (validation refuses it), not the whole file's
+csv.field_size_limit(1 << 26)
+
+
+def read_csv(source: Source) -> Iterator[RawRecord | Rejected]:
+    yield from _read_csv(source, _csv_first_pass(source))
+
+
+HEADER_COLUMNS = {
+    "declaration_id": ("declaration_id",),
+    "date": ("date",),
+    "procedure": ("procedure",),
+    "document_type": ("document_type",),
+    "exporter_name": ("exporter", "name"),
+    "exporter_id": ("exporter", "id"),
+    "exporter_country": ("exporter", "country"),
+    "consignee_name": ("consignee", "name"),
+    "consignee_id": ("consignee", "id"),
+    "consignee_country": ("consignee", "country"),
+    "dispatch_country": ("dispatch_country",),
+    "destination_country": ("destination_country",),
+    "transit_countries": ("transit_countries",),
+}
+ITEM_COLUMNS = (
+    "line",
+    "hs_code",
+    "description",
+    "quantity",
+    "unit",
+    "value",
+    "currency",
+    "origin_country",
+    "net_mass_kg",
+)
+REQUIRED_CSV_COLUMNS = (
+    "declaration_id",
+    "date",
+    "exporter_name",
+    "consignee_name",
+    "dispatch_country",
+    "destination_country",
+    "line",
+    "hs_code",
+)
+# pydantic's field path (as a dotted string) back to the CSV column a user wrote
+PATH_TO_COLUMN = {".".join(path): column for column, path in HEADER_COLUMNS.items()}
+
+
+@dataclass
+class CsvGroup(Group):
+    """The rows of one declaration, with what was wrong with them as they were read."""
+
+    first_line: int
+    rows: list[tuple[int, dict[str, str]]] = field(default_factory=list)
+    errors: list[LocatedError] = field(default_factory=list)
+
+    @property
+    def lines(self) -> int:
+        return len(self.rows)
+
+    def declaration(self, key: str, source: str) -> Parsed | Rejected:
+        return _csv_declaration(key, self, source)
+
+
+def _row_undecodable(row: dict[Any, Any]) -> bool:
+    """`_undecodable` for a CSV row, in one pass over its text (the check runs on every row)."""
+    try:
+        text = "".join(row.values())
+    except TypeError:  # a ragged row holds None or a list of extra values
+        return undecodable(row.values())
+    return not text.isascii() and SURROGATE.search(text) is not None
+
+
+def _csv_header(reader: Any, source: str) -> list[str]:
+    columns = [c.strip() for c in next(reader, [])]
+    missing = [c for c in REQUIRED_CSV_COLUMNS if c not in columns]
+    if not columns:
+        raise InputError(f"{source} is empty", [LocatedError(Location(source), "empty input: no declarations")])
+    if missing:
+        raise InputError(
+            f"{source} is not a batch CSV",
+            [LocatedError(Location(source, 1), f"missing column(s): {', '.join(missing)}")],
+            "the header row must name the batch CSV columns (see README, 'Batch CSV')",
+        )
+    repeated = sorted({c for c in columns if columns.count(c) > 1})
+    if repeated:
+        raise InputError(
+            f"{source} is not a batch CSV",
+            [LocatedError(Location(source, 1), f"column(s) named twice: {', '.join(repeated)}")],
+        )
+    return columns
+
+
+@dataclass
+class _CsvScan:
+    last: dict[str, int] = field(default_factory=dict)  # declaration id -> line of its last row
+    swallowed: dict[str, int] = field(default_factory=dict)  # id -> line of the record that ate a row
+    hidden: dict[str, list[tuple[int, str]]] = field(default_factory=dict)  # the eaten lines, by id
+
+
+class _LineTap:
+    """Physical lines fed to the csv reader, kept until taken: the lines of one record."""
+
+    def __init__(self, text: TextIO) -> None:
+        self.text, self.lines = text, []  # type: ignore[var-annotated]
+
+    def __iter__(self) -> _LineTap:
+        return self
+
+    def __next__(self) -> str:
+        line = next(self.text)
+        self.lines.append(line)
+        return line
+
+    def take(self) -> list[str]:
+        lines, self.lines = self.lines, []
+        return lines
+
+
+def _csv_first_pass(source: Source) -> _CsvScan:
+    """The line of each declaration's last row, so pass two can hand a declaration on as
+    soon as it is complete: adjacent rows cost nothing, scattered ones wait for their last.
+
+    It also finds rows swallowed by an unbalanced quote (a record spanning several lines
+    with the wrong number of values): every declaration with a row in there is rejected
+    whole, so none is screened with a line missing.
+    """
+    scan = _CsvScan()
+    reader: Any = None
+    try:
+        with source.open() as text:
+            tap = _LineTap(text)
+            reader = csv.reader(tap)
+            columns = _csv_header(reader, source.name)
+            tap.take()
+            index = columns.index("declaration_id")
+            for row in reader:
+                key = row[index].strip() if index < len(row) else ""
+                scan.last[key] = reader.line_num
+                span = tap.take()
+                if len(span) > 1 and len(row) != len(columns):
+                    scan.swallowed.setdefault(key, reader.line_num)
+                    first = reader.line_num - len(span) + 1
+                    for offset, physical in enumerate(span[1:], start=1):
+                        other = next(csv.reader([physical]), [])
+                        if len(other) > index:
+                            ident = other[index].strip()
+                            scan.swallowed.setdefault(ident, reader.line_num)
+                            scan.hidden.setdefault(ident, []).append((first + offset, physical.rstrip("\r\n")))
+    except (OSError, EOFError, csv.Error) as exc:
+        raise unreadable(source.name, exc, reader.line_num + 1 if reader else None) from None
+    return scan
+
+
+def _read_csv(source: Source, scan: _CsvScan) -> Iterator[RawRecord | Rejected]:
+    with source.open(track=True) as text:
+        reader = csv.DictReader(text)
+        reader.fieldnames = [c.strip() for c in reader.fieldnames or []]
+        open_groups: dict[str, CsvGroup] = {}
+        for row in reader:
+            number = reader.line_num
+            key = (row.get("declaration_id") or "").strip()
+            group = open_groups.get(key) or open_groups.setdefault(key, CsvGroup(number))
+            group.rows.append((number, row))
+            # a ragged row rejects its whole declaration: a line must never vanish
+            if key in scan.swallowed and len(group.rows) == 1:
+                message = (
+                    f"a row of this declaration was swallowed by an unbalanced quote in the record ending "
+                    f"at line {scan.swallowed[key]}; fix the quote and screen it again"
+                )
+                group.errors.append(LocatedError(Location(source.name, number), message))
+            if _row_undecodable(row):
+                group.errors.append(
+                    LocatedError(Location(source.name, number), "not UTF-8 text; save the file as UTF-8")
+                )
+            if None in row:
+                group.errors.append(LocatedError(Location(source.name, number), "more values than header columns"))
+            elif None in row.values():
+                group.errors.append(LocatedError(Location(source.name, number), "fewer values than header columns"))
+            if scan.last.get(key, number) <= number:
+                group = open_groups.pop(key)
+                yield RawRecord(Location(source.name, group.first_line), group, key)
+        for key, group in open_groups.items():  # only if the file changed between passes
+            yield RawRecord(Location(source.name, group.first_line), group, key)
+    for key, hidden in scan.hidden.items():
+        if key not in scan.last:  # every row of it was swallowed: it must still be accounted for
+            where = Location(source.name, hidden[0][0])
+            message = (
+                f"every row of this declaration was swallowed by an unbalanced quote in the record ending "
+                f"at line {scan.swallowed[key]}; fix the quote and screen it again"
+            )
+            yield Rejected(where, [LocatedError(where, message)], key or None, [raw for _, raw in hidden],
+                           [n for n, _ in hidden])  # fmt: skip
+
+
+def _csv_declaration(key: str, group: CsvGroup, source: str) -> Parsed | Rejected:
+    first_line, first = group.rows[0]
+    where = Location(source, first_line)
+    errors = group.errors + _header_conflicts(group, source)
+    errors += _line_errors(group, source)
+    header: dict[str, Any] = {}
+    for column, path in HEADER_COLUMNS.items():
+        value = first.get(column)
+        if value is None or (column not in REQUIRED_CSV_COLUMNS and not value.strip()):
+            continue
+        if column == "transit_countries":
+            header[column] = [c for c in (p.strip() for p in value.split(";")) if c]
+            continue
+        target = header
+        for part in path[:-1]:
+            target = target.setdefault(part, {})
+        target[path[-1]] = value
+    header["items"] = [_csv_item(row) for _, row in group.rows]
+    lines = [n for n, _ in group.rows]
+    if errors:
+        return Rejected(where, errors, key or None, [_csv_text(r) for _, r in group.rows], lines)
+
+    def column_of(loc: tuple[Any, ...]) -> Location:
+        if loc and loc[0] == "items" and len(loc) > 1 and isinstance(loc[1], int):
+            rest = ".".join(str(p) for p in loc[2:]) or None
+            return Location(source, lines[loc[1]], field=rest)
+        dotted = ".".join(str(p) for p in loc)
+        return Location(source, first_line, field=PATH_TO_COLUMN.get(dotted, dotted))
+
+    result = validate_record(header, where, column_of)
+    if isinstance(result, Rejected):
+        result.raw, result.line_numbers = [_csv_text(r) for _, r in group.rows], lines
+    else:
+        result.lines = len(lines)
+    return result
+
+
+def _line_errors(group: CsvGroup, source: str) -> list[LocatedError]:
+    """`line` is required in CSV (JSON defaults it), and a repeated one is reported at the
+    row that repeats it."""
+    errors = []
+    seen: dict[Any, int] = {}
+    for number, row in group.rows:
+        text = (row.get("line") or "").strip()
+        if not text:
+            errors.append(LocatedError(Location(source, number, field="line"), "required field is missing"))
+            continue
+        value = int(text) if text.isdigit() else text
+        first = seen.setdefault(value, number)
+        if first != number:
+            message = f"item line {text} appears twice in this declaration (first at line {first})"
+            errors.append(LocatedError(Location(source, number, field="line"), message))
+    return errors
+
+
+def _header_conflicts(group: CsvGroup, source: str) -> list[LocatedError]:
+    errors = []
+    _, first = group.rows[0]
+    for number, row in group.rows[1:]:
+        for column in HEADER_COLUMNS:
+            if (row.get(column) or "").strip() != (first.get(column) or "").strip():
+                message = (
+                    f"conflicts with line {group.first_line} of the same declaration "
+                    f"({_short(row.get(column))} != {_short(first.get(column))})"
+                )
+                errors.append(LocatedError(Location(source, number, field=column), message))
+    return errors
+
+
+def _csv_text(row: dict[Any, Any]) -> str:
+    """A row back as the CSV line it was (values in column order, extra values last)."""
+    values = [("" if v is None else v) for k, v in row.items() if k is not None]
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="").writerow([*values, *(row.get(None) or [])])
+    return buffer.getvalue()
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 4] + "...'"
+
+
+def _csv_item(row: dict[str, str]) -> dict[str, Any]:
+    item: dict[str, Any] = {}
+    for column, value in row.items():
+        if column is None or column in HEADER_COLUMNS:
+            continue
+        if column in ITEM_COLUMNS:
+            if value is not None and value.strip():
+                item[column] = value.strip()
+        elif value:
+            item[column] = value  # extra columns are kept, not rejected
+    return item

@@ -1,0 +1,197 @@
+"""JSON (one object or a list, decoded piece by piece) and JSON Lines (one object a line).
+
+A malformed JSON file is refused whole before any of its records is screened; a bad
+JSON line rejects that line only. Records nested past `parsing.MAX_DEPTH` are rejected
+here, before they are handed to a worker.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Iterator
+from typing import Any, TextIO
+
+from .errors import InputError, LocatedError, Location
+from .inputs import Source, unreadable
+from .parsing import TOO_DEEP, RawRecord, Rejected, has_content, too_deep
+
+
+def read_json(source: Source) -> Iterator[RawRecord | Rejected]:
+    _json_first_pass(source)
+    yield from _read_json(source)
+
+
+def read_jsonl(source: Source) -> Iterator[RawRecord | Rejected]:
+    _check_lines(source)
+    yield from _read_jsonl(source)
+
+
+def _check_lines(source: Source) -> None:
+    line = 0
+    try:
+        with source.open() as text:
+            for line, content in enumerate(text, start=1):  # noqa: B007 - the last line locates errors
+                pass
+    except (UnicodeDecodeError, OSError, EOFError) as exc:
+        raise unreadable(source.name, exc, line + 1) from None
+    if line == 0 or not has_content(source):
+        raise InputError(
+            f"{source.name} is empty", [LocatedError(Location(source.name), "empty input: no declarations")]
+        )
+
+
+def _read_json(source: Source) -> Iterator[RawRecord | Rejected]:
+    with source.open(track=True) as text:
+        for line, record, data in _json_values(text, source.name):
+            yield _raw_or_too_deep(Location(source.name, line, record), data)
+
+
+def _raw_or_too_deep(where: Location, data: Any, text: str | None = None) -> RawRecord | Rejected:
+    """A decoded record, or its rejection when it nests too deeply to be handed on (to a
+    worker, to storage): `text` is the line it was read from, for the rejects file."""
+    if isinstance(data, dict | list) and too_deep(data):
+        ident = data.get("declaration_id") if isinstance(data, dict) else None
+        return Rejected(where, [LocatedError(where, TOO_DEEP)], ident if isinstance(ident, str) else None, text,
+                        [where.line or 0])  # fmt: skip
+    return RawRecord(where, data)
+
+
+def _json_first_pass(source: Source) -> None:
+    """A malformed file is refused whole, before any of its records is screened."""
+    try:
+        with source.open() as text:
+            count = sum(1 for _ in _json_values(text, source.name))
+    except (UnicodeDecodeError, OSError, EOFError) as exc:
+        raise unreadable(source.name, exc) from None
+    if count == 0 and not has_content(source):
+        raise InputError(
+            f"{source.name} is empty", [LocatedError(Location(source.name), "empty input: no declarations")]
+        )
+
+
+def _json_values(text: TextIO, name: str) -> Iterator[tuple[int, int | None, Any]]:
+    """(line, index in the list or None, value) of each element of a top-level array,
+    or of a single object, decoded chunk by chunk so a file of millions of records never
+    sits in memory."""
+    reader = _JsonStream(text, name)
+    first = reader.peek()
+    if first != "[":
+        yield reader.line_at(reader.pos), None, reader.value()
+        if reader.peek() != "":
+            raise reader.error("extra data after the object")
+        return
+    reader.pos += 1
+    if reader.peek() == "]":
+        reader.pos += 1
+    else:
+        for index in itertools.count(1):
+            yield reader.line_at(reader.pos), index, reader.value()
+            after = reader.peek()
+            reader.pos += 1
+            if after == "]":
+                break
+            if after != ",":
+                reader.pos -= 1
+                raise reader.error("expected ',' or ']'")
+            reader.peek()
+    if reader.peek() != "":
+        raise reader.error("extra data after the list")
+
+
+class _JsonStream:
+    """A growing window over a text stream, for `raw_decode` one value at a time."""
+
+    CHUNK = 1 << 20
+
+    def __init__(self, text: TextIO, name: str) -> None:
+        self.text, self.name = text, name
+        self.buf, self.pos, self.base_line, self.eof = "", 0, 1, False
+        self.decoder = json.JSONDecoder(object_pairs_hook=_no_duplicate_keys)
+
+    def _more(self) -> bool:
+        if self.eof:
+            return False
+        chunk = self.text.read(self.CHUNK)
+        if not chunk:
+            self.eof = True
+            return False
+        # drop what was consumed, counting its lines for the locations
+        self.base_line += self.buf.count("\n", 0, self.pos)
+        self.buf, self.pos = self.buf[self.pos :] + chunk, 0
+        return True
+
+    def peek(self) -> str:
+        while True:
+            while self.pos < len(self.buf) and self.buf[self.pos] in " \t\r\n":
+                self.pos += 1
+            if self.pos < len(self.buf) or not self._more():
+                return self.buf[self.pos] if self.pos < len(self.buf) else ""
+
+    def value(self) -> Any:
+        self.peek()
+        while True:
+            try:
+                data, end = self.decoder.raw_decode(self.buf, self.pos)
+            except json.JSONDecodeError as exc:
+                if self._more():
+                    continue  # the value may run on past this window
+                raise _json_syntax(self.name, exc, self.base_line - 1) from None
+            except RecursionError:
+                where = Location(self.name, self.line_at(self.pos))
+                raise InputError(f"{self.name} cannot be read", [LocatedError(where, TOO_DEEP)]) from None
+            except ValueError as exc:
+                raise InputError(
+                    f"{self.name} is not valid", [LocatedError(Location(self.name, self.line_at(self.pos)), str(exc))]
+                ) from None
+            if end == len(self.buf) and not self.eof and self._grows_number():
+                continue  # a number cut by the window edge: read on before trusting it
+            self.pos = end
+            return data
+
+    def _grows_number(self) -> bool:
+        return self.buf[-1:].isdigit() and self._more()
+
+    def line_at(self, pos: int) -> int:
+        return self.base_line + self.buf.count("\n", 0, pos)
+
+    def error(self, message: str) -> InputError:
+        line = self.line_at(self.pos)
+        return InputError(f"{self.name} is not valid JSON", [LocatedError(Location(self.name, line), message)])
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise ValueError(f"duplicate key {key!r} in one object")
+        result[key] = value
+    return result
+
+
+def _json_syntax(source: str, exc: json.JSONDecodeError, line_offset: int = 0) -> InputError:
+    where = Location(source, exc.lineno + line_offset)
+    return InputError(
+        f"{source} is not valid JSON",
+        [LocatedError(where, f"{exc.msg} (column {exc.colno})")],
+        "check the file near that line; a JSON file holds one object or a list of objects",
+    )
+
+
+def _read_jsonl(source: Source) -> Iterator[RawRecord | Rejected]:
+    with source.open(track=True) as text:
+        for number, line in enumerate(text, start=1):
+            if not line.strip():
+                continue
+            where = Location(source.name, number)
+            try:
+                data = json.loads(line, object_pairs_hook=_no_duplicate_keys)
+            except json.JSONDecodeError as exc:
+                error = LocatedError(where, f"invalid JSON: {exc.msg} (column {exc.colno})")
+                yield Rejected(where, [error], raw=line.rstrip("\r\n"), line_numbers=[number])
+                continue
+            except (ValueError, RecursionError) as exc:
+                problem = str(exc) if isinstance(exc, ValueError) else TOO_DEEP
+                yield Rejected(where, [LocatedError(where, problem)], raw=line.rstrip("\r\n"), line_numbers=[number])
+                continue
+            yield _raw_or_too_deep(where, data, line.rstrip("\r\n"))
