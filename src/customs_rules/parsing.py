@@ -166,7 +166,7 @@ def validate_record(data: Any, location: Location, column_of: Any = None) -> Par
     if not isinstance(data, dict):
         error = LocatedError(location, f"expected a JSON object, got {type(data).__name__}")
         return Rejected(location, [error], raw=data)
-    if too_deep(data):
+    if column_of is None and too_deep(data):  # a batch CSV's rows always make a shallow record
         return Rejected(location, [LocatedError(location, TOO_DEEP)], raw=None)
     try:
         return Parsed(Declaration.model_validate(data), location)
