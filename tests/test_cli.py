@@ -417,3 +417,21 @@ def test_a_registry_file_that_is_not_utf8_is_refused_at_its_line(sqlite_url: str
     lines = COMPANIES.count("\n") + 1
     assert f"{path}:{lines}: not UTF-8 text (byte 0xca); save the file as UTF-8" in result.stderr
     assert run(sqlite_url, "registry", "status").stdout.startswith("companies: 0\n")
+
+
+def test_a_registry_file_with_a_bom_names_the_right_bad_byte(sqlite_url: str, tmp_path: Path) -> None:
+    path = tmp_path / "companies.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + COMPANIES.encode() + b"X9,Bad \xff Co,KZ,2020-01-01,24.10,\n")
+    result = run(sqlite_url, "registry", "load", "--companies", str(path))
+    assert result.exit_code == 2
+    assert f"{path}:{COMPANIES.count(chr(10)) + 1}: not UTF-8 text (byte 0xff)" in result.stderr
+
+
+def test_an_unbalanced_quote_in_a_big_registry_file_is_a_located_error(sqlite_url: str, tmp_path: Path) -> None:
+    # the quote swallows the rest of the file into one field of 200k characters
+    rows = "".join(f"X{n},Company {n},KZ,2020-01-01,46.21,\n" for n in range(6000))
+    path = tmp_path / "companies.csv"
+    path.write_text(COMPANIES + 'X0,"Open Quote Co,KZ,2020-01-01,46.21,\n' + rows)
+    result = run(sqlite_url, "registry", "load", "--companies", str(path))
+    assert result.exit_code == 2 and "internal error" not in result.stderr
+    assert f"{path}:{COMPANIES.count(chr(10)) + 6001}: wrong number of values for the header" in result.stderr

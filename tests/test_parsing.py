@@ -6,6 +6,7 @@ import io
 import json
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -155,6 +156,20 @@ def test_csv_repeated_item_line_is_located_at_the_row_repeating_it(tmp_path: Pat
     assert [str(e) for e in result.errors] == [
         f"{path}:4, field line: item line 01 appears twice in this declaration (first at line 2)"
     ]
+
+
+@pytest.mark.parametrize("line", ["²", "1" * 5000, "1000001"])
+def test_csv_odd_item_lines_are_located_rejections(tmp_path: Path, line: str) -> None:
+    # a superscript two is a digit to str.isdigit(), and int() refuses 5000 digits
+    path = tmp_path / "batch.csv"
+    rows = [
+        f"D-1,2024-01-15,export,Kaz Micro,,KZ,Harbin,,CN,KZ,CN,{line},100199,wheat,1,t,10,USD,KZ",
+        "D-2,2024-01-15,export,Kaz Micro,,KZ,Harbin,,CN,KZ,CN,1,100199,wheat,1,t,10,USD,KZ",
+    ]
+    path.write_text(HEADER + "\n" + "\n".join(rows) + "\n")
+    bad, good = read(path)
+    assert isinstance(good, Parsed)
+    assert isinstance(bad, Rejected) and str(bad.errors[0]).startswith(f"{path}:2, field line:")
 
 
 def test_csv_missing_columns_is_a_file_error(tmp_path: Path) -> None:

@@ -91,6 +91,18 @@ def test_numbers_in_rules_keep_their_precision(pack_dir: Path) -> None:
     assert results and all(r.passed for r in results), [r.describe() for r in results]
 
 
+@pytest.mark.parametrize("written", ["20220224", "2022-W08-4"])
+def test_dates_in_rules_are_written_yyyy_mm_dd(pack_dir: Path, written: str) -> None:
+    # Python reads both as dates; the engine would compare 20220224 as 202222
+    rule = GOOD.replace(
+        "    - field: declaration.destination_country\n      equals: RU",
+        f'    - field: exporter.registered_on\n      gt: "{written}"',
+    )
+    write(pack_dir, "dates.yaml", rule)
+    errors = errors_of(pack_dir)
+    assert any(f"date '{written}' must be written YYYY-MM-DD" in e for e in errors), errors
+
+
 def test_yaml_syntax_error_is_located(pack_dir: Path) -> None:
     write(pack_dir, "broken.yaml", GOOD.replace("score: 10", "score: [10"))
     (error,) = errors_of(pack_dir)

@@ -58,12 +58,13 @@ class Screening:
     decision: dict[str, Any]
     facts: list[dict[str, Any]]
     location: Any = None
-    # the registry's name of each party it knows ("exporter", "consignee"): the summary
-    # and the report count one company once, however the declarations spelled it
+    # the registry's name and id of each party it knows ("exporter", "consignee"): the
+    # summary and the report count one company once, however the declarations spelled it
     registered: dict[str, str] = field(default_factory=dict)
 
     def party(self, role: str) -> str:
-        """The party's registered name when the registry knows it, else the declared one."""
+        """The party as "registered name (company id)" when the registry knows it (two
+        companies may share a name), else as declared."""
         declared: str = getattr(self.declaration, role).name
         return self.registered.get(role, declared)
 
@@ -105,9 +106,9 @@ class Screener:
         }
         known = enriched.details[0] if enriched.details else {}
         registered = {
-            role: name
+            role: f"{found['registered_name']} ({found['company_id']})"
             for role in ("exporter", "consignee")
-            if (name := (known.get(f"{role}.known") or {}).get("registered_name"))
+            if "registered_name" in (found := known.get(f"{role}.known") or {})
         }
         return Screening(decl, body, enriched.items, registered=registered)
 

@@ -7,6 +7,7 @@ stays flat whatever the size. Positions in the underlying file feed the progress
 
 from __future__ import annotations
 
+import csv
 import gzip
 import io
 import os
@@ -17,6 +18,11 @@ from pathlib import Path
 from typing import IO, Any, TextIO, cast
 
 from .errors import InputError, LocatedError, Location
+
+# a long field is its record's problem (validation refuses it), not the whole file's:
+# batch CSVs and registry files alike (both import this module)
+MAX_CSV_FIELD = 1 << 26
+csv.field_size_limit(MAX_CSV_FIELD)
 
 GZIP_MAGIC = b"\x1f\x8b"
 SUFFIXES = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json"}

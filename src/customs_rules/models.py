@@ -28,6 +28,7 @@ HS_SEPARATORS = re.compile(r"[.\s]")
 HS_DIGITS = re.compile(r"\d{6,10}")
 DATE_FORMAT = re.compile(r"\d{4}-\d{2}-\d{2}")
 MAX_TEXT = 4000  # the engine mishandles strings of 64K characters; stay far below
+MAX_LINE = 1_000_000  # item line numbers: a declaration has thousands of lines at most
 
 
 def normalize_hs(value: str) -> str:
@@ -161,7 +162,7 @@ class Item(BaseModel):
     def _typos(cls, data: Any) -> Any:
         return refuse_typos(data, set(cls.model_fields))
 
-    line: Annotated[int, BeforeValidator(_line_number), Field(ge=1)]
+    line: Annotated[int, BeforeValidator(_line_number), Field(ge=1, le=MAX_LINE)]
     hs_code: HsCode
     description: OptText = None
     quantity: OptNumber = None

@@ -23,6 +23,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from . import names
 from .addresses import address_key
 from .errors import InputError, LocatedError, Location
+from .inputs import MAX_CSV_FIELD
 from .models import IsoDate, OptCountry, Party
 from .name_search import MAX_PERSON_BLOCK, Hit, NameIndex, NameSearch
 
@@ -112,59 +113,73 @@ REQUIRED_COLUMNS = {
 def read_registry_csv(path: Path, model: type[R]) -> list[R]:
     """Every row of a registry file, or an InputError listing every bad row with its line."""
     display = str(path)
+    reader = csv.DictReader(io.StringIO(_registry_text(path), newline=""))
+    rows: list[R] = []
+    errors: list[LocatedError] = []
+    try:
+        columns = [c.strip() for c in reader.fieldnames or []]
+        missing = [c for c in REQUIRED_COLUMNS[model] if c not in columns]
+        if missing:
+            error = LocatedError(Location(display, 1), f"missing column(s): {', '.join(missing)}")
+            raise InputError(f"{display} was not loaded", [error], "check the header row (README, 'Registry')")
+        reader.fieldnames = columns
+        first_line: dict[str, int] = {}
+        for row in reader:
+            errors += _row_errors(row, model, Location(display, reader.line_num), first_line, rows)
+    except csv.Error as exc:  # the reader cannot go on: nothing more is read
+        problem = f"unreadable CSV: {exc}"
+        if "field limit" in str(exc):
+            problem = f"a field runs past {MAX_CSV_FIELD:,} characters: look for an unbalanced quote before here"
+        errors.append(LocatedError(Location(display, reader.line_num), problem))
+    if errors:
+        raise InputError(f"{display} was not loaded: nothing from it was stored", errors)
+    return rows
+
+
+def _registry_text(path: Path) -> str:
+    display = str(path)
     try:
         data = Path(path).read_bytes()
     except OSError as exc:
         raise InputError(f"cannot read {display}", [LocatedError(Location(display), str(exc))]) from None
     try:
-        text = data.decode("utf-8-sig")
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        where = Location(display, data.count(b"\n", 0, exc.start) + 1)
-        problem = f"not UTF-8 text (byte 0x{data[exc.start]:02x}); save the file as UTF-8"
+        at = len(data) - len(exc.object) + exc.start  # the codec decoded what follows a BOM
+        where = Location(display, data.count(b"\n", 0, at) + 1)
+        problem = f"not UTF-8 text (byte 0x{data[at]:02x}); save the file as UTF-8"
         raise InputError(f"{display} was not loaded: nothing from it was stored", [LocatedError(where, problem)],
                          "re-encode it, e.g. iconv -f cp1251 -t utf-8") from None  # fmt: skip
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    columns = [c.strip() for c in reader.fieldnames or []]
-    missing = [c for c in REQUIRED_COLUMNS[model] if c not in columns]
-    if missing:
-        error = LocatedError(Location(display, 1), f"missing column(s): {', '.join(missing)}")
-        raise InputError(f"{display} was not loaded", [error], "check the header row (README, 'Registry')")
-    reader.fieldnames = columns
-    rows: list[R] = []
-    errors: list[LocatedError] = []
-    first_line: dict[str, int] = {}
-    for row in reader:
-        if None in row or None in row.values():
-            errors.append(LocatedError(Location(display, reader.line_num), "wrong number of values for the header"))
-            continue
-        if model is CompanyRecord:
-            ident = normalize_id(row.get("company_id")) or ""
-            seen = first_line.setdefault(ident, reader.line_num)
-            if ident and seen != reader.line_num:
-                where = Location(display, reader.line_num, field="company_id")
-                errors.append(LocatedError(where, f"company_id {row['company_id']} already on line {seen}"))
-        if (
-            model is PersonRecord
-            and row.get("person_company_id")
-            and _same_id(row["person_company_id"], row["company_id"])
-        ):
-            where = Location(display, reader.line_num, field="person_company_id")
-            errors.append(LocatedError(where, "a company cannot hold a role in itself"))
-            continue
-        try:
-            rows.append(model.model_validate(row))
-        except ValidationError as exc:
-            for err in exc.errors(include_url=False):
-                column = ".".join(str(p) for p in err["loc"])
-                message = str(err["msg"]).removeprefix("Value error, ")
-                if err["type"] in ("string_too_short", "missing"):
-                    message = "required field is empty"
-                if err["type"] == "enum":
-                    message = f"unknown role {row.get('role')!r}; roles: {', '.join(r.value for r in Role)}"
-                errors.append(LocatedError(Location(display, reader.line_num, field=column), message))
-    if errors:
-        raise InputError(f"{display} was not loaded: nothing from it was stored", errors)
-    return rows
+
+
+def _row_errors(
+    row: dict[Any, Any], model: type[R], where: Location, first_line: dict[str, int], rows: list[R]
+) -> list[LocatedError]:
+    """What is wrong with one row (nothing: it is validated and added to `rows`)."""
+    if None in row or None in row.values():
+        return [LocatedError(where, "wrong number of values for the header")]
+    errors = []
+    if model is CompanyRecord:
+        ident = normalize_id(row.get("company_id")) or ""
+        seen = first_line.setdefault(ident, where.line or 0)
+        if ident and seen != where.line:
+            errors.append(LocatedError(Location(where.source, where.line, field="company_id"),
+                                       f"company_id {row['company_id']} already on line {seen}"))  # fmt: skip
+    if model is PersonRecord and row.get("person_company_id") and _same_id(row["person_company_id"], row["company_id"]):
+        return [LocatedError(Location(where.source, where.line, field="person_company_id"),
+                             "a company cannot hold a role in itself")]  # fmt: skip
+    try:
+        rows.append(model.model_validate(row))
+    except ValidationError as exc:
+        for err in exc.errors(include_url=False):
+            column = ".".join(str(p) for p in err["loc"])
+            message = str(err["msg"]).removeprefix("Value error, ")
+            if err["type"] in ("string_too_short", "missing"):
+                message = "required field is empty"
+            if err["type"] == "enum":
+                message = f"unknown role {row.get('role')!r}; roles: {', '.join(r.value for r in Role)}"
+            errors.append(LocatedError(Location(where.source, where.line, field=column), message))
+    return errors
 
 
 def _same_id(a: str | None, b: str | None) -> bool:

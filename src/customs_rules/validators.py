@@ -15,7 +15,7 @@ from typing import Any
 from .compiler import check_limits
 from .errors import LocatedError, Location
 from .facts import FIELDS, FieldType
-from .models import normalize_country, normalize_hs
+from .models import DATE_FORMAT, normalize_country, normalize_hs
 from .rules import COMPARISONS, GROUP_OPS, LIST_OPS, SET_OPS, Leaf, Rule, RulePack, leaves
 from .yamlfile import line_of
 
@@ -120,6 +120,9 @@ def value_problem(kind: FieldType, value: Any, strict: bool = True) -> str | Non
 
 
 def _iso_date(value: str) -> str:
+    # Python also reads 20220224 and 2022-W08-4 as dates; rules and facts write YYYY-MM-DD
+    if not DATE_FORMAT.fullmatch(value):
+        raise ValueError(f"date {value!r} must be written YYYY-MM-DD")
     return dt.date.fromisoformat(value).isoformat()
 
 

@@ -90,7 +90,7 @@ def verify(session: Session, batch_size: int = 5000) -> Verification:
     chain = _verify_chain(session, batch_size)
     if not chain.ok:
         return chain
-    altered = _altered_decision(session)
+    altered = _altered_decision(session, batch_size)
     return Verification(False, chain.entries, chain.last_hash, altered) if altered else chain
 
 

@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from sqlmodel import Session, func, select
 
 from .. import names
+from ..errors import StorageError
 from ..models import Party
 from ..name_search import MAX_PERSON_BLOCK, Hit, NameSearch, best_candidates
 from ..registry import (
@@ -382,6 +383,8 @@ def driver_rows(session: Session, sql: str, values: list[Any]) -> Iterator[Any]:
         for part in _parts(values):
             cursor.execute(sql.format(marks=", ".join([mark] * len(part))), tuple(part))
             yield from cursor.fetchall()
+    except connection.dialect.loaded_dbapi.Error as exc:  # the driver's own, not SQLAlchemy's
+        raise StorageError(f"registry look-up failed: {exc}".splitlines()[0]) from None
     finally:
         cursor.close()
 

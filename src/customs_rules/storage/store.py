@@ -377,7 +377,9 @@ class Store:
             return audit.entries(session, limit, action)
 
     def verify_audit(self) -> audit.Verification:
-        with self.reading() as session:
+        # one snapshot (REPEATABLE READ on PostgreSQL): a batch storing meanwhile must not
+        # show decisions whose audit entry the chain walk did not see
+        with Session(self.lookup_engine) as session:
             return audit.verify(session)
 
     def count(self, table: type[SQLModel]) -> int:
