@@ -1,6 +1,6 @@
 """The floor under issue #4's ratio target: what two steps no pipeline can skip cost alone.
 
-    python benchmarks/bench_floor.py [--keep DIR] [--sample 20000]
+    python benchmarks/bench_floor.py [--keep DIR] [--sample 20000] [--pg URL]
 
 On the file and registry of bench_batch.py (generated and loaded in DIR if missing), in
 one run, it times:
@@ -20,7 +20,8 @@ one run, it times:
     and no syncing at all, the fastest SQLite writes (never a setting to keep data with);
     and the bare rows with the project's settings: the same rows with the declaration's
     content and the decision's facts emptied, which no pipeline may skip (design.md
-    section 6), to show that the row count alone exceeds the budget.
+    section 6), to show that the row count alone exceeds the budget. With --pg, the
+    same rows also go to PostgreSQL through COPY (the server shares the machine's cores).
 
 SQLite has one writer, so no number of workers shortens step 3. The last line is the
 best ratio read/screen that any pipeline storing these rows could reach on this machine,
@@ -147,12 +148,49 @@ def insert_seconds(base_db: Path, target: Path, copies: list[Rows], fast: bool) 
     return seconds
 
 
+def postgres_seconds(url: str, columns: dict[str, list[str]], copies: list[Rows], version: tuple[Any, ...]) -> float:
+    """The same rows through COPY into a fresh PostgreSQL database made by the project's
+    migrations (the server runs on the same cores), one transaction per replica."""
+    import psycopg
+
+    from customs_rules.storage import Store
+
+    base, _, _ = url.rpartition("/")
+    name = "customs_rules_floor"
+    libpq = base.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(f"{libpq}/postgres", autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {name}")
+        admin.execute(f"CREATE DATABASE {name}")
+    try:
+        Store(f"{base}/{name}").close()  # the schema, by the migrations
+        with psycopg.connect(f"{libpq}/{name}") as connection:
+            connection.execute("INSERT INTO ruleset_version VALUES (%s, %s, %s)", version)
+            connection.commit()
+            is_test = columns["finding"].index("is_test")  # 0/1 in SQLite, a boolean here
+            start = time.perf_counter()
+            for copy in copies:
+                with connection.transaction():
+                    for table in STORED:
+                        quoted = ", ".join(f'"{c}"' for c in columns[table])
+                        with connection.cursor().copy(f'COPY "{table}" ({quoted}) FROM STDIN') as sink:
+                            for row in copy[table]:
+                                if table == "finding":
+                                    row = (*row[:is_test], bool(row[is_test]), *row[is_test + 1 :])
+                                sink.write_row(row)
+            return time.perf_counter() - start
+    finally:
+        with psycopg.connect(f"{libpq}/postgres", autocommit=True) as admin:
+            admin.execute(f"DROP DATABASE IF EXISTS {name}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--lines", type=int, default=1_000_000, help="of the file, when it must be generated")
     parser.add_argument("--companies", type=int, default=100_000, help="of the registry, when it must be generated")
     parser.add_argument("--sample", type=int, default=20_000, help="lines screened and stored for real")
     parser.add_argument("--keep", type=Path, help="work in this directory and keep the files")
+    parser.add_argument("--pg", metavar="URL", help="also COPY the rows into PostgreSQL at this server "
+                        "(postgresql+psycopg://USER@HOST:PORT/DB; a scratch database is made and dropped)")  # fmt: skip
     args = parser.parse_args()
     work = args.keep or Path(tempfile.mkdtemp(prefix="cr-floor-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -182,6 +220,11 @@ def main() -> None:
     print(f"   with the project's settings (WAL, foreign keys, synchronous=FULL): {project_s:.1f} s")
     fast_s = insert_seconds(sample_db, floor_db, copies, fast=True)
     print(f"   with no journal and no syncing (SQLite's fastest): {fast_s:.1f} s")
+    if args.pg:
+        with sqlite3.connect(sample_db) as connection:
+            version = connection.execute("SELECT version, first_used_at, content FROM ruleset_version").fetchone()
+        pg_s = postgres_seconds(args.pg, columns, copies, version)
+        print(f"   PostgreSQL, COPY from Python, the server on the same cores: {pg_s:.1f} s")
     del copies
     bare_s = insert_seconds(sample_db, floor_db, replicas(columns, bare(columns, stored), count), fast=False)
     print(f"   the bare rows (no content, no facts), project's settings: {bare_s:.1f} s")
