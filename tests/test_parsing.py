@@ -19,6 +19,10 @@ HEADER = (
 )
 
 
+def write_batch(path: Path, rows: list[str]) -> None:
+    path.write_text(HEADER + "\n" + "\n".join(rows) + "\n")
+
+
 def decl(ident: str = "D-1", **extra: object) -> dict[str, object]:
     return {
         "declaration_id": ident,
@@ -124,7 +128,7 @@ def test_csv_bad_row_rejects_its_whole_declaration_only(tmp_path: Path) -> None:
         "D-2,2024-01-15,export,Kaz Micro,,KZ,Harbin,,CN,KZ,XX,1,100199,wheat,1,t,10,USD,KZ",
         "D-3,2024-01-15,export,Kaz Micro,,KZ,Harbin,,CN,KZ,CN,1,100199,wheat,1,t,10,USD,KZ",
     ]
-    path.write_text(HEADER + "\n" + "\n".join(rows) + "\n")
+    write_batch(path, rows)
     results = read(path)
     assert [type(r).__name__ for r in results] == ["Rejected", "Rejected", "Parsed"]
     assert str(results[0].errors[0]).startswith(f"{path}:3, field hs_code:")
@@ -137,7 +141,7 @@ def test_csv_conflicting_header_values_reject_the_declaration(tmp_path: Path) ->
         "D-1,2024-01-15,export,Kaz Micro,,KZ,Harbin,,CN,KZ,CN,1,100199,wheat,1,t,10,USD,KZ",
         "D-1,2024-01-15,export,Kaz Micro,,KZ,Harbin,,CN,KZ,RU,2,100199,wheat,1,t,10,USD,KZ",
     ]
-    path.write_text(HEADER + "\n" + "\n".join(rows) + "\n")
+    write_batch(path, rows)
     (result,) = read(path)
     assert isinstance(result, Rejected)
     assert str(result.errors[0]).startswith(f"{path}:3, field destination_country: conflicts with line 2")
@@ -150,7 +154,7 @@ def test_csv_repeated_item_line_is_located_at_the_row_repeating_it(tmp_path: Pat
         "D-1,2024-01-15,export,Kaz Micro,,KZ,Harbin,,CN,KZ,CN,2,100199,wheat,1,t,10,USD,KZ",
         "D-1,2024-01-15,export,Kaz Micro,,KZ,Harbin,,CN,KZ,CN,01,8806.21,drones,1,pcs,10,USD,CN",
     ]
-    path.write_text(HEADER + "\n" + "\n".join(rows) + "\n")
+    write_batch(path, rows)
     (result,) = read(path)
     assert isinstance(result, Rejected)
     assert [str(e) for e in result.errors] == [
@@ -166,7 +170,7 @@ def test_csv_odd_item_lines_are_located_rejections(tmp_path: Path, line: str) ->
         f"D-1,2024-01-15,export,Kaz Micro,,KZ,Harbin,,CN,KZ,CN,{line},100199,wheat,1,t,10,USD,KZ",
         "D-2,2024-01-15,export,Kaz Micro,,KZ,Harbin,,CN,KZ,CN,1,100199,wheat,1,t,10,USD,KZ",
     ]
-    path.write_text(HEADER + "\n" + "\n".join(rows) + "\n")
+    write_batch(path, rows)
     bad, good = read(path)
     assert isinstance(good, Parsed)
     assert isinstance(bad, Rejected) and str(bad.errors[0]).startswith(f"{path}:2, field line:")
@@ -203,7 +207,7 @@ def test_ragged_csv_rows_reject_their_whole_declaration(tmp_path: Path) -> None:
         "D-1,2024-01-15,export,Kaz Micro,,KZ,Harbin,,RU,KZ,RU,2,880621,drone,1,pcs,10,USD,CN,EXTRA",
         "D-2,2024-01-15,export,Kaz Micro,,KZ,Harbin,,CN,KZ,CN,1,100199",
     ]
-    path.write_text(HEADER + "\n" + "\n".join(rows) + "\n")
+    write_batch(path, rows)
     results = read(path)
     assert [type(r).__name__ for r in results] == ["Rejected", "Rejected"]
     assert str(results[0].errors[0]) == f"{path}:3: more values than header columns"
