@@ -329,9 +329,9 @@ def test_entries_written_before_seals_are_checked_in_their_own_form(
 ) -> None:
     from customs_rules.storage import audit, records
 
-    def old_digest(decision: dict[str, Any], content_digest: str, facts: Any) -> str:
-        rules = sorted(f["rule_id"] for f in decision["findings"])
-        return audit.digest_of(decision["decision"], decision["score"], decision["ruleset_version"], rules)
+    def old_digest(verdict: str, score: float, version: str, findings: list[dict[str, Any]], *_: Any) -> str:
+        rules = sorted(f["rule_id"] for f in findings if not f["is_test"])
+        return audit.digest_of(verdict, score, version, rules)
 
     load(db_url)
     with monkeypatch.context() as patched:

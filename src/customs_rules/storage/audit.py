@@ -151,17 +151,12 @@ def _digest(row: DecisionRecord, content_digest: str, findings: list[FindingReco
     if not recorded.startswith(SEAL):
         rules = sorted(f.rule_id for f in findings if not f.is_test)
         return digest_of(row.decision, row.score, row.ruleset_version, rules)
-    as_found = [
+    rows = [
         {"rule_id": f.rule_id, "title": f.title, "action": f.action, "score": f.score, "item_line": f.item_line,
-         "evidence": f.evidence}
+         "is_test": f.is_test, "evidence": f.evidence}
         for f in findings
     ]  # fmt: skip
-    decision = {
-        "decision": row.decision, "score": row.score, "ruleset_version": row.ruleset_version,
-        "findings": [d for d, f in zip(as_found, findings, strict=True) if not f.is_test],
-        "test_findings": [d for d, f in zip(as_found, findings, strict=True) if f.is_test],
-    }  # fmt: skip
-    return seal(decision, content_digest, row.facts)
+    return seal(row.decision, row.score, row.ruleset_version, rows, content_digest, row.facts)
 
 
 def _findings_of(session: Session, decision_ids: list[int]) -> dict[int, list[FindingRecord]]:
@@ -174,13 +169,10 @@ def _findings_of(session: Session, decision_ids: list[int]) -> dict[int, list[Fi
     return found
 
 
-ITEM_FIELDS = ("line", "hs_code", "description", "value", "currency", "origin_country")
-
-
 def _altered_declaration(session: Session, batch_size: int) -> str | None:
     """The first declaration whose content no longer has its hash, or whose item rows
     no longer match its content."""
-    from .records import content_hash
+    from .records import ITEM_FIELDS, content_hash
 
     last_id = 0
     while True:

@@ -25,7 +25,7 @@ def record(
     session: Session, batch: list[Any], kind: str = "screen", officer: str | None = None, force: bool = False
 ) -> list[tuple[int, str] | None]:
     """Store screenings; of each, the new decision id and its seal for the audit log
-    (`audit.seal`), or None where it was already stored.
+    (`seal`), or None where it was already stored.
 
     Bulk inserts (RETURNING the new ids, in order): one round trip per table."""
     ids = {s.declaration.declaration_id for s in batch}
@@ -76,7 +76,8 @@ def record(
     for screening, pk, index, digest in targets:
         row = _decision_row(screening, pk if pk is not None else new_pks[index])
         decisions.append(row | {"kind": kind, "officer": officer})
-        seals.append(seal(screening.decision, digest, row["facts"]))
+        d = screening.decision
+        seals.append(seal(d["decision"], d["score"], d["ruleset_version"], _finding_rows(d), digest, row["facts"]))
     decision_pks = _insert_returning(session, DecisionRecord, decisions)
     findings = [
         row | {"decision_id": decision_pks[n]}
@@ -122,15 +123,11 @@ def _declaration_row(
     }
 
 
+ITEM_FIELDS = ("line", "hs_code", "description", "value", "currency", "origin_country")  # an item row's copy
+
+
 def _item_row(item: Any) -> dict[str, Any]:
-    return {
-        "line": item.line,
-        "hs_code": item.hs_code,
-        "description": item.description,
-        "value": item.value,
-        "currency": item.currency,
-        "origin_country": item.origin_country,
-    }
+    return {name: getattr(item, name) for name in ITEM_FIELDS}
 
 
 def _decision_row(screening: Any, declaration_pk: int) -> dict[str, Any]:
@@ -200,14 +197,15 @@ def unpack_facts(stored: list[dict[str, Any]] | dict[str, Any]) -> list[dict[str
 SEAL = "2:"  # seals of this form cover findings, facts and content; older digests did not
 
 
-def seal(decision: dict[str, Any], content_digest: str, facts: Any) -> str:
+def seal(
+    verdict: str, score: float, version: str, findings: list[dict[str, Any]], content_digest: str, facts: Any
+) -> str:
     """What a stored decision says, in a few bytes the audit log keeps: its verdict,
-    score and rule set, every finding with its evidence (test findings too), the facts it
-    was made on and the content hash of its declaration. `audit verify` recomputes it
-    from the stored rows, so an edit of any of them is found."""
-    findings = sorted(orjson.dumps(_sealed_finding(f), option=orjson.OPT_SORT_KEYS) for f in _finding_rows(decision))
-    body = [decision["decision"], float(decision["score"]), decision["ruleset_version"], [f.decode() for f in findings],
-            content_digest, facts]  # fmt: skip
+    score and rule set, every finding (rows as stored, test findings too) with its
+    evidence, the facts it was made on and the content hash of its declaration. `audit
+    verify` recomputes it from the stored rows, so an edit of any of them is found."""
+    sealed = sorted(orjson.dumps(_sealed_finding(f), option=orjson.OPT_SORT_KEYS).decode() for f in findings)
+    body = [verdict, float(score), version, sealed, content_digest, facts]
     return SEAL + hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()[:16]
 
 
