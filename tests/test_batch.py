@@ -32,6 +32,21 @@ def run(db: str, *args: str) -> Result:
     return CliRunner().invoke(main, ["--db", db, *args], catch_exceptions=False)
 
 
+def load_fixture_registry(db: str) -> None:
+    registry = FIXTURES / "registry"
+    loaded = run(db, "-q", "registry", "load", "--companies", str(registry / "companies.csv"),
+                 "--people", str(registry / "people.csv"), "--watchlist", str(registry / "watchlist.csv"))  # fmt: skip
+    assert loaded.exit_code == 0, loaded.stderr
+
+
+@pytest.fixture()
+def sqlite_url(sqlite_url: str) -> str:
+    """Batch runs screen against the fixture registry, as the README's quick start does:
+    screening refuses a store with no registry loaded."""
+    load_fixture_registry(sqlite_url)
+    return sqlite_url
+
+
 def outcomes(pack: RulePack, registry: RegistryIndex, paths: list[str], workers: int) -> list[Any]:
     results = batch.screen_blocks(batch.blocks(paths, size=7), pack, registry, AT, workers)
     return [o.decision if o.decision else [str(e) for e in o.rejected.errors] for o in results]
@@ -189,6 +204,7 @@ def test_workers_store_the_same_as_one_process(tmp_path: Path) -> None:
     stored = []
     for workers in ("1", "2"):
         url = f"sqlite:///{tmp_path / f'w{workers}.db'}"
+        load_fixture_registry(url)
         result = run(url, "-q", "screen", str(SHIPMENTS), str(BAD_ROWS), "--format", "json", "--workers", workers)
         assert result.exit_code == 2
         store = Store(url)

@@ -30,10 +30,23 @@ COMPANIES = (
     "CN91,Harbin Grain Import Co,CN,2005-01-01,46.21,\n"
 )
 PEOPLE = "company_id,person_name,role,person_id,birth_date\n150340000011,Yerlan Sadykov,director,,\n"
+WATCHLIST = "name,company_id,country,reason,source,listed_on\nRadiokomplekt,,RU,reported supplier,test,2023-06-01\n"
 
 
 def run(db: str, *args: str, input: str | None = None) -> Result:
     return CliRunner().invoke(main, ["--db", db, *args], input=input, catch_exceptions=False)
+
+
+@pytest.fixture()
+def loaded_url(sqlite_url: str, tmp_path: Path) -> str:
+    """A store with a small registry (companies, people, watchlist): screening refuses
+    a store with none loaded."""
+    files = {"companies": COMPANIES, "people": PEOPLE, "watchlist": WATCHLIST}
+    for name, text in files.items():
+        (tmp_path / f"{name}.csv").write_text(text)
+    options = [arg for name in files for arg in (f"--{name}", str(tmp_path / f"{name}.csv"))]
+    assert run(sqlite_url, "-q", "registry", "load", *options).exit_code == 0
+    return sqlite_url
 
 
 def counts(db: str) -> tuple[int, int, int]:
@@ -69,9 +82,9 @@ def test_every_command_has_help(command: tuple[str, ...]) -> None:
     assert len(lines) >= 2 and lines[1].strip(), f"{command} has no help text"
 
 
-def test_screen_json_prints_one_decision_per_line(sqlite_url: str, tmp_path: Path) -> None:
+def test_screen_json_prints_one_decision_per_line(loaded_url: str, tmp_path: Path) -> None:
     path = write_json(tmp_path, "d.json", [GOOD, GOOD | {"declaration_id": "D-2"}])
-    result = run(sqlite_url, "screen", path, "--format", "json")
+    result = run(loaded_url, "screen", path, "--format", "json")
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
     assert [json.loads(line)["declaration_id"] for line in lines] == ["D-1", "D-2"]
@@ -91,24 +104,26 @@ def test_screen_json_prints_one_decision_per_line(sqlite_url: str, tmp_path: Pat
         == "2 lines: 2 screened in 2 declaration(s) (0 hold, 0 inspect, 2 release), 0 rejected in 0 declaration(s)"
     )
     assert any("Summary" in line for line in tables)
-    assert counts(sqlite_url)[:2] == (2, 2)
+    assert counts(loaded_url)[:2] == (2, 2)
 
 
 def test_screen_csv_and_table_formats(sqlite_url: str, tmp_path: Path) -> None:
     path = write_json(tmp_path, "d.json", GOOD)
-    result = run(sqlite_url, "-q", "screen", path, "--format", "csv", "--no-store")
+    # without a registry on purpose: the unknown exporter fills the test-rule column
+    result = run(sqlite_url, "-q", "screen", path, "--format", "csv", "--no-store", "--no-registry")
     assert result.exit_code == 0
     header, row = result.stdout.splitlines()
     assert header == "declaration_id,decision,score,rule_ids,test_rule_ids,ruleset_version,screened_at"
     assert row.startswith("D-1,release,0,,profile-unknown-exporter-any-goods,sha256:")
-    assert result.stderr == ""
-    table = run(sqlite_url, "-q", "screen", path, "--no-store")
+    assert result.stderr.startswith("warning: screening WITHOUT a registry (--no-registry)")
+    assert len(result.stderr.splitlines()) == 1  # -q: the warning, no summary
+    table = run(sqlite_url, "-q", "screen", path, "--no-store", "--no-registry")
     assert table.exit_code == 0 and "RELEASE" in table.stdout and "D-1" in table.stdout
     assert counts(sqlite_url) == (0, 0, 0)
 
 
-def test_screen_reads_stdin(sqlite_url: str) -> None:
-    result = run(sqlite_url, "screen", "-", "--format", "json", input=json.dumps(GOOD))
+def test_screen_reads_stdin(loaded_url: str) -> None:
+    result = run(loaded_url, "screen", "-", "--format", "json", input=json.dumps(GOOD))
     assert result.exit_code == 0
     assert json.loads(result.stdout)["declaration_id"] == "D-1"
 
@@ -136,38 +151,38 @@ BAD_INPUTS = [
 
 @pytest.mark.parametrize(("name", "text", "message"), BAD_INPUTS, ids=[b[0] for b in BAD_INPUTS])
 def test_bad_input_is_located_exit_2_nothing_stored(
-    sqlite_url: str, tmp_path: Path, name: str, text: str, message: str
+    loaded_url: str, tmp_path: Path, name: str, text: str, message: str
 ) -> None:
     path = tmp_path / name
     path.write_text(text)
-    result = run(sqlite_url, "screen", str(path), "--format", "json")
+    result = run(loaded_url, "screen", str(path), "--format", "json")
     assert result.exit_code == 2
     assert result.stdout == ""
     assert f"{path}" in result.stderr and message in result.stderr
     assert "Traceback" not in result.stderr
-    assert counts(sqlite_url) == (0, 0, 0)
+    assert counts(loaded_url) == (0, 0, 0)
 
 
-def test_good_declarations_are_screened_beside_bad_ones(sqlite_url: str, tmp_path: Path) -> None:
+def test_good_declarations_are_screened_beside_bad_ones(loaded_url: str, tmp_path: Path) -> None:
     bad = GOOD | {"declaration_id": "BAD", "destination_country": "XX"}
     path = write_json(tmp_path, "mixed.json", [GOOD, bad, GOOD | {"declaration_id": "D-3"}])
-    result = run(sqlite_url, "screen", path, "--format", "json")
+    result = run(loaded_url, "screen", path, "--format", "json")
     assert result.exit_code == 2
     assert [json.loads(x)["declaration_id"] for x in result.stdout.splitlines()] == ["D-1", "D-3"]
     assert "rejected declaration BAD at" in result.stderr
     summary = "3 lines: 2 screened in 2 declaration(s) (0 hold, 0 inspect, 2 release), 1 rejected in 1 declaration(s)"
     assert summary in result.stderr.splitlines()
-    assert counts(sqlite_url)[:2] == (2, 2)
+    assert counts(loaded_url)[:2] == (2, 2)
 
 
-def test_resubmitting_is_idempotent_and_changes_are_revisions(sqlite_url: str, tmp_path: Path) -> None:
+def test_resubmitting_is_idempotent_and_changes_are_revisions(loaded_url: str, tmp_path: Path) -> None:
     path = write_json(tmp_path, "d.json", GOOD)
-    assert run(sqlite_url, "screen", path).exit_code == 0
-    assert run(sqlite_url, "screen", path).exit_code == 0
-    assert counts(sqlite_url)[:2] == (1, 1)
+    assert run(loaded_url, "screen", path).exit_code == 0
+    assert run(loaded_url, "screen", path).exit_code == 0
+    assert counts(loaded_url)[:2] == (1, 1)
     changed = write_json(tmp_path, "d2.json", GOOD | {"destination_country": "UZ"})
-    assert run(sqlite_url, "screen", changed).exit_code == 0
-    assert counts(sqlite_url)[:2] == (2, 2)
+    assert run(loaded_url, "screen", changed).exit_code == 0
+    assert counts(loaded_url)[:2] == (2, 2)
 
 
 def test_broken_rule_pack_exit_2_nothing_stored(sqlite_url: str, tmp_path: Path) -> None:
@@ -233,7 +248,7 @@ def test_registry_load_needs_a_file(sqlite_url: str) -> None:
 
 
 def test_internal_errors_exit_1_without_traceback(
-    sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    loaded_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from customs_rules import api
 
@@ -241,7 +256,7 @@ def test_internal_errors_exit_1_without_traceback(
         raise RuntimeError("disk on fire")
 
     monkeypatch.setattr(api.Screener, "screen", boom)
-    result = run(sqlite_url, "screen", write_json(tmp_path, "d.json", GOOD))
+    result = run(loaded_url, "screen", write_json(tmp_path, "d.json", GOOD))
     assert result.exit_code == 1
     assert "internal error: RuntimeError: disk on fire" in result.stderr
     assert "Traceback" not in result.stderr
@@ -275,6 +290,7 @@ def test_sample_shipments_screen_cleanly(sqlite_url: str) -> None:
 
 
 def test_fixture_batch_with_bad_rows(sqlite_url: str) -> None:
+    load_fixture_registry(sqlite_url)
     path = FIXTURES / "bad" / "bad_rows.csv"
     result = run(sqlite_url, "screen", str(path), "--format", "json")
     assert result.exit_code == 2
@@ -300,6 +316,7 @@ def test_fixture_bad_registry_file_is_refused_whole(sqlite_url: str) -> None:
     "name", ["malformed.json", "hs_letter.json", "unknown_country.json", "negative_value.json", "no_items.json"]
 )
 def test_fixture_bad_declarations(sqlite_url: str, name: str) -> None:
+    load_fixture_registry(sqlite_url)
     path = FIXTURES / "bad" / name
     result = run(sqlite_url, "screen", str(path))
     assert result.exit_code == 2

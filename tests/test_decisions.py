@@ -76,8 +76,10 @@ def test_seed_case_holds_with_findings_from_every_family(screener: Screener) -> 
             "profile-activity-mismatch", "linked-parties-listed-goods"} <= set(rules)  # fmt: skip
     assert rules["drones-ru-by"]["item_line"] == 1 and rules["drones-ru-by"]["evidence"]["item_lines"] == [1, 2]
     assert rules["profile-activity-mismatch"]["item_line"] == 3
-    mismatch = rules["profile-activity-mismatch"]["evidence"]["item.exporter_activity_covers"]
+    # on an export the domestic party whose profile is judged is the exporter
+    mismatch = rules["profile-activity-mismatch"]["evidence"]["item.domestic_party_activity_covers"]
     assert mismatch["activity_codes"] == ["24.10", "46.72", "01.61", "84.25"] and mismatch["covering"] == []
+    assert mismatch["role"] == "exporter"
     link = rules["linked-parties-listed-goods"]["evidence"]["parties.linked"]
     (person,) = link["shared_persons"]
     assert person["person"] == "Гольдберг Илья Маркович" and person["consignee_person"] == "Goldberg Ilya"

@@ -36,6 +36,7 @@ FIELD_NAMES = [
     "item.hs_code", "declaration.destination_country", "declaration.transit_countries",
     "item.origin_country", "item.value", "exporter.registered_on", "exporter.known",
     "item.exporter_activity_covers", "declaration.procedure", "item.currency", "parties.linked",
+    "domestic_party.role", "domestic_party.known", "domestic_party.registered_on", "item.domestic_party_activity_covers",
 ]  # fmt: skip
 
 

@@ -204,6 +204,7 @@ def test_interactive_submit_asks_field_by_field(sqlite_url: str, monkeypatch: py
     from customs_rules import officer_cli
 
     monkeypatch.setattr(officer_cli, "stdin_is_terminal", lambda: True)
+    load(sqlite_url)
     answers = [
         "F-1", "2024-03-01", "", "", "Dala Grain LLP", "", "KZ", "Harbin Grain Import Co", "", "CN",
         "KZ", "XX", "CN", "", "1001.99", "wheat", "10", "t", "-5", "2000", "USD", "KZ", "", "n",

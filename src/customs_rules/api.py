@@ -6,6 +6,8 @@
 
     store = Store("sqlite:///customs.db")
     screener = Screener.open(store)             # rules, policy and a registry snapshot
+    for warning in screener.registry_check.warnings:
+        print(warning)                          # e.g. the registry is older than the policy allows
     for outcome in screener.screen_inputs(read_all(["day.csv"])):
         ...                                     # a Screening or a Rejected, in input order
 
@@ -22,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from .enrichment import enrich, path_guard
-from .errors import InputError
+from .errors import InputError, RegistryMissingError
 from .evaluation import Evaluator
 from .models import Declaration
 from .parsing import Parsed, Rejected
@@ -38,6 +40,7 @@ from .registry import (
 )
 from .rules import RulePack, load_pack
 from .storage import Store
+from .storage.store import WITHOUT_REGISTRY  # the mark on a decision screened with --no-registry
 
 STORE_CHUNK = 500
 
@@ -72,7 +75,9 @@ class Screening:
 class Screener:
     """A compiled rule pack, its policy, and a registry snapshot: screen with it."""
 
-    def __init__(self, pack: RulePack, registry: RegistryLookup, store: Store | None = None) -> None:
+    def __init__(
+        self, pack: RulePack, registry: RegistryLookup, store: Store | None = None, without_registry: bool = False
+    ) -> None:
         self.pack = pack
         self.version = pack.version
         self.policy: Policy = policy_from(pack.policy_doc)
@@ -81,12 +86,26 @@ class Screener:
         self.registry = registry
         registry.use_threshold(self.policy.name_threshold)
         self.store = store
+        # screened on purpose without a registry (--no-registry): each decision says so
+        self.without_registry = without_registry
+        self.registry_check = RegistryCheck(without_registry)
 
     @classmethod
-    def open(cls, store: Store | None, rules_dir: Path | None = None) -> Screener:
+    def open(cls, store: Store | None, rules_dir: Path | None = None, without_registry: bool = False) -> Screener:
+        """The pack and a snapshot of the store's registry. Refused (RegistryMissingError)
+        when no registry is loaded, unless `without_registry`: see `check_registry`."""
         pack = load_pack(rules_dir or default_rules_dir())
-        registry = store.registry_index() if store else RegistryIndex([], [], [])
-        return cls(pack, registry, store)
+        policy = policy_from(pack.policy_doc)
+        if store is None:
+            if not without_registry:
+                raise RegistryMissingError("no store, so no registry: every party would be unknown")
+            check = RegistryCheck(True, [WITHOUT_REGISTRY_WARNING])
+        else:
+            check = check_registry(store, policy, without_registry)
+        registry = RegistryIndex([], [], []) if check.without_registry or store is None else store.registry_index()
+        screener = cls(pack, registry, store, check.without_registry)
+        screener.registry_check = check
+        return screener
 
     def screen(self, decl: Declaration, at: dt.datetime | None = None) -> Screening:
         """Enrich, evaluate and decide one declaration (nothing is stored)."""
@@ -104,6 +123,8 @@ class Screener:
             "ruleset_version": self.version,
             "screened_at": at.isoformat().replace("+00:00", "Z"),
         }
+        if self.without_registry:
+            body[WITHOUT_REGISTRY] = True  # optional field: only when it is so
         known = enriched.details[0] if enriched.details else {}
         registered = {
             role: f"{found['registered_name']} ({found['company_id']})"
@@ -145,6 +166,66 @@ class Screener:
         if keep and pending:
             assert self.store is not None
             self.store.record_screenings(pending, "screen", officer)
+
+
+WITHOUT_REGISTRY_WARNING = (
+    "warning: screening WITHOUT a registry (--no-registry): every party is unknown and the watchlist "
+    "and linked-party rules cannot fire; the decisions and their audit entries are marked "
+    f"{WITHOUT_REGISTRY}"
+)
+
+
+@dataclass(frozen=True)
+class RegistryCheck:
+    """Whether screening goes without a registry (--no-registry), and the warnings to
+    show once per run (a registry older than the policy allows, an empty table)."""
+
+    without_registry: bool = False
+    warnings: list[str] = field(default_factory=list)
+
+
+def check_registry(
+    store: Store, policy: Policy, without_registry: bool = False, now: dt.datetime | None = None
+) -> RegistryCheck:
+    """Before a run screens against the store's registry: refuse (RegistryMissingError,
+    exit 2) when no company is loaded, since every party would be "unknown" and the
+    decisions wrong, unless `without_registry` says to screen without one on purpose.
+    Warn when a table is empty, or when the registry is older than the policy's
+    `registry: max_age_days` (its age is that of its least recently loaded table)."""
+    if without_registry:
+        return RegistryCheck(True, [WITHOUT_REGISTRY_WARNING])
+    counts = store.registry_counts()
+    if not counts["companies"]:
+        raise RegistryMissingError()
+    warnings = []
+    empty = [name for name in ("people", "watchlist") if not counts[name]]
+    if empty:
+        cannot = {"people": "no director, founder or owner can link two parties", "watchlist": "no party can "
+                  "be found on the watchlist"}  # fmt: skip
+        warnings.append(
+            f"warning: the registry has no {' and no '.join(empty)} loaded: {'; '.join(cannot[n] for n in empty)}"
+        )
+    stale = registry_age_warning(store.registry_loads(), policy.registry_max_age_days, now)
+    if stale:
+        warnings.append(stale)
+    return RegistryCheck(False, warnings)
+
+
+def registry_age_warning(
+    loads: dict[str, dt.datetime], max_age_days: int, now: dt.datetime | None = None
+) -> str | None:
+    """A warning when the least recently loaded registry table is older than allowed."""
+    if not loads:
+        return "warning: no registry load is recorded in the audit log: the registry's age is unknown"
+    table, loaded = min(loads.items(), key=lambda kv: kv[1])
+    age = (now or dt.datetime.now(dt.UTC)) - loaded
+    if age <= dt.timedelta(days=max_age_days):
+        return None
+    return (
+        f"warning: the registry is {age.days} days old ({table} last loaded {loaded:%Y-%m-%d %H:%M} UTC), "
+        f"older than the policy's registry.max_age_days of {max_age_days}: load a fresh one with "
+        "customs-rules registry load --companies ... --people ... --watchlist ..."
+    )
 
 
 @dataclass

@@ -52,6 +52,7 @@ class Worker:
     db_url: str | None = None
     keep: bool = False
     officer: str | None = None
+    without_registry: bool = False  # --no-registry: decisions marked as screened without one
     screener: Screener | None = None
     store: Any = None
     _lookups: Any = None
@@ -62,7 +63,7 @@ class Worker:
             if registry is None:
                 self._lookups = self._store().stored_registry()
                 registry = self._lookups.__enter__()
-            self.screener = Screener(self.pack, registry)
+            self.screener = Screener(self.pack, registry, without_registry=self.without_registry)
         return self.screener
 
     def _store(self) -> Any:
@@ -137,12 +138,14 @@ def screen_blocks(
     db_url: str | None = None,
     keep: bool = False,
     officer: str | None = None,
+    without_registry: bool = False,
 ) -> Iterator[Outcome]:
     """Every record's outcome, in input order, screened by `workers` processes. With no
     registry snapshot, workers look parties up in the database at `db_url`; with `keep`
-    they store their results there."""
+    they store their results there; `without_registry` marks the decisions (the
+    registry given is then an empty one)."""
     global _WORKER
-    worker = Worker(pack, registry, db_url, keep, officer)
+    worker = Worker(pack, registry, db_url, keep, officer, without_registry)
     if workers <= 1:
         try:
             for block in jobs:

@@ -22,11 +22,13 @@ from rich.table import Table
 from rich.text import Text
 
 from . import batch, reporting
-from .api import STORE_CHUNK, Screening, default_rules_dir
+from .api import STORE_CHUNK, Screening, check_registry, default_rules_dir
 from .cli import EXIT_INPUT, err_console, handle_errors, main, open_store, rules_option
 from .errors import CustomsRulesError
 from .inputs import bytes_done
 from .outputs import RejectsFile, ReportRows, ResultsFile
+from .policy import policy_from
+from .registry import RegistryIndex
 from .rules import load_pack
 from .storage import Store
 from .workflow import current_officer
@@ -47,6 +49,10 @@ from .workflow import current_officer
 @click.option("--no-store", is_flag=True, help="Screen only; record nothing in the database.")
 @click.option("--officer", default=None, help="Who screens (recorded with each decision and in the audit log).")
 @rules_option
+@click.option(
+    "--no-registry", is_flag=True,
+    help="Screen without the registry (every party unknown), e.g. before one is loaded; marked in the audit log.",
+)  # fmt: skip
 @click.pass_context
 @handle_errors
 def screen(ctx: click.Context, paths: tuple[str, ...], **options: Any) -> None:
@@ -67,6 +73,10 @@ def screen(ctx: click.Context, paths: tuple[str, ...], **options: Any) -> None:
 
 def _run(store: Store, paths: list[str], quiet: bool, **options: Any) -> batch.Counts:
     pack = load_pack(options["rules_dir"] or default_rules_dir())
+    # before anything is opened or screened: no registry is refused (exit 2)
+    check = check_registry(store, policy_from(pack.policy_doc), options["no_registry"])
+    for warning in check.warnings:
+        click.echo(warning, err=True)
     options["officer"] = current_officer(options["officer"])
     keep = not options["no_store"]
     err = err_console()
@@ -94,6 +104,8 @@ def _run(store: Store, paths: list[str], quiet: bool, **options: Any) -> batch.C
         sinks.finish(pack.version, at, paths, counts)
     if not quiet:
         _summary(err, counts)
+        if check.without_registry:
+            click.echo(f"{counts.declarations} declaration(s) screened WITHOUT a registry (--no-registry)", err=True)
     return counts
 
 
@@ -101,16 +113,19 @@ def _outcomes(
     store: Store, pack: Any, paths: list[str], at: dt.datetime, options: dict[str, Any]
 ) -> Iterator[batch.Outcome]:
     jobs = batch.blocks(paths, sys.stdin)
+    without = options["no_registry"]
+    empty = RegistryIndex([], [], [])
     if options["cluster"]:
         from .cluster import screen_on_cluster
 
         # cluster workers have no database: they get a registry snapshot, and the parent
         # stores what they send back
-        return screen_on_cluster(options["cluster"], jobs, pack, store.registry_index(), at)
+        snapshot = empty if without else store.registry_index()
+        return screen_on_cluster(options["cluster"], jobs, pack, snapshot, at, without)
     workers = options["workers"] or batch.default_workers()
-    registry = store.registry_index() if _snapshot_pays(store) else None
+    registry = empty if without else (store.registry_index() if _snapshot_pays(store) else None)
     return batch.screen_blocks(
-        jobs, pack, registry, at, workers, store.url, not options["no_store"], options["officer"]
+        jobs, pack, registry, at, workers, store.url, not options["no_store"], options["officer"], without
     )
 
 

@@ -38,15 +38,17 @@ class Snapshot:
     companies: list[CompanyRecord]
     people: list[PersonRecord]
     watchlist: list[WatchlistRecord]
+    without_registry: bool = False  # --no-registry: the decisions say so
 
 
-def snapshot_of(pack: RulePack, registry: RegistryIndex) -> Snapshot:
+def snapshot_of(pack: RulePack, registry: RegistryIndex, without_registry: bool = False) -> Snapshot:
     companies = list(registry.companies.values())
     people = [p for group in registry.people.values() for p in group]
-    digest = hashlib.sha256(pack.version.encode())
+    digest = hashlib.sha256(pack.version.encode() + (b"\0without" if without_registry else b""))
     for record in (*companies, *people, *registry.watchlist):
         digest.update(record.model_dump_json().encode())
-    return Snapshot(digest.hexdigest(), pack.contents, companies, people, list(registry.watchlist))
+    registry_rows = (companies, people, list(registry.watchlist))
+    return Snapshot(digest.hexdigest(), pack.contents, *registry_rows, without_registry)
 
 
 _WORKERS: dict[str, Worker] = {}  # per worker process, one engine per snapshot
@@ -61,7 +63,8 @@ def _worker_for(snapshot: Snapshot) -> Worker:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")
         pack = load_pack(folder / "rules")
-        worker = Worker(pack, RegistryIndex(snapshot.companies, snapshot.people, snapshot.watchlist))
+        registry = RegistryIndex(snapshot.companies, snapshot.people, snapshot.watchlist)
+        worker = Worker(pack, registry, without_registry=snapshot.without_registry)
         _WORKERS.clear()  # a new snapshot replaces the old one: one compiled engine at a time
         _WORKERS[snapshot.key] = worker
     return worker
@@ -78,12 +81,13 @@ def screen_on_cluster(
     pack: RulePack,
     registry: RegistryIndex,
     at: dt.datetime,
+    without_registry: bool = False,
 ) -> Iterator[Outcome]:
     """Every record's outcome, in input order, screened on the cluster at `address`."""
     client = _connect(address)
     try:
         workers = max(1, len(client.scheduler_info().get("workers", {})))
-        remote = client.scatter(snapshot_of(pack, registry), broadcast=True)
+        remote = client.scatter(snapshot_of(pack, registry, without_registry), broadcast=True)
         pending: deque[Any] = deque()
         for block in jobs:
             pending.append(client.submit(screen_remote, remote, block, at, pure=False))

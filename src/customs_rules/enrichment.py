@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import links
+from .facts import DOMESTIC_ROLE
 from .identifiers import check_id
 from .models import Declaration, Item, Party
 from .reference import ReferenceData
@@ -128,20 +129,45 @@ def link_paths(exporter: PartyMatch, consignee: PartyMatch, index: RegistryLooku
     return none
 
 
-def activity_covers(exporter: PartyMatch, item: Item, reference: ReferenceData) -> Feature:
-    """Whether the exporter's registered activities plausibly cover the item's goods.
+def activity_covers(party: PartyMatch, item: Item, reference: ReferenceData, role: str = "exporter") -> Feature:
+    """Whether the party's registered activities plausibly cover the item's goods.
 
-    None (missing) when the exporter is unknown or registered no activity code.
+    None (missing) when the party is unknown or registered no activity code.
     """
-    company = exporter.company
+    company = party.company
     if company is None or not company.activity_codes:
-        return Feature(None, {"why": "no activity codes known for the exporter"})
+        return Feature(None, {"why": f"no activity codes known for the {role}"})
     codes = tuple(company.activity_codes)
     covering = reference.activity_map.covering(codes, item.hs_code)
     detail = {"activity_codes": list(codes), "hs_code": item.hs_code, "covering": covering}
     if not covering:
         detail["why"] = f"none of the activities {', '.join(codes)} covers HS {item.hs_code}"
     return Feature(bool(covering), detail)
+
+
+DOMESTIC_KEYS = ("name", "id", "known", "registered_on")
+NO_DOMESTIC_PARTY = "a transit declaration has no domestic party: both parties are foreign, the goods only cross"
+
+
+def domestic_party(decl: Declaration, header: dict[str, Feature]) -> tuple[str | None, dict[str, Feature]]:
+    """The profile facts of the party the registry is about: the exporter on export and
+    re-export, the consignee on import (a foreign supplier is naturally unknown to a
+    Kazakh registry; the importer is not). Transit has none: the facts are missing.
+    Returns the domestic role and the `domestic_party.*` features, copied from that
+    party's own, with the role and procedure added to their evidence."""
+    procedure = decl.procedure.value
+    role = DOMESTIC_ROLE.get(procedure)
+    if role is None:
+        missing = {f"domestic_party.{key}": Feature(None) for key in DOMESTIC_KEYS}
+        why = {"procedure": procedure, "why": NO_DOMESTIC_PARTY}
+        return None, missing | {"domestic_party.role": Feature(None, why)}
+    basis = {"role": role, "procedure": procedure}
+    features = {"domestic_party.role": Feature(role, basis)}
+    for key in DOMESTIC_KEYS:
+        own = header[f"{role}.{key}"]
+        extra = own.detail if isinstance(own.detail, dict) else ({} if own.detail is None else {"detail": own.detail})
+        features[f"domestic_party.{key}"] = Feature(own.value, basis | extra)
+    return role, features
 
 
 def hs_lists(item: Item, reference: ReferenceData) -> Feature:
@@ -178,7 +204,18 @@ def declaration_features(decl: Declaration, reference: ReferenceData) -> dict[st
     }
 
 
-def item_features(item: Item, exporter: PartyMatch, reference: ReferenceData) -> dict[str, Feature]:
+def item_features(
+    item: Item, exporter: PartyMatch, reference: ReferenceData, domestic: tuple[str, PartyMatch] | None = None
+) -> dict[str, Feature]:
+    """The item's own facts; `domestic` is the domestic party's role and match (None on transit)."""
+    exporter_covers = activity_covers(exporter, item, reference)
+    if domestic is None:
+        domestic_covers = Feature(None, {"why": NO_DOMESTIC_PARTY})
+    elif domestic[0] == "exporter":
+        domestic_covers = Feature(exporter_covers.value, {"role": "exporter", **(exporter_covers.detail or {})})
+    else:
+        covers = activity_covers(domestic[1], item, reference, domestic[0])
+        domestic_covers = Feature(covers.value, {"role": domestic[0], **(covers.detail or {})})
     return {
         "item.line": Feature(item.line),
         "item.hs_code": hs_lists(item, reference),
@@ -189,7 +226,8 @@ def item_features(item: Item, exporter: PartyMatch, reference: ReferenceData) ->
         "item.currency": Feature(item.currency),
         "item.origin_country": country_groups(item.origin_country, reference),
         "item.net_mass_kg": Feature(item.net_mass_kg),
-        "item.exporter_activity_covers": activity_covers(exporter, item, reference),
+        "item.exporter_activity_covers": exporter_covers,
+        "item.domestic_party_activity_covers": domestic_covers,
     }
 
 
@@ -238,9 +276,12 @@ def enrich(
     header |= party_features("consignee", decl.consignee, consignee, index)
     header |= linked_parties(exporter, consignee, index)
     header |= link_paths(exporter, consignee, index, depth)
+    role, features = domestic_party(decl, header)
+    header |= features
+    domestic = None if role is None else (role, exporter if role == "exporter" else consignee)
     result = Enriched(decl)
     for item in decl.items:
-        features = header | item_features(item, exporter, reference)
+        features = header | item_features(item, exporter, reference, domestic)
         result.items.append({k: f.value for k, f in features.items()})
         result.details.append({k: f.detail for k, f in features.items() if f.detail is not None})
     return result

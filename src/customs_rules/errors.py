@@ -84,3 +84,20 @@ class StorageError(CustomsRulesError):
     """The database could not be opened or written."""
 
     exit_code = 1
+
+
+LOAD_HINT = (
+    "load one first: customs-rules registry load --companies companies.csv --people people.csv "
+    "--watchlist watchlist.csv (or pass --no-registry to screen without one, marked as such)"
+)
+
+
+class RegistryMissingError(CustomsRulesError):
+    """Screening refused: no registry is loaded, so every party would be unknown and the
+    watchlist and linked-party rules could not fire (exit code 2)."""
+
+    exit_code = 2
+
+    def __init__(self, message: str = "no registry is loaded: every party would be unknown, and the watchlist "
+                 "and linked-party rules could not fire") -> None:  # fmt: skip
+        super().__init__(message, LOAD_HINT)

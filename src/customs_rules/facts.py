@@ -62,6 +62,24 @@ def _party(role: str) -> list[FactField]:
     ]
 
 
+# The party of a declaration that the (Kazakh) registry is about: the exporter on export
+# and re-export, the consignee on import. A transit declaration has none (both parties are
+# foreign; the goods only cross), so these facts are missing and profile rules stay silent.
+DOMESTIC_ROLE = {"export": "exporter", "re-export": "exporter", "import": "consignee"}
+
+
+def _domestic_party() -> list[FactField]:
+    """The domestic party's profile facts: missing on transit (see DOMESTIC_ROLE)."""
+    who = "domestic party (exporter on export and re-export, consignee on import)"
+    return [
+        FactField("domestic_party.role", T.TEXT, True, f"which party is the {who}", "exporter"),
+        FactField("domestic_party.name", T.TEXT, True, f"the {who}: name as declared", "Example Trader LLP"),
+        FactField("domestic_party.id", T.TEXT, True, f"the {who}: declared id"),
+        FactField("domestic_party.known", T.BOOL, True, f"the {who} was found in the registry", True),
+        FactField("domestic_party.registered_on", T.DATE, True, f"the {who}: registration date"),
+    ]
+
+
 FIELDS: dict[str, FactField] = {
     f.name: f
     for f in [
@@ -81,6 +99,7 @@ FIELDS: dict[str, FactField] = {
         ),
         *_party("exporter"),
         *_party("consignee"),
+        *_domestic_party(),
         FactField("parties.linked", T.BOOL, False, "exporter and consignee share a person", False),
         FactField("parties.shared_persons", T.NUMBER, False, "how many persons they share", 0),
         FactField(
@@ -124,6 +143,14 @@ FIELDS: dict[str, FactField] = {
             True,
             "the exporter's registered activities cover the goods (missing when the exporter "
             "is unknown or has no activity codes)",
+            True,
+        ),
+        FactField(
+            "item.domestic_party_activity_covers",
+            T.BOOL,
+            True,
+            "the domestic party's registered activities cover the goods (missing on transit, or when "
+            "the domestic party is unknown or has no activity codes)",
             True,
         ),
     ]

@@ -46,6 +46,10 @@ def _date(_ctx: Any, _param: Any, value: str | None) -> dt.date | None:
 
 
 since_option = click.option("--since", callback=_date, help="Only from this date on (YYYY-MM-DD).")
+no_registry_option = click.option(
+    "--no-registry", is_flag=True,
+    help="Screen without the registry (every party unknown), e.g. before one is loaded; marked in the audit log.",
+)  # fmt: skip
 
 
 @main.command()
@@ -53,9 +57,12 @@ since_option = click.option("--since", callback=_date, help="Only from this date
 @officer_option
 @format_option
 @rules_option
+@no_registry_option
 @click.pass_context
 @handle_errors
-def submit(ctx: click.Context, path: str | None, officer: str | None, fmt: str, rules_dir: Path | None) -> None:
+def submit(
+    ctx: click.Context, path: str | None, officer: str | None, fmt: str, rules_dir: Path | None, no_registry: bool
+) -> None:
     """Submit a declaration (a JSON file, or '-' for stdin): validate, screen and store
     it in one transaction, then print the decision with its reference (#N).
 
@@ -71,6 +78,7 @@ def submit(ctx: click.Context, path: str | None, officer: str | None, fmt: str, 
         else:
             outcomes = list(read_declarations(path or "-", sys.stdin))
         rejected = 0
+        warned: set[str] = set()  # once per run, however many declarations
         for outcome in outcomes:
             if isinstance(outcome, Rejected):
                 rejected += 1
@@ -78,7 +86,10 @@ def submit(ctx: click.Context, path: str | None, officer: str | None, fmt: str, 
                 for line in reporting.rejection_lines(outcome):
                     click.echo(line, err=True)
                 continue
-            result = workflow.submit(store, outcome, who, rules_dir)
+            result = workflow.submit(store, outcome, who, rules_dir, no_registry)
+            for warning in (w for w in result.warnings if w not in warned):
+                warned.add(warning)
+                click.echo(warning, err=True)
             _print_decisions([result.decision], fmt)
             d = result.decision
             status = "new" if result.new else "already submitted, not screened again"
@@ -236,15 +247,21 @@ def stats_rules(ctx: click.Context, since: dt.date | None, fmt: str) -> None:
 @officer_option
 @format_option
 @rules_option
+@no_registry_option
 @click.pass_context
 @handle_errors
-def rescreen(ctx: click.Context, since: dt.date | None, officer: str | None, fmt: str, rules_dir: Path | None) -> None:
+def rescreen(
+    ctx: click.Context, since: dt.date | None, officer: str | None, fmt: str, rules_dir: Path | None, no_registry: bool
+) -> None:
     """Re-evaluate stored declarations (the newest revision of each, declared on or after
     --since) with today's rules and registry. New decisions are recorded beside the old
     ones; those now stricter than before are listed: what escaped."""
     store = open_store(ctx)
     try:
-        report = workflow.rescreen(store, since, workflow.current_officer(officer), rules_dir)
+        report = workflow.rescreen(
+            store, since, workflow.current_officer(officer), rules_dir, without_registry=no_registry,
+            warn=lambda warning: click.echo(warning, err=True),
+        )  # fmt: skip
     finally:
         store.close()
     columns = [

@@ -18,6 +18,8 @@ from .rules import POLICY_FILE, RulePack
 from .yamlfile import line_of
 
 LEVELS = {"release": 0, "inspect": 1, "hold": 2}
+DEFAULT_REGISTRY_AGE = 30  # days
+MAX_REGISTRY_AGE = 3650
 DECISIONS = tuple(LEVELS)
 
 
@@ -28,6 +30,7 @@ class Policy:
     floors: dict[str, str] = field(default_factory=dict)
     link_depth: int = DEFAULT_DEPTH  # the longest registry path that links two parties
     name_threshold: float = DEFAULT_THRESHOLD  # names (companies, people, watchlist) match from this score
+    registry_max_age_days: int = DEFAULT_REGISTRY_AGE  # older than this, a run warns that the registry is stale
 
     def floor(self, rule_id: str, action: str) -> str:
         return self.floors.get(rule_id, action)
@@ -77,8 +80,8 @@ def policy_problems(pack: RulePack) -> list[LocatedError]:
             errors.append(LocatedError(where, f"floor for unknown rule {rule_id!r}"))
         if level not in LEVELS:
             errors.append(LocatedError(where, f"floor must be one of {', '.join(LEVELS)}"))
-    errors += _links_problems(doc, source) + _names_problems(doc, source)
-    unknown = set(doc) - {"kind", "thresholds", "floors", "description", "links", "names"}
+    errors += _links_problems(doc, source) + _names_problems(doc, source) + _registry_problems(doc, source)
+    unknown = set(doc) - {"kind", "thresholds", "floors", "description", "links", "names", "registry"}
     for key in sorted(unknown):
         errors.append(LocatedError(Location(source, line_of(doc, key), field=key), "unknown key"))
     return errors
@@ -96,6 +99,14 @@ def _names_problems(doc: dict[str, Any], source: str) -> list[LocatedError]:
         return not isinstance(value, bool) and isinstance(value, int | float) and 0.5 <= value <= 1
 
     return _one_key_problems(doc, source, "names", "threshold", valid, "a score from 0.5 to 1.0")
+
+
+def _registry_problems(doc: dict[str, Any], source: str) -> list[LocatedError]:
+    def valid(days: Any) -> bool:
+        return not isinstance(days, bool) and isinstance(days, int) and 1 <= days <= MAX_REGISTRY_AGE
+
+    expected = f"a whole number of days from 1 to {MAX_REGISTRY_AGE}"
+    return _one_key_problems(doc, source, "registry", "max_age_days", valid, expected)
 
 
 def _one_key_problems(
@@ -123,4 +134,5 @@ def policy_from(doc: dict[str, Any]) -> Policy:
         floors={str(k): str(v) for k, v in (doc.get("floors") or {}).items()},
         link_depth=int((doc.get("links") or {}).get("depth", DEFAULT_DEPTH)),
         name_threshold=float((doc.get("names") or {}).get("threshold", DEFAULT_THRESHOLD)),
+        registry_max_age_days=int((doc.get("registry") or {}).get("max_age_days", DEFAULT_REGISTRY_AGE)),
     )

@@ -6,17 +6,19 @@ from __future__ import annotations
 import datetime as dt
 import getpass
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .api import STORE_CHUNK, Screener, Screening, default_rules_dir
+from .api import STORE_CHUNK, Screener, Screening, check_registry, default_rules_dir
 from .models import Declaration
 from .parsing import Parsed, Rejected
-from .policy import LEVELS
+from .policy import LEVELS, policy_from
+from .registry import RegistryIndex
 from .rules import load_pack
 from .storage import Store
+from .storage.store import WITHOUT_REGISTRY
 
 ENV_OFFICER = "CUSTOMS_RULES_OFFICER"
 
@@ -37,14 +39,19 @@ def current_officer(explicit: str | None = None) -> str:
 class Submission:
     decision: dict[str, Any]
     new: bool  # False: the same declaration was already stored; nothing was screened
+    warnings: list[str] = field(default_factory=list)  # of the registry (stale, a table empty)
 
 
-def submit(store: Store, parsed: Parsed, officer: str, rules_dir: Path | None = None) -> Submission:
+def submit(
+    store: Store, parsed: Parsed, officer: str, rules_dir: Path | None = None, without_registry: bool = False
+) -> Submission:
     """Validate, screen and store one declaration in one transaction.
 
     Submitting identical content again returns the stored decision without screening
     again. The same id with different content is stored as a numbered amendment
-    (revision 2, 3, ...) beside the earlier ones and screened afresh.
+    (revision 2, 3, ...) beside the earlier ones and screened afresh. With no registry
+    loaded it is refused (RegistryMissingError), unless `without_registry`: then every
+    party is unknown and the decision is marked `screened_without_registry`.
     """
     decl = parsed.declaration
     source = str(parsed.location)
@@ -53,10 +60,16 @@ def submit(store: Store, parsed: Parsed, officer: str, rules_dir: Path | None = 
         store.audit_submission(officer, decl.declaration_id, source, stored["reference"])
         return Submission(stored, False)
     pack = load_pack(rules_dir or default_rules_dir())
-    with store.stored_registry() as registry:
-        screening = Screener(pack, registry).screen(decl)
+    check = check_registry(store, policy_from(pack.policy_doc), without_registry)
+    if check.without_registry:
+        screening = Screener(pack, RegistryIndex([], [], []), without_registry=True).screen(decl)
+    else:
+        with store.stored_registry() as registry:
+            screening = Screener(pack, registry).screen(decl)
     decision, new = store.submit(screening, officer, source, pack.contents)
-    return Submission(decision, new)
+    if check.without_registry:
+        decision[WITHOUT_REGISTRY] = True
+    return Submission(decision, new, check.warnings)
 
 
 def reject(store: Store, rejected: Rejected, officer: str) -> None:
@@ -73,23 +86,41 @@ class Rescreen:
 
 
 def rescreen(
-    store: Store, since: dt.date | None, officer: str, rules_dir: Path | None = None, progress: Any = None
+    store: Store,
+    since: dt.date | None,
+    officer: str,
+    rules_dir: Path | None = None,
+    progress: Any = None,
+    without_registry: bool = False,
+    warn: Callable[[str], None] | None = None,
 ) -> Rescreen:
     """Re-evaluate stored declarations with today's rules and registry.
 
     Each new decision is recorded beside the old one (kind `rescreen`), never instead of
-    it; the ones now stricter than before are listed: what escaped.
+    it; the ones now stricter than before are listed: what escaped. Refused with no
+    registry loaded, unless `without_registry` (see `submit`); `warn` hears, before
+    anything is screened, what is wrong with the registry (stale, a table empty).
     """
     pack = load_pack(rules_dir or default_rules_dir())
+    check = check_registry(store, policy_from(pack.policy_doc), without_registry)
+    if warn is not None:
+        for warning in check.warnings:
+            warn(warning)
     store.record_ruleset(pack.version, pack.contents, officer)
     at = dt.datetime.now(dt.UTC)
     report = Rescreen()
-    # registry look-ups in the database, cached per party: loading a registry of 100k
-    # companies into memory would cost more than rescreening 10k declarations
-    with store.stored_registry() as registry:
-        screener = Screener(pack, registry)
+    if check.without_registry:
+        screener = Screener(pack, RegistryIndex([], [], []), without_registry=True)
         _rescreen_all(store, screener, since, officer, at, report, progress)
-    store.audit_rescreen(officer, since, report.screened, len(report.stricter), screener.version)
+    else:
+        # registry look-ups in the database, cached per party: loading a registry of 100k
+        # companies into memory would cost more than rescreening 10k declarations
+        with store.stored_registry() as registry:
+            screener = Screener(pack, registry)
+            _rescreen_all(store, screener, since, officer, at, report, progress)
+    store.audit_rescreen(
+        officer, since, report.screened, len(report.stricter), screener.version, check.without_registry
+    )
     return report
 
 

@@ -32,6 +32,7 @@ from .keys import company_key_rows, person_key_rows
 from .records import record
 from .registry_db import StoredRegistry, company_record
 from .tables import (
+    AuditRecord,
     Company,
     CompanyKey,
     DecisionRecord,
@@ -43,6 +44,9 @@ from .tables import (
 )
 
 ENV_DB = "CUSTOMS_RULES_DB"
+# the optional field of a decision screened on purpose without a registry (--no-registry);
+# its audit entries then say "registry": "none"
+WITHOUT_REGISTRY = "screened_without_registry"
 RETRIES = 8
 INSERT_SLICE = 5_000
 CHECKPOINT_WRITES = 25  # stored chunks between two restarts of the SQLite write-ahead log
@@ -220,6 +224,17 @@ class Store:
         with self.reading() as session:
             return {name: int(session.exec(select(func.count()).select_from(t)).one()) for name, t in tables}
 
+    def registry_loads(self) -> dict[str, dt.datetime]:
+        """When each registry table (companies, people, watchlist) was last loaded, in
+        UTC, from the audit log's `registry_load` entries."""
+        query = (
+            select(AuditRecord.subject, func.max(AuditRecord.at))
+            .where(AuditRecord.action == "registry_load")
+            .group_by(col(AuditRecord.subject))
+        )
+        with self.reading() as session:
+            return {str(table): at.replace(tzinfo=dt.UTC) for table, at in session.exec(query) if at is not None}
+
     def registry_index(self) -> RegistryIndex:
         """A snapshot of the registry in memory, for batches: read once per run."""
         with self.reading() as session:
@@ -324,9 +339,13 @@ class Store:
         details = {"source": source, "already_stored": existing}
         self.append_audit([audit.Entry(actor, "submit", declaration_id, details)])
 
-    def audit_rescreen(self, actor: str, since: Any, screened: int, stricter: int, version: str) -> None:
+    def audit_rescreen(
+        self, actor: str, since: Any, screened: int, stricter: int, version: str, without_registry: bool = False
+    ) -> None:
         details = {"since": str(since) if since else None, "screened": screened, "stricter": stricter,
                    "ruleset_version": version}  # fmt: skip
+        if without_registry:
+            details["registry"] = "none"
         self.append_audit([audit.Entry(actor, "rescreen", "stored declarations", details)])
 
     def record_rejection(self, actor: str, subject: str, source: str, errors: list[str]) -> None:
@@ -402,6 +421,8 @@ def chunk_entry(batch: list[Any], stored: list[tuple[int, str] | None], kind: st
         if found
     ]
     details = {"kind": kind, "ruleset_version": batch[0].decision["ruleset_version"], "decisions": decisions}
+    if any(s.decision.get(WITHOUT_REGISTRY) for s in batch):
+        details["registry"] = "none"  # screened with --no-registry: said where it cannot be erased
     return audit.Entry(officer or "system", "decisions", f"{len(decisions)} declaration(s)", details)
 
 
@@ -416,6 +437,8 @@ def decision_entry(screening: Any, decision_pk: int, sealed: str, kind: str, off
         "rules": [f["rule_id"] for f in d["findings"]],
         "ruleset_version": d["ruleset_version"],
     }
+    if d.get(WITHOUT_REGISTRY):
+        details["registry"] = "none"
     return audit.Entry(officer or "system", "decision", d["declaration_id"], details)
 
 
