@@ -194,11 +194,11 @@ def check_registry(
     `registry: max_age_days` (its age is that of its least recently loaded table)."""
     if without_registry:
         return RegistryCheck(True, [WITHOUT_REGISTRY_WARNING])
-    counts = store.registry_counts()
-    if not counts["companies"]:
+    filled = store.registry_filled()
+    if not filled["companies"]:
         raise RegistryMissingError()
     warnings = []
-    empty = [name for name in ("people", "watchlist") if not counts[name]]
+    empty = [name for name in ("people", "watchlist") if not filled[name]]
     if empty:
         cannot = {"people": "no director, founder or owner can link two parties", "watchlist": "no party can "
                   "be found on the watchlist"}  # fmt: skip
