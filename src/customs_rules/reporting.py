@@ -116,6 +116,10 @@ def print_table(console: Console, decisions: list[dict[str, Any]]) -> None:
 ORDER = {"hold": 0, "inspect": 1, "release": 2}
 
 
+def _width(cell: Any) -> int:
+    return cell.cell_len if isinstance(cell, Text) else Text(str(cell)).cell_len
+
+
 class TableStream:
     """The table of a batch, printed as it comes: the flagged declarations of each block,
     holds first, so the few holds of a big file show at once instead of after thousands
@@ -133,7 +137,8 @@ class TableStream:
         self.block: list[dict[str, Any]] = []
         self.seen = self.shown = self.left_out = 0
         self.lone: dict[str, Any] | None = None  # a first release, shown if it stays alone
-        self.started = monotonic()
+        self.started = 0.0
+        self.widths = [len("Declaration"), len("Decision"), len("Score")]
 
     def add(self, decision: dict[str, Any]) -> None:
         self.seen += 1
@@ -141,6 +146,8 @@ class TableStream:
             self.left_out += 1
             self.lone = decision if self.seen == 1 else None
         else:
+            if not self.block:
+                self.started = monotonic()  # how long the first flagged one has waited
             self.block.append(decision)
         if self.seen % self.BLOCK == 0 or (self.block and monotonic() - self.started >= self.WAIT):
             self.flush()
@@ -149,12 +156,15 @@ class TableStream:
         if self.block:
             self.block.sort(key=lambda d: ORDER[d["decision"]])  # stable: input order within a verdict
             table = decision_table(self.block)
+            # the blocks line up as one table: columns as wide as the widest so far
+            self.widths = [max([w, *map(_width, table.columns[n].cells)]) for n, w in enumerate(self.widths)]
+            for column, width in zip(table.columns, self.widths, strict=False):
+                column.min_width = width
             if self.shown:
                 table.title, table.show_header = None, False  # one table, printed block by block
             self._print(table)
             self.shown += len(self.block)
             self.block = []
-        self.started = monotonic()
 
     def close(self) -> None:
         if self.seen == 1 and self.lone is not None:  # one declaration: its decision, whatever it is
