@@ -130,6 +130,20 @@ def test_decisions_list_csv_neutralises_formula_cells(sqlite_url: str, tmp_path:
 # --- strict JSON -------------------------------------------------------------------------
 
 
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@given(JSON_VALUES)
+def test_any_json_written_parses_strictly_to_the_same_value(value: Any) -> None:
+    line = json_text(value)
+    assert "\n" not in line and line.isprintable()  # one line, nothing a terminal obeys
+    assert strict(line) == value
+
+
 def test_values_that_overflow_the_total_are_a_located_rejection(sqlite_url: str, tmp_path: Path) -> None:
     items = [{"line": n, "hs_code": "1001.99", "value": 1e308} for n in (1, 2, 3)]
     path = jsonl(tmp_path, "big.jsonl", [BASE | {"declaration_id": "INF-1", "items": items}])
