@@ -208,7 +208,7 @@ class _Sinks:
         if outcome.decision is None or outcome.row is None:
             assert outcome.rejected is not None
             for line in reporting.rejection_lines(outcome.rejected):
-                click.echo(line, err=True)
+                self._say(line)
             if self.rejects is not None:
                 self.rejects.write(outcome.rejected)
             return
@@ -236,6 +236,13 @@ class _Sinks:
                     "rejected_lines": counts.rejected_lines, "screened": counts.declarations,
                     "rejected": counts.rejected}  # fmt: skip
             write_report(self.report_path, self.report.rows(), meta)
+
+    def _say(self, line: str) -> None:
+        """A line on stderr; above the progress bar while it runs, so neither garbles the other."""
+        if not self.progress.disable and self.progress.live.is_started:
+            self.progress.console.print(Text(line), soft_wrap=True)
+        else:
+            click.echo(line, err=True)
 
     @contextmanager
     def _pause(self) -> Iterator[None]:
