@@ -110,6 +110,21 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def load_fixture_registry(db: str) -> None:
+    """Load the bundled fixture registry into the store at `db`, as the README's quick start
+    does: screening refuses a store with no registry loaded."""
+    from click.testing import CliRunner
+
+    from customs_rules.cli import main
+
+    registry = FIXTURES / "registry"
+    loaded = CliRunner().invoke(main, ["--db", db, "-q", "registry", "load",
+                                       "--companies", str(registry / "companies.csv"),
+                                       "--people", str(registry / "people.csv"),
+                                       "--watchlist", str(registry / "watchlist.csv")])  # fmt: skip
+    assert loaded.exit_code == 0, loaded.output
+
+
 @pytest.fixture()
 def store(sqlite_url: str) -> Iterator[Store]:
     s = Store(sqlite_url)

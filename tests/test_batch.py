@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
+from conftest import load_fixture_registry
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -30,13 +31,6 @@ AT = dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.UTC)
 
 def run(db: str, *args: str) -> Result:
     return CliRunner().invoke(main, ["--db", db, *args], catch_exceptions=False)
-
-
-def load_fixture_registry(db: str) -> None:
-    registry = FIXTURES / "registry"
-    loaded = run(db, "-q", "registry", "load", "--companies", str(registry / "companies.csv"),
-                 "--people", str(registry / "people.csv"), "--watchlist", str(registry / "watchlist.csv"))  # fmt: skip
-    assert loaded.exit_code == 0, loaded.stderr
 
 
 @pytest.fixture()

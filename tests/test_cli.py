@@ -10,6 +10,7 @@ from typing import Any
 import click
 import pytest
 from click.testing import CliRunner, Result
+from conftest import load_fixture_registry
 
 from customs_rules.api import default_rules_dir
 from customs_rules.cli import main
@@ -268,13 +269,6 @@ def test_unusable_database_url_exits_1(tmp_path: Path) -> None:
 
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
-
-
-def load_fixture_registry(db: str) -> None:
-    registry = FIXTURES / "registry"
-    result = run(db, "registry", "load", "--companies", str(registry / "companies.csv"),
-                 "--people", str(registry / "people.csv"), "--watchlist", str(registry / "watchlist.csv"))  # fmt: skip
-    assert result.exit_code == 0, result.stderr
 
 
 def test_sample_shipments_screen_cleanly(sqlite_url: str) -> None:

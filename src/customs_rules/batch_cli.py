@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
+import time
 from collections.abc import Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,8 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, ProgressColumn, SpinnerColumn, Task, TextColumn, TimeRemainingColumn
 from rich.table import Table
 from rich.text import Text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from . import batch, reporting
 from .api import STORE_CHUNK, Screening, check_registry, default_rules_dir
@@ -30,6 +33,7 @@ from .outputs import RejectsFile, ReportRows, ResultsFile
 from .policy import policy_from
 from .registry import RegistryIndex
 from .rules import load_pack
+from .safe_text import terminal_text
 from .storage import Store
 from .workflow import current_officer
 
@@ -47,6 +51,10 @@ from .workflow import current_officer
 @click.option("--workers", type=click.IntRange(1), default=None, help="Worker processes [default: every core].")
 @click.option("--cluster", metavar="tcp://HOST:8786", help="Screen on this Dask distributed scheduler.")
 @click.option("--no-store", is_flag=True, help="Screen only; record nothing in the database.")
+@click.option(
+    "--all", "--show-releases", "show_releases", is_flag=True,
+    help="The table lists releases too (by default a batch's table shows holds and inspections only).",
+)  # fmt: skip
 @click.option("--officer", default=None, help="Who screens (recorded with each decision and in the audit log).")
 @rules_option
 @click.option(
@@ -72,6 +80,7 @@ def screen(ctx: click.Context, paths: tuple[str, ...], **options: Any) -> None:
 
 
 def _run(store: Store, paths: list[str], quiet: bool, **options: Any) -> batch.Counts:
+    started = time.monotonic()
     pack = load_pack(options["rules_dir"] or default_rules_dir())
     # before anything is opened or screened: no registry is refused (exit 2)
     check = check_registry(store, policy_from(pack.policy_doc), options["no_registry"])
@@ -82,13 +91,14 @@ def _run(store: Store, paths: list[str], quiet: bool, **options: Any) -> batch.C
     err = err_console()
     counts = batch.Counts()
     with ExitStack() as files:
-        sinks = _Sinks(options, files)  # before anything is screened: a bad path stops nothing half-done
+        progress = _progress(err, quiet, paths)
+        sinks = _Sinks(options, files, progress)  # before anything is screened: a bad path stops nothing half-done
         if keep:
             store.record_ruleset(pack.version, pack.contents, options["officer"])
         at = dt.datetime.now(dt.UTC)
         outcomes = _outcomes(store, pack, paths, at, options)
         pending: list[Screening] = []
-        with _progress(err, quiet, paths) as progress:
+        with progress:
             task = progress.add_task("screening", total=progress.total_bytes)
             for outcome in _flag_repeated_ids(outcomes, err):
                 counts.add(outcome)
@@ -101,12 +111,30 @@ def _run(store: Store, paths: list[str], quiet: bool, **options: Any) -> batch.C
                 progress.update(task, completed=bytes_done(), lines=counts.lines)
             if pending:
                 store.record_screenings(pending, "screen", options["officer"])
-        sinks.finish(pack.version, at, paths, counts)
+            # the last writes happen under the bar, so the summary follows it at once
+            sinks.finish(pack.version, at, paths, counts)
     if not quiet:
         _summary(err, counts)
         if check.without_registry:
             click.echo(f"{counts.declarations} declaration(s) screened WITHOUT a registry (--no-registry)", err=True)
+        click.echo(_where(time.monotonic() - started, None if not keep else store.url, options), err=True)
     return counts
+
+
+def _where(seconds: float, db_url: str | None, options: dict[str, Any]) -> str:
+    """How long the run took and where its results are (the database URL without its password)."""
+    parts = [f"done in {seconds:.1f} s", f"stored in {_safe_url(db_url)}" if db_url else "not stored (--no-store)"]
+    for option, what in (("out", "results"), ("rejects", "rejected lines"), ("report", "report")):
+        if options.get(option):
+            parts.append(f"{what} in {options[option]}")
+    return terminal_text("; ".join(parts))
+
+
+def _safe_url(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "the database"  # not a URL we can read: say nothing that might be a secret
 
 
 def _outcomes(
@@ -153,8 +181,10 @@ def _flag_repeated_ids(outcomes: Iterator[batch.Outcome], err: Console) -> Itera
             first = seen.setdefault(ident, (outcome.digest, outcome.location))
             if first[0] != outcome.digest:
                 click.echo(
-                    f"warning: declaration {ident} at {outcome.location} repeats the id of {first[1]} "
-                    "with other content; both were screened (the later is stored as a new revision)",
+                    terminal_text(
+                        f"warning: declaration {ident} at {outcome.location} repeats the id of {first[1]} "
+                        "with other content; both were screened (the later is stored as a new revision)"
+                    ),
                     err=True,
                 )
         yield outcome
@@ -163,7 +193,8 @@ def _flag_repeated_ids(outcomes: Iterator[batch.Outcome], err: Console) -> Itera
 class _Sinks:
     """Where outcomes go: stdout in the chosen format, rejections to stderr, the files."""
 
-    def __init__(self, options: dict[str, Any], files: ExitStack) -> None:
+    def __init__(self, options: dict[str, Any], files: ExitStack, progress: Progress) -> None:
+        self.progress = progress
         try:
             self._open(options, files)
         except OSError as exc:
@@ -173,7 +204,11 @@ class _Sinks:
         self.fmt = options["fmt"]
         self.out = sys.stdout
         self.csv = reporting.CsvWriter(self.out) if self.fmt == "csv" else None
-        self.table: list[dict[str, Any]] = []
+        self.table = (
+            reporting.TableStream(reporting.stdout_console(), options["show_releases"], self._pause)
+            if self.fmt == "table"
+            else None
+        )
         self.results = ResultsFile(options["out"], options["per_finding"]) if options["out"] else None
         self.rejects = RejectsFile(options["rejects"]) if options["rejects"] else None
         self.report_path: Path | None = options["report"]
@@ -188,7 +223,7 @@ class _Sinks:
         if outcome.decision is None or outcome.row is None:
             assert outcome.rejected is not None
             for line in reporting.rejection_lines(outcome.rejected):
-                click.echo(line, err=True)
+                self._say(line)
             if self.rejects is not None:
                 self.rejects.write(outcome.rejected)
             return
@@ -197,16 +232,16 @@ class _Sinks:
             self.out.write(reporting.json_line(decision) + "\n")
         elif self.csv is not None:
             self.csv.write(decision)
-        else:
-            self.table.append(decision)
+        elif self.table is not None:
+            self.table.add(decision)
         if self.results is not None:
             self.results.write(decision)
         if self.report is not None:
             self.report.add(outcome.row)
 
     def finish(self, version: str, at: dt.datetime, paths: list[str], counts: batch.Counts) -> None:
-        if self.table:
-            reporting.print_table(reporting.stdout_console(), self.table)
+        if self.table is not None:
+            self.table.close()
         self.out.flush()
         if self.report is not None and self.report_path is not None:
             from .report_html import write_report
@@ -216,6 +251,25 @@ class _Sinks:
                     "rejected_lines": counts.rejected_lines, "screened": counts.declarations,
                     "rejected": counts.rejected}  # fmt: skip
             write_report(self.report_path, self.report.rows(), meta)
+
+    def _say(self, line: str) -> None:
+        """A line on stderr; above the progress bar while it runs, so neither garbles the other."""
+        if not self.progress.disable and self.progress.live.is_started:
+            self.progress.console.print(Text(line), soft_wrap=True)
+        else:
+            click.echo(line, err=True)
+
+    @contextmanager
+    def _pause(self) -> Iterator[None]:
+        """The bar steps aside while the table is printed on the same terminal."""
+        live = not self.progress.disable and self.progress.live.is_started
+        if live:
+            self.progress.stop()
+        try:
+            yield
+        finally:
+            if live:
+                self.progress.start()
 
 
 class OutputError(CustomsRulesError):
@@ -282,5 +336,5 @@ def _summary(err: Console, counts: batch.Counts) -> None:
             top.add_column("name")
             top.add_column("declarations", justify="right")
             for name, n in sorted(data.items(), key=lambda kv: (-kv[1], kv[0]))[:10]:
-                top.add_row(Text(name), str(n))
+                top.add_row(Text(terminal_text(name)), str(n))
             err.print(top)

@@ -8,7 +8,6 @@ one rejected declaration (the good ones are still screened and stored); 1 intern
 from __future__ import annotations
 
 import functools
-import json
 import os
 import sys
 from collections.abc import Callable
@@ -26,6 +25,7 @@ from .examples import run_examples
 from .facts import FIELDS
 from .registry import normalize_id
 from .rules import load_pack, parse_pack
+from .safe_text import json_text, terminal_text
 from .storage import ENV_DB, Store, default_db_url
 from .validators import validate_pack
 
@@ -41,7 +41,8 @@ class CliError(click.ClickException):
         self.exit_code = exit_code  # type: ignore[misc]
 
     def show(self, file: Any = None) -> None:
-        click.echo(f"Error: {self.format_message()}", err=True)
+        # messages quote what the user gave (file names, values): escaped for the terminal
+        click.echo(f"Error: {terminal_text(self.format_message(), keep_newlines=True)}", err=True)
 
 
 def handle_errors(func: F) -> F:
@@ -133,14 +134,14 @@ def rules_list(rules_dir: Path | None, fmt: str) -> None:
         for r in pack.rules:
             row = {"id": r.id, "status": r.status.value, "action": r.action.value, "score": r.score,
                    "family": r.family, "title": r.title, "source": f"{r.source}:{r.line}"}  # fmt: skip
-            click.echo(json.dumps(row, ensure_ascii=False))
+            click.echo(json_text(row, separators=(", ", ": ")))
         return
     table = Table(title=f"Rules ({pack.version[:19]}…)")
     for column in ("id", "status", "action", "score", "family", "title"):
         table.add_column(column, no_wrap=column == "id")
     for r in pack.rules:
         cells = (r.id, r.status.value, r.action.value, reporting.number_text(r.score), r.family, r.title)
-        table.add_row(*(Text(c) for c in cells))
+        table.add_row(*(Text(terminal_text(c)) for c in cells))
     Console(highlight=False).print(table)
 
 
@@ -153,7 +154,7 @@ def rules_test(rules_dir: Path | None) -> None:
     results = run_examples(pack)
     failed = [r for r in results if not r.passed]
     for result in failed:
-        click.echo(f"FAIL {result.describe()}", err=True)
+        click.echo(terminal_text(f"FAIL {result.describe()}", keep_newlines=True), err=True)
     click.echo(f"{len(results) - len(failed)} passed, {len(failed)} failed", err=True)
     if failed:
         sys.exit(EXIT_INPUT)
@@ -194,10 +195,10 @@ def registry_load(ctx: click.Context, companies: Path | None, people: Path | Non
         if not ctx.obj["quiet"]:
             click.echo(f"loaded {count} {name}", err=True)
     for warning in result.warnings:
-        click.echo(f"warning: {warning}", err=True)
+        click.echo(terminal_text(f"warning: {warning}", keep_newlines=True), err=True)
     if result.failed:
         for failure in result.failed:
-            click.echo(f"Error: {failure}", err=True)
+            click.echo(terminal_text(f"Error: {failure}", keep_newlines=True), err=True)
         ctx.exit(EXIT_INPUT)
 
 
@@ -226,14 +227,14 @@ def registry_match(ctx: click.Context, name: str, limit: int, fmt: str, rules_di
     rows.sort(key=lambda r: -float(r["score"] or 0))
     if fmt == "json":
         for row in rows[:limit]:
-            click.echo(json.dumps(row, ensure_ascii=False))
+            click.echo(json_text(row, separators=(", ", ": ")))
         return
-    table = Table(title=f"Candidates for {name!r} (a match scores {threshold} or more)")
+    table = Table(title=Text(terminal_text(f"Candidates for {name!r} (a match scores {threshold} or more)")))
     columns = ("score", "match", "source", "company_id", "name", "country", "via", "why")
     for column in columns:
         table.add_column(column)
     for row in rows[:limit]:
-        table.add_row(*(Text("" if row[c] is None else str(row[c])) for c in columns))
+        table.add_row(*(Text("" if row[c] is None else terminal_text(row[c])) for c in columns))
     reporting.stdout_console().print(table)
 
 

@@ -8,6 +8,7 @@ every item, so rules never meet an undefined field.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -200,7 +201,8 @@ def declaration_features(decl: Declaration, reference: ReferenceData) -> dict[st
         "declaration.destination_country": country_groups(decl.destination_country, reference),
         "declaration.transit_countries": route_groups(decl.transit_countries, reference),
         "declaration.item_count": Feature(len(decl.items)),
-        "declaration.total_value": Feature(sum(values)),
+        # exact (correctly rounded) and finite: Declaration refuses values that overflow
+        "declaration.total_value": Feature(math.fsum(values)),
     }
 
 

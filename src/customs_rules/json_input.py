@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 from collections.abc import Iterator
 from typing import Any, TextIO
 
@@ -107,7 +108,7 @@ class _JsonStream:
     def __init__(self, text: TextIO, name: str) -> None:
         self.text, self.name = text, name
         self.buf, self.pos, self.base_line, self.eof = "", 0, 1, False
-        self.decoder = json.JSONDecoder(object_pairs_hook=_no_duplicate_keys)
+        self.decoder = json.JSONDecoder(**STRICT)
 
     def _more(self) -> bool:
         if self.eof:
@@ -169,6 +170,23 @@ def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number (JSON has no NaN or Infinity)")
+
+
+def _finite(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):
+        raise ValueError(f"number {text} is too big: it has no finite value")
+    return number
+
+
+# Python's json reads NaN, Infinity and 1e999 (as inf) by default: a strict parser
+# refuses them, and so does this one, so nothing non-finite is screened or stored
+STRICT: dict[str, Any] = {"object_pairs_hook": _no_duplicate_keys, "parse_constant": _no_constant,
+                          "parse_float": _finite}  # fmt: skip
+
+
 def _json_syntax(source: str, exc: json.JSONDecodeError, line_offset: int = 0) -> InputError:
     where = Location(source, exc.lineno + line_offset)
     return InputError(
@@ -185,7 +203,7 @@ def _read_jsonl(source: Source) -> Iterator[RawRecord | Rejected]:
                 continue
             where = Location(source.name, number)
             try:
-                data = json.loads(line, object_pairs_hook=_no_duplicate_keys)
+                data = json.loads(line, **STRICT)
             except json.JSONDecodeError as exc:
                 error = LocatedError(where, f"invalid JSON: {exc.msg} (column {exc.colno})")
                 yield Rejected(where, [error], raw=line.rstrip("\r\n"), line_numbers=[number])

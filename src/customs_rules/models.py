@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import math
 import re
 from enum import StrEnum
 from functools import lru_cache
@@ -212,6 +213,26 @@ class Declaration(BaseModel):
                 raise ValueError(f"item line {item.line} appears twice; line numbers are unique")
             seen.add(item.line)
         return items
+
+    @field_validator("items")
+    @classmethod
+    def _summable_values(cls, items: list[Item]) -> list[Item]:
+        # the declaration's total value is a fact rules read: values each finite but
+        # too big to add up would make it infinite, and every output say "Infinity"
+        try:
+            if math.isfinite(math.fsum(i.value for i in items if i.value is not None)):
+                return items
+        except OverflowError:
+            pass
+        running = 0.0
+        for item in items:
+            running += item.value or 0.0
+            if not math.isfinite(running):
+                break
+        raise ValueError(
+            f"item values add up past the largest total this tool can hold (about 1.8e308) at line {item.line}: "
+            "the declaration's total value cannot be computed"
+        )
 
     def canonical(self) -> dict[str, Any]:
         """The declaration as JSON-ready data, the same however it was written."""

@@ -7,7 +7,6 @@ group. Same streams and exit codes as `screen`: decisions on stdout, the rest on
 from __future__ import annotations
 
 import datetime as dt
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from .errors import LocatedError, Location
 from .form import ask_declaration
 from .parsing import Parsed, Rejected, read_declarations
 from .policy import DECISIONS
+from .safe_text import SafeCsvWriter, json_text, terminal_text
 from .storage.queries import RESULTS
 
 officer_option = click.option(
@@ -93,10 +93,8 @@ def submit(
             _print_decisions([result.decision], fmt)
             d = result.decision
             status = "new" if result.new else "already submitted, not screened again"
-            click.echo(
-                f"{d['reference']}: {d['declaration_id']} revision {d['revision']}, {d['decision']} ({status})",
-                err=True,
-            )
+            line = f"{d['reference']}: {d['declaration_id']} revision {d['revision']}, {d['decision']} ({status})"
+            click.echo(terminal_text(line), err=True)
     finally:
         store.close()
     if rejected:
@@ -142,24 +140,20 @@ def decisions_list(ctx: click.Context, fmt: str, **filters: Any) -> None:
 def _print_rows(rows: list[dict[str, Any]], columns: list[str], fmt: str, title: str) -> None:
     if fmt == "json":
         for row in rows:
-            click.echo(json.dumps(row, ensure_ascii=False, default=str))
+            click.echo(json_text(row, default=str))
         return
     if fmt == "csv":
-        import csv
-
-        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer = SafeCsvWriter(sys.stdout)
         writer.writerow(columns)
         for row in rows:
-            writer.writerow(
-                [";".join(v) if isinstance(v := row[c], list) else ("" if v is None else v) for c in columns]
-            )
+            writer.writerow([";".join(v) if isinstance(v := row[c], list) else v for c in columns])
         return
     table = Table(title=title)
     for column in columns:
         table.add_column(column, no_wrap=column in ("reference", "declaration_id"))
     for row in rows:
         cells = [";".join(v) if isinstance(v := row[c], list) else ("" if v is None else str(v)) for c in columns]
-        table.add_row(*(Text(c) for c in cells))
+        table.add_row(*(Text(terminal_text(c)) for c in cells))
     reporting.stdout_console().print(table)
 
 
@@ -179,7 +173,7 @@ def decisions_show(ctx: click.Context, ref: str, fmt: str) -> None:
     if found is None:
         raise CliError(f"no decision {ref!r}", EXIT_INPUT, "see `customs-rules decisions list`")
     if fmt == "json":
-        click.echo(json.dumps(found, ensure_ascii=False, default=str))
+        click.echo(json_text(found, default=str))
         return
     console = reporting.stdout_console()
     head = (
@@ -188,7 +182,7 @@ def decisions_show(ctx: click.Context, ref: str, fmt: str) -> None:
         f"screened {found['screened_at']} by {found['officer'] or 'batch'} ({found['kind']}), "
         f"rule set {found['ruleset_version']}"
     )
-    console.print(Text(head))
+    console.print(Text(terminal_text(head, keep_newlines=True)))
     reporting.print_table(console, [found])
     if found.get("declaration"):
         console.print(reporting.declaration_table(found["declaration"]))
@@ -198,7 +192,7 @@ def decisions_show(ctx: click.Context, ref: str, fmt: str) -> None:
         line = (
             f"outcome: {outcome['result']} by {outcome['officer']} at {outcome['recorded_at']} ({outcome['reference']})"
         )
-        console.print(Text(line + (f": {outcome['note']}" if outcome["note"] else "")))
+        console.print(Text(terminal_text(line + (f": {outcome['note']}" if outcome["note"] else ""))))
 
 
 @main.command()
@@ -217,7 +211,7 @@ def outcome(ctx: click.Context, ref: str, result: str, note: str | None, officer
         store.close()
     if recorded is None:
         raise CliError(f"no decision {ref!r}", EXIT_INPUT, "see `customs-rules decisions list`")
-    click.echo(f"recorded {result} for {recorded['declaration_id']} ({recorded['reference']})", err=True)
+    click.echo(terminal_text(f"recorded {result} for {recorded['declaration_id']} ({recorded['reference']})"), err=True)
 
 
 @main.group()
@@ -305,7 +299,7 @@ def audit(ctx: click.Context, limit: int, action: str | None, fmt: str) -> None:
         store.close()
     rows = [
         {"id": e.id, "at": e.at.isoformat() + "Z", "actor": e.actor, "action": e.action, "subject": e.subject,
-         "details": json.dumps(e.details, ensure_ascii=False, default=str), "hash": e.hash[:12]}
+         "details": json_text(e.details, default=str, separators=(", ", ": ")), "hash": e.hash[:12]}
         for e in entries
     ]  # fmt: skip
     _print_rows(rows, ["id", "at", "actor", "action", "subject", "details", "hash"], fmt, "Audit log")

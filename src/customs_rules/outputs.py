@@ -5,7 +5,6 @@ Each writes as it goes, so a run of millions of lines never holds its results in
 
 from __future__ import annotations
 
-import csv
 import json
 import tempfile
 from collections.abc import Iterator
@@ -13,6 +12,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from .parsing import Rejected
+from .safe_text import SafeCsvWriter, json_text
 
 RESULT_COLUMNS = ["declaration_id", "decision", "score", "rule_ids", "test_rule_ids", "ruleset_version", "screened_at"]
 FINDING_COLUMNS = [
@@ -42,16 +42,16 @@ class ResultsFile:
     def __init__(self, path: Path, per_finding: bool = False) -> None:
         self.handle = _open(path)
         self.per_finding = per_finding
-        self.csv = csv.writer(self.handle, lineterminator="\n") if path.suffix.lower() == ".csv" else None
+        self.csv = SafeCsvWriter(self.handle) if path.suffix.lower() == ".csv" else None
         if self.csv is not None:
             self.csv.writerow(FINDING_COLUMNS if per_finding else RESULT_COLUMNS)
 
     def write(self, decision: dict[str, Any]) -> None:
         for row in self._rows(decision):
             if self.csv is not None:
-                self.csv.writerow([";".join(v) if isinstance(v, list) else _cell(v) for v in row.values()])
+                self.csv.writerow([";".join(v) if isinstance(v, list) else v for v in row.values()])
             else:
-                self.handle.write(json.dumps(row, ensure_ascii=False, separators=(",", ":")) + "\n")
+                self.handle.write(json_text(row) + "\n")
 
     def _rows(self, d: dict[str, Any]) -> Iterator[dict[str, Any]]:
         if not self.per_finding:
@@ -67,7 +67,7 @@ class ResultsFile:
             return
         for is_test, key in ((False, "findings"), (True, "test_findings")):
             for f in d[key]:
-                evidence = f["evidence"] if self.csv is None else json.dumps(f["evidence"], ensure_ascii=False)
+                evidence = f["evidence"] if self.csv is None else json_text(f["evidence"])
                 yield {
                     "declaration_id": d["declaration_id"], "decision": d["decision"], "rule_id": f["rule_id"],
                     "title": f["title"], "action": f["action"], "score": f["score"], "item_line": f["item_line"],
@@ -78,20 +78,12 @@ class ResultsFile:
         self.handle.close()
 
 
-def _cell(value: Any) -> Any:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
-
-
 class RejectsFile:
     """`--rejects FILE`: each bad input line with its number, the raw row and the reason."""
 
     def __init__(self, path: Path) -> None:
         self.handle = _open(path)
-        self.csv = csv.writer(self.handle, lineterminator="\n")
+        self.csv = SafeCsvWriter(self.handle)
         self.csv.writerow(REJECT_COLUMNS)
 
     def write(self, rejected: Rejected) -> None:
@@ -102,9 +94,7 @@ class RejectsFile:
         )
         raws = rows if rows is not None and len(rows) == len(numbers) else [rejected.raw] * len(numbers)
         for number, raw in zip(numbers, raws, strict=True):
-            self.csv.writerow(
-                [rejected.location.source, number or "", rejected.declaration_id or "", reason, _raw_text(raw)]
-            )
+            self.csv.writerow([rejected.location.source, number, rejected.declaration_id, reason, _raw_text(raw)])
 
     def close(self) -> None:
         self.handle.close()
@@ -116,7 +106,7 @@ def _raw_text(raw: Any) -> str:
         return ""
     if isinstance(raw, str):
         return raw
-    return json.dumps(raw, ensure_ascii=False, default=str)
+    return json_text(raw, default=str, separators=(", ", ": "))
 
 
 class ReportRows:
@@ -127,7 +117,7 @@ class ReportRows:
         self.handle = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115 - closed in close()
 
     def add(self, row: dict[str, Any]) -> None:
-        self.handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+        self.handle.write(json_text(row) + "\n")
 
     def rows(self) -> Iterator[dict[str, Any]]:
         self.handle.seek(0)

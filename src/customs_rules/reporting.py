@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import csv
-import json
 import sys
+from time import monotonic
 from typing import Any, TextIO
 
 from rich.console import Console
@@ -12,27 +11,28 @@ from rich.table import Table
 from rich.text import Text
 
 from .parsing import Rejected
+from .safe_text import SafeCsvWriter, json_text, terminal_text
 
 STYLES = {"hold": "bold red", "inspect": "bold yellow", "release": "green"}
 CSV_COLUMNS = ["declaration_id", "decision", "score", "rule_ids", "test_rule_ids", "ruleset_version", "screened_at"]
 
 
 def json_line(decision: dict[str, Any]) -> str:
-    return json.dumps(decision, ensure_ascii=False, separators=(",", ":"))
+    return json_text(decision)
 
 
 class CsvWriter:
     """One row per declaration: its decision, score and the rule ids that found."""
 
     def __init__(self, out: TextIO) -> None:
-        self.writer = csv.writer(out, lineterminator="\n")
+        self.writer = SafeCsvWriter(out)
         self.writer.writerow(CSV_COLUMNS)
 
     def write(self, decision: dict[str, Any]) -> None:
         self.writer.writerow([
             decision["declaration_id"],
             decision["decision"],
-            number_text(decision["score"]),
+            decision["score"],  # a number: written as one, never neutralised as text
             ";".join(f["rule_id"] for f in decision["findings"]),
             ";".join(f["rule_id"] for f in decision["test_findings"]),
             decision["ruleset_version"],
@@ -50,18 +50,19 @@ def evidence_text(evidence: dict[str, Any]) -> str:
     for name, value in evidence.items():
         if isinstance(value, dict):
             rest = [_flat(k, v) for k, v in value.items() if k != "value" and v not in (None, [], "")]
-            lines.append(f"{name}: {_short(value.get('value'))}" + (f" ({'; '.join(rest)})" if rest else ""))
+            detail = f" ({'; '.join(rest)})" if rest else ""
+            lines.append(f"{terminal_text(name)}: {_short(value.get('value'))}{detail}")
         else:
-            lines.append(f"{name}: {_short(value)}")
+            lines.append(f"{terminal_text(name)}: {_short(value)}")
     return "\n".join(lines)
 
 
 def _flat(key: str, value: Any) -> str:
     if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
-        return f"{key}: " + " | ".join(
+        return f"{terminal_text(key)}: " + " | ".join(
             ", ".join(_flat(k, x) for k, x in v.items() if x not in (None, "")) for v in value
         )
-    return f"{key}={_short(value)}"
+    return f"{terminal_text(key)}={_short(value)}"
 
 
 def _short(value: Any) -> str:
@@ -71,7 +72,7 @@ def _short(value: Any) -> str:
         return ", ".join(_flat(k, v) for k, v in value.items())
     if isinstance(value, float):
         return number_text(value)
-    return str(value)
+    return terminal_text(value)
 
 
 def decision_table(decisions: list[dict[str, Any]]) -> Table:
@@ -83,7 +84,8 @@ def decision_table(decisions: list[dict[str, Any]]) -> Table:
     for decision in decisions:
         verdict = Text(decision["decision"].upper(), style=STYLES[decision["decision"]])
         # Text cells: declared values are data, never rich markup
-        table.add_row(Text(decision["declaration_id"]), verdict, number_text(decision["score"]), _findings(decision))
+        ident = Text(terminal_text(decision["declaration_id"]))
+        table.add_row(ident, verdict, number_text(decision["score"]), _findings(decision))
     return table
 
 
@@ -94,8 +96,9 @@ def _findings(decision: dict[str, Any]) -> Text:
         for finding in findings:
             line = f" line {finding['item_line']}" if finding["item_line"] is not None else ""
             style = STYLES.get(finding["action"], "") if not prefix else "dim"
-            text.append(f"{prefix}{finding['rule_id']}", style=style)
-            text.append(f" ({finding['action']}, +{number_text(finding['score'])}){line}: {finding['title']}\n")
+            text.append(f"{prefix}{terminal_text(finding['rule_id'])}", style=style)
+            title = terminal_text(finding["title"])
+            text.append(f" ({finding['action']}, +{number_text(finding['score'])}){line}: {title}\n")
             text.append(evidence_text(finding["evidence"]) + "\n", style="dim")
     return text if text.plain else Text("no findings", style="dim")
 
@@ -110,6 +113,75 @@ def print_table(console: Console, decisions: list[dict[str, Any]]) -> None:
         console.print(decision_table(decisions))
 
 
+ORDER = {"hold": 0, "inspect": 1, "release": 2}
+
+
+def _width(cell: Any) -> int:
+    return cell.cell_len if isinstance(cell, Text) else Text(str(cell)).cell_len
+
+
+class TableStream:
+    """The table of a batch, printed as it comes: the flagged declarations of each block,
+    holds first, so the few holds of a big file show at once instead of after thousands
+    of releases. Releases are counted and left out (said at the end) unless `releases`;
+    a run of one declaration shows it whatever its decision.
+
+    `pause` is called around each print, so a progress bar on the same terminal can
+    step aside while the table is written."""
+
+    BLOCK = 200  # decisions per block (the workers' block); a slow input flushes sooner
+    WAIT = 1.0  # seconds a flagged decision may wait for its block to fill
+
+    def __init__(self, console: Console, releases: bool, pause: Any = None) -> None:
+        self.console, self.releases, self.pause = console, releases, pause
+        self.block: list[dict[str, Any]] = []
+        self.seen = self.shown = self.left_out = 0
+        self.lone: dict[str, Any] | None = None  # a first release, shown if it stays alone
+        self.started = 0.0
+        self.widths = [len("Declaration"), len("Decision"), len("Score")]
+
+    def add(self, decision: dict[str, Any]) -> None:
+        self.seen += 1
+        if decision["decision"] == "release" and not self.releases:
+            self.left_out += 1
+            self.lone = decision if self.seen == 1 else None
+        else:
+            if not self.block:
+                self.started = monotonic()  # how long the first flagged one has waited
+            self.block.append(decision)
+        if self.seen % self.BLOCK == 0 or (self.block and monotonic() - self.started >= self.WAIT):
+            self.flush()
+
+    def flush(self) -> None:
+        if self.block:
+            self.block.sort(key=lambda d: ORDER[d["decision"]])  # stable: input order within a verdict
+            table = decision_table(self.block)
+            # the blocks line up as one table: columns as wide as the widest so far
+            self.widths = [max([w, *map(_width, table.columns[n].cells)]) for n, w in enumerate(self.widths)]
+            for column, width in zip(table.columns, self.widths, strict=False):
+                column.min_width = width
+            if self.shown:
+                table.title, table.show_header = None, False  # one table, printed block by block
+            self._print(table)
+            self.shown += len(self.block)
+            self.block = []
+
+    def close(self) -> None:
+        if self.seen == 1 and self.lone is not None:  # one declaration: its decision, whatever it is
+            self.block, self.left_out = [self.lone], 0
+        self.flush()
+        if self.left_out:
+            flagged = "" if self.shown else "no hold or inspect; "
+            self._print(Text(f"{flagged}{self.left_out:,} release(s) not shown (--all lists them)"))
+
+    def _print(self, renderable: Any) -> None:
+        if self.pause is not None:
+            with self.pause():
+                self.console.print(renderable)
+        else:
+            self.console.print(renderable)
+
+
 ITEM_COLUMNS = ("line", "hs_code", "description", "quantity", "unit", "value", "currency", "origin_country")
 FACT_ITEMS_SHOWN = 8  # items side by side in the facts table; --format json has them all
 
@@ -119,13 +191,15 @@ def declaration_table(content: dict[str, Any]) -> Table:
 
     def party(role: str) -> str:
         p = content.get(role) or {}
-        return " ".join(str(x) for x in (p.get("name"), p.get("id") and f"id {p['id']}", p.get("country")) if x)
+        parts = (p.get("name"), p.get("id") and f"id {p['id']}", p.get("country"))
+        return " ".join(terminal_text(x) for x in parts if x)
 
-    route = " -> ".join([content.get("dispatch_country") or "?", *content.get("transit_countries", []),
-                         content.get("destination_country") or "?"])  # fmt: skip
+    route = " -> ".join(terminal_text(c) for c in [content.get("dispatch_country") or "?",
+                        *content.get("transit_countries", []), content.get("destination_country") or "?"])  # fmt: skip
+    doc = f" ({terminal_text(content['document_type'])})" if content.get("document_type") else ""
     title = (
-        f"Declaration {content.get('declaration_id')} of {content.get('date')}: {content.get('procedure')}"
-        f"{' (' + content['document_type'] + ')' if content.get('document_type') else ''}, {route}\n"
+        f"Declaration {terminal_text(content.get('declaration_id'))} of {terminal_text(content.get('date'))}: "
+        f"{terminal_text(content.get('procedure'))}{doc}, {route}\n"
         f"exporter {party('exporter')}; consignee {party('consignee')}"
     )
     table = Table(title=Text(title), title_justify="left", expand=False)
@@ -149,13 +223,15 @@ def facts_table(facts: list[dict[str, Any]]) -> Table:
     for name in names:
         values = [_short(f.get(name)) if f.get(name) is not None else "-" for f in shown]
         if name.startswith("item."):
-            table.add_row(Text(name), *(Text(v) for v in values))
+            table.add_row(Text(terminal_text(name)), *(Text(v) for v in values))
         else:  # the same for every item: said once
-            table.add_row(Text(name), Text(values[0]), *([Text("")] * (len(values) - 1)))
+            table.add_row(Text(terminal_text(name)), Text(values[0]), *([Text("")] * (len(values) - 1)))
     return table
 
 
 def rejection_lines(rejected: Rejected) -> list[str]:
+    """The lines that tell an analyst why a declaration was refused; they quote the bad
+    input (its id, file name, value, raw row), so every line is escaped for a terminal."""
     ident = f" declaration {rejected.declaration_id}" if rejected.declaration_id else ""
     head = f"rejected{ident} at {rejected.location}:"
-    return [head, *(f"  {e}" for e in rejected.errors)]
+    return [terminal_text(line) for line in (head, *(f"  {e}" for e in rejected.errors))]

@@ -178,10 +178,23 @@ def _mapping(value: Any) -> dict[Any, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def summable_scores(pack: RulePack) -> list[LocatedError]:
+    """A decision's score is the sum of its rules' scores: scores each finite but too big
+    to add up would make it infinite (and every output say "Infinity")."""
+    running = 0.0
+    for rule in pack.evaluated():
+        running += rule.score
+        if not math.isfinite(running):
+            problem = "the rule scores add up past the largest number a decision's score can hold (about 1.8e308)"
+            return [LocatedError(Location(rule.source, rule.line, field="score"), problem)]
+    return []
+
+
 VALIDATORS: list[Callable[[RulePack], list[LocatedError]]] = [
     duplicate_ids,
     conditions,
     examples,
     policy,
     weak_evidence,
+    summable_scores,
 ]

@@ -27,6 +27,7 @@ from sqlmodel import Session, SQLModel, col, create_engine, delete, func, select
 from ..addresses import address_key
 from ..errors import StorageError
 from ..registry import CompanyRecord, PersonRecord, RegistryIndex, WatchlistRecord
+from ..safe_text import finite_json
 from . import audit, queries, schema
 from .keys import company_key_rows, person_key_rows
 from .records import record
@@ -74,7 +75,12 @@ def _sqlite_connect(connection: Any, _record: Any) -> None:
 
 def _json_text(value: Any) -> str:
     # the stored facts and contents are most of what a batch writes: orjson is ~10x json
-    return orjson.dumps(value).decode()
+    text = orjson.dumps(value)
+    # orjson writes NaN and Infinity as null without a word: where a null came out, make
+    # sure it was a None, so stored JSON never silently loses a number
+    if b"null" in text and not finite_json(value):
+        raise StorageError("refusing to store a number that is not finite (NaN or Infinity) as JSON")
+    return text.decode()
 
 
 def _sqlite_begin(connection: Any) -> None:
