@@ -13,10 +13,13 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from collections.abc import Callable
 from functools import lru_cache
 
 from anyascii import anyascii
 from rapidfuzz.distance import OSA, JaroWinkler
+
+from .transcription import english_fold, english_word
 
 __all__ = [
     "DEFAULT_THRESHOLD",
@@ -72,8 +75,7 @@ _HARD_FORMS = _phrases(
 _SOFT_FORMS = _phrases(
     "ip|ao|pao|zao|ag|sa|as|kg|co|ab|oy|nv|bv|se|spa|ug|lp|company|ақ|aq|s a|s a s|s p a|a s|b v|n v"
 )
-_MAX_FORM_LEN = max(len(p) for p in _HARD_FORMS | _SOFT_FORMS)
-_SOFT_TOKENS = frozenset(p[0] for p in _SOFT_FORMS if len(p) == 1)
+
 
 # Kazakh/Kyrgyz/Azeri patronymic particles written apart ("Серік ұлы").
 _PARTICLES = frozenset({"uly", "uuly", "ugly", "kyzy", "qyzy", "kizi", "qizi", "ogly", "oglu", "ogli", "gyzy"})
@@ -83,7 +85,7 @@ _PATRONYMIC_RE = re.compile(r"(?:ich|vna|ichna|uli|ulu|kizi|ogli|oglu|gizi)$")
 # Each map turns one language's rendering of Russian into English-style
 # romanisation; regex alternation order puts longer keys first.
 _GERMAN = {"schtsch": "shch", "tsch": "ch", "sch": "sh", "ch": "kh", "j": "y", "w": "v", "z": "ts"}
-_FRENCH = {"chtch": "shch", "tch": "ch", "ch": "sh", "dj": "dzh", "j": "zh", "ou": "u"}
+_FRENCH = {"chtch": "shch", "tch": "ch", "ch": "sh", "dj": "dzh", "j": "zh", "ou": "u", "gue": "ge", "gui": "gi"}
 _SPANISH = {"j": "kh", "x": "kh"}
 _COMMON = {
     "sch": "sh",
@@ -123,48 +125,114 @@ def normalize(text: str) -> str:
     return " ".join("".join(chars).split())
 
 
-def _strip_edges(toks: list[str]) -> list[str]:
-    """Drop soft legal forms at either end while >= 2 tokens stay."""
+def _form_units(text: str) -> list[tuple[str, bool]]:
+    """normalize(text)'s tokens, each with whether a hyphen glues it to a neighbour: the
+    Тоо of Ala-Too is part of a name (Ала-Тоо, the mountains), not the legal form ТОО."""
+    text = unicodedata.normalize("NFKC", text.translate(_APOSTROPHES))
+    text = unicodedata.normalize("NFKC", text.casefold())
+    chars = [ch if unicodedata.category(ch)[0] in "LMN" else "-" if unicodedata.category(ch) == "Pd" else " "
+             for ch in text]  # fmt: skip
+    units: list[tuple[str, bool]] = []
+    for chunk in "".join(chars).split():
+        parts = [part for part in chunk.split("-") if part]
+        units += [(part, len(parts) > 1) for part in parts]
+    return units
+
+
+def _latin_key(token: str) -> str:
+    """The token as a legal form is looked up: itself in Latin, else its transliteration."""
+    return token if token.isascii() else "".join(transliterate(token).split())
+
+
+def _form_size(toks: list[str], keys: list[str], i: int, forms: frozenset[tuple[str, ...]]) -> int:
+    """How many tokens from i spell a form of `forms` (0: none), as written or
+    transliterated, or as a dotted abbreviation of three or more letters (М.Ч.Ж., T.O.O.)."""
+    for size in range(min(_MAX_FORM_LEN, len(toks) - i), 0, -1):
+        if tuple(toks[i : i + size]) in forms or tuple(keys[i : i + size]) in forms:
+            return size
+    run = 0
+    while i + run < len(keys) and len(keys[i + run]) <= 2:
+        run += 1
+    for size in range(run, 2, -1):
+        if ("".join(keys[i : i + size]),) in forms:
+            return size
+    return 0
+
+
+def _strip_edges(toks: list[str], keys: list[str]) -> tuple[int, int]:
+    """The span left once soft legal forms are dropped at either end, while >= 2 tokens stay."""
+    lo, hi = 0, len(toks)
     changed = True
     while changed:
         changed = False
-        for size in range(_MAX_FORM_LEN, 0, -1):
-            if len(toks) - size < 2:
-                continue
-            if tuple(toks[:size]) in _SOFT_FORMS:
-                toks, changed = toks[size:], True
+        size = _form_size(toks[lo:hi], keys[lo:hi], 0, _SOFT_FORMS)
+        if size and hi - lo - size >= 2:
+            lo, changed = lo + size, True
+            continue
+        for start in range(max(hi - _MAX_FORM_LEN, lo + 2), hi):
+            if _form_size(toks[start:hi], keys[start:hi], 0, _SOFT_FORMS) == hi - start:
+                hi, changed = start, True
                 break
-            if tuple(toks[-size:]) in _SOFT_FORMS:
-                toks, changed = toks[:-size], True
-                break
-    return toks
+    return lo, hi
 
 
 def strip_legal_forms(text: str) -> str:
-    """Remove legal-form tokens (ООО, ТОО, LLP, TOO, GmbH, ...) in any script.
+    """Remove legal-form tokens (ООО, ТОО, LLP, TOO, GmbH, ОсОО, МЧЖ, ՍՊԸ...) in any script.
 
     Unambiguous forms go wherever they stand; ambiguous ones (IP, AO, AG, ...)
-    only at the edges. If nothing would remain, the normalized name is kept.
+    only at the edges. A word hyphenated to another is never a form. If nothing
+    would remain, the normalized name is kept.
     """
-    toks = normalize(text).split()
-    kept: list[str] = []
+    units = _form_units(text)
+    toks = [tok for tok, _ in units]
+    # a glued token matches no form: its match forms are a placeholder
+    match = [tok if not glued else "-" for tok, glued in units]
+    keys = [_latin_key(tok) if not glued else "-" for tok, glued in units]
+    kept: list[int] = []
     i = 0
     while i < len(toks):
-        for size in range(min(_MAX_FORM_LEN, len(toks) - i), 0, -1):
-            if tuple(toks[i : i + size]) in _HARD_FORMS:
-                i += size
-                break
+        size = _form_size(match, keys, i, _HARD_FORMS)
+        if size:
+            i += size
         else:
-            kept.append(toks[i])
+            kept.append(i)
             i += 1
-    kept = _strip_edges(kept)
-    return " ".join(kept) if kept else " ".join(toks)
+    lo, hi = _strip_edges([match[k] for k in kept], [keys[k] for k in kept])
+    result = [toks[k] for k in kept[lo:hi]]
+    return " ".join(result) if result else " ".join(toks)
 
 
 def transliterate(text: str) -> str:
     """Lower-case ASCII via anyascii; soft/hard-sign apostrophes are dropped."""
     ascii_text = anyascii(text).translate(_APOSTROPHES).lower()
     return " ".join(re.sub(r"[^a-z0-9]+", " ", ascii_text).split())
+
+
+def _native_phrases(block: str) -> frozenset[tuple[str, ...]]:
+    """Full legal-form phrases in their own script, and as they transliterate."""
+    phrases = [normalize(p) for p in block.split("|") if p.strip()]
+    return frozenset(tuple(p.split()) for text in phrases for p in (text, transliterate(text)))
+
+
+# Central Asia and the Caucasus (issue #12). Abbreviations are written once, in Latin: a
+# token in another script is also looked up by its transliteration (ОсОО -> osoo, МЧЖ ->
+# mchzh, ՍՊԸ -> spy, ҶДММ -> jdmm, შპს -> shps, ЖАҚ -> zhaq, ХЖ -> khzh).
+_HARD_FORMS |= _phrases(
+    "osoo|zhchk|mchzh|mchj|m ch j|m ch zh|jdmm|chdmm|zhshs|shps|bby|pby|qsc|agpj|ygpj|xk"
+) | _native_phrases(
+    "жоопкерчилиги чектелген коом|жоопкерчилиги чектелген коому|ачык акционердик коом"
+    "|жабык акционердик коом|акционердик коом|масъулияти чекланган жамият|масъулияти чекланган жамияти"
+    "|mas'uliyati cheklangan jamiyat|mas'uliyati cheklangan jamiyati|aksiyadorlik jamiyati"
+    "|ҷамъияти дорои масъулияти маҳдуд|ҷамъияти саҳомӣ|жабық акционерлік қоғам"
+    "|սահմանափակ պատասխանատվությամբ ընկերություն|փակ բաժնետիրական ընկերություն"
+    "|բաց բաժնետիրական ընկերություն|məhdud məsuliyyətli cəmiyyət|açıq səhmdar cəmiyyəti"
+    "|qapalı səhmdar cəmiyyəti|შეზღუდული პასუხისმგებლობის საზოგადოება|სააქციო საზოგადოება"
+    "|hojalyk jemgyýeti|хозяйственное общество|paýdarlar jemgyýeti"
+)
+# Short ones that are also initials or words (Жак, HJ, SPY, MMC): at the edges only.
+_SOFT_FORMS |= _phrases("spy|spe|mmc|asc|aj|hj|hk|khzh|khk|zhaq|zhak|aak|jsk|jsp|ss|adz|სს|ი მ")
+_MAX_FORM_LEN = max(len(p) for p in _HARD_FORMS | _SOFT_FORMS)
+_SOFT_TOKENS = frozenset(p[0] for p in _SOFT_FORMS if len(p) == 1)
 
 
 def _merge_particles(toks: list[str]) -> list[str]:
@@ -178,14 +246,34 @@ def _merge_particles(toks: list[str]) -> list[str]:
     return out
 
 
+def _foreign(token: str) -> bool:
+    """Written with letters of another script than Latin (Cyrillic, Armenian, Georgian...)."""
+    return any(ch.isalpha() and not unicodedata.name(ch, "").startswith("LATIN") for ch in token)
+
+
 @lru_cache(maxsize=65536)
-def _tokens(name: str) -> tuple[str, ...]:
+def _token_info(name: str) -> tuple[tuple[str, ...], frozenset[str], frozenset[str]]:
+    """(sorted tokens, those written in plain ASCII, those written in another script).
+
+    Tokens are transliterated one by one, and one that spells an English trade word
+    (Трейдинг, or Treiding read back from it) becomes that word (`transcription`)."""
     stripped = strip_legal_forms(name)
-    toks = transliterate(stripped).split()
+    toks: list[str] = []
+    ascii_toks: set[str] = set()
+    foreign: set[str] = set()
+    for native in stripped.split():
+        for tok in transliterate(native).split():
+            tok = english_word(tok, not _foreign(native)) or tok
+            toks.append(tok)
+            (foreign if _foreign(native) else ascii_toks if native.isascii() else set()).add(tok)
     if not toks:
         # Letters anyascii cannot render still deserve a comparable token.
         toks = stripped.split()
-    return tuple(sorted(_merge_particles(toks)))
+    return tuple(sorted(_merge_particles(toks))), frozenset(ascii_toks), frozenset(foreign)
+
+
+def _tokens(name: str) -> tuple[str, ...]:
+    return _token_info(name)[0]
 
 
 def tokens(name: str) -> list[str]:
@@ -233,8 +321,10 @@ def blocking_keys(name: str) -> set[str]:
 
 @lru_cache(maxsize=65536)
 def _blocking_keys(name: str) -> frozenset[str]:
-    toks = _tokens(name)
+    toks, ascii_toks, _ = _token_info(name)
     long_toks = [t for t in toks if len(t) >= 3] or list(toks)
+    # an English word also gets the keys of its Cyrillic rendering (bridge: bridzh)
+    long_toks += [english_fold(t) for t in long_toks if t in ascii_toks]
     return frozenset(_skeleton(v)[:4] for t in long_toks for v in _variants(t))
 
 
@@ -342,12 +432,48 @@ def _merge_split(short: list[str], long_: list[str]) -> tuple[list[str], list[st
     return long_, notes
 
 
-def _assign(ta: list[str], tb: list[str]) -> tuple[list[tuple[int, int, float, str]], list[int], list[int]]:
+@lru_cache(maxsize=262144)
+def _english_pair(latin: str, other: str) -> float:
+    """An English word against a token written in another script, read as a Russian
+    speaker writes it (gulf ~ galf from Галф); 0 when the spelling has nothing English."""
+    folded = english_fold(latin)
+    if folded == latin:
+        return 0.0
+    return max(_similarity(a, b) for a in _variants(folded) for b in _variants(other))
+
+
+Scorer = Callable[[str, str], tuple[float, str]]
+
+
+def _scorer(a: str, b: str) -> Scorer:
+    """Token pair scores for names a and b: an ASCII token of one against a token the
+    other wrote in another script also gets its English-spelling reading."""
+    _, ascii_a, foreign_a = _token_info(a)
+    _, ascii_b, foreign_b = _token_info(b)
+    if not (ascii_a and foreign_b) and not (foreign_a and ascii_b):
+        return _pair_score
+
+    def score(x: str, y: str) -> tuple[float, str]:
+        base = _pair_score(x, y)
+        if x in ascii_a and y in foreign_b:
+            english = _english_pair(x, y)
+        elif x in foreign_a and y in ascii_b:
+            english = _english_pair(y, x)
+        else:
+            return base
+        return (english, "english") if english > base[0] else base
+
+    return score
+
+
+def _assign(
+    ta: list[str], tb: list[str], scorer: Scorer = _pair_score
+) -> tuple[list[tuple[int, int, float, str]], list[int], list[int]]:
     """Greedy best-first one-to-one pairing; exact equality wins ties."""
     cands: list[tuple[float, bool, tuple[str, ...], int, int, str]] = []
     for i, x in enumerate(ta):
         for j, y in enumerate(tb):
-            score, tag = _pair_score(x, y)
+            score, tag = scorer(x, y)
             cands.append((-score, x != y, tuple(sorted((x, y))), i, j, tag))
     cands.sort()
     used_a: set[int] = set()
@@ -382,7 +508,7 @@ def compare(a: str, b: str) -> NameMatch:
         tb, notes = _merge_split(ta, tb)
     elif len(tb) < len(ta):
         ta, notes = _merge_split(tb, ta)
-    pairs, rest_a, rest_b = _assign(ta, tb)
+    pairs, rest_a, rest_b = _assign(ta, tb, _scorer(a, b))
     score = min(s for _, _, s, _ in pairs)
     parts = [f"'{ta[i]}'~'{tb[j]}' {s:.2f}" for i, j, s, _ in sorted(pairs)]
     tags = {tag for *_, tag in pairs}
@@ -390,6 +516,8 @@ def compare(a: str, b: str) -> NameMatch:
         notes.append("initials only")
     if "gender" in tags:
         notes.append("masculine/feminine surname forms")
+    if "english" in tags:
+        notes.append("English spelling read as written in Cyrillic")
     extras = [ta[i] for i in rest_a] + [tb[j] for j in rest_b]
     unexplained = _explain_extras(extras, len(pairs), notes, "initial" in tags)
     if unexplained:
