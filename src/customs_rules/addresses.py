@@ -4,9 +4,12 @@
 
 Deliberately small: NFKC + casefold, transliteration to ASCII (the same as names),
 punctuation to spaces, the common words for street, house, city, office and the like
-dropped in Russian, Kazakh and English (ул., улица, көшесі, street, st, д., дом, house,
-г., город, city, пр., проспект, avenue, офис, office, кв., apt...), then the tokens
-sorted (six-digit postcodes dropped too), so "г. Алматы, ул. Абая, д. 10" and "Almaty, Abaya street 10" give one key.
+dropped in Russian, Kazakh, Kyrgyz and English (ул., улица, көшесі, көчөсү, street, st,
+д., дом, үй, house, г., город, қаласы, шаары, ш., city, пр., проспект, даңғылы, avenue,
+офис, кеңсе, office, кв., пәтер, apt...), then the tokens sorted (six-digit postcodes
+dropped too), so "г. Алматы, ул. Абая, д. 10", "Алматы қ., Абая көшесі, 10 үй" and
+"Almaty, Abaya street 10" give one key. Kazakh and Kyrgyz letters are first written
+as Russian spelling writes them (Достық -> Достык, Қонаев -> Конаев, кеңсе -> кенсе).
 Street names themselves are not spelling-folded beyond the transliteration: an address
 that differs in a word is another address (a wrong link is worse than a missed one).
 """
@@ -30,8 +33,16 @@ _NOISE = frozenset(
         # city, town, region, country words
         "g", "gorod", "city", "qala", "kala", "q", "obl", "oblast", "region", "respublika", "republic",
         "the", "kazakhstan", "qazaqstan", "rk", "rf", "rossiia", "russia", "russian", "federation",
+        # Kazakh and Kyrgyz (after the letter fold below): street, avenue, square, house,
+        # office, flat, room, floor, building, city, region, district, microdistrict
+        "kochosu", "kochesi", "dang", "prospektisi", "alany", "tuiyk",
+        "ui", "uii", "uyi", "kense", "pater", "batir", "bolme", "bolmo", "kabat", "gimarat", "imarat",
+        "kalasy", "shaary", "shaar", "oblysy", "oblusu", "audany", "audan", "kichi",
+        "shagyn", "ykshamaudany", "kyrgyzstan", "kyrgyz", "kr", "rayon", "rayonu", "mikrorayon",
     }
 )  # fmt: skip
+# Kazakh and Kyrgyz letters as Russian spelling writes them: one key for Достық and Достык
+_RUSSIAN_SPELLING = str.maketrans("қғңұүөәіһҚҒҢҰҮӨӘІҺ", "кгнууоаихКГНУУОАИХ")
 
 
 def _is_postcode(token: str) -> bool:
@@ -43,6 +54,6 @@ def address_key(address: str | None) -> str | None:
     """The comparable form of an address, or None when nothing identifying is left."""
     if not address:
         return None
-    text = transliterate(normalize(address).replace("№", " "))
+    text = transliterate(normalize(address).replace("№", " ").translate(_RUSSIAN_SPELLING))
     tokens = sorted(t for t in text.split() if t not in _NOISE and not _is_postcode(t))
     return " ".join(tokens) or None
