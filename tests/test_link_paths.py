@@ -402,3 +402,41 @@ def test_a_name_carried_by_too_many_people_links_no_one(
                     assert paths(lookup, "KZA", "KGC", 1)[0][0]["person"] == "Асанов Данияр"
     finally:
         store.close()
+
+
+# Issue #12, 1.4: a director written with initials only, whose birth date matches, is the
+# same person: a step at full strength, in the middle of a path as at its end.
+INITIALS_COMPANIES = [
+    ["KZP", "Steppe Components LLP", "KZ", "2019-02-01", "46.52", "", ""],
+    ["KZM", "ТОО «Медеу Инвест»", "KZ", "2015-06-15", "64.20", "", ""],
+    ["RUQ", "ООО «Северный Ветер»", "RU", "2017-03-03", "46.52", "", ""],
+]
+INITIALS_PEOPLE = [
+    ["KZP", "Petrenko O. N.", "director", "", "1975-03-02", ""],
+    ["KZM", "Петренко Олег Николаевич", "founder", "", "1975-03-02", ""],
+    ["KZM", "Садыков Марат", "director", "", "", ""],
+    ["RUQ", "Marat Sadykov", "director", "", "", ""],
+]
+
+
+@pytest.mark.parametrize("birth", ["1975-03-02", "1975-03-03", ""])
+def test_initials_and_the_same_birth_date_make_a_full_step(db_url: str, tmp_path: Path, birth: str) -> None:
+    people = [row if row[1] != "Petrenko O. N." else [*row[:4], birth, ""] for row in INITIALS_PEOPLE]
+    store = Store(db_url)
+    try:
+        companies = write_csv(tmp_path / "companies.csv", COMPANY_COLUMNS, INITIALS_COMPANIES)
+        load_registry(store, companies, write_csv(tmp_path / "people.csv", PEOPLE_COLUMNS, people))
+        with store.stored_registry() as stored:
+            for lookup in (store.registry_index(), stored):
+                direct, _ = paths(lookup, "KZP", "KZM", 1)
+                through, _ = paths(lookup, "KZP", "RUQ", 2)
+                if birth != "1975-03-02":  # another birth date, or none: never a step
+                    assert direct is None and through is None
+                    continue
+                (step,) = direct
+                assert (step["method"], step["score"], step["person"]) == ("initials+birth_date", 1.0, "Petrenko O. N.")
+                assert [(s["to_id"], s["link"], s.get("method")) for s in through] == [
+                    ("KZM", "person", "initials+birth_date"), ("RUQ", "person", "name"),
+                ]  # fmt: skip
+    finally:
+        store.close()

@@ -158,3 +158,53 @@ def test_the_default_pack_keeps_its_weak_rules_below_hold(pack: RulePack) -> Non
 
     weak = [r for r in pack.rules if any(FIELDS[f].weak for f in r.fields())]
     assert weak and all(r.action == "inspect" and r.score < 100 for r in weak)
+
+
+def _person(company: str, name: str, **extra: str) -> PersonRecord:
+    return PersonRecord.model_validate({"company_id": company, "person_name": name, "role": "director"} | extra)
+
+
+# (exporter's person, consignee's person, what both rows add, linked, weak): issue #12, 1.4
+INITIALS_WITH_EVIDENCE = [
+    ("Petrenko O. N.", "Петренко Олег Николаевич", {"birth_date": "1975-03-02"}, {"birth_date": "1975-03-02"},
+     True, False),
+    ("Petrenko O. N.", "Oleg Petrenko", {"person_id": "750302300123"}, {"person_id": "750302300123"}, True, False),
+    ("Goldberg I. M.", "Гольдберг Илья Маркович", {"birth_date": "1970-01-01"}, {"birth_date": "1970-01-01"},
+     True, False),
+    # different birth dates or ids are never one person; a date on one side only stays weak
+    ("Petrenko O. N.", "Петренко Олег Николаевич", {"birth_date": "1975-03-02"}, {"birth_date": "1975-03-03"},
+     False, False),
+    ("Petrenko O. N.", "Oleg Petrenko", {"person_id": "750302300123"}, {"person_id": "750302300124"}, False, False),
+    ("Petrenko O. N.", "Петренко Олег Николаевич", {"birth_date": "1975-03-02"}, {}, False, True),
+    # the same birth date does not make different surnames one person
+    ("Petrenko O. N.", "Петров Олег Николаевич", {"birth_date": "1975-03-02"}, {"birth_date": "1975-03-02"},
+     False, False),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("a", "b", "extra_a", "extra_b", "linked", "weak"), INITIALS_WITH_EVIDENCE)
+def test_initials_with_the_same_birth_date_or_id_are_one_person(
+    pack: RulePack, a: str, b: str, extra_a: dict[str, str], extra_b: dict[str, str], linked: bool, weak: bool
+) -> None:
+    companies = [CompanyRecord.model_validate(c) for c in (EXPORTER, CONSIGNEE)]
+    people = [_person("100140000003", a, **extra_a), _person("AE1", b, **extra_b)]
+    decision, facts = screen(pack, RegistryIndex(companies, people, []))
+    assert facts["parties.linked"] is linked
+    assert facts["parties.linked_weak"] is weak
+    assert (facts["parties.link_path_length"] == 1) is linked
+    rules = [f["rule_id"] for f in decision["findings"]]
+    assert ("linked-parties-listed-goods" in rules) is linked
+    assert ("linked-parties-initials-listed-goods" in rules) is weak
+
+
+def test_initials_and_birth_date_evidence_says_how_the_person_was_matched(pack: RulePack) -> None:
+    companies = [CompanyRecord.model_validate(c) for c in (EXPORTER, CONSIGNEE)]
+    people = [
+        _person("100140000003", "Petrenko O. N.", birth_date="1975-03-02"),
+        _person("AE1", "Петренко Олег Николаевич", birth_date="1975-03-02"),
+    ]
+    decision, _ = screen(pack, RegistryIndex(companies, people, []))
+    (finding,) = [f for f in decision["findings"] if f["rule_id"] == "linked-parties-listed-goods"]
+    (person,) = finding["evidence"]["parties.linked"]["shared_persons"]
+    assert person["method"] == "initials+birth_date" and person["score"] == 1.0
+    assert person["why"].endswith("initials only; same birth date")

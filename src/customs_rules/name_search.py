@@ -63,20 +63,25 @@ class NameSearch:
             best.setdefault(hit[0], hit)  # one line per record: its best spelling
         return list(best.values())[:limit]
 
-    def matches(self, name: str, limit: int) -> list[Hit]:
+    def matches(self, name: str, limit: int, initials: bool = False) -> list[Hit]:
         """Every record at or above the threshold, exact and fuzzy alike, best first.
 
         Unlike `search`, an exact spelling does not hide the others: "Goldberg Ilya" must
         also find "Гольдберг Илья Маркович". `limit` bounds the fan-out of a common name.
+        With `initials`, names that agree only up to initials are found too ("Petrenko
+        O. N." ~ "Petrenko Oleg"): people whose birth dates may then make them one.
         """
         hits: dict[Any, Hit] = {}
         for record, kind, spelling in self.exact(" ".join(names.tokens(name)))[:limit]:
             hits.setdefault(record, (record, kind, spelling, names.NameMatch(1.0, "same name once normalised")))
         for record in self.candidates(self.keys(name)):
             for kind, spelling in self.spellings(record):
-                if record not in hits and (match := names.compare(name, spelling)).score >= self.threshold:
+                if record not in hits and self._found(match := names.compare(name, spelling), initials):
                     hits[record] = (record, kind, spelling, match)
         return sorted(hits.values(), key=lambda hit: -hit[3].score)[:limit]
+
+    def _found(self, match: names.NameMatch, initials: bool) -> bool:
+        return match.score >= self.threshold or (initials and names.initials_match(match, self.threshold))
 
     def search(self, name: str, accept: Callable[[Any], bool]) -> list[Hit]:
         """Matches at or above the threshold, best first."""

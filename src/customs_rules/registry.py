@@ -287,8 +287,9 @@ class RegistryLookup:
         raise NotImplementedError
 
     def namesakes(self, person: PersonRecord) -> list[PersonRecord]:
-        """People rows of any company whose name may be this person's (natural persons only),
-        best first, at most MAX_NAMESAKES."""
+        """People rows of any company whose name may be this person's (natural persons only;
+        up to initials too: `same_person` then asks for the same birth date), best first, at
+        most MAX_NAMESAKES."""
         keys = self._namesakes.get(person.person_name)
         if keys is None:
             hits = self._person_matches(person.person_name)
@@ -444,7 +445,7 @@ class RegistryIndex(RegistryLookup):
         return self._holdings.get(normalize_id(company_id) or company_id, [])
 
     def _person_matches(self, name: str) -> list[Hit]:
-        return self._person_names.matches(name, MAX_NAMESAKES + 1)
+        return self._person_names.matches(name, MAX_NAMESAKES + 1, initials=True)
 
     def _people_by_key(self, keys: list[Any]) -> list[PersonRecord]:
         return [self._person_list[n] for n in keys]
@@ -460,7 +461,9 @@ def same_person(pa: PersonRecord, pb: PersonRecord, threshold: float, weak: bool
     """The two rows name one person (by id, else by name), or None.
 
     With `weak`, only initials-only name matches are returned (method "initials"):
-    evidence that "Goldberg I. M." may be Ilya Goldberg, never a match on its own.
+    evidence that "Goldberg I. M." may be Ilya Goldberg, never a match on its own. An
+    initials-only name with the same birth date on both rows (or the same person id) is
+    one person: a full match (method "initials+birth_date", or "person_id").
     """
     if pa.person_company_id or pb.person_company_id:
         return None  # a role held by a company links through that company (links.py)
@@ -474,9 +477,25 @@ def same_person(pa: PersonRecord, pb: PersonRecord, threshold: float, weak: bool
         if not names.may_match(pa.person_name, pb.person_name):
             return None
         match = names.compare(pa.person_name, pb.person_name)
-        if weak and not names.initials_match(match, threshold):
+        found = _by_name(match, threshold, weak, pa.birth_date is not None and pa.birth_date == pb.birth_date)
+        if found is None:
             return None
-        if not weak and match.score < threshold:
-            return None
-        score, method, detail = match.score, "initials" if weak else "name", match.detail
+        score, method, detail = found
     return SharedPerson(pa.person_name, pa.role.value, pb.person_name, pb.role.value, round(score, 3), method, detail)
+
+
+def _by_name(match: names.NameMatch, threshold: float, weak: bool, same_birth: bool) -> tuple[float, str, str] | None:
+    """(score, method, why) of two people rows' names, or None.
+
+    Initials alone ("Petrenko O. N.") cannot tell Oleg from Olga: weak evidence. With the
+    same birth date on both rows they name one person: a match at the full tokens' score.
+    """
+    if names.initials_match(match, threshold):
+        if same_birth and not weak:
+            return match.full_score, "initials+birth_date", f"{match.detail}; same birth date"
+        if not same_birth and weak:
+            return match.score, "initials", match.detail
+        return None
+    if not weak and match.score >= threshold:
+        return match.score, "name", match.detail
+    return None

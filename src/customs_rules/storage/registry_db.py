@@ -290,7 +290,7 @@ class StoredRegistry(RegistryLookup):
         return self._holdings[company_id]
 
     def _person_matches(self, name: str) -> list[Hit]:
-        return self._person_names.matches(name, MAX_NAMESAKES + 1)
+        return self._person_names.matches(name, MAX_NAMESAKES + 1, initials=True)
 
     def _people_by_key(self, keys: list[Any]) -> list[PersonRecord]:
         return self._persons_by_pk(keys)
