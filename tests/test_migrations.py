@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlmodel import SQLModel
@@ -13,8 +15,56 @@ def test_migrations_match_the_table_models(sqlite_url: str) -> None:
     store = Store(sqlite_url)
     try:
         with store.engine.connect() as connection:
-            assert schema.current_revision(connection) == schema.HEAD == "0003"
+            assert schema.current_revision(connection) == schema.HEAD == "0004"
             differences = compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)
     finally:
         store.close()
     assert differences == []
+
+
+def test_keys_stored_before_issue_12_are_computed_again(tmp_path: Path) -> None:
+    """A registry stored at 0003 kept the keys of the names and addresses of that time
+    ("osoo shan treyding tyan"); at 0004 they are those a search computes now."""
+    from alembic import command
+    from sqlalchemy import create_engine, text
+
+    from customs_rules.models import Party
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        command.upgrade(schema.alembic_config(conn), "0003")
+        conn.execute(text(
+            "INSERT INTO company (id, company_id, name, activity_codes, aliases, address, address_key)"
+            " VALUES (1, 'KG1', 'ОсОО «Тянь Шань Трейдинг»', '', 'Tyan Shan Treyding', 'Бишкек ш., Чуй проспектиси, 120',"
+            " '120 bishkek chuy prospektisi sh')"
+        ))  # fmt: skip
+        for kind, key in (("id", "KG1"), ("exact", "osoo shan treyding tyan"), ("block", "osoo")):
+            conn.execute(
+                text("INSERT INTO company_key (company_pk, key, kind, spelling_kind, spelling)"
+                     " VALUES (1, :key, :kind, 'name', 'ОсОО «Тянь Шань Трейдинг»')"),
+                {"key": key, "kind": kind},
+            )  # fmt: skip
+        conn.execute(
+            text(
+                "INSERT INTO person (id, company_id, person_name, role) VALUES (1, 'KG1', 'Petrenko O. N.', 'director')"
+            )
+        )
+        conn.execute(text("INSERT INTO person_key (person_pk, key, kind, spelling_kind, spelling)"
+                          " VALUES (1, 'stale', 'exact', 'name', 'Petrenko O. N.')"))  # fmt: skip
+    engine.dispose()
+    store = Store(url)
+    try:
+        with store.engine.connect() as conn:
+            keys = conn.execute(text("SELECT kind, key, spelling_kind FROM company_key ORDER BY id")).all()
+            people = conn.execute(text("SELECT kind, key FROM person_key WHERE kind = 'exact'")).all()
+            address = conn.execute(text("SELECT address_key FROM company")).scalar_one()
+        assert ("id", "KG1", "name") in keys and ("exact", "shan trading tyan", "name") in keys
+        assert ("exact", "shan trading tyan", "alias") in keys and ("block", "osoo", "name") not in keys
+        assert people == [("exact", "n o petrenko")]
+        assert address == "120 bishkek chuy"
+        with store.stored_registry() as stored:
+            found = stored.resolve(Party(name="Tian Shan Trading LLC"))
+            assert found.company is not None and found.method == "name" and found.score == 1.0
+    finally:
+        store.close()
