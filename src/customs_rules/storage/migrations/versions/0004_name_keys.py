@@ -30,7 +30,7 @@ def _table(name: str, owner: str) -> sa.TableClause:
     return sa.table(name, *(sa.column(c) for c in columns))
 
 
-def _slices(bind: sa.Connection, sql: str) -> Iterator[Sequence[sa.Row[Any]]]:
+def _slices(bind: sa.Connection, sql: str) -> Iterator[Sequence[Any]]:
     """The rows of `sql` (its first column the id, with `{after}` where the WHERE goes) a
     slice at a time, by id: no cursor stays open on a table while it is rewritten."""
     last = 0
