@@ -440,3 +440,45 @@ def test_initials_and_the_same_birth_date_make_a_full_step(db_url: str, tmp_path
                 ]  # fmt: skip
     finally:
         store.close()
+
+
+def test_default_pack_end_to_end_regional_names_and_initials(db_url: str, tmp_path: Path) -> None:
+    """Issue #12, 1.4, through the CLI and the default pack: the watchlisted ОсОО «Тянь
+    Шань Трейдинг» is caught as "Tian Shan Trading LLC", and a director written "Petrenko
+    O. N." with the same birth date as Петренко Олег Николаевич links the parties outright."""
+    companies = write_csv(tmp_path / "companies.csv", COMPANY_COLUMNS, [
+        ["KZP", "Steppe Components LLP", "KZ", "2012-02-01", "46.52", "", ""],
+        ["KG7", "ОсОО «Ала-Тоо Трейдинг»", "KG", "2014-06-15", "46.52", "", "Бишкек ш., Чуй проспектиси, 120"],
+    ])  # fmt: skip
+    people = write_csv(tmp_path / "people.csv", PEOPLE_COLUMNS, [
+        ["KZP", "Petrenko O. N.", "director", "", "1975-03-02", ""],
+        ["KG7", "Петренко Олег Николаевич", "founder", "", "1975-03-02", ""],
+    ])  # fmt: skip
+    watchlist = tmp_path / "watchlist.csv"
+    watchlist.write_text("name,company_id,country,reason,source,listed_on\n"
+                         "ОсОО «Тянь Шань Трейдинг»,,KG,re-exports chips to RU,test,2024-01-01\n")  # fmt: skip
+    runner = CliRunner()
+    loaded = runner.invoke(main, ["--db", db_url, "-q", "registry", "load", "--companies", str(companies),
+                                  "--people", str(people), "--watchlist", str(watchlist)])  # fmt: skip
+    assert loaded.exit_code == 0, loaded.stderr
+    declarations = []
+    for number, consignee in enumerate(("Tian Shan Trading LLC", "Ala-Too Trading LLC")):
+        declarations.append({
+            "declaration_id": f"E2E-{number}", "date": "2024-03-01", "exporter": {"name": "Steppe Components LLP"},
+            "consignee": {"name": consignee, "country": "KG"}, "dispatch_country": "KZ",
+            "destination_country": "KG", "transit_countries": ["RU"],
+            "items": [{"hs_code": "854231", "value": 1000, "currency": "USD"}],
+        })  # fmt: skip
+    path = tmp_path / "declarations.json"
+    path.write_text(json.dumps(declarations, ensure_ascii=False), encoding="utf-8")
+    result = runner.invoke(main, ["--db", db_url, "submit", str(path), "--format", "json"], catch_exceptions=False)
+    assert result.exit_code == 0, result.stderr
+    listed, linked = (json.loads(line) for line in result.stdout.splitlines())
+    assert listed["decision"] == "hold"
+    evidence = {f["rule_id"]: f["evidence"] for f in listed["findings"]}
+    assert "watchlist-party-listed-goods" in evidence
+    assert linked["decision"] == "hold"  # a shared person (60) and transit through Russia (50)
+    rules = {f["rule_id"]: f["evidence"] for f in linked["findings"]}
+    assert "linked-parties-initials-listed-goods" not in rules
+    (person,) = rules["linked-parties-listed-goods"]["parties.linked"]["shared_persons"]
+    assert (person["person"], person["method"]) == ("Petrenko O. N.", "initials+birth_date")
