@@ -280,6 +280,7 @@ REGION_LABELLED: list[tuple[str, str, bool]] = [
     ("ЖШС «Алтын Дән»", "Altyn Tas LLP", False),
     ("Altyn Asyr HJ", "Altyn Ay HJ", False),
     ("H. J. Petrov", "Petrov", False),
+    ("Жак Иванов", "Иванов", False),  # Жак is a given name, not ЖАК (a closed JSC)
     ("ТОО «Гольф Стар»", "Gulf Star LLP", False),  # golf is not gulf
     ("ТОО «Стар Трейдинг»", "Star Trading Plus LLP", False),
     ("ТОО «Стил Групп»", "Steel Grain LLP", False),

@@ -19,6 +19,7 @@ from functools import lru_cache
 from anyascii import anyascii
 from rapidfuzz.distance import OSA, JaroWinkler
 
+from . import legal_forms
 from .transcription import english_fold, english_word
 
 __all__ = [
@@ -52,30 +53,8 @@ def _phrases(block: str) -> frozenset[tuple[str, ...]]:
     return frozenset(tuple(p.split()) for p in block.split("|") if p.strip())
 
 
-# Always removed, wherever they occur.
-_HARD_FORMS = _phrases(
-    "ооо|тоо|оао|зао|пао|ао|нао|ип|чп|тов|пат|прат|одо|жшс|жк|кх|ано|гуп|муп"
-    "|фгуп|общество с ограниченной ответственностью"
-    "|товарищество с ограниченной ответственностью|акционерное общество"
-    "|открытое акционерное общество|закрытое акционерное общество"
-    "|публичное акционерное общество|непубличное акционерное общество"
-    "|индивидуальный предприниматель|крестьянское хозяйство"
-    "|крестьянское фермерское хозяйство|частное предприятие"
-    "|жауапкершілігі шектеулі серіктестік|жауапкершілігі шектеулі серіктестігі"
-    "|акционерлік қоғам|акционерлік қоғамы|жеке кәсіпкер"
-    "|ooo|too|oao|tov|llp|llc|jsc|pjsc|cjsc|ojsc|gmbh|ltd|inc|corp|plc|limited"
-    "|incorporated|corporation|sarl|srl|sprl|bvba|fzco|fze|fzc|dmcc|kft|zrt"
-    "|sro|doo|l l c|l l p|j s c|co ltd|gmbh co kg|pte ltd|pvt ltd|pty ltd"
-    "|sp z o o|s r o|limited liability company|limited liability partnership"
-    "|joint stock company|open joint stock company|closed joint stock company"
-    "|public joint stock company|individual entrepreneur|sole proprietor"
-)
-# Also plausible name tokens (Ip, Zao, Ag, Ақ 'white'): only removed at the
-# edges of a name that keeps >= 2 tokens, and ignored as extras in compare().
-_SOFT_FORMS = _phrases(
-    "ip|ao|pao|zao|ag|sa|as|kg|co|ab|oy|nv|bv|se|spa|ug|lp|company|ақ|aq|s a|s a s|s p a|a s|b v|n v"
-)
-
+_HARD_FORMS = _phrases(legal_forms.HARD)
+_SOFT_FORMS = _phrases(legal_forms.SOFT)
 
 # Kazakh/Kyrgyz/Azeri patronymic particles written apart ("Серік ұлы").
 _PARTICLES = frozenset({"uly", "uuly", "ugly", "kyzy", "qyzy", "kizi", "qizi", "ogly", "oglu", "ogli", "gyzy"})
@@ -214,23 +193,8 @@ def _native_phrases(block: str) -> frozenset[tuple[str, ...]]:
     return frozenset(tuple(p.split()) for text in phrases for p in (text, transliterate(text)))
 
 
-# Central Asia and the Caucasus (issue #12). Abbreviations are written once, in Latin: a
-# token in another script is also looked up by its transliteration (ОсОО -> osoo, МЧЖ ->
-# mchzh, ՍՊԸ -> spy, ҶДММ -> jdmm, შპს -> shps, ЖАҚ -> zhaq, ХЖ -> khzh).
-_HARD_FORMS |= _phrases(
-    "osoo|zhchk|mchzh|mchj|m ch j|m ch zh|jdmm|chdmm|zhshs|shps|bby|pby|qsc|agpj|ygpj|xk"
-) | _native_phrases(
-    "жоопкерчилиги чектелген коом|жоопкерчилиги чектелген коому|ачык акционердик коом"
-    "|жабык акционердик коом|акционердик коом|масъулияти чекланган жамият|масъулияти чекланган жамияти"
-    "|mas'uliyati cheklangan jamiyat|mas'uliyati cheklangan jamiyati|aksiyadorlik jamiyati"
-    "|ҷамъияти дорои масъулияти маҳдуд|ҷамъияти саҳомӣ|жабық акционерлік қоғам"
-    "|սահմանափակ պատասխանատվությամբ ընկերություն|փակ բաժնետիրական ընկերություն"
-    "|բաց բաժնետիրական ընկերություն|məhdud məsuliyyətli cəmiyyət|açıq səhmdar cəmiyyəti"
-    "|qapalı səhmdar cəmiyyəti|შეზღუდული პასუხისმგებლობის საზოგადოება|სააქციო საზოგადოება"
-    "|hojalyk jemgyýeti|хозяйственное общество|paýdarlar jemgyýeti"
-)
-# Short ones that are also initials or words (Жак, HJ, SPY, MMC): at the edges only.
-_SOFT_FORMS |= _phrases("spy|spe|mmc|asc|aj|hj|hk|khzh|khk|zhaq|zhak|aak|jsk|jsp|ss|adz|სს|ი მ")
+_HARD_FORMS |= _phrases(legal_forms.REGIONAL_HARD) | _native_phrases(legal_forms.REGIONAL_PHRASES)
+_SOFT_FORMS |= _phrases(legal_forms.REGIONAL_SOFT)
 _MAX_FORM_LEN = max(len(p) for p in _HARD_FORMS | _SOFT_FORMS)
 _SOFT_TOKENS = frozenset(p[0] for p in _SOFT_FORMS if len(p) == 1)
 
