@@ -293,6 +293,9 @@ REGION_LABELLED: list[tuple[str, str, bool]] = [
     ("Kuzmin Ivan", "Казмин Иван", False),  # the English reading is for English words only
     ("Pushkin Oleg", "Пашкин Олег", False),
     ("Tim Cook", "Тим Кук", True),  # Тим is a name too: the table leaves it alone
+    ("Александр Грин", "Aleksandr Grin", True),  # Грин reads as Green and as itself
+    ("ТОО «Грин Лайн»", "Green Line LLP", True),
+    ("Aleksandr Grin", "Aleksandr Green", False),
     ("Ala-Too Trading LLC", "ОсОО «Ала-Тоо Трейдинг»", True),
 ]
 

@@ -219,15 +219,14 @@ def _foreign(token: str) -> bool:
 def _token_info(name: str) -> tuple[tuple[str, ...], frozenset[str], frozenset[str]]:
     """(sorted tokens, those written in plain ASCII, those written in another script).
 
-    Tokens are transliterated one by one, and one that spells an English trade word
-    (Трейдинг, or Treiding read back from it) becomes that word (`transcription`)."""
+    Tokens are transliterated one by one; where each came from decides how it may be read
+    as an English word (`_scorer`)."""
     stripped = strip_legal_forms(name)
     toks: list[str] = []
     ascii_toks: set[str] = set()
     foreign: set[str] = set()
     for native in stripped.split():
         for tok in transliterate(native).split():
-            tok = english_word(tok, not _foreign(native)) or tok
             toks.append(tok)
             (foreign if _foreign(native) else ascii_toks if native.isascii() else set()).add(tok)
     if not toks:
@@ -285,10 +284,12 @@ def blocking_keys(name: str) -> set[str]:
 
 @lru_cache(maxsize=65536)
 def _blocking_keys(name: str) -> frozenset[str]:
-    toks, ascii_toks, _ = _token_info(name)
+    toks, ascii_toks, foreign = _token_info(name)
     long_toks = [t for t in toks if len(t) >= 3] or list(toks)
-    # an English word also gets the keys of its Cyrillic rendering (bridge: bridzh)
+    # an English word also gets the keys of its Cyrillic rendering (bridge: bridzh), and
+    # a rendering those of the English word (Трейдинг: trading)
     long_toks += [english_fold(t) for t in long_toks if t in ascii_toks]
+    long_toks += [w for t in long_toks if (w := english_word(t, t not in foreign))]
     return frozenset(_skeleton(v)[:4] for t in long_toks for v in _variants(t))
 
 
@@ -406,26 +407,38 @@ def _english_pair(latin: str, other: str) -> float:
     return max(_similarity(a, b) for a in _variants(folded) for b in _variants(other))
 
 
+@lru_cache(maxsize=262144)
+def _table_pair(x: str, y: str, x_latin: bool, y_latin: bool) -> float:
+    """Tokens read through the table of English trade words (Трейдинг: trading), each
+    as itself or as the English word it spells; 0 when neither spells one."""
+    ex, ey = english_word(x, x_latin), english_word(y, y_latin)
+    if ex is None and ey is None:
+        return 0.0
+    pairs = [(u, w) for u in {x, ex or x} for w in {y, ey or y} if (u, w) != (x, y)]
+    return max((_similarity(a, b) for u, w in pairs for a in _variants(u) for b in _variants(w)), default=0.0)
+
+
 Scorer = Callable[[str, str], tuple[float, str]]
 
 
 def _scorer(a: str, b: str) -> Scorer:
-    """Token pair scores for names a and b: an ASCII token of one against a token the
-    other wrote in another script also gets its English-spelling reading."""
+    """Token pair scores for names a and b. A token that spells an English trade word
+    (Трейдинг, or Treiding read back from it) is also read as that word, and an ASCII
+    token against one the other name wrote in another script also by its English spelling."""
     _, ascii_a, foreign_a = _token_info(a)
     _, ascii_b, foreign_b = _token_info(b)
-    if not (ascii_a and foreign_b) and not (foreign_a and ascii_b):
-        return _pair_score
 
     def score(x: str, y: str) -> tuple[float, str]:
-        base = _pair_score(x, y)
+        best = _pair_score(x, y)
+        if best[0] < 1.0 and (table := _table_pair(x, y, x not in foreign_a, y not in foreign_b)) > best[0]:
+            best = (table, "table")
         if x in ascii_a and y in foreign_b:
             english = _english_pair(x, y)
         elif x in foreign_a and y in ascii_b:
             english = _english_pair(y, x)
         else:
-            return base
-        return (english, "english") if english > base[0] else base
+            return best
+        return (english, "english") if english > best[0] else best
 
     return score
 
@@ -480,6 +493,8 @@ def compare(a: str, b: str) -> NameMatch:
         notes.append("initials only")
     if "gender" in tags:
         notes.append("masculine/feminine surname forms")
+    if "table" in tags:
+        notes.append("English trade word written in Cyrillic")
     if "english" in tags:
         notes.append("English spelling read as written in Cyrillic")
     extras = [ta[i] for i in rest_a] + [tb[j] for j in rest_b]
@@ -506,7 +521,7 @@ def _explain_extras(extras: list[str], matched: int, notes: list[str], initials:
         if not patronymic_used and matched >= 2 and (_is_patronymic(tok) or (initials and _is_initial(tok))):
             patronymic_used = True
             notes.append(f"patronymic '{tok}' ignored")
-        elif tok in _SOFT_TOKENS and matched >= 1:
+        elif (tok in _SOFT_TOKENS or english_word(tok, False) in _SOFT_TOKENS) and matched >= 1:
             notes.append(f"legal form '{tok}' ignored")
         else:
             unexplained.append(tok)

@@ -9,7 +9,7 @@ Two things join them (used by `names`):
 
 - `TRADE_WORDS`, a curated table of common trade words and their Cyrillic renderings:
   a token that spells one of them (in Cyrillic, or transliterated back to Latin) is
-  replaced by the English word, so both spellings give one token and one stored key;
+  also read as the English word (and keeps its own reading: Грин is Green, and Grin);
 - `english_fold`, a fallback for words the table lacks: an English spelling rewritten
   as a Russian speaker would write it (steel -> stil, gulf -> galf, sunshine ->
   sanshain, bridge -> bridzh), scored only against a token written in another script.
@@ -23,7 +23,7 @@ from functools import lru_cache
 from anyascii import anyascii
 
 # English word: its usual Cyrillic renderings, separated by spaces. Renderings that are
-# also given names (Тим, Марин, Сан) are left out: the table reads every name, persons' too.
+# also common given names (Тим, Марин, Сан) are left out: the table reads persons' names too.
 TRADE_WORDS: dict[str, str] = {
     "trading": "трейдинг трэйдинг трейдин",
     "trade": "трейд трэйд",
@@ -154,6 +154,7 @@ _BY_KEY: dict[str, str] = {
 _LATIN_AMBIGUOUS = frozenset(k for k in _BY_KEY if len(k) < 5 or k in TRADE_WORDS)
 
 
+@lru_cache(maxsize=65536)
 def english_word(token: str, latin: bool) -> str | None:
     """The English trade word this token spells, or None. `latin`: the token was written
     in Latin letters (then only unmistakable back-transliterations such as treiding count)."""
@@ -179,8 +180,8 @@ _ENGLISH = [
     (re.compile(r"x"), "ks"),  # impex -> impeks
     (re.compile(r"c(?=[eiy])"), "s"),  # service -> servis
     (re.compile(r"c"), "k"),  # electronics -> elektroniks
+    (re.compile(rf"i(?=[{_C}]es?$)"), "ai"),  # line, prime -> lain, praim (before a -> ei: its i is not one)
     (re.compile(rf"a(?=[{_C}][ie])"), "ei"),  # trade, trading -> treid, treiding
-    (re.compile(rf"i(?=[{_C}]es?$)"), "ai"),  # line, prime -> lain, praim
     (re.compile(r"u(?=lf|lk|lt|st|ns|nsh|mp|nk|nd|ff|[bgtpn]$)"), "a"),  # gulf, trust, sun -> galf, trast, san
     (re.compile(r"(?<=[a-z]{3})e(?=s?$)"), ""),  # the silent final e: trade -> treid
 ]
