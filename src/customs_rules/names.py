@@ -144,8 +144,8 @@ def _strip_edges(toks: list[str], keys: list[str]) -> tuple[int, int]:
     changed = True
     while changed:
         changed = False
-        size = _form_size(toks[lo:hi], keys[lo:hi], 0, _SOFT_FORMS)
-        if size and hi - lo - size >= 2:
+        size = _form_size(toks[lo : hi - 2], keys[lo : hi - 2], 0, _SOFT_FORMS)  # two tokens stay
+        if size:
             lo, changed = lo + size, True
             continue
         for start in range(max(hi - _MAX_FORM_LEN, lo + 2), hi):
