@@ -248,6 +248,8 @@ REGION_LABELLED: list[tuple[str, str, bool]] = [
     ('"Ararat Konyak" SPY', "Ararat Konyak", True),
     ("ЖШС «Алтын Дән»", "Altyn Dan LLP", True),
     ("ЖАҚ «Сарыарқа Темір»", "Saryarka Temir CJSC", True),
+    ("«Altyn Dán» JShS", "ЖШС «Алтын Дән»", True),  # Kazakh in the 2021 Latin alphabet
+    ("«Saryarqa Temir» JAQ", "Saryarka Temir", True),
     ("Azər Trans MMC", "Azer Trans LLC", True),
     ("Məhdud Məsuliyyətli Cəmiyyət «Bakı Kabel»", "Baki Kabel MMC", True),
     ("შპს «კავკასია»", "Kavkasia LLC", True),

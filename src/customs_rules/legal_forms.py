@@ -29,8 +29,8 @@ SOFT = "ip|ao|pao|zao|ag|sa|as|kg|co|ab|oy|nv|bv|se|spa|ug|lp|company|ақ|aq|s 
 
 # Central Asia and the Caucasus (issue #12). Abbreviations are written once, in Latin: a
 # token in another script is also looked up by its transliteration (ОсОО -> osoo, МЧЖ ->
-# mchzh, ՍՊԸ -> spy, ҶДММ -> jdmm, შპს -> shps, ЖАҚ -> zhaq, ХЖ -> khzh).
-REGIONAL_HARD = "osoo|zhchk|mchzh|mchj|m ch j|m ch zh|jdmm|chdmm|zhshs|shps|bby|pby|qsc|agpj|ygpj|xk"
+# mchzh, ՍՊԸ -> spy, ҶДММ -> jdmm, შპს -> shps, ЖАҚ -> zhaq, ХЖ -> khzh; Kazakh Latin JShS, JAQ).
+REGIONAL_HARD = "osoo|zhchk|mchzh|mchj|m ch j|m ch zh|jdmm|chdmm|zhshs|jshs|shps|bby|pby|qsc|agpj|ygpj|xk"
 # Full wordings, in their own script: looked up as written and as they transliterate.
 REGIONAL_PHRASES = (
     "жоопкерчилиги чектелген коом|жоопкерчилиги чектелген коому|ачык акционердик коом"
@@ -44,4 +44,4 @@ REGIONAL_PHRASES = (
 )
 # Short ones that are also initials or words (HJ, SPY, MMC): at the edges only. Not ЖАК
 # (Kyrgyz closed JSC): Жак is a given name, and a soft form is ignored as an extra token.
-REGIONAL_SOFT = "spy|spe|mmc|asc|aj|hj|hk|khzh|khk|zhaq|aak|jsk|jsp|ss|adz|სს|ი მ"
+REGIONAL_SOFT = "spy|spe|mmc|asc|aj|hj|hk|khzh|khk|zhaq|jaq|aak|jsk|jsp|ss|adz|სს|ი მ"
