@@ -176,8 +176,12 @@ class Counts:
     rules: dict[str, int] = field(default_factory=dict)
     held_exporters: dict[str, int] = field(default_factory=dict)
     held_consignees: dict[str, int] = field(default_factory=dict)
+    refused: list[str] = field(default_factory=list)  # inputs not read at all: no line counted
 
     def add(self, outcome: Outcome) -> None:
+        if outcome.rejected is not None and outcome.rejected.refusal is not None:
+            self.refused.append(outcome.rejected.location.source)
+            return
         self.lines += outcome.lines
         if outcome.decision is None or outcome.row is None:
             self.rejected += 1

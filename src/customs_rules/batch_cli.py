@@ -28,7 +28,7 @@ from . import batch, reporting
 from .api import STORE_CHUNK, Screening, check_registry, default_rules_dir
 from .cli import EXIT_INPUT, err_console, handle_errors, main, open_store, rules_option
 from .errors import CustomsRulesError
-from .inputs import bytes_done
+from .inputs import bytes_done, check_inputs
 from .outputs import RejectsFile, ReportRows, ResultsFile
 from .policy import policy_from
 from .registry import RegistryIndex
@@ -75,12 +75,13 @@ def screen(ctx: click.Context, paths: tuple[str, ...], **options: Any) -> None:
         counts = _run(store, list(paths), ctx.obj["quiet"], **options)
     finally:
         store.close()
-    if counts.rejected:
+    if counts.rejected or counts.refused:
         ctx.exit(EXIT_INPUT)
 
 
 def _run(store: Store, paths: list[str], quiet: bool, **options: Any) -> batch.Counts:
     started = time.monotonic()
+    check_inputs(paths)  # a mistyped path or a workbook: refused before anything is screened
     pack = load_pack(options["rules_dir"] or default_rules_dir())
     # before anything is opened or screened: no registry is refused (exit 2)
     check = check_registry(store, policy_from(pack.policy_doc), options["no_registry"])
@@ -316,7 +317,8 @@ def _summary(err: Console, counts: batch.Counts) -> None:
     click.echo(
         f"{counts.lines} lines: {counts.screened_lines} screened in {counts.declarations} declaration(s) "
         f"({d['hold']} hold, {d['inspect']} inspect, {d['release']} release), "
-        f"{counts.rejected_lines} rejected in {counts.rejected} declaration(s)",
+        f"{counts.rejected_lines} rejected in {counts.rejected} declaration(s)"
+        + (f"; {len(counts.refused)} input(s) not read: {', '.join(counts.refused)}" if counts.refused else ""),
         err=True,
     )
     if counts.declarations < 2:

@@ -198,7 +198,9 @@ def registry_load(ctx: click.Context, companies: Path | None, people: Path | Non
         click.echo(terminal_text(f"warning: {warning}", keep_newlines=True), err=True)
     if result.failed:
         for failure in result.failed:
-            click.echo(terminal_text(f"Error: {failure}", keep_newlines=True), err=True)
+            hint = getattr(failure, "hint", None)
+            said = f"Error: {failure}" + (f"\nhint: {hint}" if hint else "")
+            click.echo(terminal_text(said, keep_newlines=True), err=True)
         ctx.exit(EXIT_INPUT)
 
 

@@ -3,7 +3,8 @@
 Two passes: the first learns where each declaration's last row is (rows of one
 declaration need not be adjacent) and finds rows swallowed by an unbalanced quote; the
 second hands each declaration on at its last row. A bad row rejects its whole
-declaration, never part of it.
+declaration, never part of it; so does a line too long to read (`inputs.LineReader`) and a
+quoted field that runs on past the field limit.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
+from . import inputs
 from .errors import InputError, LocatedError, Location
-from .inputs import Source, unreadable
+from .inputs import LineReader, Source, empty_input, unreadable
 from .parsing import SURROGATE, Group, Parsed, RawRecord, Rejected, undecodable, validate_record
 
 PLAIN_NUMBER = re.compile(r"[0-9]{1,18}")
@@ -73,12 +75,17 @@ class CsvGroup(Group):
     first_line: int
     rows: list[tuple[int, dict[str, str]]] = field(default_factory=list)
     errors: list[LocatedError] = field(default_factory=list)
+    # records that could not be read as rows (a line too long, a field past the limit):
+    # (line, what was kept of it, why); any of them rejects the declaration
+    unread: list[tuple[int, str, LocatedError]] = field(default_factory=list)
 
     @property
     def lines(self) -> int:
-        return len(self.rows)
+        return len(self.rows) + len(self.unread)
 
     def declaration(self, key: str, source: str) -> Parsed | Rejected:
+        if self.unread:
+            return _unread_declaration(key, self, source)
         return _csv_declaration(key, self, source)
 
 
@@ -95,7 +102,7 @@ def _csv_header(reader: Any, source: str) -> list[str]:
     columns = [c.strip() for c in next(reader, [])]
     missing = [c for c in REQUIRED_CSV_COLUMNS if c not in columns]
     if not columns:
-        raise InputError(f"{source} is empty", [LocatedError(Location(source), "empty input: no declarations")])
+        raise empty_input(source)
     if missing:
         raise InputError(
             f"{source} is not a batch CSV",
@@ -114,6 +121,9 @@ def _csv_header(reader: Any, source: str) -> list[str]:
 @dataclass
 class _CsvScan:
     last: dict[str, int] = field(default_factory=dict)  # declaration id -> line of its last row
+    # a record whose quoted field ran past the limit, by the line where it did: (its id,
+    # its first line, the head of that line)
+    overflow: dict[int, tuple[str, int, str]] = field(default_factory=dict)
     swallowed: dict[str, int] = field(default_factory=dict)  # id -> line of the record that ate a row
     hidden: dict[str, list[tuple[int, str]]] = field(default_factory=dict)  # the eaten lines, by id
 
@@ -122,7 +132,8 @@ class _LineTap:
     """Physical lines fed to the csv reader, kept until taken: the lines of one record."""
 
     def __init__(self, text: TextIO) -> None:
-        self.text, self.lines = text, []  # type: ignore[var-annotated]
+        self.reader = LineReader(text, _stand_in)
+        self.text, self.lines = iter(self.reader), []  # type: ignore[var-annotated]
 
     def __iter__(self) -> _LineTap:
         return self
@@ -151,34 +162,92 @@ def _csv_first_pass(source: Source) -> _CsvScan:
         with source.open() as text:
             tap = _LineTap(text)
             reader = csv.reader(tap)
-            columns = _csv_header(reader, source.name)
-            tap.take()
+            columns = _header(reader, tap, source.name)
             index = columns.index("declaration_id")
-            for row in reader:
+            while True:
+                try:
+                    row = next(reader)
+                except StopIteration:
+                    break
+                except csv.Error as exc:
+                    if not _overflow(exc):
+                        raise
+                    span = tap.take()  # the record so far: a field the limit stopped
+                    first = next(csv.reader([span[0]]), [])
+                    key = first[index].strip() if index < len(first) - 1 else ""
+                    scan.last[key] = reader.line_num
+                    start = reader.line_num - len(span) + 1
+                    scan.overflow[reader.line_num] = (key, start, span[0][: inputs.HEAD].rstrip("\r\n"))
+                    _swallowed(scan, key, reader.line_num, span, index)
+                    continue
                 key = row[index].strip() if index < len(row) else ""
                 scan.last[key] = reader.line_num
                 span = tap.take()
                 if len(span) > 1 and len(row) != len(columns):
-                    scan.swallowed.setdefault(key, reader.line_num)
-                    first = reader.line_num - len(span) + 1
-                    for offset, physical in enumerate(span[1:], start=1):
-                        other = next(csv.reader([physical]), [])
-                        if len(other) > index:
-                            ident = other[index].strip()
-                            scan.swallowed.setdefault(ident, reader.line_num)
-                            scan.hidden.setdefault(ident, []).append((first + offset, physical.rstrip("\r\n")))
+                    _swallowed(scan, key, reader.line_num, span, index)
     except (OSError, EOFError, csv.Error) as exc:
         raise unreadable(source.name, exc, reader.line_num + 1 if reader else None) from None
     return scan
 
 
+def _header(reader: Any, tap: _LineTap, source: str) -> list[str]:
+    try:
+        columns = _csv_header(reader, source)
+    except InputError:
+        if tap.reader.cut:  # a header row that long is no header: say so, not "missing columns"
+            error = LocatedError(Location(source, 1), tap.reader.cut[0].problem())
+            raise InputError(f"{source} is not a batch CSV", [error]) from None
+        raise
+    tap.take()
+    tap.reader.cut.clear()
+    return columns
+
+
+def _overflow(exc: csv.Error) -> bool:
+    return "field limit" in str(exc)
+
+
+def _swallowed(scan: _CsvScan, key: str, line_num: int, span: list[str], index: int) -> None:
+    """The record ending at `line_num` spans several lines and is not a row: every
+    declaration with a row in there is rejected, so none is screened with a line missing."""
+    scan.swallowed.setdefault(key, line_num)
+    first = line_num - len(span) + 1
+    for offset, physical in enumerate(span[1:], start=1):
+        other = next(csv.reader([physical]), [])
+        if len(other) > index:
+            ident = other[index].strip()
+            scan.swallowed.setdefault(ident, line_num)
+            scan.hidden.setdefault(ident, []).append((first + offset, physical.rstrip("\r\n")))
+
+
+def _stand_in(head: str) -> str:
+    """What the csv module reads in place of a line too long to read: the values complete
+    in its head (so the row keeps its declaration id), never a blank line (which the csv
+    module skips: the line would vanish)."""
+    values = next(csv.reader([head]), [])[:-1]
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerow(values or [""])
+    return buffer.getvalue()
+
+
 def _read_csv(source: Source, scan: _CsvScan) -> Iterator[RawRecord | Rejected]:
     with source.open(track=True) as text:
-        reader = csv.DictReader(text)
+        lines = LineReader(text, _stand_in)
+        reader = csv.DictReader(iter(lines))
         reader.fieldnames = [c.strip() for c in reader.fieldnames or []]
         open_groups: dict[str, CsvGroup] = {}
-        for row in reader:
+        for row in _rows(reader, scan, source.name):
             number = reader.line_num
+            if not isinstance(row, _Unread) and lines.cut and (cut := lines.take_cut(number)):
+                # a line of this record was too long to read: the record was not read
+                error = LocatedError(Location(source.name, cut[0].number), cut[0].problem())
+                row = _Unread((row.get("declaration_id") or "").strip(), cut[0].number, _csv_text(row), error)
+            if isinstance(row, _Unread):
+                group = open_groups.get(row.key) or open_groups.setdefault(row.key, CsvGroup(row.line))
+                group.unread.append((row.line, row.raw, row.error))
+                if scan.last.get(row.key, number) <= number:
+                    yield RawRecord(Location(source.name, group.first_line), open_groups.pop(row.key), row.key)
+                continue
             key = (row.get("declaration_id") or "").strip()
             group = open_groups.get(key) or open_groups.setdefault(key, CsvGroup(number))
             group.rows.append((number, row))
@@ -211,6 +280,47 @@ def _read_csv(source: Source, scan: _CsvScan) -> Iterator[RawRecord | Rejected]:
             )
             yield Rejected(where, [LocatedError(where, message)], key or None, [raw for _, raw in hidden],
                            [n for n, _ in hidden])  # fmt: skip
+
+
+@dataclass
+class _Unread:
+    """A record that could not be read as a row, in the place of its row."""
+
+    key: str
+    line: int
+    raw: str
+    error: LocatedError
+
+
+def _rows(reader: Any, scan: _CsvScan, source: str) -> Iterator[dict[str, Any] | _Unread]:
+    """The rows of `reader`; a record whose quoted field ran past the limit (found in pass
+    one) comes as `_Unread`, and reading goes on after it."""
+    while True:
+        try:
+            yield from reader
+            return
+        except csv.Error as exc:
+            if not _overflow(exc) or reader.line_num not in scan.overflow:
+                raise
+            key, start, head = scan.overflow[reader.line_num]
+            problem = (
+                f"a quoted field from line {start} runs past {inputs.MAX_CSV_FIELD:,} characters (to line "
+                f"{reader.line_num}): look for an unbalanced quote on line {start}"
+            )
+            yield _Unread(key, start, head, LocatedError(Location(source, start), problem))
+
+
+def _unread_declaration(key: str, group: CsvGroup, source: str) -> Rejected:
+    """A declaration with a record that could not be read: rejected whole, with what is
+    wrong with its other rows too."""
+    errors = [error for _, _, error in group.unread]
+    if group.rows:
+        rest = _csv_declaration(key, group, source)
+        errors += rest.errors if isinstance(rest, Rejected) else group.errors
+    entries = sorted([(n, _csv_text(r)) for n, r in group.rows] + [(n, raw) for n, raw, _ in group.unread])
+    errors.sort(key=lambda e: e.location.line or 0)
+    where = Location(source, entries[0][0])
+    return Rejected(where, errors, key or None, [raw for _, raw in entries], [n for n, _ in entries])
 
 
 def _csv_declaration(key: str, group: CsvGroup, source: str) -> Parsed | Rejected:

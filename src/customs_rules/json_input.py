@@ -1,8 +1,9 @@
 """JSON (one object or a list, decoded piece by piece) and JSON Lines (one object a line).
 
 A malformed JSON file is refused whole before any of its records is screened; a bad
-JSON line rejects that line only. Records nested past `parsing.MAX_DEPTH` are rejected
-here, before they are handed to a worker.
+JSON line rejects that line only, and so does a line too long to read (read through, never
+held: see `inputs.LineReader`); a JSON record that long refuses its file. Records nested
+past `parsing.MAX_DEPTH` are rejected here, before they are handed to a worker.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ import math
 from collections.abc import Iterator
 from typing import Any, TextIO
 
+from . import inputs
 from .errors import InputError, LocatedError, Location
-from .inputs import Source, unreadable
+from .inputs import CutLine, LineReader, Source, empty_input, unreadable
 from .parsing import TOO_DEEP, RawRecord, Rejected, has_content, too_deep
 
 
@@ -32,14 +34,12 @@ def _check_lines(source: Source) -> None:
     line = 0
     try:
         with source.open() as text:
-            for line, content in enumerate(text, start=1):  # noqa: B007 - the last line locates errors
+            for line, _ in enumerate(LineReader(text), start=1):  # noqa: B007 - the last line locates errors
                 pass
     except (UnicodeDecodeError, OSError, EOFError) as exc:
         raise unreadable(source.name, exc, line + 1) from None
     if line == 0 or not has_content(source):
-        raise InputError(
-            f"{source.name} is empty", [LocatedError(Location(source.name), "empty input: no declarations")]
-        )
+        raise empty_input(source.name)
 
 
 def _read_json(source: Source) -> Iterator[RawRecord | Rejected]:
@@ -66,9 +66,7 @@ def _json_first_pass(source: Source) -> None:
     except (UnicodeDecodeError, OSError, EOFError) as exc:
         raise unreadable(source.name, exc) from None
     if count == 0 and not has_content(source):
-        raise InputError(
-            f"{source.name} is empty", [LocatedError(Location(source.name), "empty input: no declarations")]
-        )
+        raise empty_input(source.name)
 
 
 def _json_values(text: TextIO, name: str) -> Iterator[tuple[int, int | None, Any]]:
@@ -135,6 +133,11 @@ class _JsonStream:
             try:
                 data, end = self.decoder.raw_decode(self.buf, self.pos)
             except json.JSONDecodeError as exc:
+                if len(self.buf) - self.pos > inputs.MAX_CSV_FIELD:
+                    # the window stops growing here: memory stays bounded whatever the file
+                    cut_short = exc.pos >= len(self.buf) - 64 or exc.msg.startswith("Unterminated")
+                    syntax = _json_syntax(self.name, exc, self.base_line - 1)
+                    raise (self._too_long() if cut_short else syntax) from None
                 if self._more():
                     continue  # the value may run on past this window
                 raise _json_syntax(self.name, exc, self.base_line - 1) from None
@@ -149,6 +152,13 @@ class _JsonStream:
                 continue  # a number cut by the window edge: read on before trusting it
             self.pos = end
             return data
+
+    def _too_long(self) -> InputError:
+        """One value past the bound a line has (see `inputs.LineReader`) is no declaration:
+        the window stops growing, and the file is refused where the value starts."""
+        where = Location(self.name, self.line_at(self.pos))
+        problem = f"a record runs past {inputs.MAX_CSV_FIELD:,} characters: too big for a declaration"
+        return InputError(f"{self.name} cannot be read", [LocatedError(where, problem)])
 
     def _grows_number(self) -> bool:
         return self.buf[-1:].isdigit() and self._more()
@@ -198,10 +208,14 @@ def _json_syntax(source: str, exc: json.JSONDecodeError, line_offset: int = 0) -
 
 def _read_jsonl(source: Source) -> Iterator[RawRecord | Rejected]:
     with source.open(track=True) as text:
-        for number, line in enumerate(text, start=1):
+        for number, line in enumerate(LineReader(text), start=1):
+            where = Location(source.name, number)
+            if isinstance(line, CutLine):
+                error = LocatedError(where, line.problem())
+                yield Rejected(where, [error], raw=_shown(line.head), line_numbers=[number])
+                continue
             if not line.strip():
                 continue
-            where = Location(source.name, number)
             try:
                 data = json.loads(line, **STRICT)
             except json.JSONDecodeError as exc:
@@ -213,3 +227,8 @@ def _read_jsonl(source: Source) -> Iterator[RawRecord | Rejected]:
                 yield Rejected(where, [LocatedError(where, problem)], raw=line.rstrip("\r\n"), line_numbers=[number])
                 continue
             yield _raw_or_too_deep(where, data, line.rstrip("\r\n"))
+
+
+def _shown(head: str, limit: int = 1000) -> str:
+    """The beginning of a line too long to keep, for the rejects file."""
+    return head[:limit] + "..."

@@ -17,7 +17,7 @@ from typing import Any, TextIO
 from pydantic import ValidationError
 
 from .errors import InputError, LocatedError, Location
-from .inputs import Source, unreadable
+from .inputs import Source, empty_input, unreadable
 from .models import Declaration
 
 
@@ -35,10 +35,13 @@ class Rejected:
     declaration_id: str | None = None
     raw: Any = None
     line_numbers: list[int] = field(default_factory=list)  # of each input line it came from
+    # set when a whole input could not be read (missing, not text, broken): what was said
+    # about it. Such an input holds no declaration and no line to count.
+    refusal: str | None = None
 
     @property
     def lines(self) -> int:
-        return max(1, len(self.line_numbers))
+        return 0 if self.refusal is not None else max(1, len(self.line_numbers))
 
 
 SURROGATE = re.compile("[\udc80-\udcff]")
@@ -130,9 +133,9 @@ def read_raw(path: str, stream: TextIO | None = None) -> Iterator[RawRecord | Re
         with Source(path, stream) as source:
             yield from read_source(source)
     except InputError as exc:
-        # An unreadable input is reported like a rejected record, so the inputs
-        # after it are still screened.
-        yield Rejected(Location(source_name), exc.errors, raw=None)
+        # An unreadable input is reported in the stream (as a refusal: no line, no
+        # declaration), so the inputs after it are still screened.
+        yield Rejected(Location(source_name), exc.errors, raw=None, refusal=exc.what)
 
 
 def read_source(source: Source) -> Iterator[RawRecord | Rejected]:
@@ -141,9 +144,7 @@ def read_source(source: Source) -> Iterator[RawRecord | Rejected]:
     try:
         kind = source.kind()
         if not has_content(source):
-            raise InputError(
-                f"{source.name} is empty", [LocatedError(Location(source.name), "empty input: no declarations")]
-            )
+            raise empty_input(source.name)
     except (UnicodeDecodeError, OSError, EOFError) as exc:
         raise unreadable(source.name, exc) from None
     from . import csv_input, json_input  # they build on this module's results

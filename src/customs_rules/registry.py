@@ -23,7 +23,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from . import names
 from .addresses import address_key
 from .errors import InputError, LocatedError, Location
-from .inputs import MAX_CSV_FIELD
+from .inputs import HEAD, MAX_CSV_FIELD, cannot_read, file_format, not_text, os_problem, path_problem
 from .models import IsoDate, OptCountry, Party
 from .name_search import MAX_PERSON_BLOCK, Hit, NameIndex, NameSearch
 
@@ -138,10 +138,16 @@ def read_registry_csv(path: Path, model: type[R]) -> list[R]:
 
 def _registry_text(path: Path) -> str:
     display = str(path)
+    problem = path_problem(Path(path))  # worded as `screen` words it
+    if problem:
+        raise cannot_read(display, problem)
     try:
         data = Path(path).read_bytes()
     except OSError as exc:
-        raise InputError(f"cannot read {display}", [LocatedError(Location(display), str(exc))]) from None
+        raise cannot_read(display, os_problem(exc)) from None
+    kind = file_format(data[:HEAD])
+    if kind:
+        raise not_text(display, kind, "registry files are CSV (UTF-8 text)")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

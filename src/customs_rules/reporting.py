@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from .errors import ErrorList
 from .parsing import Rejected
 from .safe_text import SafeCsvWriter, json_text, terminal_text
 
@@ -232,6 +233,8 @@ def facts_table(facts: list[dict[str, Any]]) -> Table:
 def rejection_lines(rejected: Rejected) -> list[str]:
     """The lines that tell an analyst why a declaration was refused; they quote the bad
     input (its id, file name, value, raw row), so every line is escaped for a terminal."""
+    if rejected.refusal is not None:  # a whole input, said as every command says file errors
+        return [terminal_text(f"Error: {ErrorList(rejected.refusal, rejected.errors)}", keep_newlines=True)]
     ident = f" declaration {rejected.declaration_id}" if rejected.declaration_id else ""
     head = f"rejected{ident} at {rejected.location}:"
     return [terminal_text(line) for line in (head, *(f"  {e}" for e in rejected.errors))]
