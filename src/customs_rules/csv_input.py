@@ -172,8 +172,8 @@ def _csv_first_pass(source: Source) -> _CsvScan:
                 except csv.Error as exc:
                     if not _overflow(exc):
                         raise
-                    span = tap.take()  # the record so far: a field the limit stopped
-                    first = next(csv.reader([span[0]]), [])
+                    span = tap.take() or [""]  # the record so far: a field the limit stopped
+                    first = next(csv.reader([span[0][: inputs.HEAD]]), [])
                     key = first[index].strip() if index < len(first) - 1 else ""
                     scan.last[key] = reader.line_num
                     start = reader.line_num - len(span) + 1
@@ -193,13 +193,11 @@ def _csv_first_pass(source: Source) -> _CsvScan:
 def _header(reader: Any, tap: _LineTap, source: str) -> list[str]:
     try:
         columns = _csv_header(reader, source)
-    except InputError:
+    finally:
         if tap.reader.cut:  # a header row that long is no header: say so, not "missing columns"
             error = LocatedError(Location(source, 1), tap.reader.cut[0].problem())
             raise InputError(f"{source} is not a batch CSV", [error]) from None
-        raise
     tap.take()
-    tap.reader.cut.clear()
     return columns
 
 
@@ -241,11 +239,11 @@ def _read_csv(source: Source, scan: _CsvScan) -> Iterator[RawRecord | Rejected]:
             if not isinstance(row, _Unread) and lines.cut and (cut := lines.take_cut(number)):
                 # a line of this record was too long to read: the record was not read
                 error = LocatedError(Location(source.name, cut[0].number), cut[0].problem())
-                row = _Unread((row.get("declaration_id") or "").strip(), cut[0].number, _csv_text(row), error)
+                row = _Unread((row.get("declaration_id") or "").strip(), cut[0].number, _csv_text(row), error, number)
             if isinstance(row, _Unread):
                 group = open_groups.get(row.key) or open_groups.setdefault(row.key, CsvGroup(row.line))
                 group.unread.append((row.line, row.raw, row.error))
-                if scan.last.get(row.key, number) <= number:
+                if scan.last.get(row.key, row.end) <= row.end:
                     yield RawRecord(Location(source.name, group.first_line), open_groups.pop(row.key), row.key)
                 continue
             key = (row.get("declaration_id") or "").strip()
@@ -290,6 +288,7 @@ class _Unread:
     line: int
     raw: str
     error: LocatedError
+    end: int  # the line the record ends on
 
 
 def _rows(reader: Any, scan: _CsvScan, source: str) -> Iterator[dict[str, Any] | _Unread]:
@@ -300,14 +299,15 @@ def _rows(reader: Any, scan: _CsvScan, source: str) -> Iterator[dict[str, Any] |
             yield from reader
             return
         except csv.Error as exc:
-            if not _overflow(exc) or reader.line_num not in scan.overflow:
+            end = reader.reader.line_num  # a DictReader's own count moves only with a row
+            if not _overflow(exc) or end not in scan.overflow:
                 raise
-            key, start, head = scan.overflow[reader.line_num]
+            key, start, head = scan.overflow[end]
             problem = (
                 f"a quoted field from line {start} runs past {inputs.MAX_CSV_FIELD:,} characters (to line "
-                f"{reader.line_num}): look for an unbalanced quote on line {start}"
+                f"{end}): look for an unbalanced quote on line {start}"
             )
-            yield _Unread(key, start, head, LocatedError(Location(source, start), problem))
+            yield _Unread(key, start, head, LocatedError(Location(source, start), problem), end)
 
 
 def _unread_declaration(key: str, group: CsvGroup, source: str) -> Rejected:

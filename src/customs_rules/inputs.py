@@ -78,8 +78,10 @@ def file_format(head: bytes) -> str | None:
     # all or mostly NUL bytes (a disk image, a bomb of zeros): a stray NUL in a field
     # is that row's problem, not the file's
     if head and (head[0] == 0 or head.count(0) * 4 > len(head)):
-        odd = head[1::2]
-        return "UTF-16 text without a byte-order mark" if odd.count(0) * 2 > len(odd) > 0 else "binary data"
+        # ASCII letters in UTF-16: every other byte NUL, the others not
+        zeros = sorted((head[0::2].count(0), head[1::2].count(0)))
+        utf16 = zeros[0] * 8 < len(head) // 2 < zeros[1] * 2
+        return "UTF-16 text without a byte-order mark" if utf16 else "binary data"
     return None
 
 
@@ -331,7 +333,7 @@ class LineReader:
             after = self.text.readline(self.PIECE)
             if after and after != "\n":
                 self._pending = after.removeprefix("\n") or None
-        head = line[:HEAD]
+        head = line[: min(HEAD, MAX_CSV_FIELD)]  # parsing it must not meet the csv field limit
         cut = CutLine(self.stand_in(head) if self.stand_in else head)
         cut.number, cut.length, cut.head = self.number, length, head
         self.cut.append(cut)

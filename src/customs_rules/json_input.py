@@ -150,6 +150,8 @@ class _JsonStream:
                 ) from None
             if end == len(self.buf) and not self.eof and self._grows_number():
                 continue  # a number cut by the window edge: read on before trusting it
+            if end - self.pos > inputs.MAX_CSV_FIELD:
+                raise self._too_long()
             self.pos = end
             return data
 

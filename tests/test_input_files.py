@@ -1,0 +1,380 @@
+"""Input files as files: missing ones, directories, empty stdin, files of other formats,
+lines and fields past the limit, gzip bombs. Each is said with its place, counts no
+phantom line, and never stops the other declarations from being screened."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import tracemalloc
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from customs_rules import inputs
+from customs_rules.cli import main
+from customs_rules.parsing import Parsed, Rejected, read_declarations
+from customs_rules.storage import DeclarationRecord, Store
+
+HEADER = (
+    "declaration_id,date,procedure,exporter_name,exporter_id,exporter_country,consignee_name,"
+    "consignee_id,consignee_country,dispatch_country,destination_country,line,hs_code,"
+    "description,quantity,unit,value,currency,origin_country"
+)
+NOTHING = "hint: nothing was screened: check the path(s) and screen again"
+DECLARATIONS = "declarations are read from JSON, JSON Lines or batch CSV (UTF-8 text, optionally gzip-compressed)"
+LIMIT = 1000  # characters a line may hold in these tests (1 << 26 in use)
+
+
+def row(ident: str, line: int = 1, description: str = "wheat") -> str:
+    return f"{ident},2024-01-15,export,Kaz Micro,,KZ,Harbin,,CN,KZ,CN,{line},100199,{description},1,t,10,USD,KZ"
+
+
+def decl(ident: str) -> dict[str, Any]:
+    return {
+        "declaration_id": ident,
+        "date": "2024-01-15",
+        "exporter": {"name": "Dala Grain LLP"},
+        "consignee": {"name": "Harbin Grain Import Co"},
+        "dispatch_country": "KZ",
+        "destination_country": "CN",
+        "items": [{"hs_code": "100199"}],
+    }
+
+
+def run(db: str, *args: str, input: Any = None) -> Result:
+    return CliRunner().invoke(main, ["--db", db, *args], input=input, catch_exceptions=False)
+
+
+def stored(db: str) -> int:
+    store = Store(db)
+    try:
+        return store.count(DeclarationRecord)
+    finally:
+        store.close()
+
+
+def summary(result: Result) -> str:
+    return next(line for line in result.stderr.splitlines() if " lines: " in line)
+
+
+@pytest.fixture()
+def small_limit(monkeypatch: pytest.MonkeyPatch) -> Iterator[int]:
+    """Lines and fields of at most LIMIT characters, so tests need no 64 MB lines."""
+    monkeypatch.setattr(inputs, "MAX_CSV_FIELD", LIMIT)
+    before = csv.field_size_limit(LIMIT)
+    yield LIMIT
+    csv.field_size_limit(before)
+
+
+# --- 6.1: a missing file, a directory, empty stdin -------------------------------------
+
+
+def test_missing_file_is_refused_before_anything_is_screened(sqlite_url: str, tmp_path: Path) -> None:
+    good = tmp_path / "good.csv"
+    good.write_text(HEADER + "\n" + row("D-1") + "\n")
+    missing = tmp_path / "nope.csv"
+    result = run(sqlite_url, "screen", str(good), str(missing), "--workers", "1")
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr == f"Error: cannot read {missing} (1 error):\n  {missing}: no such file\n{NOTHING}\n"
+    assert stored(sqlite_url) == 0  # the good file was not screened either: the user mistyped a path
+
+
+def test_every_unreadable_path_is_named_at_once(sqlite_url: str, tmp_path: Path) -> None:
+    missing = tmp_path / "nope.jsonl"
+    result = run(sqlite_url, "screen", str(missing), str(tmp_path), "--no-store")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"Error: cannot read 2 inputs (2 errors):\n  {missing}: no such file\n  {tmp_path}: is a directory\n{NOTHING}\n"
+    )
+
+
+def test_empty_stdin_says_no_input_and_counts_no_line(sqlite_url: str) -> None:
+    result = run(sqlite_url, "screen", "-", "--no-store", "--workers", "1", input="")
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        "Error: cannot read <stdin> (1 error):",
+        "  <stdin>: no input",
+        "0 lines: 0 screened in 0 declaration(s) (0 hold, 0 inspect, 0 release), 0 rejected in 0 declaration(s);"
+        " 1 input(s) not read: <stdin>",
+    ]
+
+
+def test_an_empty_stdin_after_a_good_file_leaves_the_file_screened(sqlite_url: str, tmp_path: Path) -> None:
+    good = tmp_path / "good.csv"
+    good.write_text(HEADER + "\n" + row("D-1") + "\n")
+    result = run(sqlite_url, "screen", str(good), "-", "--workers", "1", input="  \n")
+    assert result.exit_code == 2
+    assert summary(result) == (
+        "1 lines: 1 screened in 1 declaration(s) (0 hold, 0 inspect, 1 release), 0 rejected in 0 declaration(s);"
+        " 1 input(s) not read: <stdin>"
+    )
+    assert stored(sqlite_url) == 1
+
+
+def test_registry_load_words_file_errors_as_screen_does(sqlite_url: str, tmp_path: Path) -> None:
+    missing = tmp_path / "nope.csv"
+    result = run(sqlite_url, "registry", "load", "--companies", str(missing), "--people", str(tmp_path))
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"Error: cannot read {missing} (1 error):\n  {missing}: no such file\n"
+        f"Error: cannot read {tmp_path} (1 error):\n  {tmp_path}: is a directory\n"
+    )
+
+
+def test_library_reads_a_missing_file_as_a_refusal_of_no_line(tmp_path: Path) -> None:
+    (result,) = read_declarations(str(tmp_path / "nope.json"))
+    assert isinstance(result, Rejected)
+    assert result.refusal == f"cannot read {tmp_path / 'nope.json'}" and result.lines == 0
+    assert str(result.errors[0]) == f"{tmp_path / 'nope.json'}: no such file"
+
+
+# --- 6.2: workbooks, archives and other binary files -------------------------------------
+
+
+def zip_bytes(entries: dict[str, str]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, text in entries.items():
+            # an OpenDocument file stores its `mimetype` first and uncompressed
+            archive.writestr(name, text, zipfile.ZIP_STORED if name == "mimetype" else zipfile.ZIP_DEFLATED)
+    return buffer.getvalue()
+
+
+XLSX = zip_bytes({"[Content_Types].xml": "<Types/>", "_rels/.rels": "<r/>", "xl/workbook.xml": "<workbook/>"})
+ODS = zip_bytes({"mimetype": "application/vnd.oasis.opendocument.spreadsheet", "content.xml": "<c/>"})
+
+
+@pytest.mark.parametrize(
+    ("data", "kind"),
+    [
+        (XLSX, "an Excel workbook (.xlsx)"),
+        (ODS, "an OpenDocument spreadsheet (.ods)"),
+        (zip_bytes({"day.csv": HEADER}), "a ZIP archive"),
+        (
+            b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504),
+            "an Excel 97-2003 workbook (.xls) or another old Office file",
+        ),
+        (b"PAR1\x15\x04" + bytes(100), "a Parquet file"),
+        (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n", "a PDF document"),
+        (b"7z\xbc\xaf\x27\x1c\x00\x04", "a 7-Zip archive"),
+        (b"\xff\xfe" + HEADER.encode("utf-16-le"), "UTF-16 text"),
+        (HEADER.encode("utf-16-le"), "UTF-16 text without a byte-order mark"),
+        (bytes(4096), "binary data"),
+    ],
+)
+def test_other_formats_are_named_by_their_magic_bytes(data: bytes, kind: str) -> None:
+    assert inputs.file_format(data[: inputs.HEAD]) == kind
+
+
+def test_text_is_not_taken_for_another_format() -> None:
+    for text in (HEADER, json.dumps(decl("A")), "[]", "PKZ,2024", row("D\x00-1")):
+        assert inputs.file_format(text.encode()) is None
+
+
+def test_a_workbook_is_said_to_be_one_plain_gzipped_or_on_stdin(sqlite_url: str, tmp_path: Path) -> None:
+    book = tmp_path / "day.xlsx"
+    book.write_bytes(XLSX)
+    said = f"an Excel workbook (.xlsx); {DECLARATIONS}"
+    hint = "hint: save the sheet as CSV UTF-8 (Excel and ODS files are not read directly yet); " + NOTHING[6:]
+    result = run(sqlite_url, "screen", str(book), "--no-store")
+    assert result.exit_code == 2
+    assert result.stderr == f"Error: cannot read {book} (1 error):\n  {book}: {said}\n{hint}\n"
+    packed = tmp_path / "day.csv.gz"  # named as a CSV, gzipped: still a workbook inside
+    packed.write_bytes(gzip.compress(XLSX))
+    result = run(sqlite_url, "screen", str(packed), "--no-store")
+    assert result.exit_code == 2 and f"  {packed}: {said}\n" in result.stderr
+    result = run(sqlite_url, "screen", "-", "--no-store", "--workers", "1", input=io.BytesIO(XLSX))
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[:2] == ["Error: cannot read <stdin> (1 error):", f"  <stdin>: {said}"]
+    assert summary(result).startswith("0 lines: 0 screened")
+
+
+def test_registry_load_names_a_workbook(sqlite_url: str, tmp_path: Path) -> None:
+    book = tmp_path / "companies.xlsx"
+    book.write_bytes(XLSX)
+    result = run(sqlite_url, "registry", "load", "--companies", str(book))
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"Error: cannot read {book} (1 error):\n  {book}: an Excel workbook (.xlsx); registry files are CSV (UTF-8 text)\n"
+        "hint: save the sheet as CSV UTF-8 (Excel and ODS files are not read directly yet)\n"
+    )
+
+
+# --- 2.3: a line or field past the limit rejects its own declaration only -------------------
+
+
+def test_an_oversized_csv_field_rejects_only_its_declaration(small_limit: int, tmp_path: Path) -> None:
+    path = tmp_path / "day.csv"
+    huge = "x" * (small_limit + 10)
+    path.write_text("\n".join([HEADER, row("D-1"), row("D-2"), row("D-1", 2, huge), row("D-3")]) + "\n")
+    results = list(read_declarations(str(path)))
+    assert [type(r).__name__ for r in results] == ["Parsed", "Rejected", "Parsed"]
+    rejected = results[1]
+    assert isinstance(rejected, Rejected) and rejected.declaration_id == "D-1"
+    assert rejected.line_numbers == [2, 4]
+    length = len(row("D-1", 2, huge))
+    assert [str(e) for e in rejected.errors] == [
+        f"{path}:4: line 4 is {length:,} characters long, past the limit of {small_limit:,}: "
+        "too big for a declaration; it was not read"
+    ]
+    assert sum(r.lines for r in results) == 4  # every line read is counted once
+
+
+def test_an_oversized_line_in_the_middle_of_a_file_keeps_line_numbers(small_limit: int, tmp_path: Path) -> None:
+    path = tmp_path / "day.csv"
+    big = "y" * (small_limit * 5)
+    with path.open("w", newline="") as out:
+        out.write("\r\n".join([HEADER, row("D-1"), row("D-2", 1, big), row("D-3"), row("D-4")]) + "\r\n")
+    results = list(read_declarations(str(path)))
+    assert [(type(r).__name__, str(r.location)) for r in results] == [
+        ("Parsed", f"{path}:2"),
+        ("Rejected", f"{path}:3"),
+        ("Parsed", f"{path}:4"),
+        ("Parsed", f"{path}:5"),
+    ]
+
+
+def test_a_line_whose_id_is_past_the_head_is_still_rejected(small_limit: int, tmp_path: Path) -> None:
+    path = tmp_path / "day.csv"
+    path.write_text(HEADER + "\n" + "z" * (small_limit * 3) + row("D-1") + "\n" + row("D-2") + "\n")
+    first, second = read_declarations(str(path))
+    assert isinstance(first, Rejected) and first.line_numbers == [2]
+    assert isinstance(second, Parsed)
+
+
+def test_a_quoted_field_past_the_limit_rejects_its_declaration_and_reading_goes_on(
+    small_limit: int, tmp_path: Path
+) -> None:
+    path = tmp_path / "day.csv"
+    swallowed = [row("D-9", n, "d" * 90) for n in range(1, 21)]  # ~2,000 characters: past the limit
+    lines = [HEADER, row("D-1", 1, '"unbalanced quote'), *swallowed, row("D-2")]
+    path.write_text("\n".join(lines) + "\n")
+    results = {r.declaration_id if isinstance(r, Rejected) else r.declaration.declaration_id: r
+               for r in read_declarations(str(path))}  # fmt: skip
+    assert isinstance(results["D-2"], Parsed)
+    bad, swallowed_decl = results["D-1"], results["D-9"]
+    assert isinstance(bad, Rejected) and isinstance(swallowed_decl, Rejected)
+    assert str(bad.errors[0]).startswith(f"{path}:2: a quoted field from line 2 runs past {small_limit:,} characters")
+    assert "look for an unbalanced quote on line 2" in str(bad.errors[0])
+    assert "swallowed by an unbalanced quote" in str(swallowed_decl.errors[0])
+
+
+def test_an_oversized_header_refuses_the_file(small_limit: int, tmp_path: Path) -> None:
+    path = tmp_path / "day.csv"
+    path.write_text(HEADER + "," + "h" * small_limit + "\n" + row("D-1") + "\n")
+    (result,) = read_declarations(str(path))
+    assert isinstance(result, Rejected) and result.refusal == f"{path} is not a batch CSV"
+    assert str(result.errors[0]).startswith(f"{path}:1: line 1 is ")
+
+
+def test_an_oversized_json_line_rejects_that_line_only(small_limit: int, tmp_path: Path) -> None:
+    path = tmp_path / "day.jsonl"
+    big = decl("BIG") | {"note": "n" * small_limit}
+    path.write_text("\n".join(json.dumps(d) for d in (decl("A"), big, decl("B"))) + "\n")
+    results = list(read_declarations(str(path)))
+    assert [type(r).__name__ for r in results] == ["Parsed", "Rejected", "Parsed"]
+    assert results[1].location.line == 2 and "line 2 is" in str(results[1].errors[0])
+
+
+def test_an_oversized_json_record_refuses_its_file_at_its_line(small_limit: int, tmp_path: Path) -> None:
+    path = tmp_path / "day.json"
+    path.write_text(json.dumps([decl("A"), decl("BIG") | {"note": "n" * small_limit}], indent=1))
+    (result,) = read_declarations(str(path))
+    assert isinstance(result, Rejected) and result.refusal == f"{path} cannot be read"
+    assert str(result.errors[0]) == (
+        f"{path}:19: a record runs past {small_limit:,} characters: too big for a declaration"
+    )
+
+
+def test_cli_counts_stay_right_with_an_oversized_line(small_limit: int, sqlite_url: str, tmp_path: Path) -> None:
+    path = tmp_path / "day.csv"
+    rejects = tmp_path / "rejects.csv"
+    path.write_text("\n".join([HEADER, row("D-1"), row("D-2", 1, "x" * small_limit), row("D-3")]) + "\n")
+    result = run(sqlite_url, "screen", str(path), "--workers", "1", "--rejects", str(rejects))
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[:2] == [
+        f"rejected declaration D-2 at {path}:3:",
+        f"  {path}:3: line 3 is {len(row('D-2', 1, 'x' * small_limit)):,} characters long, past the limit of "
+        f"{small_limit:,}: too big for a declaration; it was not read",
+    ]
+    assert summary(result) == (
+        "3 lines: 2 screened in 2 declaration(s) (0 hold, 0 inspect, 2 release), 1 rejected in 1 declaration(s)"
+    )
+    written = list(csv.DictReader(rejects.open()))
+    assert [(r["line"], r["declaration_id"]) for r in written] == [("3", "D-2")]
+    assert stored(sqlite_url) == 2
+
+
+# --- 2.4: gzip bombs: decompression streams, memory stays flat ------------------------------
+
+
+def gzip_of(path: Path, head: bytes, filler: bytes, size: int, tail: bytes) -> None:
+    """A gzip of `head`, `size` bytes of `filler` and `tail`, written piece by piece."""
+    with gzip.open(path, "wb", compresslevel=1) as out:
+        out.write(head)
+        piece = filler * ((1 << 20) // len(filler))
+        for _ in range(size // len(piece)):
+            out.write(piece)
+        out.write(tail)
+
+
+BOMB = 128 << 20  # decompressed bytes: 128 MB, held nowhere at once
+
+
+def csv_bomb(path: Path) -> None:
+    """A batch CSV whose line 3 (declaration D-2) holds a description of BOMB characters."""
+    start = (HEADER + "\n" + row("D-1") + "\n" + row("D-2", 1, "")[: -len(",1,t,10,USD,KZ")]).encode()
+    gzip_of(path, start, b"b", BOMB, (",1,t,10,USD,KZ\n" + row("D-3") + "\n").encode())
+
+
+def test_a_gzip_bomb_of_one_huge_field_is_a_located_rejection_in_flat_memory(small_limit: int, tmp_path: Path) -> None:
+    path = tmp_path / "bomb.csv.gz"
+    csv_bomb(path)
+    assert path.stat().st_size < BOMB // 100
+    tracemalloc.start()
+    try:
+        results = list(read_declarations(str(path)))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert [type(r).__name__ for r in results] == ["Parsed", "Rejected", "Parsed"]
+    assert str(results[1].location) == f"{path}:3" and results[1].declaration_id == "D-2"
+    assert "line 3 is 134,217,8" in str(results[1].errors[0])
+    assert peak < BOMB // 8  # no allocation ever held the line: a few pieces of 1 MiB at most
+
+
+def test_a_gzip_bomb_of_zeros_is_refused_at_once(sqlite_url: str, tmp_path: Path) -> None:
+    path = tmp_path / "zeros.jsonl.gz"
+    gzip_of(path, b"", b"\0", BOMB, b"")
+    result = run(sqlite_url, "screen", str(path), "--no-store")
+    assert result.exit_code == 2
+    assert result.stderr == f"Error: cannot read {path} (1 error):\n  {path}: binary data; {DECLARATIONS}\n{NOTHING}\n"
+
+
+def test_a_gzip_bomb_on_stdin_is_spooled_compressed_and_read_in_flat_memory(small_limit: int, tmp_path: Path) -> None:
+    path = tmp_path / "bomb.gz"
+    csv_bomb(path)
+
+    class Stdin(io.StringIO):  # a text stream with bytes underneath, as sys.stdin
+        def __init__(self, raw: Any) -> None:
+            super().__init__()
+            self.buffer = raw
+
+    tracemalloc.start()
+    try:
+        with path.open("rb") as raw:
+            results = list(read_declarations("-", Stdin(raw)))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert [type(r).__name__ for r in results] == ["Parsed", "Rejected", "Parsed"]
+    assert str(results[1].location) == "<stdin>:3" and "line 3 is 134,217,8" in str(results[1].errors[0])
+    assert peak < BOMB // 8
