@@ -16,6 +16,8 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from customs_rules import inputs
 from customs_rules.cli import main
@@ -378,3 +380,40 @@ def test_a_gzip_bomb_on_stdin_is_spooled_compressed_and_read_in_flat_memory(smal
     assert [type(r).__name__ for r in results] == ["Parsed", "Rejected", "Parsed"]
     assert str(results[1].location) == "<stdin>:3" and "line 3 is 134,217,8" in str(results[1].errors[0])
     assert peak < BOMB // 8
+
+
+# --- the bounded line reader itself ------------------------------------------------------
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(min_value=0, max_value=40), st.sampled_from(["\n", "\r\n", "\r"])),
+        max_size=8,
+    ),
+    st.booleans(),
+    st.integers(min_value=1, max_value=7),
+)
+def test_line_reader_matches_plain_reading_and_cuts_long_lines(
+    shape: list[tuple[int, str]], last_ended: bool, piece: int
+) -> None:
+    """Lines as `for line in text` gives them (newline=''), except that a line past the
+    limit comes cut with its true length, wherever the pieces it is read in end."""
+    limit = 10
+    lines = [("é" if n % 3 else "a") * n + end for n, end in shape]
+    if lines and not last_ended:
+        lines[-1] = lines[-1].rstrip("\r\n")
+    text = "".join(lines)
+    expected = list(io.StringIO(text, newline=""))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(inputs, "MAX_CSV_FIELD", limit)
+        patch.setattr(inputs.LineReader, "PIECE", piece)
+        got = list(inputs.LineReader(io.StringIO(text, newline="")))
+    assert len(got) == len(expected)
+    for number, (line, want) in enumerate(zip(got, expected, strict=True), start=1):
+        body = want.rstrip("\r\n")
+        if len(body) > limit:
+            assert isinstance(line, inputs.CutLine) and (line.number, line.length) == (number, len(body))
+            assert body.startswith(line.head)
+        else:
+            assert line == want and not isinstance(line, inputs.CutLine)
