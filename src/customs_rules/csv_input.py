@@ -193,10 +193,13 @@ def _csv_first_pass(source: Source) -> _CsvScan:
 def _header(reader: Any, tap: _LineTap, source: str) -> list[str]:
     try:
         columns = _csv_header(reader, source)
-    finally:
-        if tap.reader.cut:  # a header row that long is no header: say so, not "missing columns"
-            error = LocatedError(Location(source, 1), tap.reader.cut[0].problem())
-            raise InputError(f"{source} is not a batch CSV", [error]) from None
+    except InputError:
+        if not tap.reader.cut:
+            raise
+        columns = []
+    if tap.reader.cut:  # a header row that long is no header: say so, not "missing columns"
+        error = LocatedError(Location(source, 1), tap.reader.cut[0].problem())
+        raise InputError(f"{source} is not a batch CSV", [error])
     tap.take()
     return columns
 
