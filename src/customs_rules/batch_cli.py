@@ -318,7 +318,11 @@ def _summary(err: Console, counts: batch.Counts) -> None:
         f"{counts.lines} lines: {counts.screened_lines} screened in {counts.declarations} declaration(s) "
         f"({d['hold']} hold, {d['inspect']} inspect, {d['release']} release), "
         f"{counts.rejected_lines} rejected in {counts.rejected} declaration(s)"
-        + (f"; {len(counts.refused)} input(s) not read: {', '.join(counts.refused)}" if counts.refused else ""),
+        + (
+            f"; {len(counts.refused)} input(s) not read: {terminal_text(', '.join(counts.refused))}"
+            if counts.refused
+            else ""
+        ),
         err=True,
     )
     if counts.declarations < 2:
