@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 from conftest import load_fixture_registry
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from customs_rules import inputs
@@ -393,7 +393,8 @@ def test_a_gzip_bomb_on_stdin_is_spooled_compressed_and_read_in_flat_memory(smal
 # --- the bounded line reader itself ------------------------------------------------------
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=300, deadline=None)
+@example([(11, "\r"), (4, "\r\n"), (0, "\n")], False, 5)  # the line after a cut one ends in a split '\r\n'
 @given(
     st.lists(
         st.tuples(st.integers(min_value=0, max_value=40), st.sampled_from(["\n", "\r\n", "\r"])),

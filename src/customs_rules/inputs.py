@@ -330,7 +330,8 @@ class LineReader:
                 break
             length += len(piece.rstrip("\r\n"))
         if piece.endswith("\r"):  # a '\r\n' ending may have been split between two pieces
-            after = self.text.readline(self.PIECE)
+            # read as a line is read, so a line that follows comes whole, its ending too
+            after = self.text.readline(MAX_CSV_FIELD + 2)
             if after and after != "\n":
                 self._pending = after.removeprefix("\n") or None
         head = line[: min(HEAD, MAX_CSV_FIELD)]  # parsing it must not meet the csv field limit
