@@ -42,8 +42,10 @@ def main() -> None:
     gc.collect()
     after = rss_mb()
     print(f"input: {args.compiles} compiles of the bundled pack ({len(rules)} rules)")
-    print(f"RSS before {before:.1f} MB, after {after:.1f} MB: grew {after - before:.1f} MB "
-          f"({(after - before) * 1024 / args.compiles:.1f} KB per compile)")
+    print(
+        f"RSS before {before:.1f} MB, after {after:.1f} MB: grew {after - before:.1f} MB "
+        f"({(after - before) * 1024 / args.compiles:.1f} KB per compile)"
+    )
 
 
 if __name__ == "__main__":
