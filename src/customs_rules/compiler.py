@@ -26,16 +26,16 @@ import bisect
 import itertools
 import json
 import weakref
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import durable_rules_engine as engine
 
-from .errors import LocatedError, Location
+from .errors import LocatedError, Location, RuleError
 from .facts import FIELDS, FieldType, encode_date
 from .reference import ReferenceData
-from .rules import Condition, Leaf, Rule
+from .rules import MAX_NESTING, Condition, Leaf, Rule, depth, leaves
 
 MAX_ALTERNATIVES = 64  # siblings true at once per engine ruleset (error 303 above)
 MAX_GROUPS = 15  # $or/$and groups in one pattern (error 113 above)
@@ -80,7 +80,7 @@ class Layout:
     def for_rules(cls, rules: Iterable[Rule]) -> Layout:
         layout = cls()
         for rule in rules:
-            for leaf in _leaves(rule.condition):
+            for leaf in leaves(rule.condition):
                 if leaf.op not in ("exists", "in_list", "not_in_list", "in_group", "not_in_group"):
                     values = leaf.value if isinstance(leaf.value, tuple) else (leaf.value,)
                     layout.literals.setdefault(leaf.field, set()).update(encode(leaf.field, v) for v in values)
@@ -161,14 +161,6 @@ def encode(name: str, value: Any) -> Any:
     if kind is FieldType.NUMBER:
         return float(value)  # exact: the engine sees ranks (Layout), never the number
     return value
-
-
-def _leaves(cond: Condition) -> Iterator[Leaf]:
-    if isinstance(cond, Leaf):
-        yield cond
-    else:
-        for child in cond.children:
-            yield from _leaves(child)
 
 
 def compile_leaf(leaf: Leaf, layout: Layout, negate: bool) -> dict[str, Any]:
@@ -437,4 +429,11 @@ class FactEncoder:
 
 
 def compile_pack(rules: list[Rule], reference: ReferenceData) -> CompiledPack:
+    # compiling recurses per level: a rule built in memory past the cap is refused here
+    deep = [r for r in rules if depth(r.condition) > MAX_NESTING]
+    if deep:
+        problems = [
+            LocatedError(r.location, f"rule {r.id}: conditions nest deeper than {MAX_NESTING} levels") for r in deep
+        ]
+        raise RuleError("rules nested too deep; nothing was compiled", problems)
     return CompiledPack(rules, reference)
