@@ -289,3 +289,14 @@ def test_one_run_reports_every_error_of_every_stage(tmp_path: Path, sqlite_url: 
         row.strip().startswith(f"{f}:{n}") and m in row for row in reported.splitlines())]  # fmt: skip
     assert not missing, reported
     assert "Traceback" not in reported
+
+
+def test_a_bad_policy_section_does_not_hide_the_others(tmp_path: Path) -> None:
+    rules = copy_pack(tmp_path)
+    policy = (rules / "policy.yaml").read_text()
+    policy = policy.replace("thresholds:\n  inspect: 40\n  hold: 100", "thresholds: [40, 100]")
+    policy = policy.replace("floors: {}", "floors: {no-such-rule: hold}\nseverity: high")
+    (rules / "policy.yaml").write_text(policy)
+    errors = errors_of(rules)
+    wanted = ["thresholds must be a mapping", "floor for unknown rule 'no-such-rule'", "field severity: unknown key"]
+    assert all(any(w in e and e.startswith("rules/policy.yaml:") for e in errors) for w in wanted), errors

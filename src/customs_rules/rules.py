@@ -307,10 +307,9 @@ def parse_condition(node: Any, source: str, errors: list[LocatedError], level: i
         return None
     groups = [k for k in ("all", "any", "not") if k in node]
     if groups:
-        if len(node) != 1:
+        if len(node) != 1:  # reported; the group itself is still checked
             extra = ", ".join(sorted(set(node) - {groups[0]}))
             errors.append(LocatedError(where, f"'{groups[0]}' cannot share its mapping with: {extra}"))
-            return None
         if level > MAX_NESTING:
             message = f"conditions nest deeper than {MAX_NESTING} all/any/not levels: split the rule"
             errors.append(LocatedError(where, message))
