@@ -300,3 +300,16 @@ def test_a_bad_policy_section_does_not_hide_the_others(tmp_path: Path) -> None:
     errors = errors_of(rules)
     wanted = ["thresholds must be a mapping", "floor for unknown rule 'no-such-rule'", "field severity: unknown key"]
     assert all(any(w in e and e.startswith("rules/policy.yaml:") for e in errors) for w in wanted), errors
+
+
+def test_a_misshapen_group_is_still_checked_inside(tmp_path: Path) -> None:
+    rules = copy_pack(tmp_path)
+    text = (
+        RULE.format(id="shared")
+        .replace("  all:\n", "  field: item.value\n  all:\n")
+        .replace("equals: RU", "in_group: [nowhere]")
+    )
+    (rules / "extra" / "shared.yaml").write_text(text)
+    errors = errors_of(rules)
+    assert any("'all' cannot share its mapping with: field" in e for e in errors), errors
+    assert any(e.startswith(f"rules/extra/shared.yaml:{line(text, 'nowhere')}") for e in errors), errors
