@@ -85,7 +85,7 @@ def test_submitting_many_declarations_compiles_once(
     monkeypatch.setattr(evaluation, "_SHARED", {})  # as in a fresh process
     path = tmp_path / "many.json"
     path.write_text(json.dumps([DECLARATION | {"declaration_id": f"D-{n}"} for n in range(5)]))
-    result = CliRunner().invoke(main, ["--db", sqlite_url, "submit", str(path), "--format", "json"])
+    result = CliRunner().invoke(main, ["--db", sqlite_url, "submit", str(path), "--format", "json", "--no-registry"])
     assert result.exit_code == 0, result.output
     assert len(result.stdout.splitlines()) == 5
     assert len(compiled) == 1
