@@ -10,10 +10,15 @@ alone writes: outputs, rejects, the report and the database, in chunks.
 
 from __future__ import annotations
 
+import ctypes
 import datetime as dt
 import hashlib
 import multiprocessing
 import os
+import signal
+import sys
+import threading
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -113,6 +118,32 @@ def _screen_in_child(job: tuple[list[RawRecord | Rejected], dt.datetime]) -> lis
     return _WORKER.screen_block(*job)
 
 
+PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process gets when its parent dies
+
+
+def _follow_parent(parent: int) -> None:
+    """Runs first in each worker process, so that workers go quietly with their parent.
+
+    Ctrl-C reaches the whole process group: workers ignore it and the parent alone
+    stops, ending the pool. A parent killed outright would leave its workers to fail on
+    the closed pipe with a traceback: on Linux the kernel ends them with it (SIGTERM,
+    whose default action prints nothing); elsewhere a thread watches for the parent.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    else:
+        threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+    if os.getppid() != parent:  # the parent went before the line above took effect
+        os._exit(0)
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(0)
+
+
 def blocks(paths: Iterable[str], stream: Any = None, size: int = BLOCK) -> Iterator[list[RawRecord | Rejected]]:
     block: list[RawRecord | Rejected] = []
     for path in paths:
@@ -155,7 +186,7 @@ def screen_blocks(
         return
     _WORKER = worker  # inherited by the forked children
     context = multiprocessing.get_context("fork")
-    with context.Pool(workers) as pool:
+    with context.Pool(workers, initializer=_follow_parent, initargs=(os.getpid(),)) as pool:
         # a bounded look-ahead: imap pulls blocks as workers free up, so memory stays flat
         for results in pool.imap(_screen_in_child, ((b, at) for b in jobs), chunksize=1):
             yield from results

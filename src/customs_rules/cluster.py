@@ -57,12 +57,13 @@ _WORKERS: dict[str, Worker] = {}  # per worker process, one engine per snapshot
 def _worker_for(snapshot: Snapshot) -> Worker:
     worker = _WORKERS.get(snapshot.key)
     if worker is None:
-        folder = Path(tempfile.mkdtemp(prefix="customs-rules-pack-"))
-        for name, text in snapshot.rules.items():
-            path = folder / "rules" / name
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text, encoding="utf-8")
-        pack = load_pack(folder / "rules")
+        # the pack is read whole into memory, so its folder goes as soon as it is loaded
+        with tempfile.TemporaryDirectory(prefix="customs-rules-pack-") as folder:
+            for name, text in snapshot.rules.items():
+                path = Path(folder) / "rules" / name
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(text, encoding="utf-8")
+            pack = load_pack(Path(folder) / "rules")
         registry = RegistryIndex(snapshot.companies, snapshot.people, snapshot.watchlist)
         worker = Worker(pack, registry, without_registry=snapshot.without_registry)
         _WORKERS.clear()  # a new snapshot replaces the old one: one compiled engine at a time

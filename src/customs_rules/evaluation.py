@@ -9,6 +9,7 @@ model; a property test keeps it and the engine in agreement.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -47,12 +48,16 @@ class Evaluation:
 
 
 class Evaluator:
-    """Compiles a pack once, then evaluates any number of declarations with it."""
+    """Compiles a pack once, then evaluates any number of declarations with it.
+
+    A pack loaded from files is compiled once per process (`compiled_for`), however many
+    evaluators and submissions use it: compiling costs time, and the engine's memory.
+    """
 
     def __init__(self, pack: RulePack) -> None:
         self.pack = pack
-        self.rules = pack.evaluated()
-        self.compiled: CompiledPack = compile_pack(self.rules, pack.reference)
+        self.compiled: CompiledPack = compiled_for(pack)
+        self.rules = self.compiled.rules
 
     def matches(self, values: Mapping[str, Any]) -> frozenset[int]:
         return self.compiled.match(values)
@@ -72,6 +77,27 @@ class Evaluator:
             finding = make_finding(rule, enriched, lines[index], self.pack.reference)
             (tests if rule.status is Status.TEST else active).append(finding)
         return Evaluation(active, tests)
+
+
+_SHARED: dict[tuple[int, str], CompiledPack] = {}  # (process, pack version): at most one
+
+
+def compiled_for(pack: RulePack) -> CompiledPack:
+    """The pack's compiled engine, shared in this process by every pack of the same version.
+
+    The version hashes every file the pack was parsed from, so equal versions compile to
+    equal engines. A pack built in memory (no file contents) has no such name and is
+    compiled afresh. One compiled pack is kept: the one replaced is released when its
+    last user drops it. The process id is part of the key: a forked worker builds its own.
+    """
+    if not pack.contents:
+        return compile_pack(pack.evaluated(), pack.reference)
+    key = (os.getpid(), pack.version)
+    compiled = _SHARED.get(key)
+    if compiled is None:
+        _SHARED.clear()
+        compiled = _SHARED[key] = compile_pack(pack.evaluated(), pack.reference)
+    return compiled
 
 
 def make_finding(rule: Rule, enriched: Enriched, positions: list[int], reference: ReferenceData) -> Finding:

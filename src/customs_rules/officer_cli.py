@@ -16,11 +16,13 @@ from rich.table import Table
 from rich.text import Text
 
 from . import reporting, workflow
+from .api import default_rules_dir
 from .cli import EXIT_INPUT, CliError, err_console, handle_errors, main, open_store, rules_option
 from .errors import LocatedError, Location
 from .form import ask_declaration
 from .parsing import Parsed, Rejected, read_declarations
 from .policy import DECISIONS
+from .rules import load_pack
 from .safe_text import SafeCsvWriter, json_text, terminal_text
 from .storage.queries import RESULTS
 
@@ -71,6 +73,7 @@ def submit(
     2, 3, ...) beside the earlier ones. With no PATH on a terminal, asks field by field.
     """
     who = workflow.current_officer(officer)
+    pack = load_pack(rules_dir or default_rules_dir())  # a broken pack refuses before anything is read
     store = open_store(ctx)
     try:
         if path is None and stdin_is_terminal():
@@ -86,7 +89,7 @@ def submit(
                 for line in reporting.rejection_lines(outcome):
                     click.echo(line, err=True)
                 continue
-            result = workflow.submit(store, outcome, who, rules_dir, no_registry)
+            result = workflow.submit(store, outcome, who, without_registry=no_registry, pack=pack)
             for warning in (w for w in result.warnings if w not in warned):
                 warned.add(warning)
                 click.echo(warning, err=True)

@@ -54,28 +54,22 @@ def policy_problems(pack: RulePack) -> list[LocatedError]:
     source = str(pack.directory.name + "/" + POLICY_FILE)
     if not doc:
         return [LocatedError(Location(source), "missing policy file (thresholds and floors)")]
-    errors = []
     if not isinstance(doc, dict):
         return [LocatedError(Location(source, line_of(doc)), "the policy must be a mapping")]
+    errors = []
+    sections: dict[str, dict[str, Any]] = {}
     for key in ("thresholds", "floors"):
-        if not isinstance(doc.get(key) or {}, dict):
+        section = doc.get(key) or {}
+        if isinstance(section, dict):
+            sections[key] = section
+        else:  # reported, and the other sections are still checked
             where = Location(source, line_of(doc, key), field=key)
             errors.append(LocatedError(where, f"{key} must be a mapping (name: value)"))
-    if errors:
-        return errors
-    thresholds = doc.get("thresholds") or {}
-    for key in ("inspect", "hold"):
-        value = thresholds.get(key) if isinstance(thresholds, dict) else None
-        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-            where = Location(source, line_of(doc, "thresholds"), field=f"thresholds.{key}")
-            errors.append(LocatedError(where, "threshold must be a number > 0"))
-    if not errors and thresholds["inspect"] > thresholds["hold"]:
-        where = Location(source, line_of(doc, "thresholds"), field="thresholds")
-        errors.append(LocatedError(where, "the inspect threshold is above the hold threshold"))
+    if "thresholds" in sections:
+        errors += _threshold_problems(doc, sections["thresholds"], source)
     ids = {r.id for r in pack.rules}
-    floors = doc.get("floors") or {}
-    for rule_id, level in floors.items():
-        where = Location(source, line_of(floors, rule_id), field=f"floors.{rule_id}")
+    for rule_id, level in sections.get("floors", {}).items():
+        where = Location(source, line_of(sections["floors"], rule_id), field=f"floors.{rule_id}")
         if rule_id not in ids:
             errors.append(LocatedError(where, f"floor for unknown rule {rule_id!r}"))
         if level not in LEVELS:
@@ -84,6 +78,19 @@ def policy_problems(pack: RulePack) -> list[LocatedError]:
     unknown = set(doc) - {"kind", "thresholds", "floors", "description", "links", "names", "registry"}
     for key in sorted(unknown):
         errors.append(LocatedError(Location(source, line_of(doc, key), field=key), "unknown key"))
+    return errors
+
+
+def _threshold_problems(doc: dict[str, Any], thresholds: dict[str, Any], source: str) -> list[LocatedError]:
+    errors = []
+    for key in ("inspect", "hold"):
+        value = thresholds.get(key)
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            where = Location(source, line_of(doc, "thresholds"), field=f"thresholds.{key}")
+            errors.append(LocatedError(where, "threshold must be a number > 0"))
+    if not errors and thresholds["inspect"] > thresholds["hold"]:
+        where = Location(source, line_of(doc, "thresholds"), field="thresholds")
+        errors.append(LocatedError(where, "the inspect threshold is above the hold threshold"))
     return errors
 
 

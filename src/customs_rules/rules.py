@@ -29,6 +29,7 @@ LIST_OPS = ("in_list", "not_in_list")
 GROUP_OPS = ("in_group", "not_in_group")
 OPERATORS = (*COMPARISONS, *SET_OPS, *LIST_OPS, *GROUP_OPS, "exists")
 POLICY_FILE = "policy.yaml"
+MAX_NESTING = 32  # all/any/not levels in one rule's conditions
 
 
 class Status(StrEnum):
@@ -88,6 +89,7 @@ class Rule:
     examples: tuple[Example, ...] = ()
     source: str = ""
     line: int | None = None
+    broken: bool = False  # parsed with errors: kept only so the validators can check the rest
 
     @property
     def location(self) -> Location:
@@ -131,9 +133,28 @@ class RulePack:
 
 
 def leaves(condition: Condition) -> list[Leaf]:
-    if isinstance(condition, Leaf):
-        return [condition]
-    return [leaf for child in condition.children for leaf in leaves(child)]
+    """The field tests of a condition, in order (iterative: any depth is safe)."""
+    found: list[Leaf] = []
+    stack: list[Condition] = [condition]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Leaf):
+            found.append(node)
+        else:
+            stack.extend(reversed(node.children))
+    return found
+
+
+def depth(condition: Condition) -> int:
+    """How many all/any/not levels a condition nests (iterative: any depth is safe)."""
+    deepest = 0
+    stack: list[tuple[Condition, int]] = [(condition, 0)]
+    while stack:
+        node, level = stack.pop()
+        if isinstance(node, Node):
+            deepest = max(deepest, level + 1)
+            stack.extend((child, level + 1) for child in node.children)
+    return deepest
 
 
 def parse_pack(directory: Path) -> tuple[RulePack, list[LocatedError]]:
@@ -187,7 +208,12 @@ def _display(path: Path, root: Path) -> str:
 
 
 def parse_rule(doc: Any, source: str) -> tuple[Rule | None, list[LocatedError]]:
-    """One YAML document into a Rule, or the located reasons it is not one."""
+    """One YAML document into a Rule, with the located reasons it is not a good one.
+
+    Parsing goes on past the first error (pySigma's model: collect them all): a rule
+    with errors comes back marked `broken`, holding what did parse (its id, its good
+    conditions...) so that the validators report their errors in the same run.
+    """
     line = line_of(doc)
     errors: list[LocatedError] = []
 
@@ -201,19 +227,21 @@ def parse_rule(doc: Any, source: str) -> tuple[Rule | None, list[LocatedError]]:
     for key in doc:
         if key not in RULE_KEYS:
             err(key, f"unknown key {key!r}; rule keys are: {', '.join(sorted(RULE_KEYS))}")
+    present = {key for key in REQUIRED_KEYS if doc.get(key) not in (None, "")}
     for key in REQUIRED_KEYS:
-        if doc.get(key) in (None, ""):
+        if key not in present:
             err(None, f"missing required key {key!r}")
-    if errors:
-        return None, errors
     for key in ("id", "title", "description"):
-        if not isinstance(doc[key], str | int) or isinstance(doc[key], bool):
+        if key in present and (not isinstance(doc[key], str | int) or isinstance(doc[key], bool)):
             err(key, f"{key} must be plain text")
-    status = _enum(Status, doc, "status", err)
-    action = _enum(Action, doc, "action", err)
-    score = doc["score"]
-    if isinstance(score, bool) or not isinstance(score, int | float) or not 0 <= score < float("inf"):
+    status = _enum(Status, doc, "status", err) if "status" in present else None
+    action = _enum(Action, doc, "action", err) if "action" in present else None
+    score = doc.get("score", 0.0)
+    if "score" in present and (
+        isinstance(score, bool) or not isinstance(score, int | float) or not 0 <= score < float("inf")
+    ):
         err("score", f"score must be a number >= 0, got {score!r}")
+        score = 0.0
     valid_from = _date(doc, "valid_from", err)
     valid_until = _date(doc, "valid_until", err)
     if valid_from and valid_until and valid_from > valid_until:
@@ -221,18 +249,18 @@ def parse_rule(doc: Any, source: str) -> tuple[Rule | None, list[LocatedError]]:
     refs = doc.get("references") or []
     if not isinstance(refs, list) or not all(isinstance(r, str) for r in refs):
         err("references", "references must be a list of texts")
-    condition = parse_condition(doc["conditions"], source, errors)
+        refs = []
+    condition = parse_condition(doc["conditions"], source, errors) if "conditions" in present else None
     examples = _examples(doc.get("examples"), source, errors, line_of(doc, "examples"))
-    if errors or status is None or action is None or condition is None:
-        return None, errors
+    broken = bool(errors) or status is None or action is None or condition is None
     rule = Rule(
-        id=str(doc["id"]),
-        title=str(doc["title"]),
-        description=str(doc["description"]),
-        status=status,
-        action=action,
+        id=_text(doc.get("id")),
+        title=_text(doc.get("title")),
+        description=_text(doc.get("description")),
+        status=status or Status.ACTIVE,  # stand-ins of a broken rule: they never hold
+        action=action or Action.INSPECT,
         score=float(score),
-        condition=condition,
+        condition=condition or Node("all", (), line),
         family=str(doc.get("family", "")),
         references=tuple(refs),
         valid_from=valid_from,
@@ -240,8 +268,13 @@ def parse_rule(doc: Any, source: str) -> tuple[Rule | None, list[LocatedError]]:
         examples=examples,
         source=source,
         line=line,
+        broken=broken,
     )
     return rule, errors
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
 
 
 def _enum(kind: Any, doc: Any, key: str, err: Any) -> Any:
@@ -263,8 +296,10 @@ def _date(doc: Any, key: str, err: Any) -> dt.date | None:
         return None
 
 
-def parse_condition(node: Any, source: str, errors: list[LocatedError]) -> Condition | None:
-    """`all`/`any`/`not` nesting over leaves `{field: NAME, OPERATOR: VALUE}`."""
+def parse_condition(node: Any, source: str, errors: list[LocatedError], level: int = 1) -> Condition | None:
+    """`all`/`any`/`not` nesting over leaves `{field: NAME, OPERATOR: VALUE}`, at most
+    MAX_NESTING levels deep. What parses is kept (a group keeps its good children), so
+    the validators can check it in the same run; every error is collected."""
     line = line_of(node)
     where = Location(source, line)
     if not isinstance(node, dict):
@@ -272,25 +307,27 @@ def parse_condition(node: Any, source: str, errors: list[LocatedError]) -> Condi
         return None
     groups = [k for k in ("all", "any", "not") if k in node]
     if groups:
-        if len(node) != 1:
+        if len(node) != 1:  # reported; the group itself is still checked
             extra = ", ".join(sorted(set(node) - {groups[0]}))
             errors.append(LocatedError(where, f"'{groups[0]}' cannot share its mapping with: {extra}"))
+        if level > MAX_NESTING:
+            message = f"conditions nest deeper than {MAX_NESTING} all/any/not levels: split the rule"
+            errors.append(LocatedError(where, message))
             return None
-        return _group(groups[0], node[groups[0]], source, errors, line)
+        return _group(groups[0], node[groups[0]], source, errors, line, level)
     return _leaf(node, source, errors, line)
 
 
-def _group(kind: str, body: Any, source: str, errors: list[LocatedError], line: int | None) -> Node | None:
+def _group(kind: str, body: Any, source: str, errors: list[LocatedError], line: int | None, level: int) -> Node | None:
     if kind == "not":
-        child = parse_condition(body, source, errors)
+        child = parse_condition(body, source, errors, level + 1)
         return Node("not", (child,), line) if child is not None else None
     if not isinstance(body, list) or not body:
         errors.append(LocatedError(Location(source, line), f"'{kind}' needs a non-empty list"))
         return None
-    children = [parse_condition(c, source, errors) for c in body]
-    if any(c is None for c in children):
-        return None
-    return Node(kind, tuple(c for c in children if c is not None), line)
+    children = [parse_condition(c, source, errors, level + 1) for c in body]
+    good = tuple(c for c in children if c is not None)
+    return Node(kind, good, line) if good else None
 
 
 def _leaf(node: dict[str, Any], source: str, errors: list[LocatedError], line: int | None) -> Leaf | None:

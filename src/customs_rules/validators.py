@@ -16,7 +16,7 @@ from .compiler import check_limits
 from .errors import LocatedError, Location
 from .facts import FIELDS, FieldType
 from .models import DATE_FORMAT, normalize_country, normalize_hs
-from .rules import COMPARISONS, GROUP_OPS, LIST_OPS, SET_OPS, Leaf, Rule, RulePack, leaves
+from .rules import COMPARISONS, GROUP_OPS, LIST_OPS, MAX_NESTING, SET_OPS, Leaf, Rule, RulePack, depth, leaves
 from .yamlfile import line_of
 
 T = FieldType
@@ -32,19 +32,41 @@ ALLOWED_OPS: dict[FieldType, set[str]] = {
 
 
 def validate_pack(pack: RulePack) -> list[LocatedError]:
+    """Every validator's errors, and the engine limits of every sound rule, in one run."""
     if not pack.directory.is_dir():
         return []  # parsing already said the directory is missing
     errors: list[LocatedError] = []
     for check in VALIDATORS:
         errors += check(pack)
-    # the engine-limit check compiles the conditions, so they must be well-formed first
-    return errors or check_limits(pack.evaluated())
+    # the engine-limit check compiles conditions: only those without errors of their own
+    return errors + check_limits([r for r in pack.evaluated() if sound(r, pack)])
+
+
+def sound(rule: Rule, pack: RulePack) -> bool:
+    """Parsed whole, not nested too deep, and every field test fits its field."""
+    if rule.broken or depth(rule.condition) > MAX_NESTING:
+        return False
+    return all(leaf_problem(leaf, pack) is None for leaf in leaves(rule.condition))
+
+
+def nesting(pack: RulePack) -> list[LocatedError]:
+    """Rules built in memory (files are checked as they are parsed) nest at most MAX_NESTING
+    levels: the compiler and the evaluators walk conditions recursively."""
+    errors = []
+    for rule in pack.rules:
+        levels = depth(rule.condition)
+        if levels > MAX_NESTING:
+            message = f"rule {rule.id}: conditions nest {levels} all/any/not levels; at most {MAX_NESTING}"
+            errors.append(LocatedError(rule.location, message))
+    return errors
 
 
 def duplicate_ids(pack: RulePack) -> list[LocatedError]:
     seen: dict[str, Rule] = {}
     errors = []
     for rule in pack.rules:
+        if not rule.id:
+            continue  # its missing id is already reported
         first = seen.setdefault(rule.id, rule)
         if first is not rule:
             message = f"duplicate rule id {rule.id!r} (first defined at {first.location})"
@@ -191,6 +213,7 @@ def summable_scores(pack: RulePack) -> list[LocatedError]:
 
 
 VALIDATORS: list[Callable[[RulePack], list[LocatedError]]] = [
+    nesting,
     duplicate_ids,
     conditions,
     examples,

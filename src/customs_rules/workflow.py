@@ -16,7 +16,7 @@ from .models import Declaration
 from .parsing import Parsed, Rejected
 from .policy import LEVELS, policy_from
 from .registry import RegistryIndex
-from .rules import load_pack
+from .rules import RulePack, load_pack
 from .storage import Store
 from .storage.store import WITHOUT_REGISTRY
 
@@ -43,23 +43,31 @@ class Submission:
 
 
 def submit(
-    store: Store, parsed: Parsed, officer: str, rules_dir: Path | None = None, without_registry: bool = False
+    store: Store,
+    parsed: Parsed,
+    officer: str,
+    rules_dir: Path | None = None,
+    without_registry: bool = False,
+    pack: RulePack | None = None,
 ) -> Submission:
     """Validate, screen and store one declaration in one transaction.
 
-    Submitting identical content again returns the stored decision without screening
-    again. The same id with different content is stored as a numbered amendment
-    (revision 2, 3, ...) beside the earlier ones and screened afresh. With no registry
-    loaded it is refused (RegistryMissingError), unless `without_registry`: then every
-    party is unknown and the decision is marked `screened_without_registry`.
+    The rule pack (`pack`, else loaded from `rules_dir`) is checked first: a broken pack
+    refuses even a declaration already stored. Submitting identical content again returns
+    the stored decision without screening again. The same id with different content is
+    stored as a numbered amendment (revision 2, 3, ...) beside the earlier ones and
+    screened afresh. The pack is compiled once per process, not once per submission.
+    With no registry loaded it is refused (RegistryMissingError), unless
+    `without_registry`: then every party is unknown and the decision is marked
+    `screened_without_registry`.
     """
+    pack = pack or load_pack(rules_dir or default_rules_dir())
     decl = parsed.declaration
     source = str(parsed.location)
     stored = store.stored_decision(decl.declaration_id, decl.canonical())
     if stored is not None:
         store.audit_submission(officer, decl.declaration_id, source, stored["reference"])
         return Submission(stored, False)
-    pack = load_pack(rules_dir or default_rules_dir())
     check = check_registry(store, policy_from(pack.policy_doc), without_registry)
     if check.without_registry:
         screening = Screener(pack, RegistryIndex([], [], []), without_registry=True).screen(decl)

@@ -28,8 +28,25 @@ class LineList(list[Any]):
     line: int = 0
 
 
+MAX_DEPTH = 100  # nested mappings and lists: rules need about 70 (32 all/any/not levels)
+
+
+class TooDeep(yaml.composer.ComposerError):
+    """Nesting past MAX_DEPTH: refused while composing, before PyYAML's own recursion
+    (composing and constructing recurse per level) can exhaust Python's stack."""
+
+
 class _Loader(yaml.SafeLoader):
-    pass
+    _depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self._depth >= MAX_DEPTH:
+            raise TooDeep(None, None, f"nested deeper than {MAX_DEPTH} levels", self.peek_event().start_mark)
+        self._depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
 
 def _mapping(loader: _Loader, node: yaml.MappingNode) -> LineDict:
@@ -73,6 +90,9 @@ def load_documents(path: Path, display: str) -> tuple[list[Any], list[LocatedErr
         return [], [LocatedError(Location(display), f"cannot read: {exc}")]
     try:
         return [d for d in yaml.load_all(text, Loader=_Loader) if d is not None], []
+    except TooDeep as exc:
+        line = exc.problem_mark.line + 1 if exc.problem_mark else None
+        return [], [LocatedError(Location(display, line), f"{exc.problem}; rule conditions nest at most 32 levels")]
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None

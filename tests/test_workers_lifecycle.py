@@ -1,0 +1,97 @@
+"""Worker processes and cluster workers leave nothing behind (issue #12, items 5.3, 5.4):
+no traceback when their parent goes, no temporary folders."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from customs_rules import batch
+from customs_rules.registry import RegistryIndex
+from customs_rules.rules import RulePack
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+AT = dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.UTC)
+DECLARATION = {
+    "date": "2024-01-15",
+    "exporter": {"name": "Dala Grain LLP", "country": "KZ"},
+    "consignee": {"name": "Harbin Grain Import Co"},
+    "dispatch_country": "KZ",
+    "destination_country": "RU",
+    "items": [{"hs_code": "8806.21", "value": 100}, {"hs_code": "1001.99", "value": 5}],
+}
+
+
+def many_declarations(path: Path, count: int) -> Path:
+    with path.open("w") as out:
+        for n in range(count):
+            out.write(json.dumps(DECLARATION | {"declaration_id": f"D-{n}"}) + "\n")
+    return path
+
+
+def group_gone(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+@pytest.mark.parametrize(
+    ("how", "exit_codes"),
+    [("kill the parent", {-signal.SIGKILL}), ("terminate the parent", {-signal.SIGTERM}), ("ctrl-c", {1, 130})],
+)
+def test_workers_exit_quietly_when_the_parent_goes(tmp_path: Path, how: str, exit_codes: set[int]) -> None:
+    path = many_declarations(tmp_path / "many.jsonl", 6000)
+    command = [sys.executable, "-m", "customs_rules", "--db", f"sqlite:///{tmp_path / 'c.db'}", "-q",
+               "screen", str(path), "--workers", "2", "--format", "json", "--no-registry"]  # fmt: skip
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    assert proc.stdout is not None and proc.stderr is not None
+    try:
+        # the first decision printed: the workers are busy with the next blocks
+        assert proc.stdout.readline().startswith(b"{")
+        if how == "kill the parent":
+            proc.kill()
+        elif how == "terminate the parent":
+            proc.terminate()
+        else:
+            os.killpg(proc.pid, signal.SIGINT)  # what a terminal sends the whole group
+        proc.stdout.close()
+        # every process of the group holds stderr: it ends when the last one has gone
+        stderr = proc.stderr.read().decode()
+        code = proc.wait(timeout=120)
+    finally:
+        if not group_gone(proc.pid):
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert "Traceback" not in stderr and "Error" not in stderr.replace("Aborted!", ""), stderr
+    assert code in exit_codes
+    deadline = time.monotonic() + 60  # not a timing assertion: a bound on waiting for the reaper
+    while not group_gone(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert group_gone(proc.pid)
+
+
+def test_cluster_workers_leave_no_pack_folders(
+    pack: RulePack, small_registry: RegistryIndex, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    distributed = pytest.importorskip("distributed")
+    from customs_rules.cluster import screen_on_cluster
+
+    monkeypatch.setenv("TMPDIR", str(tmp_path))  # the worker processes' temporary folder
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        jobs = batch.blocks([str(FIXTURES / "shipments.csv")], size=7)
+        outcomes = list(screen_on_cluster(cluster.scheduler_address, jobs, pack, small_registry, AT))
+        with distributed.Client(cluster) as client:
+            where = set(client.run(tempfile.gettempdir).values())
+    assert outcomes and where == {str(tmp_path)}
+    assert sorted(p.name for p in tmp_path.glob("customs-rules-pack-*")) == []
