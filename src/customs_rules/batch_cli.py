@@ -14,28 +14,21 @@ import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
-from rich.progress import BarColumn, Progress, ProgressColumn, SpinnerColumn, Task, TextColumn, TimeRemainingColumn
-from rich.table import Table
-from rich.text import Text
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
 
-from . import batch, reporting
-from .api import STORE_CHUNK, Screening, check_registry, default_rules_dir
 from .cli import EXIT_INPUT, err_console, handle_errors, main, open_store, rules_option
 from .errors import CustomsRulesError
-from .inputs import bytes_done, check_inputs
-from .outputs import RejectsFile, ReportRows, ResultsFile
-from .policy import policy_from
-from .registry import RegistryIndex
-from .rules import load_pack
 from .safe_text import terminal_text
-from .storage import Store
-from .workflow import current_officer
+
+# the library is imported where it is used: see cli.py (`--help` must not load it)
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from . import batch
+    from .storage import Store
 
 
 @main.command()
@@ -80,6 +73,13 @@ def screen(ctx: click.Context, paths: tuple[str, ...], **options: Any) -> None:
 
 
 def _run(store: Store, paths: list[str], quiet: bool, **options: Any) -> batch.Counts:
+    from . import batch
+    from .api import STORE_CHUNK, Screening, check_registry, default_rules_dir
+    from .inputs import bytes_done, check_inputs
+    from .policy import policy_from
+    from .rules import load_pack
+    from .workflow import current_officer
+
     started = time.monotonic()
     check_inputs(paths)  # a mistyped path or a workbook: refused before anything is screened
     pack = load_pack(options["rules_dir"] or default_rules_dir())
@@ -100,7 +100,7 @@ def _run(store: Store, paths: list[str], quiet: bool, **options: Any) -> batch.C
         outcomes = _outcomes(store, pack, paths, at, options)
         pending: list[Screening] = []
         with progress:
-            task = progress.add_task("screening", total=progress.total_bytes)
+            task = progress.add_task("screening", total=_total_bytes(paths))
             for outcome in _flag_repeated_ids(outcomes, err):
                 counts.add(outcome)
                 sinks.write(outcome)
@@ -132,6 +132,9 @@ def _where(seconds: float, db_url: str | None, options: dict[str, Any]) -> str:
 
 
 def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
     try:
         return make_url(url).render_as_string(hide_password=True)
     except ArgumentError:
@@ -141,6 +144,9 @@ def _safe_url(url: str) -> str:
 def _outcomes(
     store: Store, pack: Any, paths: list[str], at: dt.datetime, options: dict[str, Any]
 ) -> Iterator[batch.Outcome]:
+    from . import batch
+    from .registry import RegistryIndex
+
     jobs = batch.blocks(paths, sys.stdin)
     without = options["no_registry"]
     empty = RegistryIndex([], [], [])
@@ -202,6 +208,9 @@ class _Sinks:
             raise OutputError(f"cannot write {exc.filename or ''}: {exc.strerror or exc}") from None
 
     def _open(self, options: dict[str, Any], files: ExitStack) -> None:
+        from . import reporting
+        from .outputs import RejectsFile, ReportRows, ResultsFile
+
         self.fmt = options["fmt"]
         self.out = sys.stdout
         self.csv = reporting.CsvWriter(self.out) if self.fmt == "csv" else None
@@ -221,6 +230,8 @@ class _Sinks:
                 files.callback(sink.close)
 
     def write(self, outcome: batch.Outcome) -> None:
+        from . import reporting
+
         if outcome.decision is None or outcome.row is None:
             assert outcome.rejected is not None
             for line in reporting.rejection_lines(outcome.rejected):
@@ -256,6 +267,8 @@ class _Sinks:
     def _say(self, line: str) -> None:
         """A line on stderr; above the progress bar while it runs, so neither garbles the other."""
         if not self.progress.disable and self.progress.live.is_started:
+            from rich.text import Text
+
             self.progress.console.print(Text(line), soft_wrap=True)
         else:
             click.echo(line, err=True)
@@ -288,31 +301,34 @@ def _check_writable(path: Path) -> None:
     probe.unlink()
 
 
-class _LinesPerSecond(ProgressColumn):
-    def render(self, task: Task) -> Text:
-        lines = task.fields.get("lines", 0)
-        speed = lines / task.elapsed if task.elapsed else 0
-        return Text(f"{lines:,} lines, {speed:,.0f} lines/s")
-
-
-class _BatchProgress(Progress):
-    total_bytes: int | None = None
-
-
-def _progress(err: Console, quiet: bool, paths: list[str]) -> _BatchProgress:
+def _progress(err: Console, quiet: bool, paths: list[str]) -> Progress:
     """Bytes read against the inputs' sizes (so the ETA is honest), and lines/s; only for
     a person watching a terminal."""
-    progress = _BatchProgress(
+    from rich.progress import BarColumn, Progress, ProgressColumn, SpinnerColumn, Task, TextColumn, TimeRemainingColumn
+    from rich.text import Text
+
+    class _LinesPerSecond(ProgressColumn):
+        def render(self, task: Task) -> Text:
+            lines = task.fields.get("lines", 0)
+            speed = lines / task.elapsed if task.elapsed else 0
+            return Text(f"{lines:,} lines, {speed:,.0f} lines/s")
+
+    return Progress(
         SpinnerColumn(), BarColumn(), TextColumn("{task.percentage:>3.0f}%"), _LinesPerSecond(),
         TextColumn("ETA"), TimeRemainingColumn(),
         console=err, transient=True, redirect_stdout=False, disable=quiet or not err.is_terminal,
     )  # fmt: skip
+
+
+def _total_bytes(paths: list[str]) -> int | None:
     sizes = [Path(p).stat().st_size for p in paths if p != "-" and Path(p).is_file()]
-    progress.total_bytes = sum(sizes) if len(sizes) == len(paths) and sizes else None
-    return progress
+    return sum(sizes) if len(sizes) == len(paths) and sizes else None
 
 
 def _summary(err: Console, counts: batch.Counts) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
     d = counts.decisions
     click.echo(
         f"{counts.lines} lines: {counts.screened_lines} screened in {counts.declarations} declaration(s) "

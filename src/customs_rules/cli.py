@@ -12,22 +12,21 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
 
-from . import api, reporting
-from .errors import CustomsRulesError, ErrorList
-from .examples import run_examples
-from .facts import FIELDS
-from .registry import normalize_id
-from .rules import load_pack, parse_pack
+from .errors import CustomsRulesError
 from .safe_text import json_text, terminal_text
-from .storage import ENV_DB, Store, default_db_url
-from .validators import validate_pack
+from .storage import ENV_DB, default_db_url
+
+# Everything else is imported inside the commands that use it: `--help` and argument
+# errors must answer at once, without SQLAlchemy, pydantic or the rules engine
+# (tests/test_cold_start.py holds this).
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from .storage import Store
 
 F = TypeVar("F", bound=Callable[..., Any])
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT = 0, 1, 2
@@ -72,6 +71,8 @@ def handle_errors(func: F) -> F:
 
 
 def err_console() -> Console:
+    from rich.console import Console
+
     return Console(stderr=True, highlight=False)
 
 
@@ -102,6 +103,8 @@ def main(ctx: click.Context, db: str | None, quiet: bool) -> None:
 
 
 def open_store(ctx: click.Context) -> Store:
+    from .storage import Store
+
     return Store(ctx.obj["db"])
 
 
@@ -115,6 +118,11 @@ def rules() -> None:
 @handle_errors
 def rules_validate(rules_dir: Path | None) -> None:
     """Check every rule file, list and the policy; report all errors with file:line."""
+    from . import api
+    from .errors import ErrorList
+    from .rules import parse_pack
+    from .validators import validate_pack
+
     directory = rules_dir or api.default_rules_dir()
     pack, errors = parse_pack(directory)
     errors += validate_pack(pack)
@@ -129,6 +137,13 @@ def rules_validate(rules_dir: Path | None) -> None:
 @handle_errors
 def rules_list(rules_dir: Path | None, fmt: str) -> None:
     """List the rules: id, status, action, score, family and title."""
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    from . import api, reporting
+    from .rules import load_pack
+
     pack = load_pack(rules_dir or api.default_rules_dir())
     if fmt == "json":
         for r in pack.rules:
@@ -150,6 +165,10 @@ def rules_list(rules_dir: Path | None, fmt: str) -> None:
 @handle_errors
 def rules_test(rules_dir: Path | None) -> None:
     """Run every rule's embedded examples through the engine; exit 2 if any fails."""
+    from . import api
+    from .examples import run_examples
+    from .rules import load_pack
+
     pack = load_pack(rules_dir or api.default_rules_dir())
     results = run_examples(pack)
     failed = [r for r in results if not r.passed]
@@ -163,6 +182,8 @@ def rules_test(rules_dir: Path | None) -> None:
 @rules.command("fields")
 def rules_fields() -> None:
     """List the fact fields that rule conditions can read, with their types."""
+    from .facts import FIELDS
+
     for spec in FIELDS.values():
         missing = " (may be missing)" if spec.nullable else ""
         click.echo(f"{spec.name:36} {spec.type.value:13} {spec.description}{missing}")
@@ -184,10 +205,11 @@ def registry_load(ctx: click.Context, companies: Path | None, people: Path | Non
     a file with any bad row is refused (every bad row listed) and its table is untouched."""
     if not (companies or people or watchlist):
         raise click.UsageError("give at least one of --companies, --people, --watchlist")
+    from . import api
+    from .workflow import current_officer
+
     store = open_store(ctx)
     try:
-        from .workflow import current_officer
-
         result = api.load_registry(store, companies, people, watchlist, current_officer())
     finally:
         store.close()
@@ -216,7 +238,12 @@ def registry_match(ctx: click.Context, name: str, limit: int, fmt: str, rules_di
     people of the registry (with their role and company), with scores and why, so an
     analyst can check a doubtful match. Scores at or above the threshold of the rule
     pack's policy (`names: threshold`) match."""
+    from rich.table import Table
+    from rich.text import Text
+
+    from . import api, reporting
     from .policy import policy_from
+    from .rules import load_pack
 
     threshold = policy_from(load_pack(rules_dir or api.default_rules_dir()).policy_doc).name_threshold
     store = open_store(ctx)
@@ -257,6 +284,8 @@ def _company_rows(lookup: Any, name: str, limit: int) -> list[dict[str, Any]]:
 def _person_rows(lookup: Any, name: str, limit: int) -> list[dict[str, Any]]:
     """People whose names come closest: who they are, where, in what role (initials-only
     matches say so in `why`; they are weak evidence, never a match)."""
+    from .registry import normalize_id
+
     rows = []
     for person, m in lookup.ranked_people(name, limit):
         company = lookup.company_by_id(normalize_id(person.company_id) or person.company_id)

@@ -12,19 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.table import Table
-from rich.text import Text
 
-from . import reporting, workflow
-from .api import default_rules_dir
+from .choices import DECISIONS, RESULTS
 from .cli import EXIT_INPUT, CliError, err_console, handle_errors, main, open_store, rules_option
-from .errors import LocatedError, Location
-from .form import ask_declaration
-from .parsing import Parsed, Rejected, read_declarations
-from .policy import DECISIONS
-from .rules import load_pack
 from .safe_text import SafeCsvWriter, json_text, terminal_text
-from .storage.queries import RESULTS
+
+# the library is imported inside each command: see cli.py (`--help` must not load it)
 
 officer_option = click.option(
     "--officer", default=None, help="Who acts (default: $CUSTOMS_RULES_OFFICER, else the login name)."
@@ -72,6 +65,13 @@ def submit(
     it again; the same id with different content is stored as an amendment (revision
     2, 3, ...) beside the earlier ones. With no PATH on a terminal, asks field by field.
     """
+    from . import reporting, workflow
+    from .api import default_rules_dir
+    from .errors import Location
+    from .form import ask_declaration
+    from .parsing import Parsed, Rejected, read_declarations
+    from .rules import load_pack
+
     who = workflow.current_officer(officer)
     pack = load_pack(rules_dir or default_rules_dir())  # a broken pack refuses before anything is read
     store = open_store(ctx)
@@ -105,6 +105,8 @@ def submit(
 
 
 def _print_decisions(decisions: list[dict[str, Any]], fmt: str) -> None:
+    from . import reporting
+
     if fmt == "json":
         for d in decisions:
             click.echo(reporting.json_line(d))
@@ -141,6 +143,11 @@ def decisions_list(ctx: click.Context, fmt: str, **filters: Any) -> None:
 
 
 def _print_rows(rows: list[dict[str, Any]], columns: list[str], fmt: str, title: str) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    from . import reporting
+
     if fmt == "json":
         for row in rows:
             click.echo(json_text(row, default=str))
@@ -168,6 +175,10 @@ def _print_rows(rows: list[dict[str, Any]], columns: list[str], fmt: str, title:
 def decisions_show(ctx: click.Context, ref: str, fmt: str) -> None:
     """Explain one decision: findings, evidence, rule-set version, who screened it and
     when, and any inspection outcome. REF is #N, or a declaration id (its latest)."""
+    from rich.text import Text
+
+    from . import reporting
+
     store = open_store(ctx)
     try:
         found = store.explain(ref)
@@ -207,6 +218,8 @@ def decisions_show(ctx: click.Context, ref: str, fmt: str) -> None:
 @handle_errors
 def outcome(ctx: click.Context, ref: str, result: str, note: str | None, officer: str | None) -> None:
     """Record what an inspection found for a decision (REF: #N, or a declaration id)."""
+    from . import workflow
+
     store = open_store(ctx)
     try:
         recorded = store.add_outcome(ref, result, note, workflow.current_officer(officer))
@@ -253,6 +266,8 @@ def rescreen(
     """Re-evaluate stored declarations (the newest revision of each, declared on or after
     --since) with today's rules and registry. New decisions are recorded beside the old
     ones; those now stricter than before are listed: what escaped."""
+    from . import workflow
+
     store = open_store(ctx)
     try:
         report = workflow.rescreen(
@@ -313,6 +328,8 @@ def audit(ctx: click.Context, limit: int, action: str | None, fmt: str) -> None:
 @handle_errors
 def audit_verify(ctx: click.Context) -> None:
     """Check the audit log's hash chain; exit 2 and name the first broken entry if not."""
+    from .errors import LocatedError, Location
+
     store = open_store(ctx)
     try:
         result = store.verify_audit()

@@ -11,16 +11,15 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .choices import DECISIONS, LEVELS
 from .errors import LocatedError, Location
 from .links import DEFAULT_DEPTH, MAX_DEPTH
 from .names import DEFAULT_THRESHOLD
 from .rules import POLICY_FILE, RulePack
 from .yamlfile import line_of
 
-LEVELS = {"release": 0, "inspect": 1, "hold": 2}
 DEFAULT_REGISTRY_AGE = 30  # days
 MAX_REGISTRY_AGE = 3650
-DECISIONS = tuple(LEVELS)
 
 
 @dataclass(frozen=True)

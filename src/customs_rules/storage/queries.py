@@ -8,11 +8,9 @@ from typing import Any
 
 from sqlmodel import Session, col, func, select
 
+from ..choices import CONFIRMED
 from .records import content_hash, unpack_facts
 from .tables import DecisionRecord, DeclarationRecord, FindingRecord, OutcomeRecord
-
-RESULTS = ("seized", "irregularity", "clean")
-CONFIRMED = ("seized", "irregularity")
 
 
 def reference(decision_id: int | None) -> str:

@@ -10,7 +10,6 @@ officers never see it; PostgreSQL conflicts between concurrent submissions are r
 from __future__ import annotations
 
 import datetime as dt
-import os
 import random
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -28,7 +27,7 @@ from ..addresses import address_key
 from ..errors import StorageError
 from ..registry import CompanyRecord, PersonRecord, RegistryIndex, WatchlistRecord
 from ..safe_text import finite_json
-from . import audit, queries, schema
+from . import audit, default_db_url, queries, schema
 from .keys import company_key_rows, person_key_rows
 from .records import record
 from .registry_db import StoredRegistry, company_record
@@ -44,7 +43,6 @@ from .tables import (
     WatchlistEntry,
 )
 
-ENV_DB = "CUSTOMS_RULES_DB"
 # the optional field of a decision screened on purpose without a registry (--no-registry);
 # its audit entries then say "registry": "none"
 WITHOUT_REGISTRY = "screened_without_registry"
@@ -52,14 +50,6 @@ RETRIES = 8
 INSERT_SLICE = 5_000
 CHECKPOINT_WRITES = 25  # stored chunks between two restarts of the SQLite write-ahead log
 T = TypeVar("T")
-
-
-def default_db_url() -> str:
-    """`$CUSTOMS_RULES_DB`, else an SQLite file in the user's data directory."""
-    if os.environ.get(ENV_DB):
-        return os.environ[ENV_DB]
-    base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
-    return f"sqlite:///{base / 'customs-rules' / 'customs-rules.db'}"
 
 
 def _sqlite_connect(connection: Any, _record: Any) -> None:
