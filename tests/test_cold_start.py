@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -81,3 +82,55 @@ def test_help_of_every_command_imports_no_heavy_layer() -> None:
 )
 def test_argument_errors_import_no_heavy_layer(args: list[str]) -> None:
     assert probe(args) == {"codes": [2], "heavy": []}
+
+
+def _with_lines(node: object) -> object:
+    """A YAML value with the line of each mapping, key and list: what errors are located by."""
+    if isinstance(node, dict):
+        return (
+            getattr(node, "line", None),
+            getattr(node, "key_lines", None),
+            {k: _with_lines(v) for k, v in node.items()},
+        )
+    if isinstance(node, list):
+        return (getattr(node, "line", None), [_with_lines(v) for v in node])
+    return node
+
+
+def test_rule_files_read_through_libyaml_as_through_the_python_parser() -> None:
+    """A cold `submit` parses the whole pack: libyaml's parser does it ten times faster,
+    and must give the same values and the same lines."""
+    import yaml
+
+    from customs_rules import yamlfile
+    from customs_rules.api import default_rules_dir
+
+    assert yamlfile._FastLoader is not yamlfile._Loader, "PyYAML without libyaml: rule packs parse slowly"
+    paths = sorted(default_rules_dir().rglob("*.y*ml"))
+    assert len(paths) > 5
+    for path in paths:
+        text = path.read_text(encoding="utf-8")
+        fast = [_with_lines(d) for d in yaml.load_all(text, Loader=yamlfile._FastLoader)]
+        slow = [_with_lines(d) for d in yaml.load_all(text, Loader=yamlfile._Loader)]
+        assert fast == slow, path
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("id: a\n  title: b\n", "rules/x.yaml:2: YAML syntax: mapping values are not allowed here"),
+        ("id: a\nid: b\n", "rules/x.yaml:2: YAML syntax: duplicate key 'id'"),
+        (
+            "- [a, b\n",
+            "rules/x.yaml:2: YAML syntax: while parsing a flow sequence expected ',' or ']', but got '<stream end>'",
+        ),
+    ],
+)
+def test_yaml_errors_read_as_the_python_parser_words_them(tmp_path: Path, text: str, message: str) -> None:
+    from customs_rules.yamlfile import load_documents
+
+    path = tmp_path / "x.yaml"
+    path.write_text(text, encoding="utf-8")
+    documents, errors = load_documents(path, "rules/x.yaml")
+    assert documents == []
+    assert [str(e) for e in errors] == [message]

@@ -1,0 +1,101 @@
+"""Time what a person waits for before anything is screened: `customs-rules --help` and a
+cold `submit`, each a fresh process, from process start to exit.
+
+    python benchmarks/bench_cold_start.py [--runs 10] [--db URL] [--keep DIR]
+
+Input: the fixture registry (fixtures/registry: companies, people, watchlist) loaded into
+a fresh SQLite file (or the empty database at --db URL), and
+fixtures/declarations/aspan_arba_drones.json under a new declaration_id for each run, so
+every run validates, screens and stores. For scale it also times a bare interpreter
+(`python -c pass`) and the import of SQLAlchemy and SQLModel alone, the floor under any
+submit that stores through them. It prints its input, then each measurement's runs and
+median (of --runs runs), min and max, and the median CPU time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+FIXTURES = HERE.parent / "fixtures"
+SEED = FIXTURES / "declarations" / "aspan_arba_drones.json"
+
+
+def cli_command() -> list[str]:
+    script = Path(sys.executable).parent / "customs-rules"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "customs_rules"]
+
+
+def cpu_of_children() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run(cmd: list[str]) -> tuple[float, float]:
+    """(wall seconds, CPU seconds) of one fresh process."""
+    cpu, start = cpu_of_children(), time.perf_counter()
+    result = subprocess.run(cmd, capture_output=True, check=False)
+    seconds = time.perf_counter() - start
+    if result.returncode != 0:
+        sys.exit(f"{' '.join(cmd)} failed with exit {result.returncode}:\n{result.stderr.decode(errors='replace')}")
+    return seconds, cpu_of_children() - cpu
+
+
+def measure(label: str, commands: list[list[str]]) -> float:
+    """Wall time is what the person waits; CPU time (user + system) shows how much of it
+    was the program's own work when the machine is shared."""
+    walls, cpus = zip(*(run(cmd) for cmd in commands), strict=True)
+    median = statistics.median(walls)
+    print(
+        f"{label}: median {median:.3f} s (min {min(walls):.3f}, max {max(walls):.3f}); "
+        f"CPU median {statistics.median(cpus):.3f} s; runs {' '.join(f'{t:.3f}' for t in walls)}",
+        flush=True,
+    )
+    return median
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--db", help="an empty database URL (default: a fresh SQLite file)")
+    parser.add_argument("--keep", type=Path, help="work in this directory and keep its files")
+    args = parser.parse_args()
+    work = args.keep or Path(tempfile.mkdtemp(prefix="cr-bench-cold-"))
+    work.mkdir(parents=True, exist_ok=True)
+    db = args.db or f"sqlite:///{work / 'cold.db'}"
+    cli = [*cli_command(), "--db", db]
+    registry = FIXTURES / "registry"
+    run([*cli, "-q", "registry", "load", "--companies", str(registry / "companies.csv"),
+         "--people", str(registry / "people.csv"), "--watchlist", str(registry / "watchlist.csv")])  # fmt: skip
+    counts = subprocess.run([*cli, "registry", "status"], capture_output=True, text=True, check=True).stdout
+    print(f"input: {db}, fixture registry ({', '.join(counts.split(chr(10))[:3])}); {SEED.name}; {args.runs} runs each")
+    print(f"machine: {os.cpu_count()} cores, load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"python {sys.version.split()[0]}: {sys.executable}", flush=True)
+
+    measure("python -c pass", [[sys.executable, "-c", "pass"]] * args.runs)
+    measure("import sqlalchemy, sqlmodel", [[sys.executable, "-c", "import sqlalchemy, sqlmodel"]] * args.runs)
+    measure("customs-rules --help", [[*cli_command(), "--help"]] * args.runs)
+    measure("customs-rules submit --help", [[*cli_command(), "submit", "--help"]] * args.runs)
+
+    seed = json.loads(SEED.read_text(encoding="utf-8"))
+    token = f"{time.time_ns():x}"
+    submits = []
+    for n in range(1, args.runs + 1):
+        path = work / f"submit-{n:03d}.json"
+        path.write_text(json.dumps(dict(seed, declaration_id=f"COLD-{token}-{n:03d}")), encoding="utf-8")
+        submits.append([*cli, "submit", str(path), "--format", "json", "--officer", "bench"])
+    measure("cold submit (screen + store)", submits)
+    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+
+
+if __name__ == "__main__":
+    main()
