@@ -76,6 +76,8 @@ def test_help_of_every_command_imports_no_heavy_layer() -> None:
         ["submit", "--format", "xml"],
         ["decisions", "list", "--decision", "maybe"],
         ["outcome", "#1"],  # --result missing
+        ["audit", "--action", "rejectd"],
+        ["decisions", "list", "--since", "2024-01-01"],
         ["screen"],  # no PATHS
         ["no-such-command"],
     ],

@@ -115,7 +115,7 @@ def test_decisions_list_show_outcome_and_stats(db_url: str, tmp_path: Path) -> N
     assert len(by_rule) == 1
     by_exporter = cli(db_url, "decisions", "list", "--exporter", "aspan", "--format", "json").stdout.splitlines()
     assert len(by_exporter) == 1
-    future = cli(db_url, "decisions", "list", "--since", "2999-01-01", "--format", "json")
+    future = cli(db_url, "decisions", "list", "--screened-since", "2999-01-01", "--format", "json")
     assert future.exit_code == 0 and future.stdout == ""
     shown = json.loads(cli(db_url, "decisions", "show", "AA-20221115-001", "--format", "json").stdout)
     assert shown["officer"] == "kz-042" and shown["ruleset_version"].startswith("sha256:")
@@ -135,7 +135,13 @@ def test_decisions_list_show_outcome_and_stats(db_url: str, tmp_path: Path) -> N
         r["rule_id"]: r for r in map(json.loads, cli(db_url, "stats", "rules", "--format", "json").stdout.splitlines())
     }
     drones = stats["drones-ru-by"]
-    assert (drones["hits"], drones["holds"], drones["inspected"], drones["confirmed"], drones["hit_rate"]) == (
+    assert (
+        drones["hits"],
+        drones["decided_hold"],
+        drones["with_outcome"],
+        drones["confirmed"],
+        drones["hit_rate"],
+    ) == (
         1,
         1,
         1,
@@ -161,7 +167,7 @@ def test_rescreen_finds_what_escaped(db_url: str, tmp_path: Path) -> None:
     assert shown["kind"] == "rescreen" and shown["decision"] == "hold"
     first = json.loads(cli(db_url, "decisions", "show", "#1", "--format", "json").stdout)
     assert first["decision"] == "release"  # never overwritten
-    assert cli(db_url, "rescreen", "--since", "2999-01-01").stderr.startswith("rescreened 0")
+    assert cli(db_url, "rescreen", "--declared-since", "2999-01-01").stderr.startswith("rescreened 0")
 
 
 def test_audit_chain_detects_tampering(db_url: str, tmp_path: Path) -> None:

@@ -34,7 +34,8 @@ if TYPE_CHECKING:
 @main.command()
 @click.argument("paths", nargs=-1, required=True)
 @click.option(
-    "--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True,
+    "--format", "fmt", type=click.Choice(["table", "json", "csv"], case_sensitive=False), default="table",
+    show_default=True,
     help="stdout: table for people; json: one decision per line (JSON Lines); csv: one row per declaration.",
 )  # fmt: skip
 @click.option("--out", type=click.Path(path_type=Path), help="Also write results here: .csv, else JSON Lines.")

@@ -133,7 +133,9 @@ def rules_validate(rules_dir: Path | None) -> None:
 
 @rules.command("list")
 @rules_option
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "json"], case_sensitive=False), default="table", show_default=True
+)
 @handle_errors
 def rules_list(rules_dir: Path | None, fmt: str) -> None:
     """List the rules: id, status, action, score, family and title."""
@@ -229,7 +231,9 @@ def registry_load(ctx: click.Context, companies: Path | None, people: Path | Non
 @registry.command("match")
 @click.argument("name")
 @click.option("--limit", type=click.IntRange(1, 100), default=10, show_default=True)
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "json"], case_sensitive=False), default="table", show_default=True
+)
 @rules_option
 @click.pass_context
 @handle_errors

@@ -7,13 +7,15 @@ group. Same streams and exit codes as `screen`: decisions on stdout, the rest on
 from __future__ import annotations
 
 import datetime as dt
+import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
-from .choices import DECISIONS, RESULTS
+from .choices import AUDIT_ACTIONS, DECISIONS, RESULTS
 from .cli import EXIT_INPUT, CliError, err_console, handle_errors, main, open_store, rules_option
 from .safe_text import SafeCsvWriter, json_text, terminal_text
 
@@ -23,28 +25,86 @@ officer_option = click.option(
     "--officer", default=None, help="Who acts (default: $CUSTOMS_RULES_OFFICER, else the login name)."
 )
 format_option = click.option(
-    "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
+    "--format", "fmt", type=click.Choice(["table", "json"], case_sensitive=False), default="table", show_default=True
 )
+rows_format_option = click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "csv"], case_sensitive=False),
+    default="table",
+    show_default=True,
+)
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def stdin_is_terminal() -> bool:
     return sys.stdin.isatty()
 
 
+ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
 def _date(_ctx: Any, _param: Any, value: str | None) -> dt.date | None:
     if value is None:
         return None
     try:
-        return dt.date.fromisoformat(value)
+        if not ISO_DAY.fullmatch(value.strip()):
+            raise ValueError
+        return dt.date.fromisoformat(value.strip())
     except ValueError:
         raise click.BadParameter(f"{value!r} is not a date YYYY-MM-DD") from None
 
 
-since_option = click.option("--since", callback=_date, help="Only from this date on (YYYY-MM-DD).")
 no_registry_option = click.option(
     "--no-registry", is_flag=True,
     help="Screen without the registry (every party unknown), e.g. before one is loaded; marked in the audit log.",
 )  # fmt: skip
+
+
+# Two dates a user can mean: the day a declaration was screened (a decision's
+# `screened_at`, UTC) and the declaration's own `date`. Each option names its date.
+PERIODS = {
+    "screened": "decisions screened",
+    "declared": "declarations dated (their `date` field)",
+}
+
+
+def period_options(kind: str) -> Callable[[F], F]:
+    """--KIND-since and --KIND-until: whole days, both included."""
+
+    def decorate(func: F) -> F:
+        what = PERIODS[kind]
+        until = click.option(
+            f"--{kind}-until", callback=_date, metavar="YYYY-MM-DD", help=f"Only {what} on or before this day."
+        )
+        since = click.option(
+            f"--{kind}-since", callback=_date, metavar="YYYY-MM-DD", help=f"Only {what} on or after this day."
+        )
+        return since(until(func))
+
+    return decorate
+
+
+def removed_since(instead: str) -> Callable[[F], F]:
+    """`--since` filtered by the screening day in some commands and by the declaration's
+    date in another: an old script using it stops with the new name rather than
+    silently getting another filter. Hidden from --help; described in the README."""
+
+    def refuse(_ctx: Any, _param: Any, value: str | None) -> None:
+        if value is not None:
+            raise click.BadParameter(
+                f"--since was removed: it read as either date. Use {instead}, or the other date: "
+                "--screened-since/--screened-until (the day of screening, UTC) or "
+                "--declared-since/--declared-until (the declaration's own date)",
+                param_hint="'--since'",
+            )
+
+    return click.option("--since", callback=refuse, expose_value=False, hidden=True)
+
+
+def _check_period(kind: str, since: dt.date | None, until: dt.date | None) -> None:
+    if since and until and since > until:
+        raise click.UsageError(f"--{kind}-since {since} is after --{kind}-until {until}: nothing can match")
 
 
 @main.command()
@@ -120,16 +180,21 @@ def decisions() -> None:
 
 
 @decisions.command("list")
-@click.option("--decision", type=click.Choice(DECISIONS), help="Only this decision.")
-@since_option
+@click.option("--decision", type=click.Choice(DECISIONS, case_sensitive=False), help="Only this decision.")
+@period_options("screened")
+@period_options("declared")
+@removed_since("--screened-since (what --since filtered here)")
 @click.option("--rule", help="Only decisions in which this rule found.")
 @click.option("--exporter", help="Only exporters whose name contains this text.")
 @click.option("--limit", type=click.IntRange(1), default=200, show_default=True)
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
+@rows_format_option
 @click.pass_context
 @handle_errors
 def decisions_list(ctx: click.Context, fmt: str, **filters: Any) -> None:
-    """List decisions, newest first."""
+    """List decisions, newest first. Dates are whole days (UTC for the screening day),
+    both ends included."""
+    for kind in PERIODS:
+        _check_period(kind, filters[f"{kind}_since"], filters[f"{kind}_until"])
     store = open_store(ctx)
     try:
         rows = store.decisions(**filters)
@@ -174,7 +239,11 @@ def _print_rows(rows: list[dict[str, Any]], columns: list[str], fmt: str, title:
 @handle_errors
 def decisions_show(ctx: click.Context, ref: str, fmt: str) -> None:
     """Explain one decision: findings, evidence, rule-set version, who screened it and
-    when, and any inspection outcome. REF is #N, or a declaration id (its latest)."""
+    when, and any inspection outcome.
+
+    REF: #N (quoted: the shell drops what follows #), N or nN, or a declaration id (its
+    latest decision). `decisions show 12`, `decisions show n12` and `decisions show '#12'`
+    all show decision #12, unless a declaration is named 12 too: then write '#12'."""
     from rich.text import Text
 
     from . import reporting
@@ -211,13 +280,18 @@ def decisions_show(ctx: click.Context, ref: str, fmt: str) -> None:
 
 @main.command()
 @click.argument("ref")
-@click.option("--result", type=click.Choice(RESULTS), required=True, help="What the inspection found.")
+@click.option(
+    "--result", type=click.Choice(RESULTS, case_sensitive=False), required=True, help="What the inspection found."
+)
 @click.option("--note", help="Free text: what was found, seal numbers...")
 @officer_option
 @click.pass_context
 @handle_errors
 def outcome(ctx: click.Context, ref: str, result: str, note: str | None, officer: str | None) -> None:
-    """Record what an inspection found for a decision (REF: #N, or a declaration id)."""
+    """Record what an inspection found for a decision.
+
+    REF: #N (quoted: the shell drops what follows #), N or nN, or a declaration id (its
+    latest decision), as in `decisions show`."""
     from . import workflow
 
     store = open_store(ctx)
@@ -235,25 +309,55 @@ def stats() -> None:
     """Statistics for the risk unit."""
 
 
+# the keys of `--format json|csv` and the headers of the table
+STATS_COLUMNS = {
+    "rule_id": "rule",
+    "hits": "declarations hit",
+    "decided_hold": "decided hold",
+    "decided_inspect": "decided inspect",
+    "with_outcome": "with an outcome",
+    "confirmed": "confirmed",
+    "hit_rate": "hit rate (confirmed / with an outcome)",
+}
+
+
 @stats.command("rules")
-@since_option
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
+@period_options("screened")
+@period_options("declared")
+@removed_since("--screened-since (what --since filtered here)")
+@rows_format_option
 @click.pass_context
 @handle_errors
-def stats_rules(ctx: click.Context, since: dt.date | None, fmt: str) -> None:
-    """Per rule: hits, holds, inspections, inspected, confirmed irregularities and hit
-    rate (confirmed / inspected), over submissions and batch screenings."""
+def stats_rules(ctx: click.Context, fmt: str, **period: dt.date | None) -> None:
+    """Per rule, over submissions and batch screenings (rescreens are what-ifs): the
+    declarations it found in, counted once each (their latest revision); how many of
+    those were decided hold and inspect; how many have an inspection outcome; how many
+    were confirmed (seized or irregularity); and the hit rate, confirmed / with an
+    outcome. The table prints the rate as a percentage with its counts, e.g. 75% (3/4);
+    json and csv give the fraction and the counts."""
+    for kind in PERIODS:
+        _check_period(kind, period[f"{kind}_since"], period[f"{kind}_until"])
     store = open_store(ctx)
     try:
-        rows = store.rule_stats(since)
+        rows = store.rule_stats(**period)
     finally:
         store.close()
-    columns = ["rule_id", "hits", "holds", "inspections", "inspected", "confirmed", "hit_rate"]
-    _print_rows(rows, columns, fmt, "Rule hit rates")
+    if fmt == "table":
+        rows = [{STATS_COLUMNS[k]: v for k, v in row.items()} | {STATS_COLUMNS["hit_rate"]: _rate(row)} for row in rows]
+        _print_rows(rows, list(STATS_COLUMNS.values()), fmt, "Rule hit rates")
+    else:
+        _print_rows(rows, list(STATS_COLUMNS), fmt, "Rule hit rates")
+
+
+def _rate(row: dict[str, Any]) -> str:
+    if not row["with_outcome"]:
+        return "no outcome yet"
+    return f"{row['confirmed'] / row['with_outcome']:.0%} ({row['confirmed']}/{row['with_outcome']})"
 
 
 @main.command()
-@since_option
+@period_options("declared")
+@removed_since("--declared-since (what --since filtered here)")
 @officer_option
 @format_option
 @rules_option
@@ -261,18 +365,26 @@ def stats_rules(ctx: click.Context, since: dt.date | None, fmt: str) -> None:
 @click.pass_context
 @handle_errors
 def rescreen(
-    ctx: click.Context, since: dt.date | None, officer: str | None, fmt: str, rules_dir: Path | None, no_registry: bool
+    ctx: click.Context,
+    declared_since: dt.date | None,
+    declared_until: dt.date | None,
+    officer: str | None,
+    fmt: str,
+    rules_dir: Path | None,
+    no_registry: bool,
 ) -> None:
-    """Re-evaluate stored declarations (the newest revision of each, declared on or after
-    --since) with today's rules and registry. New decisions are recorded beside the old
-    ones; those now stricter than before are listed: what escaped."""
+    """Re-evaluate stored declarations (the newest revision of each, optionally only
+    those dated within --declared-since/--declared-until) with today's rules and
+    registry. New decisions are recorded beside the old ones; those now stricter than
+    before are listed: what escaped."""
     from . import workflow
 
+    _check_period("declared", declared_since, declared_until)
     store = open_store(ctx)
     try:
         report = workflow.rescreen(
-            store, since, workflow.current_officer(officer), rules_dir, without_registry=no_registry,
-            warn=lambda warning: click.echo(warning, err=True),
+            store, declared_since, workflow.current_officer(officer), rules_dir, without_registry=no_registry,
+            warn=lambda warning: click.echo(warning, err=True), until=declared_until,
         )  # fmt: skip
     finally:
         store.close()
@@ -299,10 +411,7 @@ def rescreen(
 
 @main.group(invoke_without_command=True)
 @click.option("--limit", type=click.IntRange(1), default=50, show_default=True)
-@click.option(
-    "--action",
-    help="Only this action (submit, rejected, decision, decisions, outcome, registry_load, ruleset, rescreen).",
-)
+@click.option("--action", type=click.Choice(AUDIT_ACTIONS, case_sensitive=False), help="Only this action.")
 @format_option
 @click.pass_context
 @handle_errors

@@ -101,8 +101,10 @@ def rescreen(
     progress: Any = None,
     without_registry: bool = False,
     warn: Callable[[str], None] | None = None,
+    until: dt.date | None = None,
 ) -> Rescreen:
-    """Re-evaluate stored declarations with today's rules and registry.
+    """Re-evaluate stored declarations with today's rules and registry: the newest
+    revision of each, dated (the declaration's `date`) within since..until when given.
 
     Each new decision is recorded beside the old one (kind `rescreen`), never instead of
     it; the ones now stricter than before are listed: what escaped. Refused with no
@@ -119,15 +121,15 @@ def rescreen(
     report = Rescreen()
     if check.without_registry:
         screener = Screener(pack, RegistryIndex([], [], []), without_registry=True)
-        _rescreen_all(store, screener, since, officer, at, report, progress)
+        _rescreen_all(store, screener, (since, until), officer, at, report, progress)
     else:
         # registry look-ups in the database, cached per party: loading a registry of 100k
         # companies into memory would cost more than rescreening 10k declarations
         with store.stored_registry() as registry:
             screener = Screener(pack, registry)
-            _rescreen_all(store, screener, since, officer, at, report, progress)
+            _rescreen_all(store, screener, (since, until), officer, at, report, progress)
     store.audit_rescreen(
-        officer, since, report.screened, len(report.stricter), screener.version, check.without_registry
+        officer, since, report.screened, len(report.stricter), screener.version, check.without_registry, until
     )
     return report
 
@@ -135,13 +137,13 @@ def rescreen(
 def _rescreen_all(
     store: Store,
     screener: Screener,
-    since: dt.date | None,
+    declared: tuple[dt.date | None, dt.date | None],
     officer: str,
     at: dt.datetime,
     report: Rescreen,
     progress: Any,
 ) -> None:
-    for chunk in _chunks(store.latest_declarations(since), STORE_CHUNK):
+    for chunk in _chunks(store.latest_declarations(*declared), STORE_CHUNK):
         declarations = [Declaration.model_validate(row.content) for row, _, _ in chunk]
         screener.registry.prefetch(p for d in declarations for p in (d.exporter, d.consignee))
         screenings = [screener.screen(d, at) for d in declarations]

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import defaultdict
 from typing import Any
 
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, func, select
 
 from ..choices import CONFIRMED
+from ..errors import CustomsRulesError
 from .records import content_hash, unpack_facts
 from .tables import DecisionRecord, DeclarationRecord, FindingRecord, OutcomeRecord
+
+Period = tuple[dt.date | None, dt.date | None]  # (since, until), both days included
 
 
 def reference(decision_id: int | None) -> str:
@@ -59,11 +64,22 @@ def identical(session: Session, declaration_id: str, content: dict[str, Any]) ->
     return session.exec(query).first()
 
 
+# `#12`, and the spellings that survive a shell without quotes: `12`, `n12`, `N12`
+DECISION_NUMBER = re.compile(r"#?[nN]?([0-9]{1,18})")
+
+
+class AmbiguousReference(CustomsRulesError):
+    exit_code = 2
+
+
 def find(session: Session, ref: str) -> DecisionRecord | None:
-    """`#12` is decision 12; anything else is a declaration id (its latest decision)."""
+    """`#12` is decision 12; `12` and `n12` too, unless a declaration has exactly that id
+    (then they are refused as ambiguous); anything else is a declaration id, and means
+    its latest decision."""
     ref = ref.strip()
-    if ref.startswith("#") and ref[1:].isdigit():
-        return session.get(DecisionRecord, int(ref[1:]))
+    number = DECISION_NUMBER.fullmatch(ref)
+    if ref.startswith("#"):
+        return session.get(DecisionRecord, int(number.group(1))) if number else None
     query = (
         select(DecisionRecord)
         .where(DecisionRecord.declaration_id == ref)
@@ -71,18 +87,47 @@ def find(session: Session, ref: str) -> DecisionRecord | None:
         .limit(1)
     )
     found = session.exec(query).first()
-    if found is None and ref.isdigit():
-        return session.get(DecisionRecord, int(ref))
-    return found
+    by_number = session.get(DecisionRecord, int(number.group(1))) if number else None
+    if found is not None and by_number is not None and found.id != by_number.id:
+        raise AmbiguousReference(
+            f"{ref!r} is both declaration {ref} (its latest decision {reference(found.id)}) "
+            f"and decision {reference(by_number.id)}",
+            f"write the decision's reference in quotes, e.g. '{reference(found.id)}' or '{reference(by_number.id)}'",
+        )
+    return found or by_number
+
+
+def _day_start(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
+
+
+def in_period(query: Any, screened: Period = (None, None), declared: Period = (None, None)) -> Any:
+    """Decisions screened within `screened` (whole UTC days) and declarations dated
+    within `declared`, both ends included; the query must join DeclarationRecord for
+    `declared`."""
+    since, until = screened
+    if since:
+        query = query.where(col(DecisionRecord.screened_at) >= _day_start(since))
+    if until:
+        query = query.where(col(DecisionRecord.screened_at) < _day_start(until + dt.timedelta(days=1)))
+    since, until = declared
+    if since:
+        query = query.where(col(DeclarationRecord.date) >= since)
+    if until:
+        query = query.where(col(DeclarationRecord.date) <= until)
+    return query
 
 
 def listing(
     session: Session,
     decision: str | None = None,
-    since: dt.date | None = None,
     rule: str | None = None,
     exporter: str | None = None,
     limit: int = 200,
+    screened_since: dt.date | None = None,
+    screened_until: dt.date | None = None,
+    declared_since: dt.date | None = None,
+    declared_until: dt.date | None = None,
 ) -> list[dict[str, Any]]:
     """Decisions, newest first, filtered; `exporter` matches part of the name, any case."""
     query = select(DecisionRecord, DeclarationRecord).join(
@@ -90,8 +135,7 @@ def listing(
     )
     if decision:
         query = query.where(DecisionRecord.decision == decision)
-    if since:
-        query = query.where(col(DecisionRecord.screened_at) >= dt.datetime.combine(since, dt.time(), tzinfo=dt.UTC))
+    query = in_period(query, (screened_since, screened_until), (declared_since, declared_until))
     if rule:
         hits = select(FindingRecord.decision_id).where(
             FindingRecord.rule_id == rule, col(FindingRecord.is_test).is_(False)
@@ -164,49 +208,74 @@ def explanation(session: Session, row: DecisionRecord) -> dict[str, Any]:
     }
 
 
-def rule_stats(session: Session, since: dt.date | None = None) -> list[dict[str, Any]]:
-    """Per rule: hits, holds, inspections, confirmed irregularities and the hit rate.
+STATS_COUNTS = ("hits", "decided_hold", "decided_inspect", "with_outcome", "confirmed")
 
-    Counted once per declaration revision, on the latest decision officers acted on
-    (a submission or a batch screening; a rescreen is a what-if and is left out).
-    `inspected` counts hits whose declaration revision got an inspection outcome; the
-    hit rate is confirmed (seized or irregularity; the latest outcome counts) over
-    inspected.
+
+def rule_stats(
+    session: Session,
+    screened_since: dt.date | None = None,
+    screened_until: dt.date | None = None,
+    declared_since: dt.date | None = None,
+    declared_until: dt.date | None = None,
+) -> list[dict[str, Any]]:
+    """Per rule: the declarations it found in, how they were decided, how many have an
+    inspection outcome, how many were confirmed, and the hit rate.
+
+    A declaration counts once, as its latest revision, on the latest decision officers
+    acted on (a submission or a batch screening; a rescreen is a what-if and is left
+    out): two revisions of one shipment are one shipment. Its inspection outcome is the
+    latest one recorded against any of its decisions. `hit_rate` is confirmed (seized
+    or irregularity) over `with_outcome`, a fraction, or None before any outcome.
     """
-    acted = select(func.max(DecisionRecord.id)).where(DecisionRecord.kind != "rescreen")
-    if since:
-        acted = acted.where(col(DecisionRecord.screened_at) >= dt.datetime.combine(since, dt.time(), tzinfo=dt.UTC))
-    acted = acted.group_by(col(DecisionRecord.declaration_pk))
-    query = (
-        select(FindingRecord.rule_id, DecisionRecord.decision, DecisionRecord.declaration_pk)
-        .join(DecisionRecord, col(DecisionRecord.id) == FindingRecord.decision_id)
-        .where(col(FindingRecord.is_test).is_(False), col(DecisionRecord.id).in_(acted))
+    acted = (
+        select(DecisionRecord.declaration_id, func.max(DecisionRecord.id).label("id"))
+        .join(DeclarationRecord, col(DeclarationRecord.id) == DecisionRecord.declaration_pk)
+        .where(DecisionRecord.kind != "rescreen", col(DeclarationRecord.revision) == _latest_revision())
     )
-    outcomes: dict[int, str | None] = {}
-    for pk, outcome in session.exec(
-        select(DecisionRecord.declaration_pk, OutcomeRecord.result)
-        .join(DecisionRecord, col(DecisionRecord.id) == OutcomeRecord.decision_id)
-        .order_by(col(OutcomeRecord.id))
+    acted = in_period(acted, (screened_since, screened_until), (declared_since, declared_until))
+    acted_ids = select(acted.group_by(col(DecisionRecord.declaration_id)).subquery().c.id)
+    query = (
+        select(FindingRecord.rule_id, DecisionRecord.decision, DecisionRecord.declaration_id)
+        .join(DecisionRecord, col(DecisionRecord.id) == FindingRecord.decision_id)
+        .where(col(FindingRecord.is_test).is_(False), col(DecisionRecord.id).in_(acted_ids))
+        .distinct()  # a rule found on several items of one declaration counts once
+    )
+    outcomes: dict[str, str] = {}
+    for declaration_id, result in session.exec(
+        select(OutcomeRecord.declaration_id, OutcomeRecord.result).order_by(col(OutcomeRecord.id))
     ):
-        outcomes[pk] = outcome  # the latest outcome counts
+        outcomes[declaration_id] = result  # the latest outcome counts
     stats: dict[str, dict[str, Any]] = {}
-    for rule_id, decision, pk in session.exec(query):
-        row = stats.setdefault(
-            rule_id, {"rule_id": rule_id, "hits": 0, "holds": 0, "inspections": 0, "inspected": 0, "confirmed": 0}
-        )
+    for rule_id, decision, declaration_id in session.exec(query):
+        row = stats.setdefault(rule_id, dict.fromkeys(STATS_COUNTS, 0) | {"rule_id": rule_id})
         row["hits"] += 1
-        row["holds"] += decision == "hold"
-        row["inspections"] += decision == "inspect"
-        result = outcomes.get(pk)
-        row["inspected"] += result is not None
-        row["confirmed"] += result in CONFIRMED
+        row["decided_hold"] += decision == "hold"
+        row["decided_inspect"] += decision == "inspect"
+        latest = outcomes.get(declaration_id)
+        row["with_outcome"] += latest is not None
+        row["confirmed"] += latest in CONFIRMED
     for row in stats.values():
-        row["hit_rate"] = round(row["confirmed"] / row["inspected"], 3) if row["inspected"] else None
-    return sorted(stats.values(), key=lambda r: (-r["hits"], r["rule_id"]))
+        row["hit_rate"] = round(row["confirmed"] / row["with_outcome"], 4) if row["with_outcome"] else None
+    return [{"rule_id": r["rule_id"], **{k: r[k] for k in STATS_COUNTS}, "hit_rate": r["hit_rate"]}
+            for r in sorted(stats.values(), key=lambda r: (-r["hits"], r["rule_id"]))]  # fmt: skip
 
 
-def latest_declarations(session: Session, since: dt.date | None = None) -> list[tuple[DeclarationRecord, int, str]]:
-    """The newest revision of each declaration, with its newest decision's id and verdict."""
+def _latest_revision() -> Any:
+    """The newest revision of the declaration in the enclosing query (correlated)."""
+    newer = aliased(DeclarationRecord)
+    return (
+        select(func.max(newer.revision))
+        .where(newer.declaration_id == DeclarationRecord.declaration_id)
+        .correlate(DeclarationRecord)
+        .scalar_subquery()
+    )
+
+
+def latest_declarations(
+    session: Session, since: dt.date | None = None, until: dt.date | None = None
+) -> list[tuple[DeclarationRecord, int, str]]:
+    """The newest revision of each declaration dated within since..until (both
+    included), with its newest decision's id and verdict."""
     newest = (
         select(DeclarationRecord.declaration_id, func.max(DeclarationRecord.revision).label("revision"))
         .group_by(col(DeclarationRecord.declaration_id))
@@ -217,8 +286,7 @@ def latest_declarations(session: Session, since: dt.date | None = None) -> list[
         (col(DeclarationRecord.declaration_id) == newest.c.declaration_id)
         & (col(DeclarationRecord.revision) == newest.c.revision),
     )
-    if since:
-        query = query.where(col(DeclarationRecord.date) >= since)
+    query = in_period(query, declared=(since, until))
     declarations = session.exec(query.order_by(col(DeclarationRecord.id))).all()
     last = select(func.max(DecisionRecord.id)).group_by(col(DecisionRecord.declaration_pk))
     verdicts = {

@@ -343,10 +343,17 @@ class Store:
         self.append_audit([audit.Entry(actor, "submit", declaration_id, details)])
 
     def audit_rescreen(
-        self, actor: str, since: Any, screened: int, stricter: int, version: str, without_registry: bool = False
+        self,
+        actor: str,
+        since: Any,
+        screened: int,
+        stricter: int,
+        version: str,
+        without_registry: bool = False,
+        until: Any = None,
     ) -> None:
         details = {"since": str(since) if since else None, "screened": screened, "stricter": stricter,
-                   "ruleset_version": version}  # fmt: skip
+                   "ruleset_version": version} | ({"until": str(until)} if until else {})  # fmt: skip
         if without_registry:
             details["registry"] = "none"
         self.append_audit([audit.Entry(actor, "rescreen", "stored declarations", details)])
@@ -383,13 +390,15 @@ class Store:
 
         return self.write(work)
 
-    def rule_stats(self, since: dt.date | None = None) -> list[dict[str, Any]]:
+    def rule_stats(self, **period: dt.date | None) -> list[dict[str, Any]]:
         with self.reading() as session:
-            return queries.rule_stats(session, since)
+            return queries.rule_stats(session, **period)
 
-    def latest_declarations(self, since: dt.date | None = None) -> list[tuple[Any, int, str]]:
+    def latest_declarations(
+        self, since: dt.date | None = None, until: dt.date | None = None
+    ) -> list[tuple[Any, int, str]]:
         with self.reading() as session:
-            return queries.latest_declarations(session, since)
+            return queries.latest_declarations(session, since, until)
 
     def append_audit(self, entries: Iterable[audit.Entry]) -> None:
         self.write(lambda session: audit.append(session, entries))
