@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 import click
+import pytest
 from click.testing import CliRunner, Result
 
 from customs_rules.form import ask_declaration
@@ -50,10 +51,11 @@ ITEM_1 = ["1001 99 000 0", "wheat", "20", "t", "5000.5", "usd", "kz", "20000", "
 ITEM_2 = ["8806.21", "", "", "", "", "", "", "", "n"]
 MINIMAL_HEADER = ["D-1", "", "", "", "Exporter", "", "", "Consignee", "", "", "KZ", "CN", ""]
 ONE_ITEM = ["8806.21", "", "", "", "", "", "", "", ""]
+STORE = ["y"]  # the answer to "Store and screen it?" after the summary
 
 
 def test_happy_path_with_two_items() -> None:
-    result = run(*HEADER, *ITEM_1, *ITEM_2)
+    result = run(*HEADER, *ITEM_1, *ITEM_2, *STORE)
     data = declaration(result)
     assert data["declaration_id"] == "D-77"
     assert data["date"] == "2024-02-10"
@@ -89,7 +91,7 @@ def test_wrong_answers_are_asked_again_with_a_reason() -> None:
     item = list(ONE_ITEM)
     item[0] = "8806.2a\n8806.21"  # a letter in the HS code, then right
     item[4] = "-5\nabc\n12.5"  # a negative value, not a number, then right
-    result = run(*header, *item)
+    result = run(*header, *item, *STORE)
     data = declaration(result)
     errors = [line for line in result.output.splitlines() if line.startswith("Error: ")]
     # our own messages exactly; pydantic's wording only by its gist (it varies by version)
@@ -100,8 +102,10 @@ def test_wrong_answers_are_asked_again_with_a_reason() -> None:
     assert errors[3] == (
         "Error: HS code: HS code '8806.2a' must have 6 to 10 digits (dots and spaces allowed), e.g. 8806.21 or 8806 21 000 0"
     )
-    assert errors[4].startswith("Error: value '-5': ") and "greater than or equal to 0" in errors[4]
-    assert errors[5].startswith("Error: value 'abc': ") and "valid number" in errors[5]
+    assert errors[4] == "Error: value '-5' must be 0 or more"
+    assert errors[5] == (
+        "Error: value 'abc' is not a number: e.g. 20000, 20 000 or 20 000.50 (a point or a comma before the decimals)"
+    )
     assert data["date"] == "2024-02-29"
     assert data["dispatch_country"] == "KZ"
     assert data["items"][0]["hs_code"] == "880621"
@@ -109,7 +113,7 @@ def test_wrong_answers_are_asked_again_with_a_reason() -> None:
 
 
 def test_empty_optional_answers_give_none_and_defaults() -> None:
-    data = declaration(run(*MINIMAL_HEADER, *ONE_ITEM))
+    data = declaration(run(*MINIMAL_HEADER, *ONE_ITEM, *STORE))
     assert data["date"] == TODAY.isoformat()  # empty date takes today
     assert data["procedure"] == "export"  # empty procedure takes the default
     assert data["document_type"] is None
@@ -131,7 +135,7 @@ def test_required_answers_and_choices_are_insisted_on() -> None:
     item[0] = "\n8806.21"
     item[5] = "usdollar\nEUR"
     item[-1] = "maybe\nno"
-    result = run(*header, "RU", *item)
+    result = run(*header, "RU", *item, *STORE)
     data = declaration(result)
     output = result.output
     assert output.count("Error: declaration id is required") == 2
@@ -158,7 +162,7 @@ def test_end_of_input_aborts_without_a_traceback() -> None:
 
 def test_a_fake_prompt_can_drive_the_form() -> None:
     """Without a terminal: any callable with click.prompt's signature will do."""
-    answers = iter([*MINIMAL_HEADER, *ONE_ITEM])
+    answers = iter([*MINIMAL_HEADER, *ONE_ITEM, *STORE])
     asked: list[str] = []
 
     def fake_prompt(text: str, default: Any = None, value_proc: Any = None, **_: Any) -> Any:
@@ -169,5 +173,101 @@ def test_a_fake_prompt_can_drive_the_form() -> None:
     printed: list[str] = []
     decl = ask_declaration(prompt=fake_prompt, echo=printed.append, today=TODAY)
     assert decl.declaration_id == "D-1" and decl.date == TODAY
-    assert asked[0] == "declaration id" and asked[-1] == "Add another item? [y/N]"
-    assert printed == ["item 1", "declaration D-1: 1 item(s)"]
+    assert asked[0] == "declaration id" and asked[-2:] == ["Add another item? [y/N]", "Store and screen it? [Y/n]"]
+    assert printed[:2] == ["item 1", "declaration D-1: 1 item(s)"] and printed[2].startswith("To be stored:")
+
+
+def errors_of(result: Result) -> list[str]:
+    return [line for line in result.output.splitlines() if line.startswith("Error: ")]
+
+
+def test_country_names_get_the_codes_they_probably_mean() -> None:
+    header = list(MINIMAL_HEADER)
+    header[6] = "Kazakstan\nkz"  # exporter country
+    header[10] = "Russia\nRU"  # dispatch country
+    header[-1] = "UAE Turkey\nAE TR"  # transit countries
+    item = list(ONE_ITEM)
+    item[6] = "Казахстан\nKZ"  # origin country, as typed in Russian
+    result = run(*header, *item, *STORE)
+    data = declaration(result)
+    assert errors_of(result) == [
+        "Error: exporter country: unknown country 'Kazakstan': expected an ISO 3166-1 alpha-2 code; "
+        "did you mean KZ (Kazakhstan)?",
+        "Error: dispatch country: unknown country 'Russia': expected an ISO 3166-1 alpha-2 code; "
+        "did you mean RU (Russian Federation)?",
+        "Error: transit countries: unknown country 'UAE': expected an ISO 3166-1 alpha-2 code; "
+        "did you mean AE (United Arab Emirates)?",
+        "Error: origin country: unknown country 'Казахстан': expected an ISO 3166-1 alpha-2 code; "
+        "did you mean KZ (Kazakhstan)?",
+    ]
+    assert (data["exporter"]["country"], data["dispatch_country"]) == ("KZ", "RU")
+    assert data["transit_countries"] == ["AE", "TR"] and data["items"][0]["origin_country"] == "KZ"
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [
+        ("20 000", 20000.0),
+        ("20\u00a0000", 20000.0),  # a no-break space, as spreadsheets copy it
+        ("20,000.50", 20000.5),
+        ("20.000,50", 20000.5),
+        ("20 000,50", 20000.5),
+        ("1 234 567.8", 1234567.8),
+        ("1,234,567", 1234567.0),
+        ("1,5", 1.5),
+        ("0,25", 0.25),
+        ("12.5", 12.5),
+        ("1.500", 1.5),  # a single point is always the decimal point
+    ],
+)
+def test_numbers_are_read_as_people_write_them(typed: str, stored: float) -> None:
+    item = list(ONE_ITEM)
+    item[2] = item[4] = item[7] = typed  # quantity, value, net mass
+    data = declaration(run(*MINIMAL_HEADER, *item, *STORE))
+    assert [data["items"][0][k] for k in ("quantity", "value", "net_mass_kg")] == [stored] * 3
+
+
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [
+        ("1,500", "value '1,500' could mean 1500 or 1.5: write 1500, or 1.5"),
+        ("20 00", "value '20 00' spaces may only separate groups of three digits, e.g. 20000, 20 000 or 20 000.50 "
+                  "(a point or a comma before the decimals)"),
+        ("1e5", "value '1e5' is not a number: e.g. 20000, 20 000 or 20 000.50 (a point or a comma before the decimals)"),
+        ("12,5.3", "value '12,5.3' is not a number: e.g. 20000, 20 000 or 20 000.50 (a point or a comma before the decimals)"),
+        ("-0,5", "value '-0,5' must be 0 or more"),
+    ],
+)  # fmt: skip
+def test_numbers_that_cannot_be_read_are_explained_in_plain_words(typed: str, message: str) -> None:
+    item = list(ONE_ITEM)
+    item[4] = f"{typed}\n7"
+    result = run(*MINIMAL_HEADER, *item, *STORE)
+    assert declaration(result)["items"][0]["value"] == 7.0
+    assert errors_of(result) == [f"Error: {message}"]
+
+
+def test_the_form_shows_what_it_will_store_before_storing() -> None:
+    result = run(*HEADER, *ITEM_1, *ITEM_2, *STORE)
+    declaration(result)
+    summary = result.stderr[result.stderr.index("To be stored:") :]
+    assert "Declaration D-77 of 2024-02-10: import (goods_invoice), KZ -> RU -> KG -> UZ -> MN -> CN" in summary
+    assert "exporter Dala Grain LLP id 150340000011 KZ; consignee Harbin Grain Import Co CN" in summary
+    # as stored: normalised, every field the form asked
+    assert (
+        "│    1 │ 1001990000 │ wheat       │       20 │ t    │ 5000.5 │ USD      │ KZ             │       20000 │"
+        in summary
+    )
+    assert "│    2 │ 880621     │" in summary
+    assert (
+        "countries: CN China, KG Kyrgyzstan, KZ Kazakhstan, MN Mongolia, RU Russian Federation, UZ Uzbekistan"
+        in summary
+    )
+    assert summary.rstrip().endswith("Store and screen it? [Y/n]: y")  # the runner echoes the answer
+
+
+@pytest.mark.parametrize("answer", ["n", "no"])
+def test_declining_the_summary_stores_nothing(answer: str) -> None:
+    result = run(*MINIMAL_HEADER, *ONE_ITEM, answer)
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert "Not stored: nothing was screened or recorded." in result.stderr and "Aborted!" in result.stderr

@@ -334,3 +334,28 @@ def test_rules_without_any_outcome_say_so(two_dates: str) -> None:
     lines = [line for line in cli(two_dates, "stats", "rules").stdout.splitlines() if line.startswith("│")]
     assert len(lines) == len(as_json)
     assert all(line.split("│")[-2].strip() == "no outcome yet" for line in lines)
+
+
+# --- 6.8: the form through `submit`, and country suggestions in files too -----------------
+
+
+def test_declining_the_form_summary_stores_nothing(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from customs_rules import officer_cli
+
+    monkeypatch.setattr(officer_cli, "stdin_is_terminal", lambda: True)
+    answers = ["F-1", "", "", "", "Exporter", "", "", "Consignee", "", "", "KZ", "RU", "", "8806.21"]
+    answers += ["", "", "", "", "", "", "", "", "n"]  # the item's optional fields, no other item; then decline
+    result = cli(sqlite_url, "submit", input="\n".join(answers) + "\n")
+    assert result.exit_code == 1 and result.stdout == ""
+    assert "To be stored:" in result.stderr and "Not stored: nothing was screened or recorded." in result.stderr
+    assert rows(cli(sqlite_url, "decisions", "list", "--format", "json")) == []
+    assert rows(cli(sqlite_url, "audit", "--format", "json")) == []
+
+
+def test_a_country_name_in_a_file_gets_the_code_it_probably_means(sqlite_url: str, tmp_path: Path) -> None:
+    result = cli(sqlite_url, "submit", write(tmp_path, "d.json", dict(CLEAN, destination_country="Russia")))
+    assert result.exit_code == 2
+    assert (
+        "field destination_country: unknown country 'Russia': expected an ISO 3166-1 alpha-2 code; "
+        "did you mean RU (Russian Federation)?"
+    ) in result.stderr

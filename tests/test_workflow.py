@@ -211,9 +211,10 @@ def test_interactive_submit_asks_field_by_field(sqlite_url: str, monkeypatch: py
 
     monkeypatch.setattr(officer_cli, "stdin_is_terminal", lambda: True)
     load(sqlite_url)
+    # the last answer, Enter, stores what the summary shows
     answers = [
         "F-1", "2024-03-01", "", "", "Dala Grain LLP", "", "KZ", "Harbin Grain Import Co", "", "CN",
-        "KZ", "XX", "CN", "", "1001.99", "wheat", "10", "t", "-5", "2000", "USD", "KZ", "", "n",
+        "KZ", "XX", "CN", "", "1001.99", "wheat", "10", "t", "-5", "2000", "USD", "KZ", "", "n", "",
     ]  # fmt: skip
     result = cli(sqlite_url, "submit", "--format", "json", input="\n".join(answers) + "\n")
     assert result.exit_code == 0, result.stderr

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
@@ -20,6 +21,10 @@ from .models import Declaration, Item, Party
 
 TRANSIT_SEPARATORS = re.compile(r"[\s,;]+")
 PROCEDURES = "export, import, re-export, transit"
+NUMBER_FIELDS = ("quantity", "value", "net_mass_kg")
+# a space of any kind (no-break, thin) or an apostrophe between groups of three digits
+GROUP_MARKS = re.compile(r"[\s\u00a0\u2009\u202f']")
+NUMBER_EXAMPLES = "e.g. 20000, 20 000 or 20 000.50 (a point or a comma before the decimals)"
 
 
 def _to_stderr(message: str) -> None:
@@ -61,6 +66,55 @@ def _checker(model: type[BaseModel], field: str, label: str, required: bool = Fa
     return check
 
 
+def plain_number(answer: str) -> str:
+    """A number as people write it, as plain digits with a point: `20 000`, `20,000.50`,
+    `20.000,50`, `20 000,50` and `1,5` are read; `1,500` (1500 or 1.5?) and anything
+    else are refused with what to write instead, in plain words."""
+    text = "".join(str(unicodedata.decimal(ch)) if ch.isdecimal() else ch for ch in answer.strip())
+    if text.startswith("-"):
+        raise ValueError("must be 0 or more")
+    spaced = GROUP_MARKS.search(text) is not None
+    if spaced:
+        if not re.fullmatch(r"[0-9]{1,3}( [0-9]{3})+([.,][0-9]+)?", GROUP_MARKS.sub(" ", text)):
+            raise ValueError(f"spaces may only separate groups of three digits, {NUMBER_EXAMPLES}")
+        text = GROUP_MARKS.sub("", text)
+    if "." in text and "," in text:
+        decimal = "." if text.rfind(".") > text.rfind(",") else ","
+        group = "," if decimal == "." else "."
+        if not re.fullmatch(rf"[0-9]{{1,3}}(\{group}[0-9]{{3}})+\{decimal}[0-9]+", text):
+            raise ValueError(f"is not a number: {NUMBER_EXAMPLES}")
+        text = text.replace(group, "").replace(decimal, ".")
+    elif text.count(",") > 1 or text.count(".") > 1:
+        mark = "," if "," in text else "."
+        if not re.fullmatch(rf"[0-9]{{1,3}}(\{mark}[0-9]{{3}})+", text):
+            raise ValueError(f"is not a number: {NUMBER_EXAMPLES}")
+        text = text.replace(mark, "")
+    elif "," in text:
+        if re.fullmatch(r"[0-9]{1,3},[0-9]{3}", text) and not spaced:
+            whole, part = text.split(",")
+            decimal = f"{whole}.{part.rstrip('0') or '0'}"
+            raise ValueError(f"could mean {whole}{part} or {decimal}: write {whole}{part}, or {decimal}")
+        text = text.replace(",", ".")
+    if not re.fullmatch(r"[0-9]+(\.[0-9]+)?", text):
+        raise ValueError(f"is not a number: {NUMBER_EXAMPLES}")
+    return text
+
+
+def _number(field: str, label: str) -> Callable[[str], Any]:
+    """A `value_proc` for quantity, value and net mass: empty means none."""
+    check = _checker(Item, field, label)
+
+    def parse(answer: str) -> Any:
+        if not answer.strip():
+            return None
+        try:
+            return check(plain_number(answer))
+        except ValueError as error:
+            raise click.UsageError(f"{label} {answer.strip()!r} {error}") from None
+
+    return parse
+
+
 def _transit(answer: str) -> list[str]:
     """Several country codes separated by spaces, commas or semicolons; each one checked."""
     codes = [code for code in TRANSIT_SEPARATORS.split(answer.strip()) if code]
@@ -93,6 +147,10 @@ class _Form:
     def optional(self, text: str, model: type[BaseModel], field: str) -> Any:
         return self.ask(text, model, field, required=False)
 
+    def number(self, text: str, field: str) -> Any:
+        check = _number(field, text.split(" (")[0])
+        return self.prompt(text, default="", show_default=False, value_proc=check, err=True)
+
     def party(self, role: str) -> dict[str, Any]:
         return _given(
             {
@@ -108,12 +166,12 @@ class _Form:
                 "line": line,
                 "hs_code": self.required("HS code (e.g. 8806.21)", Item, "hs_code"),
                 "description": self.optional("description (optional)", Item, "description"),
-                "quantity": self.optional("quantity (optional)", Item, "quantity"),
+                "quantity": self.number("quantity (optional)", "quantity"),
                 "unit": self.optional("unit (optional)", Item, "unit"),
-                "value": self.optional("value (optional)", Item, "value"),
+                "value": self.number("value (optional)", "value"),
                 "currency": self.optional("currency (optional, e.g. USD)", Item, "currency"),
                 "origin_country": self.optional("origin country (optional)", Item, "origin_country"),
-                "net_mass_kg": self.optional("net mass, kg (optional)", Item, "net_mass_kg"),
+                "net_mass_kg": self.number("net mass, kg (optional)", "net_mass_kg"),
             }
         )
 
@@ -121,6 +179,31 @@ class _Form:
         # a prompt with type=BOOL rather than click.confirm, so one `prompt` fake drives the whole form
         answer = self.prompt("Add another item? [y/N]", default=False, show_default=False, type=click.BOOL, err=True)
         return bool(answer)
+
+    def store(self) -> bool:
+        answer = self.prompt("Store and screen it? [Y/n]", default=True, show_default=False, type=click.BOOL, err=True)
+        return bool(answer)
+
+
+def summary(declaration: Declaration) -> str:
+    """The declaration as it will be stored (normalised: HS digits, upper-case codes, plain
+    numbers), in the table `decisions show` prints, with the countries' names."""
+    import io
+
+    import pycountry
+    from rich.console import Console
+
+    from .reporting import declaration_table
+
+    content = declaration.canonical()
+    codes = {content["dispatch_country"], content["destination_country"], *content["transit_countries"]}
+    codes |= {p["country"] for p in (content["exporter"], content["consignee"]) if p.get("country")}
+    codes |= {i["origin_country"] for i in content["items"] if i.get("origin_country")}
+    out = io.StringIO()
+    console = Console(file=out, width=120, highlight=False, color_system=None)
+    console.print(declaration_table(content))
+    names = ", ".join(f"{c} {getattr(pycountry.countries.get(alpha_2=c), 'name', '?')}" for c in sorted(codes))
+    return f"To be stored:\n{out.getvalue().rstrip()}\ncountries: {names}"
 
 
 def ask_declaration(
@@ -131,8 +214,9 @@ def ask_declaration(
     """Ask for one declaration question by question and return it validated.
 
     `prompt` must behave like `click.prompt` (re-asking while `value_proc` raises
-    `click.UsageError`); `echo` gets the item headings and the closing summary.
-    Ctrl-C or end of input raises `click.Abort` (from click.prompt).
+    `click.UsageError`); `echo` gets the item headings and the summary of what will be
+    stored, which the officer confirms. Declining, Ctrl-C or end of input raises
+    `click.Abort`: nothing is stored.
     """
     form = _Form(prompt)
     day = (today or dt.date.today()).isoformat()
@@ -162,4 +246,8 @@ def ask_declaration(
     data["items"] = items
     declaration = Declaration.model_validate(_given(data))
     echo(f"declaration {declaration.declaration_id}: {len(declaration.items)} item(s)")
+    echo(summary(declaration))
+    if not form.store():
+        echo("Not stored: nothing was screened or recorded.")
+        raise click.Abort
     return declaration

@@ -10,6 +10,7 @@ import datetime as dt
 import difflib
 import math
 import re
+import unicodedata
 from enum import StrEnum
 from functools import lru_cache
 from typing import Annotated, Any
@@ -50,8 +51,67 @@ def normalize_country(value: str) -> str:
     """An ISO 3166-1 alpha-2 code, case-insensitive, checked against pycountry."""
     code = value.strip().upper()
     if len(code) != 2 or pycountry.countries.get(alpha_2=code) is None:
-        raise ValueError(f"unknown country {value!r}: expected an ISO 3166-1 alpha-2 code")
+        close = " or ".join(
+            f"{c} ({getattr(pycountry.countries.get(alpha_2=c), 'name', '?')})" for c in country_suggestions(value)
+        )
+        hint = f"; did you mean {close}?" if close else ""
+        raise ValueError(f"unknown country {value!r}: expected an ISO 3166-1 alpha-2 code{hint}")
     return code
+
+
+_MINOR_WORDS = {"of", "the", "and", "da", "de"}
+# common names that ISO 3166 and its translations lack
+_EXONYMS = {"turkey": "TR", "holland": "NL", "burma": "MM", "ivory coast": "CI", "swaziland": "SZ",
+            "macedonia": "MK", "cape verde": "CV", "east timor": "TL", "kirghizia": "KG", "kirgizia": "KG",
+            "byelorussia": "BY", "belorussia": "BY", "bielorussia": "BY", "россия": "RU"}  # fmt: skip
+_LANGUAGES = ("ru", "kk")  # besides English: the names officers in the region type
+
+
+def _name_key(text: str) -> str:
+    """Casefolded letters and digits of any script, accents dropped, one space between words."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
+    return " ".join(re.sub(r"[\W_]+", " ", plain).split())
+
+
+@lru_cache(maxsize=1)
+def _country_names() -> tuple[dict[str, str], dict[str, str]]:
+    """(every name, official and common name, in English, Russian and Kazakh, and alpha-3
+    code -> alpha-2 code; the initials of each multi-word English name, UAE, USA, UK -> code)."""
+    import gettext
+
+    translations = [gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=[lang], fallback=True)
+                    for lang in _LANGUAGES]  # fmt: skip
+    names: dict[str, str] = {}
+    initials: dict[str, str] = {}
+    for country in pycountry.countries:
+        english = [getattr(country, a, None) for a in ("name", "official_name", "common_name")]
+        spellings = [*english, country.alpha_3, *(t.gettext(n) for t in translations for n in english if n)]
+        for spelling in filter(None, spellings):
+            names.setdefault(_name_key(spelling), country.alpha_2)
+        for spelling in filter(None, english):
+            words = [w for w in _name_key(spelling).split() if w not in _MINOR_WORDS]
+            if len(words) > 1:
+                initials.setdefault("".join(w[0] for w in words), country.alpha_2)
+    for exonym, code in _EXONYMS.items():
+        names.setdefault(exonym, code)
+    return names, initials
+
+
+def country_suggestions(value: str, limit: int = 3) -> list[str]:
+    """Alpha-2 codes whose country is probably meant by `value`, best first: its name,
+    in English, Russian or Kazakh, or alpha-3 code ("Russian Federation", "Казахстан",
+    "RUS"), its initials ("UAE"), the start of a word of its name ("Russia", "Korea"),
+    or a close spelling ("Kazakstan")."""
+    key = _name_key(value)
+    if not key:
+        return []
+    names, initials = _country_names()
+    found = [table[key] for table in (names, initials) if key in table]
+    if len(key) >= 4:
+        found += [code for name, code in names.items() if f" {name}".find(f" {key}") >= 0]
+    found += [names[name] for name in difflib.get_close_matches(key, list(names), n=limit, cutoff=0.8)]
+    return list(dict.fromkeys(found))[:limit]
 
 
 @lru_cache(maxsize=256)

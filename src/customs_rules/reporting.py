@@ -183,7 +183,8 @@ class TableStream:
             self.console.print(renderable)
 
 
-ITEM_COLUMNS = ("line", "hs_code", "description", "quantity", "unit", "value", "currency", "origin_country")
+ITEM_COLUMNS = ("line", "hs_code", "description", "quantity", "unit", "value", "currency", "origin_country",
+                "net_mass_kg")  # fmt: skip
 FACT_ITEMS_SHOWN = 8  # items side by side in the facts table; --format json has them all
 
 
@@ -205,7 +206,7 @@ def declaration_table(content: dict[str, Any]) -> Table:
     )
     table = Table(title=Text(title), title_justify="left", expand=False)
     for column in ITEM_COLUMNS:
-        table.add_column(column, justify="right" if column in ("line", "quantity", "value") else "left")
+        table.add_column(column, justify="right" if column in ("line", "quantity", "value", "net_mass_kg") else "left")
     for item in content.get("items", []):
         table.add_row(*(Text(_short(item.get(c)) if item.get(c) is not None else "") for c in ITEM_COLUMNS))
     return table
