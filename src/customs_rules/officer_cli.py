@@ -128,7 +128,6 @@ def submit(
     from . import reporting, workflow
     from .api import default_rules_dir
     from .errors import Location
-    from .form import ask_declaration
     from .parsing import Parsed, Rejected, read_declarations
     from .rules import load_pack
 
@@ -137,6 +136,8 @@ def submit(
     store = open_store(ctx)
     try:
         if path is None and stdin_is_terminal():
+            from .form import ask_declaration
+
             outcomes: list[Parsed | Rejected] = [Parsed(ask_declaration(), Location("<form>"))]
         else:
             outcomes = list(read_declarations(path or "-", sys.stdin))
