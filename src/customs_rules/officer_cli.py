@@ -93,8 +93,8 @@ def removed_since(instead: str) -> Callable[[F], F]:
     def refuse(_ctx: Any, _param: Any, value: str | None) -> None:
         if value is not None:
             raise click.BadParameter(
-                f"--since was removed: it read as either date. Use {instead}, or the other date: "
-                "--screened-since/--screened-until (the day of screening, UTC) or "
+                f"--since was removed: it read as either date. Use {instead}; the date options name "
+                "their date: --screened-since/--screened-until (the day of screening, UTC) and "
                 "--declared-since/--declared-until (the declaration's own date)",
                 param_hint="'--since'",
             )
