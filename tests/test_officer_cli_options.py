@@ -39,7 +39,7 @@ FREE_VALUES = {
     "--officer": "a person's id",
     "--note": "free text",
     "--exporter": "part of a name",
-    "--rule": "a rule id: the set depends on the pack and on what is stored",
+    "--rule": "a rule id: the set depends on what is stored (an unknown one is refused, see below)",
     "--cluster": "a scheduler address",
 }
 FIXED_SETS = {"--format": None, "--decision": DECISIONS, "--result": RESULTS, "--action": AUDIT_ACTIONS}
@@ -147,6 +147,18 @@ def test_every_action_the_audit_log_records_is_a_choice_of_audit_action(sqlite_u
     actions = {e["action"] for e in rows(cli(sqlite_url, "audit", "--limit", "1000", "--format", "json"))}
     assert actions <= set(AUDIT_ACTIONS)
     assert len(actions) >= 7
+
+
+def test_an_unknown_rule_is_refused_with_close_ids_and_a_known_silent_one_lists_nothing(two_dates: str) -> None:
+    result = cli(two_dates, "decisions", "list", "--rule", "drones-ru-bx")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert "Error: no rule 'drones-ru-bx' in any rule set used on this database" in result.stderr
+    assert "hint: did you mean 'drones-ru-by'" in result.stderr
+    nothing = cli(two_dates, "decisions", "list", "--rule", "zzz", "--format", "json")
+    assert nothing.exit_code == 2 and "hint: see `customs-rules rules list`" in nothing.stderr
+    # in the pack used, but it found nothing yet: an empty list, not an error
+    assert rows(cli(two_dates, "decisions", "list", "--rule", "destination-transit-ru-by", "--format", "json")) == []
+    assert len(rows(cli(two_dates, "decisions", "list", "--rule", "drones-ru-by", "--format", "json"))) == 1
 
 
 # --- 6.3: each date option names the date it filters -------------------------------------

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import re
 from collections import defaultdict
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.orm import aliased
@@ -13,7 +15,7 @@ from sqlmodel import Session, col, func, select
 from ..choices import CONFIRMED
 from ..errors import CustomsRulesError
 from .records import content_hash, unpack_facts
-from .tables import DecisionRecord, DeclarationRecord, FindingRecord, OutcomeRecord
+from .tables import DecisionRecord, DeclarationRecord, FindingRecord, OutcomeRecord, RuleSetVersion
 
 Period = tuple[dt.date | None, dt.date | None]  # (since, until), both days included
 
@@ -70,6 +72,44 @@ DECISION_NUMBER = re.compile(r"#?[nN]?([0-9]{1,18})")
 
 class AmbiguousReference(CustomsRulesError):
     exit_code = 2
+
+
+class UnknownRule(CustomsRulesError):
+    exit_code = 2
+
+
+def check_rule(session: Session, rule_id: str) -> None:
+    """Refuse a rule id that no rule set used on this database has, and that no stored
+    finding names: a typo must not read as "this rule never found anything"."""
+    if session.exec(select(FindingRecord.id).where(FindingRecord.rule_id == rule_id).limit(1)).first():
+        return
+    known = set(session.exec(select(FindingRecord.rule_id).distinct()))
+    for content in session.exec(select(RuleSetVersion.content)):
+        known |= _rule_ids(content)
+    if rule_id in known:
+        return
+    close = difflib.get_close_matches(rule_id, sorted(known), n=3, cutoff=0.6)
+    raise UnknownRule(
+        f"no rule {rule_id!r} in any rule set used on this database",
+        f"did you mean {' or '.join(map(repr, close))}?" if close else "see `customs-rules rules list`",
+    )
+
+
+def _rule_ids(content: Mapping[str, Any]) -> set[str]:
+    """The ids of the rules in a stored rule set (its files' text by path)."""
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    ids: set[str] = set()
+    for path, text in content.items():
+        if path.startswith("lists/") or not path.endswith((".yaml", ".yml")):
+            continue
+        try:
+            documents = list(yaml.load_all(text, Loader=loader))
+        except yaml.YAMLError:
+            continue  # a stored pack was valid when used; nothing to learn from a broken one
+        ids |= {str(d["id"]) for d in documents if isinstance(d, dict) and d.get("id") is not None}
+    return ids
 
 
 def find(session: Session, ref: str) -> DecisionRecord | None:
@@ -137,6 +177,7 @@ def listing(
         query = query.where(DecisionRecord.decision == decision)
     query = in_period(query, (screened_since, screened_until), (declared_since, declared_until))
     if rule:
+        check_rule(session, rule)
         hits = select(FindingRecord.decision_id).where(
             FindingRecord.rule_id == rule, col(FindingRecord.is_test).is_(False)
         )
