@@ -18,7 +18,9 @@ from typing import Any, TextIO
 
 from . import inputs
 from .errors import InputError, LocatedError, Location
+from .input_text import ascii_digits, visible
 from .inputs import LineReader, Source, empty_input, unreadable
+from .models import header_typos
 from .parsing import SURROGATE, Group, Parsed, RawRecord, Rejected, undecodable, validate_record
 
 PLAIN_NUMBER = re.compile(r"[0-9]{1,18}")
@@ -64,6 +66,7 @@ REQUIRED_CSV_COLUMNS = (
     "line",
     "hs_code",
 )
+CONTRACT_COLUMNS = {*HEADER_COLUMNS, *ITEM_COLUMNS}
 # pydantic's field path (as a dotted string) back to the CSV column a user wrote
 PATH_TO_COLUMN = {".".join(path): column for column, path in HEADER_COLUMNS.items()}
 
@@ -103,12 +106,13 @@ def _csv_header(reader: Any, source: str) -> list[str]:
     missing = [c for c in REQUIRED_CSV_COLUMNS if c not in columns]
     if not columns:
         raise empty_input(source)
-    if missing:
-        raise InputError(
-            f"{source} is not a batch CSV",
-            [LocatedError(Location(source, 1), f"missing column(s): {', '.join(missing)}")],
-            "the header row must name the batch CSV columns (see README, 'Batch CSV')",
-        )
+    # extra columns are kept, but a misspelt contract column would silently drop its field
+    # (a lost transit_countries hides a risk): the whole file is refused, as JSON is
+    typos = header_typos(columns, CONTRACT_COLUMNS, source)
+    if missing or typos:
+        errors = [LocatedError(Location(source, 1), f"missing column(s): {', '.join(missing)}")] if missing else []
+        hint = "the header row must name the batch CSV columns as the contract spells them (see README, 'Batch CSV')"
+        raise InputError(f"{source} is not a batch CSV", errors + typos, hint)
     repeated = sorted({c for c in columns if columns.count(c) > 1})
     if repeated:
         raise InputError(
@@ -279,7 +283,7 @@ def _read_csv(source: Source, scan: _CsvScan) -> Iterator[RawRecord | Rejected]:
                 f"every row of this declaration was swallowed by an unbalanced quote in the record ending "
                 f"at line {scan.swallowed[key]}; fix the quote and screen it again"
             )
-            yield Rejected(where, [LocatedError(where, message)], key or None, [raw for _, raw in hidden],
+            yield Rejected(where, [LocatedError(where, message)], visible(key) or None, [raw for _, raw in hidden],
                            [n for n, _ in hidden])  # fmt: skip
 
 
@@ -346,7 +350,7 @@ def _csv_declaration(key: str, group: CsvGroup, source: str) -> Parsed | Rejecte
     header["items"] = [_csv_item(row) for _, row in group.rows]
     lines = [n for n, _ in group.rows]
     if errors:
-        return Rejected(where, errors, key or None, [_csv_text(r) for _, r in group.rows], lines)
+        return Rejected(where, errors, visible(key) or None, [_csv_text(r) for _, r in group.rows], lines)
 
     def column_of(loc: tuple[Any, ...]) -> Location:
         if loc and loc[0] == "items" and len(loc) > 1 and isinstance(loc[1], int):
@@ -373,9 +377,10 @@ def _line_errors(group: CsvGroup, source: str) -> list[LocatedError]:
         if not text:
             errors.append(LocatedError(Location(source, number, field="line"), "required field is missing"))
             continue
-        # "01" repeats "1"; anything else (², ٣, 5,000 digits) is compared as written and
-        # left to validation, which refuses it with its location
-        value = int(text) if PLAIN_NUMBER.fullmatch(text) else text
+        # "01" and "١" repeat "1"; anything else (², 5,000 digits) is compared as written
+        # and left to validation, which refuses it with its location
+        digits = ascii_digits(text)
+        value = int(digits) if PLAIN_NUMBER.fullmatch(digits) else text
         first = seen.setdefault(value, number)
         if first != number:
             message = f"item line {text} appears twice in this declaration (first at line {first})"

@@ -11,6 +11,7 @@ import difflib
 import math
 import re
 import unicodedata
+from collections.abc import Iterable
 from enum import StrEnum
 from functools import lru_cache
 from typing import Annotated, Any
@@ -22,13 +23,18 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 
+from .errors import LocatedError, Location
+from .input_text import ascii_digits, check_text, code_text, control_problem, describe, extra_problem
+
 HS_SEPARATORS = re.compile(r"[.\s]")
-HS_DIGITS = re.compile(r"\d{6,10}")
-DATE_FORMAT = re.compile(r"\d{4}-\d{2}-\d{2}")
+# [0-9], not \d: \d matches every script's digits, which no goods list or date parser reads
+HS_DIGITS = re.compile(r"[0-9]{6,10}")
+DATE_FORMAT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 MAX_TEXT = 4000  # the engine mishandles strings of 64K characters; stay far below
 MAX_LINE = 1_000_000  # item line numbers: a declaration has thousands of lines at most
 
@@ -38,7 +44,10 @@ def normalize_hs(value: str) -> str:
     if not isinstance(value, str):
         # a number has lost any leading zero (0101.21 -> 10121): refuse rather than guess
         raise ValueError(f'HS code {value!r} must be written as text, e.g. "8806.21" (keeps leading zeros)')
-    digits = HS_SEPARATORS.sub("", value.strip())
+    problem = control_problem(value)
+    if problem:
+        raise ValueError(f"HS code {problem}")
+    digits = HS_SEPARATORS.sub("", ascii_digits(value.strip()))
     if not HS_DIGITS.fullmatch(digits):
         raise ValueError(
             f"HS code {value!r} must have 6 to 10 digits (dots and spaces allowed), e.g. 8806.21 or 8806 21 000 0"
@@ -49,7 +58,7 @@ def normalize_hs(value: str) -> str:
 @lru_cache(maxsize=512)
 def normalize_country(value: str) -> str:
     """An ISO 3166-1 alpha-2 code, case-insensitive, checked against pycountry."""
-    code = value.strip().upper()
+    code = _ascii_code(value, "country", "an ISO 3166-1 alpha-2 code")
     if len(code) != 2 or pycountry.countries.get(alpha_2=code) is None:
         close = " or ".join(
             f"{c} ({getattr(pycountry.countries.get(alpha_2=c), 'name', '?')})" for c in country_suggestions(value)
@@ -117,19 +126,59 @@ def country_suggestions(value: str, limit: int = 3) -> list[str]:
 @lru_cache(maxsize=256)
 def normalize_currency(value: str) -> str:
     """An ISO 4217 code, case-insensitive, checked against pycountry."""
-    code = value.strip().upper()
+    code = _ascii_code(value, "currency", "an ISO 4217 code such as USD")
     if len(code) != 3 or pycountry.currencies.get(alpha_3=code) is None:
         raise ValueError(f"unknown currency {value!r}: expected an ISO 4217 code such as USD")
     return code
+
+
+def _ascii_code(value: str, what: str, expected: str) -> str:
+    # upper-casing first would guess: "ß" becomes SS (South Sudan), Turkish "ı" becomes I;
+    # and a Cyrillic or Greek look-alike is another letter, never the Latin one
+    code = value.strip()
+    if not code.isascii():
+        odd = next(ch for ch in code if not ch.isascii())
+        problem = f"it holds {describe(odd)}, not an ASCII letter"
+        raise ValueError(f"unknown {what} {value!r}: {problem}; expected {expected}")
+    return code.upper()
 
 
 def _strict_date(value: Any) -> Any:
     # pydantic would accept timestamps and other shapes; the contract says YYYY-MM-DD
     if isinstance(value, dt.date):
         return value
-    if not isinstance(value, str) or not DATE_FORMAT.fullmatch(value.strip()):
+    text = ascii_digits(value.strip()) if isinstance(value, str) else value
+    if not isinstance(text, str) or not DATE_FORMAT.fullmatch(text):
         raise ValueError(f"date {value!r} must be written YYYY-MM-DD")
-    return value.strip()
+    return text
+
+
+def years_after(day: dt.date, years: int) -> dt.date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
+
+
+STORED = {"stored": True}  # validation context of data read back from the database
+EARLIEST_DATE = dt.date(1990, 1, 1)  # a declaration's date: the customs systems this screens began then
+YEARS_AHEAD = 10  # ...up to this many years after today (a typo such as 9999 is no date of a shipment)
+
+
+def date_range(earliest: dt.date, years_ahead: int, what: str = "date") -> AfterValidator:
+    """Dates from `earliest` to `years_ahead` years after today; anything else is a typo
+    that would break date arithmetic downstream (a report's year 10000). Data read back
+    from the database (validation context `stored`) was checked when it was stored."""
+
+    def check(value: dt.date, info: ValidationInfo) -> dt.date:
+        if isinstance(info.context, dict) and info.context.get("stored"):
+            return value
+        latest = years_after(dt.date.today(), years_ahead)
+        if not earliest <= value <= latest:
+            raise ValueError(f"{what} {value.isoformat()} is out of range: expected {earliest} to {latest}")
+        return value
+
+    return AfterValidator(check)
 
 
 def _blank_to_none(value: Any) -> Any:
@@ -153,24 +202,41 @@ def _null_is_default(default: Any) -> Any:
 def _line_number(value: Any) -> Any:
     if isinstance(value, bool | float):
         raise ValueError(f"line must be a whole number, got {value!r}")
+    return ascii_digits(value) if isinstance(value, str) else value
+
+
+def _number_text(value: Any) -> Any:
+    # pydantic reads numbers written in ASCII only: other digits are read as theirs
+    if isinstance(value, str):
+        return ascii_digits(check_text(value))
     return value
 
 
 def _text(value: Any) -> Any:
     if isinstance(value, str):
-        value = " ".join(value.split())
+        value = " ".join(check_text(value).split())
     return value
+
+
+def _ident(value: Any) -> Any:
+    # a declaration id is text, but `D-١` must be the same declaration as `D-1`
+    return ascii_digits(value) if isinstance(value, str) else value
 
 
 HsCode = Annotated[str, BeforeValidator(normalize_hs)]
 Country = Annotated[str, AfterValidator(normalize_country)]
 Currency = Annotated[str, AfterValidator(normalize_currency)]
 IsoDate = Annotated[dt.date, BeforeValidator(_strict_date)]
+DeclarationDate = Annotated[IsoDate, date_range(EARLIEST_DATE, YEARS_AHEAD)]
 Name = Annotated[str, BeforeValidator(_text), Field(min_length=1, max_length=500)]
-OptText = Annotated[Annotated[str, Field(max_length=MAX_TEXT)] | None, BeforeValidator(_blank_to_none)]
+OptText = Annotated[
+    Annotated[str, Field(max_length=MAX_TEXT)] | None, BeforeValidator(_blank_to_none), BeforeValidator(check_text)
+]
 OptCountry = Annotated[Country | None, BeforeValidator(_blank_to_none)]
 Amount = Annotated[float, Field(ge=0, allow_inf_nan=False)]
-OptNumber = Annotated[Amount | None, BeforeValidator(_blank_to_none), BeforeValidator(_not_a_flag)]
+OptNumber = Annotated[
+    Amount | None, BeforeValidator(_blank_to_none), BeforeValidator(_not_a_flag), BeforeValidator(_number_text)
+]
 
 
 class Procedure(StrEnum):
@@ -180,15 +246,38 @@ class Procedure(StrEnum):
     TRANSIT = "transit"
 
 
+def near_miss(name: str, known: Iterable[str]) -> str | None:
+    """The contract field or column that `name` looks like a misspelling of, or None.
+    One test for JSON fields and CSV columns, so both refuse the same typos."""
+    if name in known:
+        return None
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.8)
+    return close[0] if close else None
+
+
+def header_typos(columns: list[str], known: set[str], source: str) -> list[LocatedError]:
+    """A located error for each header column that looks like a misspelt known column."""
+    errors = []
+    for column in columns:
+        close = near_miss(column, known)
+        if close:
+            message = f"unknown column {column!r}: did you mean {close!r}?"
+            errors.append(LocatedError(Location(source, 1, field=column), message))
+    return errors
+
+
 def refuse_typos(data: Any, known: set[str]) -> Any:
     """Extra fields are kept (the contract grows by optional fields), but one that looks
-    like a misspelt contract field is refused: a lost `transit_countries` hides a risk."""
+    like a misspelt contract field is refused: a lost `transit_countries` hides a risk.
+    Extra fields are stored as written, so they must hold no control character either."""
     if isinstance(data, dict):
         for key in data:
-            if isinstance(key, str) and key not in known:
-                close = difflib.get_close_matches(key, known, n=1, cutoff=0.8)
-                if close:
-                    raise ValueError(f"unknown field {key!r}: did you mean {close[0]!r}?")
+            close = near_miss(key, known) if isinstance(key, str) else None
+            if close:
+                raise ValueError(f"unknown field {key!r}: did you mean {close!r}?")
+        problem = extra_problem(data, known)
+        if problem:
+            raise ValueError(problem)
     return data
 
 
@@ -210,7 +299,9 @@ class Party(BaseModel):
     @classmethod
     def _id_as_text(cls, value: Any) -> Any:
         # ids such as BINs are often written as numbers in JSON
-        return str(value).strip() if isinstance(value, int) else value
+        value = str(value).strip() if isinstance(value, int) and not isinstance(value, bool) else value
+        # compared with the registry's ids: ASCII digits, and no look-alike letters
+        return code_text(value, "party id") if isinstance(value, str) else value
 
 
 class Item(BaseModel):
@@ -239,10 +330,10 @@ class Declaration(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    declaration_id: Annotated[str, BeforeValidator(_text), Field(min_length=1, max_length=100)]
-    date: IsoDate
+    declaration_id: Annotated[str, BeforeValidator(_ident), BeforeValidator(_text), Field(min_length=1, max_length=100)]
+    date: DeclarationDate
     procedure: Annotated[Procedure, _null_is_default(lambda: Procedure.EXPORT)] = Procedure.EXPORT
-    document_type: Annotated[str | None, BeforeValidator(_blank_to_none)] = None
+    document_type: Annotated[str | None, BeforeValidator(_blank_to_none), BeforeValidator(check_text)] = None
     exporter: Party
     consignee: Party
     dispatch_country: Country

@@ -17,6 +17,7 @@ from typing import Any, TextIO
 from pydantic import ValidationError
 
 from .errors import InputError, LocatedError, Location
+from .input_text import visible
 from .inputs import Source, empty_input, unreadable
 from .models import Declaration
 
@@ -177,7 +178,8 @@ def validate_record(data: Any, location: Location, column_of: Any = None) -> Par
             where = column_of(err["loc"]) if column_of else json_location(location, err["loc"])
             errors.append(LocatedError(where, _message(err)))
         ident = data.get("declaration_id")
-        return Rejected(location, errors, str(ident) if ident is not None else None, data)
+        # the id names the rejection on a terminal and in the audit log: no raw control characters
+        return Rejected(location, errors, visible(str(ident)) if ident is not None else None, data)
 
 
 def _message(err: Any) -> str:

@@ -169,7 +169,7 @@ def _load_hs_list(doc: Any, data: ReferenceData, display: str) -> list[LocatedEr
         line = line_of(entry)
         code = str(entry.get("code", "")) if isinstance(entry, dict) else ""
         code = code.replace(".", "").replace(" ", "")
-        if not code.isdigit() or not 2 <= len(code) <= 10:
+        if not _ascii_digits(code) or not 2 <= len(code) <= 10:
             problem = f"entry code {code!r} must be an HS prefix of 2 to 10 digits"
             errors.append(LocatedError(Location(display, line, field="code"), problem))
             continue
@@ -225,13 +225,18 @@ def _load_activity_map(doc: Any, data: ReferenceData, display: str) -> list[Loca
     return errors
 
 
+def _ascii_digits(code: str) -> bool:
+    # isdigit() alone takes "٨٨٠٦" and "²": declared HS codes are ASCII once read (models.py)
+    return code.isascii() and code.isdigit()
+
+
 @lru_cache(maxsize=1024)
 def expand_prefixes(spec: str) -> tuple[str, ...]:
     """`85` -> (85,); `8532-8542` -> every prefix in that range, of the same length."""
     spec = spec.replace(".", "").replace(" ", "")
     low, _, high = spec.partition("-")
     high = high or low
-    if not (low.isdigit() and high.isdigit() and len(low) == len(high) and 2 <= len(low) <= 6):
+    if not (_ascii_digits(low) and _ascii_digits(high) and len(low) == len(high) and 2 <= len(low) <= 6):
         raise ValueError(f"HS prefix {spec!r} must be digits (2 to 6) or a range such as 8532-8542")
     if int(high) < int(low):
         raise ValueError(f"HS range {spec!r} runs backwards")

@@ -8,6 +8,7 @@ enrichment queries: parties by id first, then by name and aliases across scripts
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import re
 from collections import defaultdict
@@ -23,8 +24,9 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from . import names
 from .addresses import address_key
 from .errors import InputError, LocatedError, Location
+from .input_text import ascii_digits, check_code, check_text
 from .inputs import HEAD, MAX_CSV_FIELD, cannot_read, file_format, not_text, os_problem, path_problem
-from .models import IsoDate, OptCountry, Party
+from .models import IsoDate, OptCountry, Party, date_range, header_typos
 from .name_search import MAX_PERSON_BLOCK, Hit, NameIndex, NameSearch
 
 
@@ -49,14 +51,30 @@ def _role(value: Any) -> Any:
     return value.strip().lower().replace(" ", "_").replace("-", "_") if isinstance(value, str) else value
 
 
-Text = Annotated[str, BeforeValidator(lambda v: v.strip() if isinstance(v, str) else v), Field(min_length=1)]
-OptText = Annotated[str | None, BeforeValidator(_blank)]
-OptDate = Annotated[IsoDate | None, BeforeValidator(_blank)]
-TextList = Annotated[list[str], BeforeValidator(split_list)]
-ACTIVITY_CODE = re.compile(r"\d{2}(\.?\d{1,3}){0,3}")
+def _strip(value: Any) -> Any:
+    return value.strip() if isinstance(value, str) else value
+
+
+def _texts(values: list[str]) -> list[str]:
+    return [check_text(v) for v in values]
+
+
+Text = Annotated[str, BeforeValidator(_strip), BeforeValidator(check_text), Field(min_length=1)]
+OptText = Annotated[str | None, BeforeValidator(_blank), BeforeValidator(check_text)]
+# ids are matched against declared party ids: ASCII digits, no look-alike letters (models.Party)
+Id = Annotated[str, BeforeValidator(_strip), BeforeValidator(check_code("id")), Field(min_length=1)]
+OptId = Annotated[str | None, BeforeValidator(_blank), BeforeValidator(check_code("id"))]
+# sane ranges (README, 'Registry CSV'): a birth date is never in the future; foreign
+# companies may have been registered long ago
+RegisteredOn = Annotated[IsoDate | None, BeforeValidator(_blank), date_range(dt.date(1800, 1, 1), 10)]
+BirthDate = Annotated[IsoDate | None, BeforeValidator(_blank), date_range(dt.date(1900, 1, 1), 0)]
+ListedOn = Annotated[IsoDate | None, BeforeValidator(_blank), date_range(dt.date(1990, 1, 1), 10)]
+TextList = Annotated[list[str], BeforeValidator(split_list), AfterValidator(_texts)]
+ACTIVITY_CODE = re.compile(r"[0-9]{2}(\.?[0-9]{1,3}){0,3}")
 
 
 def _activity_codes(codes: list[str]) -> list[str]:
+    codes = [ascii_digits(code) for code in codes]
     for code in codes:
         if not ACTIVITY_CODE.fullmatch(code):
             raise ValueError(f"activity code {code!r} is not a NACE/OKED code such as 46.52")
@@ -66,10 +84,10 @@ def _activity_codes(codes: list[str]) -> list[str]:
 class CompanyRecord(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    company_id: Text
+    company_id: Id
     name: Text
     country: OptCountry = None
-    registered_on: OptDate = None
+    registered_on: RegisteredOn = None
     activity_codes: Annotated[TextList, AfterValidator(_activity_codes)] = Field(default_factory=list)
     aliases: TextList = Field(default_factory=list)
     address: OptText = None  # optional column: the registered address
@@ -78,25 +96,25 @@ class CompanyRecord(BaseModel):
 class PersonRecord(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    company_id: Text
+    company_id: Id
     person_name: Text
     role: Annotated[Role, BeforeValidator(_role)]
-    person_id: OptText = None
-    birth_date: OptDate = None
+    person_id: OptId = None
+    birth_date: BirthDate = None
     # optional column: the role is held by this company of the registry (a founder that
     # is itself a company); person_name then gives that company's name as written
-    person_company_id: OptText = None
+    person_company_id: OptId = None
 
 
 class WatchlistRecord(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     name: Text
-    company_id: OptText = None
+    company_id: OptId = None
     country: OptCountry = None
     reason: Text
     source: OptText = None
-    listed_on: OptDate = None
+    listed_on: ListedOn = None
 
 
 R = TypeVar("R", bound=BaseModel)
@@ -119,9 +137,11 @@ def read_registry_csv(path: Path, model: type[R]) -> list[R]:
     try:
         columns = [c.strip() for c in reader.fieldnames or []]
         missing = [c for c in REQUIRED_COLUMNS[model] if c not in columns]
-        if missing:
-            error = LocatedError(Location(display, 1), f"missing column(s): {', '.join(missing)}")
-            raise InputError(f"{display} was not loaded", [error], "check the header row (README, 'Registry')")
+        # a misspelt optional column (person_company_id, birth_date...) would silently lose links
+        typos = header_typos(columns, set(model.model_fields), display)
+        if missing or typos:
+            errors = [LocatedError(Location(display, 1), f"missing column(s): {', '.join(missing)}")] if missing else []
+            raise InputError(f"{display} was not loaded", errors + typos, "check the header row (README, 'Registry')")
         reader.fieldnames = columns
         first_line: dict[str, int] = {}
         for row in reader:
@@ -196,7 +216,7 @@ def _same_id(a: str | None, b: str | None) -> bool:
 def normalize_id(value: str | None) -> str | None:
     if not value:
         return None
-    compact = "".join(ch for ch in value if ch.isalnum()).upper()
+    compact = "".join(ch for ch in ascii_digits(value) if ch.isalnum()).upper()
     return compact or None
 
 

@@ -179,11 +179,12 @@ def time_buckets(days: dict[date, Counts]) -> tuple[str, list[tuple[str, Counts]
         for i in range(3):
             c[i] += v[i]
     start, end, rows = bucket(first, unit), bucket(last, unit), []
-    while start <= end:
+    while True:
         label = start.strftime({"day": "%Y-%m-%d", "week": "%Y-%m-%d", "month": "%Y-%m", "year": "%Y"}[unit])
         rows.append((label, out.get(start, [0, 0, 0])))
+        if start >= end:  # stop before stepping: the bucket after year 9999 does not exist
+            return unit, rows
         start = following(start, unit)
-    return unit, rows
 
 
 def bucket(day: date, unit: str) -> date:

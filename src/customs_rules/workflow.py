@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from .api import STORE_CHUNK, Screener, Screening, check_registry, default_rules_dir
-from .models import Declaration
+from .models import STORED, Declaration
 from .parsing import Parsed, Rejected
 from .policy import LEVELS, policy_from
 from .registry import RegistryIndex
@@ -144,7 +144,8 @@ def _rescreen_all(
     progress: Any,
 ) -> None:
     for chunk in _chunks(store.latest_declarations(*declared), STORE_CHUNK):
-        declarations = [Declaration.model_validate(row.content) for row, _, _ in chunk]
+        # checked when stored: a date range that moved since must not stop a rescreen
+        declarations = [Declaration.model_validate(row.content, context=STORED) for row, _, _ in chunk]
         screener.registry.prefetch(p for d in declarations for p in (d.exporter, d.consignee))
         screenings = [screener.screen(d, at) for d in declarations]
         screener.registry.end_block()

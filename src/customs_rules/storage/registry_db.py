@@ -16,7 +16,7 @@ from sqlmodel import Session, func, select
 
 from .. import names
 from ..errors import StorageError
-from ..models import Party
+from ..models import STORED, Party
 from ..name_search import MAX_PERSON_BLOCK, Hit, NameSearch, best_candidates
 from ..registry import (
     MAX_AT_ADDRESS,
@@ -316,7 +316,8 @@ class StoredRegistry(RegistryLookup):
 
 
 def _watchlist(session: Session) -> list[WatchlistRecord]:
-    return [WatchlistRecord.model_validate(w.model_dump()) for w in session.exec(select(WatchlistEntry))]
+    entries = session.exec(select(WatchlistEntry))
+    return [WatchlistRecord.model_validate(w.model_dump(), context=STORED) for w in entries]
 
 
 def _generation(session: Session) -> int | None:

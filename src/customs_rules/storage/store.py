@@ -25,6 +25,7 @@ from sqlmodel import Session, SQLModel, col, create_engine, delete, func, select
 
 from ..addresses import address_key
 from ..errors import StorageError
+from ..models import STORED
 from ..registry import CompanyRecord, PersonRecord, RegistryIndex, WatchlistRecord
 from ..safe_text import finite_json
 from . import audit, default_db_url, queries, schema
@@ -244,8 +245,9 @@ class Store:
             companies = [company_record(c) for c in session.exec(select(Company).order_by(Company.id))]  # type: ignore[arg-type]
             # in load order, as the database back-end reads them: both rank namesakes alike
             rows = session.exec(select(Person).order_by(col(Person.id)))
-            people = [PersonRecord.model_validate(p.model_dump()) for p in rows]
-            watch = [WatchlistRecord.model_validate(w.model_dump()) for w in session.exec(select(WatchlistEntry))]
+            people = [PersonRecord.model_validate(p.model_dump(), context=STORED) for p in rows]
+            entries = session.exec(select(WatchlistEntry))
+            watch = [WatchlistRecord.model_validate(w.model_dump(), context=STORED) for w in entries]
         return RegistryIndex(companies, people, watch)
 
     @contextmanager
