@@ -170,8 +170,8 @@ def date_range(earliest: dt.date, years_ahead: int, what: str = "date") -> After
     that would break date arithmetic downstream (a report's year 10000). Data read back
     from the database (validation context `stored`) was checked when it was stored."""
 
-    def check(value: dt.date, info: ValidationInfo) -> dt.date:
-        if isinstance(info.context, dict) and info.context.get("stored"):
+    def check(value: dt.date | None, info: ValidationInfo) -> dt.date | None:
+        if value is None or (isinstance(info.context, dict) and info.context.get("stored")):
             return value
         latest = years_after(dt.date.today(), years_ahead)
         if not earliest <= value <= latest:
