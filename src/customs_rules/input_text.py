@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
 from typing import Any
 
 CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
@@ -41,6 +40,8 @@ def describe(ch: str) -> str:
 
 def control_problem(text: str) -> str | None:
     """Why `text` cannot be taken as text, or None."""
+    if text.isprintable():  # every character CONTROL names is unprintable: the usual case, at C speed
+        return None
     found = CONTROL.search(text)
     if found is None:
         return None
@@ -86,14 +87,11 @@ def visible(text: str) -> str:
     return CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
 
-def extra_problem(data: Any, known: Iterable[str]) -> str | None:
+def extra_problem(fields: dict[Any, Any]) -> str | None:
     """The first control character in the fields that a model does not name (kept as
     they are, so no field type checks them): their names and every text inside them."""
-    if not isinstance(data, dict):
-        return None
-    names = set(known)
-    stack: list[tuple[str, Any]] = [(str(k), v) for k, v in data.items() if k not in names]
-    stack += [(str(k), k) for k in data if k not in names]
+    stack: list[tuple[str, Any]] = [(str(k), v) for k, v in fields.items()]
+    stack += [(str(k), k) for k in fields]
     while stack:
         where, value = stack.pop()
         if isinstance(value, str):

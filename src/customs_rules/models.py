@@ -205,10 +205,19 @@ def _line_number(value: Any) -> Any:
     return ascii_digits(value) if isinstance(value, str) else value
 
 
-def _number_text(value: Any) -> Any:
-    # pydantic reads numbers written in ASCII only: other digits are read as theirs
+def _opt_number(value: Any) -> Any:
+    # one validator, not three: it runs on every number of every row of a batch
     if isinstance(value, str):
+        if not value.strip():
+            return None
+        # pydantic reads numbers written in ASCII only: other digits are read as theirs
         return ascii_digits(check_text(value))
+    return _not_a_flag(value)
+
+
+def _opt_text(value: Any) -> Any:
+    if isinstance(value, str):
+        return check_text(value) if value.strip() else None
     return value
 
 
@@ -229,14 +238,10 @@ Currency = Annotated[str, AfterValidator(normalize_currency)]
 IsoDate = Annotated[dt.date, BeforeValidator(_strict_date)]
 DeclarationDate = Annotated[IsoDate, date_range(EARLIEST_DATE, YEARS_AHEAD)]
 Name = Annotated[str, BeforeValidator(_text), Field(min_length=1, max_length=500)]
-OptText = Annotated[
-    Annotated[str, Field(max_length=MAX_TEXT)] | None, BeforeValidator(_blank_to_none), BeforeValidator(check_text)
-]
+OptText = Annotated[Annotated[str, Field(max_length=MAX_TEXT)] | None, BeforeValidator(_opt_text)]
 OptCountry = Annotated[Country | None, BeforeValidator(_blank_to_none)]
 Amount = Annotated[float, Field(ge=0, allow_inf_nan=False)]
-OptNumber = Annotated[
-    Amount | None, BeforeValidator(_blank_to_none), BeforeValidator(_not_a_flag), BeforeValidator(_number_text)
-]
+OptNumber = Annotated[Amount | None, BeforeValidator(_opt_number)]
 
 
 class Procedure(StrEnum):
@@ -271,11 +276,12 @@ def refuse_typos(data: Any, known: set[str]) -> Any:
     like a misspelt contract field is refused: a lost `transit_countries` hides a risk.
     Extra fields are stored as written, so they must hold no control character either."""
     if isinstance(data, dict):
-        for key in data:
+        extra = [key for key in data if key not in known]
+        for key in extra:
             close = near_miss(key, known) if isinstance(key, str) else None
             if close:
                 raise ValueError(f"unknown field {key!r}: did you mean {close!r}?")
-        problem = extra_problem(data, known)
+        problem = extra_problem({key: data[key] for key in extra}) if extra else None
         if problem:
             raise ValueError(problem)
     return data
@@ -333,7 +339,7 @@ class Declaration(BaseModel):
     declaration_id: Annotated[str, BeforeValidator(_ident), BeforeValidator(_text), Field(min_length=1, max_length=100)]
     date: DeclarationDate
     procedure: Annotated[Procedure, _null_is_default(lambda: Procedure.EXPORT)] = Procedure.EXPORT
-    document_type: Annotated[str | None, BeforeValidator(_blank_to_none), BeforeValidator(check_text)] = None
+    document_type: Annotated[str | None, BeforeValidator(_opt_text)] = None
     exporter: Party
     consignee: Party
     dispatch_country: Country
