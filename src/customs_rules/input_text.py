@@ -51,7 +51,8 @@ def control_problem(text: str) -> str | None:
 
 def check_text(value: Any) -> Any:
     """A pydantic before-validator for free text: refuses control characters."""
-    if isinstance(value, str):
+    # isprintable() first: it runs at C speed on every text field of every row of a batch
+    if isinstance(value, str) and not value.isprintable():
         problem = control_problem(value)
         if problem:
             raise ValueError(f"text {problem}")

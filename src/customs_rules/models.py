@@ -202,7 +202,7 @@ def _null_is_default(default: Any) -> Any:
 def _line_number(value: Any) -> Any:
     if isinstance(value, bool | float):
         raise ValueError(f"line must be a whole number, got {value!r}")
-    return ascii_digits(value) if isinstance(value, str) else value
+    return ascii_digits(value) if isinstance(value, str) and not value.isascii() else value
 
 
 def _opt_number(value: Any) -> Any:
@@ -211,13 +211,13 @@ def _opt_number(value: Any) -> Any:
         if not value.strip():
             return None
         # pydantic reads numbers written in ASCII only: other digits are read as theirs
-        return ascii_digits(check_text(value))
+        return value if value.isascii() and value.isprintable() else ascii_digits(check_text(value))
     return _not_a_flag(value)
 
 
 def _opt_text(value: Any) -> Any:
     if isinstance(value, str):
-        return check_text(value) if value.strip() else None
+        return (value if value.isprintable() else check_text(value)) if value.strip() else None
     return value
 
 
