@@ -192,11 +192,11 @@ def test_stored_rows_rebuild_the_records_they_came_from(
            "activity_codes": ";".join(codes), "aliases": ";".join(aliases), "address": address}  # fmt: skip
     try:
         company = CompanyRecord.model_validate(raw)
+        person = PersonRecord.model_validate(
+            {"company_id": "123", "person_name": name, "role": role, "person_id": address, "birth_date": birth}
+        )
     except ValidationError:
-        return  # refused at load: never stored
-    person = PersonRecord.model_validate(
-        {"company_id": "123", "person_name": name, "role": role, "person_id": address, "birth_date": birth}
-    )
+        return  # refused at load (a control character, a date out of range, a look-alike id): never stored
     round_trip_store.replace_companies([company])
     round_trip_store.replace_people([person])
     with round_trip_store.stored_registry() as stored:
