@@ -65,6 +65,18 @@ def load_fixture_registry(db: str) -> None:
     assert result.exit_code == 0, result.stderr
 
 
+def load_small_registry(db: str, tmp_path: Path) -> None:
+    """The two traders of the CSV rows below: screening refuses an empty registry."""
+    companies, people = tmp_path / "companies.csv", tmp_path / "people.csv"
+    companies.write_text(
+        "company_id,name,country,registered_on,activity_codes,aliases\n"
+        "150340000011,Dala Grain LLP,KZ,2015-03-01,46.21,\nCN91,Harbin Grain Import Co,CN,2005-01-01,46.21,\n"
+    )
+    people.write_text("company_id,person_name,role\n150340000011,Yerlan Sadykov,director\n")
+    result = run(db, "registry", "load", "--companies", str(companies), "--people", str(people))
+    assert result.exit_code == 0, result.stderr
+
+
 def stored(db: str) -> tuple[int, int]:
     store = Store(db)
     try:
@@ -104,6 +116,7 @@ def test_a_misspelt_csv_column_refuses_the_whole_file(
     header = HEADER + f",{written}"
     rows = [csv_row("T-1") + ",RU", csv_row("T-2") + ",RU"]
     path = write_csv(tmp_path / "batch.csv", rows, header)
+    load_small_registry(sqlite_url, tmp_path)
     result = run(sqlite_url, "screen", path, "--format", "json")
     assert result.exit_code == 2
     assert result.stdout == ""  # nothing screened
@@ -348,6 +361,7 @@ def test_a_nul_in_one_csv_row_rejects_it_at_its_line_and_the_rest_is_stored(db_u
     rows[2] = csv_row("C-3", description="wheat\x00")
     rows[4] = csv_row("C-5\u202e", description="wheat")
     path = write_csv(tmp_path / "nul.csv", rows)
+    load_small_registry(db_url, tmp_path)
     result = run(db_url, "screen", path, "--format", "json")
     assert result.exit_code == 2, result.stderr
     screened = [json.loads(line)["declaration_id"] for line in result.stdout.splitlines()]
@@ -394,6 +408,7 @@ def test_registry_date_ranges() -> None:
 def test_a_far_date_is_a_located_rejection_and_the_report_is_written(sqlite_url: str, tmp_path: Path) -> None:
     path = write_csv(tmp_path / "dates.csv", [csv_row("OK-1"), csv_row("FAR-1", date="9999-12-31"), csv_row("OK-2")])
     report = tmp_path / "report.html"
+    load_small_registry(sqlite_url, tmp_path)
     result = run(sqlite_url, "screen", path, "--format", "json", "--report", str(report))
     assert result.exit_code == 2, result.stderr
     assert [json.loads(line)["declaration_id"] for line in result.stdout.splitlines()] == ["OK-1", "OK-2"]
