@@ -22,6 +22,7 @@ from sqlmodel import select
 from customs_rules.cli import main
 from customs_rules.errors import InputError
 from customs_rules.form import ask_declaration
+from customs_rules.identifiers import check_id
 from customs_rules.input_text import ascii_digits
 from customs_rules.models import STORED, Declaration, Item, Party, normalize_country, normalize_currency, normalize_hs
 from customs_rules.parsing import Parsed, Rejected, read_declarations
@@ -286,6 +287,22 @@ def test_registry_ids_and_dates_are_normalised_and_look_alikes_refused(tmp_path:
         f"{path}:2, field person_id: id 'АB12' holds U+0410 CYRILLIC CAPITAL LETTER A: "
         "write it with ASCII letters and digits (look-alikes are refused)"
     ]
+
+
+def test_a_control_character_in_a_registry_row_is_refused_at_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "people.csv"
+    path.write_text("company_id,person_name,role\nKZ1,Ilya Goldberg,director\nKZ2,Ilya\x00 Goldberg,founder\n")
+    with pytest.raises(InputError) as caught:
+        read_registry_csv(path, PersonRecord)
+    assert [str(e) for e in caught.value.errors] == [
+        f"{path}:3, field person_name: text holds U+0000 NUL at character 5; control and bidi characters are not allowed"
+    ]
+
+
+def test_id_checksums_read_ascii_digits_only() -> None:
+    # the model hands ASCII ids on; a caller of the library that does not gets no scheme, not int()'s guess
+    assert check_id("190540218733", "KZ").scheme == "BIN"
+    assert check_id(in_script("190540218733", ZEROS[0]), "KZ").scheme is None
 
 
 def test_rule_pack_hs_prefixes_must_be_ascii_digits() -> None:

@@ -60,7 +60,7 @@ def check_id(value: str | None, country: str | None) -> IdCheck:
     if not value:
         return IdCheck(None, None, "no id declared")
     number = "".join(ch for ch in value if ch.isalnum())
-    if not number.isdigit():
+    if not (number.isascii() and number.isdigit()):  # int() would read any script's digits
         return IdCheck(None, None, f"{value}: no checked scheme for this form")
     if country == "KZ" and len(number) == 12:
         return check_kz(number)
