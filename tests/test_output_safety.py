@@ -207,7 +207,10 @@ def test_rule_scores_that_cannot_add_up_are_refused(tmp_path: Path) -> None:
 
 def test_every_json_line_parses_strictly(sqlite_url: str, tmp_path: Path) -> None:
     odd = "x\x1b[2J\u202e\u2028\U000e0001"
-    good = BASE | {"declaration_id": "J-1", "note": odd}
+    # a declaration holding ESC or a bidi override is rejected (README, Contracts): J-1
+    # stores the unprintable characters that validation lets through; the query keeps them all
+    kept = "x\u2028\U000e0001\u200f"
+    good = BASE | {"declaration_id": "J-1", "note": kept}
     hold = BASE | {"declaration_id": "J-2", "destination_country": "RU", "items": [{"hs_code": "8806.21", "value": 5}]}
     path = jsonl(tmp_path, "in.jsonl", [good, hold])
     out = tmp_path / "out.jsonl"
@@ -229,7 +232,7 @@ def test_every_json_line_parses_strictly(sqlite_url: str, tmp_path: Path) -> Non
         for line in text.splitlines():
             assert line.isprintable(), line  # nothing a terminal would obey, even in JSON
             strict(line)
-    assert strict(run(sqlite_url, "decisions", "show", "J-1", "--format", "json").stdout)["declaration"]["note"] == odd
+    assert strict(run(sqlite_url, "decisions", "show", "J-1", "--format", "json").stdout)["declaration"]["note"] == kept
 
 
 # --- terminals -------------------------------------------------------------------------
