@@ -322,7 +322,7 @@ def test_the_form_reads_other_digits_as_ascii_and_refuses_look_alikes() -> None:
     answers = ["F-1", in_script("2024-02-10", ar), "export", "", "Dala Grain LLP", in_script("150340000011", ar),
                "kz", "Harbin Grain Import Co", "", "", "\u041aZ", "kz", "cn", "",
                in_script("1001 99 000 0", ar), "wheat", in_script("20", ar), "t", in_script("5000", ar), "usd", "kz",
-               in_script("20000", ar), "n"]  # fmt: skip
+               in_script("20000", ar), "n", "y"]  # fmt: skip
     result = CliRunner().invoke(form_command, input="".join(f"{a}\n" for a in answers))
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)

@@ -58,13 +58,14 @@ def normalize_hs(value: str) -> str:
 @lru_cache(maxsize=512)
 def normalize_country(value: str) -> str:
     """An ISO 3166-1 alpha-2 code, case-insensitive, checked against pycountry."""
-    code = _ascii_code(value, "country", "an ISO 3166-1 alpha-2 code")
-    if len(code) != 2 or pycountry.countries.get(alpha_2=code) is None:
+    code = _upper_ascii(value)
+    if not code.isascii() or len(code) != 2 or pycountry.countries.get(alpha_2=code) is None:
         close = " or ".join(
             f"{c} ({getattr(pycountry.countries.get(alpha_2=c), 'name', '?')})" for c in country_suggestions(value)
         )
         hint = f"; did you mean {close}?" if close else ""
-        raise ValueError(f"unknown country {value!r}: expected an ISO 3166-1 alpha-2 code{hint}")
+        why = _look_alike(code, 2)
+        raise ValueError(f"unknown country {value!r}: {why}expected an ISO 3166-1 alpha-2 code{hint}")
     return code
 
 
@@ -126,21 +127,26 @@ def country_suggestions(value: str, limit: int = 3) -> list[str]:
 @lru_cache(maxsize=256)
 def normalize_currency(value: str) -> str:
     """An ISO 4217 code, case-insensitive, checked against pycountry."""
-    code = _ascii_code(value, "currency", "an ISO 4217 code such as USD")
-    if len(code) != 3 or pycountry.currencies.get(alpha_3=code) is None:
-        raise ValueError(f"unknown currency {value!r}: expected an ISO 4217 code such as USD")
+    code = _upper_ascii(value)
+    if not code.isascii() or len(code) != 3 or pycountry.currencies.get(alpha_3=code) is None:
+        why = _look_alike(code, 3)
+        raise ValueError(f"unknown currency {value!r}: {why}expected an ISO 4217 code such as USD")
     return code
 
 
-def _ascii_code(value: str, what: str, expected: str) -> str:
-    # upper-casing first would guess: "ß" becomes SS (South Sudan), Turkish "ı" becomes I;
-    # and a Cyrillic or Greek look-alike is another letter, never the Latin one
+def _upper_ascii(value: str) -> str:
+    # only ASCII is upper-cased: "ß" would become SS (South Sudan), Turkish "ı" an I; and a
+    # Cyrillic or Greek look-alike is another letter, never read as the Latin one
     code = value.strip()
-    if not code.isascii():
-        odd = next(ch for ch in code if not ch.isascii())
-        problem = f"it holds {describe(odd)}, not an ASCII letter"
-        raise ValueError(f"unknown {what} {value!r}: {problem}; expected {expected}")
-    return code.upper()
+    return code.upper() if code.isascii() else code
+
+
+def _look_alike(code: str, size: int) -> str:
+    """For a code-sized value with a non-ASCII letter: which letter keeps it from being a code."""
+    if code.isascii() or len(code) > size:
+        return ""
+    odd = next(ch for ch in code if not ch.isascii())
+    return f"it holds {describe(odd)}, not an ASCII letter; "
 
 
 def _strict_date(value: Any) -> Any:
