@@ -10,6 +10,7 @@ officers never see it; PostgreSQL conflicts between concurrent submissions are r
 from __future__ import annotations
 
 import datetime as dt
+import json
 import random
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -66,7 +67,15 @@ def _sqlite_connect(connection: Any, _record: Any) -> None:
 
 def _json_text(value: Any) -> str:
     # the stored facts and contents are most of what a batch writes: orjson is ~10x json
-    text = orjson.dumps(value)
+    try:
+        text = orjson.dumps(value)
+    except orjson.JSONEncodeError:
+        # an integer past 64 bits (JSON allows any, and extra fields are kept as given):
+        # the standard encoder writes it exactly, and refuses NaN and Infinity itself
+        try:
+            return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        except ValueError as exc:
+            raise StorageError("refusing to store a number that is not finite (NaN or Infinity) as JSON") from exc
     # orjson writes NaN and Infinity as null without a word: where a null came out, make
     # sure it was a None, so stored JSON never silently loses a number
     if b"null" in text and not finite_json(value):
