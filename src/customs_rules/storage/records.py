@@ -184,7 +184,10 @@ def _same_values(header: dict[str, Any], fact: dict[str, Any], size: int) -> boo
     values = list(islice(fact.values(), size))
     if all(map(operator.is_, header.values(), values)):
         return True  # enrichment shares the header's values between items: no need to compare
-    return orjson.dumps(list(header.values())) == orjson.dumps(values)  # exact: 1 is not true
+    try:
+        return orjson.dumps(list(header.values())) == orjson.dumps(values)  # exact: 1 is not true
+    except orjson.JSONEncodeError:  # an integer past 64 bits: the standard encoder is exact too
+        return json.dumps(list(header.values())) == json.dumps(values)
 
 
 def unpack_facts(stored: list[dict[str, Any]] | dict[str, Any]) -> list[dict[str, Any]]:
