@@ -73,7 +73,9 @@ fact_keys = st.sampled_from(["declaration.date", "exporter.known", "parties.link
 
 @settings(deadline=None)  # the first example pays for imports on a busy machine
 @given(st.lists(st.dictionaries(fact_keys, fact_values, max_size=6), max_size=4), st.booleans())
-@example([{"x": 2**64, "item.line": 1}, {"x": 2**64, "item.line": 2}], True)  # past orjson's 64 bits
+@example(
+    [{"x": int("1" + "0" * 30), "item.line": 1}, {"x": int("1" + "0" * 30), "item.line": 2}], False
+)  # past 64 bits
 def test_stored_facts_come_back_the_same_key_order_included(facts: list[dict[str, Any]], same_header: bool) -> None:
     if same_header and facts:  # as enrichment makes them: one header in every item's fact
         header = {k: v for k, v in facts[0].items() if not k.startswith("item.")}
