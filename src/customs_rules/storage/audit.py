@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import insert, text
 from sqlmodel import Session, col, select
 
-from .tables import AuditRecord, DecisionRecord, DeclarationRecord, FindingRecord, ItemRecord
+from .tables import AuditRecord, DecisionRecord, DeclarationRecord, FindingRecord, ItemRecord, OutcomeRecord
 
 GENESIS = "0" * 64
 LOCK_KEY = 7_320_116  # the advisory lock of audit appends
@@ -37,7 +37,7 @@ class Entry:
 class Verification:
     ok: bool
     entries: int
-    last_hash: str
+    last_hash: str  # with `entries`, the head of the chain
     problem: str | None = None
 
 
@@ -84,14 +84,26 @@ def append(session: Session, entries: Iterable[Entry]) -> None:
     session.execute(insert(AuditRecord), rows)
 
 
-def verify(session: Session, batch_size: int = 5000) -> Verification:
-    """Walk the whole chain, then check every decision still says what the log recorded;
-    the first broken link or altered decision is reported."""
-    chain = _verify_chain(session, batch_size)
+def verify(session: Session, batch_size: int = 5000, expect: Iterable[str] = ()) -> Verification:
+    """Walk the whole chain, then check every decision and outcome still says what the
+    log recorded, every sealed row still exists and no row exists unsealed; the first
+    problem is reported. `expect`: hashes of heads noted earlier (a chain cut back
+    behind one of them no longer holds it)."""
+    expected = set(expect)
+    chain = _verify_chain(session, batch_size, expected)
     if not chain.ok:
         return chain
-    altered = _altered_decision(session, batch_size)
+    if expected:
+        return Verification(False, chain.entries, chain.last_hash, _cut_back(sorted(expected), chain))
+    altered = _altered_decision(session, batch_size) or _altered_outcome(session)
     return Verification(False, chain.entries, chain.last_hash, altered) if altered else chain
+
+
+def _cut_back(missing: list[str], chain: Verification) -> str:
+    return (
+        f"the chain no longer holds the head {missing[0]} noted earlier: entries were removed from its end "
+        f"(it now ends at entry {chain.entries}, {chain.last_hash})"
+    )
 
 
 def _recorded_digests(session: Session) -> dict[int, tuple[str, int]]:
@@ -122,33 +134,44 @@ def _altered_decision(session: Session, batch_size: int = 5000) -> str | None:
     last_id = 0
     while True:
         rows = session.exec(
-            select(DecisionRecord, DeclarationRecord.content_hash)
+            select(DecisionRecord, DeclarationRecord.content_hash, DeclarationRecord.revision)
             .join(DeclarationRecord, col(DeclarationRecord.id) == DecisionRecord.declaration_pk)
             .where(col(DecisionRecord.id) > last_id)
             .order_by(col(DecisionRecord.id))
             .limit(batch_size)
         ).all()
         if not rows:
-            return _altered_declaration(session, batch_size)
-        findings = _findings_of(session, [int(row.id or 0) for row, _ in rows])
-        for row, content_digest in rows:
+            return _missing_decision(recorded) or _altered_declaration(session, batch_size)
+        findings = _findings_of(session, [int(row.id or 0) for row, _, _ in rows])
+        for row, content_digest, revision in rows:
             number = int(row.id or 0)
-            entry = recorded.get(number)
+            entry = recorded.pop(number, None)
             if entry is None:
                 if first_audited is not None and number > first_audited:
                     return f"decision #{number} has no audit entry"
                 continue
-            if _digest(row, content_digest, findings.get(number, []), entry[0]) != entry[0]:
+            if _digest(row, content_digest, revision, findings.get(number, []), entry[0]) != entry[0]:
                 return f"decision #{number} no longer says what audit entry {entry[1]} recorded"
         last_id = int(rows[-1][0].id or 0)
 
 
-def _digest(row: DecisionRecord, content_digest: str, findings: list[FindingRecord], recorded: str) -> str:
-    """The digest an audit entry holds, recomputed from the stored rows, in the form
-    the entry holds it (a seal, or the shorter digest of entries written before seals)."""
-    from .records import SEAL, seal
+def _missing_decision(left: dict[int, tuple[str, int]]) -> str | None:
+    """What is left of the sealed decisions once every stored one was checked: rows deleted."""
+    if not left:
+        return None
+    number = min(left)
+    return f"decision #{number}, sealed by audit entry {left[number][1]}, is missing"
 
-    if not recorded.startswith(SEAL):
+
+def _digest(
+    row: DecisionRecord, content_digest: str, revision: int, findings: list[FindingRecord], recorded: str
+) -> str:
+    """The digest an audit entry holds, recomputed from the stored rows, in the form
+    the entry holds it (a seal of form 3 or 2, or the shorter digest of entries written
+    before seals)."""
+    from .records import SEAL, SEAL_V2, seal, sealed_columns
+
+    if not recorded.startswith((SEAL, SEAL_V2)):
         rules = sorted(f.rule_id for f in findings if not f.is_test)
         return digest_of(row.decision, row.score, row.ruleset_version, rules)
     rows = [
@@ -156,7 +179,46 @@ def _digest(row: DecisionRecord, content_digest: str, findings: list[FindingReco
          "is_test": f.is_test, "evidence": f.evidence}
         for f in findings
     ]  # fmt: skip
-    return seal(row.decision, row.score, row.ruleset_version, rows, content_digest, row.facts)
+    columns = sealed_columns(row.model_dump(), revision) if recorded.startswith(SEAL) else None
+    return seal(row.decision, row.score, row.ruleset_version, rows, content_digest, row.facts, columns)
+
+
+def outcome_seal(row: OutcomeRecord) -> str:
+    """Every column of an inspection outcome, in a few bytes its audit entry keeps."""
+    body = [row.decision_id, row.declaration_id, row.result, row.note, row.officer, _utc(row.recorded_at).isoformat()]
+    return hashlib.sha256(json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()).hexdigest()[:16]
+
+
+def _altered_outcome(session: Session) -> str | None:
+    """The first outcome that is missing, altered or unsealed. Entries hold the outcome's
+    id and seal; older ones (written before seals) name its decision, result and note,
+    and are matched to the outcome rows without an entry of the newer form in order."""
+    sealed: dict[int, tuple[str, int]] = {}
+    older: list[tuple[int, dict[str, Any]]] = []
+    query = select(AuditRecord.id, AuditRecord.details).where(AuditRecord.action == "outcome")
+    for entry_id, details in session.exec(query.order_by(col(AuditRecord.id))):
+        if "outcome_id" in details:
+            sealed[int(details["outcome_id"])] = (details["seal"], int(entry_id or 0))
+        else:
+            older.append((int(entry_id or 0), dict(details)))
+    unsealed = []
+    for row in session.exec(select(OutcomeRecord).order_by(col(OutcomeRecord.id))):
+        entry = sealed.pop(int(row.id or 0), None)
+        if entry is None:
+            unsealed.append(row)
+        elif outcome_seal(row) != entry[0]:
+            return f"outcome of decision #{row.decision_id} no longer says what audit entry {entry[1]} recorded"
+    for (entry_id, details), row in zip(older, unsealed, strict=False):
+        if (details.get("decision_id"), details.get("result"), details.get("note")) != (
+            row.decision_id, row.result, row.note,
+        ):  # fmt: skip
+            return f"outcome of decision #{row.decision_id} no longer says what audit entry {entry_id} recorded"
+    if sealed or len(older) > len(unsealed):
+        entry_id = min(e for _, e in sealed.values()) if sealed else older[len(unsealed)][0]
+        return f"the outcome recorded by audit entry {entry_id} is missing"
+    if len(unsealed) > len(older):
+        return f"outcome of decision #{unsealed[len(older)].decision_id} has no audit entry"
+    return None
 
 
 def _findings_of(session: Session, decision_ids: list[int]) -> dict[int, list[FindingRecord]]:
@@ -172,7 +234,7 @@ def _findings_of(session: Session, decision_ids: list[int]) -> dict[int, list[Fi
 def _altered_declaration(session: Session, batch_size: int) -> str | None:
     """The first declaration whose content no longer has its hash, or whose item rows
     no longer match its content."""
-    from .records import ITEM_FIELDS, content_hash
+    from .records import ITEM_FIELDS, content_hash, header_columns
 
     last_id = 0
     while True:
@@ -186,17 +248,33 @@ def _altered_declaration(session: Session, batch_size: int) -> str | None:
         query = select(ItemRecord).where(col(ItemRecord.declaration_pk).in_([r.id for r in rows]))
         for item in session.exec(query.order_by(col(ItemRecord.id))):
             items.setdefault(item.declaration_pk, []).append(tuple(getattr(item, f) for f in ITEM_FIELDS))
+        decided = set(
+            session.exec(
+                select(DecisionRecord.declaration_pk).where(
+                    col(DecisionRecord.declaration_pk).in_([r.id for r in rows])
+                )
+            ).all()
+        )
         for row in rows:
             name = f"declaration {row.declaration_id} (revision {row.revision})"
             if content_hash(row.content) != row.content_hash:
                 return f"{name} no longer has the content it was stored with"
+            if row.id not in decided:
+                return f"{name} has no decision: it was not stored by screening"
+            changed = [k for k, v in header_columns(row.content).items() if _column(getattr(row, k)) != v]
+            if changed:
+                return f"the {', '.join(changed)} column(s) of {name} no longer match its content"
             declared = [tuple(i.get(f) for f in ITEM_FIELDS) for i in row.content.get("items", [])]
             if items.get(int(row.id or 0), []) != declared:
                 return f"the item rows of {name} no longer match its content"
         last_id = int(rows[-1].id or 0)
 
 
-def _verify_chain(session: Session, batch_size: int) -> Verification:
+def _column(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, dt.date) else value
+
+
+def _verify_chain(session: Session, batch_size: int, expected: set[str]) -> Verification:
     prev, expected_id, count = GENESIS, 1, 0
     last_id = 0
     while True:
@@ -213,6 +291,7 @@ def _verify_chain(session: Session, batch_size: int) -> Verification:
             if entry_hash(prev, row.at, entry) != row.hash:
                 return Verification(False, count, prev, f"entry {row.id} was altered after it was written")
             prev, expected_id, count = row.hash, expected_id + 1, count + 1
+            expected.discard(row.hash)
         last_id = rows[-1].id or 0
 
 

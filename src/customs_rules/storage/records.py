@@ -11,9 +11,9 @@ from typing import Any
 
 import orjson
 from sqlalchemy import insert
-from sqlmodel import Session, SQLModel, col, select
+from sqlmodel import Session, SQLModel, col, func, select
 
-from .tables import DecisionRecord, DeclarationRecord, FindingRecord, ItemRecord
+from .tables import AuditRecord, DecisionRecord, DeclarationRecord, FindingRecord, ItemRecord
 
 
 def content_hash(content: dict[str, Any]) -> str:
@@ -30,15 +30,28 @@ def record(
     Bulk inserts (RETURNING the new ids, in order): one round trip per table."""
     ids = {s.declaration.declaration_id for s in batch}
     known: dict[str, list[tuple[int, str]]] = {}
-    query = select(DeclarationRecord.id, DeclarationRecord.declaration_id, DeclarationRecord.content_hash)
-    for pk, ident, digest in session.exec(query.where(col(DeclarationRecord.declaration_id).in_(ids))):
+    revision_of: dict[int, int] = {}
+    query = select(
+        DeclarationRecord.id,
+        DeclarationRecord.declaration_id,
+        DeclarationRecord.content_hash,
+        DeclarationRecord.revision,
+    )
+    for pk, ident, digest, revision in session.exec(query.where(col(DeclarationRecord.declaration_id).in_(ids))):
         known.setdefault(ident, []).append((int(pk or 0), digest))
+        revision_of[int(pk or 0)] = revision
     versions = {s.decision["ruleset_version"] for s in batch}
+    registry = registry_version(session)
+    # a declaration revision has one batch decision per rule set and registry (the
+    # schema's unique index holds it against concurrent runs: the loser retries, reads
+    # the winner's decision here and reuses it); a submission's decision counts too
     decided = set(
         session.exec(
             select(DecisionRecord.declaration_pk, DecisionRecord.ruleset_version).where(
                 col(DecisionRecord.declaration_pk).in_([pk for rows in known.values() for pk, _ in rows]),
                 col(DecisionRecord.ruleset_version).in_(versions),
+                DecisionRecord.registry_version == registry,
+                DecisionRecord.kind != "duplicate",
             )
         ).all()
     )
@@ -67,6 +80,7 @@ def record(
         targets.append((screening, None, len(new_rows), digest))
         positions.append(position)
         new_rows.append(_declaration_row(decl, content, digest, len(revisions), now))
+        revision_of[-len(new_rows)] = len(revisions)
         new_items.append([_item_row(i) for i in decl.items])
     new_pks = _insert_returning(session, DeclarationRecord, new_rows)
     items = [row | {"declaration_pk": new_pks[n]} for n, rows in enumerate(new_items) for row in rows]
@@ -75,9 +89,13 @@ def record(
     seals = []
     for screening, pk, index, digest in targets:
         row = _decision_row(screening, pk if pk is not None else new_pks[index])
-        decisions.append(row | {"kind": kind, "officer": officer})
+        row |= {"kind": kind, "officer": officer, "registry_version": registry}
+        decisions.append(row)
         d = screening.decision
-        seals.append(seal(d["decision"], d["score"], d["ruleset_version"], _finding_rows(d), digest, row["facts"]))
+        columns = sealed_columns(row, revision_of[pk if pk is not None else -index - 1])
+        seals.append(
+            seal(d["decision"], d["score"], d["ruleset_version"], _finding_rows(d), digest, row["facts"], columns)
+        )
     decision_pks = _insert_returning(session, DecisionRecord, decisions)
     findings = [
         row | {"decision_id": decision_pks[n]}
@@ -120,6 +138,20 @@ def _declaration_row(
         "destination_country": decl.destination_country,
         "received_at": now,
         "content": content,
+    }
+
+
+def header_columns(content: dict[str, Any]) -> dict[str, Any]:
+    """The declaration row's copies of its content's header (what lists, reports and
+    history rules read), as the content holds them: `audit verify` compares the two."""
+    return {
+        "declaration_id": content.get("declaration_id"),
+        "date": content.get("date"),
+        "procedure": content.get("procedure"),
+        "exporter_name": (content.get("exporter") or {}).get("name"),
+        "consignee_name": (content.get("consignee") or {}).get("name"),
+        "dispatch_country": content.get("dispatch_country"),
+        "destination_country": content.get("destination_country"),
     }
 
 
@@ -197,19 +229,54 @@ def unpack_facts(stored: list[dict[str, Any]] | dict[str, Any]) -> list[dict[str
     return stored
 
 
-SEAL = "2:"  # seals of this form cover findings, facts and content; older digests did not
+SEAL = "3:"  # seals of this form cover every column of the decision row as well
+SEAL_V2 = "2:"  # findings, facts and content, not the decision's other columns (kept verifiable)
 
 
 def seal(
-    verdict: str, score: float, version: str, findings: list[dict[str, Any]], content_digest: str, facts: Any
+    verdict: str,
+    score: float,
+    version: str,
+    findings: list[dict[str, Any]],
+    content_digest: str,
+    facts: Any,
+    columns: dict[str, Any] | None = None,
 ) -> str:
     """What a stored decision says, in a few bytes the audit log keeps: its verdict,
     score and rule set, every finding (rows as stored, test findings too) with its
-    evidence, the facts it was made on and the content hash of its declaration. `audit
-    verify` recomputes it from the stored rows, so an edit of any of them is found."""
+    evidence, the facts it was made on, the content hash of its declaration and (form
+    3) the decision row's other columns (`sealed_columns`). `audit verify` recomputes it
+    from the stored rows, so an edit of any of them is found. Without `columns`: the
+    form-2 seal, as entries written before form 3 hold it."""
     sealed = sorted(orjson.dumps(_sealed_finding(f), option=orjson.OPT_SORT_KEYS).decode() for f in findings)
     body = [verdict, float(score), version, sealed, content_digest, facts]
-    return SEAL + hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()[:16]
+    if columns is not None:
+        body.append(columns)
+    digest = hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()[:16]
+    return (SEAL if columns is not None else SEAL_V2) + digest
+
+
+def sealed_columns(row: dict[str, Any], revision: int) -> dict[str, Any]:
+    """The decision row's columns a form-3 seal covers beside its verdict, score, rule
+    set and facts, in a form every database hands back the same (UTC, no zone)."""
+    at = row["screened_at"]
+    at = at if at.tzinfo is None else at.astimezone(dt.UTC).replace(tzinfo=None)
+    return {
+        "declaration_id": row["declaration_id"],
+        "revision": revision,
+        "kind": row["kind"],
+        "officer": row["officer"],
+        "registry_version": row["registry_version"],
+        "screened_at": at.isoformat(),
+    }
+
+
+def registry_version(session: Session) -> int:
+    """The registry version: the audit-log id of the newest `registry_load` entry (each
+    load of companies, people or the watchlist writes one, in the transaction that
+    replaces the table), 0 when none was loaded. Read in the transaction that stores."""
+    found = session.exec(select(func.max(AuditRecord.id)).where(AuditRecord.action == "registry_load")).one()
+    return int(found or 0)
 
 
 def _sealed_finding(finding: dict[str, Any]) -> list[Any]:

@@ -395,7 +395,9 @@ class Store:
                 officer=officer, recorded_at=now,
             )  # fmt: skip
             session.add(outcome)
-            details = {"decision_id": row.id, "result": result, "note": note}
+            session.flush()  # its id, for the audit entry that seals it
+            details = {"decision_id": row.id, "result": result, "note": note, "outcome_id": outcome.id,
+                       "seal": audit.outcome_seal(outcome)}  # fmt: skip
             audit.append(session, [audit.Entry(officer, "outcome", row.declaration_id, details)])
             return {"reference": queries.reference(row.id), "declaration_id": row.declaration_id, "result": result}
 
@@ -418,11 +420,11 @@ class Store:
         with self.reading() as session:
             return audit.entries(session, limit, action)
 
-    def verify_audit(self) -> audit.Verification:
+    def verify_audit(self, expect: Iterable[str] = ()) -> audit.Verification:
         # one snapshot (REPEATABLE READ on PostgreSQL): a batch storing meanwhile must not
         # show decisions whose audit entry the chain walk did not see
         with Session(self.lookup_engine) as session:
-            return audit.verify(session)
+            return audit.verify(session, expect=expect)
 
     def count(self, table: type[SQLModel]) -> int:
         with self.reading() as session:

@@ -10,7 +10,7 @@ import datetime as dt
 from typing import Any
 
 from pydantic import NaiveDatetime
-from sqlalchemy import Column, Index, UniqueConstraint
+from sqlalchemy import Column, Index, UniqueConstraint, text
 from sqlalchemy.types import JSON
 from sqlmodel import Field, SQLModel
 
@@ -95,14 +95,25 @@ class ItemRecord(SQLModel, table=True):
 
 class DecisionRecord(SQLModel, table=True):
     __tablename__ = "decision"
+    # a declaration revision gets one batch decision per rule set and registry: holds
+    # however many batches store at once (migration 0004)
+    __table_args__ = (
+        Index(
+            "ux_decision_one_batch", "declaration_pk", "ruleset_version", "registry_version", unique=True,
+            sqlite_where=text("kind = 'screen'"), postgresql_where=text("kind = 'screen'"),
+        ),
+    )  # fmt: skip
     id: int | None = Field(default=None, primary_key=True)
-    kind: str = "screen"  # screen | submit | rescreen
+    kind: str = "screen"  # screen | submit | rescreen | duplicate (an extra copy, see migration 0004)
     officer: str | None = None
     declaration_pk: int = Field(foreign_key="declaration.id", index=True)
     declaration_id: str = Field(index=True)
     decision: str = Field(index=True)
     score: float
     ruleset_version: str = Field(foreign_key="ruleset_version.version")
+    # the audit-log id of the newest registry load when it was stored (0: none, or not
+    # recorded before migration 0004): see audit.registry_version
+    registry_version: int = 0
     screened_at: dt.datetime
     # one dict per item, or {"header": ..., "items": [...]}: see records.pack_facts
     facts: list[dict[str, Any]] | dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
