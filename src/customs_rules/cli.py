@@ -102,10 +102,14 @@ def main(ctx: click.Context, db: str | None, quiet: bool) -> None:
     ctx.obj = {"db": db or default_db_url(), "quiet": quiet}
 
 
+WRITING = {"submit", "screen", "load", "outcome", "rescreen"}  # the commands that may create the database
+
+
 def open_store(ctx: click.Context) -> Store:
     from .storage import Store
 
-    return Store(ctx.obj["db"])
+    # a read-only command on a mistyped path must say so, not report on a new empty file
+    return Store(ctx.obj["db"], create=ctx.command.name in WRITING)
 
 
 @main.group()

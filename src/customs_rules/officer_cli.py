@@ -434,21 +434,49 @@ def audit(ctx: click.Context, limit: int, action: str | None, fmt: str) -> None:
 
 
 @audit.command("verify")
+@click.option("--expect", "expect", multiple=True, metavar="HASH", help="Fail unless the chain still holds this head.")
+@click.option(
+    "--head-file", type=click.Path(path_type=Path), help="Keep the head here: fail unless the chain still holds "
+    "the head it notes, then note the new one (kept where the database's users cannot write)."
+)  # fmt: skip
 @click.pass_context
 @handle_errors
-def audit_verify(ctx: click.Context) -> None:
-    """Check the audit log's hash chain; exit 2 and name the first broken entry if not."""
+def audit_verify(ctx: click.Context, expect: tuple[str, ...], head_file: Path | None) -> None:
+    """Check the audit log's hash chain, that every decision and outcome still says what
+    it sealed and that no sealed row is missing or stored unsealed; print the head (entry
+    count and last hash). Exit 2 and name the first problem if not."""
     from .errors import LocatedError, Location
 
+    noted = _noted_head(head_file) if head_file is not None else []
     store = open_store(ctx)
     try:
-        result = store.verify_audit()
+        result = store.verify_audit([*expect, *noted])
     finally:
         store.close()
     if not result.ok:
         where = LocatedError(Location("audit log"), result.problem or "broken")
         raise CliError(f"audit log tampered with: {where}", EXIT_INPUT, "restore the database from a backup")
-    click.echo(f"ok: {result.entries} entries, chain intact, last hash {result.last_hash}", err=False)
+    click.echo(f"ok: {result.entries} entries, chain intact, last hash {result.last_hash}")
+    click.echo(f"head {result.entries} {result.last_hash}")
+    if head_file is not None:
+        try:
+            head_file.write_text(f"head {result.entries} {result.last_hash}\n", encoding="utf-8")
+        except OSError as exc:
+            raise CliError(f"cannot write the head file {head_file}: {exc.strerror or exc}", EXIT_INPUT) from None
+
+
+def _noted_head(path: Path) -> list[str]:
+    """The hash a head file notes; none when it does not exist yet (the first run)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return []
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CliError(f"cannot read the head file {path}: {exc}", EXIT_INPUT) from None
+    parts = text.split()
+    if len(parts) != 3 or parts[0] != "head" or not parts[1].isdigit() or len(parts[2]) != 64:
+        raise CliError(f"{path}:1: not a head file (expected: head COUNT HASH)", EXIT_INPUT)
+    return [parts[2]]
 
 
 __all__ = ["audit", "decisions", "err_console", "outcome", "rescreen", "stats", "submit"]

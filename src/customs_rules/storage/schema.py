@@ -46,6 +46,13 @@ def at_head(connection: Connection) -> bool:
     return versions == [HEAD]
 
 
+def exists(engine: Engine) -> bool:
+    """Whether the database holds a customs-rules schema (of any revision)."""
+    with engine.connect() as connection:
+        found = inspect(connection)
+        return found.has_table("alembic_version") or found.has_table("declaration")
+
+
 def upgrade(engine: Engine) -> None:
     """Bring the schema to HEAD; cheap (one query, no Alembic) when it is already there."""
     with engine.connect() as connection:

@@ -91,11 +91,16 @@ def _sqlite_begin(connection: Any) -> None:
 class Store:
     """One database: open it once, then load registries, submit and screen."""
 
-    def __init__(self, url: str | None = None) -> None:
+    def __init__(self, url: str | None = None, create: bool = True) -> None:
+        """Open the database at `url`; with `create` false (read-only commands), refuse
+        one that does not exist instead of creating it empty."""
         self.url = url or default_db_url()
         self._writes = 0
+        file = self.url.startswith("sqlite:///") and self.url != "sqlite:///:memory:"
+        if file and not create and not Path(self.url.removeprefix("sqlite:///")).is_file():
+            raise MissingDatabase(f"no database at {self.url.removeprefix('sqlite:///')}", _MISSING_HINT)
         try:
-            if self.url.startswith("sqlite:///") and self.url != "sqlite:///:memory:":
+            if file:
                 Path(self.url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
             # timestamps are stored as UTC: a PostgreSQL session in another zone would shift them
             options: dict[str, Any] = {"json_serializer": _json_text}
@@ -115,6 +120,9 @@ class Store:
             else:
                 # registry look-ups see one snapshot per block (StoredRegistry.prefetch)
                 self.lookup_engine = self.engine.execution_options(isolation_level="REPEATABLE READ")
+            if not create and not schema.exists(self.engine):
+                self.close()
+                raise MissingDatabase(f"no customs-rules database at {self.engine.url!r}", _MISSING_HINT)
             self._retry(lambda: schema.upgrade(self.engine))
         except (SQLAlchemyError, OSError, ValueError, ImportError) as exc:
             raise StorageError(
@@ -429,6 +437,18 @@ class Store:
     def count(self, table: type[SQLModel]) -> int:
         with self.reading() as session:
             return int(session.exec(select(func.count()).select_from(table)).one())
+
+
+_MISSING_HINT = (
+    "check --db or CUSTOMS_RULES_DB; only commands that store (submit, screen, registry load, outcome, "
+    "rescreen) create a database"
+)
+
+
+class MissingDatabase(StorageError):
+    """A read-only command pointed at a database that does not exist: bad input."""
+
+    exit_code = 2
 
 
 def _ensure_ruleset(session: Session, version: str, content: dict[str, str], actor: str) -> None:

@@ -1,0 +1,183 @@
+"""Tampering `audit verify` must find, each made by direct SQL on both back-ends (issue #12, 3)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+from sqlalchemy import text
+
+from customs_rules.cli import main
+from customs_rules.storage import Store
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = ROOT / "fixtures"
+SEED = FIXTURES / "declarations" / "aspan_arba_drones.json"
+BATCH = FIXTURES / "declarations" / "batch.jsonl"
+REGISTRY = FIXTURES / "registry"
+
+
+def cli(db: str, *args: str) -> Result:
+    return CliRunner().invoke(main, ["--db", db, *args], catch_exceptions=False)
+
+
+def sql(db: str, *statements: str) -> None:
+    """Change the database behind the tool's back, as someone tampering would."""
+    store = Store(db)
+    try:
+        with store.engine.begin() as conn:
+            for statement in statements:
+                conn.execute(text(statement))
+    finally:
+        store.close()
+
+
+def last_entry(db: str, action: str) -> int:
+    store = Store(db)
+    try:
+        with store.engine.connect() as conn:
+            found = conn.execute(text("SELECT max(id) FROM audit_log WHERE action = :a"), {"a": action}).scalar_one()
+            assert found == conn.execute(text("SELECT max(id) FROM audit_log")).scalar_one()  # it is the last
+            return int(found)
+    finally:
+        store.close()
+
+
+def stored(db: str) -> None:
+    """A registry, a submission (#1), a batch, and an inspection outcome of #1."""
+    registry = ["--companies", str(REGISTRY / "companies.csv"), "--people", str(REGISTRY / "people.csv")]
+    assert cli(db, "-q", "registry", "load", *registry).exit_code == 0
+    assert cli(db, "submit", str(SEED)).exit_code == 0
+    assert cli(db, "-q", "screen", str(BATCH)).exit_code == 0
+    assert cli(db, "outcome", "#1", "--result", "seized", "--note", "drones").exit_code == 0
+    ok = cli(db, "audit", "verify")
+    assert ok.exit_code == 0, ok.output
+
+
+def broken(db: str, problem: str, *options: str) -> None:
+    result = cli(db, "audit", "verify", *options)
+    assert result.exit_code == 2, result.output
+    assert problem in result.stderr, result.stderr
+
+
+SEALED = "no longer says what audit entry"
+TAMPERING = {
+    "decision deleted with its findings": (
+        ["DELETE FROM finding WHERE decision_id = 2", "DELETE FROM decision WHERE id = 2"],
+        "decision #2, sealed by audit entry",
+    ),
+    "outcome changed": (["UPDATE outcome SET result = 'clean'"], f"outcome of decision #1 {SEALED}"),
+    "outcome note changed": (["UPDATE outcome SET note = 'nothing'"], f"outcome of decision #1 {SEALED}"),
+    "outcome officer changed": (["UPDATE outcome SET officer = 'x'"], f"outcome of decision #1 {SEALED}"),
+    "outcome deleted": (["DELETE FROM outcome"], "the outcome recorded by audit entry"),
+    "decision officer": (["UPDATE decision SET officer = 'someone-else' WHERE id = 1"], f"decision #1 {SEALED}"),
+    "decision kind": (["UPDATE decision SET kind = 'rescreen' WHERE id = 2"], f"decision #2 {SEALED}"),
+    "decision screened_at": (
+        ["UPDATE decision SET screened_at = '2020-01-01 00:00:00' WHERE id = 2"],
+        f"decision #2 {SEALED}",
+    ),
+    "decision declaration_id": (["UPDATE decision SET declaration_id = 'OTHER' WHERE id = 1"], f"decision #1 {SEALED}"),
+    "decision registry_version": (["UPDATE decision SET registry_version = 99 WHERE id = 1"], f"decision #1 {SEALED}"),
+    "declaration exporter_name": (
+        ["UPDATE declaration SET exporter_name = 'Clean Trader' WHERE id = 1"],
+        "the exporter_name column(s) of declaration AA-20221115-001 (revision 1) no longer match its content",
+    ),
+    "declaration destination_country": (
+        ["UPDATE declaration SET destination_country = 'KG' WHERE id = 1"],
+        "the destination_country column(s) of declaration AA-20221115-001",
+    ),
+    "declaration date": (
+        ["UPDATE declaration SET date = '2020-01-01' WHERE id = 1"],
+        "the date column(s) of declaration AA-20221115-001",
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", list(TAMPERING))
+def test_audit_verify_finds(db_url: str, kind: str) -> None:
+    statements, problem = TAMPERING[kind]
+    stored(db_url)
+    sql(db_url, *statements)
+    broken(db_url, problem)
+
+
+def test_audit_verify_finds_the_last_entry_deleted_when_it_is_an_outcome(db_url: str) -> None:
+    stored(db_url)
+    sql(db_url, f"DELETE FROM audit_log WHERE id = {last_entry(db_url, 'outcome')}")
+    broken(db_url, "outcome of decision #1 has no audit entry")
+
+
+def test_audit_verify_finds_the_last_entry_deleted_when_it_is_a_rescreen(db_url: str, tmp_path: Path) -> None:
+    stored(db_url)
+    assert cli(db_url, "-q", "rescreen").exit_code == 0
+    head = tmp_path / "audit-head"
+    first = cli(db_url, "audit", "verify", "--head-file", str(head))
+    assert first.exit_code == 0 and head.exists(), first.output
+    noted = re.search(r"head (\d+) ([0-9a-f]{64})", first.stdout)
+    assert noted is not None and noted.group(2) in head.read_text()
+    sql(db_url, f"DELETE FROM audit_log WHERE id = {last_entry(db_url, 'rescreen')}")
+    assert cli(db_url, "audit", "verify").exit_code == 0  # a shorter chain is still a chain...
+    problem = f"the chain no longer holds the head {noted.group(2)}"
+    broken(db_url, problem, "--head-file", str(head))  # ...that no longer holds the head noted
+    broken(db_url, problem, "--expect", noted.group(2))
+
+
+def test_a_head_file_follows_the_chain_as_it_grows(db_url: str, tmp_path: Path) -> None:
+    stored(db_url)
+    head = tmp_path / "audit-head"
+    assert cli(db_url, "audit", "verify", "--head-file", str(head)).exit_code == 0
+    before = head.read_text()
+    assert cli(db_url, "submit", str(FIXTURES / "declarations" / "clean_wheat.json")).exit_code == 0
+    grown = cli(db_url, "audit", "verify", "--head-file", str(head))
+    assert grown.exit_code == 0, grown.output
+    assert head.read_text() != before
+    assert cli(db_url, "audit", "verify", "--expect", "0" * 64).exit_code == 2
+
+
+def test_an_inserted_unsealed_declaration_is_found(db_url: str) -> None:
+    stored(db_url)
+    sql(
+        db_url,
+        "INSERT INTO declaration (declaration_id, revision, content_hash, date, procedure, exporter_name, "
+        "consignee_name, dispatch_country, destination_country, received_at, content) SELECT declaration_id, "
+        "revision + 1, content_hash, date, procedure, exporter_name, consignee_name, dispatch_country, "
+        "destination_country, received_at, content FROM declaration WHERE id = 1",
+    )
+    broken(db_url, "declaration AA-20221115-001 (revision 2) has no decision")
+
+
+READ_ONLY = [
+    ["audit", "verify"],
+    ["audit"],
+    ["decisions", "list"],
+    ["decisions", "show", "#1"],
+    ["stats", "rules"],
+    ["registry", "status"],
+    ["registry", "match", "Aspan Arba"],
+]
+
+
+@pytest.mark.parametrize("command", READ_ONLY, ids=" ".join)
+def test_read_only_commands_never_create_a_database(tmp_path: Path, command: list[str]) -> None:
+    path = tmp_path / "nowhere" / "missing.db"
+    result = cli(f"sqlite:///{path}", *command)
+    assert result.exit_code == 2, result.output
+    assert f"no database at {path}" in result.stderr
+    assert not path.exists() and not path.parent.exists()
+
+
+def test_seals_of_the_form_before_every_column_was_covered_still_verify(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from customs_rules.storage import records
+
+    form_3 = records.seal
+    with monkeypatch.context() as patched:  # as the release before form 3 sealed them
+        patched.setattr(records, "seal", lambda *args, **_: form_3(*args[:6]))
+        assert cli(db_url, "submit", str(SEED)).exit_code == 0
+    assert cli(db_url, "-q", "screen", str(BATCH)).exit_code == 0
+    assert cli(db_url, "audit", "verify").exit_code == 0  # forms 2 and 3 side by side
+    sql(db_url, "UPDATE finding SET score = 0 WHERE decision_id = 1")
+    broken(db_url, f"decision #1 {SEALED}")
