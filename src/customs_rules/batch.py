@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .api import Screener, Screening
+from .errors import StorageError
 from .parsing import Parsed, RawRecord, Rejected, read_raw
 from .registry import RegistryLookup
 from .rules import RulePack
@@ -43,6 +44,11 @@ class Outcome:
     screening: Screening | None = None  # None once stored by the worker
     digest: bytes = b""  # of the declaration's content: one id, two contents is flagged
     location: str = ""
+    unstored: str = ""  # the storage error that kept this record's block out of the database
+
+    @property
+    def where(self) -> str:
+        return self.location or (str(self.rejected.location) if self.rejected is not None else "")
 
 
 @dataclass
@@ -98,7 +104,11 @@ class Worker:
         screener.registry.end_block()  # no read held open while storing (see StoredRegistry.end_block)
         if self.keep:
             screenings = [o.screening for o in results if o.screening is not None]
-            self._store().record_screenings(screenings, "screen", self.officer)
+            try:
+                self._store().record_screenings(screenings, "screen", self.officer)
+            except StorageError as exc:  # the parent says what was stored, and stops the run
+                for outcome in results:
+                    outcome.unstored = exc.detail or str(exc)
             for outcome in results:
                 outcome.screening = None  # stored: nothing heavy goes back to the parent
         return results
@@ -177,20 +187,78 @@ def screen_blocks(
     registry given is then an empty one)."""
     global _WORKER
     worker = Worker(pack, registry, db_url, keep, officer, without_registry)
+    run = StoredSoFar()
+    jobs = run.until_stopped(jobs)
     if workers <= 1:
         try:
             for block in jobs:
-                yield from worker.screen_block(block, at)
+                yield from run.passed(worker.screen_block(block, at))
         finally:
             worker.close()
+        run.check()
         return
     _WORKER = worker  # inherited by the forked children
     context = multiprocessing.get_context("fork")
     with context.Pool(workers, initializer=_follow_parent, initargs=(os.getpid(),)) as pool:
         # a bounded look-ahead: imap pulls blocks as workers free up, so memory stays flat
         for results in pool.imap(_screen_in_child, ((b, at) for b in jobs), chunksize=1):
-            yield from results
+            yield from run.passed(results)
     _WORKER = None
+    run.check()
+
+
+class StoppedRun(StorageError):
+    """A batch stopped because a block could not be stored: says exactly what was."""
+
+
+@dataclass
+class StoredSoFar:
+    """What a storing run has stored, block by block in input order. Once a block fails,
+    no new block is handed out; the blocks already in hand are still taken in (another
+    worker may have stored them), and `check` then stops the run, saying what is stored."""
+
+    declarations: int = 0
+    lines: int = 0
+    failed_at: str = ""
+    error: str = ""
+    stored_after: int = 0  # declarations stored after the failed block, by other workers
+    missing: int = 0  # screened declarations not stored
+
+    def until_stopped(self, jobs: Iterable[list[RawRecord | Rejected]]) -> Iterator[list[RawRecord | Rejected]]:
+        for block in jobs:
+            if self.failed_at:
+                return
+            yield block
+
+    def passed(self, results: list[Outcome]) -> list[Outcome]:
+        """The outcomes to print and count: those of blocks stored before any failure."""
+        screened = sum(o.decision is not None for o in results)
+        failure = next((o.unstored for o in results if o.unstored), "")
+        if failure and not self.failed_at:
+            self.failed_at, self.error = results[0].where, failure
+        if failure:
+            self.missing += screened
+            return []
+        if self.failed_at:
+            self.stored_after += screened
+            return []
+        self.declarations += screened
+        self.lines += sum(o.lines for o in results)
+        return results
+
+    def check(self) -> None:
+        if not self.failed_at:
+            return
+        others = (
+            f"; {self.stored_after} declaration(s) after it were stored by other workers" if self.stored_after else ""
+        )
+        raise StoppedRun(
+            f"storing stopped at {self.failed_at}: {self.error}\n"
+            f"stored: {self.declarations} declaration(s), every one in the {self.lines} input line(s) before "
+            f"{self.failed_at} (rejected ones aside){others}; not stored: {self.missing} declaration(s) "
+            f"from {self.failed_at} on",
+            "rerun the same command to complete it: declarations already stored are reused, not stored twice",
+        )
 
 
 @dataclass

@@ -81,9 +81,13 @@ class RuleError(ErrorList):
 
 
 class StorageError(CustomsRulesError):
-    """The database could not be opened or written."""
+    """The database could not be opened or written; `detail`: the database's own words."""
 
     exit_code = 1
+
+    def __init__(self, message: str, hint: str | None = None, detail: str = "") -> None:
+        super().__init__(message, hint)
+        self.detail = detail
 
 
 LOAD_HINT = (

@@ -167,7 +167,9 @@ class Store:
         try:
             return self._retry(attempt)
         except SQLAlchemyError as exc:
-            raise StorageError(f"database write failed, nothing was stored: {exc}".splitlines()[0]) from None
+            # true of this transaction: a caller that stored earlier ones says what they hold
+            detail = f"database write failed: {exc}".splitlines()[0]
+            raise StorageError(detail.replace(":", ", nothing was stored:", 1), detail=detail) from None
 
     # -- registry ---------------------------------------------------------------------
 

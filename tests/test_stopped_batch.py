@@ -1,0 +1,86 @@
+"""A storage failure that stops a batch says exactly what was stored (issue #12, 2.2)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+from sqlalchemy.exc import OperationalError
+
+from customs_rules.cli import main
+from customs_rules.storage import DecisionRecord, DeclarationRecord, Store, store
+
+ROOT = Path(__file__).resolve().parents[1]
+GENERATOR = ROOT / "benchmarks" / "generate_shipments.py"
+FAILING = "failing block"
+
+
+def _shipments(tmp_path: Path) -> Path:
+    out = tmp_path / "day.csv"
+    command = [sys.executable, str(GENERATOR), "--lines", "1200", "--seed", "5",
+               "--registry", str(ROOT / "fixtures" / "registry"), "--out", str(out)]  # fmt: skip
+    subprocess.run(command, check=True, capture_output=True)
+    return out
+
+
+def _fail_on_the_block_of(ident: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The database refuses the one transaction that holds this declaration (forked
+    workers inherit the patch)."""
+    record = store.record
+
+    def failing(session: Any, batch: list[Any], *args: Any, **kwargs: Any) -> Any:
+        if any(s.declaration.declaration_id == ident for s in batch):
+            raise OperationalError("INSERT INTO decision ...", {}, Exception(f"disk I/O error ({FAILING})"))
+        return record(session, batch, *args, **kwargs)
+
+    monkeypatch.setattr(store, "record", failing)
+
+
+def _run(db: str, path: Path, workers: str) -> Result:
+    return CliRunner().invoke(main, ["--db", db, "screen", str(path), "--format", "json", "--workers", workers])
+
+
+def _counts(db: str) -> tuple[int, int]:
+    opened = Store(db)
+    try:
+        return opened.count(DeclarationRecord), opened.count(DecisionRecord)
+    finally:
+        opened.close()
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_stopped_batch_says_what_it_stored_and_a_rerun_completes_it(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: str
+) -> None:
+    path = _shipments(tmp_path)
+    ids = list(dict.fromkeys(line.split(",", 1)[0] for line in path.read_text().splitlines()[1:]))
+    rows = path.read_text().splitlines()
+    line = next(n for n, text in enumerate(rows, 1) if text.startswith(ids[200] + ","))  # where block 2 starts
+    with monkeypatch.context() as patched:
+        _fail_on_the_block_of(ids[300], patched)  # the second block of 200 declarations
+        stopped = _run(db_url, path, workers)
+    assert stopped.exit_code == 1, stopped.output
+    message = stopped.stderr
+    assert "nothing was stored" not in message and FAILING in message
+    found = re.search(r"stored: (\d+) declaration\(s\), every one in the (\d+) input line\(s\) before (\S+) ", message)
+    assert found is not None, message
+    stored, lines, where = int(found.group(1)), int(found.group(2)), found.group(3)
+    assert where == f"{path}:{line}" and lines == line - 2  # the header aside
+    assert f"storing stopped at {path}:{line}: database write failed" in message
+    after = re.search(r"(\d+) declaration\(s\) after it were stored by other workers", message)
+    missing = re.search(r"not stored: (\d+) declaration\(s\) from", message)
+    assert missing is not None and int(missing.group(1)) == 200
+    assert stored == 200  # every declaration before the failed block
+    in_database = stored + (int(after.group(1)) if after else 0)
+    assert _counts(db_url) == (in_database, in_database)  # the message's counts are true
+    assert len(stopped.stdout.splitlines()) == stored  # the decisions printed are the ones stored
+    assert "rerun the same command to complete it" in message
+    rerun = _run(db_url, path, workers)
+    assert rerun.exit_code == 0, rerun.output
+    assert _counts(db_url) == (len(ids), len(ids))
+    assert CliRunner().invoke(main, ["--db", db_url, "audit", "verify"]).exit_code == 0
