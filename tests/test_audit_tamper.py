@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from conftest import load_fixture_registry
 from sqlalchemy import text
 
 from customs_rules.cli import main
@@ -174,6 +175,7 @@ def test_seals_of_the_form_before_every_column_was_covered_still_verify(
     from customs_rules.storage import records
 
     form_3 = records.seal
+    load_fixture_registry(db_url)
     with monkeypatch.context() as patched:  # as the release before form 3 sealed them
         patched.setattr(records, "seal", lambda *args, **_: form_3(*args[:6]))
         assert cli(db_url, "submit", str(SEED)).exit_code == 0

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from conftest import load_fixture_registry
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
@@ -74,6 +75,7 @@ def _decisions_per_key(db: str) -> dict[tuple[int, str, int], int]:
 
 def test_two_batches_at_once_store_each_decision_once(db_url: str, tmp_path: Path) -> None:
     path = _shipments(tmp_path, 2000)
+    load_fixture_registry(db_url)
     runner = CliRunner()
     assert runner.invoke(main, ["--db", db_url, "-q", "screen", str(path), "--format", "json"]).exit_code == 0
     results = _screen_at_once(db_url, path, _changed_rules(tmp_path), 2)
@@ -101,6 +103,7 @@ def test_two_batches_that_read_before_either_stores_store_each_decision_once(
     path = _shipments(tmp_path, 300)
     pack = load_pack(_changed_rules(tmp_path))
     at = dt.datetime.now(dt.UTC)
+    load_fixture_registry(db_url)
     assert CliRunner().invoke(main, ["--db", db_url, "-q", "screen", str(path)]).exit_code == 0
     store = Store(db_url)
     store.record_ruleset(pack.version, pack.contents)
@@ -141,6 +144,7 @@ def test_two_batches_that_read_before_either_stores_store_each_decision_once(
 def test_the_schema_refuses_a_second_batch_decision(db_url: str) -> None:
     runner = CliRunner()
     seed = FIXTURES / "declarations" / "aspan_arba_drones.json"
+    load_fixture_registry(db_url)
     assert runner.invoke(main, ["--db", db_url, "-q", "screen", str(seed)]).exit_code == 0
     store = Store(db_url)
     try:
@@ -162,6 +166,7 @@ def test_an_upgrade_keeps_earlier_duplicates_as_such(db_url: str) -> None:
     """A database that concurrent batches filled before migration 0004: the oldest copy
     stays the batch decision, the later ones are kept as kind `duplicate`."""
     seed = FIXTURES / "declarations" / "batch.jsonl"
+    load_fixture_registry(db_url)
     assert CliRunner().invoke(main, ["--db", db_url, "-q", "screen", str(seed)]).exit_code == 0
     store = Store(db_url)
     try:

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
+from conftest import load_fixture_registry
 from sqlalchemy.exc import OperationalError
 
 from customs_rules.cli import main
@@ -58,6 +59,7 @@ def test_a_stopped_batch_says_what_it_stored_and_a_rerun_completes_it(
     db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: str
 ) -> None:
     path = _shipments(tmp_path)
+    load_fixture_registry(db_url)
     ids = list(dict.fromkeys(line.split(",", 1)[0] for line in path.read_text().splitlines()[1:]))
     rows = path.read_text().splitlines()
     line = next(n for n, text in enumerate(rows, 1) if text.startswith(ids[200] + ","))  # where block 2 starts
