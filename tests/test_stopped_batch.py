@@ -86,3 +86,24 @@ def test_a_stopped_batch_says_what_it_stored_and_a_rerun_completes_it(
     assert rerun.exit_code == 0, rerun.output
     assert _counts(db_url) == (len(ids), len(ids))
     assert CliRunner().invoke(main, ["--db", db_url, "audit", "verify"]).exit_code == 0
+
+
+def test_a_stopped_rescreen_says_what_it_stored(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = _shipments(tmp_path)
+    load_fixture_registry(db_url)
+    assert _run(db_url, path, "1").exit_code == 0
+    declarations, _ = _counts(db_url)
+    opened = Store(db_url)
+    try:
+        order = [row.declaration_id for row, _, _ in opened.latest_declarations()]
+    finally:
+        opened.close()
+    with monkeypatch.context() as patched:
+        _fail_on_the_block_of(order[500], patched)  # the second chunk of 500
+        stopped = CliRunner().invoke(main, ["--db", db_url, "rescreen"])
+    assert stopped.exit_code == 1, stopped.output
+    assert "nothing was stored" not in stopped.stderr and FAILING in stopped.stderr
+    assert f"rescreen stopped at declaration {order[500]} (revision 1)" in stopped.stderr
+    assert f"stored: the rescreen decisions of 500 of the {declarations} declaration(s)" in stopped.stderr
+    assert _counts(db_url) == (declarations, declarations + 500)  # the message's counts are true
+    assert "rerun the same command to complete it" in stopped.stderr

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from .api import STORE_CHUNK, Screener, Screening, check_registry, default_rules_dir
+from .errors import StorageError
 from .models import STORED, Declaration
 from .parsing import Parsed, Rejected
 from .policy import LEVELS, policy_from
@@ -143,13 +144,17 @@ def _rescreen_all(
     report: Rescreen,
     progress: Any,
 ) -> None:
-    for chunk in _chunks(store.latest_declarations(*declared), STORE_CHUNK):
+    rows = store.latest_declarations(*declared)
+    for chunk in _chunks(rows, STORE_CHUNK):
         # checked when stored: a date range that moved since must not stop a rescreen
         declarations = [Declaration.model_validate(row.content, context=STORED) for row, _, _ in chunk]
         screener.registry.prefetch(p for d in declarations for p in (d.exporter, d.consignee))
         screenings = [screener.screen(d, at) for d in declarations]
         screener.registry.end_block()
-        ids = store.record_screenings(screenings, "rescreen", officer, force=True)
+        try:
+            ids = store.record_screenings(screenings, "rescreen", officer, force=True)
+        except StorageError as exc:  # earlier chunks are stored: say exactly what is
+            raise _stopped(exc, report.screened, len(rows), chunk[0][0]) from None
         for (row, old_id, old), screening, new_id in zip(chunk, screenings, ids, strict=True):
             new = screening.decision["decision"]
             report.screened += 1
@@ -158,6 +163,16 @@ def _rescreen_all(
                 report.stricter.append(_stricter(row, old_id, old, new_id, screening))
         if progress is not None:
             progress(len(chunk))
+
+
+def _stopped(exc: StorageError, stored: int, total: int, first: Any) -> StorageError:
+    where = f"declaration {first.declaration_id} (revision {first.revision})"
+    return StorageError(
+        f"rescreen stopped at {where}: {exc.detail or exc}\nstored: the rescreen decisions of {stored} of the "
+        f"{total} declaration(s), every one before {where}; not stored: the {total - stored} from it on",
+        "rerun the same command to complete it (it rescreens every declaration again: those already "
+        "rescreened get one more rescreen decision beside the first)",
+    )
 
 
 def _stricter(row: Any, old_id: int, old: str, new_id: int | None, screening: Screening) -> dict[str, Any]:
