@@ -163,14 +163,14 @@ def test_the_schema_refuses_a_second_batch_decision(db_url: str) -> None:
 
 
 def test_an_upgrade_keeps_earlier_duplicates_as_such(db_url: str) -> None:
-    """A database that concurrent batches filled before migration 0004: the oldest copy
+    """A database that concurrent batches filled before migration 0005: the oldest copy
     stays the batch decision, the later ones are kept as kind `duplicate`."""
     seed = FIXTURES / "declarations" / "batch.jsonl"
     load_fixture_registry(db_url)
     assert CliRunner().invoke(main, ["--db", db_url, "-q", "screen", str(seed)]).exit_code == 0
     store = Store(db_url)
     try:
-        with store.engine.begin() as conn:  # back to 0003, with a copy of each decision
+        with store.engine.begin() as conn:  # back to 0004, with a copy of each decision
             conn.execute(text("DROP INDEX ux_decision_one_batch"))
             conn.execute(text("ALTER TABLE decision DROP COLUMN registry_version"))
             conn.execute(text(
@@ -178,7 +178,7 @@ def test_an_upgrade_keeps_earlier_duplicates_as_such(db_url: str) -> None:
                 "ruleset_version, screened_at, facts) SELECT kind, officer, declaration_pk, declaration_id, "
                 "decision, score, ruleset_version, screened_at, facts FROM decision"
             ))  # fmt: skip
-            conn.execute(text("UPDATE alembic_version SET version_num = '0003'"))
+            conn.execute(text("UPDATE alembic_version SET version_num = '0004'"))
             before = conn.execute(text("SELECT count(*) FROM decision")).scalar_one()
     finally:
         store.close()

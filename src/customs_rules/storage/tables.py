@@ -96,7 +96,7 @@ class ItemRecord(SQLModel, table=True):
 class DecisionRecord(SQLModel, table=True):
     __tablename__ = "decision"
     # a declaration revision gets one batch decision per rule set and registry: holds
-    # however many batches store at once (migration 0004)
+    # however many batches store at once (migration 0005)
     __table_args__ = (
         Index(
             "ux_decision_one_batch", "declaration_pk", "ruleset_version", "registry_version", unique=True,
@@ -104,7 +104,7 @@ class DecisionRecord(SQLModel, table=True):
         ),
     )  # fmt: skip
     id: int | None = Field(default=None, primary_key=True)
-    kind: str = "screen"  # screen | submit | rescreen | duplicate (an extra copy, see migration 0004)
+    kind: str = "screen"  # screen | submit | rescreen | duplicate (an extra copy, see migration 0005)
     officer: str | None = None
     declaration_pk: int = Field(foreign_key="declaration.id", index=True)
     declaration_id: str = Field(index=True)
@@ -112,7 +112,7 @@ class DecisionRecord(SQLModel, table=True):
     score: float
     ruleset_version: str = Field(foreign_key="ruleset_version.version")
     # the audit-log id of the newest registry load when it was stored (0: none, or not
-    # recorded before migration 0004): see audit.registry_version
+    # recorded before migration 0005): see audit.registry_version
     registry_version: int = 0
     screened_at: dt.datetime
     # one dict per item, or {"header": ..., "items": [...]}: see records.pack_facts

@@ -8,15 +8,15 @@ version, the oldest decision keeps kind `screen` and the later copies become kin
 `duplicate`: nothing is deleted, so the audit log still finds every decision it sealed,
 and lists and statistics count each declaration once.
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004"
-down_revision = "0003"
+revision = "0005"
+down_revision = "0004"
 
 
 def upgrade() -> None:
