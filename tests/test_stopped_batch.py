@@ -107,3 +107,30 @@ def test_a_stopped_rescreen_says_what_it_stored(db_url: str, tmp_path: Path, mon
     assert f"stored: the rescreen decisions of 500 of the {declarations} declaration(s)" in stopped.stderr
     assert _counts(db_url) == (declarations, declarations + 500)  # the message's counts are true
     assert "rerun the same command to complete it" in stopped.stderr
+
+
+def test_a_registry_load_stopped_by_storage_says_which_files_are_loaded(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    registry = ROOT / "fixtures" / "registry"
+    audit_load = store._audit_load
+
+    def failing(session: Any, actor: str, table: str, *args: Any) -> None:
+        if table == "people":
+            raise OperationalError("INSERT INTO audit_log ...", {}, Exception(f"disk I/O error ({FAILING})"))
+        audit_load(session, actor, table, *args)
+
+    monkeypatch.setattr(store, "_audit_load", failing)
+    files = ["--companies", str(registry / "companies.csv"), "--people", str(registry / "people.csv"),
+             "--watchlist", str(registry / "watchlist.csv")]  # fmt: skip
+    stopped = CliRunner().invoke(main, ["--db", db_url, "registry", "load", *files])
+    assert stopped.exit_code == 1, stopped.output
+    assert "nothing was stored" not in stopped.stderr and FAILING in stopped.stderr
+    opened = Store(db_url)
+    try:
+        counts = opened.registry_counts()
+    finally:
+        opened.close()
+    assert f"stored: companies ({counts['companies']} rows) loaded before it and in force" in stopped.stderr
+    assert counts["companies"] > 0 and counts["people"] == 0 and counts["watchlist"] == 0
+    assert "not stored: the people file and any file after it" in stopped.stderr

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from .enrichment import enrich, path_guard
-from .errors import InputError, RegistryMissingError
+from .errors import InputError, RegistryMissingError, StorageError
 from .evaluation import Evaluator
 from .models import Declaration
 from .parsing import Parsed, Rejected
@@ -251,6 +251,13 @@ def load_registry(
             result.loaded[name] = load()
         except InputError as exc:
             result.failed.append(exc)
+        except StorageError as exc:  # the files loaded before it are in force: say so
+            done = ", ".join(f"{table} ({rows} rows)" for table, rows in result.loaded.items()) or "no file"
+            raise StorageError(
+                f"loading the {name} file failed: {exc.detail or exc}\nstored: {done} loaded before it and in "
+                f"force; not stored: the {name} file and any file after it (their tables are unchanged)",
+                "rerun the same command to complete it (each file replaces its table whole)",
+            ) from None
 
     if companies is not None:
         attempt(
