@@ -134,3 +134,28 @@ def test_a_registry_load_stopped_by_storage_says_which_files_are_loaded(
     assert f"stored: companies ({counts['companies']} rows) loaded before it and in force" in stopped.stderr
     assert counts["companies"] > 0 and counts["people"] == 0 and counts["watchlist"] == 0
     assert "not stored: the people file and any file after it" in stopped.stderr
+
+
+def test_a_run_stored_by_this_process_says_what_it_stored(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cluster run: the workers hand their screenings back and this process stores
+    them in chunks of 500, in input order (simulated here without a cluster)."""
+    from customs_rules import batch, batch_cli
+
+    path = _shipments(tmp_path)
+    load_fixture_registry(db_url)
+    ids = list(dict.fromkeys(line.split(",", 1)[0] for line in path.read_text().splitlines()[1:]))
+    line = next(n for n, text in enumerate(path.read_text().splitlines(), 1) if text.startswith(ids[500] + ","))
+
+    def handed_back(store: Any, pack: Any, paths: list[str], at: Any, options: Any) -> Any:
+        return batch.screen_blocks(batch.blocks(paths), pack, store.registry_index(), at, 1)
+
+    monkeypatch.setattr(batch_cli, "_outcomes", handed_back)
+    _fail_on_the_block_of(ids[520], monkeypatch)
+    stopped = _run(db_url, path, "1")
+    assert stopped.exit_code == 1, stopped.output
+    assert "nothing was stored" not in stopped.stderr and FAILING in stopped.stderr
+    assert f"storing stopped at {path}:{line}: database write failed" in stopped.stderr
+    assert f"stored: 500 declaration(s), every one before {path}:{line}" in stopped.stderr
+    assert _counts(db_url) == (500, 500)

@@ -211,6 +211,24 @@ class StoppedRun(StorageError):
     """A batch stopped because a block could not be stored: says exactly what was."""
 
 
+RERUN = "rerun the same command to complete it: declarations already stored are reused, not stored twice"
+
+
+def store_in_order(store: Any, pending: list[Screening], officer: str | None, stored: int) -> int:
+    """Store a chunk when this process stores in input order (cluster runs); how many
+    declarations are stored now. A failure stops the run, saying what is stored."""
+    try:
+        store.record_screenings(pending, "screen", officer)
+    except StorageError as exc:
+        where = str(pending[0].location)
+        raise StoppedRun(
+            f"storing stopped at {where}: {exc.detail or exc}\nstored: {stored} declaration(s), every one "
+            f"before {where} (rejected ones aside); not stored: the declarations from {where} on",
+            RERUN,
+        ) from None
+    return stored + len(pending)
+
+
 @dataclass
 class StoredSoFar:
     """What a storing run has stored, block by block in input order. Once a block fails,
@@ -257,7 +275,7 @@ class StoredSoFar:
             f"stored: {self.declarations} declaration(s), every one in the {self.lines} input line(s) before "
             f"{self.failed_at} (rejected ones aside){others}; not stored: {self.missing} declaration(s) "
             f"from {self.failed_at} on",
-            "rerun the same command to complete it: declarations already stored are reused, not stored twice",
+            RERUN,
         )
 
 

@@ -100,6 +100,7 @@ def _run(store: Store, paths: list[str], quiet: bool, **options: Any) -> batch.C
         at = dt.datetime.now(dt.UTC)
         outcomes = _outcomes(store, pack, paths, at, options)
         pending: list[Screening] = []
+        stored = 0  # declarations this process stored (cluster runs: workers have no database)
         with progress:
             task = progress.add_task("screening", total=_total_bytes(paths))
             for outcome in _flag_repeated_ids(outcomes, err):
@@ -108,11 +109,11 @@ def _run(store: Store, paths: list[str], quiet: bool, **options: Any) -> batch.C
                 if outcome.screening is not None and keep:  # not stored by a worker
                     pending.append(outcome.screening)
                     if len(pending) >= STORE_CHUNK:
-                        store.record_screenings(pending, "screen", options["officer"])
+                        stored = batch.store_in_order(store, pending, options["officer"], stored)
                         pending = []
                 progress.update(task, completed=bytes_done(), lines=counts.lines)
             if pending:
-                store.record_screenings(pending, "screen", options["officer"])
+                batch.store_in_order(store, pending, options["officer"], stored)
             # the last writes happen under the bar, so the summary follows it at once
             sinks.finish(pack.version, at, paths, counts)
     if not quiet:
