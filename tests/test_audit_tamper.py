@@ -183,3 +183,8 @@ def test_seals_of_the_form_before_every_column_was_covered_still_verify(
     assert cli(db_url, "audit", "verify").exit_code == 0  # forms 2 and 3 side by side
     sql(db_url, "UPDATE finding SET score = 0 WHERE decision_id = 1")
     broken(db_url, f"decision #1 {SEALED}")
+
+
+def test_expect_takes_only_a_head_hash(sqlite_url: str) -> None:
+    result = cli(sqlite_url, "audit", "verify", "--expect", "abc")
+    assert result.exit_code == 2 and "'abc' is not a head hash" in result.stderr

@@ -41,6 +41,7 @@ FREE_VALUES = {
     "--exporter": "part of a name",
     "--rule": "a rule id: the set depends on what is stored (an unknown one is refused, see below)",
     "--cluster": "a scheduler address",
+    "--expect": "a head hash `audit verify` printed (64 hex digits, checked)",
 }
 FIXED_SETS = {"--format": None, "--decision": DECISIONS, "--result": RESULTS, "--action": AUDIT_ACTIONS}
 

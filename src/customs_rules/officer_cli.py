@@ -434,7 +434,10 @@ def audit(ctx: click.Context, limit: int, action: str | None, fmt: str) -> None:
 
 
 @audit.command("verify")
-@click.option("--expect", "expect", multiple=True, metavar="HASH", help="Fail unless the chain still holds this head.")
+@click.option(
+    "--expect", multiple=True, metavar="HASH", callback=lambda _c, _p, v: tuple(_head_hash(h) for h in v),
+    help="Fail unless the chain still holds this head (the hash `audit verify` printed).",
+)  # fmt: skip
 @click.option(
     "--head-file", type=click.Path(path_type=Path), help="Keep the head here: fail unless the chain still holds "
     "the head it notes, then note the new one (kept where the database's users cannot write)."
@@ -463,6 +466,13 @@ def audit_verify(ctx: click.Context, expect: tuple[str, ...], head_file: Path | 
             head_file.write_text(f"head {result.entries} {result.last_hash}\n", encoding="utf-8")
         except OSError as exc:
             raise CliError(f"cannot write the head file {head_file}: {exc.strerror or exc}", EXIT_INPUT) from None
+
+
+def _head_hash(value: str) -> str:
+    text = value.strip().lower()
+    if len(text) != 64 or any(c not in "0123456789abcdef" for c in text):
+        raise click.BadParameter(f"{value!r} is not a head hash (64 hexadecimal digits, as `audit verify` prints)")
+    return text
 
 
 def _noted_head(path: Path) -> list[str]:
