@@ -4,6 +4,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,6 +16,16 @@ from customs_rules.storage import Store
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "fixtures"
 PG_ENV = "CUSTOMS_RULES_TEST_PG"
+# a clean declaration (wheat from a known Kazakh trader to China): a release; tests change what they need
+GOOD_DECLARATION: dict[str, Any] = {
+    "declaration_id": "D-1",
+    "date": "2024-01-15",
+    "exporter": {"name": "Dala Grain LLP", "country": "KZ"},
+    "consignee": {"name": "Harbin Grain Import Co"},
+    "dispatch_country": "KZ",
+    "destination_country": "CN",
+    "items": [{"hs_code": "1001.99", "value": 100}],
+}
 
 
 @pytest.fixture(scope="session")

@@ -12,21 +12,14 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-from conftest import load_fixture_registry
+from conftest import GOOD_DECLARATION, load_fixture_registry
 from rich.console import Console
 
 from customs_rules import reporting
 from customs_rules.batch_cli import _safe_url
 from customs_rules.cli import main
 
-BASE = {
-    "date": "2024-01-15",
-    "exporter": {"name": "Dala Grain LLP", "country": "KZ"},
-    "consignee": {"name": "Harbin Grain Import Co"},
-    "dispatch_country": "KZ",
-    "destination_country": "CN",
-    "items": [{"hs_code": "1001.99", "value": 100}],
-}
+BASE = {k: v for k, v in GOOD_DECLARATION.items() if k != "declaration_id"}
 HOLD = {"destination_country": "RU", "items": [{"hs_code": "8806.21", "value": 5}]}  # drones to Russia
 INSPECT = {"destination_country": "AM", "items": [{"hs_code": "8542.31", "value": 5}]}  # chips, unknown exporter
 KINDS = {"R": {}, "H": HOLD, "I": INSPECT}

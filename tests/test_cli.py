@@ -10,21 +10,13 @@ from typing import Any
 import click
 import pytest
 from click.testing import CliRunner, Result
+from conftest import GOOD_DECLARATION as GOOD
 from conftest import load_fixture_registry
 
 from customs_rules.api import default_rules_dir
 from customs_rules.cli import main
 from customs_rules.storage import DecisionRecord, DeclarationRecord, FindingRecord, Store
 
-GOOD = {
-    "declaration_id": "D-1",
-    "date": "2024-01-15",
-    "exporter": {"name": "Dala Grain LLP", "country": "KZ"},
-    "consignee": {"name": "Harbin Grain Import Co"},
-    "dispatch_country": "KZ",
-    "destination_country": "CN",
-    "items": [{"hs_code": "1001.99", "value": 100}],
-}
 COMPANIES = (
     "company_id,name,country,registered_on,activity_codes,aliases\n"
     "150340000011,Dala Grain LLP,KZ,2015-03-01,46.21,Dala Grain\n"

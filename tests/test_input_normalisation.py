@@ -14,6 +14,7 @@ from typing import Any
 import click
 import pytest
 from click.testing import CliRunner, Result
+from conftest import GOOD_DECLARATION as GOOD
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
@@ -37,15 +38,6 @@ HEADER = (
     "consignee_id,consignee_country,dispatch_country,destination_country,line,hs_code,"
     "description,quantity,unit,value,currency,origin_country"
 )
-GOOD = {
-    "declaration_id": "D-1",
-    "date": "2024-01-15",
-    "exporter": {"name": "Dala Grain LLP", "country": "KZ"},
-    "consignee": {"name": "Harbin Grain Import Co"},
-    "dispatch_country": "KZ",
-    "destination_country": "CN",
-    "items": [{"hs_code": "1001.99", "value": 100}],
-}
 # zero in scripts whose digits follow it: Arabic-Indic, extended Arabic-Indic, Devanagari,
 # Bengali, Thai, fullwidth, mathematical bold
 ZEROS = ["\u0660", "\u06f0", "\u0966", "\u09e6", "\u0e50", "\uff10", "\U0001d7ce"]

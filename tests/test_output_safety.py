@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-from conftest import load_fixture_registry
+from conftest import GOOD_DECLARATION, load_fixture_registry
 from hypothesis import given
 from hypothesis import strategies as st
 from rich.console import Console
@@ -24,14 +24,7 @@ from customs_rules.cli import main
 from customs_rules.safe_text import FORMULA_STARTS, SafeCsvWriter, csv_cell, json_text, terminal_text
 from customs_rules.storage.store import _json_text
 
-BASE = {
-    "date": "2024-01-15",
-    "exporter": {"name": "Dala Grain LLP", "country": "KZ"},
-    "consignee": {"name": "Harbin Grain Import Co"},
-    "dispatch_country": "KZ",
-    "destination_country": "CN",
-    "items": [{"hs_code": "1001.99", "value": 100}],
-}
+BASE = {k: v for k, v in GOOD_DECLARATION.items() if k != "declaration_id"}
 COMPANIES = (
     "company_id,name,country,registered_on,activity_codes,aliases\n150340000011,Dala Grain LLP,KZ,2015-03-01,46.21,\n"
 )

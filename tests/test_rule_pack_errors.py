@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 import pytest
 from click.testing import CliRunner, Result
+from conftest import GOOD_DECLARATION as GOOD
 
 from customs_rules import officer_cli
 from customs_rules.api import default_rules_dir
@@ -22,15 +23,6 @@ from customs_rules.rules import parse_pack
 from customs_rules.storage import DecisionRecord, DeclarationRecord, Store
 from customs_rules.validators import validate_pack
 
-GOOD = {
-    "declaration_id": "D-1",
-    "date": "2024-01-15",
-    "exporter": {"name": "Dala Grain LLP", "country": "KZ"},
-    "consignee": {"name": "Harbin Grain Import Co"},
-    "dispatch_country": "KZ",
-    "destination_country": "CN",
-    "items": [{"hs_code": "1001.99", "value": 100}],
-}
 BROKEN_AT = "rules/drones/drones.yaml:18, field item.hs_code: rule drones-ru-by: unknown list 'drone'"
 
 
