@@ -299,6 +299,13 @@ REGION_LABELLED: list[tuple[str, str, bool]] = [
     ("ТОО «Грин Лайн»", "Green Line LLP", True),
     ("Aleksandr Grin", "Aleksandr Green", False),
     ("Ala-Too Trading LLC", "ОсОО «Ала-Тоо Трейдинг»", True),
+    # Тоо between two words of a name is a word of it, written without its hyphen: one
+    # name keeps it (Ala-Too), the other drops it as the form ТОО; at an edge it is the form
+    ("Ala Too Agromash LLC", "ОсОО «Ала-Тоо Агромаш»", True),
+    ("ТОО «Ала Тоо Агромаш»", "Ala-Too Agromash", True),
+    ("ТОО «Ала Агромаш»", "Ala-Too Agromash LLC", False),
+    ("TOO Ala Agromash", "Ala-Too Agromash", False),
+    ("Ala Agromash TOO", "ОсОО «Ала-Тоо Агромаш»", False),
 ]
 
 # Correctly labelled pairs that compare() gets wrong at DEFAULT_THRESHOLD.
