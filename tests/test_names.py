@@ -558,6 +558,13 @@ def test_score_in_unit_interval(a: str, b: str) -> None:
         ("I. M.", "Ilya Markov", False),
         ("Ilya Goldberg", "Iliá Goldberg", False),  # a full match is not a weak one
         ("Goldberg I. M. Plus", "Ilya Goldberg", False),
+        # an initial is never glued to a surname that ends in its letter (Petrenko+O reads
+        # as Petrenko once doubled letters fold): O. stays Oleg, N. the patronymic
+        ("Petrenko O. N.", "Petrenko Oleg", True),
+        ("O. N. Petrenko", "Oleg Petrenko", True),
+        ("Ivanov V. P.", "Ivanov Viktor", True),
+        ("Kim M. S.", "Kim Marat", True),
+        ("Shevchenko O. I.", "Шевченко Олена", True),
     ],
 )
 def test_initials_match_is_weak_evidence_only(a: str, b: str, weak: bool) -> None:

@@ -400,6 +400,9 @@ def _merge_split(short: list[str], long_: list[str]) -> tuple[list[str], list[st
         want = set(_variants(tok))
         for i, x in enumerate(long_):
             for j, y in enumerate(long_):
+                # an initial stands for a word of its own: never glued (Petrenko+O folds to Petrenko)
+                if _is_initial(x) or _is_initial(y):
+                    continue
                 if i != j and want & (set(_variants(x + y)) | set(_variants(y + x))):
                     long_ = [t for k, t in enumerate(long_) if k not in (i, j)] + [tok]
                     notes.append(f"'{x}'+'{y}' merged")
