@@ -514,13 +514,8 @@ def compare(a: str, b: str) -> NameMatch:
     if "english" in tags:
         notes.append("English spelling read as written in Cyrillic")
     extras = [ta[i] for i in rest_a] + [tb[j] for j in rest_b]
-    unexplained = _explain_extras(extras, len(pairs), notes, "initial" in tags)
-    # a word one name keeps (glued: Ala-Too) and the other dropped as a legal form from
-    # between two words of its name (Ala Too Agromash) is one word written two ways
-    inside = [t for t in unexplained if t in _strip(a)[1] | _strip(b)[1]] if unexplained else []
-    if inside:
-        notes.append("form word inside the other name read as a word: " + ", ".join(f"'{t}'" for t in inside))
-        unexplained = [t for t in unexplained if t not in inside]
+    inside = _strip(a)[1] | _strip(b)[1] if extras else frozenset()
+    unexplained = _explain_extras(extras, len(pairs), notes, "initial" in tags, inside)
     if unexplained:
         dice = 2 * len(pairs) / (2 * len(pairs) + len(unexplained))
         score = min(score * dice, EXTRA_TOKEN_CAP)
@@ -531,11 +526,15 @@ def compare(a: str, b: str) -> NameMatch:
     return NameMatch(score, detail, by_initials, min(full) if by_initials else 0.0)
 
 
-def _explain_extras(extras: list[str], matched: int, notes: list[str], initials: bool = False) -> list[str]:
+def _explain_extras(
+    extras: list[str], matched: int, notes: list[str], initials: bool = False, inside: frozenset[str] = frozenset()
+) -> list[str]:
     """Return extras that are neither a patronymic nor a soft legal form.
 
     Beside initials, a lone extra initial stands for the patronymic (Goldberg I. M.
-    against Ilya Goldberg); the match stays capped at INITIAL_SCORE either way.
+    against Ilya Goldberg); the match stays capped at INITIAL_SCORE either way. A word
+    one name keeps (glued: Ala-Too) and the other dropped as a legal form from `inside`
+    its name (Ala Too Agromash) is one word written two ways.
     """
     unexplained: list[str] = []
     patronymic_used = False
@@ -545,6 +544,8 @@ def _explain_extras(extras: list[str], matched: int, notes: list[str], initials:
             notes.append(f"patronymic '{tok}' ignored")
         elif (tok in _SOFT_TOKENS or english_word(tok, False) in _SOFT_TOKENS) and matched >= 1:
             notes.append(f"legal form '{tok}' ignored")
+        elif tok in inside and matched >= 1:
+            notes.append(f"'{tok}' read as a word of the name, not as the legal form")
         else:
             unexplained.append(tok)
     return unexplained
