@@ -305,6 +305,13 @@ REGION_LABELLED: list[tuple[str, str, bool]] = [
     ("ТОО «Ала Тоо Агромаш»", "Ala-Too Agromash", True),
     ("ТОО «Ала Агромаш»", "Ala-Too Agromash LLC", False),
     ("TOO Ala Agromash", "Ala-Too Agromash", False),
+    # Latin u is u in Central Asian names: Sultanov is Султанов, never Салтанов (the English
+    # reading of u as а is for English words, which the table lists: Траст is Trust)
+    ("Sultanov Marat", "Салтанов Марат", False),
+    ("Sultan Invest LLP", "ТОО «Салтан Инвест»", False),
+    ("Kundyz Agro LLP", "ТОО «Кандыз Агро»", False),
+    ("Sunkar Trade LLP", "ТОО «Санкар Трейд»", False),
+    ("Султанов Марат", "Sultanov Marat", True),
     ("Ala Agromash TOO", "ОсОО «Ала-Тоо Агромаш»", False),
 ]
 
