@@ -36,10 +36,18 @@ def test_one_address_in_russian_english_kazakh_and_kyrgyz_gives_one_key(a: str, 
         ("Алматы қ., Абай көшесі, 10 үй", "Алматы қ., Абай көшесі, 12 үй"),  # another house
         ("Бишкек ш., Киевская к., 77-үй", "Бишкек ш., Токтогула к., 77-үй"),  # another street
         ("Алматы қ., Достық даңғылы 52", "Астана қ., Достық даңғылы 52"),  # another city
+        # an address word hyphenated to a word is part of a place name: Кичи-Кемин is
+        # another village than Кемин (each has its Lenin street)
+        ("с. Кичи-Кемин, ул. Ленина, 5", "с. Кемин, ул. Ленина, 5"),
+        ("Kichi-Kemin, Lenin street 5", "Kemin, Lenin street 5"),
     ],
 )
 def test_different_addresses_keep_different_keys(a: str, b: str) -> None:
     assert address_key(a) != address_key(b)
+
+
+def test_an_address_word_hyphenated_to_a_number_is_still_dropped() -> None:
+    assert address_key("Кичи-Кемин, Ленин көчөсү, 5-үй") == address_key("Kichi-Kemin, Lenin street 5")
 
 
 def test_nothing_identifying_left_gives_no_key() -> None:

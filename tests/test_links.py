@@ -171,6 +171,9 @@ INITIALS_WITH_EVIDENCE = [
     ("Petrenko O. N.", "Oleg Petrenko", {"person_id": "750302300123"}, {"person_id": "750302300123"}, True, False),
     ("Goldberg I. M.", "Гольдберг Илья Маркович", {"birth_date": "1970-01-01"}, {"birth_date": "1970-01-01"},
      True, False),
+    # the surname ends in the initial's letter, and the full name has no patronymic
+    ("Petrenko O. N.", "Petrenko Oleg", {"birth_date": "1975-03-02"}, {"birth_date": "1975-03-02"}, True, False),
+    ("Petrenko O. N.", "Petrenko Oleg", {}, {}, False, True),
     # different birth dates or ids are never one person; a date on one side only stays weak
     ("Petrenko O. N.", "Петренко Олег Николаевич", {"birth_date": "1975-03-02"}, {"birth_date": "1975-03-03"},
      False, False),

@@ -299,6 +299,20 @@ REGION_LABELLED: list[tuple[str, str, bool]] = [
     ("ТОО «Грин Лайн»", "Green Line LLP", True),
     ("Aleksandr Grin", "Aleksandr Green", False),
     ("Ala-Too Trading LLC", "ОсОО «Ала-Тоо Трейдинг»", True),
+    # Тоо between two words of a name is a word of it, written without its hyphen: one
+    # name keeps it (Ala-Too), the other drops it as the form ТОО; at an edge it is the form
+    ("Ala Too Agromash LLC", "ОсОО «Ала-Тоо Агромаш»", True),
+    ("ТОО «Ала Тоо Агромаш»", "Ala-Too Agromash", True),
+    ("ТОО «Ала Агромаш»", "Ala-Too Agromash LLC", False),
+    ("TOO Ala Agromash", "Ala-Too Agromash", False),
+    # Latin u is u in Central Asian names: Sultanov is Султанов, never Салтанов (the English
+    # reading of u as а is for English words, which the table lists: Траст is Trust)
+    ("Sultanov Marat", "Салтанов Марат", False),
+    ("Sultan Invest LLP", "ТОО «Салтан Инвест»", False),
+    ("Kundyz Agro LLP", "ТОО «Кандыз Агро»", False),
+    ("Sunkar Trade LLP", "ТОО «Санкар Трейд»", False),
+    ("Султанов Марат", "Sultanov Marat", True),
+    ("Ala Agromash TOO", "ОсОО «Ала-Тоо Агромаш»", False),
 ]
 
 # Correctly labelled pairs that compare() gets wrong at DEFAULT_THRESHOLD.
@@ -551,6 +565,13 @@ def test_score_in_unit_interval(a: str, b: str) -> None:
         ("I. M.", "Ilya Markov", False),
         ("Ilya Goldberg", "Iliá Goldberg", False),  # a full match is not a weak one
         ("Goldberg I. M. Plus", "Ilya Goldberg", False),
+        # an initial is never glued to a surname that ends in its letter (Petrenko+O reads
+        # as Petrenko once doubled letters fold): O. stays Oleg, N. the patronymic
+        ("Petrenko O. N.", "Petrenko Oleg", True),
+        ("O. N. Petrenko", "Oleg Petrenko", True),
+        ("Ivanov V. P.", "Ivanov Viktor", True),
+        ("Kim M. S.", "Kim Marat", True),
+        ("Shevchenko O. I.", "Шевченко Олена", True),
     ],
 )
 def test_initials_match_is_weak_evidence_only(a: str, b: str, weak: bool) -> None:

@@ -16,6 +16,8 @@ that differs in a word is another address (a wrong link is worse than a missed o
 
 from __future__ import annotations
 
+import re
+
 from .names import normalize, transliterate
 
 # Words that say what kind of place follows, not which one (transliterated forms).
@@ -54,6 +56,16 @@ def address_key(address: str | None) -> str | None:
     """The comparable form of an address, or None when nothing identifying is left."""
     if not address:
         return None
-    text = transliterate(normalize(address).replace("№", " ").translate(_RUSSIAN_SPELLING))
-    tokens = sorted(t for t in text.split() if t not in _NOISE and not _is_postcode(t))
+    text = _comparable(address)
+    # a word hyphenated to another word is part of a place name, never an address word:
+    # Кичи-Кемин is not Кемин (but 10-үй is house 10)
+    named = {t for compound in _COMPOUND.findall(address) for t in _comparable(compound).split()}
+    tokens = sorted(t for t in text.split() if (t not in _NOISE or t in named) and not _is_postcode(t))
     return " ".join(tokens) or None
+
+
+_COMPOUND = re.compile(r"[^\W\d_]+(?:[-\u2010\u2011\u2013][^\W\d_]+)+")
+
+
+def _comparable(text: str) -> str:
+    return transliterate(normalize(text).replace("№", " ").translate(_RUSSIAN_SPELLING))

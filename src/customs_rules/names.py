@@ -162,23 +162,36 @@ def strip_legal_forms(text: str) -> str:
     only at the edges. A word hyphenated to another is never a form. If nothing
     would remain, the normalized name is kept.
     """
+    return _strip(text)[0]
+
+
+@lru_cache(maxsize=65536)
+def _strip(text: str) -> tuple[str, frozenset[str]]:
+    """(strip_legal_forms(text), the transliterated tokens of the hard forms it dropped
+    from between two kept words of the name: Тоо in "Ала Тоо Агромаш")."""
     units = _form_units(text)
     toks = [tok for tok, _ in units]
     # a glued token matches no form: its match forms are a placeholder
     match = [tok if not glued else "-" for tok, glued in units]
     keys = [_latin_key(tok) if not glued else "-" for tok, glued in units]
     kept: list[int] = []
+    dropped: list[tuple[int, int]] = []
     i = 0
     while i < len(toks):
         size = _form_size(match, keys, i, _HARD_FORMS)
         if size:
+            dropped.append((i, size))
             i += size
         else:
             kept.append(i)
             i += 1
     lo, hi = _strip_edges([match[k] for k in kept], [keys[k] for k in kept])
     result = [toks[k] for k in kept[lo:hi]]
-    return " ".join(result) if result else " ".join(toks)
+    if not result:
+        return " ".join(toks), frozenset()
+    first, last = kept[lo], kept[hi - 1]
+    inside = {t for i, size in dropped if first < i < last for t in transliterate(" ".join(toks[i : i + size])).split()}
+    return " ".join(result), frozenset(inside)
 
 
 def transliterate(text: str) -> str:
@@ -221,7 +234,7 @@ def _token_info(name: str) -> tuple[tuple[str, ...], frozenset[str], frozenset[s
 
     Tokens are transliterated one by one; where each came from decides how it may be read
     as an English word (`_scorer`)."""
-    stripped = strip_legal_forms(name)
+    stripped = _strip(name)[0]
     toks: list[str] = []
     ascii_toks: set[str] = set()
     foreign: set[str] = set()
@@ -387,6 +400,9 @@ def _merge_split(short: list[str], long_: list[str]) -> tuple[list[str], list[st
         want = set(_variants(tok))
         for i, x in enumerate(long_):
             for j, y in enumerate(long_):
+                # an initial stands for a word of its own: never glued (Petrenko+O folds to Petrenko)
+                if _is_initial(x) or _is_initial(y):
+                    continue
                 if i != j and want & (set(_variants(x + y)) | set(_variants(y + x))):
                     long_ = [t for k, t in enumerate(long_) if k not in (i, j)] + [tok]
                     notes.append(f"'{x}'+'{y}' merged")
@@ -498,7 +514,8 @@ def compare(a: str, b: str) -> NameMatch:
     if "english" in tags:
         notes.append("English spelling read as written in Cyrillic")
     extras = [ta[i] for i in rest_a] + [tb[j] for j in rest_b]
-    unexplained = _explain_extras(extras, len(pairs), notes, "initial" in tags)
+    inside = _strip(a)[1] | _strip(b)[1] if extras else frozenset()
+    unexplained = _explain_extras(extras, len(pairs), notes, "initial" in tags, inside)
     if unexplained:
         dice = 2 * len(pairs) / (2 * len(pairs) + len(unexplained))
         score = min(score * dice, EXTRA_TOKEN_CAP)
@@ -509,11 +526,15 @@ def compare(a: str, b: str) -> NameMatch:
     return NameMatch(score, detail, by_initials, min(full) if by_initials else 0.0)
 
 
-def _explain_extras(extras: list[str], matched: int, notes: list[str], initials: bool = False) -> list[str]:
+def _explain_extras(
+    extras: list[str], matched: int, notes: list[str], initials: bool = False, inside: frozenset[str] = frozenset()
+) -> list[str]:
     """Return extras that are neither a patronymic nor a soft legal form.
 
     Beside initials, a lone extra initial stands for the patronymic (Goldberg I. M.
-    against Ilya Goldberg); the match stays capped at INITIAL_SCORE either way.
+    against Ilya Goldberg); the match stays capped at INITIAL_SCORE either way. A word
+    one name keeps (glued: Ala-Too) and the other dropped as a legal form from `inside`
+    its name (Ala Too Agromash) is one word written two ways.
     """
     unexplained: list[str] = []
     patronymic_used = False
@@ -523,6 +544,8 @@ def _explain_extras(extras: list[str], matched: int, notes: list[str], initials:
             notes.append(f"patronymic '{tok}' ignored")
         elif (tok in _SOFT_TOKENS or english_word(tok, False) in _SOFT_TOKENS) and matched >= 1:
             notes.append(f"legal form '{tok}' ignored")
+        elif tok in inside and matched >= 1:
+            notes.append(f"'{tok}' read as a word of the name, not as the legal form")
         else:
             unexplained.append(tok)
     return unexplained

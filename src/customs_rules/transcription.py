@@ -11,8 +11,10 @@ Two things join them (used by `names`):
   a token that spells one of them (in Cyrillic, or transliterated back to Latin) is
   also read as the English word (and keeps its own reading: Грин is Green, and Grin);
 - `english_fold`, a fallback for words the table lacks: an English spelling rewritten
-  as a Russian speaker would write it (steel -> stil, gulf -> galf, sunshine ->
-  sanshain, bridge -> bridzh), scored only against a token written in another script.
+  as a Russian speaker would write it (steel -> stil, impex -> impeks, bridge ->
+  bridzh), scored only against a token written in another script. Its rules are English
+  spellings only: English short u (gulf, trust: Галф, Траст) is left to the table, as
+  Latin u is u in Central Asian names (Sultanov is Султанов, never Салтанов).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from anyascii import anyascii
 TRADE_WORDS: dict[str, str] = {
     "trading": "трейдинг трэйдинг трейдин",
     "trade": "трейд трэйд",
+    "trust": "траст",
     "traders": "трейдерс трэйдерс",
     "electronics": "электроникс электроникc электроникз",
     "electronic": "электроник",
@@ -182,7 +185,6 @@ _ENGLISH = [
     (re.compile(r"c"), "k"),  # electronics -> elektroniks
     (re.compile(rf"i(?=[{_C}]es?$)"), "ai"),  # line, prime -> lain, praim (before a -> ei: its i is not one)
     (re.compile(rf"a(?=[{_C}][ie])"), "ei"),  # trade, trading -> treid, treiding
-    (re.compile(r"u(?=lf|lk|lt|st|ns|nsh|mp|nk|nd|ff|[bgtpn]$)"), "a"),  # gulf, trust, sun -> galf, trast, san
     (re.compile(r"(?<=[a-z]{3})e(?=s?$)"), ""),  # the silent final e: trade -> treid
 ]
 
