@@ -172,6 +172,7 @@ def test_an_upgrade_keeps_earlier_duplicates_as_such(db_url: str) -> None:
     try:
         with store.engine.begin() as conn:  # back to 0004, with a copy of each decision
             conn.execute(text("DROP INDEX ux_decision_one_batch"))
+            conn.execute(text("ALTER TABLE decision DROP COLUMN screened_without_registry"))  # 0006
             conn.execute(text("ALTER TABLE decision DROP COLUMN registry_version"))
             conn.execute(text(
                 "INSERT INTO decision (kind, officer, declaration_pk, declaration_id, decision, score, "

@@ -202,9 +202,13 @@ def decisions_list(ctx: click.Context, fmt: str, **filters: Any) -> None:
     finally:
         store.close()
     columns = ["reference", "declaration_id", "revision", "decision", "score", "rule_ids", "exporter",
-               "consignee", "destination_country", "kind", "officer", "screened_at"]  # fmt: skip
+               "consignee", "destination_country", "kind", "screened_without_registry", "officer",
+               "screened_at"]  # fmt: skip
     if fmt == "table":  # the full rows are in json and csv; a table must fit a screen
         columns = ["reference", "declaration_id", "decision", "score", "rule_ids", "exporter", "officer", "screened_at"]
+        if any(row["screened_without_registry"] for row in rows):  # the mark, only where there is one
+            columns.insert(3, "registry")
+            rows = [row | {"registry": "NONE" if row["screened_without_registry"] else ""} for row in rows]
     _print_rows(rows, columns, fmt, "Decisions")
 
 
@@ -266,6 +270,8 @@ def decisions_show(ctx: click.Context, ref: str, fmt: str) -> None:
         f"screened {found['screened_at']} by {found['officer'] or 'batch'} ({found['kind']}), "
         f"rule set {found['ruleset_version']}"
     )
+    if found.get("screened_without_registry"):
+        head += "\nscreened WITHOUT a registry (--no-registry): every party was unknown to it"
     console.print(Text(terminal_text(head, keep_newlines=True)))
     reporting.print_table(console, [found])
     if found.get("declaration"):

@@ -19,7 +19,6 @@ from .policy import LEVELS, policy_from
 from .registry import RegistryIndex
 from .rules import RulePack, load_pack
 from .storage import Store
-from .storage.store import WITHOUT_REGISTRY
 
 ENV_OFFICER = "CUSTOMS_RULES_OFFICER"
 
@@ -40,7 +39,8 @@ def current_officer(explicit: str | None = None) -> str:
 class Submission:
     decision: dict[str, Any]
     new: bool  # False: the same declaration was already stored; nothing was screened
-    warnings: list[str] = field(default_factory=list)  # of the registry (stale, a table empty)
+    # of the registry (stale, a table empty); a note when screened afresh (see `submit`)
+    warnings: list[str] = field(default_factory=list)
 
 
 def submit(
@@ -55,7 +55,9 @@ def submit(
 
     The rule pack (`pack`, else loaded from `rules_dir`) is checked first: a broken pack
     refuses even a declaration already stored. Submitting identical content again returns
-    the stored decision without screening again. The same id with different content is
+    the stored decision without screening again, if it was screened alike (with a
+    registry, or without one; decided the other way, it is screened afresh and stored
+    beside the earlier decision, with a note in `warnings`). The same id with different content is
     stored as a numbered amendment (revision 2, 3, ...) beside the earlier ones and
     screened afresh. The pack is compiled once per process, not once per submission.
     With no registry loaded it is refused (RegistryMissingError), unless
@@ -65,20 +67,31 @@ def submit(
     pack = pack or load_pack(rules_dir or default_rules_dir())
     decl = parsed.declaration
     source = str(parsed.location)
-    stored = store.stored_decision(decl.declaration_id, decl.canonical())
+    stored = store.stored_decision(decl.declaration_id, decl.canonical(), without_registry)
     if stored is not None:
         store.audit_submission(officer, decl.declaration_id, source, stored["reference"])
         return Submission(stored, False)
     check = check_registry(store, policy_from(pack.policy_doc), without_registry)
+    # decided before, but the other way (with a registry, or without one): its decision
+    # says something else, so this one is screened afresh and stored beside it
+    other = store.stored_decision(decl.declaration_id, decl.canonical(), not without_registry)
+    notes = [_screened_afresh(other, without_registry)] if other is not None else []
     if check.without_registry:
         screening = Screener(pack, RegistryIndex([], [], []), without_registry=True).screen(decl)
     else:
         with store.stored_registry() as registry:
             screening = Screener(pack, registry).screen(decl)
     decision, new = store.submit(screening, officer, source, pack.contents)
-    if check.without_registry:
-        decision[WITHOUT_REGISTRY] = True
-    return Submission(decision, new, check.warnings)
+    return Submission(decision, new, check.warnings + notes)
+
+
+def _screened_afresh(other: dict[str, Any], without_registry: bool) -> str:
+    was, now = ("with a registry", "without one (--no-registry)") if without_registry else (
+        "WITHOUT a registry (--no-registry)", "against the loaded registry")  # fmt: skip
+    return (
+        f"note: {other['declaration_id']} revision {other['revision']} was decided {was} ({other['reference']}, "
+        f"{other['decision']}): screened afresh {now}"
+    )
 
 
 def reject(store: Store, rejected: Rejected, officer: str) -> None:

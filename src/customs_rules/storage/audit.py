@@ -106,18 +106,20 @@ def _cut_back(missing: list[str], chain: Verification) -> str:
     )
 
 
-def _recorded_digests(session: Session) -> dict[int, tuple[str, int]]:
-    """Per decision id: the digest its audit entry holds, and that entry's id."""
-    found: dict[int, tuple[str, int]] = {}
+def _recorded_digests(session: Session) -> dict[int, tuple[str, int, bool]]:
+    """Per decision id: the digest its audit entry holds, that entry's id, and whether
+    the entry says it was screened without a registry ("registry": "none")."""
+    found: dict[int, tuple[str, int, bool]] = {}
     query = select(AuditRecord.id, AuditRecord.action, AuditRecord.details).where(
         col(AuditRecord.action).in_(["decision", "decisions"])
     )
     for entry_id, action, details in session.exec(query):
+        marked = details.get("registry") == "none"  # a chunk's entry: its run was marked whole
         if action == "decision" and details.get("digest"):
-            found[int(details["decision_id"])] = (details["digest"], entry_id or 0)
+            found[int(details["decision_id"])] = (details["digest"], entry_id or 0, marked)
         for item in details.get("decisions", []) if action == "decisions" else []:
             if len(item) > 3:
-                found[int(item[0])] = (item[3], entry_id or 0)
+                found[int(item[0])] = (item[3], entry_id or 0, marked)
     return found
 
 
@@ -150,12 +152,14 @@ def _altered_decision(session: Session, batch_size: int = 5000) -> str | None:
                 if first_audited is not None and number > first_audited:
                     return f"decision #{number} has no audit entry"
                 continue
-            if _digest(row, content_digest, revision, findings.get(number, []), entry[0]) != entry[0]:
+            # the registry mark against the entry's too: seals older than form 4 leave it out
+            mark_kept = row.screened_without_registry == entry[2]
+            if not mark_kept or _digest(row, content_digest, revision, findings.get(number, []), entry[0]) != entry[0]:
                 return f"decision #{number} no longer says what audit entry {entry[1]} recorded"
         last_id = int(rows[-1][0].id or 0)
 
 
-def _missing_decision(left: dict[int, tuple[str, int]]) -> str | None:
+def _missing_decision(left: dict[int, tuple[str, int, bool]]) -> str | None:
     """What is left of the sealed decisions once every stored one was checked: rows deleted."""
     if not left:
         return None
@@ -167,11 +171,11 @@ def _digest(
     row: DecisionRecord, content_digest: str, revision: int, findings: list[FindingRecord], recorded: str
 ) -> str:
     """The digest an audit entry holds, recomputed from the stored rows, in the form
-    the entry holds it (a seal of form 3 or 2, or the shorter digest of entries written
-    before seals)."""
-    from .records import SEAL, SEAL_V2, seal, sealed_columns
+    the entry holds it (a seal of form 4, 3 or 2, or the shorter digest of entries
+    written before seals)."""
+    from .records import SEAL, SEAL_V2, SEAL_V3, seal, sealed_columns
 
-    if not recorded.startswith((SEAL, SEAL_V2)):
+    if not recorded.startswith((SEAL, SEAL_V3, SEAL_V2)):
         rules = sorted(f.rule_id for f in findings if not f.is_test)
         return digest_of(row.decision, row.score, row.ruleset_version, rules)
     rows = [
@@ -179,8 +183,9 @@ def _digest(
          "is_test": f.is_test, "evidence": f.evidence}
         for f in findings
     ]  # fmt: skip
-    columns = sealed_columns(row.model_dump(), revision) if recorded.startswith(SEAL) else None
-    return seal(row.decision, row.score, row.ruleset_version, rows, content_digest, row.facts, columns)
+    form = recorded[: len(SEAL)]
+    columns = sealed_columns(row.model_dump(), revision, form) if form in (SEAL, SEAL_V3) else None
+    return seal(row.decision, row.score, row.ruleset_version, rows, content_digest, row.facts, columns, form)
 
 
 def outcome_seal(row: OutcomeRecord) -> str:

@@ -14,7 +14,7 @@ from sqlmodel import Session, col, func, select
 
 from ..choices import CONFIRMED
 from ..errors import CustomsRulesError
-from .records import content_hash, unpack_facts
+from .records import WITHOUT_REGISTRY, content_hash, unpack_facts
 from .tables import DecisionRecord, DeclarationRecord, FindingRecord, OutcomeRecord, RuleSetVersion
 
 Period = tuple[dt.date | None, dt.date | None]  # (since, until), both days included
@@ -41,6 +41,8 @@ def decision_dict(session: Session, row: DecisionRecord) -> dict[str, Any]:
         "test_findings": [f for f, r in zip(as_dict, findings, strict=True) if r.is_test],
         "ruleset_version": row.ruleset_version,
         "screened_at": _iso(row.screened_at),
+        # the optional field, as screening prints it: only when it is so
+        **({WITHOUT_REGISTRY: True} if row.screened_without_registry else {}),
         "reference": reference(row.id),
         "revision": declaration.revision if declaration else None,
         "kind": row.kind,
@@ -53,13 +55,17 @@ def _iso(value: dt.datetime) -> str:
     return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
-def identical(session: Session, declaration_id: str, content: dict[str, Any]) -> DecisionRecord | None:
-    """The latest decision on a stored declaration with this id and exactly this content."""
+def identical(
+    session: Session, declaration_id: str, content: dict[str, Any], without_registry: bool = False
+) -> DecisionRecord | None:
+    """The latest decision on a stored declaration with this id and exactly this content,
+    screened with a registry, or (`without_registry`) without one."""
     digest = content_hash(content)
     query = (
         select(DecisionRecord)
         .join(DeclarationRecord, col(DeclarationRecord.id) == DecisionRecord.declaration_pk)
         .where(DeclarationRecord.declaration_id == declaration_id, DeclarationRecord.content_hash == digest)
+        .where(DecisionRecord.screened_without_registry == without_registry)
         .order_by(col(DecisionRecord.id).desc())
         .limit(1)
     )
@@ -203,6 +209,7 @@ def listing(
             "consignee": decl.consignee_name,
             "destination_country": decl.destination_country,
             "kind": d.kind,
+            "screened_without_registry": d.screened_without_registry,
             "officer": d.officer,
             "screened_at": _iso(d.screened_at),
         }

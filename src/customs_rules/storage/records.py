@@ -15,6 +15,11 @@ from sqlmodel import Session, SQLModel, col, func, select
 
 from .tables import AuditRecord, DecisionRecord, DeclarationRecord, FindingRecord, ItemRecord
 
+# the optional field of a decision screened on purpose without a registry (--no-registry),
+# and the decision row's column that keeps it (migration 0006); its audit entries then
+# say "registry": "none"
+WITHOUT_REGISTRY = "screened_without_registry"
+
 
 def content_hash(content: dict[str, Any]) -> str:
     text = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
@@ -42,12 +47,18 @@ def record(
         revision_of[int(pk or 0)] = revision
     versions = {s.decision["ruleset_version"] for s in batch}
     registry = registry_version(session)
-    # a declaration revision has one batch decision per rule set and registry (the
-    # schema's unique index holds it against concurrent runs: the loser retries, reads
-    # the winner's decision here and reuses it); a submission's decision counts too
+    # a declaration revision has one batch decision per rule set, registry and mark of a
+    # run without one (the schema's unique index holds it against concurrent runs: the
+    # loser retries, reads the winner's decision here and reuses it); a submission's
+    # decision counts too. A run without a registry never reuses a decision made with
+    # one, nor the other way round: they say different things.
     decided = set(
         session.exec(
-            select(DecisionRecord.declaration_pk, DecisionRecord.ruleset_version).where(
+            select(
+                DecisionRecord.declaration_pk,
+                DecisionRecord.ruleset_version,
+                DecisionRecord.screened_without_registry,
+            ).where(
                 col(DecisionRecord.declaration_pk).in_([pk for rows in known.values() for pk, _ in rows]),
                 col(DecisionRecord.ruleset_version).in_(versions),
                 DecisionRecord.registry_version == registry,
@@ -67,16 +78,17 @@ def record(
         revisions = known.setdefault(decl.declaration_id, [])
         pk = next((p for p, h in revisions if h == digest), None)
         version = screening.decision["ruleset_version"]
+        without = without_registry(screening.decision)
         if pk is not None:
-            if (pk, version) in decided and not force:
+            if (pk, version, without) in decided and not force:
                 continue  # the same declaration, screened under the same rules: idempotent
-            decided.add((pk, version))
+            decided.add((pk, version, without))
             # a negative pk stands for a row of this batch, not yet inserted
             targets.append((screening, pk, -1, digest) if pk > 0 else (screening, None, -pk - 1, digest))
             positions.append(position)
             continue
         revisions.append((-len(new_rows) - 1, digest))
-        decided.add((-len(new_rows) - 1, version))
+        decided.add((-len(new_rows) - 1, version, without))
         targets.append((screening, None, len(new_rows), digest))
         positions.append(position)
         new_rows.append(_declaration_row(decl, content, digest, len(revisions), now))
@@ -90,6 +102,7 @@ def record(
     for screening, pk, index, digest in targets:
         row = _decision_row(screening, pk if pk is not None else new_pks[index])
         row |= {"kind": kind, "officer": officer, "registry_version": registry}
+        row[WITHOUT_REGISTRY] = without_registry(screening.decision)
         decisions.append(row)
         d = screening.decision
         columns = sealed_columns(row, revision_of[pk if pk is not None else -index - 1])
@@ -229,7 +242,8 @@ def unpack_facts(stored: list[dict[str, Any]] | dict[str, Any]) -> list[dict[str
     return stored
 
 
-SEAL = "3:"  # seals of this form cover every column of the decision row as well
+SEAL = "4:"  # seals of this form cover every column of the decision row, the registry mark too
+SEAL_V3 = "3:"  # every column but the registry mark (added by migration 0006; kept verifiable)
 SEAL_V2 = "2:"  # findings, facts and content, not the decision's other columns (kept verifiable)
 
 
@@ -241,27 +255,30 @@ def seal(
     content_digest: str,
     facts: Any,
     columns: dict[str, Any] | None = None,
+    form: str = SEAL,
 ) -> str:
     """What a stored decision says, in a few bytes the audit log keeps: its verdict,
     score and rule set, every finding (rows as stored, test findings too) with its
-    evidence, the facts it was made on, the content hash of its declaration and (form
-    3) the decision row's other columns (`sealed_columns`). `audit verify` recomputes it
-    from the stored rows, so an edit of any of them is found. Without `columns`: the
-    form-2 seal, as entries written before form 3 hold it."""
+    evidence, the facts it was made on, the content hash of its declaration and (forms
+    3 and 4) the decision row's other columns (`sealed_columns`). `audit verify`
+    recomputes it from the stored rows, so an edit of any of them is found. Without
+    `columns`: the form-2 seal, as entries written before form 3 hold it; `form` 3:
+    the columns without the registry mark, as entries written before form 4 hold it."""
     sealed = sorted(orjson.dumps(_sealed_finding(f), option=orjson.OPT_SORT_KEYS).decode() for f in findings)
     body = [verdict, float(score), version, sealed, content_digest, facts]
     if columns is not None:
         body.append(columns)
     digest = hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()[:16]
-    return (SEAL if columns is not None else SEAL_V2) + digest
+    return (form if columns is not None else SEAL_V2) + digest
 
 
-def sealed_columns(row: dict[str, Any], revision: int) -> dict[str, Any]:
-    """The decision row's columns a form-3 seal covers beside its verdict, score, rule
-    set and facts, in a form every database hands back the same (UTC, no zone)."""
+def sealed_columns(row: dict[str, Any], revision: int, form: str = SEAL) -> dict[str, Any]:
+    """The decision row's columns a seal of `form` (4 or 3) covers beside its verdict,
+    score, rule set and facts, in a form every database hands back the same (UTC, no
+    zone)."""
     at = row["screened_at"]
     at = at if at.tzinfo is None else at.astimezone(dt.UTC).replace(tzinfo=None)
-    return {
+    columns = {
         "declaration_id": row["declaration_id"],
         "revision": revision,
         "kind": row["kind"],
@@ -269,6 +286,14 @@ def sealed_columns(row: dict[str, Any], revision: int) -> dict[str, Any]:
         "registry_version": row["registry_version"],
         "screened_at": at.isoformat(),
     }
+    if form == SEAL:
+        columns[WITHOUT_REGISTRY] = bool(row[WITHOUT_REGISTRY])
+    return columns
+
+
+def without_registry(decision: dict[str, Any]) -> bool:
+    """Whether a decision (the contract's dict) was screened without a registry."""
+    return bool(decision.get(WITHOUT_REGISTRY))
 
 
 def registry_version(session: Session) -> int:

@@ -31,7 +31,7 @@ from ..registry import CompanyRecord, PersonRecord, RegistryIndex, WatchlistReco
 from ..safe_text import finite_json
 from . import audit, default_db_url, queries, schema
 from .keys import company_key_rows, person_key_rows
-from .records import record
+from .records import WITHOUT_REGISTRY, record, without_registry
 from .registry_db import StoredRegistry, company_record
 from .tables import (
     AuditRecord,
@@ -45,9 +45,6 @@ from .tables import (
     WatchlistEntry,
 )
 
-# the optional field of a decision screened on purpose without a registry (--no-registry);
-# its audit entries then say "registry": "none"
-WITHOUT_REGISTRY = "screened_without_registry"
 RETRIES = 8
 INSERT_SLICE = 5_000
 CHECKPOINT_WRITES = 25  # stored chunks between two restarts of the SQLite write-ahead log
@@ -320,11 +317,13 @@ class Store:
     def submit(self, screening: Any, officer: str, source: str, ruleset: dict[str, str]) -> tuple[dict[str, Any], bool]:
         """Store one screened declaration, its decision and audit entries in one
         transaction. Returns the stored decision and whether it is new: when another
-        officer stored the same declaration first, theirs is returned."""
+        officer stored the same declaration first (screened alike: with a registry, or
+        without one), theirs is returned."""
         decl = screening.declaration
+        without = without_registry(screening.decision)
 
         def stored_by_another(session: Session) -> tuple[dict[str, Any], bool] | None:
-            same = queries.identical(session, decl.declaration_id, decl.canonical())
+            same = queries.identical(session, decl.declaration_id, decl.canonical(), without)
             if same is None:
                 return None
             found: dict[str, Any] = {"source": source, "already_stored": queries.reference(same.id)}
@@ -353,10 +352,13 @@ class Store:
 
         return self.write(work)
 
-    def stored_decision(self, declaration_id: str, content: dict[str, Any]) -> dict[str, Any] | None:
-        """The decision already stored for exactly this declaration, if any."""
+    def stored_decision(
+        self, declaration_id: str, content: dict[str, Any], without_registry: bool = False
+    ) -> dict[str, Any] | None:
+        """The decision already stored for exactly this declaration, if any, screened
+        alike: with a registry, or (`without_registry`) without one."""
         with self.reading() as session:
-            row = queries.identical(session, declaration_id, content)
+            row = queries.identical(session, declaration_id, content, without_registry)
             return queries.decision_dict(session, row) if row is not None else None
 
     def audit_submission(self, actor: str, declaration_id: str, source: str, existing: str) -> None:

@@ -95,11 +95,13 @@ class ItemRecord(SQLModel, table=True):
 
 class DecisionRecord(SQLModel, table=True):
     __tablename__ = "decision"
-    # a declaration revision gets one batch decision per rule set and registry: holds
-    # however many batches store at once (migration 0005)
+    # a declaration revision gets one batch decision per rule set and registry, and one
+    # more per rule set screened without a registry: holds however many batches store at
+    # once (migrations 0005 and 0006)
     __table_args__ = (
         Index(
-            "ux_decision_one_batch", "declaration_pk", "ruleset_version", "registry_version", unique=True,
+            "ux_decision_one_batch", "declaration_pk", "ruleset_version", "registry_version",
+            "screened_without_registry", unique=True,
             sqlite_where=text("kind = 'screen'"), postgresql_where=text("kind = 'screen'"),
         ),
     )  # fmt: skip
@@ -114,6 +116,8 @@ class DecisionRecord(SQLModel, table=True):
     # the audit-log id of the newest registry load when it was stored (0: none, or not
     # recorded before migration 0005): see audit.registry_version
     registry_version: int = 0
+    # screened on purpose without a registry (--no-registry): every party was unknown
+    screened_without_registry: bool = False
     screened_at: dt.datetime
     # one dict per item, or {"header": ..., "items": [...]}: see records.pack_facts
     facts: list[dict[str, Any]] | dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
