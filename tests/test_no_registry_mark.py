@@ -179,3 +179,36 @@ def test_seals_written_before_the_mark_still_verify_and_guard_it(db_url: str, mo
     sql(db_url, "UPDATE decision SET screened_without_registry = false WHERE id = 1")
     result = cli(db_url, "audit", "verify")
     assert result.exit_code == 2 and f"decision #1 {SEALED}" in result.stderr
+
+
+def test_an_upgrade_marks_the_decisions_audited_as_without_registry(db_url: str) -> None:
+    """A database at 0005 kept the mark in the audit log only: migration 0006 puts it
+    on the decisions those entries name (a batch's chunk, a submission), and seals
+    still verify."""
+    load_fixture_registry(db_url)
+    assert cli(db_url, "-q", "screen", str(SEED), "--no-registry").exit_code == 0
+    assert cli(db_url, "-q", "submit", str(SEED)).exit_code == 0
+    other = FIXTURES / "declarations" / "batch.jsonl"
+    assert cli(db_url, "-q", "submit", str(SEED), "--no-registry", "--officer", "kz-1").exit_code == 0  # reuses #1
+    assert cli(db_url, "-q", "screen", str(other)).exit_code == 0
+    store = Store(db_url)
+    try:
+        with store.engine.begin() as conn:  # back to 0005: no mark on the rows
+            conn.execute(text("DROP INDEX ux_decision_one_batch"))
+            conn.execute(text("ALTER TABLE decision DROP COLUMN screened_without_registry"))
+            conn.execute(text(
+                "CREATE UNIQUE INDEX ux_decision_one_batch ON decision (declaration_pk, ruleset_version, "
+                "registry_version) WHERE kind = 'screen'"
+            ))  # fmt: skip
+            conn.execute(text("UPDATE alembic_version SET version_num = '0005'"))
+    finally:
+        store.close()
+    store = Store(db_url)  # upgrades
+    try:
+        with store.engine.connect() as conn:
+            marked = conn.execute(text("SELECT id FROM decision WHERE screened_without_registry")).scalars().all()
+    finally:
+        store.close()
+    assert marked == [1]
+    assert cli(db_url, "audit", "verify").exit_code == 0
+    assert show(db_url, "#1")[MARK] is True and MARK not in show(db_url, "#2")

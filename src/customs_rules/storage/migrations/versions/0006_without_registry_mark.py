@@ -23,10 +23,10 @@ CHUNK = 1000  # decision ids per UPDATE: bound parameters stay well under every 
 
 
 def upgrade() -> None:
+    # a literal default ('0': false on both back-ends), not an expression: SQLite then
+    # adds the column in place instead of copying the table
     with op.batch_alter_table("decision") as batch:
-        batch.add_column(
-            sa.Column("screened_without_registry", sa.Boolean, nullable=False, server_default=sa.false())
-        )
+        batch.add_column(sa.Column("screened_without_registry", sa.Boolean, nullable=False, server_default="0"))
     marked = sorted(_marked_decisions())
     decision = sa.table("decision", sa.column("id", sa.Integer), sa.column("screened_without_registry", sa.Boolean))
     for start in range(0, len(marked), CHUNK):
