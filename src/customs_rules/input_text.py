@@ -19,8 +19,40 @@ import re
 import unicodedata
 from typing import Any
 
+# Python refuses to read an integer of more digits than this (a guard against slow
+# conversions, `sys.get_int_max_str_digits`): a JSON number that long is kept as its text
+# (`LongNumber`) so that its record is rejected at its field, not the file at a decode error
+MAX_DIGITS = 4300
 CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 CONTROL_NAMES = {0x00: "NUL", 0x1B: "ESC", 0x7F: "DEL"}
+
+
+class LongNumber(str):
+    """A JSON integer of more than `MAX_DIGITS` digits, as written: no field takes it."""
+
+
+def json_int(text: str) -> int | LongNumber:
+    """`parse_int` for the JSON decoders: a number too long to read is kept as text."""
+    return int(text) if len(text) <= MAX_DIGITS else LongNumber(text)
+
+
+def too_big(text: str) -> str:
+    """What is wrong with a number written with far too many digits, in plain words."""
+    return f"number of {_digits(text):,} digits is too big: no quantity, value or line number is that long"
+
+
+def _digits(text: str) -> int:
+    return sum(ch.isdigit() for ch in text)
+
+
+def number_problem(value: Any) -> str | None:
+    """Why a number (as read from JSON, or as CSV text) is too big to take, or None:
+    longer than Python reads, or past the largest float (an amount is a float)."""
+    if isinstance(value, str):
+        return too_big(value) if len(value) > MAX_DIGITS else None
+    if isinstance(value, int) and value.bit_length() > 1024:  # beyond 1.8e308
+        return too_big(str(value))
+    return None
 
 
 def ascii_digits(text: str) -> str:
@@ -95,10 +127,14 @@ def extra_problem(fields: dict[Any, Any]) -> str | None:
     stack += [(str(k), k) for k in fields]
     while stack:
         where, value = stack.pop()
+        if isinstance(value, LongNumber):
+            return f"field {where!r} holds a number of {_digits(value):,} digits: too big to keep"
         if isinstance(value, str):
             problem = control_problem(value)
             if problem:
                 return f"field {where!r} {problem}"
+        elif isinstance(value, int) and value.bit_length() > 1024:
+            return f"field {where!r} holds a number of {_digits(str(value)):,} digits: too big to keep"
         elif isinstance(value, dict):
             stack += [(where, k) for k in value] + [(where, v) for v in value.values()]
         elif isinstance(value, list):

@@ -16,6 +16,7 @@ from typing import Any, TextIO
 
 from . import inputs
 from .errors import InputError, LocatedError, Location
+from .input_text import json_int
 from .inputs import CutLine, LineReader, Source, empty_input, unreadable
 from .parsing import TOO_DEEP, RawRecord, Rejected, has_content, too_deep
 
@@ -195,8 +196,10 @@ def _finite(text: str) -> float:
 
 # Python's json reads NaN, Infinity and 1e999 (as inf) by default: a strict parser
 # refuses them, and so does this one, so nothing non-finite is screened or stored
+# An integer too long for Python to read is kept as text, for its field to refuse (see
+# `input_text.LongNumber`): one such number must not refuse the whole file.
 STRICT: dict[str, Any] = {"object_pairs_hook": _no_duplicate_keys, "parse_constant": _no_constant,
-                          "parse_float": _finite}  # fmt: skip
+                          "parse_float": _finite, "parse_int": json_int}  # fmt: skip
 
 
 def _json_syntax(source: str, exc: json.JSONDecodeError, line_offset: int = 0) -> InputError:

@@ -29,7 +29,7 @@ from pydantic import (
 )
 
 from .errors import LocatedError, Location
-from .input_text import ascii_digits, check_text, code_text, control_problem, describe, extra_problem
+from .input_text import ascii_digits, check_text, code_text, control_problem, describe, extra_problem, number_problem
 
 HS_SEPARATORS = re.compile(r"[.\s]")
 # [0-9], not \d: \d matches every script's digits, which no goods list or date parser reads
@@ -208,11 +208,17 @@ def _null_is_default(default: Any) -> Any:
 def _line_number(value: Any) -> Any:
     if isinstance(value, bool | float):
         raise ValueError(f"line must be a whole number, got {value!r}")
+    problem = number_problem(value)
+    if problem:
+        raise ValueError(problem)
     return ascii_digits(value) if isinstance(value, str) and not value.isascii() else value
 
 
 def _opt_number(value: Any) -> Any:
     # one validator, not three: it runs on every number of every row of a batch
+    problem = number_problem(value)
+    if problem:
+        raise ValueError(problem)
     if isinstance(value, str):
         if not value.strip():
             return None
