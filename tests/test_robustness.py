@@ -90,3 +90,91 @@ def test_json_number_past_float_range_says_too_big(sqlite_url: str, tmp_path: Pa
     result = run(sqlite_url, "screen", str(file))
     assert result.exit_code == 2, result.output
     assert "in.json:1, field items[0].value: number of 400 digits is too big" in result.output
+
+
+# --- 2. databases this version cannot use ----------------------------------------------
+
+READ_AND_WRITE = [("decisions", "list"), ("audit", "verify"), ("registry", "load", "--watchlist", "WATCHLIST")]
+
+
+def _commands(tmp_path: Path) -> list[list[str]]:
+    watchlist = tmp_path / "watchlist.csv"
+    watchlist.write_text("name,company_id,country,reason,source,listed_on\nX Corp,,RU,reported,press,2024-01-01\n")
+    return [[str(watchlist) if part == "WATCHLIST" else part for part in command] for command in READ_AND_WRITE]
+
+
+def _execute(db: str, sql: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(db)
+    with engine.begin() as connection:
+        connection.execute(text(sql))
+    engine.dispose()
+
+
+def _tables(db: str) -> set[str]:
+    from sqlalchemy import create_engine, inspect
+
+    engine = create_engine(db)
+    with engine.connect() as connection:
+        found = set(inspect(connection).get_table_names())
+    engine.dispose()
+    return found
+
+
+def test_newer_schema_is_refused_in_plain_words(db_url: str, tmp_path: Path) -> None:
+    from customs_rules.storage.schema import HEAD
+
+    load_fixture_registry(db_url)
+    _execute(db_url, "UPDATE alembic_version SET version_num = '0999'")
+    for command in _commands(tmp_path):
+        result = run(db_url, *command)
+        assert result.exit_code == 2, result.output
+        assert (f"was made by a newer customs-rules (schema 0999; this version knows up to {HEAD}): "
+                "upgrade customs-rules") in result.output  # fmt: skip
+        assert "internal error" not in result.output
+    _execute(db_url, f"UPDATE alembic_version SET version_num = '{HEAD}'")
+    assert run(db_url, "decisions", "list").exit_code == 0
+
+
+def test_another_applications_database_is_refused_and_left_alone(db_url: str, tmp_path: Path) -> None:
+    _execute(db_url, "CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT)")
+    for command in _commands(tmp_path):
+        result = run(db_url, *command)
+        assert result.exit_code == 2, result.output
+        assert "is not a customs-rules database: it holds another application's tables (users)" in result.output
+        assert _tables(db_url) == {"users"}
+
+
+def test_another_alembic_application_is_refused(db_url: str, tmp_path: Path) -> None:
+    _execute(db_url, "CREATE TABLE alembic_version (version_num VARCHAR(32) PRIMARY KEY)")
+    _execute(db_url, "INSERT INTO alembic_version VALUES ('ae1027a6acf')")
+    _execute(db_url, "CREATE TABLE orders (id INTEGER PRIMARY KEY)")
+    for command in _commands(tmp_path):
+        result = run(db_url, *command)
+        assert result.exit_code == 2, result.output
+        assert "is not a customs-rules database" in result.output
+        assert _tables(db_url) == {"alembic_version", "orders"}
+
+
+def test_a_file_that_is_no_database_is_refused_unchanged(tmp_path: Path) -> None:
+    readme = tmp_path / "README.md"
+    readme.write_text("# notes\n" * 100)
+    before = readme.read_bytes()
+    for command in _commands(tmp_path):
+        result = run(f"sqlite:///{readme}", *command)
+        assert result.exit_code == 2, result.output
+        assert f"Error: {readme} is not an SQLite database" in result.output
+    assert readme.read_bytes() == before
+
+
+def test_another_applications_sqlite_file_keeps_its_bytes(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "app.db"
+    with sqlite3.connect(path) as connection:
+        connection.execute("CREATE TABLE users (id INTEGER)")
+    before = path.read_bytes()
+    for command in _commands(tmp_path):
+        assert run(f"sqlite:///{path}", *command).exit_code == 2
+    assert path.read_bytes() == before

@@ -96,6 +96,8 @@ class Store:
         file = self.url.startswith("sqlite:///") and self.url != "sqlite:///:memory:"
         if file and not create and not Path(self.url.removeprefix("sqlite:///")).is_file():
             raise MissingDatabase(f"no database at {self.url.removeprefix('sqlite:///')}", _MISSING_HINT)
+        if file:
+            _check_sqlite_file(Path(self.url.removeprefix("sqlite:///")), self.url)
         try:
             if file:
                 Path(self.url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
@@ -121,11 +123,11 @@ class Store:
                 self.close()
                 raise MissingDatabase(f"no customs-rules database at {self.engine.url!r}", _MISSING_HINT)
             self._retry(lambda: schema.upgrade(self.engine))
+        except schema.UnusableDatabase:
+            self.close()
+            raise
         except (SQLAlchemyError, OSError, ValueError, ImportError) as exc:
-            raise StorageError(
-                f"cannot open the database {self.url}: {exc}".splitlines()[0],
-                "check --db or CUSTOMS_RULES_DB (e.g. sqlite:///path.db or postgresql+psycopg://...)",
-            ) from None
+            raise StorageError(f"cannot open the database {self.url}: {exc}".splitlines()[0], _URL_HINT) from None
 
     @property
     def dialect(self) -> str:
@@ -443,6 +445,28 @@ class Store:
             return int(session.exec(select(func.count()).select_from(table)).one())
 
 
+def _check_sqlite_file(path: Path, url: str) -> None:
+    """Refuse a file that is no SQLite database, or another application's or a newer
+    version's database, before opening it the usual way: that switches it to WAL mode,
+    which rewrites its header, and a refused file must be left as it was."""
+    if not path.is_file() or path.stat().st_size == 0:
+        return
+    with path.open("rb") as file:
+        header = file.read(100)
+    if not header.startswith(b"SQLite format 3\x00"):
+        hint = "check --db or CUSTOMS_RULES_DB; the file was not changed"
+        raise schema.UnusableDatabase(f"{path} is not an SQLite database", hint)
+    if header[18:20] == b"\x02\x02":
+        return  # in WAL mode already, as every customs-rules database is: opening changes nothing
+    engine = create_engine(f"sqlite:///file:{path}?mode=ro&uri=true")
+    try:
+        with engine.connect() as connection:
+            schema.refuse_unusable(connection, url)
+    finally:
+        engine.dispose()
+
+
+_URL_HINT = "check --db or CUSTOMS_RULES_DB (e.g. sqlite:///path.db or postgresql+psycopg://...)"
 _MISSING_HINT = (
     "check --db or CUSTOMS_RULES_DB; only commands that store (submit, screen, registry load, outcome, "
     "rescreen) create a database"
