@@ -21,6 +21,7 @@ from rich.console import Console
 from customs_rules import reporting
 from customs_rules.api import default_rules_dir
 from customs_rules.cli import main
+from customs_rules.input_text import visible
 from customs_rules.safe_text import FORMULA_STARTS, SafeCsvWriter, csv_cell, json_text, terminal_text
 from customs_rules.storage.store import _json_text
 
@@ -87,8 +88,9 @@ def test_any_cell_read_back_never_starts_a_formula(value: Any) -> None:
         assert (int(cell) if isinstance(value, int) else float(cell)) == value  # exact past 2**53 too
     else:
         assert cell == "" or (cell[0] not in FORMULA_STARTS and cell.lstrip(BLANKS)[:1] not in FORMULA_STARTS)
-        text = "" if value is None else value
-        assert cell in (text, "'" + text)  # nothing but a leading quote is ever changed
+        # nothing but a leading quote is ever changed, and control characters escaped (visible)
+        text = "" if value is None else visible(value)
+        assert cell in (text, "'" + text)
 
 
 def test_csv_cells_exact() -> None:

@@ -178,3 +178,88 @@ def test_another_applications_sqlite_file_keeps_its_bytes(tmp_path: Path) -> Non
     for command in _commands(tmp_path):
         assert run(f"sqlite:///{path}", *command).exit_code == 2
     assert path.read_bytes() == before
+
+
+# --- 3. control characters by the other doors -------------------------------------------
+
+ESC_TEXT = "seal \x1b[31m42"
+
+
+def _declaration_file(tmp_path: Path) -> Path:
+    file = tmp_path / "d.json"
+    file.write_text(json.dumps(declaration("D-1")))
+    return file
+
+
+def test_outcome_note_with_a_control_character_is_refused(sqlite_url: str, tmp_path: Path) -> None:
+    load_fixture_registry(sqlite_url)
+    assert run(sqlite_url, "submit", str(_declaration_file(tmp_path))).exit_code == 0
+    result = run(sqlite_url, "outcome", "D-1", "--result", "clean", "--note", ESC_TEXT)
+    assert result.exit_code == 2, result.output
+    assert "--note holds U+001B ESC at character 6; control and bidi characters are not allowed" in result.output
+    assert "\x1b" not in result.output
+    shown = run(sqlite_url, "decisions", "show", "D-1")
+    assert "outcome:" not in shown.output  # nothing was recorded
+    assert run(sqlite_url, "outcome", "D-1", "--result", "clean", "--note", "seal\t42").exit_code == 0
+
+
+@pytest.mark.parametrize("how", ["option", "environment"])
+def test_officer_with_a_control_character_is_refused(sqlite_url: str, tmp_path: Path, how: str) -> None:
+    load_fixture_registry(sqlite_url)
+    declaration_file = str(_declaration_file(tmp_path))
+    watchlist = tmp_path / "w.csv"
+    watchlist.write_text("name,company_id,country,reason,source,listed_on\nX Corp,,RU,reported,press,2024-01-01\n")
+    commands = [["submit", declaration_file], ["screen", declaration_file], ["outcome", "D-1", "--result", "clean"],
+                ["registry", "load", "--watchlist", str(watchlist)]]  # fmt: skip
+    name = "Ivanov\u202eA"
+    for command in commands:
+        if how == "option" and command[0] != "registry":
+            result = CliRunner().invoke(main, ["--db", sqlite_url, *command, "--officer", name])
+            said = "--officer holds U+202E RIGHT-TO-LEFT OVERRIDE at character 7"
+        else:
+            result = CliRunner().invoke(main, ["--db", sqlite_url, *command], env={"CUSTOMS_RULES_OFFICER": name})
+            said = "$CUSTOMS_RULES_OFFICER holds U+202E RIGHT-TO-LEFT OVERRIDE at character 7"
+        assert result.exit_code == 2, (command, result.output)
+        assert said in result.output
+    assert "D-1" not in run(sqlite_url, "decisions", "list").output
+
+
+def test_rule_title_with_a_control_character_is_a_located_rule_error(tmp_path: Path) -> None:
+    rules = tmp_path / "rules"
+    (rules / "lists").mkdir(parents=True)
+    (rules / "r.yaml").write_text(
+        "id: r-1\n"
+        'title: "Red \\e[31m alert"\n'
+        'description: "Goes \\u202e the other way"\n'
+        "status: active\naction: inspect\nscore: 10\n"
+        "conditions:\n  all:\n    - {fact: destination_country, equals: RU}\n"
+    )
+    result = CliRunner().invoke(main, ["rules", "validate", "--rules", str(rules)])
+    assert result.exit_code == 2, result.output
+    assert "r.yaml:2, field title: title holds U+001B ESC at character 5" in result.output
+    assert "r.yaml:3, field description: description holds U+202E RIGHT-TO-LEFT OVERRIDE" in result.output
+    assert "\x1b" not in result.output and "\u202e" not in result.output
+
+
+def test_csv_never_writes_a_raw_escape() -> None:
+    import io
+
+    from customs_rules.safe_text import SafeCsvWriter
+
+    out = io.StringIO()
+    SafeCsvWriter(out).writerow(
+        ["Acme \x1b]0;owned\x07 LLP", "\u202eevil", "tab\tand\nnewline", -1.5, "Stra\u00dfe\u00a0GmbH"]
+    )
+    text = out.getvalue()
+    assert "\x1b" not in text and "\x07" not in text and "\u202e" not in text
+    assert text == 'Acme \\x1b]0;owned\\x07 LLP,\\u202eevil,"tab\tand\nnewline",-1.5,Stra\u00dfe\u00a0GmbH\n'
+
+
+def test_decisions_list_csv_escapes_what_came_in_before_validation(sqlite_url: str, tmp_path: Path) -> None:
+    load_fixture_registry(sqlite_url)
+    assert run(sqlite_url, "submit", str(_declaration_file(tmp_path))).exit_code == 0
+    # a row stored by an older version, before input validation refused control characters
+    _execute(sqlite_url, "UPDATE declaration SET exporter_name = 'Dala \x1b[2J Grain'")
+    result = run(sqlite_url, "decisions", "list", "--format", "csv")
+    assert result.exit_code == 0, result.output
+    assert "\x1b" not in result.output and "Dala \\x1b[2J Grain" in result.output

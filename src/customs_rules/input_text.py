@@ -19,6 +19,8 @@ import re
 import unicodedata
 from typing import Any
 
+from .errors import CustomsRulesError
+
 # Python refuses to read an integer of more digits than this (a guard against slow
 # conversions, `sys.get_int_max_str_digits`): a JSON number that long is kept as its text
 # (`LongNumber`) so that its record is rejected at its field, not the file at a decode error
@@ -104,6 +106,22 @@ def code_text(value: str, what: str) -> str:
             f"{what} {value!r} holds {describe(odd)}: write it with ASCII letters and digits (look-alikes are refused)"
         )
     return text
+
+
+class TextRefused(CustomsRulesError):
+    """Text given on the command line or in the environment (an officer's name, a note)
+    that holds a control character: refused, as the same text in a file is (exit code 2)."""
+
+    exit_code = 2
+
+
+def given_text(value: str, what: str) -> str:
+    """`value` if it holds no control or bidi character, else `TextRefused` naming `what`
+    (`--note`, `$CUSTOMS_RULES_OFFICER`): it would be stored, and later shown or exported."""
+    problem = control_problem(value)
+    if problem:
+        raise TextRefused(f"{what} {problem}", f"give {what} again without it")
+    return value
 
 
 def check_code(what: str) -> Any:

@@ -300,10 +300,14 @@ def outcome(ctx: click.Context, ref: str, result: str, note: str | None, officer
     REF: #N (quoted: the shell drops what follows #), N or nN, or a declaration id (its
     latest decision), as in `decisions show`."""
     from . import workflow
+    from .input_text import given_text
 
+    # a note is free text, but it is stored, sealed and shown again: no control characters
+    note = given_text(note, "--note") if note is not None else None
+    who = workflow.current_officer(officer)
     store = open_store(ctx)
     try:
-        recorded = store.add_outcome(ref, result, note, workflow.current_officer(officer))
+        recorded = store.add_outcome(ref, result, note, who)
     finally:
         store.close()
     if recorded is None:

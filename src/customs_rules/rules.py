@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import LocatedError, Location, RuleError
+from .input_text import control_problem
 from .reference import ReferenceData, load_reference
 from .yamlfile import line_of, load_documents
 
@@ -234,6 +235,9 @@ def parse_rule(doc: Any, source: str) -> tuple[Rule | None, list[LocatedError]]:
     for key in ("id", "title", "description"):
         if key in present and (not isinstance(doc[key], str | int) or isinstance(doc[key], bool)):
             err(key, f"{key} must be plain text")
+        elif key in present and isinstance(doc[key], str) and control_problem(doc[key]):
+            # shown in findings, tables and exports: YAML's "\e" must not reach a terminal
+            err(key, f"{key} {control_problem(doc[key])}")
     status = _enum(Status, doc, "status", err) if "status" in present else None
     action = _enum(Action, doc, "action", err) if "action" in present else None
     score = doc.get("score", 0.0)

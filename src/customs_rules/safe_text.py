@@ -7,7 +7,8 @@ Three readers, three defences, each in one place so that every writer uses it:
   escaped, `\\x1b`, `\\u202e`, instead of being obeyed (`terminal_text`);
 - a spreadsheet: a CSV text cell that a spreadsheet would run as a formula (starting
   with `=`, `+`, `-`, `@`, a tab or a carriage return) gets a leading `'`
-  (`SafeCsvWriter`); the tool's own numbers are written as numbers;
+  (`SafeCsvWriter`); the tool's own numbers are written as numbers; control and bidi
+  characters in a cell are written escaped, as for a terminal (a CSV on stdout may be one);
 - a JSON parser: every JSON the tool writes is strict, NaN and Infinity are refused
   (`json_text`), and characters a terminal would obey are written as JSON escapes,
   so the value a program reads is unchanged.
@@ -20,6 +21,8 @@ import json
 import math
 from collections.abc import Iterable
 from typing import Any
+
+from .input_text import visible
 
 # What is escaped: whatever str.isprintable() refuses: controls (C0, DEL, C1), format
 # characters such as the bidi overrides and zero-width joiners, line and paragraph
@@ -62,6 +65,10 @@ def csv_cell(value: Any) -> Any:
             raise ValueError(f"refusing to write the non-finite number {value!r}")
         return int(value) if value.is_integer() else value
     text = value if isinstance(value, str) else str(value)
+    if not text.isprintable():
+        # a CSV on stdout may reach a terminal: what it would obey (ESC, bidi overrides...)
+        # is written escaped; tab and newline are data, and the CSV quoting keeps them
+        text = visible(text)
     stripped = text.lstrip(" \n\u00a0\u3000")
     if text and (text[0] in FORMULA_STARTS or (stripped and stripped[0] in FORMULA_STARTS)):
         return "'" + text

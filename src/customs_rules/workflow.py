@@ -13,6 +13,7 @@ from typing import Any
 
 from .api import STORE_CHUNK, Screener, Screening, check_registry, default_rules_dir
 from .errors import StorageError
+from .input_text import given_text
 from .models import STORED, Declaration
 from .parsing import Parsed, Rejected
 from .policy import LEVELS, policy_from
@@ -26,9 +27,9 @@ ENV_OFFICER = "CUSTOMS_RULES_OFFICER"
 def current_officer(explicit: str | None = None) -> str:
     """Who acts: --officer, else $CUSTOMS_RULES_OFFICER, else the login name."""
     if explicit:
-        return explicit
+        return given_text(explicit, "--officer")
     if os.environ.get(ENV_OFFICER):
-        return os.environ[ENV_OFFICER]
+        return given_text(os.environ[ENV_OFFICER], f"${ENV_OFFICER}")
     try:
         return getpass.getuser()
     except (KeyError, OSError):
