@@ -263,3 +263,26 @@ def test_decisions_list_csv_escapes_what_came_in_before_validation(sqlite_url: s
     result = run(sqlite_url, "decisions", "list", "--format", "csv")
     assert result.exit_code == 0, result.output
     assert "\x1b" not in result.output and "Dala \\x1b[2J Grain" in result.output
+
+
+# --- 4. audit and rescreen export CSV, as the README says ---------------------------------
+
+
+def test_audit_and_rescreen_write_csv(sqlite_url: str, tmp_path: Path) -> None:
+    import csv
+    import io
+
+    load_fixture_registry(sqlite_url)
+    assert run(sqlite_url, "submit", str(_declaration_file(tmp_path))).exit_code == 0
+    audit = run(sqlite_url, "audit", "--format", "csv")
+    assert audit.exit_code == 0, audit.output
+    rows = list(csv.reader(io.StringIO(audit.stdout)))
+    assert rows[0] == ["id", "at", "actor", "action", "subject", "details", "hash"]
+    assert {row[3] for row in rows[1:]} >= {"registry_load", "decision"}
+    rescreen = run(sqlite_url, "rescreen", "--format", "csv")
+    assert rescreen.exit_code == 0, rescreen.output
+    assert rescreen.stdout.splitlines() == [
+        "declaration_id,revision,exporter,was,was_reference,now,reference,score,rule_ids"
+    ]  # nothing is stricter now: the header alone, for a script
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    assert "[--declared-since DATE] [--declared-until DATE] [--officer ID] [--format table|json|csv]" in readme

@@ -370,7 +370,7 @@ def _rate(row: dict[str, Any]) -> str:
 @period_options("declared")
 @removed_since("--declared-since (what --since filtered here)")
 @officer_option
-@format_option
+@rows_format_option
 @rules_option
 @no_registry_option
 @click.pass_context
@@ -410,7 +410,7 @@ def rescreen(
         "score",
         "rule_ids",
     ]
-    if report.stricter or fmt == "json":
+    if report.stricter or fmt != "table":  # a script reading CSV gets its header on no row too
         _print_rows(report.stricter, columns, fmt, "Now stricter than before")
     if not ctx.obj["quiet"]:
         click.echo(
@@ -423,7 +423,7 @@ def rescreen(
 @main.group(invoke_without_command=True)
 @click.option("--limit", type=click.IntRange(1), default=50, show_default=True)
 @click.option("--action", type=click.Choice(AUDIT_ACTIONS, case_sensitive=False), help="Only this action.")
-@format_option
+@rows_format_option
 @click.pass_context
 @handle_errors
 def audit(ctx: click.Context, limit: int, action: str | None, fmt: str) -> None:
