@@ -286,3 +286,63 @@ def test_audit_and_rescreen_write_csv(sqlite_url: str, tmp_path: Path) -> None:
     ]  # nothing is stricter now: the header alone, for a script
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     assert "[--declared-since DATE] [--declared-until DATE] [--officer ID] [--format table|json|csv]" in readme
+
+
+# --- 5. odd files for `screen` and `registry load` ---------------------------------------
+
+COMPANIES_HEADER = "company_id,name,country,registered_on,activity_codes,aliases"
+
+
+def test_blank_and_empty_rows_are_skipped_in_a_batch_csv(sqlite_url: str, tmp_path: Path) -> None:
+    load_fixture_registry(sqlite_url)
+    file = tmp_path / "in.csv"
+    empty_row = "," * (len(CSV_HEADER.split(",")) - 1)
+    file.write_bytes(f"\ufeff{CSV_HEADER}\r\n\r\n   \r\n{CSV_ROW}\r\n{empty_row}\r\n \t \r\n".encode())
+    result = run(sqlite_url, "screen", str(file))
+    assert result.exit_code == 0, result.output
+    assert "1 lines: 1 screened in 1 declaration(s)" in result.output
+
+
+def test_a_header_with_too_many_columns_is_refused_at_once(sqlite_url: str, tmp_path: Path) -> None:
+    load_fixture_registry(sqlite_url)
+    extra = ",".join(f"x{i}" for i in range(100_000))
+    batch = tmp_path / "wide.csv"
+    batch.write_text(f"{CSV_HEADER},{extra}\n{CSV_ROW}\n")
+    result = run(sqlite_url, "screen", str(batch))
+    assert result.exit_code == 2, result.output
+    assert "wide.csv:1: the header has 100,019 columns; at most 1,000 are read" in result.output
+    companies = tmp_path / "companies.csv"
+    companies.write_text(f"{COMPANIES_HEADER},{extra}\n")
+    result = run(sqlite_url, "registry", "load", "--companies", str(companies))
+    assert result.exit_code == 2, result.output
+    assert "companies.csv:1: the header has 100,006 columns; at most 1,000 are read" in result.output
+
+
+def test_registry_file_with_blank_rows_loads_its_rows(sqlite_url: str, tmp_path: Path) -> None:
+    companies = tmp_path / "companies.csv"
+    rows = "150340000011,Dala Grain LLP,KZ,2015-03-01,46.21,\r\n"
+    companies.write_bytes(f"\ufeff{COMPANIES_HEADER}\r\n\r\n  \r\n{rows},,,,,\r\n".encode())
+    result = run(sqlite_url, "registry", "load", "--companies", str(companies))
+    assert result.exit_code == 0, result.output
+    assert "loaded 1 companies" in result.output
+
+
+def test_registry_file_with_no_rows_does_not_empty_its_table(sqlite_url: str, tmp_path: Path) -> None:
+    load_fixture_registry(sqlite_url)
+    before = run(sqlite_url, "registry", "status").output
+    companies = tmp_path / "companies.csv"
+    for text in (f"{COMPANIES_HEADER}\n", f"{COMPANIES_HEADER}\n\n  \n"):
+        companies.write_text(text)
+        result = run(sqlite_url, "registry", "load", "--companies", str(companies))
+        assert result.exit_code == 2, result.output
+        assert "companies.csv:1: no rows after the header: loading it would empty the table" in result.output
+    assert run(sqlite_url, "registry", "status").output == before
+
+
+def test_registry_file_in_json_is_named_as_json(sqlite_url: str, tmp_path: Path) -> None:
+    companies = tmp_path / "companies.json"
+    companies.write_text('[{"company_id": "1", "name": "X"}]')
+    result = run(sqlite_url, "registry", "load", "--companies", str(companies))
+    assert result.exit_code == 2, result.output
+    assert "JSON, not CSV; registry files are CSV (UTF-8 text)" in result.output
+    assert "missing column" not in result.output

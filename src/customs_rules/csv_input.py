@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, TextIO
@@ -113,7 +114,7 @@ def _csv_header(reader: Any, source: str) -> list[str]:
         errors = [LocatedError(Location(source, 1), f"missing column(s): {', '.join(missing)}")] if missing else []
         hint = "the header row must name the batch CSV columns as the contract spells them (see README, 'Batch CSV')"
         raise InputError(f"{source} is not a batch CSV", errors + typos, hint)
-    repeated = sorted({c for c in columns if columns.count(c) > 1})
+    repeated = sorted(c for c, n in Counter(columns).items() if n > 1)
     if repeated:
         raise InputError(
             f"{source} is not a batch CSV",
@@ -184,9 +185,11 @@ def _csv_first_pass(source: Source) -> _CsvScan:
                     scan.overflow[reader.line_num] = (key, start, span[0][: inputs.HEAD].rstrip("\r\n"))
                     _swallowed(scan, key, reader.line_num, span, index)
                     continue
+                span = tap.take()
+                if blank_row(row, len(columns)):
+                    continue
                 key = row[index].strip() if index < len(row) else ""
                 scan.last[key] = reader.line_num
-                span = tap.take()
                 if len(span) > 1 and len(row) != len(columns):
                     _swallowed(scan, key, reader.line_num, span, index)
     except (OSError, EOFError, csv.Error) as exc:
@@ -225,6 +228,18 @@ def _swallowed(scan: _CsvScan, key: str, line_num: int, span: list[str], index: 
             scan.hidden.setdefault(ident, []).append((first + offset, physical.rstrip("\r\n")))
 
 
+def blank_row(cells: list[Any], width: int, extra: bool = False) -> bool:
+    """A row that holds nothing: blanks on a line of their own, or a full row of empty
+    cells (a spreadsheet's trailing rows, `,,,,`). The csv module skips only empty lines;
+    these are skipped too, rather than rejected as a row with no declaration_id. A line
+    too long to read never looks blank (see `_stand_in`): it never vanishes."""
+    if extra:
+        return False
+    if len(cells) == width:
+        return all(isinstance(cell, str) and not cell.strip() for cell in cells)
+    return len(cells) == 1 and cells[0] != "" and not cells[0].strip()
+
+
 def _stand_in(head: str) -> str:
     """What the csv module reads in place of a line too long to read: the values complete
     in its head (so the row keeps its declaration id), never a blank line (which the csv
@@ -247,6 +262,9 @@ def _read_csv(source: Source, scan: _CsvScan) -> Iterator[RawRecord | Rejected]:
                 # a line of this record was too long to read: the record was not read
                 error = LocatedError(Location(source.name, cut[0].number), cut[0].problem())
                 row = _Unread((row.get("declaration_id") or "").strip(), cut[0].number, _csv_text(row), error, number)
+            if not isinstance(row, _Unread) and blank_row([v for v in row.values() if v is not None],
+                                                          len(reader.fieldnames), None in row):  # fmt: skip
+                continue
             if isinstance(row, _Unread):
                 group = open_groups.get(row.key) or open_groups.setdefault(row.key, CsvGroup(row.line))
                 group.unread.append((row.line, row.raw, row.error))

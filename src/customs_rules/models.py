@@ -272,8 +272,17 @@ def near_miss(name: str, known: Iterable[str]) -> str | None:
     return close[0] if close else None
 
 
+# far more columns than any declaration or registry file has: such a header is refused
+# before each column is compared with the contract's (that costs per column, every row too)
+MAX_COLUMNS = 1000
+
+
 def header_typos(columns: list[str], known: set[str], source: str) -> list[LocatedError]:
-    """A located error for each header column that looks like a misspelt known column."""
+    """A located error for each header column that looks like a misspelt known column
+    (or one for the whole header, when it has more than `MAX_COLUMNS` columns)."""
+    if len(columns) > MAX_COLUMNS:
+        problem = f"the header has {len(columns):,} columns; at most {MAX_COLUMNS:,} are read"
+        return [LocatedError(Location(source, 1), problem)]
     errors = []
     for column in columns:
         close = near_miss(column, known)

@@ -23,6 +23,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 
 from . import names
 from .addresses import address_key
+from .csv_input import blank_row
 from .errors import InputError, LocatedError, Location
 from .input_text import ascii_digits, check_code, check_text
 from .inputs import HEAD, MAX_CSV_FIELD, cannot_read, file_format, not_text, os_problem, path_problem
@@ -145,7 +146,12 @@ def read_registry_csv(path: Path, model: type[R]) -> list[R]:
         reader.fieldnames = columns
         first_line: dict[str, int] = {}
         for row in reader:
-            errors += _row_errors(row, model, Location(display, reader.line_num), first_line, rows)
+            if not blank_row([v for v in row.values() if v is not None], len(columns), None in row):
+                errors += _row_errors(row, model, Location(display, reader.line_num), first_line, rows)
+        if not rows and not errors:
+            # each file replaces its table: an export that came out empty must not wipe it
+            problem = "no rows after the header: loading it would empty the table"
+            errors.append(LocatedError(Location(display, 1), problem))
     except csv.Error as exc:  # the reader cannot go on: nothing more is read
         problem = f"unreadable CSV: {exc}"
         if "field limit" in str(exc):
@@ -169,13 +175,16 @@ def _registry_text(path: Path) -> str:
     if kind:
         raise not_text(display, kind, "registry files are CSV (UTF-8 text)")
     try:
-        return data.decode("utf-8-sig")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         at = len(data) - len(exc.object) + exc.start  # the codec decoded what follows a BOM
         where = Location(display, data.count(b"\n", 0, at) + 1)
         problem = f"not UTF-8 text (byte 0x{data[at]:02x}); save the file as UTF-8"
         raise InputError(f"{display} was not loaded: nothing from it was stored", [LocatedError(where, problem)],
                          "re-encode it, e.g. iconv -f cp1251 -t utf-8") from None  # fmt: skip
+    if text.lstrip()[:1] in ("[", "{"):  # no registry header starts so: it would read as "missing columns"
+        raise not_text(display, "JSON, not CSV", "registry files are CSV (UTF-8 text)")
+    return text
 
 
 def _row_errors(
