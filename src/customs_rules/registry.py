@@ -148,10 +148,6 @@ def read_registry_csv(path: Path, model: type[R]) -> list[R]:
         for row in reader:
             if not blank_row([v for v in row.values() if v is not None], len(columns), None in row):
                 errors += _row_errors(row, model, Location(display, reader.line_num), first_line, rows)
-        if not rows and not errors:
-            # each file replaces its table: an export that came out empty must not wipe it
-            problem = "no rows after the header: loading it would empty the table"
-            errors.append(LocatedError(Location(display, 1), problem))
     except csv.Error as exc:  # the reader cannot go on: nothing more is read
         problem = f"unreadable CSV: {exc}"
         if "field limit" in str(exc):
