@@ -11,6 +11,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -136,3 +137,49 @@ def test_yaml_errors_read_as_the_python_parser_words_them(tmp_path: Path, text: 
     documents, errors = load_documents(path, "rules/x.yaml")
     assert documents == []
     assert [str(e) for e in errors] == [message]
+
+
+# imported by other commands, never by a `submit --format json`: drawing tables, schema
+# upgrades (the database is at head), dataframes, the batch's process pool
+NOT_FOR_SUBMIT_JSON = ("rich", "alembic", "polars", "multiprocessing", "concurrent.futures.process")
+
+SUBMIT_PROBE = """
+import gc, json, sys
+from customs_rules.cli import main
+
+try:
+    main(json.loads(sys.argv[1]), prog_name="customs-rules")
+except SystemExit as exit:
+    code = exit.code
+names = {name for name in sys.modules}
+print(json.dumps({
+    "code": code,
+    "imported": sorted(n for n in json.loads(sys.argv[2]) if n in names),
+    "gc_enabled": gc.isenabled(),
+}))
+"""
+
+
+def submit_probe(args: list[str]) -> dict[str, Any]:
+    result = subprocess.run(
+        [sys.executable, "-c", SUBMIT_PROBE, json.dumps(args), json.dumps(NOT_FOR_SUBMIT_JSON)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(result.stdout.splitlines()[-1])
+
+
+def test_submit_as_json_imports_only_what_it_uses(sqlite_url: str, tmp_path: Path) -> None:
+    """A cold `submit --format json` on a database at the current schema: no rich, no
+    Alembic, no polars, no process pool; the collector is back on after the imports."""
+    from conftest import FIXTURES, load_fixture_registry
+
+    load_fixture_registry(sqlite_url)
+    seed = json.loads((FIXTURES / "declarations" / "aspan_arba_drones.json").read_text(encoding="utf-8"))
+    path = tmp_path / "d.json"
+    path.write_text(json.dumps(seed), encoding="utf-8")
+    submit = ["--db", sqlite_url, "submit", str(path), "--officer", "t"]
+    assert submit_probe([*submit, "--format", "json"]) == {"code": 0, "imported": [], "gc_enabled": True}
+    # the table format draws with rich, the same declaration again is found as stored
+    assert submit_probe([*submit, "--format", "table"]) == {"code": 0, "imported": ["rich"], "gc_enabled": True}

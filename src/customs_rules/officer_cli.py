@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 import click
 
 from .choices import AUDIT_ACTIONS, DECISIONS, RESULTS
-from .cli import EXIT_INPUT, CliError, err_console, handle_errors, main, open_store, rules_option
+from .cli import EXIT_INPUT, CliError, err_console, handle_errors, importing_library, main, open_store, rules_option
 from .safe_text import SafeCsvWriter, json_text, terminal_text
 
 # the library is imported inside each command: see cli.py (`--help` must not load it)
@@ -125,11 +125,13 @@ def submit(
     it again; the same id with different content is stored as an amendment (revision
     2, 3, ...) beside the earlier ones. With no PATH on a terminal, asks field by field.
     """
-    from . import reporting, workflow
-    from .api import default_rules_dir
-    from .errors import Location
-    from .parsing import Parsed, Rejected, read_declarations
-    from .rules import load_pack
+    with importing_library():
+        from . import reporting, workflow
+        from .api import default_rules_dir
+        from .errors import Location
+        from .parsing import Parsed, Rejected, read_declarations
+        from .rules import load_pack
+        from .storage import store as _store  # noqa: F401 - open_store's, loaded here with the rest
 
     who = workflow.current_officer(officer)
     pack = load_pack(rules_dir or default_rules_dir())  # a broken pack refuses before anything is read

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import sys
 from time import monotonic
-from typing import Any, TextIO
-
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
+from typing import TYPE_CHECKING, Any, TextIO
 
 from .errors import ErrorList
 from .parsing import Rejected
 from .safe_text import SafeCsvWriter, json_text, terminal_text
+
+# rich is imported by the functions that draw: `submit --format json`, CSV and JSON Lines
+# never load it (tests/test_cold_start.py)
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
 
 STYLES = {"hold": "bold red", "inspect": "bold yellow", "release": "green"}
 CSV_COLUMNS = ["declaration_id", "decision", "score", "rule_ids", "test_rule_ids", "ruleset_version", "screened_at"]
@@ -77,6 +80,9 @@ def _short(value: Any) -> str:
 
 
 def decision_table(decisions: list[dict[str, Any]]) -> Table:
+    from rich.table import Table
+    from rich.text import Text
+
     table = Table(title="Screening decisions", show_lines=True, expand=True)
     table.add_column("Declaration", no_wrap=True)
     table.add_column("Decision", no_wrap=True)
@@ -91,6 +97,8 @@ def decision_table(decisions: list[dict[str, Any]]) -> Table:
 
 
 def _findings(decision: dict[str, Any]) -> Text:
+    from rich.text import Text
+
     text = Text()
     groups = (("", decision["findings"]), ("[test] ", decision["test_findings"]))
     for prefix, findings in groups:
@@ -106,6 +114,8 @@ def _findings(decision: dict[str, Any]) -> Text:
 
 def stdout_console() -> Console:
     """stdout for people: the terminal's width, or 160 columns when piped to a file."""
+    from rich.console import Console
+
     return Console(file=sys.stdout, highlight=False, width=None if sys.stdout.isatty() else 160)
 
 
@@ -118,6 +128,8 @@ ORDER = {"hold": 0, "inspect": 1, "release": 2}
 
 
 def _width(cell: Any) -> int:
+    from rich.text import Text
+
     return cell.cell_len if isinstance(cell, Text) else Text(str(cell)).cell_len
 
 
@@ -168,6 +180,8 @@ class TableStream:
             self.block = []
 
     def close(self) -> None:
+        from rich.text import Text
+
         if self.seen == 1 and self.lone is not None:  # one declaration: its decision, whatever it is
             self.block, self.left_out = [self.lone], 0
         self.flush()
@@ -190,6 +204,8 @@ FACT_ITEMS_SHOWN = 8  # items side by side in the facts table; --format json has
 
 def declaration_table(content: dict[str, Any]) -> Table:
     """The declaration as stored: its header in the title, one row per item."""
+    from rich.table import Table
+    from rich.text import Text
 
     def party(role: str) -> str:
         p = content.get(role) or {}
@@ -214,6 +230,9 @@ def declaration_table(content: dict[str, Any]) -> Table:
 
 def facts_table(facts: list[dict[str, Any]]) -> Table:
     """The enriched facts the rules read: the declaration's once, then each item's side by side."""
+    from rich.table import Table
+    from rich.text import Text
+
     shown = facts[:FACT_ITEMS_SHOWN]
     more = f" (first {len(shown)} of {len(facts)} items)" if len(facts) > len(shown) else ""
     table = Table(title=f"Facts the decision was made on{more}", title_justify="left", expand=False)
