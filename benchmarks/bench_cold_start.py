@@ -6,10 +6,10 @@ cold `submit`, each a fresh process, from process start to exit.
 Input: the fixture registry (fixtures/registry: companies, people, watchlist) loaded into
 a fresh SQLite file (or the empty database at --db URL), and
 fixtures/declarations/aspan_arba_drones.json under a new declaration_id for each run, so
-every run validates, screens and stores. For scale it also times a bare interpreter
-(`python -c pass`) and the import of SQLAlchemy and SQLModel alone, the floor under any
-submit that stores through them. It prints its input, then each measurement's runs and
-median (of --runs runs), min and max, and the median CPU time.
+every run validates, screens and stores (printed as JSON, then as the table). For scale it
+also times a bare interpreter (`python -c pass`) and the import of SQLAlchemy and SQLModel
+alone, the floor under any submit that stores through them. It prints its input, then
+each measurement's runs and median (of --runs runs), min and max, and the median CPU time.
 
 First it compiles the package's bytecode, as `pip install` does: from an editable install
 with PYTHONDONTWRITEBYTECODE set, every process would otherwise compile the package's
@@ -104,12 +104,13 @@ def main() -> None:
 
     seed = json.loads(SEED.read_text(encoding="utf-8"))
     token = f"{time.time_ns():x}"
-    submits = []
-    for n in range(1, args.runs + 1):
-        path = work / f"submit-{n:03d}.json"
-        path.write_text(json.dumps(dict(seed, declaration_id=f"COLD-{token}-{n:03d}")), encoding="utf-8")
-        submits.append([*cli, "submit", str(path), "--format", "json", "--officer", "bench"])
-    measure("cold submit (screen + store)", submits)
+    for fmt in ("json", "table"):
+        submits = []
+        for n in range(1, args.runs + 1):
+            path = work / f"submit-{fmt}-{n:03d}.json"
+            path.write_text(json.dumps(dict(seed, declaration_id=f"COLD-{token}-{fmt}-{n:03d}")), encoding="utf-8")
+            submits.append([*cli, "submit", str(path), "--format", fmt, "--officer", "bench"])
+        measure(f"cold submit --format {fmt} (screen + store)", submits)
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
