@@ -140,6 +140,30 @@ def test_json_and_csv_refuse_the_same_typo() -> None:
 
 
 @pytest.mark.parametrize(
+    ("written", "meant"),
+    [("TRANSIT_COUNTRIES", "transit_countries"), ("Unit", "unit"), ("NET_MASS_KG", "net_mass_kg"),
+     ("Description", "description"), ("ORIGIN_COUNTRY", "origin_country"), ("Document_Type", "document_type")],
+)  # fmt: skip
+def test_a_column_in_other_letter_case_is_a_near_miss(tmp_path: Path, written: str, meant: str) -> None:
+    # upper case scored under difflib's cutoff: TRANSIT_COUNTRIES was kept as an extra
+    # column and the transit through Russia was lost (a hold released), exit 0
+    path = write_csv(tmp_path / "b.csv", [csv_row("T-1") + ",RU"], HEADER + f",{written}")
+    [result] = read_declarations(path)
+    assert errors_of(result) == [f"{path}:1, field {written}: unknown column {written!r}: did you mean {meant!r}?"]
+
+
+@pytest.mark.parametrize(("written", "meant"), [("TRANSIT_COUNTRIES", "transit_countries"), ("Currency", "currency")])
+def test_a_json_field_in_other_letter_case_is_a_near_miss(written: str, meant: str) -> None:
+    data = (
+        GOOD | {written: ["RU"]}
+        if meant == "transit_countries"
+        else GOOD | {"items": [GOOD["items"][0] | {written: "USD"}]}
+    )
+    with pytest.raises(ValidationError, match=f"unknown field {written!r}: did you mean {meant!r}"):
+        Declaration.model_validate(data)
+
+
+@pytest.mark.parametrize(
     ("model", "header", "typo", "meant"),
     [(CompanyRecord, "company_id,name,country,registered_on,activity_codes,aliases,adress", "adress", "address"),
      (PersonRecord, "company_id,person_name,role,person_company_ids", "person_company_ids", "person_company_id"),

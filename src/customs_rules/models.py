@@ -268,8 +268,11 @@ def near_miss(name: str, known: Iterable[str]) -> str | None:
     One test for JSON fields and CSV columns, so both refuse the same typos."""
     if name in known:
         return None
-    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.8)
-    return close[0] if close else None
+    # compared case-folded: difflib scores TRANSIT_COUNTRIES far from transit_countries
+    # (and Unit from unit), so other letter case would pass as an extra field unseen
+    folded = {k.casefold(): k for k in known}
+    close = difflib.get_close_matches(name.casefold(), list(folded), n=1, cutoff=0.8)
+    return folded[close[0]] if close else None
 
 
 # far more columns than any declaration or registry file has: such a header is refused
