@@ -48,7 +48,8 @@ def last_entry(db: str, action: str) -> int:
 
 def stored(db: str) -> None:
     """A registry, a submission (#1), a batch, and an inspection outcome of #1."""
-    registry = ["--companies", str(REGISTRY / "companies.csv"), "--people", str(REGISTRY / "people.csv")]
+    registry = ["--companies", str(REGISTRY / "companies.csv"), "--people", str(REGISTRY / "people.csv"),
+                "--watchlist", str(REGISTRY / "watchlist.csv")]  # fmt: skip
     assert cli(db, "-q", "registry", "load", *registry).exit_code == 0
     assert cli(db, "submit", str(SEED)).exit_code == 0
     assert cli(db, "-q", "screen", str(BATCH)).exit_code == 0
@@ -92,6 +93,28 @@ TAMPERING = {
     "declaration date": (
         ["UPDATE declaration SET date = '2020-01-01' WHERE id = 1"],
         "the date column(s) of declaration AA-20221115-001",
+    ),
+    # the rule files a decision's rule-set version names (decisions list --rule reads them)
+    "rule set content": (
+        ['UPDATE ruleset_version SET content = \'{"rules/x.yaml": "id: x"}\''],
+        "no longer holds the rule files it was stored with",
+    ),
+    # the registry every later screening reads, and reports name parties from
+    "watchlist row deleted": (
+        ["DELETE FROM watchlist WHERE id = (SELECT min(id) FROM watchlist)"],
+        "the watchlist table no longer holds what audit entry",
+    ),
+    "company renamed": (
+        ["UPDATE company SET name = 'Clean Trader' WHERE id = (SELECT min(id) FROM company)"],
+        "the companies table no longer holds what audit entry",
+    ),
+    "person's birth date changed": (
+        ["UPDATE person SET birth_date = '1950-01-01' WHERE id = (SELECT min(id) FROM person)"],
+        "the people table no longer holds what audit entry",
+    ),
+    "person inserted": (
+        ["INSERT INTO person (company_id, person_name, role) VALUES ('190540218733', 'Ghost', 'director')"],
+        "the people table no longer holds what audit entry",
     ),
 }
 

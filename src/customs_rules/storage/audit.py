@@ -19,7 +19,21 @@ from typing import Any
 from sqlalchemy import insert, text
 from sqlmodel import Session, col, select
 
-from .tables import AuditRecord, DecisionRecord, DeclarationRecord, FindingRecord, ItemRecord, OutcomeRecord
+from .tables import (
+    AuditRecord,
+    CompanyBase,
+    DecisionRecord,
+    DeclarationRecord,
+    FindingRecord,
+    ItemRecord,
+    OutcomeRecord,
+    Person,
+    PersonBase,
+    RuleSetVersion,
+    WatchlistBase,
+    WatchlistEntry,
+)
+from .tables import Company as CompanyRow
 
 GENESIS = "0" * 64
 LOCK_KEY = 7_320_116  # the advisory lock of audit appends
@@ -95,7 +109,12 @@ def verify(session: Session, batch_size: int = 5000, expect: Iterable[str] = ())
         return chain
     if expected:
         return Verification(False, chain.entries, chain.last_hash, _cut_back(sorted(expected), chain))
-    altered = _altered_decision(session, batch_size) or _altered_outcome(session)
+    altered = (
+        _altered_decision(session, batch_size)
+        or _altered_outcome(session)
+        or _altered_ruleset(session)
+        or _altered_registry(session)
+    )
     return Verification(False, chain.entries, chain.last_hash, altered) if altered else chain
 
 
@@ -306,3 +325,51 @@ def entries(session: Session, limit: int, action: str | None = None) -> list[Aud
         query = query.where(AuditRecord.action == action)
     rows = session.exec(query.order_by(col(AuditRecord.id).desc()).limit(limit)).all()
     return list(reversed(rows))
+
+
+# a registry table (the subject of its `registry_load` entries) and the columns its seal covers
+REGISTRY_TABLES: dict[str, tuple[Any, list[str]]] = {
+    "companies": (CompanyRow, list(CompanyBase.model_fields)),
+    "people": (Person, list(PersonBase.model_fields)),
+    "watchlist": (WatchlistEntry, list(WatchlistBase.model_fields)),
+}
+
+
+def registry_seal(session: Session, table: str) -> str:
+    """A registry table's rows as stored, in a few bytes its `registry_load` entry keeps:
+    the registry is replaced whole, so the newest entry of each table seals all of it.
+    Read back in the loading transaction, so both back-ends seal what they hand back."""
+    model, columns = REGISTRY_TABLES[table]
+    digest = hashlib.sha256()
+    query = select(*(getattr(model, c) for c in columns)).order_by(col(model.id))
+    for row in session.exec(query):
+        values = [v.isoformat() if isinstance(v, dt.date) else v for v in row]
+        digest.update(json.dumps(values, ensure_ascii=False, separators=(",", ":")).encode() + b"\n")
+    return digest.hexdigest()[:32]
+
+
+def _altered_registry(session: Session) -> str | None:
+    """The first registry table that no longer holds what its newest load sealed (loads
+    written before seals have nothing to be checked against)."""
+    for table in REGISTRY_TABLES:
+        query = select(AuditRecord.id, AuditRecord.details).where(
+            AuditRecord.action == "registry_load", AuditRecord.subject == table
+        )
+        newest = session.exec(query.order_by(col(AuditRecord.id).desc()).limit(1)).first()
+        if newest is None or "seal" not in newest[1]:
+            continue
+        if registry_seal(session, table) != newest[1]["seal"]:
+            return f"the {table} table no longer holds what audit entry {newest[0]} loaded"
+    return None
+
+
+def _altered_ruleset(session: Session) -> str | None:
+    """The first stored rule set whose files no longer hash to its version (the version
+    is the digest of its files: `rules.RulePack.version`)."""
+    for version, content in session.exec(select(RuleSetVersion.version, RuleSetVersion.content)):
+        digest = hashlib.sha256()
+        for name in sorted(content):
+            digest.update(name.encode() + b"\0" + str(content[name]).encode() + b"\0")
+        if f"sha256:{digest.hexdigest()}" != version:
+            return f"rule set {version} no longer holds the rule files it was stored with"
+    return None

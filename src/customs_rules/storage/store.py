@@ -516,7 +516,9 @@ def decision_entry(screening: Any, decision_pk: int, sealed: str, kind: str, off
 
 
 def _audit_load(session: Session, actor: str, table: str, source: str, count: int) -> None:
-    audit.append(session, [audit.Entry(actor, "registry_load", table, {"file": source, "rows": count})])
+    session.flush()
+    details = {"file": source, "rows": count, "seal": audit.registry_seal(session, table)}
+    audit.append(session, [audit.Entry(actor, "registry_load", table, details)])
 
 
 def _company_fields(row: CompanyRecord) -> dict[str, Any]:
