@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from conftest import load_fixture_registry
+from conftest import PG_ENV, load_fixture_registry
 from sqlalchemy import text
 
 from customs_rules.cli import main
@@ -190,6 +191,18 @@ def test_read_only_commands_never_create_a_database(tmp_path: Path, command: lis
     assert result.exit_code == 2, result.output
     assert f"no database at {path}" in result.stderr
     assert not path.exists() and not path.parent.exists()
+
+
+@pytest.mark.parametrize("command", [["audit", "verify"], ["decisions", "list"]], ids=" ".join)
+def test_a_postgresql_database_that_does_not_exist_is_bad_input(command: list[str]) -> None:
+    base = os.environ.get(PG_ENV)
+    if not base:
+        pytest.skip(f"{PG_ENV} is not set: PostgreSQL tests need a server URL")
+    # a mistyped database name is the user's --db, as a missing SQLite file is: exit 2, not 1
+    url = base.rsplit("/", 1)[0] + "/cr_test_no_such_database"
+    result = cli(url, *command)
+    assert result.exit_code == 2, result.output
+    assert "no database cr_test_no_such_database on the server" in result.stderr
 
 
 def test_seals_of_the_form_before_every_column_was_covered_still_verify(

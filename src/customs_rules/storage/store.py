@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 import orjson
 from sqlalchemy import event, insert
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlmodel import Session, SQLModel, col, create_engine, delete, func, select
 
@@ -127,6 +127,9 @@ class Store:
             self.close()
             raise
         except (SQLAlchemyError, OSError, ValueError, ImportError) as exc:
+            missing = _missing_server_database(self.url, exc)
+            if missing:  # a mistyped name in --db is bad input, as a missing SQLite file is
+                raise MissingDatabase(f"no database {missing} on the server", _MISSING_PG_HINT) from None
             raise StorageError(f"cannot open the database {self.url}: {exc}".splitlines()[0], _URL_HINT) from None
 
     @property
@@ -471,6 +474,17 @@ _MISSING_HINT = (
     "check --db or CUSTOMS_RULES_DB; only commands that store (submit, screen, registry load, outcome, "
     "rescreen) create a database"
 )
+
+
+_MISSING_PG_HINT = "check --db or CUSTOMS_RULES_DB; a PostgreSQL database is created with `createdb NAME`"
+
+
+def _missing_server_database(url: str, exc: Exception) -> str | None:
+    """The name of the PostgreSQL database `url` names, when the server says it does not exist."""
+    if not url.startswith("postgresql") or not isinstance(exc, OperationalError):
+        return None
+    name = make_url(url).database
+    return name if name and f'database "{name}" does not exist' in str(exc) else None
 
 
 class MissingDatabase(StorageError):
