@@ -139,6 +139,16 @@ def test_registry_load_words_file_errors_as_screen_does(db: str, tmp_path: Path)
     )
 
 
+@pytest.mark.parametrize("content", ["", "\n\n", "\ufeff"])
+def test_registry_load_says_an_empty_file_is_empty(db: str, tmp_path: Path, content: str) -> None:
+    # it said "missing column(s): company_id, name..." where `screen` says the file is empty
+    empty = tmp_path / "companies.csv"
+    empty.write_text(content, encoding="utf-8")
+    result = run(db, "registry", "load", "--companies", str(empty))
+    assert result.exit_code == 2
+    assert result.stderr == f"Error: cannot read {empty} (1 error):\n  {empty}: empty file: no rows\n"
+
+
 def test_library_reads_a_missing_file_as_a_refusal_of_no_line(tmp_path: Path) -> None:
     (result,) = read_declarations(str(tmp_path / "nope.json"))
     assert isinstance(result, Rejected)

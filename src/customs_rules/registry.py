@@ -132,7 +132,10 @@ REQUIRED_COLUMNS = {
 def read_registry_csv(path: Path, model: type[R]) -> list[R]:
     """Every row of a registry file, or an InputError listing every bad row with its line."""
     display = str(path)
-    reader = csv.DictReader(io.StringIO(_registry_text(path), newline=""))
+    text = _registry_text(path)
+    if not text.strip():  # worded as `screen` words an empty file, not as a file missing its columns
+        raise cannot_read(display, "empty file: no rows")
+    reader = csv.DictReader(io.StringIO(text, newline=""))
     rows: list[R] = []
     errors: list[LocatedError] = []
     try:
