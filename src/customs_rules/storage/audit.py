@@ -335,11 +335,13 @@ REGISTRY_TABLES: dict[str, tuple[Any, list[str]]] = {
 }
 
 
-def registry_seal(session: Session, table: str) -> str:
+def registry_seal(session: Session, table: str, columns: list[str] | None = None) -> str:
     """A registry table's rows as stored, in a few bytes its `registry_load` entry keeps:
     the registry is replaced whole, so the newest entry of each table seals all of it.
-    Read back in the loading transaction, so both back-ends seal what they hand back."""
-    model, columns = REGISTRY_TABLES[table]
+    Read back in the loading transaction, so both back-ends seal what they hand back.
+    `columns`: those the entry names (a later release may add columns to the table)."""
+    model, current = REGISTRY_TABLES[table]
+    columns = columns or current
     digest = hashlib.sha256()
     query = select(*(getattr(model, c) for c in columns)).order_by(col(model.id))
     for row in session.exec(query):
@@ -358,7 +360,7 @@ def _altered_registry(session: Session) -> str | None:
         newest = session.exec(query.order_by(col(AuditRecord.id).desc()).limit(1)).first()
         if newest is None or "seal" not in newest[1]:
             continue
-        if registry_seal(session, table) != newest[1]["seal"]:
+        if registry_seal(session, table, newest[1].get("columns")) != newest[1]["seal"]:
             return f"the {table} table no longer holds what audit entry {newest[0]} loaded"
     return None
 

@@ -531,7 +531,8 @@ def decision_entry(screening: Any, decision_pk: int, sealed: str, kind: str, off
 
 def _audit_load(session: Session, actor: str, table: str, source: str, count: int) -> None:
     session.flush()
-    details = {"file": source, "rows": count, "seal": audit.registry_seal(session, table)}
+    columns = audit.REGISTRY_TABLES[table][1]
+    details = {"file": source, "rows": count, "columns": columns, "seal": audit.registry_seal(session, table, columns)}
     audit.append(session, [audit.Entry(actor, "registry_load", table, details)])
 
 
