@@ -88,6 +88,24 @@ def test_a_stopped_batch_says_what_it_stored_and_a_rerun_completes_it(
     assert CliRunner().invoke(main, ["--db", db_url, "audit", "verify"]).exit_code == 0
 
 
+def test_a_stopped_batch_says_the_rest_of_the_input_was_not_screened(
+    sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # "not stored: 200 declaration(s) from X on" read as if 200 were all that was missing,
+    # when every block after the failed one was never screened at all
+    path = _shipments(tmp_path)
+    load_fixture_registry(sqlite_url)
+    ids = list(dict.fromkeys(line.split(",", 1)[0] for line in path.read_text().splitlines()[1:]))
+    assert len(ids) > 400  # blocks of 200: the failed second block is not the last
+    with monkeypatch.context() as patched:
+        _fail_on_the_block_of(ids[300], patched)
+        stopped = _run(sqlite_url, path, "1")
+    assert stopped.exit_code == 1, stopped.output
+    assert "not stored: 200 declaration(s) from" in stopped.stderr
+    assert "the rest of the input was not screened" in stopped.stderr
+    assert _counts(sqlite_url) == (200, 200)
+
+
 def test_a_stopped_rescreen_says_what_it_stored(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = _shipments(tmp_path)
     load_fixture_registry(db_url)

@@ -241,10 +241,12 @@ class StoredSoFar:
     error: str = ""
     stored_after: int = 0  # declarations stored after the failed block, by other workers
     missing: int = 0  # screened declarations not stored
+    unscreened: bool = False  # blocks were left unread once the run stopped
 
     def until_stopped(self, jobs: Iterable[list[RawRecord | Rejected]]) -> Iterator[list[RawRecord | Rejected]]:
         for block in jobs:
             if self.failed_at:
+                self.unscreened = True
                 return
             yield block
 
@@ -274,7 +276,8 @@ class StoredSoFar:
             f"storing stopped at {self.failed_at}: {self.error}\n"
             f"stored: {self.declarations} declaration(s), every one in the {self.lines} input line(s) before "
             f"{self.failed_at} (rejected ones aside){others}; not stored: {self.missing} declaration(s) "
-            f"from {self.failed_at} on",
+            f"from {self.failed_at} on" + ("; the rest of the input was not screened" if self.unscreened else ""),
+            # without this, the count above read as all that was missing
             RERUN,
         )
 
