@@ -20,7 +20,7 @@ from conftest import load_fixture_registry
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from customs_rules import inputs
+from customs_rules import inputs, json_input
 from customs_rules.cli import main
 from customs_rules.parsing import Parsed, Rejected, read_declarations
 from customs_rules.storage import DeclarationRecord, Store
@@ -304,14 +304,31 @@ def test_an_oversized_json_line_rejects_that_line_only(small_limit: int, tmp_pat
     assert results[1].location.line == 2 and "line 2 is" in str(results[1].errors[0])
 
 
-def test_an_oversized_json_record_refuses_its_file_at_its_line(small_limit: int, tmp_path: Path) -> None:
+@pytest.mark.parametrize("chunk", [1 << 20, 7])  # in one window; read past in pieces that split escapes
+def test_an_oversized_json_record_rejects_that_record_only(
+    small_limit: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int
+) -> None:
+    # it refused the whole file: the declarations after it were never screened
+    monkeypatch.setattr(json_input._JsonStream, "CHUNK", chunk)
     path = tmp_path / "day.json"
-    path.write_text(json.dumps([decl("A"), decl("BIG") | {"note": "n" * small_limit}], indent=1))
+    tricky = 'n\\"] }, {"x": [' * (small_limit // 10)  # escapes, quotes and brackets inside the string
+    path.write_text(json.dumps([decl("A"), decl("BIG") | {"note": tricky, "more": [{"a": "]"}]}, decl("B")], indent=1))
+    results = list(read_declarations(str(path)))
+    assert [type(r).__name__ for r in results] == ["Parsed", "Rejected", "Parsed"]
+    assert results[2].declaration.declaration_id == "B"
+    big = results[1]
+    assert isinstance(big, Rejected) and big.refusal is None and big.line_numbers == [19]
+    assert [str(e) for e in big.errors] == [
+        f"{path}:19, record 2: a record runs past {small_limit:,} characters: too big for a declaration; "
+        "it was not read"
+    ]
+
+
+def test_an_oversized_json_record_that_never_ends_refuses_its_file(small_limit: int, tmp_path: Path) -> None:
+    path = tmp_path / "day.json"
+    path.write_text('[{"declaration_id": "A", "note": "' + "n" * small_limit * 2)
     (result,) = read_declarations(str(path))
     assert isinstance(result, Rejected) and result.refusal == f"{path} cannot be read"
-    assert str(result.errors[0]) == (
-        f"{path}:19: a record runs past {small_limit:,} characters: too big for a declaration"
-    )
 
 
 def test_cli_counts_stay_right_with_an_oversized_line(small_limit: int, db: str, tmp_path: Path) -> None:

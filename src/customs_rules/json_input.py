@@ -2,7 +2,8 @@
 
 A malformed JSON file is refused whole before any of its records is screened; a bad
 JSON line rejects that line only, and so does a line too long to read (read through, never
-held: see `inputs.LineReader`); a JSON record that long refuses its file. Records nested
+held: see `inputs.LineReader`); so does a record of a JSON list that long (read past, never
+held), unless it never ends: that refuses its file. Records nested
 past `parsing.MAX_DEPTH` are rejected here, before they are handed to a worker.
 """
 
@@ -11,7 +12,9 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any, TextIO
 
 from . import inputs
@@ -46,7 +49,13 @@ def _check_lines(source: Source) -> None:
 def _read_json(source: Source) -> Iterator[RawRecord | Rejected]:
     with source.open(track=True) as text:
         for line, record, data in _json_values(text, source.name):
-            yield _raw_or_too_deep(Location(source.name, line, record), data)
+            where = Location(source.name, line, record)
+            if isinstance(data, TooLong):  # rejected alone: the records after it are still read
+                size = f"{inputs.MAX_CSV_FIELD:,}"
+                problem = f"a record runs past {size} characters: too big for a declaration; it was not read"
+                yield Rejected(where, [LocatedError(where, problem)], line_numbers=[line])
+                continue
+            yield _raw_or_too_deep(where, data)
 
 
 def _raw_or_too_deep(where: Location, data: Any, text: str | None = None) -> RawRecord | Rejected:
@@ -137,8 +146,9 @@ class _JsonStream:
                 if len(self.buf) - self.pos > inputs.MAX_CSV_FIELD:
                     # the window stops growing here: memory stays bounded whatever the file
                     cut_short = exc.pos >= len(self.buf) - 64 or exc.msg.startswith("Unterminated")
-                    syntax = _json_syntax(self.name, exc, self.base_line - 1)
-                    raise (self._too_long() if cut_short else syntax) from None
+                    if not cut_short:
+                        raise _json_syntax(self.name, exc, self.base_line - 1) from None
+                    return self._read_past()
                 if self._more():
                     continue  # the value may run on past this window
                 raise _json_syntax(self.name, exc, self.base_line - 1) from None
@@ -152,14 +162,43 @@ class _JsonStream:
             if end == len(self.buf) and not self.eof and self._grows_number():
                 continue  # a number cut by the window edge: read on before trusting it
             if end - self.pos > inputs.MAX_CSV_FIELD:
-                raise self._too_long()
+                line, self.pos = self.line_at(self.pos), end
+                return TooLong(line)
             self.pos = end
             return data
 
-    def _too_long(self) -> InputError:
-        """One value past the bound a line has (see `inputs.LineReader`) is no declaration:
-        the window stops growing, and the file is refused where the value starts."""
-        where = Location(self.name, self.line_at(self.pos))
+    def _read_past(self) -> TooLong:
+        """Read past a value too long to keep, without keeping it, so only its own record
+        is rejected: strings are skipped whole by a regex (escapes included), brackets
+        counted outside them. A value that never ends refuses the file."""
+        line, depth, in_string = self.line_at(self.pos), 0, False
+        while True:
+            found = (_IN_STRING if in_string else _OUTSIDE).search(self.buf, self.pos)
+            if found is None or (found.group() == "\\" and found.end() >= len(self.buf)):
+                # nothing more in this window (or an escape cut by its edge): drop what was read
+                self.pos = len(self.buf) if found is None else found.start()
+                if not self._more():
+                    raise self._too_long(line)
+                continue
+            mark, self.pos = found.group(), found.end()
+            if mark == "\\":
+                self.pos += 1  # the escaped character, a quote perhaps
+            elif mark == '"':
+                in_string = not in_string
+            elif mark in "[{":
+                depth += 1
+            elif depth == 0:  # the ',' or ']' after the value: it is the caller's
+                self.pos = found.start()
+                return TooLong(line)
+            elif mark in "]}":
+                depth -= 1
+            if depth == 0 and mark in ']}"' and not in_string:
+                return TooLong(line)
+
+    def _too_long(self, line: int) -> InputError:
+        """A value past the bound a line has (see `inputs.LineReader`) that never ends:
+        the file is refused where the value starts."""
+        where = Location(self.name, line)
         problem = f"a record runs past {inputs.MAX_CSV_FIELD:,} characters: too big for a declaration"
         return InputError(f"{self.name} cannot be read", [LocatedError(where, problem)])
 
@@ -172,6 +211,17 @@ class _JsonStream:
     def error(self, message: str) -> InputError:
         line = self.line_at(self.pos)
         return InputError(f"{self.name} is not valid JSON", [LocatedError(Location(self.name, line), message)])
+
+
+@dataclass(frozen=True)
+class TooLong:
+    """In the place of a value too long to read: the line it starts on."""
+
+    line: int
+
+
+_OUTSIDE = re.compile(r'["\[\]{},]')  # what ends or nests a value outside strings
+_IN_STRING = re.compile(r'["\\]')  # what ends a string, or escapes the next character
 
 
 def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
