@@ -217,7 +217,8 @@ def test_country_names_get_the_codes_they_probably_mean() -> None:
         ("1,5", 1.5),
         ("0,25", 0.25),
         ("12.5", 12.5),
-        ("1.500", 1.5),  # a single point is always the decimal point
+        ("0.125", 0.125),  # no one groups thousands after a leading zero
+        ("0,125", 0.125),
     ],
 )
 def test_numbers_are_read_as_people_write_them(typed: str, stored: float) -> None:
@@ -231,6 +232,8 @@ def test_numbers_are_read_as_people_write_them(typed: str, stored: float) -> Non
     ("typed", "message"),
     [
         ("1,500", "value '1,500' could mean 1500 or 1.5: write 1500, or 1.5"),
+        ("1.500", "value '1.500' could mean 1500 or 1.5: write 1500, or 1.5"),  # a value 1000x too small passed
+        ("20.000", "value '20.000' could mean 20000 or 20.0: write 20000, or 20.0"),
         ("20 00", "value '20 00' spaces may only separate groups of three digits, e.g. 20000, 20 000 or 20 000.50 "
                   "(a point or a comma before the decimals)"),
         ("1e5", "value '1e5' is not a number: e.g. 20000, 20 000 or 20 000.50 (a point or a comma before the decimals)"),

@@ -68,7 +68,7 @@ def _checker(model: type[BaseModel], field: str, label: str, required: bool = Fa
 
 def plain_number(answer: str) -> str:
     """A number as people write it, as plain digits with a point: `20 000`, `20,000.50`,
-    `20.000,50`, `20 000,50` and `1,5` are read; `1,500` (1500 or 1.5?) and anything
+    `20.000,50`, `20 000,50`, `1,5` and `0,125` are read; `1,500` and `1.500` (1500 or 1.5?) and anything
     else are refused with what to write instead, in plain words."""
     text = "".join(str(unicodedata.decimal(ch)) if ch.isdecimal() else ch for ch in answer.strip())
     if text.startswith("-"):
@@ -89,9 +89,13 @@ def plain_number(answer: str) -> str:
         if not re.fullmatch(rf"[0-9]{{1,3}}(\{mark}[0-9]{{3}})+", text):
             raise ValueError(f"is not a number: {NUMBER_EXAMPLES}")
         text = text.replace(mark, "")
-    elif "," in text:
-        if re.fullmatch(r"[0-9]{1,3},[0-9]{3}", text) and not spaced:
-            whole, part = text.split(",")
+    elif "," in text or "." in text:
+        # one mark before exactly three digits groups thousands in half the world and
+        # marks decimals in the other half: `1.500` and `1,500` are asked, never guessed
+        # (a value read 1000 times too small would pass unseen)
+        mark = "," if "," in text else "."
+        if re.fullmatch(rf"[1-9][0-9]{{0,2}}\{mark}[0-9]{{3}}", text) and not spaced:
+            whole, part = text.split(mark)
             decimal = f"{whole}.{part.rstrip('0') or '0'}"
             raise ValueError(f"could mean {whole}{part} or {decimal}: write {whole}{part}, or {decimal}")
         text = text.replace(",", ".")
