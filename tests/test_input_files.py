@@ -8,6 +8,7 @@ import csv
 import gzip
 import io
 import json
+import re
 import tracemalloc
 import zipfile
 from collections.abc import Iterator
@@ -115,6 +116,12 @@ def test_empty_stdin_says_no_input_and_counts_no_line(db: str) -> None:
         "0 lines: 0 screened in 0 declaration(s) (0 hold, 0 inspect, 0 release), 0 rejected in 0 declaration(s);"
         " 1 input(s) not read: <stdin>",
     ]
+
+
+def test_a_run_that_screened_nothing_says_nothing_was_stored(db: str) -> None:
+    result = run(db, "screen", "-", "--workers", "1", input="")
+    assert result.exit_code == 2
+    assert re.fullmatch(r"done in \d+\.\d s; nothing stored", result.stderr.splitlines()[-1])
 
 
 def test_an_empty_stdin_after_a_good_file_leaves_the_file_screened(db: str, tmp_path: Path) -> None:

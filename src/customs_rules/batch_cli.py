@@ -120,13 +120,15 @@ def _run(store: Store, paths: list[str], quiet: bool, **options: Any) -> batch.C
         _summary(err, counts)
         if check.without_registry:
             click.echo(f"{counts.declarations} declaration(s) screened WITHOUT a registry (--no-registry)", err=True)
-        click.echo(_where(time.monotonic() - started, None if not keep else store.url, options), err=True)
+        stored_in = store.url if keep and counts.declarations else None
+        click.echo(_where(time.monotonic() - started, stored_in, keep, options), err=True)
     return counts
 
 
-def _where(seconds: float, db_url: str | None, options: dict[str, Any]) -> str:
+def _where(seconds: float, db_url: str | None, keep: bool, options: dict[str, Any]) -> str:
     """How long the run took and where its results are (the database URL without its password)."""
-    parts = [f"done in {seconds:.1f} s", f"stored in {_safe_url(db_url)}" if db_url else "not stored (--no-store)"]
+    stored = f"stored in {_safe_url(db_url)}" if db_url else "nothing stored" if keep else "not stored (--no-store)"
+    parts = [f"done in {seconds:.1f} s", stored]
     for option, what in (("out", "results"), ("rejects", "rejected lines"), ("report", "report")):
         if options.get(option):
             parts.append(f"{what} in {options[option]}")
