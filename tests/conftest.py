@@ -16,6 +16,16 @@ from customs_rules.storage import Store
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "fixtures"
 PG_ENV = "CUSTOMS_RULES_TEST_PG"
+# chips from a known Kazakh trader to Kyrgyzstan, covered by its activities: a release
+CLEAN_CHIPS_DECLARATION: dict[str, Any] = {
+    "declaration_id": "C-1",
+    "date": "2024-02-01",
+    "exporter": {"name": "Skyline Components LLP", "country": "KZ"},
+    "consignee": {"name": "Tenir Tech", "country": "KG"},
+    "dispatch_country": "KZ",
+    "destination_country": "KG",
+    "items": [{"hs_code": "8542.31", "value": 1000, "currency": "USD"}],
+}
 # a clean declaration (wheat from a known Kazakh trader to China): a release; tests change what they need
 GOOD_DECLARATION: dict[str, Any] = {
     "declaration_id": "D-1",
@@ -134,6 +144,19 @@ def load_fixture_registry(db: str) -> None:
                                        "--people", str(registry / "people.csv"),
                                        "--watchlist", str(registry / "watchlist.csv")])  # fmt: skip
     assert loaded.exit_code == 0, loaded.output
+
+
+def sql(db: str, *statements: str) -> None:
+    """Change the database behind the tool's back, as someone tampering would."""
+    from sqlalchemy import text
+
+    store = Store(db)
+    try:
+        with store.engine.begin() as conn:
+            for statement in statements:
+                conn.execute(text(statement))
+    finally:
+        store.close()
 
 
 @pytest.fixture()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from conftest import PG_ENV, load_fixture_registry
+from conftest import PG_ENV, load_fixture_registry, sql
 from sqlalchemy import text
 
 from customs_rules.cli import main
@@ -23,17 +23,6 @@ REGISTRY = FIXTURES / "registry"
 
 def cli(db: str, *args: str) -> Result:
     return CliRunner().invoke(main, ["--db", db, *args], catch_exceptions=False)
-
-
-def sql(db: str, *statements: str) -> None:
-    """Change the database behind the tool's back, as someone tampering would."""
-    store = Store(db)
-    try:
-        with store.engine.begin() as conn:
-            for statement in statements:
-                conn.execute(text(statement))
-    finally:
-        store.close()
 
 
 def last_entry(db: str, action: str) -> int:

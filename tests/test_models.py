@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import copy
+
 import pytest
+from conftest import GOOD_DECLARATION
 from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
@@ -11,16 +14,7 @@ from customs_rules.models import Declaration, normalize_country, normalize_curre
 
 
 def declaration(**overrides: object) -> dict[str, object]:
-    base: dict[str, object] = {
-        "declaration_id": "D-1",
-        "date": "2024-01-15",
-        "exporter": {"name": "Dala Grain LLP", "country": "KZ"},
-        "consignee": {"name": "Harbin Grain Import Co"},
-        "dispatch_country": "KZ",
-        "destination_country": "CN",
-        "items": [{"hs_code": "1001.99", "value": 100}],
-    }
-    return base | overrides
+    return copy.deepcopy(GOOD_DECLARATION) | overrides
 
 
 @pytest.mark.parametrize("written", ["8806.21", "8806 21", "880621", "8806 21 000 0", " 8806.21.00 "])

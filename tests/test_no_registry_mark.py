@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-from conftest import FIXTURES, load_fixture_registry
+from conftest import FIXTURES, load_fixture_registry, sql
 from sqlalchemy import text
 
 from customs_rules.cli import main
@@ -36,15 +36,6 @@ def decision_count(db: str) -> int:
     store = Store(db)
     try:
         return store.count(DecisionRecord)
-    finally:
-        store.close()
-
-
-def sql(db: str, statement: str) -> None:
-    store = Store(db)
-    try:
-        with store.engine.begin() as conn:
-            conn.execute(text(statement))
     finally:
         store.close()
 

@@ -13,6 +13,7 @@ from typing import Any
 import click
 import pytest
 from click.testing import CliRunner, Result
+from conftest import CLEAN_CHIPS_DECLARATION
 
 from customs_rules.choices import AUDIT_ACTIONS, DECISIONS, RESULTS
 from customs_rules.cli import main
@@ -21,15 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "fixtures"
 SEED = FIXTURES / "declarations" / "aspan_arba_drones.json"  # dated 2022-11-15: a hold
 REGISTRY = FIXTURES / "registry"
-CLEAN = {
-    "declaration_id": "C-1",
-    "date": "2024-02-01",
-    "exporter": {"name": "Skyline Components LLP", "country": "KZ"},
-    "consignee": {"name": "Tenir Tech", "country": "KG"},
-    "dispatch_country": "KZ",
-    "destination_country": "KG",
-    "items": [{"hs_code": "8542.31", "value": 1000, "currency": "USD"}],
-}
+CLEAN = CLEAN_CHIPS_DECLARATION
 
 # Options whose value is free by nature, each with why; every other option that takes a
 # value must be a Choice (a fixed set), a number, a path or a date. A new free-text option

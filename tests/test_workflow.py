@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
+from conftest import CLEAN_CHIPS_DECLARATION, sql
 from sqlalchemy import text
 
 from customs_rules.cli import main
@@ -23,15 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "fixtures"
 SEED = FIXTURES / "declarations" / "aspan_arba_drones.json"
 REGISTRY = FIXTURES / "registry"
-CLEAN = {
-    "declaration_id": "C-1",
-    "date": "2024-02-01",
-    "exporter": {"name": "Skyline Components LLP", "country": "KZ"},
-    "consignee": {"name": "Tenir Tech", "country": "KG"},
-    "dispatch_country": "KZ",
-    "destination_country": "KG",
-    "items": [{"hs_code": "8542.31", "value": 1000, "currency": "USD"}],
-}
+CLEAN = CLEAN_CHIPS_DECLARATION
 
 
 def cli(db: str, *args: str, input: str | None = None) -> Result:
@@ -56,16 +49,6 @@ def write(tmp_path: Path, name: str, data: Any) -> str:
     path = tmp_path / name
     path.write_text(json.dumps(data))
     return str(path)
-
-
-def sql(db: str, statement: str) -> None:
-    """Change the database behind the tool's back, as someone tampering would."""
-    store = Store(db)
-    try:
-        with store.engine.begin() as conn:
-            conn.execute(text(statement))
-    finally:
-        store.close()
 
 
 def counts(db: str) -> tuple[int, int]:
