@@ -280,18 +280,25 @@ class CompiledPack:
         self.rules = rules
         self.reference = reference
         self.layout = Layout.for_rules(rules)
-        self._handles: list[tuple[int, dict[str, int]]] = []
-        self._cache: dict[tuple[Any, ...], frozenset[int]] = {}
+        self._handles: list[tuple[int, dict[str, tuple[bool, int]]]] = []
+        self._cache: dict[tuple[Any, ...], Fired] = {}
         self._ids = itertools.count()
+        # each distinct field test is also an engine rule of its own: which tests held is
+        # the evidence of a rule that fired, read from the same evaluation (`Fired`)
+        self.tests: list[Leaf] = list(
+            {test_key(leaf): leaf for rule in rules for leaf in leaves(rule.condition)}.values()
+        )
+        self.test_index = {test_key(leaf): number for number, leaf in enumerate(self.tests)}
+        compiled_rules = [(f"r{index}", pattern(rule, self.layout)) for index, rule in enumerate(rules)]
+        compiled_rules += [(f"l{number}", leaf_pattern(leaf, self.layout)) for number, leaf in enumerate(self.tests)]
         chunks: list[dict[str, Any]] = []
         budget = MAX_ALTERNATIVES
-        for index, rule in enumerate(rules):
-            compiled = pattern(rule, self.layout)
+        for name, compiled in compiled_rules:
             paths = alternatives(compiled["all"][0]["m"])
             if not chunks or budget < paths:
                 chunks.append({})
                 budget = MAX_ALTERNATIVES
-            chunks[-1][f"r{index}"] = compiled
+            chunks[-1][name] = compiled
             budget -= paths
         created: list[int] = []
         # registered before the first ruleset exists, so a failure half-way releases it too
@@ -301,7 +308,7 @@ class CompiledPack:
             release_rule = {RELEASE: {"all": [{"m": {"t": RELEASE}}]}}  # never true for a fact
             handle = engine.create_ruleset(name, json.dumps(chunk | release_rule))
             created.append(handle)
-            self._handles.append((handle, {n: int(n[1:]) for n in chunk}))
+            self._handles.append((handle, {n: (n[0] == "r", int(n[1:])) for n in chunk}))
 
         self.encoder = FactEncoder(self.layout, reference)  # the layout is complete now
 
@@ -320,20 +327,24 @@ class CompiledPack:
 
     def match(self, values: Mapping[str, Any]) -> frozenset[int]:
         """Indices (into `rules`) of every rule whose condition holds for this fact."""
-        fact = self.engine_fact(values)
-        # facts with the same signature fire the same rules: the engine sees each once;
-        # the encoder sets the keys in one fixed order, so the items are the signature
+        return self.fired(self.engine_fact(values)).rules
+
+    def fired(self, fact: dict[str, Any]) -> Fired:
+        """What the engine fires for one engine fact (`engine_fact`): each distinct fact is
+        run once; facts with the same signature fire the same rules. The encoder sets the
+        keys in one fixed order, so the items are the signature."""
         signature = tuple(fact.items())
-        fired = self._cache.get(signature)
-        if fired is None:
-            fired = self._run(fact)
+        found = self._cache.get(signature)
+        if found is None:
+            found = self._run(fact)
             if len(self._cache) >= CACHE_SIZE:
                 self._cache.clear()
-            self._cache[signature] = fired
-        return fired
+            self._cache[signature] = found
+        return found
 
-    def _run(self, fact: dict[str, Any]) -> frozenset[int]:
-        fired: set[int] = set()
+    def _run(self, fact: dict[str, Any]) -> Fired:
+        rules: set[int] = set()
+        tests: set[int] = set()
         for handle, names in self._handles:
             message = dict(fact, t="fact", id=str(next(self._ids)), sid=SID)
             text = json.dumps(message)
@@ -345,11 +356,36 @@ class CompiledPack:
                 # (state, message) first; then each completion returns the next message
                 message_text = started[1] if started else None
                 while message_text:
-                    fired.update(names[n] for n in json.loads(message_text))
+                    for name in json.loads(message_text):
+                        is_rule, number = names[name]
+                        (rules if is_rule else tests).add(number)
                     message_text = engine.complete_and_start_action(handle, result[1])
             finally:
                 engine.retract_fact(handle, text)
-        return frozenset(fired)
+        return Fired(frozenset(rules), frozenset(tests))
+
+    def holding(self, fired: Fired) -> dict[tuple[str, str, Any], bool]:
+        """Whether each field test of the pack held, by `test_key`."""
+        return {test_key(leaf): number in fired.tests for number, leaf in enumerate(self.tests)}
+
+
+@dataclass(frozen=True)
+class Fired:
+    """What one engine fact fired: the rules (indices into the pack's rules) and the field
+    tests (indices into `CompiledPack.tests`) that held."""
+
+    rules: frozenset[int]
+    tests: frozenset[int]
+
+
+def test_key(leaf: Leaf) -> tuple[str, str, Any]:
+    """A field test's identity, whatever rule and line it is written at."""
+    return (leaf.field, leaf.op, leaf.value)
+
+
+def leaf_pattern(leaf: Leaf, layout: Layout) -> dict[str, Any]:
+    """One field test as an engine rule: it fires when the test holds (missing: false)."""
+    return {"all": [{"m": _join("$and", [{"t": "fact"}, compile_leaf(leaf, layout, False)])}]}
 
 
 def release_rulesets(handles: list[int]) -> None:
@@ -393,6 +429,29 @@ class FactEncoder:
         self.groups: dict[str, list[tuple[str, str]]] = {}
         for (name, group), key in layout.group_flags.items():
             self.groups.setdefault(name, []).append((group, key))
+
+    def sources(self) -> list[str]:
+        """The facts the engine's view is made of, each once, in the layout's order."""
+        names = [name for name, _, _ in self.fields]
+        return list(dict.fromkeys([*names, *self.lists, *self.groups]))
+
+    def part(self, name: str, value: Any) -> tuple[tuple[str, Any], ...]:
+        """The engine keys that fact `name` holding `value` gives, with their values: the
+        pieces `fact` is made of, computed once per distinct value by the set core."""
+        found: dict[str, Any] = {}
+        for field_name, key, _ in self.fields:
+            if field_name == name and value is not None:
+                encoded = encode(name, value)
+                if encoded is not None:
+                    found[key] = self.layout.canonical(name, encoded)
+        if value is not None and name in self.lists:
+            lists = self.reference.lists_for(value)
+            found |= {key: list_name in lists for list_name, key in self.lists[name]}
+        if value is not None and name in self.groups:
+            countries = value if isinstance(value, list) else [value]
+            found_groups = set().union(*(self.reference.groups_for(c) for c in countries))
+            found |= {key: group in found_groups for group, key in self.groups[name]}
+        return tuple(found.items())
 
     def fact(self, values: Mapping[str, Any]) -> dict[str, Any]:
         fact: dict[str, Any] = {}

@@ -1,0 +1,129 @@
+"""The screening core: a set of declarations in, a decision per declaration out.
+
+    screened = screen_set(screener, declarations, at)   # declarations: a DeclarationSet
+
+Enrichment (`enrich`), evaluation (`evaluate`) and the decision policy work on the whole
+set at once. `Screener.screen` (one declaration at a time, in `api`) is kept as the plain
+reference the core is held against by tests; batch, submit and rescreen call the core.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import orjson
+import polars as pl
+
+from ..evaluation import Finding
+from ..storage.records import WITHOUT_REGISTRY
+from .enrich import Entities, SetFacts, enrich_set
+from .evaluate import SetFindings, evaluate_set
+from .frames import DECISION_SCHEMA, FINDING_SCHEMA, DeclarationSet, ScreenedSet
+
+if TYPE_CHECKING:
+    from ..api import Screener
+
+
+@dataclass
+class CoreResult:
+    """A screened set, and each declaration's decision as the contract's JSON object."""
+
+    screened: ScreenedSet
+    decisions: list[dict[str, Any]]
+    facts: SetFacts
+    # per declaration: the registry's "name (company id)" of each party it knows
+    registered: list[dict[str, str]] = field(default_factory=list)
+
+    def item_facts(self, decl: int) -> list[dict[str, Any]]:
+        """The facts of one declaration's items, as the reference lists them."""
+        rows = self.facts.facts.filter(pl.col("decl") == decl).drop("decl", "position")
+        return list(rows.iter_rows(named=True))
+
+
+def screen_set(screener: Screener, declarations: DeclarationSet, at: dt.datetime | None = None) -> CoreResult:
+    """Enrich, evaluate and decide every declaration of the set (nothing is stored)."""
+    at = at or dt.datetime.now(dt.UTC)
+    entities = Entities(screener.registry, screener.pack.reference, screener.policy.link_depth, screener.path_guard)
+    facts = enrich_set(declarations, entities)
+    found = evaluate_set(facts, screener.evaluator.compiled, at)
+    verdicts = _decide(screener, found)
+    stamp = at.isoformat().replace("+00:00", "Z")
+    ids = declarations.headers["declaration_id"].to_list()
+    bodies = []
+    for number, declaration_id in enumerate(ids):
+        decision, score = verdicts[number]
+        body = {
+            "declaration_id": declaration_id,
+            "decision": decision,
+            "score": score,
+            "findings": [f.as_dict() for f in found.active[number]],
+            "test_findings": [f.as_dict() for f in found.tests[number]],
+            "ruleset_version": screener.version,
+            "screened_at": stamp,
+        }
+        if screener.without_registry:
+            body[WITHOUT_REGISTRY] = True  # optional field: only when it is so
+        bodies.append(body)
+    screened = ScreenedSet(
+        declarations, _decision_frame(ids, verdicts), _finding_frame(found), facts.facts, screener.version, at,
+        screener.without_registry,
+    )  # fmt: skip
+    return CoreResult(screened, bodies, facts, _registered(facts))
+
+
+def _decide(screener: Screener, found: SetFindings) -> list[tuple[str, float]]:
+    """The policy once per distinct combination of counting rules (a batch has few)."""
+    verdicts: dict[tuple[str, ...], tuple[str, float]] = {}
+    result = []
+    for findings in found.active:
+        key = tuple(f.rule_id for f in findings)
+        verdict = verdicts.get(key)
+        if verdict is None:
+            verdict = verdicts[key] = screener.policy.decide([(f.rule_id, f.action, f.score) for f in findings])
+        result.append(verdict)
+    return result
+
+
+def _decision_frame(ids: list[str], verdicts: list[tuple[str, float]]) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "decl": pl.Series(range(len(ids)), dtype=pl.UInt32),
+            "declaration_id": ids,
+            "decision": [v[0] for v in verdicts],
+            "score": [v[1] for v in verdicts],
+        },
+        schema=DECISION_SCHEMA,
+    )
+
+
+def _finding_frame(found: SetFindings) -> pl.DataFrame:
+    rows = []
+    for is_test, per_decl in ((False, found.active), (True, found.tests)):
+        for decl, findings in enumerate(per_decl):
+            rows += [_finding_row(decl, f, is_test, rank) for rank, f in enumerate(findings)]
+    return pl.DataFrame(rows, schema=FINDING_SCHEMA, orient="row").sort("decl", "is_test", "rank")
+
+
+def _finding_row(decl: int, finding: Finding, is_test: bool, rank: int) -> tuple[Any, ...]:
+    evidence = orjson.dumps(finding.evidence).decode()
+    return (decl, finding.rule_id, finding.title, finding.action, finding.score, finding.item_line, is_test,
+            evidence, rank)  # fmt: skip
+
+
+def _registered(facts: SetFacts) -> list[dict[str, str]]:
+    """Per declaration, as `Screening.registered`: "registered name (company id)" by role."""
+    parties = facts.entities.parties
+    names: list[str | None] = []
+    for _, match, _ in parties:
+        company = match.company
+        names.append(f"{company.name} ({company.company_id})" if company is not None else None)
+    result = []
+    for exporter, consignee, _ in facts.party_of.iter_rows():
+        found = {}
+        for role, number in (("exporter", exporter), ("consignee", consignee)):
+            if (name := names[number]) is not None:
+                found[role] = name
+        result.append(found)
+    return result
