@@ -28,6 +28,8 @@ from .errors import StorageError
 from .parsing import Parsed, RawRecord, Rejected, read_raw
 from .registry import RegistryLookup
 from .rules import RulePack
+from .screening.core import screen_set
+from .screening.frames import DeclarationSet
 
 BLOCK = 200  # records per block handed to a worker: big enough to amortise the hand-over
 
@@ -87,21 +89,26 @@ class Worker:
     def screen_block(self, block: list[RawRecord | Rejected], at: dt.datetime) -> list[Outcome]:
         screener = self._screener()
         parsed = [record.parse() if isinstance(record, RawRecord) else record for record in block]
-        declarations = [p.declaration for p in parsed if isinstance(p, Parsed)]
+        good = [p for p in parsed if isinstance(p, Parsed)]
+        declarations = [p.declaration for p in good]
         screener.registry.prefetch(party for d in declarations for party in (d.exporter, d.consignee))
+        found = screen_set(screener, DeclarationSet.from_declarations(declarations, [p.location for p in good]), at)
+        screener.registry.end_block()  # no read held open while storing (see StoredRegistry.end_block)
+        facts = found.item_facts()  # what storing keeps of each decision
         results = []
+        number = 0
         for item in parsed:
             if isinstance(item, Rejected):
                 results.append(Outcome(item.lines, rejected=item))
                 continue
-            screening = screener.screen(item.declaration, at)
-            screening.location = item.location
+            screening = Screening(item.declaration, found.decisions[number], facts[number], item.location,
+                                  found.registered[number])  # fmt: skip
+            number += 1
             digest = hashlib.blake2b(repr(item.declaration.canonical()).encode(), digest_size=16).digest()
             results.append(
                 Outcome(item.lines, screening.decision, report_row(screening), screening=screening,
                         digest=digest, location=str(item.location))
             )  # fmt: skip
-        screener.registry.end_block()  # no read held open while storing (see StoredRegistry.end_block)
         if self.keep:
             screenings = [o.screening for o in results if o.screening is not None]
             try:

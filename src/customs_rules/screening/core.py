@@ -36,10 +36,14 @@ class CoreResult:
     # per declaration: the registry's "name (company id)" of each party it knows
     registered: list[dict[str, str]] = field(default_factory=list)
 
-    def item_facts(self, decl: int) -> list[dict[str, Any]]:
-        """The facts of one declaration's items, as the reference lists them."""
-        rows = self.facts.facts.filter(pl.col("decl") == decl).drop("decl", "position")
-        return list(rows.iter_rows(named=True))
+    def item_facts(self) -> list[list[dict[str, Any]]]:
+        """Per declaration, the facts of its items, as the reference lists them."""
+        found: list[list[dict[str, Any]]] = [[] for _ in range(len(self.decisions))]
+        for row in self.facts.facts.iter_rows(named=True):
+            decl = row.pop("decl")
+            del row["position"]
+            found[decl].append(row)
+        return found
 
 
 def screen_set(screener: Screener, declarations: DeclarationSet, at: dt.datetime | None = None) -> CoreResult:
