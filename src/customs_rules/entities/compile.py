@@ -11,7 +11,7 @@ Keys are computed once per distinct spelling: registries repeat names a lot.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import polars as pl
@@ -83,3 +83,28 @@ def address_edges(companies: pl.DataFrame) -> pl.DataFrame:
         pl.col("key").alias("company_key"), pl.col("key_other").alias("other_key"), pl.lit("address").alias("kind"),
         pl.lit(None, pl.Int64).alias("person_pk"), pl.lit(None, pl.Utf8).alias("role"),
     ).cast(EDGE_SCHEMA)  # type: ignore[arg-type]  # fmt: skip
+
+
+def company_keys(rows: pl.DataFrame) -> Iterator[tuple[Any, ...]]:
+    """Per company: its id key, each spelling's exact key (name first, then aliases), and
+    its blocking keys once each (as `storage.keys.company_key_rows` gives them, less the
+    repeats a search counts once anyway)."""
+    keys = SpellingKeys()
+    blocks: list[tuple[Any, ...]] = []
+    for pk, (company_id, name, aliases) in enumerate(rows.select("company_id", "name", "aliases").iter_rows(), 1):
+        yield pk, _normalize_id(company_id) or company_id, "id", "id", company_id
+        seen: set[str] = set()
+        for kind, spelling in [("name", name), *(("alias", a) for a in aliases)]:
+            exact, spelling_blocks = keys(spelling)
+            yield pk, exact, "exact", kind, spelling
+            for block in spelling_blocks:
+                if block not in seen:
+                    seen.add(block)
+                    blocks.append((pk, block, "block", kind, spelling))
+    yield from blocks
+
+
+def _normalize_id(value: str) -> str | None:
+    from ..registry import normalize_id
+
+    return normalize_id(value)

@@ -36,9 +36,13 @@ PAIR_COLUMNS = ("person_pk", "other_pk", "company_key", "other_company_key", "ki
 EDGE_COLUMNS = ("company_key", "other_key", "kind", "person_pk", "role")
 
 
-def _insert(session: Session, table: str, columns: Sequence[str], rows: Iterator[tuple[Any, ...]] | list[Any]) -> None:
+def _insert(
+    session: Session, table: str, columns: Sequence[str], rows: Iterator[tuple[Any, ...]] | list[Any],
+    dated: bool = False,
+) -> None:  # fmt: skip
     """executemany through the driver, with bound parameters; table and column names are
-    this module's constants, never input."""
+    this module's constants, never input. `dated`: some values are dates (SQLite takes
+    them as ISO text)."""
     connection = session.connection()
     sqlite = connection.dialect.name == "sqlite"
     mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
@@ -47,7 +51,7 @@ def _insert(session: Session, table: str, columns: Sequence[str], rows: Iterator
     try:
         batch: list[tuple[Any, ...]] = []
         for row in rows:
-            batch.append(tuple(_sqlite_value(v) for v in row) if sqlite else row)
+            batch.append(tuple(_sqlite_value(v) for v in row) if sqlite and dated else row)
             if len(batch) >= SLICE:
                 cursor.executemany(sql, batch)
                 batch = []
@@ -87,29 +91,10 @@ def write_companies(session: Session, rows: pl.DataFrame) -> None:
         pl.col("activity_codes").list.join(";"), pl.col("aliases").list.join(";"),
         pl.Series("address_key", addresses, dtype=pl.Utf8),
     ).select(COMPANY_COLUMNS[1:])  # fmt: skip
-    _insert(session, "company", COMPANY_COLUMNS, ((n, *r) for n, r in enumerate(joined.iter_rows(), 1)))
+    _insert(session, "company", COMPANY_COLUMNS, ((n, *r) for n, r in enumerate(joined.iter_rows(), 1)), True)
     _fix_sequence(session, "company")
-    _insert(session, "company_key", KEY_COLUMNS, _company_keys(rows))
+    _insert(session, "company_key", KEY_COLUMNS, compiled.company_keys(rows))
     _fix_sequence(session, "company_key")
-
-
-def _company_keys(rows: pl.DataFrame) -> Iterator[tuple[Any, ...]]:
-    """Per company: its id key, each spelling's exact key (name first, then aliases), and
-    its blocking keys once each (as `storage.keys.company_key_rows` gives them, less the
-    repeats a search counts once anyway)."""
-    keys = compiled.SpellingKeys()
-    blocks: list[tuple[Any, ...]] = []
-    for pk, (company_id, name, aliases) in enumerate(rows.select("company_id", "name", "aliases").iter_rows(), 1):
-        yield pk, normalize_id(company_id) or company_id, "id", "id", company_id
-        seen: set[str] = set()
-        for kind, spelling in [("name", name), *(("alias", a) for a in aliases)]:
-            exact, spelling_blocks = keys(spelling)
-            yield pk, exact, "exact", kind, spelling
-            for block in spelling_blocks:
-                if block not in seen:
-                    seen.add(block)
-                    blocks.append((pk, block, "block", kind, spelling))
-    yield from blocks
 
 
 def write_people(session: Session, rows: pl.DataFrame) -> None:
@@ -117,7 +102,7 @@ def write_people(session: Session, rows: pl.DataFrame) -> None:
     for table in ("person_key", "person"):
         _execute(session, f"DELETE FROM {table}")
     ordered = rows.select(PERSON_COLUMNS[1:])
-    _insert(session, "person", PERSON_COLUMNS, ((n, *r) for n, r in enumerate(ordered.iter_rows(), 1)))
+    _insert(session, "person", PERSON_COLUMNS, ((n, *r) for n, r in enumerate(ordered.iter_rows(), 1)), True)
     _fix_sequence(session, "person")
     rewrite_person_keys(session, rows.with_row_index("pk", 1).with_columns(pl.col("pk").cast(pl.Int64)))
 
