@@ -27,8 +27,16 @@ from customs_rules.models import Party
 from customs_rules.registry import CompanyRecord, PersonRecord, RegistryIndex, WatchlistRecord
 from customs_rules.storage import Store
 
-SURNAMES = [("Гольдберг", "Goldberg"), ("Ахметов", "Akhmetov"), ("Шапошников", "Shaposhnikov"), ("Иванов", "Ivanov"),
-            ("Сейткали", "Seitkali"), ("Омаров", "Omarov"), ("Асанов", "Asanov"), ("Беков", "Bekov")]
+SURNAMES = [
+    ("Гольдберг", "Goldberg"),
+    ("Ахметов", "Akhmetov"),
+    ("Шапошников", "Shaposhnikov"),
+    ("Иванов", "Ivanov"),
+    ("Сейткали", "Seitkali"),
+    ("Омаров", "Omarov"),
+    ("Асанов", "Asanov"),
+    ("Беков", "Bekov"),
+]
 GIVEN = [("Илья", "Ilya"), ("Илья", "Iliá"), ("Руслан", "Ruslan"), ("Михаил", "Mikhail"), ("Игорь", "Igor")]
 WORDS = [("Небесная механика", "Nebesnaya Mekhanika"), ("Аспан Арба", "Aspan Arba"), ("Береке", "Bereke"),
          ("Алтын Арба", "Altyn Arba"), ("Небесная", "Nebesnaya Mejanica")]  # fmt: skip
@@ -104,7 +112,10 @@ def compiled_answers(registry: CompiledRegistry, parties: list[Party], depth: in
     resolved = [(registry.record(r["company_key"]).company_id if r["company_key"] else None, r["method"], r["score"],
                  r["detail"]) for r in rows]  # fmt: skip
     keyed = frame.with_columns(pl.Series("company_key", [r["company_key"] for r in rows], dtype=pl.Utf8))
-    hits = {(r["id"], r["name"], r["country"], r["company_key"]): r for r in registry.watchlisted(keyed).iter_rows(named=True)}
+    hits = {
+        (r["id"], r["name"], r["country"], r["company_key"]): r
+        for r in registry.watchlisted(keyed).iter_rows(named=True)
+    }
     listed = []
     for p, r in zip(parties, rows, strict=True):
         hit = hits[(p.id, p.name, p.country, r["company_key"])]
@@ -169,10 +180,16 @@ def test_the_snapshot_read_from_the_store_answers_alike(data: Any, depth: int, d
     try:
         result = load_registry(
             store,
-            _write(tmp_path / "c.csv", ["company_id", "name", "country", "registered_on", "activity_codes", "aliases",
-                                        "address"], company_rows),  # fmt: skip
-            _write(tmp_path / "p.csv", ["company_id", "person_name", "role", "person_id", "birth_date",
-                                        "person_company_id"], people_rows),  # fmt: skip
+            _write(
+                tmp_path / "c.csv",
+                ["company_id", "name", "country", "registered_on", "activity_codes", "aliases", "address"],
+                company_rows,
+            ),  # fmt: skip
+            _write(
+                tmp_path / "p.csv",
+                ["company_id", "person_name", "role", "person_id", "birth_date", "person_company_id"],
+                people_rows,
+            ),  # fmt: skip
         )
         assert not result.failed
         expected = reference(store.registry_index(), parties, depth)

@@ -38,9 +38,9 @@ from .registry import (
     normalize_id,
     read_registry_csv,
 )
+from .registry_files import read_registry_frame
 from .rules import RulePack, load_pack
 from .storage import Store
-from .registry_files import read_registry_frame
 from .storage.store import WITHOUT_REGISTRY  # the mark on a decision screened with --no-registry
 
 STORE_CHUNK = 500

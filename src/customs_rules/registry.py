@@ -24,12 +24,12 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from . import names
 from .addresses import address_key
 from .csv_input import blank_row
+from .entities import persons
+from .entities.persons import PersonLink, SharedPerson
 from .errors import InputError, LocatedError, Location
 from .input_text import ascii_digits, check_code, check_text
 from .inputs import HEAD, MAX_CSV_FIELD, cannot_read, file_format, not_text, os_problem, path_problem
 from .models import IsoDate, OptCountry, Party, date_range, header_typos
-from .entities import persons
-from .entities.persons import MAX_NAMESAKES, PersonLink, SharedPerson
 from .name_search import MAX_PERSON_BLOCK, NameIndex, NameSearch
 
 
@@ -366,9 +366,9 @@ class RegistryLookup:
         other = normalize_id(b.company_id) or b.company_id
         found = []
         for link in self.person_links(normalize_id(a.company_id) or a.company_id):
-            if link.other_company == other and (shared := link.shared(self.threshold)) is not None:
-                if shared[0] == strength:
-                    found.append(shared[1])
+            shared = link.shared(self.threshold) if link.other_company == other else None
+            if shared is not None and shared[0] == strength:
+                found.append(shared[1])
         return found
 
     def watchlisted(self, party: Party, company: CompanyRecord | None) -> tuple[WatchlistRecord, str] | None:

@@ -39,11 +39,11 @@ from .registry import (
     normalize_id,
 )
 
-COMPANY_SCHEMA = {
+COMPANY_SCHEMA: dict[str, Any] = {
     "company_id": pl.Utf8, "name": pl.Utf8, "country": pl.Utf8, "registered_on": pl.Date,
     "activity_codes": pl.List(pl.Utf8), "aliases": pl.List(pl.Utf8), "address": pl.Utf8,
 }  # fmt: skip
-PERSON_SCHEMA = {
+PERSON_SCHEMA: dict[str, Any] = {
     "company_id": pl.Utf8, "person_name": pl.Utf8, "role": pl.Utf8, "person_id": pl.Utf8,
     "birth_date": pl.Date, "person_company_id": pl.Utf8,
 }  # fmt: skip
@@ -82,7 +82,7 @@ def _country(value: str) -> tuple[bool, Any]:
 
 
 def _opt_country(value: str | None) -> tuple[bool, Any]:
-    return (True, None) if _blank(value) else _country(value)  # type: ignore[arg-type]
+    return (True, None) if _blank(value) else _country(value or "")
 
 
 def _date_check(earliest: dt.date, years_ahead: int) -> Check:
@@ -178,7 +178,7 @@ def _blank_row(cells: list[str], header: list[str]) -> bool:
 
 
 def _check_header(columns: list[str], model: type[Any], display: str) -> None:
-    missing = [c for c in REQUIRED_COLUMNS[model] if c not in columns]
+    missing = [c for c in REQUIRED_COLUMNS[model] if c not in columns]  # type: ignore[index]
     typos = header_typos(columns, set(model.model_fields), display)
     if missing or typos:
         errors = [LocatedError(Location(display, 1), f"missing column(s): {', '.join(missing)}")] if missing else []

@@ -162,7 +162,9 @@ class CompiledRegistry:
         """One row per distinct (id, name, country, company_key): whether the party is on
         the watchlist and the detail `enrichment.party_features` gives (`listed_name`,
         `reason`, `source`, `listed_on`, `why`) as JSON text, as `RegistryLookup.watchlisted`."""
-        distinct = parties.select(pl.col("id", "name", "country", "company_key").cast(pl.Utf8)).unique(maintain_order=True)
+        distinct = parties.select(pl.col("id", "name", "country", "company_key").cast(pl.Utf8)).unique(
+            maintain_order=True
+        )
         out = []
         for ident, name, country, key in distinct.iter_rows():
             hit = None
@@ -195,8 +197,8 @@ def compile_frames(companies: pl.DataFrame, people: pl.DataFrame) -> dict[str, p
         pl.col("activity_codes").list.join(";"), pl.col("aliases").list.join(";"),
         pl.Series("address_key", compiled.address_keys(companies["address"].to_list()), dtype=pl.Utf8),
     )  # fmt: skip
-    keys = pl.DataFrame(list(compiled.company_keys(companies)), schema=["pk", "key", "kind", "spelling_kind", "spelling"],
-                        orient="row")  # fmt: skip
+    columns = ["pk", "key", "kind", "spelling_kind", "spelling"]
+    keys = pl.DataFrame(list(compiled.company_keys(companies)), schema=columns, orient="row")
     crowd = people.with_row_index("pk", 1).with_columns(
         pl.col("pk").cast(pl.Int64),
         pl.Series("company_key", [compiled_key(i) for i in people["company_id"].to_list()], dtype=pl.Utf8),

@@ -81,8 +81,12 @@ class Graph:
         parts = [role_steps.select(person_steps.columns), person_steps]
         if addresses:
             placed = edges.filter(pl.col("kind") == "address")
-            both = pl.concat([placed.select(pl.col("company_key").alias("src"), pl.col("other_key").alias("dst")),
-                              placed.select(pl.col("other_key").alias("src"), pl.col("company_key").alias("dst"))])
+            both = pl.concat(
+                [
+                    placed.select(pl.col("company_key").alias("src"), pl.col("other_key").alias("dst")),
+                    placed.select(pl.col("other_key").alias("src"), pl.col("company_key").alias("dst")),
+                ]
+            )
             parts.append(both.select("src", "dst", pl.lit(3).alias("prio"), pl.lit(None, pl.Int64).alias("a"),
                                      pl.lit("address").alias("kind"), pl.lit(None, pl.Int64).alias("b"),
                                      pl.lit(0.0).alias("neg")))  # fmt: skip
@@ -110,7 +114,9 @@ def links(registry: CompiledRegistry, pairs: pl.DataFrame) -> pl.DataFrame:
         by_pair.setdefault((row[2], row[3]), []).append(row)
     found = {(r[0], r[1], r[2]): ("strong", r[3]) for r in strong.iter_rows()}
     found |= {(r[0], r[1], r[2]): ("address", r[3]) for r in address.iter_rows()}
-    out = [_row(graph, a, c, depth, by_pair.get((a, c), []), found.get((a, c, depth))) for a, c, depth in todo.iter_rows()]
+    out = [
+        _row(graph, a, c, depth, by_pair.get((a, c), []), found.get((a, c, depth))) for a, c, depth in todo.iter_rows()
+    ]
     return pl.DataFrame(out, schema=LINK_SCHEMA, orient="row")
 
 
@@ -156,7 +162,7 @@ def _row(graph: Graph, a: str | None, c: str | None, depth: int, shared: list[tu
     exporter, consignee = registry.record(a), registry.record(c)
     strong = [s for s in shared if s[4] == persons.STRONG]
     weak = [s for s in shared if s[4] == persons.WEAK]
-    linked = (False, 0, None, False, None)
+    linked: tuple[Any, ...] = (False, 0, None, False, None)
     if strong:
         detail = _dump(_persons_detail(graph, exporter, consignee, strong))
         linked = (True, len(strong), detail, False, None)
@@ -167,9 +173,10 @@ def _row(graph: Graph, a: str | None, c: str | None, depth: int, shared: list[tu
         kind, middle = path
         steps = graph.strong if kind == "strong" else graph.all
         keys = [a, *middle, c]
-        detail = {"exporter": exporter.name, "consignee": consignee.name, "depth": depth, "length": len(keys) - 1,
+        path_detail = {"exporter": exporter.name, "consignee": consignee.name, "depth": depth, "length": len(keys) - 1,
                   "path": [_step(graph, steps, x, y) for x, y in zip(keys, keys[1:], strict=False)]}  # fmt: skip
-        paths = (len(keys) - 1, _dump(detail), False, None) if kind == "strong" else (None, None, True, _dump(detail))
+        dumped = _dump(path_detail)
+        paths = (len(keys) - 1, dumped, False, None) if kind == "strong" else (None, None, True, dumped)
     return (a, c, depth, *linked, *paths)
 
 

@@ -15,9 +15,9 @@ from pydantic import BaseModel
 from sqlmodel import Session, func, select
 
 from .. import names
+from ..entities.persons import PairMatch, PersonLink
 from ..errors import StorageError
 from ..models import STORED, Party
-from ..entities.persons import PairMatch, PersonLink
 from ..name_search import MAX_PERSON_BLOCK, NameSearch, best_candidates
 from ..registry import (
     MAX_AT_ADDRESS,

@@ -31,18 +31,15 @@ from ..models import STORED
 from ..registry import CompanyRecord, PersonRecord, RegistryIndex, WatchlistRecord
 from ..registry_files import company_frame, person_frame
 from ..safe_text import finite_json
-from . import audit, default_db_url, queries, schema
-from . import registry_load
+from . import audit, default_db_url, queries, registry_load, schema
 from .records import WITHOUT_REGISTRY, record, without_registry
 from .registry_db import StoredRegistry, company_record
 from .tables import (
     AuditRecord,
     Company,
-    CompanyKey,
     DecisionRecord,
     OutcomeRecord,
     Person,
-    PersonKey,
     RuleSetVersion,
     WatchlistEntry,
 )
