@@ -38,7 +38,6 @@ from .registry import (
     normalize_id,
     read_registry_csv,
 )
-from .registry_files import read_registry_frame
 from .rules import RulePack, load_pack
 from .storage import Store
 from .storage.store import WITHOUT_REGISTRY  # the mark on a decision screened with --no-registry
@@ -240,6 +239,8 @@ def _read(result: RegistryLoad, path: Path | None, model: type[CompanyRecord] | 
     """A registry file's columns, or None (not given, or refused: its errors are kept)."""
     if path is None:
         return None
+    from .registry_files import read_registry_frame  # polars: not for a cold submit
+
     try:
         return read_registry_frame(path, model)
     except InputError as exc:

@@ -472,7 +472,9 @@ def _person_links(people: list[PersonRecord]) -> dict[str, list[persons.PersonLi
         for n, p in enumerate(people)
         if not p.person_company_id
     ]
-    pairs = persons.person_pairs(persons.people_frame(natural))
+    from .entities.person_pairs import people_frame, person_pairs  # polars: not for a cold submit
+
+    pairs = person_pairs(people_frame(natural))
     found: dict[str, list[tuple[int, int, persons.PersonLink]]] = defaultdict(list)
     for row, other, *fields in pairs.iter_rows():
         match = persons.PairMatch(*fields)

@@ -22,7 +22,7 @@ from sqlmodel import Session
 
 from .. import names
 from ..entities import compile as compiled
-from ..entities import persons
+from ..entities.person_pairs import PAIR_SCHEMA, person_pairs
 from ..registry import normalize_id
 
 SLICE = 50_000  # rows per executemany: bounded memory for the driver's parameters
@@ -135,7 +135,7 @@ def write_compiled(session: Session) -> tuple[int, int]:
     natural = people.filter(pl.col("holder_key").is_null()).select(
         pl.col("pk").alias("row"), "company_key", "person_name", "person_id", "birth_date"
     )
-    pairs = persons.person_pairs(natural)
+    pairs = person_pairs(natural)
     keyed = natural.select("row", "company_key")
     pairs = pairs.join(keyed, on="row").join(keyed, left_on="other_row", right_on="row", suffix="_other")
     pairs = pairs.join(known, left_on="company_key", right_on="key", how="semi")
@@ -202,7 +202,7 @@ def read_people(session: Session) -> pl.DataFrame:
 def read_pairs(session: Session) -> pl.DataFrame:
     rows = _rows(session, f"SELECT {', '.join(PAIR_COLUMNS)} FROM person_pair ORDER BY id")
     schema = {"row": pl.Int64, "other_row": pl.Int64, "company_key": pl.Utf8, "other_company_key": pl.Utf8}
-    schema |= {k: v for k, v in persons.PAIR_SCHEMA.items() if k not in schema}
+    schema |= {k: v for k, v in PAIR_SCHEMA.items() if k not in schema}
     return pl.DataFrame(rows, schema=schema, orient="row")
 
 

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import orjson
-import polars as pl
 from sqlalchemy import event, insert
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
@@ -29,9 +28,8 @@ from ..addresses import address_key
 from ..errors import StorageError
 from ..models import STORED
 from ..registry import CompanyRecord, PersonRecord, RegistryIndex, WatchlistRecord
-from ..registry_files import company_frame, person_frame
 from ..safe_text import finite_json
-from . import audit, default_db_url, queries, registry_load, schema
+from . import audit, default_db_url, queries, schema
 from .records import WITHOUT_REGISTRY, record, without_registry
 from .registry_db import StoredRegistry, company_record
 from .tables import (
@@ -175,12 +173,17 @@ class Store:
     # -- registry ---------------------------------------------------------------------
 
     def replace_companies(
-        self, rows: Sequence[CompanyRecord] | pl.DataFrame, actor: str = "system", source: str = "",
+        self, rows: Sequence[CompanyRecord] | Any, actor: str = "system", source: str = "",
         compile_links: bool = True,
     ) -> int:  # fmt: skip
         """Replace the companies (records, or `registry_files` columns) and their keys, in one
         transaction with the audit entry; `compile_links` recomputes the compiled tables
         (a load that replaces the people next leaves that to the people's transaction)."""
+        import polars as pl  # not for a cold submit: imported when a registry is loaded
+
+        from ..registry_files import company_frame
+        from . import registry_load
+
         frame = rows if isinstance(rows, pl.DataFrame) else company_frame(rows)
 
         def work(session: Session) -> int:
@@ -193,10 +196,15 @@ class Store:
         return self.write(work)
 
     def replace_people(
-        self, rows: Sequence[PersonRecord] | pl.DataFrame, actor: str = "system", source: str = "",
+        self, rows: Sequence[PersonRecord] | Any, actor: str = "system", source: str = "",
         compile_links: bool = True,
     ) -> int:  # fmt: skip
         """Replace the people (records or columns) and their keys, then the compiled tables."""
+        import polars as pl
+
+        from ..registry_files import person_frame
+        from . import registry_load
+
         frame = rows if isinstance(rows, pl.DataFrame) else person_frame(rows)
 
         def work(session: Session) -> int:
@@ -208,9 +216,11 @@ class Store:
 
         return self.write(work)
 
-    def registry_frames(self) -> dict[str, pl.DataFrame]:
-        """The registry as columns, compiled tables included, read in one transaction:
-        companies, company_keys, people, pairs, edges (see `storage.registry_load`)."""
+    def registry_frames(self) -> dict[str, Any]:
+        """The registry as columns (polars frames), compiled tables included, read in one
+        transaction: companies, company_keys, people, pairs, edges (`storage.registry_load`)."""
+        from . import registry_load
+
         with self.reading() as session:
             return {
                 "companies": registry_load.read_companies(session),
