@@ -179,6 +179,8 @@ def test_an_upgrade_keeps_earlier_duplicates_as_such(db_url: str) -> None:
                 "ruleset_version, screened_at, facts) SELECT kind, officer, declaration_pk, declaration_id, "
                 "decision, score, ruleset_version, screened_at, facts FROM decision"
             ))  # fmt: skip
+            for table in ("person_pair", "company_edge"):  # added by 0007 (issue #13)
+                conn.execute(text(f"DROP TABLE {table}"))
             conn.execute(text("UPDATE alembic_version SET version_num = '0004'"))
             before = conn.execute(text("SELECT count(*) FROM decision")).scalar_one()
     finally:

@@ -272,18 +272,16 @@ def test_database_from_issue_3_gets_person_keys(tmp_path: Path) -> None:
 def test_people_load_in_slices_keeps_every_row_and_key(
     store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from customs_rules.storage import store as store_module
+    from customs_rules.storage import registry_load
 
-    monkeypatch.setattr(store_module, "INSERT_SLICE", 2)
+    monkeypatch.setattr(registry_load, "SLICE", 2)
     companies = write_csv(tmp_path / "c.csv", COMPANY_COLUMNS, COMPANIES)
     people = write_csv(tmp_path / "p.csv", PEOPLE_COLUMNS, PEOPLE)
     assert load_registry(store, companies, people).loaded == {"companies": 6, "people": 7}
     with store.stored_registry() as stored:
         assert paths(stored, "KZA", "KGE", 3) == paths(store.registry_index(), "KZA", "KGE", 3)
-        assert [p.company_id for p in stored.namesakes(stored.people_of("KGE")[0])] == [
-            "KGE",
-            "KZY",
-        ]  # itself (same spelling) first
+        # issue #13: namesakes are the rows of other companies the same-person rule pairs
+        assert [p.company_id for p in stored.namesakes(stored.people_of("KGE")[0])] == ["KZY"]
 
 
 def test_a_common_surname_block_is_skipped_but_pairs_still_find_the_person(
@@ -296,6 +294,7 @@ def test_a_common_surname_block_is_skipped_but_pairs_still_find_the_person(
     monkeypatch.setattr(registry_db, "MAX_PERSON_BLOCK", 3)
     firsts = ["Ерлан", "Нурлан", "Данияр", "Серик", "Руслан"]
     rows = [["KZA", f"Ахметов {first}", "director", "", "", ""] for first in firsts]
+    rows.append(["KZX", "Ruslan Akhmetov", "director", "", "", ""])
     companies = write_csv(tmp_path / "c.csv", COMPANY_COLUMNS, COMPANIES)
     people = write_csv(tmp_path / "p.csv", PEOPLE_COLUMNS, rows)
     store = Store(db_url)
@@ -303,7 +302,8 @@ def test_a_common_surname_block_is_skipped_but_pairs_still_find_the_person(
         assert not load_registry(store, companies, people).failed
         with store.stored_registry() as stored:
             for lookup in (store.registry_index(), stored):
-                found = lookup.namesakes(PersonRecord(company_id="X", person_name="Ruslan Akhmetov", role="director"))
+                # issue #13: the same-person rule's pair keys (akhm+rsln), not the surname's block
+                found = lookup.namesakes(lookup.people_of("KZX")[0])
                 assert [p.person_name for p in found] == ["Ахметов Руслан"]
                 # initials give no pair: only the surname's key, skipped when that block is too big
                 assert lookup.ranked_people("Akhmetov R.", 5) == []
@@ -376,8 +376,7 @@ def test_the_path_guard_never_changes_a_decision(tmp_path: Path, pack: RulePack)
 def test_a_name_carried_by_too_many_people_links_no_one(
     db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from customs_rules import registry as registry_module
-    from customs_rules.storage import registry_db
+    from customs_rules.entities import persons
 
     companies = write_csv(tmp_path / "c.csv", COMPANY_COLUMNS, COMPANIES)
     rows = [[cid, "Асанов Данияр", "director", "", "", ""] for cid in ("KZA", "KZX", "KGC")]
@@ -385,21 +384,21 @@ def test_a_name_carried_by_too_many_people_links_no_one(
     people = write_csv(tmp_path / "p.csv", PEOPLE_COLUMNS, rows)
     store = Store(db_url)
     try:
-        assert not load_registry(store, companies, people).failed
         for cap, strong_length in ((2, None), (3, 2)):
-            for module in (registry_module, registry_db):
-                monkeypatch.setattr(module, "MAX_NAMESAKES", cap)
+            monkeypatch.setattr(persons, "MAX_NAMESAKES", cap)  # the pairs are compiled at load
+            assert not load_registry(store, companies, people).failed
             with store.stored_registry() as stored:
                 for lookup in (store.registry_index(), stored):
                     namesakes = lookup.namesakes(lookup.people_of("KZA")[0])
                     # three rows of one name: past a cap of two, the name says too little
-                    assert [p.company_id for p in namesakes] == ([] if cap == 2 else ["KZA", "KZX", "KGC"])
-                    assert [p.company_id for p in lookup.namesakes(lookup.people_of("KGE")[0])] == ["KZX", "KGE"]
+                    assert [p.company_id for p in namesakes] == ([] if cap == 2 else ["KZX", "KGC"])
+                    assert [p.company_id for p in lookup.namesakes(lookup.people_of("KGE")[0])] == ["KZX"]
                     # so no intermediary through it (KZA -Asanov- KZX -Bekov- KGE) ...
                     strong, _ = paths(lookup, "KZA", "KGE", 2)
                     assert (strong and len(strong)) == strong_length
-                    # ... while a direct pair is still compared, person by person
-                    assert paths(lookup, "KZA", "KGC", 1)[0][0]["person"] == "Асанов Данияр"
+                    # issue #13: nor a direct link (the same rule at every depth)
+                    direct = paths(lookup, "KZA", "KGC", 1)[0]
+                    assert (direct and direct[0]["person"]) == (None if cap == 2 else "Асанов Данияр")
     finally:
         store.close()
 

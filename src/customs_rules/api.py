@@ -235,6 +235,37 @@ class RegistryLoad:
     warnings: list[str] = field(default_factory=list)
 
 
+def _read(result: RegistryLoad, path: Path | None, model: type[CompanyRecord] | type[PersonRecord]) -> Any:
+    """A registry file's columns, or None (not given, or refused: its errors are kept)."""
+    if path is None:
+        return None
+    from .registry_files import read_registry_frame  # polars: not for a cold submit
+
+    try:
+        return read_registry_frame(path, model)
+    except InputError as exc:
+        result.failed.append(exc)
+        return None
+
+
+def _orphan_warnings(result: RegistryLoad, store: Store, rows: Any, source: str) -> None:
+    """Warn of people whose company, or whose holder company, is not in the companies table."""
+    known = store.company_ids()
+    orphans = sorted(set(rows["company_id"].to_list()) - known)
+    if orphans:
+        result.warnings.append(
+            f"{len(orphans)} company id(s) in {source} are not in the companies table; "
+            "their people cannot link parties (e.g. " + ", ".join(orphans[:3]) + ")"
+        )
+    normalised = {normalize_id(k) for k in known}
+    holders = sorted({h for h in rows["person_company_id"].drop_nulls().to_list() if normalize_id(h) not in normalised})
+    if holders:
+        result.warnings.append(
+            f"{len(holders)} holder company id(s) in {source} are not in the companies table; "
+            "those roles cannot link parties (e.g. " + ", ".join(holders[:3]) + ")"
+        )
+
+
 def load_registry(
     store: Store,
     companies: Path | None = None,
@@ -259,33 +290,15 @@ def load_registry(
                 "rerun the same command to complete it (each file replaces its table whole)",
             ) from None
 
-    if companies is not None:
-        attempt(
-            "companies",
-            lambda: store.replace_companies(read_registry_csv(companies, CompanyRecord), actor, str(companies)),
-        )
-    if people is not None:
-        rows: list[PersonRecord] = []
-
-        def load_people() -> int:
-            rows.extend(read_registry_csv(people, PersonRecord))
-            return store.replace_people(rows, actor, str(people))
-
-        attempt("people", load_people)
-        known = store.company_ids()
-        orphans = sorted({r.company_id for r in rows} - known)
-        if orphans:
-            result.warnings.append(
-                f"{len(orphans)} company id(s) in {people} are not in the companies table; "
-                "their people cannot link parties (e.g. " + ", ".join(orphans[:3]) + ")"
-            )
-        normalised = {normalize_id(k) for k in known}
-        holders = sorted({h for r in rows if (h := r.person_company_id) and normalize_id(h) not in normalised})
-        if holders:
-            result.warnings.append(
-                f"{len(holders)} holder company id(s) in {people} are not in the companies table; "
-                "those roles cannot link parties (e.g. " + ", ".join(holders[:3]) + ")"
-            )
+    # both files are read before either is stored: the last table stored compiles the links
+    company_rows = _read(result, companies, CompanyRecord)
+    people_rows = _read(result, people, PersonRecord)
+    if company_rows is not None:
+        attempt("companies", lambda: store.replace_companies(company_rows, actor, str(companies),
+                                                             compile_links=people_rows is None))  # fmt: skip
+    if people_rows is not None:
+        attempt("people", lambda: store.replace_people(people_rows, actor, str(people)))
+        _orphan_warnings(result, store, people_rows, str(people))
     if watchlist is not None:
         attempt(
             "watchlist",

@@ -1,17 +1,28 @@
 """Links between exporter and consignee through the registry seen as a graph.
 
 Companies are the nodes. Two companies are one step apart when
-- they share a natural person, in any pair of roles (found across scripts and spellings),
+- they share a natural person, in any pair of roles, by the same-person rule
+  (`entities.persons`: keys, then ids, birth dates and `names.compare`),
 - one holds a role in the other (a people row whose `person_company_id` names it), or
-- they are registered at the same address (once normalised: `addresses.address_key`).
+- they are registered at the same address (once normalised: `addresses.address_key`),
+  unless more than MAX_AT_ADDRESS companies share it (a mass-registration address).
 
 A path of `depth` steps or fewer joins the parties: depth 1 is a direct link, depth 2
 goes through one intermediary company (the exporter's founder is company X, whose
 director also heads the consignee). A shared address is weaker evidence than a person
 or a role, so paths are looked for twice: first through persons and roles only (the
 strong path), then, when there is none, with address steps allowed (the address path).
-Initials-only name matches never make a step. Both back-ends answer through the same
-`RegistryLookup` primitives, so they find the same paths.
+Initials-only name matches never make a step.
+
+Ties are settled so that any implementation finds the same path (the compiled registry,
+`entities.linking`, answers for a set of pairs by joins and must agree with this one):
+- the shortest path wins; among paths of one length, the one whose intermediary
+  companies' keys (`registry.normalize_id` of their ids) come first, compared in order
+  (the first intermediary, then the second);
+- each step between two companies is their strongest direct link: a role (rows in which
+  the step's target holds a role in its source first, then the other way round, each in
+  load order), else a shared person (the best score; ties by the source's row, then the
+  other company's row, in load order), else (address paths only) the address.
 """
 
 from __future__ import annotations
@@ -20,11 +31,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from .addresses import address_key
-from .registry import MAX_AT_ADDRESS, CompanyRecord, RegistryLookup, SharedPerson, normalize_id, same_person
+from .entities import persons
+from .registry import MAX_AT_ADDRESS, CompanyRecord, RegistryLookup, SharedPerson, normalize_id
 
 DEFAULT_DEPTH = 2
 MAX_DEPTH = 3
-MAX_FRONTIER = 200  # companies expanded per level: a bound on a lookup's cost, not a finding
 MAX_CACHED = 200_000  # neighbour lists and paths kept before the cache starts afresh
 
 
@@ -66,7 +77,7 @@ def _role_step(holder: CompanyRecord, held: CompanyRecord, role: str, source: Co
 
 
 def _role_steps(lookup: RegistryLookup, x: CompanyRecord, y: CompanyRecord) -> list[Step]:
-    """Roles one of the two holds in the other."""
+    """Roles one of the two holds in the other: y's in x first, each in load order."""
     steps = []
     for holder, held in ((y, x), (x, y)):
         for row in lookup.people_of(held.company_id):
@@ -79,7 +90,7 @@ def _person_step(lookup: RegistryLookup, x: CompanyRecord, y: CompanyRecord) -> 
     shared = lookup.shared_persons(x, y)
     if not shared:
         return None
-    best = max(shared, key=lambda s: s.score)  # the first of the best, in the people files' order
+    best = max(shared, key=lambda s: s.score)  # the first of the best, in load order
     return Step(x, y, "person", _person_detail(best))
 
 
@@ -91,9 +102,9 @@ def _person_detail(shared: SharedPerson) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def _address_step(x: CompanyRecord, y: CompanyRecord) -> Step | None:
+def _address_step(lookup: RegistryLookup, x: CompanyRecord, y: CompanyRecord) -> Step | None:
     key = address_key(x.address)
-    if key is None or key != address_key(y.address):
+    if key is None or key != address_key(y.address) or len(lookup.companies_at(key)) > MAX_AT_ADDRESS:
         return None
     detail = {"address": x.address, "to_address": y.address, "why": f"same address once normalised: {key!r}"}
     return Step(x, y, "address", detail)
@@ -101,65 +112,55 @@ def _address_step(x: CompanyRecord, y: CompanyRecord) -> Step | None:
 
 def direct_step(lookup: RegistryLookup, x: CompanyRecord, y: CompanyRecord, addresses: bool) -> Step | None:
     """The strongest direct link between two companies: a role, a person, then an address."""
+    if _key(x) == _key(y):
+        return None
     roles = _role_steps(lookup, x, y)
     if roles:
         return roles[0]
     step = _person_step(lookup, x, y)
     if step is None and addresses:
-        step = _address_step(x, y)
+        step = _address_step(lookup, x, y)
     return step
 
 
-def neighbours(lookup: RegistryLookup, x: CompanyRecord, addresses: bool) -> list[Step]:
-    """Every company one step from x, each once, by its strongest step found."""
+def neighbours(lookup: RegistryLookup, x: CompanyRecord, addresses: bool) -> dict[str, CompanyRecord]:
+    """Every company one step from x, by key."""
     key = ("neighbours", _key(x), addresses)
     if key not in lookup.link_cache:
-        found: dict[str, Step] = {}
-        for step in _candidate_steps(lookup, x, addresses):
-            target = _key(step.target)
-            if target != _key(x) and target not in found:
-                found[target] = step
-        lookup.link_cache[key] = list(found.values())
-    result: list[Step] = lookup.link_cache[key]
+        found: dict[str, CompanyRecord] = {}
+        for company in _linked_companies(lookup, x, addresses):
+            if company is not None and _key(company) != _key(x):
+                found.setdefault(_key(company), company)
+        lookup.link_cache[key] = found
+    result: dict[str, CompanyRecord] = lookup.link_cache[key]
     return result
 
 
-def _candidate_steps(lookup: RegistryLookup, x: CompanyRecord, addresses: bool) -> list[Step]:
-    if addresses:
-        steps = list(neighbours(lookup, x, False))
-        key = address_key(x.address)
-        at = lookup.companies_at(key) if key else []
+def _linked_companies(lookup: RegistryLookup, x: CompanyRecord, addresses: bool) -> list[CompanyRecord | None]:
+    found = [
+        lookup.company_by_id(normalize_id(row.person_company_id) or "")
+        for row in lookup.people_of(x.company_id)
+        if row.person_company_id
+    ]
+    found += [lookup.company_by_id(_key_of(row.company_id)) for row in lookup.holdings_of(x.company_id)]
+    found += [
+        lookup.company_by_id(link.other_company)
+        for link in lookup.person_links(_key(x))
+        if (shared := link.shared(lookup.threshold)) is not None and shared[0] == persons.STRONG
+    ]
+    if addresses and (key := address_key(x.address)):
+        at = lookup.companies_at(key)
         if len(at) <= MAX_AT_ADDRESS:  # a mass-registration address links nobody
-            steps += [s for c in at if (s := _address_step(x, c)) is not None]
-        return steps
-    steps = []
-    for row in lookup.people_of(x.company_id):
-        holder = lookup.company_by_id(normalize_id(row.person_company_id) or "") if row.person_company_id else None
-        if holder is not None:
-            steps.append(_role_step(holder, x, row.role.value, x))
-    for row in lookup.holdings_of(x.company_id):
-        held = lookup.company_by_id(normalize_id(row.company_id) or row.company_id)
-        if held is not None:
-            steps.append(_role_step(x, held, row.role.value, x))
-    namesakes = [(row, lookup.namesakes(row)) for row in lookup.people_of(x.company_id) if not row.person_company_id]
-    lookup.prefetch_companies({other.company_id for _, found in namesakes for other in found})
-    for row, found in namesakes:
-        for other in found:
-            company = lookup.company_by_id(normalize_id(other.company_id) or other.company_id)
-            shared = same_person(row, other, lookup.threshold) if company is not None else None
-            if company is not None and shared is not None and _key(company) != _key(x):
-                steps.append(Step(x, company, "person", _person_detail(shared)))
-    return steps
+            found += at
+    return found
+
+
+def _key_of(company_id: str) -> str:
+    return normalize_id(company_id) or company_id
 
 
 def find_path(lookup: RegistryLookup, a: CompanyRecord, c: CompanyRecord, depth: int, addresses: bool) -> Path | None:
-    """The shortest path of at most `depth` steps from a to c, or None.
-
-    Breadth first from a; every company reached is compared with c directly (pairwise,
-    as `shared_persons` compares, so the last step never depends on a capped name search)
-    before it is expanded. Neighbours and pairs are cached, so a batch pays for each
-    company once.
-    """
+    """The shortest path of at most `depth` steps from a to c (ties: see the module), or None."""
     if _key(a) == _key(c):
         return None
     cache_key = ("path", _key(a), _key(c), depth, addresses)
@@ -172,22 +173,30 @@ def find_path(lookup: RegistryLookup, a: CompanyRecord, c: CompanyRecord, depth:
 
 
 def _search(lookup: RegistryLookup, a: CompanyRecord, c: CompanyRecord, depth: int, addresses: bool) -> Path | None:
-    level: list[tuple[CompanyRecord, tuple[Step, ...]]] = [(a, ())]
-    seen = {_key(a), _key(c)}
-    for length in range(1, depth + 1):
-        for x, steps in level:
-            if (step := direct_step(lookup, x, c, addresses)) is not None:
-                return Path((*steps, step))
-        if length == depth:
-            break
-        following: list[tuple[CompanyRecord, tuple[Step, ...]]] = []
-        for x, steps in level[:MAX_FRONTIER]:
-            for step in neighbours(lookup, x, addresses):
-                if _key(step.target) not in seen:
-                    seen.add(_key(step.target))
-                    following.append((step.target, (*steps, step)))
-        level = following
+    if (step := direct_step(lookup, a, c, addresses)) is not None:
+        return Path((step,))
+    if depth < 2:
+        return None
+    ends = {_key(a), _key(c)}
+    around_a, around_c = neighbours(lookup, a, addresses), neighbours(lookup, c, addresses)
+    middle = sorted(set(around_a) & set(around_c) - ends)
+    if middle:
+        x = around_a[middle[0]]
+        return _path(lookup, [a, x, c], addresses)
+    if depth < 3:
+        return None
+    for key in sorted(set(around_a) - ends):
+        x = around_a[key]
+        seconds = sorted(set(neighbours(lookup, x, addresses)) & set(around_c) - ends - {key})
+        if seconds:
+            return _path(lookup, [a, x, around_c[seconds[0]], c], addresses)
     return None
+
+
+def _path(lookup: RegistryLookup, companies: list[CompanyRecord], addresses: bool) -> Path:
+    steps = [direct_step(lookup, x, y, addresses) for x, y in zip(companies, companies[1:], strict=False)]
+    assert all(step is not None for step in steps), "a neighbour is one direct step away"
+    return Path(tuple(s for s in steps if s is not None))
 
 
 def link_paths(

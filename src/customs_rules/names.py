@@ -106,7 +106,15 @@ def normalize(text: str) -> str:
 
 def _form_units(text: str) -> list[tuple[str, bool]]:
     """normalize(text)'s tokens, each with whether a hyphen glues it to a neighbour: the
-    Тоо of Ala-Too is part of a name (Ала-Тоо, the mountains), not the legal form ТОО."""
+    Тоо of Ala-Too is part of a name (Ала-Тоо, the mountains), not the legal form ТОО.
+
+    Read word by word (what `str.split` separates maps to spaces whatever the words around
+    it, and no normalisation joins across it), each word's units kept: names share words."""
+    return [unit for word in text.split() for unit in _word_units(word)]
+
+
+@lru_cache(maxsize=262144)
+def _word_units(text: str) -> tuple[tuple[str, bool], ...]:
     text = unicodedata.normalize("NFKC", text.translate(_APOSTROPHES))
     text = unicodedata.normalize("NFKC", text.casefold())
     chars = [ch if unicodedata.category(ch)[0] in "LMN" else "-" if unicodedata.category(ch) == "Pd" else " "
@@ -115,9 +123,10 @@ def _form_units(text: str) -> list[tuple[str, bool]]:
     for chunk in "".join(chars).split():
         parts = [part for part in chunk.split("-") if part]
         units += [(part, len(parts) > 1) for part in parts]
-    return units
+    return tuple(units)
 
 
+@lru_cache(maxsize=262144)
 def _latin_key(token: str) -> str:
     """The token as a legal form is looked up: itself in Latin, else its transliteration."""
     return token if token.isascii() else "".join(transliterate(token).split())
@@ -126,9 +135,11 @@ def _latin_key(token: str) -> str:
 def _form_size(toks: list[str], keys: list[str], i: int, forms: frozenset[tuple[str, ...]]) -> int:
     """How many tokens from i spell a form of `forms` (0: none), as written or
     transliterated, or as a dotted abbreviation of three or more letters (М.Ч.Ж., T.O.O.)."""
-    for size in range(min(_MAX_FORM_LEN, len(toks) - i), 0, -1):
-        if tuple(toks[i : i + size]) in forms or tuple(keys[i : i + size]) in forms:
-            return size
+    # a form starts with one of its first words: most tokens are none (no tuple built)
+    if i < len(toks) and (toks[i] in _FORM_STARTS or keys[i] in _FORM_STARTS):
+        for size in range(min(_MAX_FORM_LEN, len(toks) - i), 0, -1):
+            if tuple(toks[i : i + size]) in forms or tuple(keys[i : i + size]) in forms:
+                return size
     run = 0
     while i + run < len(keys) and len(keys[i + run]) <= 2:
         run += 1
@@ -210,6 +221,7 @@ _HARD_FORMS |= _phrases(legal_forms.REGIONAL_HARD) | _native_phrases(legal_forms
 _SOFT_FORMS |= _phrases(legal_forms.REGIONAL_SOFT)
 _MAX_FORM_LEN = max(len(p) for p in _HARD_FORMS | _SOFT_FORMS)
 _SOFT_TOKENS = frozenset(p[0] for p in _SOFT_FORMS if len(p) == 1)
+_FORM_STARTS = frozenset(p[0] for p in _HARD_FORMS | _SOFT_FORMS)
 
 
 def _merge_particles(toks: list[str]) -> list[str]:
@@ -228,6 +240,13 @@ def _foreign(token: str) -> bool:
     return any(ch.isalpha() and not unicodedata.name(ch, "").startswith("LATIN") for ch in token)
 
 
+@lru_cache(maxsize=262144)
+def _native_token(native: str) -> tuple[tuple[str, ...], bool]:
+    """One written token's transliterated tokens, and whether it is in another script
+    (names share few distinct words: a registry load meets each word many times)."""
+    return tuple(transliterate(native).split()), _foreign(native)
+
+
 @lru_cache(maxsize=65536)
 def _token_info(name: str) -> tuple[tuple[str, ...], frozenset[str], frozenset[str]]:
     """(sorted tokens, those written in plain ASCII, those written in another script).
@@ -239,9 +258,10 @@ def _token_info(name: str) -> tuple[tuple[str, ...], frozenset[str], frozenset[s
     ascii_toks: set[str] = set()
     foreign: set[str] = set()
     for native in stripped.split():
-        for tok in transliterate(native).split():
+        rendered, is_foreign = _native_token(native)
+        for tok in rendered:
             toks.append(tok)
-            (foreign if _foreign(native) else ascii_toks if native.isascii() else set()).add(tok)
+            (foreign if is_foreign else ascii_toks if native.isascii() else set()).add(tok)
     if not toks:
         # Letters anyascii cannot render still deserve a comparable token.
         toks = stripped.split()
@@ -303,14 +323,20 @@ def _blocking_keys(name: str) -> frozenset[str]:
     # a rendering those of the English word (Трейдинг: trading)
     long_toks += [english_fold(t) for t in long_toks if t in ascii_toks]
     long_toks += [w for t in long_toks if (w := english_word(t, t not in foreign))]
-    return frozenset(_skeleton(v)[:4] for t in long_toks for v in _variants(t))
+    return frozenset(key for t in long_toks for key in _token_keys(t))
+
+
+@lru_cache(maxsize=262144)
+def _token_keys(token: str) -> frozenset[str]:
+    """The blocking keys of one token: the skeletons of its variants."""
+    return frozenset(_skeleton(v)[:4] for v in _variants(token))
 
 
 def _pair_keys(name: str) -> frozenset[str]:
     """Keys of two tokens together: 'gldb+il'. A person shares them with far fewer people
     than a surname's key alone (thousands of Akhmetovs, a few Akhmetov Ruslans)."""
     toks = [t for t in _tokens(name) if len(t) >= 3]
-    per_token = [{_skeleton(v)[:4] for v in _variants(t)} for t in toks]
+    per_token = [_token_keys(t) for t in toks]
     return frozenset(
         "+".join(sorted((x, y))) for i, a in enumerate(per_token) for b in per_token[i + 1 :] for x in a for y in b
     )

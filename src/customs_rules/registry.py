@@ -24,11 +24,13 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from . import names
 from .addresses import address_key
 from .csv_input import blank_row
+from .entities import persons
+from .entities.persons import PersonLink, SharedPerson
 from .errors import InputError, LocatedError, Location
 from .input_text import ascii_digits, check_code, check_text
 from .inputs import HEAD, MAX_CSV_FIELD, cannot_read, file_format, not_text, os_problem, path_problem
 from .models import IsoDate, OptCountry, Party, date_range, header_typos
-from .name_search import MAX_PERSON_BLOCK, Hit, NameIndex, NameSearch
+from .name_search import MAX_PERSON_BLOCK, NameIndex, NameSearch
 
 
 class Role(StrEnum):
@@ -119,8 +121,6 @@ class WatchlistRecord(BaseModel):
 
 
 R = TypeVar("R", bound=BaseModel)
-MAX_NAMESAKES = 50  # people rows one name may link to; past that a name says too little
-MAX_NAMESAKE_KEYS = 1_000_000  # names and their namesakes' keys kept before that cache starts afresh
 MAX_AT_ADDRESS = 20  # companies at one address that still link; more is a mass-registration address
 REQUIRED_COLUMNS = {
     CompanyRecord: ("company_id", "name", "country", "registered_on", "activity_codes", "aliases"),
@@ -236,17 +236,6 @@ class PartyMatch:
     detail: str
 
 
-@dataclass(frozen=True)
-class SharedPerson:
-    exporter_person: str
-    exporter_role: str
-    consignee_person: str
-    consignee_role: str
-    score: float
-    method: str
-    detail: str
-
-
 class RegistryLookup:
     """Parties, links and watchlist hits; subclasses say where companies and people live
     (`RegistryIndex` in memory for batches, a database-backed one for single submissions)."""
@@ -258,10 +247,6 @@ class RegistryLookup:
         self._links: dict[tuple[str, str], list[SharedPerson]] = {}
         self._listed: dict[tuple[Any, ...], tuple[WatchlistRecord, str] | None] = {}
         self.link_cache: dict[tuple[Any, ...], Any] = {}  # links.py keeps its paths and neighbours here
-        # a person's namesakes depend on the name alone: a batch meets each name many times,
-        # and this small cache (names to record keys) outlives the database back-end's `forget`
-        self._namesakes: dict[str, list[Any]] = {}
-        self._namesake_keys = 0  # names and keys held, for the cache's bound
 
     def set_watchlist(self, watchlist: Iterable[WatchlistRecord]) -> None:
         self.watchlist = list(watchlist)
@@ -284,11 +269,9 @@ class RegistryLookup:
     def clear_caches(self) -> None:
         """Forget every answer (the threshold changed)."""
         self.forget_answers()
-        self._namesakes.clear()
-        self._namesake_keys = 0
 
     def forget_answers(self) -> None:
-        """Forget parties, links and paths, but not the namesakes of names (small)."""
+        """Forget parties, links and paths."""
         self._cache.clear()
         self._links.clear()
         self._listed.clear()
@@ -320,26 +303,17 @@ class RegistryLookup:
         """The rows where this company holds a role in another (`person_company_id`)."""
         raise NotImplementedError
 
+    def person_links(self, company_id: str) -> list[PersonLink]:
+        """The people of other companies that the same-person rule pairs with this
+        company's natural persons (`entities.persons`), strong or weak at any threshold:
+        ordered by this company's row, then the other row, in load order."""
+        raise NotImplementedError
+
     def namesakes(self, person: PersonRecord) -> list[PersonRecord]:
-        """People rows of any company whose name may be this person's (natural persons only;
-        up to initials too: `same_person` then asks for the same birth date), best first, at
-        most MAX_NAMESAKES."""
-        keys = self._namesakes.get(person.person_name)
-        if keys is None:
-            hits = self._person_matches(person.person_name)
-            keys = [hit[0] for hit in hits] if len(hits) <= MAX_NAMESAKES else []
-            if self._namesake_keys > MAX_NAMESAKE_KEYS:
-                self._namesakes.clear()
-                self._namesake_keys = 0
-            self._namesakes[person.person_name] = keys
-            self._namesake_keys += 1 + len(keys)
-        return self._people_by_key(keys)
-
-    def _person_matches(self, name: str) -> list[Hit]:
-        raise NotImplementedError
-
-    def _people_by_key(self, keys: list[Any]) -> list[PersonRecord]:
-        raise NotImplementedError
+        """The rows of other companies that the same-person rule pairs with this row of
+        the registry (one person, or initials-only evidence), in load order."""
+        key = normalize_id(person.company_id) or person.company_id
+        return [link.other for link in self.person_links(key) if link.row == person]
 
     def companies_at(self, key: str) -> list[CompanyRecord]:
         """Companies whose address has this key, in load order, at most MAX_AT_ADDRESS + 1."""
@@ -377,25 +351,25 @@ class RegistryLookup:
         return PartyMatch(company, kind, round(match.score, 3), detail)
 
     def shared_persons(self, a: CompanyRecord, b: CompanyRecord) -> list[SharedPerson]:
-        """Persons who hold any role in both companies (director of one, founder of the other)."""
+        """Persons who hold any role in both companies (director of one, founder of the
+        other), by the same-person rule: a's rows in load order, then b's."""
         pair = (a.company_id, b.company_id)
         if pair not in self._links:
-            self._links[pair] = [
-                link
-                for pa in self.people_of(a.company_id)
-                for pb in self.people_of(b.company_id)
-                if (link := same_person(pa, pb, self.threshold)) is not None
-            ]
+            self._links[pair] = self._shared(a, b, persons.STRONG)
         return self._links[pair]
 
     def initials_persons(self, a: CompanyRecord, b: CompanyRecord) -> list[SharedPerson]:
         """Persons of both companies whose names agree only up to initials: weak evidence."""
-        return [
-            link
-            for pa in self.people_of(a.company_id)
-            for pb in self.people_of(b.company_id)
-            if (link := same_person(pa, pb, self.threshold, weak=True)) is not None
-        ]
+        return self._shared(a, b, persons.WEAK)
+
+    def _shared(self, a: CompanyRecord, b: CompanyRecord, strength: str) -> list[SharedPerson]:
+        other = normalize_id(b.company_id) or b.company_id
+        found = []
+        for link in self.person_links(normalize_id(a.company_id) or a.company_id):
+            shared = link.shared(self.threshold) if link.other_company == other else None
+            if shared is not None and shared[0] == strength:
+                found.append(shared[1])
+        return found
 
     def watchlisted(self, party: Party, company: CompanyRecord | None) -> tuple[WatchlistRecord, str] | None:
         """The watchlist entry for a party (by id, then by name), with why it matched."""
@@ -453,15 +427,13 @@ class RegistryIndex(RegistryLookup):
                 self._addresses[key].append(company)
         self.people: dict[str, list[PersonRecord]] = defaultdict(list)
         self._holdings: dict[str, list[PersonRecord]] = defaultdict(list)
-        self._person_list: list[PersonRecord] = []
-        self._person_names = NameIndex(threshold, names.person_blocking_keys, MAX_PERSON_BLOCK)
-        for person in people:
+        self._person_list: list[PersonRecord] = list(people)
+        self._person_names: NameIndex | None = None  # built when an analyst ranks people
+        for person in self._person_list:
             self.people[normalize_id(person.company_id) or person.company_id].append(person)
             if person.person_company_id:
                 self._holdings[normalize_id(person.person_company_id) or person.person_company_id].append(person)
-            else:
-                self._person_names.add(len(self._person_list), "name", person.person_name)
-                self._person_list.append(person)
+        self._person_links = _person_links(self._person_list)
 
     def company_by_id(self, ident: str) -> CompanyRecord | None:
         return self.companies.get(ident)
@@ -478,21 +450,44 @@ class RegistryIndex(RegistryLookup):
     def holdings_of(self, company_id: str) -> list[PersonRecord]:
         return self._holdings.get(normalize_id(company_id) or company_id, [])
 
-    def _person_matches(self, name: str) -> list[Hit]:
-        return self._person_names.matches(name, MAX_NAMESAKES + 1, initials=True)
-
-    def _people_by_key(self, keys: list[Any]) -> list[PersonRecord]:
-        return [self._person_list[n] for n in keys]
+    def person_links(self, company_id: str) -> list[persons.PersonLink]:
+        return self._person_links.get(company_id, [])
 
     def companies_at(self, key: str) -> list[CompanyRecord]:
         return self._addresses.get(key, [])[: MAX_AT_ADDRESS + 1]
 
     def ranked_people(self, name: str, limit: int) -> list[tuple[PersonRecord, names.NameMatch]]:
+        if self._person_names is None:
+            self._person_names = NameIndex(self.threshold, names.person_blocking_keys, MAX_PERSON_BLOCK)
+            for number, person in enumerate(self._person_list):
+                if not person.person_company_id:
+                    self._person_names.add(number, "name", person.person_name)
         return [(self._person_list[n], match) for n, _, _, match in self._person_names.ranked(name, limit)]
 
 
+def _person_links(people: list[PersonRecord]) -> dict[str, list[persons.PersonLink]]:
+    """Each company's person links (`RegistryLookup.person_links`), rows numbered in load order."""
+    natural = [
+        (n, normalize_id(p.company_id) or p.company_id, p.person_name, p.person_id, p.birth_date)
+        for n, p in enumerate(people)
+        if not p.person_company_id
+    ]
+    from .entities.person_pairs import people_frame, person_pairs  # polars: not for a cold submit
+
+    pairs = person_pairs(people_frame(natural))
+    found: dict[str, list[tuple[int, int, persons.PersonLink]]] = defaultdict(list)
+    for row, other, *fields in pairs.iter_rows():
+        match = persons.PairMatch(*fields)
+        for mine, theirs in ((row, other), (other, row)):
+            company = normalize_id(people[mine].company_id) or people[mine].company_id
+            owner = normalize_id(people[theirs].company_id) or people[theirs].company_id
+            found[company].append((mine, theirs, persons.PersonLink(people[mine], people[theirs], owner, match)))
+    return {company: [link for *_, link in sorted(links, key=lambda t: t[:2])] for company, links in found.items()}
+
+
 def same_person(pa: PersonRecord, pb: PersonRecord, threshold: float, weak: bool = False) -> SharedPerson | None:
-    """The two rows name one person (by id, else by name), or None.
+    """The two rows name one person (by id, else by name: `entities.persons`), read from
+    pa, or None (whether or not the pair is a candidate of the key rule).
 
     With `weak`, only initials-only name matches are returned (method "initials"):
     evidence that "Goldberg I. M." may be Ilya Goldberg, never a match on its own. An
@@ -501,35 +496,11 @@ def same_person(pa: PersonRecord, pb: PersonRecord, threshold: float, weak: bool
     """
     if pa.person_company_id or pb.person_company_id:
         return None  # a role held by a company links through that company (links.py)
-    if pa.person_id and pb.person_id:
-        if weak or normalize_id(pa.person_id) != normalize_id(pb.person_id):
-            return None  # two different official ids are two people, whatever the names
-        score, method, detail = 1.0, "person_id", f"same person id {pa.person_id}"
-    else:
-        if pa.birth_date and pb.birth_date and pa.birth_date != pb.birth_date:
-            return None
-        if not names.may_match(pa.person_name, pb.person_name):
-            return None
-        match = names.compare(pa.person_name, pb.person_name)
-        found = _by_name(match, threshold, weak, pa.birth_date is not None and pa.birth_date == pb.birth_date)
-        if found is None:
-            return None
-        score, method, detail = found
-    return SharedPerson(pa.person_name, pa.role.value, pb.person_name, pb.role.value, round(score, 3), method, detail)
-
-
-def _by_name(match: names.NameMatch, threshold: float, weak: bool, same_birth: bool) -> tuple[float, str, str] | None:
-    """(score, method, why) of two people rows' names, or None.
-
-    Initials alone ("Petrenko O. N.") cannot tell Oleg from Olga: weak evidence. With the
-    same birth date on both rows they name one person: a match at the full tokens' score.
-    """
-    if names.initials_match(match, threshold):
-        if same_birth and not weak:
-            return match.full_score, "initials+birth_date", f"{match.detail}; same birth date"
-        if not same_birth and weak:
-            return match.score, "initials", match.detail
+    match = persons.pair_match((pa.person_name, pa.person_id, pa.birth_date),
+                               (pb.person_name, pb.person_id, pb.birth_date))  # fmt: skip
+    if match is None:
         return None
-    if not weak and match.score >= threshold:
-        return match.score, "name", match.detail
-    return None
+    shared = persons.PersonLink(pa, pb, "", match).shared(threshold)
+    if shared is None or (shared[0] == persons.WEAK) != weak:
+        return None
+    return shared[1]

@@ -23,8 +23,9 @@ def default_db_url() -> str:
     return f"sqlite:///{base / 'customs-rules' / 'customs-rules.db'}"
 
 
-_TABLES = ("AuditRecord", "Company", "CompanyKey", "DecisionRecord", "DeclarationRecord", "FindingRecord",
-           "ItemRecord", "OutcomeRecord", "Person", "PersonKey", "RuleSetVersion", "WatchlistEntry")  # fmt: skip
+_TABLES = ("AuditRecord", "Company", "CompanyEdge", "CompanyKey", "DecisionRecord", "DeclarationRecord",
+           "FindingRecord", "ItemRecord", "OutcomeRecord", "Person", "PersonKey", "PersonPair", "RuleSetVersion",
+           "WatchlistEntry")  # fmt: skip
 _WHERE = {"content_hash": ".records", "Store": ".store"} | dict.fromkeys(_TABLES, ".tables")
 
 if TYPE_CHECKING:
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
     from .tables import (
         AuditRecord,
         Company,
+        CompanyEdge,
         CompanyKey,
         DecisionRecord,
         DeclarationRecord,
@@ -41,6 +43,7 @@ if TYPE_CHECKING:
         OutcomeRecord,
         Person,
         PersonKey,
+        PersonPair,
         RuleSetVersion,
         WatchlistEntry,
     )
@@ -59,6 +62,7 @@ __all__ = [
     "ENV_DB",
     "AuditRecord",
     "Company",
+    "CompanyEdge",
     "CompanyKey",
     "DecisionRecord",
     "DeclarationRecord",
@@ -67,6 +71,7 @@ __all__ = [
     "OutcomeRecord",
     "Person",
     "PersonKey",
+    "PersonPair",
     "RuleSetVersion",
     "Store",
     "WatchlistEntry",

@@ -15,12 +15,12 @@ from pydantic import BaseModel
 from sqlmodel import Session, func, select
 
 from .. import names
+from ..entities.persons import PairMatch, PersonLink
 from ..errors import StorageError
 from ..models import STORED, Party
-from ..name_search import MAX_PERSON_BLOCK, Hit, NameSearch, best_candidates
+from ..name_search import MAX_PERSON_BLOCK, NameSearch, best_candidates
 from ..registry import (
     MAX_AT_ADDRESS,
-    MAX_NAMESAKES,
     CompanyRecord,
     PersonRecord,
     RegistryLookup,
@@ -56,6 +56,15 @@ PERSON_FIELDS = tuple(PersonRecord.model_fields)
 IDS_SQL = "SELECT key, MIN(company_pk) FROM company_key WHERE kind = 'id' AND key IN ({marks}) GROUP BY key"
 COMPANIES_SQL = f"SELECT id, {', '.join(COMPANY_FIELDS)} FROM company WHERE id IN ({{marks}})"
 PEOPLE_SQL = f"SELECT id, {', '.join(PERSON_FIELDS)} FROM person WHERE {{column}} IN ({{marks}}) ORDER BY id"
+LINKS_SQL = (
+    "SELECT person_pk, other_pk, other_company_key, kind, score, full_score, initials, same_birth "
+    "FROM person_pair WHERE company_key IN ({marks})"
+)
+LINKS_BACK_SQL = (
+    "SELECT person_pk, other_pk, company_key, kind, score, full_score, initials, same_birth "
+    "FROM person_pair WHERE other_company_key IN ({marks})"
+)
+NAMED_SQL = "SELECT id FROM person WHERE person_company_id IS NULL AND person_name IN ({marks}) ORDER BY id"
 CACHE_COMPANIES = 10_000  # companies kept between blocks before the caches start afresh (memory: see RESULTS.md)
 
 
@@ -166,6 +175,7 @@ class StoredRegistry(RegistryLookup):
         self._person_names = StoredNames(session, threshold, "person")
         self._persons: dict[int, PersonRecord] = {}
         self._holdings: dict[str, list[PersonRecord]] = {}
+        self._person_links: dict[str, list[PersonLink]] = {}
 
     def prefetch(self, parties: Iterable[Party]) -> None:
         """Fetch what a block of parties needs in a few queries instead of many.
@@ -219,6 +229,7 @@ class StoredRegistry(RegistryLookup):
             search.spelling_cache.clear()
         self._persons.clear()
         self._holdings.clear()
+        self._person_links.clear()
         if everything:
             self.clear_caches()  # answers and namesakes
         else:
@@ -289,11 +300,18 @@ class StoredRegistry(RegistryLookup):
             ]
         return self._holdings[company_id]
 
-    def _person_matches(self, name: str) -> list[Hit]:
-        return self._person_names.matches(name, MAX_NAMESAKES + 1, initials=True)
-
-    def _people_by_key(self, keys: list[Any]) -> list[PersonRecord]:
-        return self._persons_by_pk(keys)
+    def person_links(self, company_id: str) -> list[PersonLink]:
+        if company_id not in self._person_links:
+            rows = list(driver_rows(self.session, LINKS_SQL, [company_id]))
+            rows += [(o, p, ck, *rest) for p, o, ck, *rest in driver_rows(self.session, LINKS_BACK_SQL, [company_id])]
+            rows.sort(key=lambda r: (r[0], r[1]))
+            people = self._persons_by_pk([pk for r in rows for pk in r[:2]])
+            self._person_links[company_id] = [
+                PersonLink(people[2 * n], people[2 * n + 1], other_company,
+                           PairMatch(kind, score, full_score, bool(initials), bool(same_birth)))
+                for n, (_, _, other_company, kind, score, full_score, initials, same_birth) in enumerate(rows)
+            ]  # fmt: skip
+        return self._person_links[company_id]
 
     def companies_at(self, key: str) -> list[CompanyRecord]:
         query = select(COMPANY).where(COMPANY.c.address_key == key).order_by(COMPANY.c.id).limit(MAX_AT_ADDRESS + 1)
@@ -304,9 +322,14 @@ class StoredRegistry(RegistryLookup):
         return [self._companies[row["id"]] for row in rows]
 
     def ranked_people(self, name: str, limit: int) -> list[tuple[PersonRecord, names.NameMatch]]:
+        """The people whose names come closest: person_key holds each name once, under its
+        first row; every row of the name is shown, in load order."""
         hits = self._person_names.ranked(name, limit)
-        people = self._persons_by_pk([pk for pk, *_ in hits])
-        return [(person, hit[3]) for person, hit in zip(people, hits, strict=True)]
+        found = []
+        for spelling, match in [(hit[2], hit[3]) for hit in hits]:
+            pks = [pk for (pk,) in driver_rows(self.session, NAMED_SQL, [spelling])]
+            found += [(person, match) for person in self._persons_by_pk(pks)]
+        return found[:limit]
 
     def _persons_by_pk(self, pks: list[int]) -> list[PersonRecord]:
         wanted = sorted({pk for pk in pks if pk not in self._persons})

@@ -30,17 +30,14 @@ from ..models import STORED
 from ..registry import CompanyRecord, PersonRecord, RegistryIndex, WatchlistRecord
 from ..safe_text import finite_json
 from . import audit, default_db_url, queries, schema
-from .keys import company_key_rows, person_key_rows
 from .records import WITHOUT_REGISTRY, record, without_registry
 from .registry_db import StoredRegistry, company_record
 from .tables import (
     AuditRecord,
     Company,
-    CompanyKey,
     DecisionRecord,
     OutcomeRecord,
     Person,
-    PersonKey,
     RuleSetVersion,
     WatchlistEntry,
 )
@@ -175,48 +172,68 @@ class Store:
 
     # -- registry ---------------------------------------------------------------------
 
-    def replace_companies(self, rows: Sequence[CompanyRecord], actor: str = "system", source: str = "") -> int:
+    def replace_companies(
+        self, rows: Sequence[CompanyRecord] | Any, actor: str = "system", source: str = "",
+        compile_links: bool = True,
+    ) -> int:  # fmt: skip
+        """Replace the companies (records, or `registry_files` columns) and their keys, in one
+        transaction with the audit entry; `compile_links` recomputes the compiled tables
+        (a load that replaces the people next leaves that to the people's transaction)."""
+        import polars as pl  # not for a cold submit: imported when a registry is loaded
+
+        from ..registry_files import company_frame
+        from . import registry_load
+
+        frame = rows if isinstance(rows, pl.DataFrame) else company_frame(rows)
+
         def work(session: Session) -> int:
-            session.exec(delete(CompanyKey))
-            session.exec(delete(Company))
-            if rows:
-                values = [_company_fields(r) for r in rows]
-                statement = insert(Company).returning(col(Company.id), sort_by_parameter_order=True)
-                pks = [int(pk or 0) for pk in session.scalars(statement, values)]
-                keys = [
-                    k
-                    for pk, r in zip(pks, rows, strict=True)
-                    for k in company_key_rows(pk, r.company_id, r.name, r.aliases)
-                ]
-                session.execute(insert(CompanyKey), keys)
-            _audit_load(session, actor, "companies", source, len(rows))
-            return len(rows)
+            registry_load.write_companies(session, frame)
+            if compile_links:
+                registry_load.write_compiled(session)
+            _audit_load(session, actor, "companies", source, len(frame))
+            return len(frame)
 
         return self.write(work)
 
-    def replace_people(self, rows: Sequence[PersonRecord], actor: str = "system", source: str = "") -> int:
+    def replace_people(
+        self, rows: Sequence[PersonRecord] | Any, actor: str = "system", source: str = "",
+        compile_links: bool = True,
+    ) -> int:  # fmt: skip
+        """Replace the people (records or columns) and their keys, then the compiled tables."""
+        import polars as pl
+
+        from ..registry_files import person_frame
+        from . import registry_load
+
+        frame = rows if isinstance(rows, pl.DataFrame) else person_frame(rows)
+
         def work(session: Session) -> int:
-            session.exec(delete(PersonKey))
-            session.exec(delete(Person))
-            statement = insert(Person).returning(col(Person.id), sort_by_parameter_order=True)
-            # in slices: one RETURNING insert of 300k rows splices its results in quadratic time
-            for start in range(0, len(rows), INSERT_SLICE):
-                part = rows[start : start + INSERT_SLICE]
-                values = [r.model_dump(mode="python") for r in part]
-                pks = [int(pk or 0) for pk in session.scalars(statement, values)]
-                # a role held by a company links through that company, not by a name
-                keys = [
-                    k
-                    for pk, r in zip(pks, part, strict=True)
-                    if not r.person_company_id
-                    for k in person_key_rows(pk, r.person_name)
-                ]
-                if keys:
-                    session.execute(insert(PersonKey), keys)
-            _audit_load(session, actor, "people", source, len(rows))
-            return len(rows)
+            registry_load.write_people(session, frame)
+            if compile_links:
+                registry_load.write_compiled(session)
+            _audit_load(session, actor, "people", source, len(frame))
+            return len(frame)
 
         return self.write(work)
+
+    def registry_frames(self) -> dict[str, Any]:
+        """The registry as columns (polars frames), compiled tables included, read in one
+        transaction: companies, company_keys, people, pairs, edges (`storage.registry_load`)."""
+        from . import registry_load
+
+        with self.reading() as session:
+            return {
+                "companies": registry_load.read_companies(session),
+                "company_keys": registry_load.read_company_keys(session),
+                "people": registry_load.read_people(session),
+                "pairs": registry_load.read_pairs(session),
+                "edges": registry_load.read_edges(session),
+            }
+
+    def watchlist_records(self) -> list[WatchlistRecord]:
+        with self.reading() as session:
+            entries = session.exec(select(WatchlistEntry))
+            return [WatchlistRecord.model_validate(w.model_dump(), context=STORED) for w in entries]
 
     def replace_watchlist(self, rows: Sequence[WatchlistRecord], actor: str = "system", source: str = "") -> int:
         return self._replace(WatchlistEntry, "watchlist", [r.model_dump() for r in rows], actor, source)

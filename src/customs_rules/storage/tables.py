@@ -190,3 +190,36 @@ class PersonKey(SQLModel, table=True):
     kind: str  # exact | block
     spelling_kind: str  # name
     spelling: str
+
+
+class PersonPair(SQLModel, table=True):
+    """Two natural-person rows of different companies that the same-person rule pairs
+    (`entities.persons`), `person_pk` the earlier row; computed at `registry load`, without
+    the name threshold, which the reader applies (`entities.persons.classify`)."""
+
+    __tablename__ = "person_pair"
+    id: int | None = Field(default=None, primary_key=True)
+    person_pk: int = Field(index=True)
+    other_pk: int = Field(index=True)
+    company_key: str = Field(index=True)  # registry.normalize_id of each row's company
+    other_company_key: str = Field(index=True)
+    kind: str  # person_id | name
+    score: float
+    full_score: float
+    initials: bool
+    same_birth: bool
+
+
+class CompanyEdge(SQLModel, table=True):
+    """A link between two companies of the registry that no name decides, computed at
+    `registry load`: a role one holds in the other (`person_pk`, the people row that
+    says so: `company_key` holds `role` in `other_key`), or one registered address
+    shared by at most `registry.MAX_AT_ADDRESS` companies (the earlier company first)."""
+
+    __tablename__ = "company_edge"
+    id: int | None = Field(default=None, primary_key=True)
+    company_key: str = Field(index=True)
+    other_key: str = Field(index=True)
+    kind: str  # role | address
+    person_pk: int | None = None
+    role: str | None = None

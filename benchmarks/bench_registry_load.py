@@ -1,0 +1,75 @@
+"""Time `registry load` against csv.DictReader's read of the same files (issue #13).
+
+    python benchmarks/generate_shipments.py --lines 1000 --seed 1 --registry-out DIR --companies 100000 --out /tmp/x.csv
+    python benchmarks/bench_registry_load.py DIR [--db URL] [--snapshot]
+
+Prints the input size (rows of companies.csv and people.csv), the time csv.DictReader
+takes just to read both files, the time of `api.load_registry` (validation, keys, the
+compiled person pairs and company edges, storing, audit), their ratio, the compiled
+tables' sizes and the process's peak RSS. Without --db, a fresh SQLite file in a
+temporary directory; with a PostgreSQL URL, its registry tables are replaced. With
+--snapshot it also times `CompiledRegistry.from_store`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
+
+from customs_rules.api import load_registry  # noqa: E402
+from customs_rules.storage import Store  # noqa: E402
+
+
+def read_time(files: list[Path]) -> tuple[float, list[int]]:
+    start = time.perf_counter()
+    counts = []
+    for path in files:
+        with path.open(newline="", encoding="utf-8") as handle:
+            counts.append(sum(1 for _ in csv.DictReader(handle)))
+    return time.perf_counter() - start, counts
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("registry", type=Path, help="directory with companies.csv and people.csv")
+    parser.add_argument("--db", help="database URL (default: a fresh SQLite file)")
+    parser.add_argument("--snapshot", action="store_true", help="also time CompiledRegistry.from_store")
+    args = parser.parse_args()
+    companies, people = args.registry / "companies.csv", args.registry / "people.csv"
+    read, counts = read_time([companies, people])
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Store(args.db or f"sqlite:///{Path(tmp) / 'bench.db'}")
+        try:
+            start = time.perf_counter()
+            result = load_registry(store, companies, people)
+            load = time.perf_counter() - start
+            if result.failed:
+                raise SystemExit(f"load failed: {result.failed[0]}")
+            frames = store.registry_frames() if args.snapshot else None
+            if args.snapshot:
+                from customs_rules.entities.compiled import CompiledRegistry
+
+                start = time.perf_counter()
+                CompiledRegistry.from_store(store)
+                snapshot = time.perf_counter() - start
+        finally:
+            store.close()
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"input: {counts[0]:,} companies, {counts[1]:,} people ({args.db or 'SQLite'})")
+    print(f"csv.DictReader read: {read:.2f} s")
+    print(f"registry load: {load:.2f} s  (ratio load/read: {load / read:.1f}x)")
+    if frames is not None:
+        print(f"compiled: {len(frames['pairs']):,} person pairs, {len(frames['edges']):,} role/address edges; "
+              f"snapshot from the store: {snapshot:.2f} s")  # fmt: skip
+    print(f"peak RSS: {rss:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()

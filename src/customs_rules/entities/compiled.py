@@ -1,0 +1,224 @@
+"""The registry as columns, for the set-at-a-time core: `CompiledRegistry`.
+
+Loaded from the store's compiled tables (`from_store`: a few reads, no name is keyed
+again) or built from records (`from_records`: tests, and the in-memory path). Its set
+APIs answer for a whole chunk at once and give what the per-declaration reference
+(`registry.RegistryLookup`, `links.py`, `enrichment`) gives, detail text included:
+
+- `resolve(parties)`: each distinct (id, name, country) party's company;
+- `watchlisted(parties)`: each distinct (id, name, country, company_key) party's watchlist hit;
+- `links(pairs)`: each distinct (exporter, consignee, depth) pair's shared persons and paths
+  (`entities.linking`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import polars as pl
+
+from .. import names
+from ..models import Party
+from ..name_search import NO_LIMIT, best_candidates
+from ..registry import CompanyRecord, PersonRecord, RegistryLookup, WatchlistRecord, normalize_id, split_list
+from ..registry_files import company_frame, person_frame
+from . import compile as compiled
+from .person_pairs import PAIR_SCHEMA, person_pairs
+
+RESOLVED_SCHEMA = {
+    "id": pl.Utf8, "name": pl.Utf8, "country": pl.Utf8, "company_key": pl.Utf8, "method": pl.Utf8,
+    "score": pl.Float64, "detail": pl.Utf8,
+}  # fmt: skip
+LISTED_SCHEMA = {
+    "id": pl.Utf8, "name": pl.Utf8, "country": pl.Utf8, "company_key": pl.Utf8, "watchlisted": pl.Boolean,
+    "detail": pl.Utf8,
+}  # fmt: skip
+
+
+class CompiledRegistry:
+    """Companies, their keys, people, person pairs and edges as polars frames.
+
+    `companies`: pk (load order, from 1), key (normalised id), company_id, name, country,
+    registered_on, activity_codes and aliases (';'-joined), address, address_key.
+    `people`: pk, company_id, person_name, role, person_id, birth_date, person_company_id,
+    company_key, holder_key. The threshold is the policy's `names: threshold`."""
+
+    def __init__(self, frames: dict[str, pl.DataFrame], watchlist: Iterable[WatchlistRecord], threshold: float) -> None:
+        self.threshold = threshold
+        self.companies = frames["companies"]
+        self.company_keys = frames["company_keys"]
+        self.people = frames["people"]
+        self.pairs = frames["pairs"]
+        self.edges = frames["edges"]
+        self._watch = RegistryLookup(watchlist, threshold)  # the reference's own watchlist search
+        self._exact = self.company_keys.filter(pl.col("kind") == "exact").with_row_index("order")
+        self._blocks: dict[str, set[int]] | None = None  # built when a name needs the fuzzy search
+        self._spellings: dict[int, list[tuple[str, str]]] | None = None
+        self._records: dict[str, CompanyRecord] = {}
+        # stored ids need not run 1..n (a database loaded before migration 0007)
+        self._company_at = {pk: n for n, pk in enumerate(self.companies["pk"].to_list())}
+        self._person_at = {pk: n for n, pk in enumerate(self.people["pk"].to_list())}
+        self._countries = self.companies["country"].to_list()
+        self._keys = self.companies["key"].to_list()
+
+    def person_index(self, pk: int) -> int:
+        """The position in `people` of the row with this pk."""
+        return self._person_at[pk]
+
+    @classmethod
+    def from_store(cls, store: Any, threshold: float = names.DEFAULT_THRESHOLD) -> CompiledRegistry:
+        """The store's registry as compiled at its last load (`Store.registry_frames`)."""
+        return cls(store.registry_frames(), store.watchlist_records(), threshold)
+
+    @classmethod
+    def from_records(
+        cls,
+        companies: Sequence[CompanyRecord],
+        people: Sequence[PersonRecord],
+        watchlist: Iterable[WatchlistRecord] = (),
+        threshold: float = names.DEFAULT_THRESHOLD,
+    ) -> CompiledRegistry:
+        """Compiled in memory by the functions `registry load` uses."""
+        return cls(compile_frames(company_frame(companies), person_frame(people)), watchlist, threshold)
+
+    # -- parties ------------------------------------------------------------------------
+
+    def resolve(self, parties: pl.DataFrame) -> pl.DataFrame:
+        """One row per distinct (id, name, country) of `parties`: company_key (null when
+        not found), method (id, name, alias or none), score and detail, as
+        `RegistryLookup.resolve` gives them. By id (join), then the exact name key (join,
+        first spelling in load order among the companies of a compatible country), then
+        `names.compare` against blocked candidates for the names still unresolved."""
+        distinct = parties.select(pl.col("id", "name", "country").cast(pl.Utf8)).unique(maintain_order=True)
+        ids = distinct["id"].to_list()
+        keys = [normalize_id(i) if i else None for i in ids]
+        frame = distinct.with_columns(pl.Series("id_key", keys, dtype=pl.Utf8))
+        by_id = frame.join(self.companies.select("key"), left_on="id_key", right_on="key", how="left", coalesce=False)
+        out = []
+        for ident, name, country, id_key, found in by_id.iter_rows():
+            if found is not None:
+                out.append((ident, name, country, found, "id", 1.0, f"id {ident} in the registry"))
+            else:
+                out.append((ident, name, country, *self._by_name(ident, id_key, name, country)))
+        return pl.DataFrame(out, schema=RESOLVED_SCHEMA, orient="row")
+
+    def _by_name(self, ident: str | None, id_key: str | None, name: str, country: str | None) -> tuple[Any, ...]:
+        unknown = f"declared id {ident} is not in the registry; " if id_key else ""
+        hit = self._exact_hit(name, country) or self._fuzzy_hit(name, country)
+        if hit is None:
+            return None, "none", 0.0, f"{unknown}{name!r} not found in the registry"
+        key, kind, spelling, score, why = hit
+        return key, kind, round(score, 3), f"{unknown}{name!r} ~ {kind} {spelling!r}: {why}"
+
+    def _accepts(self, pk: int, country: str | None) -> bool:
+        listed = self._countries[self._company_at[pk]]
+        return not (country and listed and country != listed)
+
+    def _exact_hit(self, name: str, country: str | None) -> tuple[Any, ...] | None:
+        rows = self._exact.filter(pl.col("key") == compiled.exact_key(name))
+        for pk, kind, spelling in rows.select("pk", "spelling_kind", "spelling").iter_rows():
+            if self._accepts(pk, country):
+                return self._keys[self._company_at[pk]], kind, spelling, 1.0, "same name once normalised"
+        return None
+
+    def _fuzzy_hit(self, name: str, country: str | None) -> tuple[Any, ...] | None:
+        blocks, spellings = self._name_index()
+        members = {block: blocks.get(block, set()) for block in names.blocking_keys(name)}
+        found = []
+        for pk in best_candidates(members, NO_LIMIT):
+            if not self._accepts(pk, country):
+                continue
+            for kind, spelling in spellings[pk]:
+                match = names.compare(name, spelling)
+                if match.score >= self.threshold:
+                    found.append((self._keys[self._company_at[pk]], kind, spelling, match.score, match.detail))
+        return max(found, key=lambda hit: hit[3]) if found else None  # the first of the best
+
+    def _name_index(self) -> tuple[dict[str, set[int]], dict[int, list[tuple[str, str]]]]:
+        if self._blocks is None or self._spellings is None:
+            self._blocks = {}
+            for key, pks in self.company_keys.filter(pl.col("kind") == "block").group_by("key").agg("pk").iter_rows():
+                self._blocks[key] = set(pks)
+            self._spellings = {}
+            for pk, kind, spelling in self._exact.select("pk", "spelling_kind", "spelling").iter_rows():
+                self._spellings.setdefault(pk, []).append((kind, spelling))
+        return self._blocks, self._spellings
+
+    def record(self, key: str) -> CompanyRecord:
+        """The company of this key as a record (for evidence and the reference's helpers)."""
+        if key not in self._records:
+            row = self.companies.filter(pl.col("key") == key).row(0, named=True)
+            fields = {name: row[name] for name in CompanyRecord.model_fields}
+            fields["activity_codes"] = split_list(row["activity_codes"])
+            fields["aliases"] = split_list(row["aliases"])
+            self._records[key] = CompanyRecord.model_construct(**fields)
+        return self._records[key]
+
+    # -- watchlist ----------------------------------------------------------------------
+
+    def watchlisted(self, parties: pl.DataFrame) -> pl.DataFrame:
+        """One row per distinct (id, name, country, company_key): whether the party is on
+        the watchlist and the detail `enrichment.party_features` gives (`listed_name`,
+        `reason`, `source`, `listed_on`, `why`) as JSON text, as `RegistryLookup.watchlisted`."""
+        distinct = parties.select(pl.col("id", "name", "country", "company_key").cast(pl.Utf8)).unique(
+            maintain_order=True
+        )
+        out = []
+        for ident, name, country, key in distinct.iter_rows():
+            hit = None
+            if self._watch.watchlist:
+                company = self.record(key) if key is not None else None
+                hit = self._watch.watchlisted(Party(id=ident, name=name, country=country), company)
+            detail = None
+            if hit is not None:
+                entry, why = hit
+                listed_on = entry.listed_on.isoformat() if entry.listed_on else None
+                detail = {"listed_name": entry.name, "reason": entry.reason, "source": entry.source,
+                          "listed_on": listed_on, "why": why}  # fmt: skip
+            out.append((ident, name, country, key, hit is not None, detail and json.dumps(detail, ensure_ascii=False)))
+        return pl.DataFrame(out, schema=LISTED_SCHEMA, orient="row")
+
+    # -- links --------------------------------------------------------------------------
+
+    def links(self, pairs: pl.DataFrame) -> pl.DataFrame:
+        """One row per distinct (exporter_key, consignee_key, depth): see `entities.linking`."""
+        from .linking import links
+
+        return links(self, pairs)
+
+
+def compile_frames(companies: pl.DataFrame, people: pl.DataFrame) -> dict[str, pl.DataFrame]:
+    """The frames `Store.registry_frames` reads back, computed in memory as a load computes them."""
+    keyed = [compiled_key(i) for i in companies["company_id"].to_list()]
+    frame = companies.with_row_index("pk", 1).with_columns(
+        pl.col("pk").cast(pl.Int64), pl.Series("key", keyed, dtype=pl.Utf8),
+        pl.col("activity_codes").list.join(";"), pl.col("aliases").list.join(";"),
+        pl.Series("address_key", compiled.address_keys(companies["address"].to_list()), dtype=pl.Utf8),
+    )  # fmt: skip
+    columns = ["pk", "key", "kind", "spelling_kind", "spelling"]
+    keys = pl.DataFrame(list(compiled.company_keys(companies)), schema=columns, orient="row")
+    crowd = people.with_row_index("pk", 1).with_columns(
+        pl.col("pk").cast(pl.Int64),
+        pl.Series("company_key", [compiled_key(i) for i in people["company_id"].to_list()], dtype=pl.Utf8),
+        pl.Series("holder_key", [i and compiled_key(i) for i in people["person_company_id"].to_list()], dtype=pl.Utf8),
+    )
+    known = frame.select("key")
+    natural = crowd.filter(pl.col("holder_key").is_null()).select(
+        pl.col("pk").alias("row"), "company_key", "person_name", "person_id", "birth_date"
+    )
+    pairs = person_pairs(natural)
+    where = natural.select("row", "company_key")
+    pairs = pairs.join(where, on="row").join(where, left_on="other_row", right_on="row", suffix="_other")
+    pairs = pairs.join(known, left_on="company_key", right_on="key", how="semi")
+    pairs = pairs.join(known, left_on="company_key_other", right_on="key", how="semi").sort("row", "other_row")
+    pairs = pairs.rename({"company_key_other": "other_company_key"}).select(
+        "row", "other_row", "company_key", "other_company_key", *list(PAIR_SCHEMA)[2:]
+    )
+    edges = pl.concat([compiled.role_edges(frame, crowd), compiled.address_edges(frame)])
+    return {"companies": frame, "company_keys": keys, "people": crowd, "pairs": pairs, "edges": edges}
+
+
+def compiled_key(company_id: str) -> str:
+    return normalize_id(company_id) or company_id

@@ -1,0 +1,108 @@
+"""The same-person rule (`entities.persons`) applied to a whole people file, as columns.
+
+Candidate pairs by keys (a join), ids and birth dates compared as columns, names once per
+distinct pair of names: what `registry load` stores in `person_pair`, and what the
+in-memory reference (`registry.RegistryIndex`) computes for itself.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+import polars as pl
+
+from .. import names
+from . import persons
+from .persons import name_keys, normalize_id
+
+PEOPLE_SCHEMA = {
+    "row": pl.Int64,
+    "company_key": pl.Utf8,
+    "person_name": pl.Utf8,
+    "person_id": pl.Utf8,
+    "birth_date": pl.Date,
+}
+PAIR_SCHEMA = {
+    "row": pl.Int64,
+    "other_row": pl.Int64,
+    "kind": pl.Utf8,
+    "score": pl.Float64,
+    "full_score": pl.Float64,
+    "initials": pl.Boolean,
+    "same_birth": pl.Boolean,
+}
+NAME_MATCH_SCHEMA = {
+    "person_name": pl.Utf8,
+    "person_name_other": pl.Utf8,
+    "score": pl.Float64,
+    "full_score": pl.Float64,
+    "initials": pl.Boolean,
+}
+
+
+def _with_ids(people: pl.DataFrame) -> pl.DataFrame:
+    """`people` with `id_key`, the person id normalised (computed once per distinct id)."""
+    ids = people.select(pl.col("person_id").drop_nulls().unique())
+    ids = ids.with_columns(pl.Series("id_key", [normalize_id(i) for i in ids["person_id"]], dtype=pl.Utf8))
+    return people.join(ids, on="person_id", how="left")
+
+
+def candidate_pairs(people: pl.DataFrame) -> pl.DataFrame:
+    """(row, other_row), row < other_row: natural persons of different companies sharing a
+    key carried by at most MAX_NAMESAKES rows. `people`: PEOPLE_SCHEMA plus `id_key`,
+    natural persons only (each counts towards a key's carriers, whatever its company)."""
+    distinct = people["person_name"].unique().to_list()
+    keys = [(name, key) for name in distinct for key in name_keys(name)]
+    keyed = pl.DataFrame(keys, schema={"person_name": pl.Utf8, "key": pl.Utf8}, orient="row")
+    by_name = people.select("row", "company_key", "person_name").join(keyed, on="person_name").drop("person_name")
+    by_id = people.filter(pl.col("id_key").is_not_null()).select(
+        "row", "company_key", (pl.lit("i:") + pl.col("id_key")).alias("key")
+    )
+    carriers = pl.concat([by_name, by_id]).with_columns(pl.col("key").cast(pl.Categorical))
+    small = carriers.filter(pl.len().over("key").is_between(2, persons.MAX_NAMESAKES))
+    pairs = small.join(small, on="key", suffix="_other")
+    pairs = pairs.filter((pl.col("row") < pl.col("row_other")) & (pl.col("company_key") != pl.col("company_key_other")))
+    return pairs.select("row", pl.col("row_other").alias("other_row")).unique()
+
+
+def person_pairs(people: pl.DataFrame) -> pl.DataFrame:
+    """Every candidate pair that the rule does not keep apart, with its match (PAIR_SCHEMA,
+    row < other_row, sorted). Threshold-free: `classify` applies the threshold when read.
+    Ids and birth dates are compared as columns; names once per distinct pair of names."""
+    people = _with_ids(people)
+    candidates = candidate_pairs(people)
+    info = people.select("row", "person_name", "id_key", "birth_date")
+    joined = candidates.join(info, on="row").join(info, left_on="other_row", right_on="row", suffix="_other")
+    both_ids = pl.col("id_key").is_not_null() & pl.col("id_key_other").is_not_null()
+    births_differ = pl.col("birth_date") != pl.col("birth_date_other")  # null when either is missing
+    by_id = joined.filter(both_ids & (pl.col("id_key") == pl.col("id_key_other")))
+    by_name = joined.filter(~both_ids & ~births_differ.fill_null(False))
+    matches = _name_matches(by_name.select("person_name", "person_name_other").unique())
+    by_name = by_name.join(matches, on=["person_name", "person_name_other"])
+    same_birth = (pl.col("birth_date") == pl.col("birth_date_other")).fill_null(False).alias("same_birth")
+    id_rows = by_id.select(
+        "row", "other_row", pl.lit("person_id").alias("kind"), pl.lit(1.0).alias("score"),
+        pl.lit(0.0).alias("full_score"), pl.lit(False).alias("initials"), pl.lit(False).alias("same_birth"),
+    )  # fmt: skip
+    name_rows = by_name.select(
+        "row", "other_row", pl.lit("name").alias("kind"), "score", "full_score", "initials", same_birth
+    )
+    return pl.concat([id_rows, name_rows]).cast(PAIR_SCHEMA).sort("row", "other_row")  # type: ignore[arg-type]
+
+
+def _name_matches(pairs: pl.DataFrame) -> pl.DataFrame:
+    """`names.compare` of each distinct (earlier name, later name) that may match."""
+    out = []
+    for name, other in pairs.iter_rows():
+        if names.may_match(name, other):
+            match = names.compare(name, other)
+            out.append((name, other, match.score, match.full_score, match.initials))
+    return pl.DataFrame(out, schema=NAME_MATCH_SCHEMA, orient="row")
+
+
+def people_frame(
+    rows: Sequence[tuple[int, str, str, str | None, dt.date | None]],
+) -> pl.DataFrame:
+    """PEOPLE_SCHEMA from (row, company key, name, person id, birth date) tuples."""
+    return pl.DataFrame(rows, schema=PEOPLE_SCHEMA, orient="row")
