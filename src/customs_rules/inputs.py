@@ -153,6 +153,7 @@ class Source:
     """One input: where it is, how it is compressed, and what format it holds."""
 
     tracked: Source | None = None  # the input whose records are being handed on now
+    binary_kind: str | None = None  # "xlsx" or "parquet": a file read by columns, not as text
     finished_bytes = 0  # of the inputs already handed on, for progress across files
 
     def __init__(self, path: str, stream: TextIO | None = None) -> None:
