@@ -96,23 +96,31 @@ def _id_frame(block: Block, columns: list[str]) -> pl.DataFrame:
 
 
 def _second_pass(source: Source, columns: list[str], last: pl.DataFrame, chunk_lines: int) -> Iterator[Chunk]:
-    held = pl.DataFrame()
     odd: dict[int, dict[Any, Any]] = {}
-    for _, block in _blocks(source, chunk_lines, track=True):
-        rows = _rows(block, columns, odd).join(last, on=KEY, how="left", maintain_order="left")
+    frames = (_rows(block, columns, odd) for _, block in _blocks(source, chunk_lines, track=True))
+    yield from in_order(frames, last, columns, odd, source.name)
+
+
+def in_order(frames: Iterator[pl.DataFrame], last: pl.DataFrame, columns: list[str],
+             odd: dict[int, dict[Any, Any]], source: str) -> Iterator[Chunk]:  # fmt: skip
+    """Chunks of the declarations complete in each frame of rows (LINE, KEY, ODD and the
+    cells), given the LAST line of each KEY: rows of the others are held until theirs."""
+    held = pl.DataFrame()
+    for frame in frames:
+        rows = frame.join(last, on=KEY, how="left", maintain_order="left")
         rows = pl.concat([held, rows]) if held.height else rows
         done = rows.group_by(KEY).agg((pl.col(LINE).max() == pl.col(LAST).first()).alias("done"))
         rows = rows.join(done, on=KEY, how="left", maintain_order="left")
         complete = rows.filter(pl.col("done")).drop("done").with_columns(pl.col(LAST).alias(ORDER))
         held = rows.filter(~pl.col("done")).drop("done")
         if complete.height:
-            yield assemble(complete.drop(LAST), columns, odd, source.name, LINE)
+            yield assemble(complete.drop(LAST), columns, odd, source, LINE)
             _forget(odd, complete)
     if held.height:
         # csv_input hands these on after all the others, in the order of their first rows
         first = held.group_by(KEY).agg(pl.col(LINE).min().alias(ORDER))
         rows = held.join(first, on=KEY, how="left", maintain_order="left").with_columns(pl.col(ORDER) + AT_END)
-        yield assemble(rows.drop(LAST), columns, odd, source.name, LINE)
+        yield assemble(rows.drop(LAST), columns, odd, source, LINE)
 
 
 def _forget(odd: dict[int, dict[Any, Any]], complete: pl.DataFrame) -> None:
