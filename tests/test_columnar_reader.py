@@ -196,3 +196,11 @@ def test_refusals_match(tmp_path: Path) -> None:
         chunks = list(read_chunks([str(path)]))
         assert len(chunks) == 1 and chunks[0].rejected[0].refusal
         assert outcomes(chunks)[1] == outcomes([from_records(read_declarations(str(path)))])[1]
+
+
+def test_the_whitespace_stripped_is_pythons() -> None:
+    import sys
+
+    from customs_rules.io.checks import PY_WHITESPACE
+
+    assert PY_WHITESPACE == "".join(chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace())

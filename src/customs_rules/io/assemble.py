@@ -27,7 +27,7 @@ def assemble(rows: pl.DataFrame, columns: list[str], odd: Mapping[int, dict[Any,
     input line of each, KEY, ODD, ORDER), as a Chunk in ORDER; `odd` holds the odd rows
     as `csv.DictReader` gives them, by line."""
     extra = [c for c in columns if c not in HEADER_COLUMNS and c not in _ITEM_COLUMNS]
-    checked = Rows(columns).frame(rows, extra).sort(ORDER, line)
+    checked = Rows(columns, rows).frame(rows, extra).sort(ORDER, line)
     agreed = [strip(pl.col(c)).n_unique() == 1 for c in columns if c in HEADER_COLUMNS]
     groups = checked.group_by(KEY, maintain_order=True).agg(
         pl.col(line).min().alias("first"), pl.len().alias("n"),

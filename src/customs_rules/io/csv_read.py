@@ -51,8 +51,9 @@ def _blocks(source: Source, chunk_lines: int, track: bool = False) -> Iterator[t
                 if not lines:
                     raise Fallback
                 columns = _columns(lines.pop(0), source.name)
+                data = data[data.find(b"\n") + 1 :]
                 number = 2
-            block = classify(lines, clean, number, columns)
+            block = classify(lines, clean, number, columns, data)
             number += len(lines)
             yield columns, block
     if columns is None:
@@ -91,8 +92,7 @@ def _first_pass(source: Source, chunk_lines: int) -> tuple[list[str], pl.DataFra
 
 
 def _id_frame(block: Block, columns: list[str]) -> pl.DataFrame:
-    frame = plain_frame(block, columns)
-    return frame.select("declaration_id", LINE)
+    return plain_frame(block, columns, [columns.index("declaration_id")])
 
 
 def _second_pass(source: Source, columns: list[str], last: pl.DataFrame, chunk_lines: int) -> Iterator[Chunk]:

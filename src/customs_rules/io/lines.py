@@ -63,7 +63,8 @@ class Block:
     plain: pl.Series = field(default_factory=lambda: pl.Series(dtype=pl.String))
     plain_lines: pl.Series = field(default_factory=lambda: pl.Series(dtype=pl.Int64))
     odd: list[OddRow] = field(default_factory=list)
-    empty: list[int] = field(default_factory=list)  # lines the csv module reads as [] (see `scan_keys`)
+    empty: list[int] = field(default_factory=list)  # lines the csv module reads as [] (see csv_read._keys)
+    data: bytes = b""  # the lines as read, when every one is a plain row
 
 
 def byte_blocks(binary: IO[bytes], chunk_lines: int, skip_bom: bool = True) -> Iterator[bytes]:
@@ -109,21 +110,33 @@ def header(first_line: str) -> list[str]:
     return next(csv.reader([body]), [])
 
 
-def classify(lines: list[str], clean: bool, first: int, columns: list[str]) -> Block:
-    """Sort a block's lines: plain rows, odd rows (read here), blanks skipped."""
+def classify(lines: list[str], clean: bool, first: int, columns: list[str], data: bytes = b"") -> Block:
+    """Sort a block's lines: plain rows, odd rows (read here), blanks skipped. `data` is
+    the lines as bytes: polars reads it as it is when every line is a plain row."""
     width = len(columns)
     block = Block(first, first + len(lines) - 1)
     odd = set() if clean else {i for i, line in enumerate(lines) if SURROGATE.search(line)}
-    body = pl.Series("l", [line for line in lines] if clean else ["\0" if i in odd else line for i, line in enumerate(lines)],
-                     dtype=pl.String).str.strip_suffix("\r")  # fmt: skip
-    if body.str.contains("\r", literal=True).any() or (body.str.len_chars() > MAX_CSV_FIELD).any():
+    body = pl.Series("l", lines if clean else ["\0" if i in odd else line for i, line in enumerate(lines)],
+                     dtype=pl.String)  # fmt: skip
+    if b"\r" in data or not clean:
+        body = body.str.strip_suffix("\r")
+        if body.str.contains("\r", literal=True).any():
+            raise Fallback
+    if (body.str.len_chars() > MAX_CSV_FIELD).any():
         raise Fallback
-    fields = body.str.replace_all(_QUOTED, "").str.count_matches(",", literal=True) + 1
-    plain = body.str.contains(PLAIN) & (fields == width)
+    quoted = body.str.contains('"', literal=True)
+    commas = body.str.count_matches(",", literal=True)
+    plain = ~quoted & (commas == width - 1)
+    if quoted.any():  # only lines with a quote need the full test
+        test = body.str.contains(PLAIN) & (body.str.replace_all(_QUOTED, "").str.count_matches(",", literal=True)
+                                           == width - 1)  # fmt: skip
+        plain = pl.select(pl.when(quoted).then(test).otherwise(plain)).to_series()
     if odd:
         plain = plain & ~pl.Series(range(len(lines))).is_in(list(odd))
     keep = plain & ~body.str.contains(BLANK)
     numbers = pl.int_range(first, first + len(lines), dtype=pl.Int64, eager=True)
+    if clean and keep.all():
+        block.data = data
     block.plain, block.plain_lines = body.filter(keep), numbers.filter(keep)
     for offset in (~plain).arg_true().to_list():
         _odd_line(block, lines[offset], first + offset, columns)
@@ -150,13 +163,16 @@ def _odd_line(block: Block, line: str, number: int, columns: list[str]) -> None:
     block.odd.append(OddRow(number, row))
 
 
-def plain_frame(block: Block, columns: list[str]) -> pl.DataFrame:
-    """The block's plain rows as string columns (empty cells as ''), with their line (`LINE`)."""
+def plain_frame(block: Block, columns: list[str], only: list[int] | None = None) -> pl.DataFrame:
+    """The block's plain rows as string columns (empty cells as ''), with their line (`LINE`);
+    `only`: the positions of the columns to read (all by default)."""
     names = [f"c{i}" for i in range(len(columns))]
+    if only is not None:
+        names, columns = [names[i] for i in only], [columns[i] for i in only]
     if len(block.plain):
-        data = (block.plain.str.join("\n").item() + "\n").encode("utf-8")
+        data = block.data or (block.plain.str.join("\n").item() + "\n").encode("utf-8")
         frame = pl.read_csv(io.BytesIO(data), has_header=False, infer_schema=False, empty_string_is_null=False,
-                            new_columns=names, quote_char='"', raise_if_empty=False)  # fmt: skip
+                            quote_char='"', raise_if_empty=False, columns=only)  # fmt: skip
     else:
         frame = pl.DataFrame(schema=dict.fromkeys(names, pl.String))
     frame.columns = columns
