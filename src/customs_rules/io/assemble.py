@@ -28,14 +28,32 @@ def assemble(rows: pl.DataFrame, columns: list[str], odd: Mapping[int, dict[Any,
     as `csv.DictReader` gives them, by line."""
     extra = [c for c in columns if c not in HEADER_COLUMNS and c not in _ITEM_COLUMNS]
     checked = Rows(columns, rows).frame(rows, extra).sort(ORDER, line)
-    agreed = [strip(pl.col(c)).n_unique() == 1 for c in columns if c in HEADER_COLUMNS]
-    groups = checked.group_by(KEY, maintain_order=True).agg(
-        pl.col(line).min().alias("first"), pl.len().alias("n"),
-        (pl.col(OK).all() & ~pl.col(ODD).any() & (pl.col("i_line").n_unique() == pl.len())
-         & pl.all_horizontal(agreed)).alias("fast"),
-    )  # fmt: skip
+    # rows of a declaration are adjacent now: each agrees with the one before it on every
+    # header column (stripped, as csv_input compares them), and no item line repeats
+    same = pl.col(KEY) == pl.col(KEY).shift(1)
+    agreed = [strip(pl.col(c)) == strip(pl.col(c)).shift(1) for c in columns if c in HEADER_COLUMNS]
+    row_ok = (pl.col(OK) & ~pl.col(ODD) & ~pl.struct(KEY, "i_line").is_duplicated()
+              & (~same | pl.all_horizontal(agreed)).fill_null(True))  # fmt: skip
+    groups = checked.with_columns(row_ok.alias("fast")).group_by(KEY, maintain_order=True).agg(
+        pl.col(line).first().alias("first"), pl.len().alias("n"), pl.col("fast").all()
+    )
     exact = _exact(checked.filter(~pl.col(KEY).is_in(groups.filter("fast")[KEY].implode())), columns, odd,
                    source, line)  # fmt: skip
+    numbers, parsed, rejected, before = _number(groups, exact)
+    groups = groups.with_columns(pl.Series(DECL, numbers, dtype=pl.UInt32))
+    fast = _fast_set(checked, groups.filter(pl.col("fast")), source, line)
+    slow = _parsed_set(parsed, groups.filter(~pl.col("fast") & pl.col(DECL).is_not_null())[DECL])
+    merged = DeclarationSet(pl.concat([fast.headers, slow.headers]).sort(DECL),
+                            pl.concat([fast.items, slow.items]).sort(DECL, "position"))  # fmt: skip
+    return Chunk(merged, rejected, before)
+
+
+def _number(groups: pl.DataFrame, exact: dict[str, Parsed | Rejected]) -> tuple[
+        list[int | None], list[Parsed], list[Rejected], list[int]]:  # fmt: skip
+    """Each group's number in the set (None: rejected), the exact path's declarations and
+    rejections, and where each rejection comes out."""
+    if not exact:
+        return list(range(groups.height)), [], [], []
     numbers: list[int | None] = []
     parsed: list[Parsed] = []
     rejected: list[Rejected] = []
@@ -52,12 +70,7 @@ def assemble(rows: pl.DataFrame, columns: list[str], odd: Mapping[int, dict[Any,
             parsed.append(outcome)
         numbers.append(count)
         count += 1
-    groups = groups.with_columns(pl.Series(DECL, numbers, dtype=pl.UInt32))
-    fast = _fast_set(checked, groups.filter("fast"), source, line)
-    slow = _parsed_set(parsed, groups.filter(~pl.col("fast") & pl.col(DECL).is_not_null())[DECL])
-    merged = DeclarationSet(pl.concat([fast.headers, slow.headers]).sort(DECL),
-                            pl.concat([fast.items, slow.items]).sort(DECL, "position"))  # fmt: skip
-    return Chunk(merged, rejected, before)
+    return numbers, parsed, rejected, before
 
 
 _ITEM_COLUMNS = ("line", "hs_code", "description", "quantity", "unit", "value", "currency", "origin_country",

@@ -109,8 +109,7 @@ def in_order(frames: Iterator[pl.DataFrame], last: pl.DataFrame, columns: list[s
     for frame in frames:
         rows = frame.join(last, on=KEY, how="left", maintain_order="left")
         rows = pl.concat([held, rows]) if held.height else rows
-        done = rows.group_by(KEY).agg((pl.col(LINE).max() == pl.col(LAST).first()).alias("done"))
-        rows = rows.join(done, on=KEY, how="left", maintain_order="left")
+        rows = rows.with_columns((pl.col(LINE).max().over(KEY) == pl.col(LAST)).alias("done"))
         complete = rows.filter(pl.col("done")).drop("done").with_columns(pl.col(LAST).alias(ORDER))
         held = rows.filter(~pl.col("done")).drop("done")
         if complete.height:
