@@ -65,14 +65,18 @@ def main() -> None:
     print(f"input: {args.path}: {rows:,} lines (csv.DictReader rows)")
     print(f"csv.DictReader read: {read_s:.2f} s  (peak RSS so far {peak_rss_mb():.0f} MB)")
     lines, decls, rejected, col_s = columnar(args.path, args.chunk_lines)
-    print(f"columnar reader: {col_s:.2f} s to {decls:,} declarations in DeclarationSets "
-          f"({lines:,} lines, {rejected:,} rejected; chunks of {args.chunk_lines:,} lines)")
+    print(
+        f"columnar reader: {col_s:.2f} s to {decls:,} declarations in DeclarationSets "
+        f"({lines:,} lines, {rejected:,} rejected; chunks of {args.chunk_lines:,} lines)"
+    )
     print(f"ratio (DictReader / columnar): {read_s / col_s:.2f}")
     print(f"peak RSS: {peak_rss_mb():.0f} MB")
     if args.exact:
         count, exact_s = exact(args.path)
-        print(f"record-by-record reader (pydantic): {exact_s:.2f} s to {count:,} declarations; "
-              f"ratio {read_s / exact_s:.3f}")
+        print(
+            f"record-by-record reader (pydantic): {exact_s:.2f} s to {count:,} declarations; "
+            f"ratio {read_s / exact_s:.3f}"
+        )
 
 
 if __name__ == "__main__":

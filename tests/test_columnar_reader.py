@@ -78,8 +78,11 @@ def batch_csv(draw: Any) -> bytes:
                 column = draw(st.sampled_from(["date", "exporter_name", "dispatch_country"]))
                 cells[column] = draw(st.sampled_from(ODD_VALUES[column]))
             cells["declaration_id"] = ident
-            cells["line"] = str(line) if draw(st.integers(0, 14)) else draw(
-                st.sampled_from(["", "0", "01", "٢", str(line - 1), "x", "1000001", " 3 "]))
+            cells["line"] = (
+                str(line)
+                if draw(st.integers(0, 14))
+                else draw(st.sampled_from(["", "0", "01", "٢", str(line - 1), "x", "1000001", " 3 "]))
+            )
             for extra in extras:
                 cells[extra] = draw(st.sampled_from(["", "kept", ' q"uote ', "\\back"]))
             rows.append([cells.get(c, "") for c in columns])
@@ -203,4 +206,4 @@ def test_the_whitespace_stripped_is_pythons() -> None:
 
     from customs_rules.io.checks import PY_WHITESPACE
 
-    assert PY_WHITESPACE == "".join(chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace())
+    assert "".join(chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace()) == PY_WHITESPACE

@@ -34,8 +34,10 @@ def assemble(rows: pl.DataFrame, columns: list[str], odd: Mapping[int, dict[Any,
     agreed = [strip(pl.col(c)) == strip(pl.col(c)).shift(1) for c in columns if c in HEADER_COLUMNS]
     row_ok = (pl.col(OK) & ~pl.col(ODD) & ~pl.struct(KEY, "i_line").is_duplicated()
               & (~same | pl.all_horizontal(agreed)).fill_null(True))  # fmt: skip
-    groups = checked.with_columns(row_ok.alias("fast")).group_by(KEY, maintain_order=True).agg(
-        pl.col(line).first().alias("first"), pl.len().alias("n"), pl.col("fast").all()
+    groups = (
+        checked.with_columns(row_ok.alias("fast"))
+        .group_by(KEY, maintain_order=True)
+        .agg(pl.col(line).first().alias("first"), pl.len().alias("n"), pl.col("fast").all())
     )
     exact = _exact(checked.filter(~pl.col(KEY).is_in(groups.filter("fast")[KEY].implode())), columns, odd,
                    source, line)  # fmt: skip

@@ -140,6 +140,8 @@ def _rows(block: Block, columns: list[str], odd: dict[int, dict[Any, Any]]) -> p
         odd[row.line] = row.row
         # its cells stay out of the frame (they may hold bytes that are not UTF-8): its
         # declaration is read from `odd`
-        records.append(dict.fromkeys(columns, "") | {LINE: row.line, KEY: (row.row.get("declaration_id") or "").strip(), ODD: True})
+        records.append(
+            dict.fromkeys(columns, "") | {LINE: row.line, KEY: (row.row.get("declaration_id") or "").strip(), ODD: True}
+        )
     extra = pl.DataFrame(records, schema=frame.schema, orient="row")
     return pl.concat([frame, extra]).sort(LINE)

@@ -89,8 +89,8 @@ def _parquet(source: Source, chunk_lines: int) -> Iterator[Chunk]:
         columns = _csv_header(iter([list(schema)]), source.name)
         text = [_as_text(name, dtype, source.name) for name, dtype in schema.items()]
         ids = scan.select(strip(pl.col("declaration_id").cast(pl.String)).fill_null("").alias(KEY))
-        last = ids.with_row_index(LINE, offset=1).group_by(KEY).agg(pl.col(LINE).max().cast(pl.Int64).alias(LAST))
-        last = last.collect()
+        numbered = ids.with_row_index(LINE, offset=1)
+        last = numbered.group_by(KEY).agg(pl.col(LINE).max().cast(pl.Int64).alias(LAST)).collect()
         rows = scan.select(text).collect().height
     except InputError:
         raise
@@ -111,9 +111,7 @@ def _as_text(name: str, dtype: Any, source: str) -> pl.Expr:
     col = pl.col(name)
     if isinstance(dtype, TEXT_TYPES) or dtype in TEXT_TYPES:
         value = col.cast(pl.String)
-    elif dtype == pl.Date:
-        value = col.dt.strftime("%Y-%m-%d")
-    elif isinstance(dtype, pl.Datetime):
+    elif dtype == pl.Date or isinstance(dtype, pl.Datetime):
         value = col.dt.strftime("%Y-%m-%d")
     elif dtype.is_numeric() or dtype == pl.Boolean:
         value = col.cast(pl.String)
