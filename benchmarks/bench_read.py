@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Reading a batch CSV: `csv.DictReader`'s read against the columnar reader's.
 
-    python benchmarks/bench_read.py /tmp/ship-1m.csv [--chunk-lines 50000] [--exact]
+    python benchmarks/bench_read.py /tmp/ship-1m.csv [--chunk-lines 20000] [--exact]
 
 Prints the lines and declarations read, `csv.DictReader`'s time to read every row, the
 columnar reader's time to a full stream of DeclarationSets (`customs_rules.io.read_chunks`),
@@ -56,7 +56,7 @@ def peak_rss_mb() -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("path")
-    parser.add_argument("--chunk-lines", type=int, default=50_000)
+    parser.add_argument("--chunk-lines", type=int, default=20_000)
     parser.add_argument("--exact", action="store_true", help="also time the record-by-record reader")
     args = parser.parse_args()
     import customs_rules.io  # noqa: F401 - imported before timing, as a command would

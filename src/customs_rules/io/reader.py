@@ -12,7 +12,7 @@ from ..screening.frames import DeclarationSet
 from .chunk import Chunk, exact_chunks
 from .lines import Fallback
 
-CHUNK_LINES = 50_000  # lines (rows, records) per chunk: memory stays flat with the input
+CHUNK_LINES = 20_000  # lines (rows, records) per chunk: memory stays flat with the input (see bench_read.py)
 
 
 def read_chunks(paths: Iterable[str], stream: TextIO | None = None, chunk_lines: int = CHUNK_LINES,
