@@ -207,3 +207,21 @@ def test_the_whitespace_stripped_is_pythons() -> None:
     from customs_rules.io.checks import PY_WHITESPACE
 
     assert "".join(chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace()) == PY_WHITESPACE
+
+
+def test_json_and_json_lines_feed_the_same_chunks(tmp_path: Path) -> None:
+    import json
+
+    good = {"declaration_id": "J-1", "date": "2024-03-05", "exporter": {"name": "Aspan Arba LLP", "x": 1},
+            "consignee": {"name": "Nebesnaya"}, "dispatch_country": "kz", "destination_country": "RU",
+            "note": "kept", "items": [{"hs_code": "8806.21", "value": 5, "colour": "red"}]}  # fmt: skip
+    bad = {**good, "declaration_id": "J-2", "date": "2024-02-30"}
+    listed = tmp_path / "day.json"
+    listed.write_text(json.dumps([good, bad, {**good, "declaration_id": "J-3"}]))
+    lines = tmp_path / "day.jsonl"
+    lines.write_text("\n".join(json.dumps(d) for d in (bad, good)) + "\n")
+    for path in (listed, lines):
+        chunks = assert_same(path, 2)
+        assert sum(len(c.rejected) for c in chunks) == 1
+    extra = DeclarationSet.concat(c.declarations for c in read_chunks([str(listed)]))
+    assert extra.headers["extra"][0] == '{"note":"kept"}' and extra.items["extra"][0] == '{"colour":"red"}'
