@@ -32,7 +32,10 @@ HEADER = (
     "description,quantity,unit,value,currency,origin_country"
 )
 NOTHING = "hint: nothing was screened: check the path(s) and screen again"
-DECLARATIONS = "declarations are read from JSON, JSON Lines or batch CSV (UTF-8 text, optionally gzip-compressed)"
+DECLARATIONS = (
+    "declarations are read from JSON, JSON Lines or batch CSV (UTF-8 text, optionally gzip-compressed), "
+    ".xlsx workbooks and Parquet files"
+)
 LIMIT = 1000  # characters a line may hold in these tests (1 << 26 in use)
 
 
@@ -206,22 +209,34 @@ def test_text_is_not_taken_for_another_format() -> None:
         assert inputs.file_format(text.encode()) is None
 
 
-def test_a_workbook_is_said_to_be_one_plain_gzipped_or_on_stdin(db: str, tmp_path: Path) -> None:
+def test_a_damaged_workbook_is_refused_plain_gzipped_or_on_stdin(db: str, tmp_path: Path) -> None:
+    """.xlsx files are read (tests/test_sheets.py): one that is no workbook inside is refused
+    whole, and so is a gzipped one (workbooks are read as they are)."""
     book = tmp_path / "day.xlsx"
     book.write_bytes(XLSX)
-    said = f"an Excel workbook (.xlsx); {DECLARATIONS}"
-    hint = "hint: save the sheet as CSV UTF-8 (Excel and ODS files are not read directly yet); " + NOTHING[6:]
     result = run(db, "screen", str(book), "--no-store")
     assert result.exit_code == 2
-    assert result.stderr == f"Error: cannot read {book} (1 error):\n  {book}: {said}\n{hint}\n"
+    assert f"Error: cannot read {book} (1 error):\n  {book}: not a readable .xlsx workbook (" in result.stderr
+    assert summary(result).startswith("0 lines: 0 screened")
     packed = tmp_path / "day.csv.gz"  # named as a CSV, gzipped: still a workbook inside
     packed.write_bytes(gzip.compress(XLSX))
     result = run(db, "screen", str(packed), "--no-store")
+    said = f"an Excel workbook (.xlsx) inside gzip; {DECLARATIONS}"
     assert result.exit_code == 2 and f"  {packed}: {said}\n" in result.stderr
+    assert "hint: decompress it first: workbooks and Parquet files are read as they are; " in result.stderr
     result = run(db, "screen", "-", "--no-store", "--workers", "1", input=io.BytesIO(XLSX))
     assert result.exit_code == 2
-    assert result.stderr.splitlines()[:2] == ["Error: cannot read <stdin> (1 error):", f"  <stdin>: {said}"]
+    assert result.stderr.splitlines()[1].startswith("  <stdin>: not a readable .xlsx workbook (")
     assert summary(result).startswith("0 lines: 0 screened")
+
+
+def test_old_workbooks_are_refused_with_a_way_out(db: str, tmp_path: Path) -> None:
+    sheet = tmp_path / "day.ods"
+    sheet.write_bytes(ODS)
+    result = run(db, "screen", str(sheet), "--no-store")
+    assert result.exit_code == 2
+    assert f"  {sheet}: an OpenDocument spreadsheet (.ods); {DECLARATIONS}\n" in result.stderr
+    assert "hint: save it as an .xlsx workbook, or the sheet as CSV UTF-8; " in result.stderr
 
 
 def test_registry_load_names_a_workbook(db: str, tmp_path: Path) -> None:

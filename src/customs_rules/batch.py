@@ -161,10 +161,12 @@ def _watch_parent(parent: int) -> None:
     os._exit(0)
 
 
-def blocks(paths: Iterable[str], stream: Any = None, size: int = BLOCK) -> Iterator[list[RawRecord | Rejected]]:
+def blocks(
+    paths: Iterable[str], stream: Any = None, size: int = BLOCK, sheet: str | None = None
+) -> Iterator[list[RawRecord | Rejected]]:
     block: list[RawRecord | Rejected] = []
     for path in paths:
-        for record in read_raw(path, stream):
+        for record in read_raw(path, stream, sheet):
             block.append(record)
             if len(block) >= size:
                 yield block

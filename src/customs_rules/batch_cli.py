@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 @click.option("--workers", type=click.IntRange(1), default=None, help="Worker processes [default: every core].")
 @click.option("--cluster", metavar="tcp://HOST:8786", help="Screen on this Dask distributed scheduler.")
 @click.option("--no-store", is_flag=True, help="Screen only; record nothing in the database.")
+@click.option("--sheet", metavar="NAME", help="The sheet of each .xlsx input to read [default: its first sheet].")
 @click.option(
     "--all", "--show-releases", "show_releases", is_flag=True,
     help="The table lists releases too (by default a batch's table shows holds and inspections only).",
@@ -59,7 +60,8 @@ if TYPE_CHECKING:
 @handle_errors
 def screen(ctx: click.Context, paths: tuple[str, ...], **options: Any) -> None:
     """Screen declarations from PATHS: JSON, JSON Lines or batch CSV, each optionally
-    gzip-compressed; '-' reads stdin. Any size: the inputs are streamed.
+    gzip-compressed, .xlsx workbooks (the first sheet, or --sheet) and Parquet files,
+    with the batch CSV's columns; '-' reads stdin. Any size: the inputs are streamed.
 
     Every good declaration is screened and stored; each rejected one is reported on
     stderr with its file, line or record, and field, and the exit code is then 2.
@@ -151,7 +153,7 @@ def _outcomes(
     from . import batch
     from .registry import RegistryIndex
 
-    jobs = batch.blocks(paths, sys.stdin)
+    jobs = batch.blocks(paths, sys.stdin, sheet=options["sheet"])
     without = options["no_registry"]
     empty = RegistryIndex([], [], [])
     if options["cluster"]:

@@ -33,7 +33,12 @@ csv.field_size_limit(MAX_CSV_FIELD)
 
 GZIP_MAGIC = b"\x1f\x8b"
 SUFFIXES = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json"}
-ACCEPTED = "declarations are read from JSON, JSON Lines or batch CSV (UTF-8 text, optionally gzip-compressed)"
+ACCEPTED = (
+    "declarations are read from JSON, JSON Lines or batch CSV (UTF-8 text, optionally gzip-compressed), "
+    ".xlsx workbooks and Parquet files"
+)
+# formats read as they are (by columns, `customs_rules.io.sheets`), never compressed
+READABLE = {"an Excel workbook (.xlsx)": "xlsx", "a Parquet file": "parquet"}
 HEAD = 1 << 16  # bytes looked at to tell a file's format; characters kept of a line too long
 
 # Files that are not text, by their first bytes: said by name instead of reading them as
@@ -89,8 +94,12 @@ def not_text(name: str, kind: str, accepted: str = ACCEPTED) -> InputError:
     """The refusal of a file that is not text we read: what it is, and what is accepted."""
     if "UTF-16" in kind or "UTF-32" in kind:
         hint = "save it as UTF-8 (e.g. iconv -f utf-16 -t utf-8)"
-    elif "Excel" in kind or "spreadsheet" in kind:
+    elif ("Excel" in kind or "spreadsheet" in kind) and accepted != ACCEPTED:
         hint = "save the sheet as CSV UTF-8 (Excel and ODS files are not read directly yet)"
+    elif "inside gzip" in kind and any(readable in kind for readable in READABLE):
+        hint = "decompress it first: workbooks and Parquet files are read as they are"
+    elif "Excel" in kind or "spreadsheet" in kind:
+        hint = "save it as an .xlsx workbook, or the sheet as CSV UTF-8"
     else:
         hint = None
     return InputError(f"cannot read {name}", [LocatedError(Location(name), f"{kind}; {accepted}")], hint)
@@ -153,6 +162,7 @@ class Source:
     """One input: where it is, how it is compressed, and what format it holds."""
 
     tracked: Source | None = None  # the input whose records are being handed on now
+    binary_kind: str | None = None  # "xlsx" or "parquet": a file read by columns, not as text
     finished_bytes = 0  # of the inputs already handed on, for progress across files
 
     def __init__(self, path: str, stream: TextIO | None = None) -> None:
@@ -174,10 +184,13 @@ class Source:
         except OSError as exc:
             self.close()
             raise cannot_read(self.name, os_problem(exc)) from None
-        if kind:
+        if kind in READABLE and not self.gzipped:
+            self.binary_kind = READABLE[kind]
+        elif kind:
             self.close()
             twice = self.gzipped and "gzip" in kind
-            raise not_text(self.name, kind + (" inside gzip (compressed twice)" if twice else ""))
+            inside = " inside gzip" if self.gzipped and kind in READABLE else ""
+            raise not_text(self.name, kind + (" inside gzip (compressed twice)" if twice else inside))
 
     def _head(self) -> bytes:
         """The first bytes of the content (decompressed): damaged gzip data is left for

@@ -92,6 +92,20 @@ class Group:
 
 
 @dataclass
+class Read(Group):
+    """A declaration already validated (read by columns): parsing hands it on as it is."""
+
+    result: Parsed | Rejected
+
+    @property
+    def lines(self) -> int:
+        return self.result.lines
+
+    def declaration(self, key: str, source: str) -> Parsed | Rejected:
+        return self.result
+
+
+@dataclass
 class RawRecord:
     """One declaration as read, not yet validated: cheap to read in one process and
     to validate in another (the batch workers do the validating and screening)."""
@@ -116,32 +130,38 @@ class RawRecord:
         return result
 
 
-def read_declarations(path: str, stream: TextIO | None = None) -> Iterator[Parsed | Rejected]:
+def read_declarations(path: str, stream: TextIO | None = None, sheet: str | None = None) -> Iterator[Parsed | Rejected]:
     """Read one input (a path, or `-` for stdin; plain or gzip) and yield each declaration
     or rejection, streaming: memory does not grow with the file.
 
     The format comes from the extension (.json, .jsonl/.ndjson, .csv, each optionally
     .gz); stdin and unknown extensions are sniffed from the first non-blank character.
+    Workbooks (.xlsx: `sheet`, or the first) and Parquet files are told by their magic bytes.
     """
-    for raw in read_raw(path, stream):
+    for raw in read_raw(path, stream, sheet):
         yield raw.parse() if isinstance(raw, RawRecord) else raw
 
 
-def read_raw(path: str, stream: TextIO | None = None) -> Iterator[RawRecord | Rejected]:
+def read_raw(path: str, stream: TextIO | None = None, sheet: str | None = None) -> Iterator[RawRecord | Rejected]:
     """The records of one input, read but not validated (see `RawRecord`)."""
     source_name = "<stdin>" if path == "-" else path
     try:
         with Source(path, stream) as source:
-            yield from read_source(source)
+            yield from read_source(source, sheet)
     except InputError as exc:
         # An unreadable input is reported in the stream (as a refusal: no line, no
         # declaration), so the inputs after it are still screened.
         yield Rejected(Location(source_name), exc.errors, raw=None, refusal=exc.what)
 
 
-def read_source(source: Source) -> Iterator[RawRecord | Rejected]:
+def read_source(source: Source, sheet: str | None = None) -> Iterator[RawRecord | Rejected]:
     """Two passes: the first proves the whole file readable (so nothing of a broken file
     is screened) and, for CSV, learns where each declaration's last row is."""
+    if source.binary_kind is not None:  # a workbook or a Parquet file: read by columns
+        from .io.sheets import sheet_records
+
+        yield from sheet_records(source, sheet)
+        return
     try:
         kind = source.kind()
         if not has_content(source):
