@@ -127,7 +127,7 @@ class Worker:
             self.store.close()
 
 
-_WORKER: Worker | None = None  # set in the parent before the pool forks
+_WORKER: Worker | None = None  # per worker process, set by `_start_worker`
 
 
 def _screen_in_child(job: tuple[list[RawRecord | Rejected], dt.datetime]) -> list[Outcome]:
@@ -138,14 +138,20 @@ def _screen_in_child(job: tuple[list[RawRecord | Rejected], dt.datetime]) -> lis
 PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process gets when its parent dies
 
 
-def _follow_parent(parent: int) -> None:
-    """Runs first in each worker process, so that workers go quietly with their parent.
+def _start_worker(parent: int, worker: Worker) -> None:
+    """Runs first in each worker process: takes its `Worker`, and makes it go quietly
+    with its parent.
 
-    Ctrl-C reaches the whole process group: workers ignore it and the parent alone
-    stops, ending the pool. A parent killed outright would leave its workers to fail on
-    the closed pipe with a traceback: on Linux the kernel ends them with it (SIGTERM,
-    whose default action prints nothing); elsewhere a thread watches for the parent.
+    Workers are spawned, not forked: polars' thread pool does not survive a fork of a
+    process that has used it (the child waits forever), and the batch's process reads
+    with polars. Ctrl-C reaches the whole process group: workers ignore it and the
+    parent alone stops, ending the pool. A parent killed outright would leave its
+    workers to fail on the closed pipe with a traceback: on Linux the kernel ends them
+    with it (SIGTERM, whose default action prints nothing); elsewhere a thread watches
+    for the parent.
     """
+    global _WORKER
+    _WORKER = worker
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if sys.platform.startswith("linux"):
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
@@ -159,6 +165,20 @@ def _watch_parent(parent: int) -> None:
     while os.getppid() == parent:
         time.sleep(0.5)
     os._exit(0)
+
+
+def _spawn_pool(workers: int, worker: Worker) -> Any:
+    """A pool of spawned workers that ignore Ctrl-C from birth: a spawned worker takes
+    a second to import, and an interrupt meanwhile would end it with a traceback (an
+    ignored signal stays ignored across exec, and Python then leaves it so)."""
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
+    try:
+        context = multiprocessing.get_context("spawn")
+        return context.Pool(workers, initializer=_start_worker, initargs=(os.getpid(), worker))
+    finally:
+        if main:
+            signal.signal(signal.SIGINT, previous)
 
 
 def blocks(
@@ -194,7 +214,6 @@ def screen_blocks(
     registry snapshot, workers look parties up in the database at `db_url`; with `keep`
     they store their results there; `without_registry` marks the decisions (the
     registry given is then an empty one)."""
-    global _WORKER
     worker = Worker(pack, registry, db_url, keep, officer, without_registry)
     run = StoredSoFar()
     jobs = run.until_stopped(jobs)
@@ -206,14 +225,31 @@ def screen_blocks(
             worker.close()
         run.check()
         return
-    _WORKER = worker  # inherited by the forked children
-    context = multiprocessing.get_context("fork")
-    with context.Pool(workers, initializer=_follow_parent, initargs=(os.getpid(),)) as pool:
+    pool = _spawn_pool(workers, worker)
+    try:
         # a bounded look-ahead: imap pulls blocks as workers free up, so memory stays flat
         for results in pool.imap(_screen_in_child, ((b, at) for b in jobs), chunksize=1):
             yield from run.passed(results)
-    _WORKER = None
+    except BaseException:
+        _abandon(pool)
+        raise
+    pool.close()
+    pool.join()
     run.check()
+
+
+def _abandon(pool: Any) -> None:
+    """End a pool that an interrupt or an error stopped, without waiting on it.
+
+    `Pool.terminate` joins the thread that hands out blocks, and that thread may be
+    stuck writing a block to a worker that will never read it (seen on Ctrl-C): the
+    workers are killed first, and the pool is terminated on a thread of its own that
+    the process does not wait for."""
+    for process in list(getattr(pool, "_pool", [])):
+        process.kill()
+    ending = threading.Thread(target=pool.terminate, daemon=True)
+    ending.start()
+    ending.join(5)
 
 
 class StoppedRun(StorageError):
