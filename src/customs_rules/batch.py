@@ -186,25 +186,58 @@ def screen_blocks(
     they store their results there; `without_registry` marks the decisions (the
     registry given is then an empty one)."""
     global _WORKER
-    worker = Worker(pack, registry, db_url, keep, officer, without_registry)
+    # workers screen; this process stores, in a writer thread, while they screen on
+    # (polars, which storing uses, must not run in a process forked after it started)
+    worker = Worker(pack, registry, db_url, False, officer, without_registry)
+    writer = _writer(db_url, officer) if keep else None
     run = StoredSoFar()
     jobs = run.until_stopped(jobs)
-    if workers <= 1:
-        try:
-            for block in jobs:
-                yield from run.passed(worker.screen_block(block, at))
-        finally:
-            worker.close()
-        run.check()
-        return
-    _WORKER = worker  # inherited by the forked children
-    context = multiprocessing.get_context("fork")
-    with context.Pool(workers, initializer=_follow_parent, initargs=(os.getpid(),)) as pool:
-        # a bounded look-ahead: imap pulls blocks as workers free up, so memory stays flat
-        for results in pool.imap(_screen_in_child, ((b, at) for b in jobs), chunksize=1):
-            yield from run.passed(results)
-    _WORKER = None
+    try:
+        if workers <= 1:
+            try:
+                for block in jobs:
+                    yield from _passed(run, writer, worker.screen_block(block, at))
+            finally:
+                worker.close()
+        else:
+            _WORKER = worker  # inherited by the forked children
+            context = multiprocessing.get_context("fork")
+            with context.Pool(workers, initializer=_follow_parent, initargs=(os.getpid(),)) as pool:
+                # a bounded look-ahead: imap pulls blocks as workers free up, so memory stays flat
+                for results in pool.imap(_screen_in_child, ((b, at) for b in jobs), chunksize=1):
+                    yield from _passed(run, writer, results)
+            _WORKER = None
+        if writer is not None:
+            yield from _written(run, writer.close())
+    finally:
+        if writer is not None:
+            writer.store.close()
     run.check()
+
+
+def _writer(db_url: str | None, officer: str | None) -> Any:
+    from .storage import Store
+    from .storage.writer import SetWriter
+
+    return SetWriter(Store(db_url), "screen", officer)
+
+
+def _passed(run: StoredSoFar, writer: Any, results: list[Outcome]) -> Iterator[Outcome]:
+    """Hand a screened block to the writer (when storing), and pass on the outcomes of
+    the blocks stored since: only what is stored is printed and counted."""
+    if writer is None:
+        yield from run.passed(results)
+        return
+    writer.put(results, [o.screening for o in results if o.screening is not None])
+    yield from _written(run, writer.done())
+
+
+def _written(run: StoredSoFar, written: list[Any]) -> Iterator[Outcome]:
+    for done in written:
+        for outcome in done.tag:
+            outcome.unstored = done.error
+            outcome.screening = None  # stored: the report needs only the summary row
+        yield from run.passed(done.tag)
 
 
 class StoppedRun(StorageError):
