@@ -15,6 +15,7 @@ digits only): whoever builds a set has applied the contract of design.md §4.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -142,7 +143,17 @@ KNOWN_HEADER = {"declaration_id", "date", "procedure", "document_type", "exporte
 
 def _extra(data: dict[str, Any], known: Iterable[str]) -> str | None:
     extra = {k: v for k, v in data.items() if k not in known}
-    return orjson.dumps(extra).decode() if extra else None
+    if not extra:
+        return None
+    try:
+        return orjson.dumps(extra).decode()
+    except orjson.JSONEncodeError:  # an integer past 64 bits: kept exactly, as the contract allows
+        return json.dumps(extra, ensure_ascii=False, separators=(",", ":"))
+
+
+def _loads(text: str | None) -> dict[str, Any]:
+    # the standard library: orjson reads an integer past 64 bits as a float
+    return json.loads(text) if text else {}
 
 
 def _header_row(number: int, decl: Declaration, where: Location, lines: int) -> dict[str, Any]:
@@ -165,7 +176,7 @@ def _item_row(number: int, position: int, item: Any) -> dict[str, Any]:
 
 def _item_dict(row: dict[str, Any]) -> dict[str, Any]:
     data = {name: row[name] for name in ITEM_FIELDS}
-    return data | (orjson.loads(row["extra"]) if row["extra"] else {})
+    return data | _loads(row["extra"])
 
 
 def _declaration_dict(row: dict[str, Any], items: list[dict[str, Any]]) -> dict[str, Any]:
@@ -173,9 +184,9 @@ def _declaration_dict(row: dict[str, Any], items: list[dict[str, Any]]) -> dict[
     for role in ("exporter", "consignee"):
         data[role] = {key: row[f"{role}_{key}"] for key in PARTY_FIELDS}
         if row.get(f"{role}_extra"):  # a set built before the column existed has none
-            data[role] |= orjson.loads(row[f"{role}_extra"])
+            data[role] |= _loads(row[f"{role}_extra"])
     data["items"] = items
-    return data | (orjson.loads(row["extra"]) if row["extra"] else {})
+    return data | _loads(row["extra"])
 
 
 DECISION_SCHEMA: dict[str, Any] = {
