@@ -54,6 +54,9 @@ def database_at(url: str, revision: str, screener: Screener, rows: list[Old]) ->
                     details["registry"] = "none"
                 audit.append(session, [audit.Entry("system", "decisions", "1 declaration(s)", details)])
                 session.flush()
+        if conn.dialect.name == "postgresql":  # ids were given: the sequences move past them, as the store's did
+            for table in ("declaration", "decision"):
+                conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), {len(rows)})"))
     engine.dispose()
 
 

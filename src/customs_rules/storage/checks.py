@@ -154,10 +154,10 @@ def altered_declaration(session: Session, batch_size: int) -> str | None:
         )
         for (pk, ident, revision, digest), now in zip(found, hashes, strict=True):
             name = f"declaration {ident} (revision {revision})"
-            if now != digest:
-                return f"{name} no longer has the content it was stored with"
             if pk not in decided:
                 return f"{name} has no decision: it was not stored by screening"
+            if now != digest:
+                return f"{name} no longer has the content it was stored with"
         last_id = pks[-1]
 
 

@@ -56,7 +56,9 @@ def content_hashes(headers: pl.DataFrame, items: pl.DataFrame) -> list[str]:
         .group_by("decl", maintain_order=True)
         .agg(pl.col("line").str.join("\n"))
     )
-    texts = head.join(lines, on="decl", how="left").select(pl.concat_str("text", "line", separator="\n"))
+    texts = head.join(lines, on="decl", how="left", maintain_order="left").select(
+        pl.concat_str("text", pl.col("line").fill_null(""), separator="\n")  # no item left: still a text
+    )
     return [hashlib.sha256(text.encode()).hexdigest() for text in texts.to_series()]
 
 
