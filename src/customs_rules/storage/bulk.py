@@ -34,8 +34,9 @@ def insert(session: Session, table: Table, frame: pl.DataFrame, method: str = "a
     name = dialect(session)
     if method == "auto":
         method = "copy" if name == "postgresql" else "tuples"
-    if method == "core":
-        session.connection().execute(table.insert(), frame.to_dicts())
+    if method == "core":  # SQLAlchemy's insert of dicts (aware times: the table types want them)
+        aware = [pl.col(c).dt.replace_time_zone("UTC") for c, t in frame.schema.items() if isinstance(t, pl.Datetime)]
+        session.connection().execute(table.insert(), frame.with_columns(aware).to_dicts())
         return frame.height
     dbapi = session.connection().dialect.loaded_dbapi
     try:
