@@ -57,8 +57,11 @@ def broken(db: str, problem: str, *options: str) -> None:
 SEALED = "no longer says what audit entry"
 TAMPERING = {
     "decision deleted with its findings": (
-        ["DELETE FROM finding WHERE decision_id = 2", "DELETE FROM decision_item WHERE decision_id = 2",
-         "DELETE FROM decision WHERE id = 2"],
+        [
+            "DELETE FROM finding WHERE decision_id = 2",
+            "DELETE FROM decision_item WHERE decision_id = 2",
+            "DELETE FROM decision WHERE id = 2",
+        ],
         "decision #2, sealed by audit entry",
     ),
     "outcome changed": (["UPDATE outcome SET result = 'clean'"], f"outcome of decision #1 {SEALED}"),

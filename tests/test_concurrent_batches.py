@@ -164,8 +164,6 @@ def test_the_schema_refuses_a_second_batch_decision(db_url: str) -> None:
         store.close()
 
 
-
-
 def test_an_upgrade_keeps_earlier_duplicates_as_such(db_url: str, screener: Any) -> None:
     """A database that concurrent batches filled before migration 0005: the oldest copy
     stays the batch decision, the later ones are kept as kind `duplicate`."""

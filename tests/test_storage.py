@@ -21,10 +21,10 @@ from customs_rules.models import Declaration, Party
 from customs_rules.registry import CompanyRecord, PersonRecord, normalize_id, read_registry_csv
 from customs_rules.rules import RulePack
 from customs_rules.storage import DecisionRecord, DeclarationRecord, FindingRecord, ItemRecord, Store
-from customs_rules.storage.seals import pack_facts, unpack_facts
-from customs_rules.storage.tables import DecisionItem, FactSignature
 from customs_rules.storage.registry_db import stored_company
+from customs_rules.storage.seals import pack_facts, unpack_facts
 from customs_rules.storage.store import _company_fields
+from customs_rules.storage.tables import DecisionItem, FactSignature
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 SEED = FIXTURES / "declarations" / "aspan_arba_drones.json"

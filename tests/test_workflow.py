@@ -313,5 +313,3 @@ def test_audit_verify_detects_edited_findings_facts_and_declarations(db_url: str
     sql(db_url, statement)
     broken = cli(db_url, "audit", "verify")
     assert broken.exit_code == 2 and problem in broken.stderr, broken.stderr
-
-

@@ -202,4 +202,3 @@ def _stricter(row: Any, old_id: int, old: str, new_id: int | None, screening: Sc
         "score": d["score"],
         "rule_ids": [f["rule_id"] for f in d["findings"]],
     }
-

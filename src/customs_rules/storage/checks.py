@@ -97,7 +97,7 @@ def _missing(left: Recorded) -> str | None:
 
 
 def _decisions(session: Session, after: int, limit: int) -> pl.DataFrame:
-    d, decl, fs = (t.__table__ for t in (DecisionRecord, DeclarationRecord, FactSignature))  # type: ignore[attr-defined]
+    d, decl, fs = (_table(t) for t in (DecisionRecord, DeclarationRecord, FactSignature))
     columns = [d.c.id, d.c.decision, d.c.score, d.c.ruleset_version, decl.c.content_hash, d.c.declaration_id,
                decl.c.revision, d.c.kind, d.c.officer, d.c.registry_version, d.c.screened_without_registry,
                d.c.screened_at, fs.c.digest]  # fmt: skip
@@ -114,8 +114,16 @@ def _decisions(session: Session, after: int, limit: int) -> pl.DataFrame:
 def _findings(session: Session, keys: list[int]) -> pl.DataFrame:
     f = FindingRecord.__table__  # type: ignore[attr-defined]
     query = (
-        select(f.c.decision_id, f.c.rule_id, f.c.title, f.c.action, f.c.score, f.c.item_line, f.c.is_test,
-               cast(f.c.evidence, Text))  # fmt: skip
+        select(
+            f.c.decision_id,
+            f.c.rule_id,
+            f.c.title,
+            f.c.action,
+            f.c.score,
+            f.c.item_line,
+            f.c.is_test,
+            cast(f.c.evidence, Text),
+        )  # fmt: skip
         .where(col(f.c.decision_id).in_(keys))
         .order_by(f.c.id)
     )
@@ -147,11 +155,9 @@ def altered_declaration(session: Session, batch_size: int) -> str | None:
         pks = [row[0] for row in found]
         stored = reading.declaration_set(session, pks)
         hashes = content_hashes(stored.headers, stored.items)
-        decided = set(
-            session.exec(select(DecisionRecord.declaration_pk).where(col(DecisionRecord.declaration_pk).in_(pks)))
-            .scalars()
-            .all()
-        )
+        link = _table(DecisionRecord).c.declaration_pk
+        query = select(link).where(link.in_(pks))
+        decided = set(session.connection().execute(query).scalars())
         for (pk, ident, revision, digest), now in zip(found, hashes, strict=True):
             name = f"declaration {ident} (revision {revision})"
             if pk not in decided:
@@ -174,3 +180,7 @@ def _altered_signature(session: Session, batch_size: int) -> str | None:
             if now != digest:
                 return f"the facts of signature #{number} no longer are those its decisions were made on"
         last_id = found[-1][0]
+
+
+def _table(model: Any) -> Any:
+    return model.__table__

@@ -47,9 +47,7 @@ def content_hashes(headers: pl.DataFrame, items: pl.DataFrame) -> list[str]:
     on `decl`): sha256 of its header columns and its items' columns in position order,
     each row as a JSON array. Extra fields count by content, not by the order written."""
     headers = complete(headers)
-    head = headers.select(
-        "decl", _row([_typed(headers, name, HEADER_SCHEMA) for name in HEADER_COLUMNS]).alias("text")
-    )
+    head = headers.select("decl", _row([_typed(headers, name, HEADER_SCHEMA) for name in HEADER_COLUMNS]).alias("text"))
     lines = (
         items.sort("decl", "position")
         .select("decl", _row([_typed(items, name, ITEM_SCHEMA) for name in ITEM_COLUMNS]).alias("line"))
@@ -85,8 +83,8 @@ def canonical_extra(text: str) -> str:
 def header_row(content: Mapping[str, Any]) -> dict[str, Any]:
     """A declaration's content (the contract's JSON object, as stored before migration
     0008) as the columns of its `declaration` row; unknown fields go to its extras."""
-    row: dict[str, Any] = {name: content.get(name) for name in ("declaration_id", "procedure", "document_type",
-                                                                 "dispatch_country", "destination_country")}  # fmt: skip
+    plain = ("declaration_id", "procedure", "document_type", "dispatch_country", "destination_country")
+    row: dict[str, Any] = {name: content.get(name) for name in plain}
     row["date"] = dt.date.fromisoformat(content["date"]) if isinstance(content.get("date"), str) else content["date"]
     for role in PARTIES:
         party = dict(content.get(role) or {})

@@ -21,7 +21,15 @@ from . import bulk
 from .content import complete, content_hashes
 from .seals import WITHOUT_REGISTRY, seal_all
 from .signatures import Signatures, split
-from .tables import AuditRecord, DecisionItem, DecisionRecord, DeclarationRecord, FactSignature, FindingRecord, ItemRecord
+from .tables import (
+    AuditRecord,
+    DecisionItem,
+    DecisionRecord,
+    DeclarationRecord,
+    FactSignature,
+    FindingRecord,
+    ItemRecord,
+)
 
 ITEM_TABLE_COLUMNS = ("position", "line", "hs_code", "description", "quantity", "unit", "value", "currency",
                       "origin_country", "net_mass_kg", "extra")  # fmt: skip
@@ -88,7 +96,8 @@ def record(
         "id", pl.lit(kind).alias("kind"), pl.lit(officer, pl.String).alias("officer"),
         pl.col("pk").alias("declaration_pk"), "declaration_id", "decision", "score",
         pl.lit(screened.ruleset_version).alias("ruleset_version"), pl.lit(registry).alias("registry_version"),
-        pl.lit(screened.without_registry).alias(WITHOUT_REGISTRY), pl.lit(_naive(screened.screened_at)).alias("screened_at"),
+        pl.lit(screened.without_registry).alias(WITHOUT_REGISTRY),
+        pl.lit(_naive(screened.screened_at)).alias("screened_at"),
         "header_fact_id",
     )  # fmt: skip
     stored["decision"] = bulk.insert(session, _table(DecisionRecord), decision, method)

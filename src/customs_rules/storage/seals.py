@@ -53,8 +53,9 @@ def seal_all(decisions: pl.DataFrame, findings: pl.DataFrame, facts: pl.DataFram
     texts = (
         head.join(found, on="key", how="left")
         .join(items, on="key", how="left")
-        .select(pl.concat_str(pl.col("text"), pl.col("row").fill_null(""), pl.col("digest").fill_null(""),
-                              separator="\n"))  # fmt: skip
+        .select(
+            pl.concat_str(pl.col("text"), pl.col("row").fill_null(""), pl.col("digest").fill_null(""), separator="\n")
+        )  # fmt: skip
         .to_series()
     )
     return [SEAL + hashlib.sha256(text.encode()).hexdigest()[:16] for text in texts]

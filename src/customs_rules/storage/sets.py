@@ -13,8 +13,8 @@ import orjson
 import polars as pl
 
 from ..errors import Location, StorageError
-from ..screening.frames import DECISION_SCHEMA, FINDING_SCHEMA, DeclarationSet, ScreenedSet
 from ..safe_text import finite_json
+from ..screening.frames import DECISION_SCHEMA, FINDING_SCHEMA, DeclarationSet, ScreenedSet
 from .seals import WITHOUT_REGISTRY
 
 

@@ -292,7 +292,9 @@ class Store:
 
         def work(session: Session) -> list[Stored]:
             done = [record(session, part, kind, officer, force, self.bulk_method) for part in sets]
-            entries = [chunk_entry(part.screened, stored, kind, officer) for part, stored in zip(sets, done, strict=True)]
+            entries = [
+                chunk_entry(part.screened, stored, kind, officer) for part, stored in zip(sets, done, strict=True)
+            ]
             audit.append(session, [entry for entry in entries if entry is not None])
             return done
 

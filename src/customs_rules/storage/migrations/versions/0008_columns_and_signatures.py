@@ -89,8 +89,14 @@ def _declarations() -> None:
     import polars as pl
 
     from customs_rules.screening.frames import HEADER_SCHEMA
-    from customs_rules.storage.content import canonical, content_hashes, header_row, item_rows, legacy_hash
-    from customs_rules.storage.content import transit_text
+    from customs_rules.storage.content import (
+        canonical,
+        content_hashes,
+        header_row,
+        item_rows,
+        legacy_hash,
+        transit_text,
+    )
 
     bind = op.get_bind()
     update = sa.text(f"UPDATE declaration SET {', '.join(f'{c} = :{c}' for c in HEADER)} WHERE id = :id")
@@ -121,7 +127,9 @@ def _declarations() -> None:
         bind.execute(sa.text("DELETE FROM item WHERE declaration_pk IN :pks").bindparams(
             sa.bindparam("pks", expanding=True)), {"pks": pks})  # fmt: skip
         if items:
-            bind.execute(insert, [{c: row.get(c) for c in ITEM} | {"declaration_pk": pks[row["decl"]]} for row in items])
+            bind.execute(
+                insert, [{c: row.get(c) for c in ITEM} | {"declaration_pk": pks[row["decl"]]} for row in items]
+            )
 
 
 def _item_schema() -> dict[str, Any]:
