@@ -18,7 +18,6 @@ from typing import Any
 from ..errors import StorageError
 from ..screening.frames import ScreenedSet
 from .records import prepare
-from .sets import screened_sets
 
 _END = object()
 
@@ -87,14 +86,6 @@ class SetWriter:
 
     def _store(self, payload: ScreenedSet | Sequence[Any]) -> list[int | None]:
         if isinstance(payload, ScreenedSet):
-            stored = self.store.record_sets([prepare(payload)], self.kind, self.officer)[0]
+            (stored,) = self.store.record_sets([prepare(payload)], self.kind, self.officer)
             return [found[0] if found else None for found in stored.decisions]
-        if not payload:
-            return []
-        groups = screened_sets(payload)
-        done = self.store.record_sets([prepare(screened) for screened, _ in groups], self.kind, self.officer)
-        ids: list[int | None] = [None] * len(payload)
-        for (_, places), stored in zip(groups, done, strict=True):
-            for place, found in zip(places, stored.decisions, strict=True):
-                ids[place] = found[0] if found else None
-        return ids
+        return list(self.store.record_screenings(payload, self.kind, self.officer)) if payload else []
