@@ -3,6 +3,7 @@ none after it, saying so for each (issue #13, 6)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 from typing import Any
@@ -21,9 +22,13 @@ SEED = json.loads(
 )
 
 
+AT = dt.datetime(2024, 3, 1, tzinfo=dt.UTC)  # one time: one set
+
+
 def _screenings(screener: Screener, prefix: str, count: int) -> list[Any]:
     return [
-        screener.screen(Declaration.model_validate(SEED | {"declaration_id": f"{prefix}-{n}"})) for n in range(count)
+        screener.screen(Declaration.model_validate(SEED | {"declaration_id": f"{prefix}-{n}"}), AT)
+        for n in range(count)
     ]
 
 
