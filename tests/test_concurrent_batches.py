@@ -22,7 +22,7 @@ from customs_rules import batch
 from customs_rules.api import default_rules_dir
 from customs_rules.cli import main
 from customs_rules.rules import load_pack
-from customs_rules.storage import DecisionRecord, DeclarationRecord, Store, records
+from customs_rules.storage import DecisionRecord, DeclarationRecord, Store, bulk
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "fixtures"
@@ -110,15 +110,17 @@ def test_two_batches_that_read_before_either_stores_store_each_decision_once(
     store.close()
     barrier = threading.Barrier(2, timeout=120)
     waited: set[int] = set()
-    original = records._insert_returning
+    original = bulk.lock
 
-    def insert_after_both_read(session: Any, table: Any, rows: list[dict[str, Any]]) -> list[int]:
+    def lock_once_both_are_storing(session: Any) -> None:
+        # both runs are in their storing transaction; the lock lets one in, and the other
+        # then reads what the first stored (the unique index holds if it did not)
         if session.get_bind().dialect.name == "postgresql" and threading.get_ident() not in waited:
             waited.add(threading.get_ident())
             barrier.wait()
-        return original(session, table, rows)
+        original(session)
 
-    monkeypatch.setattr(records, "_insert_returning", insert_after_both_read)
+    monkeypatch.setattr(bulk, "lock", lock_once_both_are_storing)
     screened: list[int] = []
 
     def run() -> None:
@@ -150,8 +152,8 @@ def test_the_schema_refuses_a_second_batch_decision(db_url: str) -> None:
     try:
         copy = (
             "INSERT INTO decision (kind, officer, declaration_pk, declaration_id, decision, score, "
-            "ruleset_version, registry_version, screened_at, facts) SELECT kind, officer, declaration_pk, "
-            "declaration_id, decision, score, ruleset_version, registry_version, screened_at, facts "
+            "ruleset_version, registry_version, screened_at, header_fact_id) SELECT kind, officer, declaration_pk, "
+            "declaration_id, decision, score, ruleset_version, registry_version, screened_at, header_fact_id "
             "FROM decision WHERE id = 1"
         )
         with pytest.raises(IntegrityError), store.engine.begin() as conn:
@@ -162,33 +164,30 @@ def test_the_schema_refuses_a_second_batch_decision(db_url: str) -> None:
         store.close()
 
 
-def test_an_upgrade_keeps_earlier_duplicates_as_such(db_url: str) -> None:
+def test_an_upgrade_keeps_earlier_duplicates_as_such(db_url: str, screener: Any) -> None:
     """A database that concurrent batches filled before migration 0005: the oldest copy
     stays the batch decision, the later ones are kept as kind `duplicate`."""
-    seed = FIXTURES / "declarations" / "batch.jsonl"
-    load_fixture_registry(db_url)
-    assert CliRunner().invoke(main, ["--db", db_url, "-q", "screen", str(seed)]).exit_code == 0
-    store = Store(db_url)
-    try:
-        with store.engine.begin() as conn:  # back to 0004, with a copy of each decision
-            conn.execute(text("DROP INDEX ux_decision_one_batch"))
-            conn.execute(text("ALTER TABLE decision DROP COLUMN screened_without_registry"))  # 0006
-            conn.execute(text("ALTER TABLE decision DROP COLUMN registry_version"))
-            conn.execute(text(
-                "INSERT INTO decision (kind, officer, declaration_pk, declaration_id, decision, score, "
-                "ruleset_version, screened_at, facts) SELECT kind, officer, declaration_pk, declaration_id, "
-                "decision, score, ruleset_version, screened_at, facts FROM decision"
-            ))  # fmt: skip
-            for table in ("person_pair", "company_edge"):  # added by 0007 (issue #13)
-                conn.execute(text(f"DROP TABLE {table}"))
-            conn.execute(text("UPDATE alembic_version SET version_num = '0004'"))
-            before = conn.execute(text("SELECT count(*) FROM decision")).scalar_one()
-    finally:
-        store.close()
+    import json
+
+    from old_layout import Old, database_at
+    from sqlalchemy import create_engine
+
+    seed = json.loads((FIXTURES / "declarations" / "aspan_arba_drones.json").read_text())
+    database_at(db_url, "0004", screener, [Old(seed), Old(seed | {"declaration_id": "X-2"})])
+    engine = create_engine(db_url)
+    with engine.begin() as conn:  # a copy of each decision, as a second batch stored it
+        conn.execute(text(
+            "INSERT INTO decision (kind, officer, declaration_pk, declaration_id, decision, score, "
+            "ruleset_version, screened_at, facts) SELECT kind, officer, declaration_pk, declaration_id, "
+            "decision, score, ruleset_version, screened_at, facts FROM decision"
+        ))  # fmt: skip
+    engine.dispose()
     store = Store(db_url)
     try:
         with store.engine.connect() as conn:
             kinds = dict(conn.execute(text("SELECT kind, count(*) FROM decision GROUP BY kind")).all())
+            links = conn.execute(text("SELECT count(DISTINCT decision_id) FROM decision_item")).scalar_one()
     finally:
         store.close()
-    assert kinds == {"screen": before // 2, "duplicate": before // 2}
+    assert kinds == {"screen": 2, "duplicate": 2}
+    assert links == 4  # the copies' facts moved to signatures too

@@ -223,7 +223,8 @@ def test_the_seed_declaration_in_other_digits_holds_as_in_ascii(sqlite_url: str,
     try:
         with store.reading() as session:
             codes = sorted(row.hs_code for row in session.exec(select(ItemRecord)))
-            [content] = [row.content for row in session.exec(select(DeclarationRecord))]
+            [row] = session.exec(select(DeclarationRecord)).all()
+        content = store.explain(f"{row.declaration_id}")["declaration"]  # type: ignore[index]
     finally:
         store.close()
     assert codes == ["854231", "8806210000", "880730"]  # stored normalised

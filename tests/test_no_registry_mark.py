@@ -15,7 +15,7 @@ from conftest import FIXTURES, load_fixture_registry, sql
 from sqlalchemy import text
 
 from customs_rules.cli import main
-from customs_rules.storage import DecisionRecord, Store, records
+from customs_rules.storage import DecisionRecord, Store
 
 SEED = FIXTURES / "declarations" / "aspan_arba_drones.json"
 LINKED = "linked-parties-listed-goods"
@@ -148,54 +148,17 @@ def test_audit_verify_finds_the_mark_changed(db_url: str, command: list[str], re
     assert result.exit_code == 2 and f"decision #{ref} {SEALED}" in result.stderr
 
 
-def test_seals_written_before_the_mark_still_verify_and_guard_it(db_url: str, monkeypatch: Any) -> None:
-    """Form-3 seals (written before migration 0006) leave the mark out: they verify, and
-    a changed mark is found against the audit entry's "registry": "none"."""
-    original = records.seal
-
-    def form_3(*args: Any, **kwargs: Any) -> str:
-        return original(*args, **kwargs | {"form": records.SEAL_V3})
-
-    def columns_3(row: dict[str, Any], revision: int) -> dict[str, Any]:
-        return {k: v for k, v in original_columns(row, revision).items() if k != MARK}
-
-    original_columns = records.sealed_columns
-    monkeypatch.setattr(records, "seal", form_3)
-    monkeypatch.setattr(records, "sealed_columns", columns_3)
-    load_fixture_registry(db_url)
-    assert cli(db_url, "-q", "screen", str(SEED), "--no-registry").exit_code == 0
-    assert cli(db_url, "-q", "submit", str(SEED)).exit_code == 0
-    monkeypatch.undo()
-    assert cli(db_url, "audit", "verify").exit_code == 0
-    sql(db_url, "UPDATE decision SET screened_without_registry = false WHERE id = 1")
-    result = cli(db_url, "audit", "verify")
-    assert result.exit_code == 2 and f"decision #1 {SEALED}" in result.stderr
-
-
-def test_an_upgrade_marks_the_decisions_audited_as_without_registry(db_url: str) -> None:
+def test_an_upgrade_marks_the_decisions_audited_as_without_registry(db_url: str, screener: Any) -> None:
     """A database at 0005 kept the mark in the audit log only: migration 0006 puts it
-    on the decisions those entries name (a batch's chunk, a submission), and seals
-    still verify."""
-    load_fixture_registry(db_url)
-    assert cli(db_url, "-q", "screen", str(SEED), "--no-registry").exit_code == 0
-    assert cli(db_url, "-q", "submit", str(SEED)).exit_code == 0
-    other = FIXTURES / "declarations" / "batch.jsonl"
-    assert cli(db_url, "-q", "submit", str(SEED), "--no-registry", "--officer", "kz-1").exit_code == 0  # reuses #1
-    assert cli(db_url, "-q", "screen", str(other)).exit_code == 0
-    store = Store(db_url)
-    try:
-        with store.engine.begin() as conn:  # back to 0005: no mark on the rows
-            conn.execute(text("DROP INDEX ux_decision_one_batch"))
-            conn.execute(text("ALTER TABLE decision DROP COLUMN screened_without_registry"))
-            conn.execute(text(
-                "CREATE UNIQUE INDEX ux_decision_one_batch ON decision (declaration_pk, ruleset_version, "
-                "registry_version) WHERE kind = 'screen'"
-            ))  # fmt: skip
-            for table in ("person_pair", "company_edge"):  # added by 0007 (issue #13)
-                conn.execute(text(f"DROP TABLE {table}"))
-            conn.execute(text("UPDATE alembic_version SET version_num = '0005'"))
-    finally:
-        store.close()
+    on the decisions those entries name, and their seals (form 3: without the mark)
+    still verify, and guard it (a changed mark is found against the entry's)."""
+    from old_layout import Old, database_at
+
+    from customs_rules.storage.seals import SEAL_V3
+
+    seed = json.loads(SEED.read_text())
+    rows = [Old(seed, form=SEAL_V3, without_registry=True), Old(seed | {"declaration_id": "X-2"}, form=SEAL_V3)]
+    database_at(db_url, "0005", screener, rows)
     store = Store(db_url)  # upgrades
     try:
         with store.engine.connect() as conn:
@@ -205,3 +168,6 @@ def test_an_upgrade_marks_the_decisions_audited_as_without_registry(db_url: str)
     assert marked == [1]
     assert cli(db_url, "audit", "verify").exit_code == 0
     assert show(db_url, "#1")[MARK] is True and MARK not in show(db_url, "#2")
+    sql(db_url, "UPDATE decision SET screened_without_registry = false WHERE id = 1")
+    result = cli(db_url, "audit", "verify")
+    assert result.exit_code == 2 and f"decision #1 {SEALED}" in result.stderr

@@ -21,9 +21,10 @@ from customs_rules.models import Declaration, Party
 from customs_rules.registry import CompanyRecord, PersonRecord, normalize_id, read_registry_csv
 from customs_rules.rules import RulePack
 from customs_rules.storage import DecisionRecord, DeclarationRecord, FindingRecord, ItemRecord, Store
-from customs_rules.storage.records import pack_facts, unpack_facts
 from customs_rules.storage.registry_db import stored_company
+from customs_rules.storage.seals import pack_facts, unpack_facts
 from customs_rules.storage.store import _company_fields
+from customs_rules.storage.tables import DecisionItem, FactSignature
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 SEED = FIXTURES / "declarations" / "aspan_arba_drones.json"
@@ -54,10 +55,11 @@ def test_registry_round_trip_and_seed_decision_is_stored(db_url: str, pack: Rule
         # the same declaration again, same rules: nothing new (idempotent)
         list(screener.screen_inputs([_parsed(decl)]))
         assert store.count(DecisionRecord) == 1
-        # the header facts are stored once, and explained as enrichment made them
+        # the header facts are stored once, each item's own by reference, and explained as enrichment made them
         with store.reading() as session:
             (row,) = session.exec(select(DecisionRecord)).all()
-        assert set(row.facts) == {"header", "items"} and len(row.facts["items"]) == len(decl.items)
+        assert row.header_fact_id is not None and store.count(DecisionItem) == len(decl.items)
+        assert store.count(FactSignature) == 1 + len({json.dumps(f.get("item.line")) for f in screening.facts})
         explained = store.explain(str(row.id))
         assert explained is not None and explained["facts"] == screening.facts
         assert [list(fact) for fact in explained["facts"]] == [list(fact) for fact in screening.facts]

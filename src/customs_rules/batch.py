@@ -214,28 +214,42 @@ def screen_blocks(
     registry snapshot, workers look parties up in the database at `db_url`; with `keep`
     they store their results there; `without_registry` marks the decisions (the
     registry given is then an empty one)."""
-    worker = Worker(pack, registry, db_url, keep, officer, without_registry)
+    # workers screen; this process stores, in a writer thread, while they screen on
+    worker = Worker(pack, registry, db_url, False, officer, without_registry)
+    writer = _writer(db_url, officer) if keep else None
     run = StoredSoFar()
     jobs = run.until_stopped(jobs)
-    if workers <= 1:
-        try:
-            for block in jobs:
-                yield from run.passed(worker.screen_block(block, at))
-        finally:
-            worker.close()
-        run.check()
-        return
+    try:
+        if workers <= 1:
+            try:
+                for block in jobs:
+                    yield from _passed(run, writer, worker.screen_block(block, at))
+            finally:
+                worker.close()
+        else:
+            yield from _on_workers(run, writer, worker, workers, jobs, at)
+        if writer is not None:
+            yield from _written(run, writer.close())
+    finally:
+        if writer is not None:
+            writer.store.close()
+    run.check()
+
+
+def _on_workers(
+    run: StoredSoFar, writer: Any, worker: Worker, workers: int, jobs: Iterable[list[RawRecord | Rejected]],
+    at: dt.datetime,
+) -> Iterator[Outcome]:  # fmt: skip
     pool = _spawn_pool(workers, worker)
     try:
         # a bounded look-ahead: imap pulls blocks as workers free up, so memory stays flat
         for results in pool.imap(_screen_in_child, ((b, at) for b in jobs), chunksize=1):
-            yield from run.passed(results)
+            yield from _passed(run, writer, results)
     except BaseException:
         _abandon(pool)
         raise
     pool.close()
     pool.join()
-    run.check()
 
 
 def _abandon(pool: Any) -> None:
@@ -250,6 +264,31 @@ def _abandon(pool: Any) -> None:
     ending = threading.Thread(target=pool.terminate, daemon=True)
     ending.start()
     ending.join(5)
+
+
+def _writer(db_url: str | None, officer: str | None) -> Any:
+    from .storage import Store
+    from .storage.writer import SetWriter
+
+    return SetWriter(Store(db_url), "screen", officer)
+
+
+def _passed(run: StoredSoFar, writer: Any, results: list[Outcome]) -> Iterator[Outcome]:
+    """Hand a screened block to the writer (when storing), and pass on the outcomes of
+    the blocks stored since: only what is stored is printed and counted."""
+    if writer is None:
+        yield from run.passed(results)
+        return
+    writer.put(results, [o.screening for o in results if o.screening is not None])
+    yield from _written(run, writer.done())
+
+
+def _written(run: StoredSoFar, written: list[Any]) -> Iterator[Outcome]:
+    for done in written:
+        for outcome in done.tag:
+            outcome.unstored = done.error
+            outcome.screening = None  # stored: the report needs only the summary row
+        yield from run.passed(done.tag)
 
 
 class StoppedRun(StorageError):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import getpass
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,7 +14,6 @@ from typing import Any
 from .api import STORE_CHUNK, Screener, Screening, check_registry, default_rules_dir
 from .errors import StorageError
 from .input_text import given_text
-from .models import STORED, Declaration
 from .parsing import Parsed, Rejected
 from .policy import LEVELS, policy_from
 from .registry import RegistryIndex
@@ -68,14 +67,14 @@ def submit(
     pack = pack or load_pack(rules_dir or default_rules_dir())
     decl = parsed.declaration
     source = str(parsed.location)
-    stored = store.stored_decision(decl.declaration_id, decl.canonical(), without_registry)
+    stored = store.stored_decision(decl, without_registry)
     if stored is not None:
         store.audit_submission(officer, decl.declaration_id, source, stored["reference"])
         return Submission(stored, False)
     check = check_registry(store, policy_from(pack.policy_doc), without_registry)
     # decided before, but the other way (with a registry, or without one): its decision
     # says something else, so this one is screened afresh and stored beside it
-    other = store.stored_decision(decl.declaration_id, decl.canonical(), not without_registry)
+    other = store.stored_decision(decl, not without_registry)
     notes = [_screened_afresh(other, without_registry)] if other is not None else []
     if check.without_registry:
         screening = Screener(pack, RegistryIndex([], [], []), without_registry=True).screen(decl)
@@ -159,9 +158,10 @@ def _rescreen_all(
     progress: Any,
 ) -> None:
     rows = store.latest_declarations(*declared)
-    for chunk in _chunks(rows, STORE_CHUNK):
+    for start in range(0, len(rows), STORE_CHUNK):
+        chunk = rows[start : start + STORE_CHUNK]
         # checked when stored: a date range that moved since must not stop a rescreen
-        declarations = [Declaration.model_validate(row.content, context=STORED) for row, _, _ in chunk]
+        declarations = list(store.declaration_set([row.id for row, _, _ in chunk]).declarations(stored=True))
         screener.registry.prefetch(p for d in declarations for p in (d.exporter, d.consignee))
         screenings = [screener.screen(d, at) for d in declarations]
         screener.registry.end_block()
@@ -202,8 +202,3 @@ def _stricter(row: Any, old_id: int, old: str, new_id: int | None, screening: Sc
         "score": d["score"],
         "rule_ids": [f["rule_id"] for f in d["findings"]],
     }
-
-
-def _chunks(rows: list[Any], size: int) -> Iterator[list[Any]]:
-    for start in range(0, len(rows), size):
-        yield rows[start : start + size]

@@ -15,6 +15,7 @@ digits only): whoever builds a set has applied the contract of design.md §4.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,7 +24,7 @@ import orjson
 import polars as pl
 
 from ..errors import Location
-from ..models import Declaration
+from ..models import STORED, Declaration
 
 HEADER_SCHEMA: dict[str, Any] = {
     "decl": pl.UInt32,  # position of the declaration in its set, from 0
@@ -41,6 +42,8 @@ HEADER_SCHEMA: dict[str, Any] = {
     "destination_country": pl.String,
     "transit_countries": pl.List(pl.String),
     "extra": pl.String,  # the declaration's extra fields as a JSON object, or null
+    "exporter_extra": pl.String,  # the exporter's extra fields as a JSON object, or null
+    "consignee_extra": pl.String,  # the consignee's extra fields as a JSON object, or null
     "source": pl.String,  # where it was read: a file name, <stdin>, the database...
     "line": pl.Int64,  # the input line it starts on (null: none, e.g. a JSON list record)
     "record": pl.Int64,  # its record number in a JSON list (null otherwise)
@@ -95,14 +98,17 @@ class DeclarationSet:
         return cls(pl.DataFrame(headers, schema=HEADER_SCHEMA),
                    pl.DataFrame(items, schema=ITEM_SCHEMA))  # fmt: skip
 
-    def declarations(self) -> Iterator[Declaration]:
+    def declarations(self, stored: bool = False) -> Iterator[Declaration]:
         """Each declaration as the pydantic model (for the per-declaration reference and
-        for callers that need one object; the core itself never builds them)."""
+        for callers that need one object; the core itself never builds them). `stored`:
+        read back from the database, so checks that move with today (a date's range)
+        were made when it was stored."""
         items_of: dict[int, list[dict[str, Any]]] = {}
         for item in self.items.iter_rows(named=True):
             items_of.setdefault(item["decl"], []).append(_item_dict(item))
         for header in self.headers.iter_rows(named=True):
-            yield Declaration.model_validate(_declaration_dict(header, items_of.get(header["decl"], [])))
+            data = _declaration_dict(header, items_of.get(header["decl"], []))
+            yield Declaration.model_validate(data, context=STORED if stored else None)
 
     def locations(self) -> list[Location]:
         return [
@@ -137,7 +143,17 @@ KNOWN_HEADER = {"declaration_id", "date", "procedure", "document_type", "exporte
 
 def _extra(data: dict[str, Any], known: Iterable[str]) -> str | None:
     extra = {k: v for k, v in data.items() if k not in known}
-    return orjson.dumps(extra).decode() if extra else None
+    if not extra:
+        return None
+    try:
+        return orjson.dumps(extra).decode()
+    except orjson.JSONEncodeError:  # an integer past 64 bits: kept exactly, as the contract allows
+        return json.dumps(extra, ensure_ascii=False, separators=(",", ":"))
+
+
+def _loads(text: str | None) -> dict[str, Any]:
+    # the standard library: orjson reads an integer past 64 bits as a float
+    return json.loads(text) if text else {}
 
 
 def _header_row(number: int, decl: Declaration, where: Location, lines: int) -> dict[str, Any]:
@@ -148,6 +164,7 @@ def _header_row(number: int, decl: Declaration, where: Location, lines: int) -> 
     for role in ("exporter", "consignee"):
         party = getattr(decl, role)
         row |= {f"{role}_{key}": getattr(party, key) for key in PARTY_FIELDS}
+        row[f"{role}_extra"] = _extra(party.model_extra or {}, ())
     row["extra"] = _extra(decl.model_extra or {}, ())
     return row | {"source": where.source, "line": where.line, "record": where.record, "lines": lines}
 
@@ -159,15 +176,17 @@ def _item_row(number: int, position: int, item: Any) -> dict[str, Any]:
 
 def _item_dict(row: dict[str, Any]) -> dict[str, Any]:
     data = {name: row[name] for name in ITEM_FIELDS}
-    return data | (orjson.loads(row["extra"]) if row["extra"] else {})
+    return data | _loads(row["extra"])
 
 
 def _declaration_dict(row: dict[str, Any], items: list[dict[str, Any]]) -> dict[str, Any]:
     data: dict[str, Any] = {name: row[name] for name in HEADER_FIELDS}
     for role in ("exporter", "consignee"):
         data[role] = {key: row[f"{role}_{key}"] for key in PARTY_FIELDS}
+        if row.get(f"{role}_extra"):  # a set built before the column existed has none
+            data[role] |= _loads(row[f"{role}_extra"])
     data["items"] = items
-    return data | (orjson.loads(row["extra"]) if row["extra"] else {})
+    return data | _loads(row["extra"])
 
 
 DECISION_SCHEMA: dict[str, Any] = {

@@ -26,10 +26,10 @@ def default_db_url() -> str:
 _TABLES = ("AuditRecord", "Company", "CompanyEdge", "CompanyKey", "DecisionRecord", "DeclarationRecord",
            "FindingRecord", "ItemRecord", "OutcomeRecord", "Person", "PersonKey", "PersonPair", "RuleSetVersion",
            "WatchlistEntry")  # fmt: skip
-_WHERE = {"content_hash": ".records", "Store": ".store"} | dict.fromkeys(_TABLES, ".tables")
+_WHERE = {"content_hashes": ".content", "Store": ".store"} | dict.fromkeys(_TABLES, ".tables")
 
 if TYPE_CHECKING:
-    from .records import content_hash
+    from .content import content_hashes
     from .store import Store
     from .tables import (
         AuditRecord,
@@ -75,6 +75,6 @@ __all__ = [
     "RuleSetVersion",
     "Store",
     "WatchlistEntry",
-    "content_hash",
+    "content_hashes",
     "default_db_url",
 ]

@@ -22,10 +22,6 @@ from sqlmodel import Session, col, select
 from .tables import (
     AuditRecord,
     CompanyBase,
-    DecisionRecord,
-    DeclarationRecord,
-    FindingRecord,
-    ItemRecord,
     OutcomeRecord,
     Person,
     PersonBase,
@@ -144,67 +140,12 @@ def _recorded_digests(session: Session) -> dict[int, tuple[str, int, bool]]:
 
 def _altered_decision(session: Session, batch_size: int = 5000) -> str | None:
     """The first stored decision or declaration that no longer says what was recorded:
-    a decision against its audit entry's seal (its verdict, score, findings with their
-    evidence, facts and declaration content hash; older entries hold a shorter digest
-    of the verdict, score and rule ids), a declaration against its content hash, and
-    its item rows against its content."""
-    recorded = _recorded_digests(session)
-    # decisions older than the first audited one predate the audit log (an upgraded
-    # database): they have nothing to be checked against
-    first_audited = min(recorded) if recorded else None
-    last_id = 0
-    while True:
-        rows = session.exec(
-            select(DecisionRecord, DeclarationRecord.content_hash, DeclarationRecord.revision)
-            .join(DeclarationRecord, col(DeclarationRecord.id) == DecisionRecord.declaration_pk)
-            .where(col(DecisionRecord.id) > last_id)
-            .order_by(col(DecisionRecord.id))
-            .limit(batch_size)
-        ).all()
-        if not rows:
-            return _missing_decision(recorded) or _altered_declaration(session, batch_size)
-        findings = _findings_of(session, [int(row.id or 0) for row, _, _ in rows])
-        for row, content_digest, revision in rows:
-            number = int(row.id or 0)
-            entry = recorded.pop(number, None)
-            if entry is None:
-                if first_audited is not None and number > first_audited:
-                    return f"decision #{number} has no audit entry"
-                continue
-            # the registry mark against the entry's too: seals older than form 4 leave it out
-            mark_kept = row.screened_without_registry == entry[2]
-            if not mark_kept or _digest(row, content_digest, revision, findings.get(number, []), entry[0]) != entry[0]:
-                return f"decision #{number} no longer says what audit entry {entry[1]} recorded"
-        last_id = int(rows[-1][0].id or 0)
+    a decision against its audit entry's seal (its row, findings with their evidence,
+    facts and its declaration's content hash; older entries hold a shorter digest of the
+    verdict, score and rule ids), a declaration against its content hash."""
+    from .checks import altered_decision
 
-
-def _missing_decision(left: dict[int, tuple[str, int, bool]]) -> str | None:
-    """What is left of the sealed decisions once every stored one was checked: rows deleted."""
-    if not left:
-        return None
-    number = min(left)
-    return f"decision #{number}, sealed by audit entry {left[number][1]}, is missing"
-
-
-def _digest(
-    row: DecisionRecord, content_digest: str, revision: int, findings: list[FindingRecord], recorded: str
-) -> str:
-    """The digest an audit entry holds, recomputed from the stored rows, in the form
-    the entry holds it (a seal of form 4, 3 or 2, or the shorter digest of entries
-    written before seals)."""
-    from .records import SEAL, SEAL_V2, SEAL_V3, seal, sealed_columns
-
-    if not recorded.startswith((SEAL, SEAL_V3, SEAL_V2)):
-        rules = sorted(f.rule_id for f in findings if not f.is_test)
-        return digest_of(row.decision, row.score, row.ruleset_version, rules)
-    rows = [
-        {"rule_id": f.rule_id, "title": f.title, "action": f.action, "score": f.score, "item_line": f.item_line,
-         "is_test": f.is_test, "evidence": f.evidence}
-        for f in findings
-    ]  # fmt: skip
-    form = recorded[: len(SEAL)]
-    columns = sealed_columns(row.model_dump(), revision, form) if form in (SEAL, SEAL_V3) else None
-    return seal(row.decision, row.score, row.ruleset_version, rows, content_digest, row.facts, columns, form)
+    return altered_decision(session, _recorded_digests(session), batch_size, digest_of)
 
 
 def outcome_seal(row: OutcomeRecord) -> str:
@@ -243,59 +184,6 @@ def _altered_outcome(session: Session) -> str | None:
     if len(unsealed) > len(older):
         return f"outcome of decision #{unsealed[len(older)].decision_id} has no audit entry"
     return None
-
-
-def _findings_of(session: Session, decision_ids: list[int]) -> dict[int, list[FindingRecord]]:
-    found: dict[int, list[FindingRecord]] = {}
-    query = (
-        select(FindingRecord).where(col(FindingRecord.decision_id).in_(decision_ids)).order_by(col(FindingRecord.id))
-    )
-    for finding in session.exec(query):
-        found.setdefault(finding.decision_id, []).append(finding)
-    return found
-
-
-def _altered_declaration(session: Session, batch_size: int) -> str | None:
-    """The first declaration whose content no longer has its hash, or whose item rows
-    no longer match its content."""
-    from .records import ITEM_FIELDS, content_hash, header_columns
-
-    last_id = 0
-    while True:
-        rows = session.exec(
-            select(DeclarationRecord).where(col(DeclarationRecord.id) > last_id).order_by(col(DeclarationRecord.id))
-            .limit(batch_size)
-        ).all()  # fmt: skip
-        if not rows:
-            return None
-        items: dict[int, list[tuple[Any, ...]]] = {}
-        query = select(ItemRecord).where(col(ItemRecord.declaration_pk).in_([r.id for r in rows]))
-        for item in session.exec(query.order_by(col(ItemRecord.id))):
-            items.setdefault(item.declaration_pk, []).append(tuple(getattr(item, f) for f in ITEM_FIELDS))
-        decided = set(
-            session.exec(
-                select(DecisionRecord.declaration_pk).where(
-                    col(DecisionRecord.declaration_pk).in_([r.id for r in rows])
-                )
-            ).all()
-        )
-        for row in rows:
-            name = f"declaration {row.declaration_id} (revision {row.revision})"
-            if content_hash(row.content) != row.content_hash:
-                return f"{name} no longer has the content it was stored with"
-            if row.id not in decided:
-                return f"{name} has no decision: it was not stored by screening"
-            changed = [k for k, v in header_columns(row.content).items() if _column(getattr(row, k)) != v]
-            if changed:
-                return f"the {', '.join(changed)} column(s) of {name} no longer match its content"
-            declared = [tuple(i.get(f) for f in ITEM_FIELDS) for i in row.content.get("items", [])]
-            if items.get(int(row.id or 0), []) != declared:
-                return f"the item rows of {name} no longer match its content"
-        last_id = int(rows[-1].id or 0)
-
-
-def _column(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, dt.date) else value
 
 
 def _verify_chain(session: Session, batch_size: int, expected: set[str]) -> Verification:

@@ -14,7 +14,8 @@ from sqlmodel import Session, col, func, select
 
 from ..choices import CONFIRMED
 from ..errors import CustomsRulesError
-from .records import WITHOUT_REGISTRY, content_hash, unpack_facts
+from . import reading
+from .seals import WITHOUT_REGISTRY
 from .tables import DecisionRecord, DeclarationRecord, FindingRecord, OutcomeRecord, RuleSetVersion
 
 Period = tuple[dt.date | None, dt.date | None]  # (since, until), both days included
@@ -56,11 +57,11 @@ def _iso(value: dt.datetime) -> str:
 
 
 def identical(
-    session: Session, declaration_id: str, content: dict[str, Any], without_registry: bool = False
+    session: Session, declaration_id: str, digest: str, without_registry: bool = False
 ) -> DecisionRecord | None:
-    """The latest decision on a stored declaration with this id and exactly this content,
-    screened with a registry, or (`without_registry`) without one."""
-    digest = content_hash(content)
+    """The latest decision on a stored declaration with this id and exactly this content
+    (its content hash, `content.content_hashes`), screened with a registry, or
+    (`without_registry`) without one."""
     query = (
         select(DecisionRecord)
         .join(DeclarationRecord, col(DeclarationRecord.id) == DecisionRecord.declaration_pk)
@@ -241,8 +242,8 @@ def explanation(session: Session, row: DecisionRecord) -> dict[str, Any]:
         select(OutcomeRecord).where(col(OutcomeRecord.decision_id).in_(same_revision)).order_by(col(OutcomeRecord.id))
     ).all()
     return body | {
-        "declaration": declaration.content if declaration else None,
-        "facts": unpack_facts(row.facts),
+        "declaration": reading.content(session, declaration) if declaration else None,
+        "facts": reading.facts(session, row),
         "outcomes": [
             {
                 "reference": reference(o.decision_id),

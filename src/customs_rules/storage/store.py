@@ -10,15 +10,13 @@ officers never see it; PostgreSQL conflicts between concurrent submissions are r
 from __future__ import annotations
 
 import datetime as dt
-import json
 import random
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import orjson
 from sqlalchemy import event, insert
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
@@ -28,10 +26,13 @@ from ..addresses import address_key
 from ..errors import StorageError
 from ..models import STORED
 from ..registry import CompanyRecord, PersonRecord, RegistryIndex, WatchlistRecord
-from ..safe_text import finite_json
 from . import audit, default_db_url, queries, schema
-from .records import WITHOUT_REGISTRY, record, without_registry
+from . import reading as readback
+from .records import Prepared, Stored, prepare, record, without_registry
 from .registry_db import StoredRegistry, company_record
+from .seals import WITHOUT_REGISTRY
+from .sets import json_text as _json_text
+from .sets import screened_sets
 from .tables import (
     AuditRecord,
     Company,
@@ -47,6 +48,10 @@ INSERT_SLICE = 5_000
 CHECKPOINT_WRITES = 25  # stored chunks between two restarts of the SQLite write-ahead log
 T = TypeVar("T")
 
+if TYPE_CHECKING:
+    from ..models import Declaration
+    from ..screening.frames import DeclarationSet, ScreenedSet
+
 
 def _sqlite_connect(connection: Any, _record: Any) -> None:
     connection.isolation_level = None  # we say BEGIN ourselves (see _sqlite_begin)
@@ -57,24 +62,6 @@ def _sqlite_connect(connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
-
-
-def _json_text(value: Any) -> str:
-    # the stored facts and contents are most of what a batch writes: orjson is ~10x json
-    try:
-        text = orjson.dumps(value)
-    except orjson.JSONEncodeError:
-        # an integer past 64 bits (JSON allows any, and extra fields are kept as given):
-        # the standard encoder writes it exactly, and refuses NaN and Infinity itself
-        try:
-            return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-        except ValueError as exc:
-            raise StorageError("refusing to store a number that is not finite (NaN or Infinity) as JSON") from exc
-    # orjson writes NaN and Infinity as null without a word: where a null came out, make
-    # sure it was a None, so stored JSON never silently loses a number
-    if b"null" in text and not finite_json(value):
-        raise StorageError("refusing to store a number that is not finite (NaN or Infinity) as JSON")
-    return text.decode()
 
 
 def _sqlite_begin(connection: Any) -> None:
@@ -90,6 +77,7 @@ class Store:
         one that does not exist instead of creating it empty."""
         self.url = url or default_db_url()
         self._writes = 0
+        self.bulk_method = "auto"  # how rows are written: see bulk.METHODS (benchmarks try each)
         file = self.url.startswith("sqlite:///") and self.url != "sqlite:///:memory:"
         if file and not create and not Path(self.url.removeprefix("sqlite:///")).is_file():
             raise MissingDatabase(f"no database at {self.url.removeprefix('sqlite:///')}", _MISSING_HINT)
@@ -302,25 +290,52 @@ class Store:
 
         self.write(work)
 
-    def record_screenings(
-        self, screenings: Iterable[Any], kind: str = "screen", officer: str | None = None, force: bool = False
-    ) -> list[int | None]:
-        """Store screened declarations with their decisions and audit entries, in one
-        transaction. Each element has `.declaration`, `.decision` (the contract's dict)
-        and `.facts`. Returns each one's new decision id (None: already stored)."""
-        batch = list(screenings)
-        if not batch:
-            return []
+    def record_set(
+        self, screened: ScreenedSet, kind: str = "screen", officer: str | None = None, force: bool = False
+    ) -> Stored:
+        """Store a screened set in one transaction: its declarations (new revisions where
+        an id comes again with other content; identical content is stored once), their
+        items, a decision per declaration not decided alike before (every one with
+        `force`: a rescreen), findings with their evidence, the facts' signatures, and the
+        audit entry that seals every row written. The rule set must be recorded."""
+        (stored,) = self.record_sets([prepare(screened)], kind, officer, force)
+        return stored
 
-        def work(session: Session) -> list[int | None]:
-            stored = record(session, batch, kind, officer, force)
-            audit.append(session, [chunk_entry(batch, stored, kind, officer)] if any(stored) else [])
-            return [found[0] if found else None for found in stored]
+    def record_sets(
+        self, sets: Sequence[Prepared], kind: str = "screen", officer: str | None = None, force: bool = False
+    ) -> list[Stored]:
+        """Store prepared sets (`records.prepare`, which needs no database: a writer
+        thread prepares the next set while this one is stored) in one transaction."""
 
-        ids = self.write(work)
+        def work(session: Session) -> list[Stored]:
+            done = [record(session, part, kind, officer, force, self.bulk_method) for part in sets]
+            entries = [
+                chunk_entry(part.screened, stored, kind, officer) for part, stored in zip(sets, done, strict=True)
+            ]
+            audit.append(session, [entry for entry in entries if entry is not None])
+            return done
+
+        if not any(len(part.screened) for part in sets):
+            return [Stored([]) for _ in sets]
+        done = self.write(work)
         self._writes += 1
         if self._writes % CHECKPOINT_WRITES == 0:
             self.checkpoint()
+        return done
+
+    def record_screenings(
+        self, screenings: Iterable[Any], kind: str = "screen", officer: str | None = None, force: bool = False
+    ) -> list[int | None]:
+        """Store screened declarations one at a time (each with `.declaration`, `.decision`,
+        the contract's dict, and `.facts`) through `record_sets`, in one transaction.
+        Returns each one's new decision id (None: already stored)."""
+        batch = list(screenings)
+        groups = screened_sets(batch)
+        done = self.record_sets([prepare(screened) for screened, _ in groups], kind, officer, force)
+        ids: list[int | None] = [None] * len(batch)
+        for (_, places), stored in zip(groups, done, strict=True):
+            for place, found in zip(places, stored.decisions, strict=True):
+                ids[place] = found[0] if found else None
         return ids
 
     def checkpoint(self) -> None:
@@ -343,9 +358,12 @@ class Store:
         without one), theirs is returned."""
         decl = screening.declaration
         without = without_registry(screening.decision)
+        ((screened, _),) = screened_sets([screening])
+        prepared = prepare(screened)
+        digest = prepared.heads.get_column("content_hash")[0]
 
         def stored_by_another(session: Session) -> tuple[dict[str, Any], bool] | None:
-            same = queries.identical(session, decl.declaration_id, decl.canonical(), without)
+            same = queries.identical(session, decl.declaration_id, digest, without)
             if same is None:
                 return None
             found: dict[str, Any] = {"source": source, "already_stored": queries.reference(same.id)}
@@ -359,7 +377,7 @@ class Store:
             if earlier is not None:
                 return earlier
             _ensure_ruleset(session, screening.decision["ruleset_version"], ruleset, officer)
-            (stored,) = record(session, [screening], "submit", officer)
+            (stored,) = record(session, prepared, "submit", officer, method=self.bulk_method).decisions
             if stored is None:
                 later = stored_by_another(session)
                 assert later is not None  # record() skips only what is stored already
@@ -374,13 +392,16 @@ class Store:
 
         return self.write(work)
 
-    def stored_decision(
-        self, declaration_id: str, content: dict[str, Any], without_registry: bool = False
-    ) -> dict[str, Any] | None:
+    def stored_decision(self, declaration: Declaration, without_registry: bool = False) -> dict[str, Any] | None:
         """The decision already stored for exactly this declaration, if any, screened
         alike: with a registry, or (`without_registry`) without one."""
+        from ..screening.frames import DeclarationSet
+        from .content import content_hashes
+
+        declarations = DeclarationSet.from_declarations([declaration])
+        (digest,) = content_hashes(declarations.headers, declarations.items)
         with self.reading() as session:
-            row = queries.identical(session, declaration_id, content, without_registry)
+            row = queries.identical(session, declaration.declaration_id, digest, without_registry)
             return queries.decision_dict(session, row) if row is not None else None
 
     def audit_submission(self, actor: str, declaration_id: str, source: str, existing: str) -> None:
@@ -444,8 +465,26 @@ class Store:
     def latest_declarations(
         self, since: dt.date | None = None, until: dt.date | None = None
     ) -> list[tuple[Any, int, str]]:
+        """The newest revision of each declaration dated within since..until, with its
+        newest decision's id and verdict."""
         with self.reading() as session:
             return queries.latest_declarations(session, since, until)
+
+    def declaration_set(self, pks: Sequence[int]) -> DeclarationSet:
+        """The stored declarations with these row ids, in this order, read back whole."""
+        with self.reading() as session:
+            return readback.declaration_set(session, pks)
+
+    def declaration_sets(
+        self, since: dt.date | None = None, until: dt.date | None = None, size: int = readback.CHUNK
+    ) -> Iterator[tuple[DeclarationSet, list[tuple[Any, int, str]]]]:
+        """The newest revision of each declaration dated within since..until, in sets of
+        `size` read back whole, each with its `latest_declarations` rows (the row, its
+        newest decision's id and verdict): what a rescreen screens."""
+        rows = self.latest_declarations(since, until)
+        for start in range(0, len(rows), size):
+            chunk = rows[start : start + size]
+            yield self.declaration_set([row.id for row, _, _ in chunk]), chunk
 
     def append_audit(self, entries: Iterable[audit.Entry]) -> None:
         self.write(lambda session: audit.append(session, entries))
@@ -517,15 +556,21 @@ def _ensure_ruleset(session: Session, version: str, content: dict[str, str], act
         audit.append(session, [audit.Entry(actor, "ruleset", version, {"files": sorted(content)})])
 
 
-def chunk_entry(batch: list[Any], stored: list[tuple[int, str] | None], kind: str, officer: str | None) -> audit.Entry:
-    """One audit entry per stored chunk of a batch: every decision, by id, verdict and seal."""
+def chunk_entry(screened: ScreenedSet, stored: Stored, kind: str, officer: str | None) -> audit.Entry | None:
+    """One audit entry per stored set: every decision, by id, verdict and seal (which
+    covers its row, its declaration's and items' columns, its findings and facts), and
+    the rows written to each table. None when nothing was written."""
+    if not stored.written:
+        return None
+    frame = screened.decisions
     decisions = [
-        [found[0], s.decision["declaration_id"], s.decision["decision"], found[1]]
-        for s, found in zip(batch, stored, strict=True)
+        [found[0], ident, verdict, found[1]]
+        for found, ident, verdict in zip(stored.decisions, frame["declaration_id"], frame["decision"], strict=True)
         if found
     ]
-    details = {"kind": kind, "ruleset_version": batch[0].decision["ruleset_version"], "decisions": decisions}
-    if any(s.decision.get(WITHOUT_REGISTRY) for s in batch):
+    details = {"kind": kind, "ruleset_version": screened.ruleset_version, "decisions": decisions,
+               "rows": stored.rows}  # fmt: skip
+    if screened.without_registry:
         details["registry"] = "none"  # screened with --no-registry: said where it cannot be erased
     return audit.Entry(officer or "system", "decisions", f"{len(decisions)} declaration(s)", details)
 

@@ -65,6 +65,10 @@ class RuleSetVersion(SQLModel, table=True):
 
 
 class DeclarationRecord(SQLModel, table=True):
+    """A declaration as columns, one row per revision (its items in `item`): the history
+    that lists, reports and history rules query. `content.py` says how the columns make
+    the declaration back, and defines the content hash on them (migration 0008)."""
+
     __tablename__ = "declaration"
     __table_args__ = (UniqueConstraint("declaration_id", "revision"),)
     id: int | None = Field(default=None, primary_key=True)
@@ -73,24 +77,50 @@ class DeclarationRecord(SQLModel, table=True):
     content_hash: str
     date: dt.date
     procedure: str
+    document_type: str | None = None
     exporter_name: str
+    exporter_id: str | None = None
+    exporter_country: str | None = None
+    exporter_extra: str | None = None  # the party's extra fields as a JSON object, or null
     consignee_name: str
+    consignee_id: str | None = None
+    consignee_country: str | None = None
+    consignee_extra: str | None = None
     dispatch_country: str
     destination_country: str
+    transit_countries: str = ""  # alpha-2 codes in order, one space between
+    extra: str | None = None  # the declaration's extra fields as a JSON object, or null
     received_at: dt.datetime
-    content: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    # stored before migration 0008 and not rebuilt exactly by the columns (a field the
+    # contract has since gained or lost): the content as it was, for the seals of its time
+    legacy_content: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
 
 
 class ItemRecord(SQLModel, table=True):
     __tablename__ = "item"
     id: int | None = Field(default=None, primary_key=True)
     declaration_pk: int = Field(foreign_key="declaration.id", index=True)
+    position: int = 0  # its place in the declaration, from 0
     line: int
     hs_code: str
     description: str | None = None
+    quantity: float | None = None
+    unit: str | None = None
     value: float | None = None
     currency: str | None = None
     origin_country: str | None = None
+    net_mass_kg: float | None = None
+    extra: str | None = None  # the item's extra fields as a JSON object, or null
+
+
+class FactSignature(SQLModel, table=True):
+    """Facts as a JSON object, stored once however many decisions were made on them:
+    a declaration's header facts, or one item's own facts (migration 0008)."""
+
+    __tablename__ = "fact_signature"
+    id: int | None = Field(default=None, primary_key=True)
+    digest: str = Field(unique=True)  # of `facts`, the text as stored: `audit verify` recomputes it
+    facts: str
 
 
 class DecisionRecord(SQLModel, table=True):
@@ -119,8 +149,18 @@ class DecisionRecord(SQLModel, table=True):
     # screened on purpose without a registry (--no-registry): every party was unknown
     screened_without_registry: bool = False
     screened_at: dt.datetime
-    # one dict per item, or {"header": ..., "items": [...]}: see records.pack_facts
-    facts: list[dict[str, Any]] | dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    # the header facts every item shares (null: the items' facts hold them whole); each
+    # item's own facts are in `decision_item`
+    header_fact_id: int | None = Field(default=None, foreign_key="fact_signature.id")
+
+
+class DecisionItem(SQLModel, table=True):
+    """The facts one item of a decided declaration was decided on."""
+
+    __tablename__ = "decision_item"
+    decision_id: int = Field(foreign_key="decision.id", primary_key=True)
+    position: int = Field(primary_key=True)
+    fact_id: int = Field(foreign_key="fact_signature.id")
 
 
 class FindingRecord(SQLModel, table=True):
