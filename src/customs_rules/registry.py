@@ -438,6 +438,14 @@ class RegistryIndex(RegistryLookup):
     def company_by_id(self, ident: str) -> CompanyRecord | None:
         return self.companies.get(ident)
 
+    def company_records(self) -> list[CompanyRecord]:
+        """The companies in load order."""
+        return list(self._company_list)
+
+    def person_records(self) -> list[PersonRecord]:
+        """The people rows in load order."""
+        return list(self._person_list)
+
     def company_search(
         self, name: str, accept: Callable[[CompanyRecord], bool]
     ) -> list[tuple[CompanyRecord, str, str, names.NameMatch]]:

@@ -16,7 +16,9 @@ from typing import TYPE_CHECKING, Any
 import orjson
 import polars as pl
 
+from ..entities.compiled import CompiledRegistry
 from ..evaluation import Finding
+from ..registry import RegistryIndex
 from ..storage.records import WITHOUT_REGISTRY
 from .enrich import Entities, SetFacts, enrich_set
 from .evaluate import SetFindings, evaluate_set
@@ -46,10 +48,16 @@ class CoreResult:
         return found
 
 
-def screen_set(screener: Screener, declarations: DeclarationSet, at: dt.datetime | None = None) -> CoreResult:
-    """Enrich, evaluate and decide every declaration of the set (nothing is stored)."""
+def screen_set(
+    screener: Screener, declarations: DeclarationSet, at: dt.datetime | None = None,
+    registry: CompiledRegistry | None = None,
+) -> CoreResult:  # fmt: skip
+    """Enrich, evaluate and decide every declaration of the set (nothing is stored).
+    `registry` is the compiled registry to screen against: by default, the screener's
+    in-memory registry compiled once (`compiled_registry`)."""
     at = at or dt.datetime.now(dt.UTC)
-    entities = Entities(screener.registry, screener.pack.reference, screener.policy.link_depth, screener.path_guard)
+    registry = registry or compiled_registry(screener)
+    entities = Entities(registry, screener.pack.reference, screener.policy.link_depth, screener.path_guard)
     facts = enrich_set(declarations, entities)
     found = evaluate_set(facts, screener.evaluator.compiled, at)
     verdicts = _decide(screener, found)
@@ -75,6 +83,22 @@ def screen_set(screener: Screener, declarations: DeclarationSet, at: dt.datetime
         screener.without_registry,
     )  # fmt: skip
     return CoreResult(screened, bodies, facts, _registered(facts))
+
+
+_COMPILED: dict[int, tuple[Any, CompiledRegistry]] = {}  # by the id of the registry it was compiled from
+
+
+def compiled_registry(screener: Screener) -> CompiledRegistry:
+    """The screener's in-memory registry (`RegistryIndex`) compiled, once per registry."""
+    source = screener.registry
+    kept = _COMPILED.get(id(source))
+    if kept is None or kept[0] is not source:
+        if not isinstance(source, RegistryIndex):
+            raise TypeError("screening a set needs a registry in memory, or a compiled registry (from_store)")
+        records = (source.company_records(), source.person_records(), source.watchlist, source.threshold)
+        _COMPILED.clear()
+        kept = _COMPILED[id(source)] = (source, CompiledRegistry.from_records(*records))
+    return kept[1]
 
 
 def _decide(screener: Screener, found: SetFindings) -> list[tuple[str, float]]:
@@ -118,13 +142,10 @@ def _finding_row(decl: int, finding: Finding, is_test: bool, rank: int) -> tuple
 
 def _registered(facts: SetFacts) -> list[dict[str, str]]:
     """Per declaration, as `Screening.registered`: "registered name (company id)" by role."""
-    parties = facts.entities.parties
-    names: list[str | None] = []
-    for _, match, _ in parties:
-        company = match.company
-        names.append(f"{company.name} ({company.company_id})" if company is not None else None)
+    parties = facts.entities.parties.select("registered_name", "registered_id").rows()
+    names = [f"{name} ({ident})" if ident is not None else None for name, ident in parties]
     result = []
-    for exporter, consignee, _ in facts.party_of.iter_rows():
+    for exporter, consignee in facts.party_of.select("exporter_p", "consignee_p").iter_rows():
         found = {}
         for role, number in (("exporter", exporter), ("consignee", consignee)):
             if (name := names[number]) is not None:

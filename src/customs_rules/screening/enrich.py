@@ -10,62 +10,122 @@ the same values and the same evidence. Evidence details are not built for every 
 
 from __future__ import annotations
 
+import json
 import math
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import polars as pl
 
 from .. import enrichment as ref
+from ..entities.compiled import CompiledRegistry
 from ..facts import DOMESTIC_ROLE, FIELDS
-from ..models import Item, Party, Procedure
+from ..identifiers import check_id
+from ..models import Item
 from ..reference import ReferenceData
-from ..registry import PartyMatch, RegistryLookup
+from ..registry import split_list
 from .frames import DeclarationSet
 
 Feature = ref.Feature
 PARTY_FACTS = ("name", "id", "country", "known", "match", "registered_on", "watchlisted", "id_valid")
 LINK_FACTS = ("linked", "shared_persons", "linked_weak", "link_path_length", "linked_by_address")
 ROLES = ("exporter", "consignee")
-NO_PARTY = pl.lit(None, dtype=pl.UInt32)
 
 
 @dataclass
 class Entities:
-    """The registry's answers for the distinct entities of one set, and their evidence."""
+    """The compiled registry's answers for the distinct entities of one set (parties,
+    pairs, goods codes per party), and the evidence details, built on demand."""
 
-    lookup: RegistryLookup
+    registry: CompiledRegistry
     reference: ReferenceData
     depth: int
     guard: frozenset[str] | None
-    parties: list[tuple[Party, PartyMatch, dict[str, Feature]]] = field(default_factory=list)
-    links: dict[tuple[int, int, int], dict[str, Feature]] = field(default_factory=dict)
-    covers: dict[tuple[int, str, str], Feature] = field(default_factory=dict)
+    parties: pl.DataFrame = field(default_factory=pl.DataFrame)  # one row per distinct party (`p`)
+    links: pl.DataFrame = field(default_factory=pl.DataFrame)  # one row per distinct pair and depth
+    covers: dict[tuple[str | None, str, str], Feature] = field(default_factory=dict)
+    _party_rows: list[dict[str, Any]] = field(default_factory=list)
 
-    def party(self, ident: str | None, name: str, country: str | None) -> tuple[Party, PartyMatch, dict[str, Feature]]:
-        party = Party.model_construct(name=name, id=ident, country=country)
-        match = self.lookup.resolve(party)
-        features = ref.party_features("p", party, match, self.lookup)
-        return party, match, {key[2:]: feature for key, feature in features.items()}
+    def resolve(self, distinct: pl.DataFrame) -> None:
+        """Resolve the distinct parties (id, name, country), numbered from 0 (`p`)."""
+        found = self.registry.resolve(distinct).rename({"detail": "why"})
+        companies = self.registry.companies.select(
+            pl.col("key").alias("company_key"), pl.col("company_id").alias("registered_id"),
+            pl.col("name").alias("registered_name"), pl.col("country").alias("registered_country"),
+            "registered_on", "activity_codes",
+        )  # fmt: skip
+        frame = distinct.join(found, on=["id", "name", "country"], how="left", nulls_equal=True, maintain_order="left")
+        frame = frame.join(companies, on="company_key", how="left", maintain_order="left")
+        frame = frame.with_columns(pl.coalesce("country", "registered_country").alias("party_country"))
+        listed = self.registry.watchlisted(frame.select("id", "name", "country", "company_key"))
+        on = ["id", "name", "country", "company_key"]
+        frame = frame.join(listed.rename({"detail": "watch_detail"}), on=on, how="left", nulls_equal=True,
+                           maintain_order="left")  # fmt: skip
+        checks = [check_id(i, c) for i, c in frame.select("id", "party_country").iter_rows()]
+        self.parties = frame.with_row_index("p").with_columns(
+            pl.Series("id_valid", [c.valid for c in checks], dtype=pl.Boolean),
+            pl.Series("id_scheme", [c.scheme for c in checks], dtype=pl.String),
+            pl.Series("id_why", [c.detail for c in checks], dtype=pl.String),
+        )
+        self._party_rows = []
 
-    def link(self, exporter: int, consignee: int, depth: int) -> dict[str, Feature]:
-        key = (exporter, consignee, depth)
-        found = self.links.get(key)
-        if found is None:
-            a, c = self.parties[exporter][1], self.parties[consignee][1]
-            found = ref.linked_parties(a, c, self.lookup) | ref.link_paths(a, c, self.lookup, depth)
-            self.links[key] = found
-        return found
+    def party_values(self) -> pl.DataFrame:
+        """Each distinct party's facts (`p`, then the fact suffixes of PARTY_FACTS)."""
+        return self.parties.select(
+            "p", "name", "id", pl.col("party_country").alias("country"),
+            pl.col("company_key").is_not_null().alias("known"), pl.col("method").alias("match"),
+            pl.col("registered_on").dt.to_string("%Y-%m-%d").alias("registered_on"),
+            pl.col("watchlisted").fill_null(False), "id_valid",
+        )  # fmt: skip
 
-    def cover(self, party: int | None, hs_code: str, role: str) -> Feature:
-        if party is None:
-            return Feature(None, {"why": ref.NO_DOMESTIC_PARTY})
-        key = (party, hs_code, role)
+    def party_detail(self, p: int, suffix: str) -> Any:
+        """The evidence detail of a party fact, as `enrichment.party_features` gives it."""
+        if not self._party_rows:
+            self._party_rows = list(self.parties.iter_rows(named=True))
+        row = self._party_rows[p]
+        known = row["company_key"] is not None
+        if suffix == "known":
+            detail = {"match": row["method"], "score": row["score"], "why": row["why"]}
+            if known:
+                detail |= {"company_id": row["registered_id"], "registered_name": row["registered_name"]}
+            return detail
+        if suffix == "registered_on":
+            return {"company": row["registered_name"]} if known else None
+        if suffix == "watchlisted":
+            return json.loads(row["watch_detail"]) if row["watch_detail"] else None
+        if suffix == "id_valid":
+            return {"scheme": row["id_scheme"], "why": row["id_why"]}
+        return None
+
+    def link_all(self, pairs: pl.DataFrame) -> None:
+        """Links of the distinct (exporter_key, consignee_key, depth) pairs."""
+        self.links = self.registry.links(pairs)
+
+    def link_detail(self, exporter_key: str | None, consignee_key: str | None, depth: int, name: str) -> Any:
+        column = {"parties.linked": "linked_detail", "parties.shared_persons": "linked_detail",
+                  "parties.linked_weak": "linked_weak_detail", "parties.link_path_length": "link_path_detail",
+                  "parties.linked_by_address": "linked_by_address_detail"}[name]  # fmt: skip
+        found = self.links.filter(
+            pl.col("exporter_key").eq_missing(exporter_key), pl.col("consignee_key").eq_missing(consignee_key),
+            pl.col("depth") == depth,
+        )  # fmt: skip
+        text = found[column][0] if found.height else None
+        return json.loads(text) if text else None
+
+    def cover(self, company_key: str | None, codes: str | None, hs_code: str, role: str) -> Feature:
+        """As `enrichment.activity_covers`: the company's activities cover the goods?"""
+        key = (company_key, hs_code, role)
         found = self.covers.get(key)
         if found is None:
-            item = Item.model_construct(line=1, hs_code=hs_code)
-            found = ref.activity_covers(self.parties[party][1], item, self.reference, role)
+            activity = tuple(split_list(codes)) if company_key is not None else ()
+            if not activity:
+                found = Feature(None, {"why": f"no activity codes known for the {role}"})
+            else:
+                covering = self.reference.activity_map.covering(activity, hs_code)
+                detail = {"activity_codes": list(activity), "hs_code": hs_code, "covering": covering}
+                if not covering:
+                    detail["why"] = f"none of the activities {', '.join(activity)} covers HS {hs_code}"
+                found = Feature(bool(covering), detail)
             self.covers[key] = found
         return found
 
@@ -78,17 +138,18 @@ class SetFacts:
     declarations: DeclarationSet
     facts: pl.DataFrame
     entities: Entities
-    party_of: pl.DataFrame  # per declaration: exporter, consignee, pair depth (entity numbers)
+    # per declaration: exporter_p, consignee_p (party numbers), depth, exporter_key, consignee_key
+    party_of: pl.DataFrame
 
     def detail(self, row: dict[str, Any], decl: int, name: str) -> Any:
         """The evidence detail of fact `name` of one item (`row`: its facts), or None."""
         kind, _, suffix = name.partition(".")
-        exporter, consignee, depth = self.party_of.row(decl)
+        exporter, consignee, depth, exporter_key, consignee_key = self.party_of.row(decl)
         reference = self.entities.reference
         if kind in ROLES:
-            return self.entities.parties[exporter if kind == "exporter" else consignee][2][suffix].detail
+            return self.entities.party_detail(exporter if kind == "exporter" else consignee, suffix)
         if kind == "parties":
-            return self.entities.link(exporter, consignee, depth)[name].detail
+            return self.entities.link_detail(exporter_key, consignee_key, depth, name)
         if kind == "domestic_party":
             return _domestic_detail(self, row, decl, suffix)
         if name in ("declaration.dispatch_country", "declaration.destination_country", "item.origin_country"):
@@ -98,10 +159,18 @@ class SetFacts:
         if name == "item.hs_code":
             return ref.hs_lists(Item.model_construct(line=1, hs_code=row[name]), reference).detail
         if name == "item.exporter_activity_covers":
-            return self.entities.cover(exporter, row["item.hs_code"], "exporter").detail
+            return self._cover(exporter, row["item.hs_code"], "exporter").detail
         if name == "item.domestic_party_activity_covers":
-            return _domestic_cover(self, row, exporter, consignee).detail
+            role = _domestic_role(row)
+            if role is None:
+                return {"why": ref.NO_DOMESTIC_PARTY}
+            covers = self._cover(exporter if role == "exporter" else consignee, row["item.hs_code"], role)
+            return {"role": role, **(covers.detail or {})}
         return None
+
+    def _cover(self, party: int, hs_code: str, role: str) -> Feature:
+        key, codes = self.entities.parties.select("company_key", "activity_codes").row(party)
+        return self.entities.cover(key, codes, hs_code, role)
 
 
 def _domestic_role(row: dict[str, Any]) -> str | None:
@@ -117,27 +186,23 @@ def _domestic_detail(facts: SetFacts, row: dict[str, Any], decl: int, suffix: st
     basis = {"role": role, "procedure": procedure}
     if suffix == "role":
         return basis
-    exporter, consignee, _ = facts.party_of.row(decl)
-    own = facts.entities.parties[exporter if role == "exporter" else consignee][2][suffix].detail
+    exporter, consignee = facts.party_of.row(decl)[:2]
+    own = facts.entities.party_detail(exporter if role == "exporter" else consignee, suffix)
     return basis | (own if isinstance(own, dict) else ({} if own is None else {"detail": own}))
-
-
-def _domestic_cover(facts: SetFacts, row: dict[str, Any], exporter: int, consignee: int) -> Feature:
-    role = _domestic_role(row)
-    if role is None:
-        return Feature(None, {"why": ref.NO_DOMESTIC_PARTY})
-    covers = facts.entities.cover(exporter if role == "exporter" else consignee, row["item.hs_code"], role)
-    return Feature(covers.value, {"role": role, **(covers.detail or {})})
 
 
 def enrich_set(declarations: DeclarationSet, entities: Entities) -> SetFacts:
     """Every fact of every item of the set (see the module's docstring)."""
     headers, items = declarations.headers, declarations.items
-    parties = _party_numbers(headers, entities)
-    depth = _pair_depth(items, entities)
-    headers = headers.join(parties, on="decl").join(depth, on="decl", how="left")
-    headers = headers.with_columns(pl.col("depth").fill_null(1 if entities.guard is not None else entities.depth))
-    party_of = headers.select("exporter_p", "consignee_p", "depth")
+    headers = headers.join(_party_numbers(headers, entities), on="decl", maintain_order="left")
+    headers = headers.join(_pair_depth(items, entities), on="decl", how="left", maintain_order="left")
+    keys = entities.parties.select("p", "company_key", "activity_codes")
+    for role in ROLES:
+        renamed = keys.rename({"p": f"{role}_p", "company_key": f"{role}_key", "activity_codes": f"{role}_codes"})
+        headers = headers.join(renamed, on=f"{role}_p", how="left", maintain_order="left")
+    pairs = headers.select("exporter_key", "consignee_key", "depth").unique()
+    entities.link_all(pairs)
+    party_of = headers.select("exporter_p", "consignee_p", "depth", "exporter_key", "consignee_key")
     header_facts = _header_facts(headers, items, entities)
     item_facts = _item_facts(items, headers, entities)
     facts = item_facts.join(header_facts, on="decl", how="left").sort("decl", "position")
@@ -149,11 +214,8 @@ def _party_numbers(headers: pl.DataFrame, entities: Entities) -> pl.DataFrame:
     """Each declaration's exporter and consignee as numbers of distinct parties."""
     keys = ("id", "name", "country")
     both = pl.concat([headers.select([pl.col(f"{role}_{k}").alias(k) for k in keys]) for role in ROLES])
-    distinct = both.unique(maintain_order=True)
-    start = len(entities.parties)
-    for ident, name, country in distinct.iter_rows():
-        entities.parties.append(entities.party(ident, name, country))
-    numbered = distinct.with_row_index("p", offset=start)
+    entities.resolve(both.unique(maintain_order=True))
+    numbered = entities.parties.select("p", *keys)
     found = headers.select("decl")
     for role in ROLES:
         on = [f"{role}_{k}" for k in keys]
@@ -167,7 +229,7 @@ def _pair_depth(items: pl.DataFrame, entities: Entities) -> pl.DataFrame:
     """The link depth of each declaration: the policy's, or 1 when a guard (see
     `enrichment.path_guard`) says no item is on a list that longer paths matter for."""
     if entities.guard is None:
-        return items.select("decl").unique().with_columns(depth=pl.lit(entities.depth))
+        return items.select("decl").unique().with_columns(depth=pl.lit(entities.depth, dtype=pl.Int64))
     guard = entities.guard
     codes = items.select("hs_code").unique()
     guarded = [code for (code,) in codes.iter_rows() if guard & entities.reference.lists_for(code).keys()]
@@ -175,16 +237,8 @@ def _pair_depth(items: pl.DataFrame, entities: Entities) -> pl.DataFrame:
     return (
         items.group_by("decl")
         .agg(on_list.any().alias("guarded"))
-        .select("decl", depth=pl.when("guarded").then(entities.depth).otherwise(1))
+        .select("decl", depth=pl.when("guarded").then(entities.depth).otherwise(1).cast(pl.Int64))
     )
-
-
-def _values(features: list[dict[str, Feature]], names: tuple[str, ...], prefix: str) -> dict[str, list[Any]]:
-    return {f"{prefix}.{name}": [f[name].value for f in features] for name in names}
-
-
-def _column(values: list[Any], name: str) -> pl.Series:
-    return pl.Series(name, values, dtype=_dtype(name), strict=False)
 
 
 def _dtype(name: str) -> Any:
@@ -195,30 +249,28 @@ def _dtype(name: str) -> Any:
 def _header_facts(headers: pl.DataFrame, items: pl.DataFrame, entities: Entities) -> pl.DataFrame:
     totals = items.group_by("decl").agg(pl.len().alias("count"), pl.col("value").drop_nulls().alias("values"))
     totals = totals.select("decl", "count", total=pl.col("values").map_elements(math.fsum, return_dtype=pl.Float64))
-    frame = headers.join(totals, on="decl", how="left")
-    party_rows = [p[2] for p in entities.parties]
-    columns: dict[str, Any] = {
-        "decl": frame["decl"],
-        "declaration.procedure": frame["procedure"],
-        "declaration.document_type": frame["document_type"],
-        "declaration.date": frame["date"].dt.to_string("%Y-%m-%d"),
-        "declaration.dispatch_country": frame["dispatch_country"],
-        "declaration.destination_country": frame["destination_country"],
-        "declaration.transit_countries": frame["transit_countries"],
-        "declaration.item_count": frame["count"].cast(pl.Int64),
-        "declaration.total_value": frame["total"].fill_null(0.0),
-    }
+    frame = headers.join(totals, on="decl", how="left", maintain_order="left")
+    out = frame.select(
+        "decl", "exporter_p", "consignee_p", "exporter_key", "consignee_key", "depth",
+        pl.col("procedure").alias("declaration.procedure"),
+        pl.col("document_type").alias("declaration.document_type"),
+        pl.col("date").dt.to_string("%Y-%m-%d").alias("declaration.date"),
+        pl.col("dispatch_country").alias("declaration.dispatch_country"),
+        pl.col("destination_country").alias("declaration.destination_country"),
+        pl.col("transit_countries").alias("declaration.transit_countries"),
+        pl.col("count").cast(pl.Int64).alias("declaration.item_count"),
+        pl.col("total").fill_null(0.0).alias("declaration.total_value"),
+    )  # fmt: skip
+    values = entities.party_values()
     for role in ROLES:
-        rows = [party_rows[p] for p in frame[f"{role}_p"]]
-        for name, values in _values(rows, PARTY_FACTS, role).items():
-            columns[name] = _column(values, name)
-    pairs = [entities.link(a, c, d) for a, c, d in frame.select("exporter_p", "consignee_p", "depth").iter_rows()]
-    for name in LINK_FACTS:
-        key = f"parties.{name}"
-        columns[key] = _column([p[key].value for p in pairs], key)
-    out = pl.DataFrame(columns)
-    for name in ("shared_persons", "link_path_length"):
-        out = out.with_columns(pl.col(f"parties.{name}").cast(pl.Int64))
+        renamed = values.rename({"p": f"{role}_p"} | {k: f"{role}.{k}" for k in PARTY_FACTS})
+        out = out.join(renamed, on=f"{role}_p", how="left", maintain_order="left")
+    links = entities.links.select(
+        "exporter_key", "consignee_key", "depth", *[pl.col(n).alias(f"parties.{n}") for n in LINK_FACTS]
+    )
+    out = out.join(links, on=["exporter_key", "consignee_key", "depth"], how="left", nulls_equal=True,
+                   maintain_order="left")  # fmt: skip
+    out = out.drop("exporter_p", "consignee_p", "exporter_key", "consignee_key", "depth")
     return _with_domestic(out)
 
 
@@ -239,46 +291,35 @@ def _with_domestic(facts: pl.DataFrame) -> pl.DataFrame:
 
 def _item_facts(items: pl.DataFrame, headers: pl.DataFrame, entities: Entities) -> pl.DataFrame:
     """The items' own facts; activity coverage once per distinct party, code and role."""
-    parties = headers.select("decl", "procedure", "exporter_p", "consignee_p")
-    frame = items.join(parties, on="decl", how="left")
-    exporter_cover = _covers(frame, entities, lambda procedure, exporter, consignee: (exporter, "exporter"))
-    domestic_cover = _covers(frame, entities, _domestic_party)
-    return pl.DataFrame(
-        {
-            "decl": frame["decl"],
-            "position": frame["position"],
-            "item.line": frame["line"],
-            "item.hs_code": frame["hs_code"],
-            "item.description": frame["description"],
-            "item.quantity": frame["quantity"],
-            "item.unit": frame["unit"],
-            "item.value": frame["value"],
-            "item.currency": frame["currency"],
-            "item.origin_country": frame["origin_country"],
-            "item.net_mass_kg": frame["net_mass_kg"],
-            "item.exporter_activity_covers": pl.Series(exporter_cover, dtype=pl.Boolean),
-            "item.domestic_party_activity_covers": pl.Series(domestic_cover, dtype=pl.Boolean),
-        }
-    )
+    parties = headers.select("decl", "procedure", "exporter_key", "exporter_codes", "consignee_key", "consignee_codes")
+    frame = items.join(parties, on="decl", how="left", maintain_order="left")
+    keys = frame.select("procedure", "exporter_key", "exporter_codes", "consignee_key", "consignee_codes", "hs_code")
+    exporter_cover, domestic_cover = [], []
+    answers: dict[tuple[Any, ...], tuple[Any, Any]] = {}
+    for key in keys.iter_rows():
+        found = answers.get(key)
+        if found is None:
+            found = answers[key] = _item_covers(entities, *key)
+        exporter_cover.append(found[0])
+        domestic_cover.append(found[1])
+    return frame.select(
+        "decl", "position",
+        *[pl.col(name).alias(f"item.{name}") for name in ("line", "hs_code", "description", "quantity", "unit",
+                                                          "value", "currency", "origin_country", "net_mass_kg")],
+        pl.Series("item.exporter_activity_covers", exporter_cover, dtype=pl.Boolean),
+        pl.Series("item.domestic_party_activity_covers", domestic_cover, dtype=pl.Boolean),
+    )  # fmt: skip
 
 
-def _domestic_party(procedure: str, exporter: int, consignee: int) -> tuple[int | None, str | None]:
-    role = DOMESTIC_ROLE.get(Procedure(procedure).value)
+def _item_covers(
+    entities: Entities, procedure: str, exporter: str | None, exporter_codes: str | None, consignee: str | None,
+    consignee_codes: str | None, hs_code: str,
+) -> tuple[Any, Any]:  # fmt: skip
+    """(the exporter's activities cover the goods, the domestic party's do)."""
+    exported = entities.cover(exporter, exporter_codes, hs_code, "exporter").value
+    role = DOMESTIC_ROLE.get(procedure)
     if role is None:
-        return None, None
-    return (exporter if role == "exporter" else consignee), role
-
-
-def _covers(
-    frame: pl.DataFrame,
-    entities: Entities,
-    who: Callable[[str, int, int], tuple[int | None, str | None]],
-) -> list[Any]:
-    """Whether each item's goods are covered by the activities of the party `who` picks."""
-    keys = frame.select("procedure", "exporter_p", "consignee_p", "hs_code")
-    distinct = keys.unique(maintain_order=True)
-    answers = {}
-    for procedure, exporter, consignee, hs_code in distinct.iter_rows():
-        party, role = who(procedure, exporter, consignee)
-        answers[(procedure, exporter, consignee, hs_code)] = entities.cover(party, hs_code, role or "").value
-    return [answers[key] for key in keys.iter_rows()]
+        return exported, None
+    if role == "exporter":
+        return exported, exported
+    return exported, entities.cover(consignee, consignee_codes, hs_code, role).value
