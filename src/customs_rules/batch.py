@@ -28,6 +28,7 @@ from .errors import StorageError
 from .parsing import Parsed, RawRecord, Rejected, read_raw
 from .registry import RegistryLookup
 from .rules import RulePack
+from .entities.compiled import CompiledRegistry
 from .screening.core import screen_set
 from .screening.frames import DeclarationSet
 
@@ -69,6 +70,7 @@ class Worker:
     screener: Screener | None = None
     store: Any = None
     _lookups: Any = None
+    compiled: CompiledRegistry | None = None
 
     def _screener(self) -> Screener:
         if self.screener is None:  # compiled here: each process needs its own engine
@@ -77,6 +79,9 @@ class Worker:
                 self._lookups = self._store().stored_registry()
                 registry = self._lookups.__enter__()
             self.screener = Screener(self.pack, registry, without_registry=self.without_registry)
+            if self.registry is None:  # the registry as compiled at its load, read once per process
+                threshold = self.screener.policy.name_threshold
+                self.compiled = CompiledRegistry.from_store(self._store(), threshold)
         return self.screener
 
     def _store(self) -> Any:
@@ -92,7 +97,8 @@ class Worker:
         good = [p for p in parsed if isinstance(p, Parsed)]
         declarations = [p.declaration for p in good]
         screener.registry.prefetch(party for d in declarations for party in (d.exporter, d.consignee))
-        found = screen_set(screener, DeclarationSet.from_declarations(declarations, [p.location for p in good]), at)
+        chunk = DeclarationSet.from_declarations(declarations, [p.location for p in good])
+        found = screen_set(screener, chunk, at, self.compiled)
         screener.registry.end_block()  # no read held open while storing (see StoredRegistry.end_block)
         facts = found.item_facts()  # what storing keeps of each decision
         results = []
