@@ -24,11 +24,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .api import Screener, Screening
+from .entities.compiled import CompiledRegistry
 from .errors import StorageError
 from .parsing import Parsed, RawRecord, Rejected, read_raw
 from .registry import RegistryLookup
 from .rules import RulePack
-from .entities.compiled import CompiledRegistry
 from .screening.core import screen_set
 from .screening.frames import DeclarationSet
 
