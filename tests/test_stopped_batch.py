@@ -13,6 +13,7 @@ from click.testing import CliRunner, Result
 from conftest import load_fixture_registry
 from sqlalchemy.exc import OperationalError
 
+from customs_rules import workflow
 from customs_rules.cli import main
 from customs_rules.storage import DecisionRecord, DeclarationRecord, Store, store
 
@@ -119,6 +120,7 @@ def test_a_stopped_rescreen_says_what_it_stored(db_url: str, tmp_path: Path, mon
     finally:
         opened.close()
     with monkeypatch.context() as patched:
+        patched.setattr(workflow, "RESCREEN_CHUNK", 500)  # a small history, in several chunks
         _fail_on_the_block_of(order[500], patched)  # the second chunk of 500
         stopped = CliRunner().invoke(main, ["--db", db_url, "rescreen"])
     assert stopped.exit_code == 1, stopped.output

@@ -9,9 +9,9 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .api import STORE_CHUNK, Screener, Screening, check_registry, default_rules_dir
+from .api import Screener, check_registry, default_rules_dir
 from .errors import StorageError
 from .input_text import given_text
 from .parsing import Parsed, Rejected
@@ -19,6 +19,9 @@ from .policy import LEVELS, policy_from
 from .registry import RegistryIndex
 from .rules import RulePack, load_pack
 from .storage import Store
+
+if TYPE_CHECKING:
+    from .entities.compiled import CompiledRegistry
 
 ENV_OFFICER = "CUSTOMS_RULES_OFFICER"
 
@@ -133,48 +136,49 @@ def rescreen(
     store.record_ruleset(pack.version, pack.contents, officer)
     at = dt.datetime.now(dt.UTC)
     report = Rescreen()
-    if check.without_registry:
-        screener = Screener(pack, RegistryIndex([], [], []), without_registry=True)
-        _rescreen_all(store, screener, (since, until), officer, at, report, progress)
-    else:
-        # registry look-ups in the database, cached per party: loading a registry of 100k
-        # companies into memory would cost more than rescreening 10k declarations
-        with store.stored_registry() as registry:
-            screener = Screener(pack, registry)
-            _rescreen_all(store, screener, (since, until), officer, at, report, progress)
+    from .entities.compiled import CompiledRegistry  # polars: not on a submission's path
+
+    screener = Screener(pack, RegistryIndex([], [], []), without_registry=check.without_registry)
+    threshold = screener.policy.name_threshold
+    # the registry as compiled at its last load, read once: a rescreen goes over all history
+    registry = None if check.without_registry else CompiledRegistry.from_store(store, threshold)
+    _rescreen_all(store, screener, registry, (since, until), officer, at, report, progress)
     store.audit_rescreen(
         officer, since, report.screened, len(report.stricter), screener.version, check.without_registry, until
     )
     return report
 
 
+RESCREEN_CHUNK = 5_000  # declarations screened and stored together
+
+
 def _rescreen_all(
     store: Store,
     screener: Screener,
+    registry: CompiledRegistry | None,
     declared: tuple[dt.date | None, dt.date | None],
     officer: str,
     at: dt.datetime,
     report: Rescreen,
     progress: Any,
 ) -> None:
+    """Screen the newest revision of each stored declaration through the set core, a
+    chunk at a time, and store each chunk's decisions beside the old ones."""
+    from .screening.core import screen_set
+
     rows = store.latest_declarations(*declared)
-    for start in range(0, len(rows), STORE_CHUNK):
-        chunk = rows[start : start + STORE_CHUNK]
-        # checked when stored: a date range that moved since must not stop a rescreen
-        declarations = list(store.declaration_set([row.id for row, _, _ in chunk]).declarations(stored=True))
-        screener.registry.prefetch(p for d in declarations for p in (d.exporter, d.consignee))
-        screenings = [screener.screen(d, at) for d in declarations]
-        screener.registry.end_block()
+    for start in range(0, len(rows), RESCREEN_CHUNK):
+        chunk = rows[start : start + RESCREEN_CHUNK]
+        found = screen_set(screener, store.declaration_set([row.id for row, _, _ in chunk]), at, registry)
         try:
-            ids = store.record_screenings(screenings, "rescreen", officer, force=True)
+            stored = store.record_set(found.screened, "rescreen", officer, force=True)
         except StorageError as exc:  # earlier chunks are stored: say exactly what is
             raise _stopped(exc, report.screened, len(rows), chunk[0][0]) from None
-        for (row, old_id, old), screening, new_id in zip(chunk, screenings, ids, strict=True):
-            new = screening.decision["decision"]
+        for (row, old_id, old), decision, new in zip(chunk, found.decisions, stored.decisions, strict=True):
             report.screened += 1
-            report.changed += new != old
-            if LEVELS[new] > LEVELS[old]:
-                report.stricter.append(_stricter(row, old_id, old, new_id, screening))
+            report.changed += decision["decision"] != old
+            if LEVELS[decision["decision"]] > LEVELS[old]:
+                report.stricter.append(_stricter(row, old_id, old, new[0] if new else None, decision))
         if progress is not None:
             progress(len(chunk))
 
@@ -189,8 +193,7 @@ def _stopped(exc: StorageError, stored: int, total: int, first: Any) -> StorageE
     )
 
 
-def _stricter(row: Any, old_id: int, old: str, new_id: int | None, screening: Screening) -> dict[str, Any]:
-    d = screening.decision
+def _stricter(row: Any, old_id: int, old: str, new_id: int | None, d: dict[str, Any]) -> dict[str, Any]:
     return {
         "declaration_id": row.declaration_id,
         "revision": row.revision,
