@@ -243,12 +243,12 @@ def test_registry_load_needs_a_file(sqlite_url: str) -> None:
 def test_internal_errors_exit_1_without_traceback(
     loaded_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from customs_rules import api
+    from customs_rules.screening import core
 
     def boom(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(api.Screener, "screen", boom)
+    monkeypatch.setattr(core, "enrich_set", boom)
     result = run(loaded_url, "screen", write_json(tmp_path, "d.json", GOOD))
     assert result.exit_code == 1
     assert "internal error: RuntimeError: disk on fire" in result.stderr
