@@ -248,8 +248,8 @@ def test_internal_errors_exit_1_without_traceback(
     def boom(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(core, "enrich_set", boom)
-    result = run(loaded_url, "screen", write_json(tmp_path, "d.json", GOOD))
+    monkeypatch.setattr(core, "enrich_set", boom)  # in this process: no worker processes
+    result = run(loaded_url, "screen", write_json(tmp_path, "d.json", GOOD), "--workers", "1")
     assert result.exit_code == 1
     assert "internal error: RuntimeError: disk on fire" in result.stderr
     assert "Traceback" not in result.stderr

@@ -87,6 +87,8 @@ def _fast_set(checked: pl.DataFrame, groups: pl.DataFrame, source: str, line: st
         pl.col(DECL),
         *[pl.col(f"h_{n}").alias(n) for n in header_names],
         pl.lit(None, pl.String).alias("extra"),
+        pl.lit(None, pl.String).alias("exporter_extra"),  # a CSV row has no party extra fields
+        pl.lit(None, pl.String).alias("consignee_extra"),
         pl.lit(source).alias("source"),
         pl.col("first").alias("line"),
         pl.lit(None, pl.Int64).alias("record"),
