@@ -35,6 +35,7 @@ FREE_VALUES = {
     "--rule": "a rule id: the set depends on what is stored (an unknown one is refused, see below)",
     "--cluster": "a scheduler address",
     "--expect": "a head hash `audit verify` printed (64 hex digits, checked)",
+    "--sheet": "a workbook's sheet name (an unknown one is refused, naming the sheets)",
 }
 FIXED_SETS = {"--format": None, "--decision": DECISIONS, "--result": RESULTS, "--action": AUDIT_ACTIONS}
 

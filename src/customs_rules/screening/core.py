@@ -85,20 +85,18 @@ def screen_set(
     return CoreResult(screened, bodies, facts, _registered(facts))
 
 
-_COMPILED: dict[int, tuple[Any, CompiledRegistry]] = {}  # by the id of the registry it was compiled from
-
-
 def compiled_registry(screener: Screener) -> CompiledRegistry:
-    """The screener's in-memory registry (`RegistryIndex`) compiled, once per registry."""
-    source = screener.registry
-    kept = _COMPILED.get(id(source))
-    if kept is None or kept[0] is not source:
+    """The screener's in-memory registry (`RegistryIndex`) compiled, once per screener
+    (a registry is not changed while a screener screens with it)."""
+    kept: CompiledRegistry | None = getattr(screener, "_compiled", None)
+    if kept is None:
+        source = screener.registry
         if not isinstance(source, RegistryIndex):
             raise TypeError("screening a set needs a registry in memory, or a compiled registry (from_store)")
         records = (source.company_records(), source.person_records(), source.watchlist, source.threshold)
-        _COMPILED.clear()
-        kept = _COMPILED[id(source)] = (source, CompiledRegistry.from_records(*records))
-    return kept[1]
+        kept = CompiledRegistry.from_records(*records)
+        screener._compiled = kept  # type: ignore[attr-defined]
+    return kept
 
 
 def _decide(screener: Screener, found: SetFindings) -> list[tuple[str, float]]:
