@@ -180,15 +180,53 @@ def strip_legal_forms(text: str) -> str:
 def _strip(text: str) -> tuple[str, frozenset[str]]:
     """(strip_legal_forms(text), the transliterated tokens of the hard forms it dropped
     from between two kept words of the name: Тоо in "Ала Тоо Агромаш")."""
-    units = _form_units(text)
-    toks = [tok for tok, _ in units]
-    # a glued token matches no form: its match forms are a placeholder
-    match = [tok if not glued else "-" for tok, glued in units]
-    keys = [_latin_key(tok) if not glued else "-" for tok, glued in units]
+    toks: list[str] = []
+    shapes: list[tuple[str, str]] = []
+    for word in text.split():  # as `_form_units`, a word at a time
+        word_toks, word_shapes = _word_shapes(word)
+        toks += word_toks
+        shapes += word_shapes
+    kept, lo, hi, dropped = _strip_plan(tuple(shapes))
+    result = [toks[k] for k in kept[lo:hi]]
+    if not result:
+        return " ".join(toks), frozenset()
+    first, last = kept[lo], kept[hi - 1]
+    inside = {t for i, size in dropped if first < i < last for t in transliterate(" ".join(toks[i : i + size])).split()}
+    return " ".join(result), frozenset(inside)
+
+
+# Stands for a unit that can take part in no legal form: a registry's names are a few
+# hundred words in many orders, and the forms stripped depend only on the units' shapes.
+_PLAIN = ("\0plain", "\0plain")
+
+
+@lru_cache(maxsize=262144)
+def _word_shapes(word: str) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]:
+    """One written word's units (`_word_units`) and their shapes (`_unit_shape`)."""
+    units = _word_units(word)
+    return tuple(tok for tok, _ in units), tuple(_unit_shape(tok, glued) for tok, glued in units)
+
+
+def _unit_shape(tok: str, glued: bool) -> tuple[str, str]:
+    """(match, key) of one unit as `_form_size` reads it: a glued token matches no form
+    (a placeholder), and a word of no form phrase, too long to be a letter of a dotted
+    abbreviation, is `_PLAIN`."""
+    match, key = (tok, _latin_key(tok)) if not glued else ("-", "-")
+    if match not in _FORM_WORDS and key not in _FORM_WORDS and len(key) > 2:
+        return _PLAIN
+    return match, key
+
+
+@lru_cache(maxsize=65536)
+def _strip_plan(shapes: tuple[tuple[str, str], ...]) -> tuple[list[int], int, int, list[tuple[int, int]]]:
+    """Which units a name of these shapes keeps (kept[lo:hi]) and which hard forms
+    (start, size) it drops."""
+    match = [m for m, _ in shapes]
+    keys = [k for _, k in shapes]
     kept: list[int] = []
     dropped: list[tuple[int, int]] = []
     i = 0
-    while i < len(toks):
+    while i < len(shapes):
         size = _form_size(match, keys, i, _HARD_FORMS)
         if size:
             dropped.append((i, size))
@@ -197,12 +235,7 @@ def _strip(text: str) -> tuple[str, frozenset[str]]:
             kept.append(i)
             i += 1
     lo, hi = _strip_edges([match[k] for k in kept], [keys[k] for k in kept])
-    result = [toks[k] for k in kept[lo:hi]]
-    if not result:
-        return " ".join(toks), frozenset()
-    first, last = kept[lo], kept[hi - 1]
-    inside = {t for i, size in dropped if first < i < last for t in transliterate(" ".join(toks[i : i + size])).split()}
-    return " ".join(result), frozenset(inside)
+    return kept, lo, hi, dropped
 
 
 def transliterate(text: str) -> str:
@@ -222,6 +255,7 @@ _SOFT_FORMS |= _phrases(legal_forms.REGIONAL_SOFT)
 _MAX_FORM_LEN = max(len(p) for p in _HARD_FORMS | _SOFT_FORMS)
 _SOFT_TOKENS = frozenset(p[0] for p in _SOFT_FORMS if len(p) == 1)
 _FORM_STARTS = frozenset(p[0] for p in _HARD_FORMS | _SOFT_FORMS)
+_FORM_WORDS = frozenset(word for p in _HARD_FORMS | _SOFT_FORMS for word in p)
 
 
 def _merge_particles(toks: list[str]) -> list[str]:
