@@ -6,7 +6,8 @@ person name's keys, the person pairs of the same-person rule (`entities.persons`
 the company edges of roles and addresses (`role_edges`, `address_edges`). The name
 threshold is applied when the snapshot is read, so a policy may change it.
 
-Keys are computed once per distinct spelling: registries repeat names a lot.
+Keys are computed once per distinct spelling left by stripping legal forms (`names.spelling_keys`):
+registries repeat names a lot.
 """
 
 from __future__ import annotations
@@ -32,20 +33,6 @@ EDGE_SCHEMA = {
 
 def exact_key(spelling: str) -> str:
     return " ".join(names.tokens(spelling))
-
-
-class SpellingKeys:
-    """Exact and blocking keys per distinct spelling, computed once each."""
-
-    def __init__(self, blocks: Any = names.blocking_keys) -> None:
-        self._blocks = blocks
-        self._known: dict[str, tuple[str, tuple[str, ...]]] = {}
-
-    def __call__(self, spelling: str) -> tuple[str, tuple[str, ...]]:
-        found = self._known.get(spelling)
-        if found is None:
-            found = self._known[spelling] = (exact_key(spelling), tuple(sorted(self._blocks(spelling))))
-        return found
 
 
 def address_keys(addresses: Iterable[str | None]) -> list[str | None]:
@@ -89,13 +76,12 @@ def company_keys(rows: pl.DataFrame) -> Iterator[tuple[Any, ...]]:
     """Per company: its id key, each spelling's exact key (name first, then aliases), and
     its blocking keys once each (as `storage.keys.company_key_rows` gives them, less the
     repeats a search counts once anyway)."""
-    keys = SpellingKeys()
     blocks: list[tuple[Any, ...]] = []
     for pk, (company_id, name, aliases) in enumerate(rows.select("company_id", "name", "aliases").iter_rows(), 1):
         yield pk, _normalize_id(company_id) or company_id, "id", "id", company_id
         seen: set[str] = set()
         for kind, spelling in [("name", name), *(("alias", a) for a in aliases)]:
-            exact, spelling_blocks = keys(spelling)
+            exact, spelling_blocks = names.spelling_keys(spelling)
             yield pk, exact, "exact", kind, spelling
             for block in spelling_blocks:
                 if block not in seen:

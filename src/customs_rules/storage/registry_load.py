@@ -120,8 +120,9 @@ def rewrite_person_keys(session: Session, people: pl.DataFrame) -> None:
 def _person_keys(names_and_pks: Iterator[tuple[str, int]]) -> Iterator[tuple[Any, ...]]:
     blocks = []
     for name, pk in names_and_pks:
-        yield pk, compiled.exact_key(name), "exact", "name", name
-        blocks += [(pk, block, "block", "name", name) for block in sorted(names.person_blocking_keys(name))]
+        exact, keys = names.person_spelling_keys(name)
+        yield pk, exact, "exact", "name", name
+        blocks += [(pk, block, "block", "name", name) for block in keys]
     yield from blocks
 
 
