@@ -394,7 +394,7 @@ def _info_keys(info: tuple[tuple[str, ...], frozenset[str], frozenset[str]]) -> 
     # a rendering those of the English word (Трейдинг: trading)
     long_toks += [english_fold(t) for t in long_toks if t in ascii_toks]
     long_toks += [w for t in long_toks if (w := english_word(t, t not in foreign))]
-    return frozenset(key for t in long_toks for key in _token_keys(t))
+    return frozenset().union(*map(_token_keys, long_toks))
 
 
 @lru_cache(maxsize=262144)
