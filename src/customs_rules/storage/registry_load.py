@@ -29,6 +29,7 @@ from ..entities.person_pairs import PAIR_SCHEMA, person_pairs
 from ..registry import normalize_id
 from . import bulk
 
+SLICE = 50_000  # rows per insert
 COMPANY_COLUMNS = ("id", "company_id", "name", "country", "registered_on", "activity_codes", "aliases", "address",
                    "address_key")  # fmt: skip
 PERSON_COLUMNS = ("id", "company_id", "person_name", "role", "person_id", "birth_date", "person_company_id")
@@ -38,9 +39,12 @@ EDGE_COLUMNS = ("company_key", "other_key", "kind", "person_pk", "role")
 
 
 def _insert(session: Session, table: str, frame: pl.DataFrame) -> None:
-    """The frame's rows (its columns named as the table's) through the driver: COPY on
-    PostgreSQL, executemany on SQLite (`bulk.insert`). Table names are this module's."""
-    bulk.insert(session, Table(table, MetaData()), frame)
+    """The frame's rows (its columns named as the table's) through the driver, a slice at
+    a time (bounded memory for COPY's text): COPY on PostgreSQL, executemany on SQLite
+    (`bulk.insert`). Table names are this module's."""
+    target = Table(table, MetaData())
+    for part in frame.iter_slices(SLICE):
+        bulk.insert(session, target, part)
 
 
 def _execute(session: Session, sql: str) -> None:
