@@ -180,15 +180,62 @@ def strip_legal_forms(text: str) -> str:
 def _strip(text: str) -> tuple[str, frozenset[str]]:
     """(strip_legal_forms(text), the transliterated tokens of the hard forms it dropped
     from between two kept words of the name: Тоо in "Ала Тоо Агромаш")."""
-    units = _form_units(text)
-    toks = [tok for tok, _ in units]
-    # a glued token matches no form: its match forms are a placeholder
-    match = [tok if not glued else "-" for tok, glued in units]
-    keys = [_latin_key(tok) if not glued else "-" for tok, glued in units]
+    toks, (kept, dropped) = _planned(text)
+    if not kept:
+        return " ".join(toks), frozenset()
+    first, last = kept[0], kept[-1]
+    inside = {t for i, size in dropped if first < i < last for t in transliterate(" ".join(toks[i : i + size])).split()}
+    return " ".join(toks[k] for k in kept), frozenset(inside)
+
+
+def _kept(text: str) -> tuple[str, ...]:
+    """strip_legal_forms(text).split(), without joining them."""
+    toks, (kept, _) = _planned(text)
+    return tuple(toks[k] for k in kept) if kept else tuple(toks)
+
+
+def _planned(text: str) -> tuple[list[str], tuple[tuple[int, ...], tuple[tuple[int, int], ...]]]:
+    """The units of `_form_units(text)` and their `_strip_plan`."""
+    toks: list[str] = []
+    shapes: list[tuple[str, str]] = []
+    for word in text.split():  # as `_form_units`, a word at a time
+        word_toks, word_shapes = _word_shapes(word)
+        toks += word_toks
+        shapes += word_shapes
+    return toks, _strip_plan(tuple(shapes))
+
+
+# Stands for a unit that can take part in no legal form: a registry's names are a few
+# hundred words in many orders, and the forms stripped depend only on the units' shapes.
+_PLAIN = ("\0plain", "\0plain")
+
+
+@lru_cache(maxsize=262144)
+def _word_shapes(word: str) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]:
+    """One written word's units (`_word_units`) and their shapes (`_unit_shape`)."""
+    units = _word_units(word)
+    return tuple(tok for tok, _ in units), tuple(_unit_shape(tok, glued) for tok, glued in units)
+
+
+def _unit_shape(tok: str, glued: bool) -> tuple[str, str]:
+    """(match, key) of one unit as `_form_size` reads it: a glued token matches no form
+    (a placeholder), and a word of no form phrase, too long to be a letter of a dotted
+    abbreviation, is `_PLAIN`."""
+    match, key = (tok, _latin_key(tok)) if not glued else ("-", "-")
+    if match not in _FORM_WORDS and key not in _FORM_WORDS and len(key) > 2:
+        return _PLAIN
+    return match, key
+
+
+@lru_cache(maxsize=65536)
+def _strip_plan(shapes: tuple[tuple[str, str], ...]) -> tuple[tuple[int, ...], tuple[tuple[int, int], ...]]:
+    """Which units a name of these shapes keeps and which hard forms (start, size) it drops."""
+    match = [m for m, _ in shapes]
+    keys = [k for _, k in shapes]
     kept: list[int] = []
     dropped: list[tuple[int, int]] = []
     i = 0
-    while i < len(toks):
+    while i < len(shapes):
         size = _form_size(match, keys, i, _HARD_FORMS)
         if size:
             dropped.append((i, size))
@@ -197,12 +244,7 @@ def _strip(text: str) -> tuple[str, frozenset[str]]:
             kept.append(i)
             i += 1
     lo, hi = _strip_edges([match[k] for k in kept], [keys[k] for k in kept])
-    result = [toks[k] for k in kept[lo:hi]]
-    if not result:
-        return " ".join(toks), frozenset()
-    first, last = kept[lo], kept[hi - 1]
-    inside = {t for i, size in dropped if first < i < last for t in transliterate(" ".join(toks[i : i + size])).split()}
-    return " ".join(result), frozenset(inside)
+    return tuple(kept[lo:hi]), tuple(dropped)
 
 
 def transliterate(text: str) -> str:
@@ -222,6 +264,7 @@ _SOFT_FORMS |= _phrases(legal_forms.REGIONAL_SOFT)
 _MAX_FORM_LEN = max(len(p) for p in _HARD_FORMS | _SOFT_FORMS)
 _SOFT_TOKENS = frozenset(p[0] for p in _SOFT_FORMS if len(p) == 1)
 _FORM_STARTS = frozenset(p[0] for p in _HARD_FORMS | _SOFT_FORMS)
+_FORM_WORDS = frozenset(word for p in _HARD_FORMS | _SOFT_FORMS for word in p)
 
 
 def _merge_particles(toks: list[str]) -> list[str]:
@@ -253,18 +296,23 @@ def _token_info(name: str) -> tuple[tuple[str, ...], frozenset[str], frozenset[s
 
     Tokens are transliterated one by one; where each came from decides how it may be read
     as an English word (`_scorer`)."""
-    stripped = _strip(name)[0]
+    return _kept_info(_kept(name))
+
+
+@lru_cache(maxsize=262144)
+def _kept_info(kept: tuple[str, ...]) -> tuple[tuple[str, ...], frozenset[str], frozenset[str]]:
+    """`_token_info` of a name that keeps these units: many spellings keep the same."""
     toks: list[str] = []
     ascii_toks: set[str] = set()
     foreign: set[str] = set()
-    for native in stripped.split():
+    for native in kept:
         rendered, is_foreign = _native_token(native)
         for tok in rendered:
             toks.append(tok)
             (foreign if is_foreign else ascii_toks if native.isascii() else set()).add(tok)
     if not toks:
         # Letters anyascii cannot render still deserve a comparable token.
-        toks = stripped.split()
+        toks = list(kept)
     return tuple(sorted(_merge_particles(toks))), frozenset(ascii_toks), frozenset(foreign)
 
 
@@ -317,13 +365,36 @@ def blocking_keys(name: str) -> set[str]:
 
 @lru_cache(maxsize=65536)
 def _blocking_keys(name: str) -> frozenset[str]:
-    toks, ascii_toks, foreign = _token_info(name)
+    return _info_keys(_token_info(name))
+
+
+def spelling_keys(name: str) -> tuple[str, tuple[str, ...]]:
+    """(exact key: the tokens joined, the blocking keys sorted) of a company's spelling,
+    computed once per distinct set of units left by `strip_legal_forms` (a registry load
+    meets each many times: "OOO Tekhno Agro", "Tekhno Agro LLC")."""
+    return _kept_keys(_kept(name), False)
+
+
+def person_spelling_keys(name: str) -> tuple[str, tuple[str, ...]]:
+    """(exact key, `person_blocking_keys` sorted) of a person's name."""
+    return _kept_keys(_kept(name), True)
+
+
+@lru_cache(maxsize=262144)
+def _kept_keys(kept: tuple[str, ...], person: bool) -> tuple[str, tuple[str, ...]]:
+    info = _kept_info(kept)
+    keys = _info_keys(info) | _toks_pair_keys(info[0]) if person else _info_keys(info)
+    return " ".join(info[0]), tuple(sorted(keys))
+
+
+def _info_keys(info: tuple[tuple[str, ...], frozenset[str], frozenset[str]]) -> frozenset[str]:
+    toks, ascii_toks, foreign = info
     long_toks = [t for t in toks if len(t) >= 3] or list(toks)
     # an English word also gets the keys of its Cyrillic rendering (bridge: bridzh), and
     # a rendering those of the English word (Трейдинг: trading)
     long_toks += [english_fold(t) for t in long_toks if t in ascii_toks]
     long_toks += [w for t in long_toks if (w := english_word(t, t not in foreign))]
-    return frozenset(key for t in long_toks for key in _token_keys(t))
+    return frozenset().union(*map(_token_keys, long_toks))
 
 
 @lru_cache(maxsize=262144)
@@ -335,7 +406,11 @@ def _token_keys(token: str) -> frozenset[str]:
 def _pair_keys(name: str) -> frozenset[str]:
     """Keys of two tokens together: 'gldb+il'. A person shares them with far fewer people
     than a surname's key alone (thousands of Akhmetovs, a few Akhmetov Ruslans)."""
-    toks = [t for t in _tokens(name) if len(t) >= 3]
+    return _toks_pair_keys(_tokens(name))
+
+
+def _toks_pair_keys(tokens: tuple[str, ...]) -> frozenset[str]:
+    toks = [t for t in tokens if len(t) >= 3]
     per_token = [_token_keys(t) for t in toks]
     return frozenset(
         "+".join(sorted((x, y))) for i, a in enumerate(per_token) for b in per_token[i + 1 :] for x in a for y in b

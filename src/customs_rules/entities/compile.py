@@ -6,13 +6,13 @@ person name's keys, the person pairs of the same-person rule (`entities.persons`
 the company edges of roles and addresses (`role_edges`, `address_edges`). The name
 threshold is applied when the snapshot is read, so a policy may change it.
 
-Keys are computed once per distinct spelling: registries repeat names a lot.
+Keys are computed once per distinct spelling left by stripping legal forms (`names.spelling_keys`):
+registries repeat names a lot.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from typing import Any
+from collections.abc import Callable, Iterable
 
 import polars as pl
 
@@ -32,20 +32,6 @@ EDGE_SCHEMA = {
 
 def exact_key(spelling: str) -> str:
     return " ".join(names.tokens(spelling))
-
-
-class SpellingKeys:
-    """Exact and blocking keys per distinct spelling, computed once each."""
-
-    def __init__(self, blocks: Any = names.blocking_keys) -> None:
-        self._blocks = blocks
-        self._known: dict[str, tuple[str, tuple[str, ...]]] = {}
-
-    def __call__(self, spelling: str) -> tuple[str, tuple[str, ...]]:
-        found = self._known.get(spelling)
-        if found is None:
-            found = self._known[spelling] = (exact_key(spelling), tuple(sorted(self._blocks(spelling))))
-        return found
 
 
 def address_keys(addresses: Iterable[str | None]) -> list[str | None]:
@@ -85,26 +71,61 @@ def address_edges(companies: pl.DataFrame) -> pl.DataFrame:
     ).cast(EDGE_SCHEMA)  # type: ignore[arg-type]  # fmt: skip
 
 
-def company_keys(rows: pl.DataFrame) -> Iterator[tuple[Any, ...]]:
-    """Per company: its id key, each spelling's exact key (name first, then aliases), and
-    its blocking keys once each (as `storage.keys.company_key_rows` gives them, less the
-    repeats a search counts once anyway)."""
-    keys = SpellingKeys()
-    blocks: list[tuple[Any, ...]] = []
-    for pk, (company_id, name, aliases) in enumerate(rows.select("company_id", "name", "aliases").iter_rows(), 1):
-        yield pk, _normalize_id(company_id) or company_id, "id", "id", company_id
-        seen: set[str] = set()
-        for kind, spelling in [("name", name), *(("alias", a) for a in aliases)]:
-            exact, spelling_blocks = keys(spelling)
-            yield pk, exact, "exact", kind, spelling
-            for block in spelling_blocks:
-                if block not in seen:
-                    seen.add(block)
-                    blocks.append((pk, block, "block", kind, spelling))
-    yield from blocks
+KEY_SCHEMA = {"pk": pl.Int64, "key": pl.Utf8, "kind": pl.Utf8, "spelling_kind": pl.Utf8, "spelling": pl.Utf8}
 
 
-def _normalize_id(value: str) -> str | None:
+def company_keys(rows: pl.DataFrame) -> pl.DataFrame:
+    """KEY_SCHEMA rows, in the order they are stored: per company, its id key and each
+    spelling's exact key (name first, then aliases); then per company the blocking keys of
+    its spellings, once each (as `storage.keys.company_key_rows` gives them, less the
+    repeats a search counts once anyway). rows: company_id, name, aliases, in load order."""
+    companies = rows.select(
+        pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("pk"), "company_id",
+        pl.concat_list(pl.col("name"), pl.col("aliases")).alias("spelling"),
+    )  # fmt: skip
+    spellings = companies.select("pk", "spelling").explode("spelling").with_columns(
+        pl.when(pl.int_range(pl.len()).over("pk") == 0).then(pl.lit("name")).otherwise(pl.lit("alias"))
+        .alias("spelling_kind")
+    )  # fmt: skip
+    keyed = spellings.join(_spelling_keys(spellings["spelling"], names.spelling_keys), on="spelling", how="left",
+                           maintain_order="left")  # fmt: skip
+    ids = companies.select("pk", _normalized_ids(companies["company_id"]).alias("key"), pl.lit("id").alias("kind"),
+                           pl.lit("id").alias("spelling_kind"), pl.col("company_id").alias("spelling"))  # fmt: skip
+    exact = keyed.select("pk", pl.col("exact").alias("key"), pl.lit("exact").alias("kind"), "spelling_kind", "spelling")
+    heads = pl.concat([ids, exact]).sort("pk", maintain_order=True)
+    return pl.concat([heads, _blocks(keyed).unique(["pk", "key"], keep="first", maintain_order=True)])
+
+
+def person_keys(first: pl.DataFrame) -> pl.DataFrame:
+    """KEY_SCHEMA rows of distinct person names: each name's exact key, then each name's
+    blocking keys. first: `pk` (the first row of the name), `person_name`, in load order."""
+    spellings = first.select("pk", pl.col("person_name").alias("spelling"), pl.lit("name").alias("spelling_kind"))
+    keyed = spellings.join(_spelling_keys(spellings["spelling"], names.person_spelling_keys), on="spelling",
+                           how="left", maintain_order="left")  # fmt: skip
+    exact = keyed.select("pk", pl.col("exact").alias("key"), pl.lit("exact").alias("kind"), "spelling_kind", "spelling")
+    return pl.concat([exact, _blocks(keyed)])
+
+
+def _spelling_keys(spellings: pl.Series, keys: Callable[[str], tuple[str, tuple[str, ...]]]) -> pl.DataFrame:
+    """`spelling`, `exact` and `blocks` (sorted) of each distinct spelling."""
+    distinct = spellings.unique(maintain_order=True).to_list()
+    computed = [keys(spelling) for spelling in distinct]
+    return pl.DataFrame(
+        {"spelling": distinct, "exact": [e for e, _ in computed], "blocks": [list(b) for _, b in computed]},
+        schema={"spelling": pl.Utf8, "exact": pl.Utf8, "blocks": pl.List(pl.Utf8)},
+    )
+
+
+def _blocks(keyed: pl.DataFrame) -> pl.DataFrame:
+    return keyed.select("pk", pl.col("blocks").alias("key"), "spelling_kind", "spelling").explode("key").select(
+        "pk", "key", pl.lit("block").alias("kind"), "spelling_kind", "spelling"
+    ).drop_nulls("key")  # fmt: skip
+
+
+def _normalized_ids(ids: pl.Series) -> pl.Series:
+    """`registry.normalize_id` of each id (or the id itself), once per distinct id."""
     from ..registry import normalize_id
 
-    return normalize_id(value)
+    distinct = ids.unique().to_list()
+    mapping = {value: normalize_id(value) or value for value in distinct}
+    return ids.replace_strict(mapping, return_dtype=pl.Utf8)

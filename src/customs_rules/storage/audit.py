@@ -230,11 +230,29 @@ def registry_seal(session: Session, table: str, columns: list[str] | None = None
     `columns`: those the entry names (a later release may add columns to the table)."""
     model, current = REGISTRY_TABLES[table]
     columns = columns or current
-    digest = hashlib.sha256()
     query = select(*(getattr(model, c) for c in columns)).order_by(col(model.id))
-    for row in session.exec(query):
-        values = [v.isoformat() if isinstance(v, dt.date) else v for v in row]
-        digest.update(json.dumps(values, ensure_ascii=False, separators=(",", ":")).encode() + b"\n")
+    dates = [i for i, c in enumerate(columns) if model.model_fields[c].annotation in (dt.date, dt.date | None)]
+    # the driver's rows, not the ORM's: SQLite hands dates back as the ISO text they seal as
+    cursor = session.connection().connection.cursor()
+    try:
+        cursor.execute(str(query.compile(session.get_bind())))
+        return _seal_rows(cursor, dates)
+    finally:
+        cursor.close()
+
+
+def _seal_rows(cursor: Any, dates: list[int]) -> str:
+    digest = hashlib.sha256()
+    encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+    while rows := cursor.fetchmany(10_000):
+        lines = []
+        for row in rows:
+            values = list(row)
+            for i in dates:
+                if isinstance(values[i], dt.date):
+                    values[i] = values[i].isoformat()
+            lines.append(encode(values))
+        digest.update(("\n".join(lines) + "\n").encode())
     return digest.hexdigest()[:32]
 
 

@@ -2,9 +2,11 @@
 
 A registry file replaces its table whole, in the caller's transaction: the rows, their
 name keys (`company_key`, `person_key`) and the compiled tables (`person_pair`,
-`company_edge`: see `entities.compile`). Rows go through the database driver's
-`executemany` with bound parameters, a slice at a time; ids are given in load order
-(1, 2, ...), so the keys need no round trip to learn them.
+`company_edge`: see `entities.compile`). Rows go from polars frames through the
+database driver (`bulk.insert`: COPY on PostgreSQL, executemany on SQLite), with the
+tables' secondary indexes dropped and built again after (`without_indexes`: one sort
+per index instead of a tree update per row); ids are given in load order (1, 2, ...), so
+the keys need no round trip to learn them.
 
 `person_key` holds the keys of each distinct natural-person name once, owned by the
 first row of that name (`registry_db.StoredRegistry.ranked_people` expands a name to its
@@ -15,54 +17,34 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import polars as pl
+from sqlalchemy import MetaData, Table
 from sqlmodel import Session
 
-from .. import names
 from ..entities import compile as compiled
 from ..entities.person_pairs import PAIR_SCHEMA, person_pairs
 from ..registry import normalize_id
+from . import bulk
 
-SLICE = 50_000  # rows per executemany: bounded memory for the driver's parameters
+SLICE = 50_000  # rows per insert
 COMPANY_COLUMNS = ("id", "company_id", "name", "country", "registered_on", "activity_codes", "aliases", "address",
                    "address_key")  # fmt: skip
 PERSON_COLUMNS = ("id", "company_id", "person_name", "role", "person_id", "birth_date", "person_company_id")
-KEY_COLUMNS = ("company_pk", "key", "kind", "spelling_kind", "spelling")
-PERSON_KEY_COLUMNS = ("person_pk", "key", "kind", "spelling_kind", "spelling")
 PAIR_COLUMNS = ("person_pk", "other_pk", "company_key", "other_company_key", "kind", "score", "full_score",
                 "initials", "same_birth")  # fmt: skip
 EDGE_COLUMNS = ("company_key", "other_key", "kind", "person_pk", "role")
 
 
-def _insert(
-    session: Session, table: str, columns: Sequence[str], rows: Iterator[tuple[Any, ...]] | list[Any],
-    dated: bool = False,
-) -> None:  # fmt: skip
-    """executemany through the driver, with bound parameters; table and column names are
-    this module's constants, never input. `dated`: some values are dates (SQLite takes
-    them as ISO text)."""
-    connection = session.connection()
-    sqlite = connection.dialect.name == "sqlite"
-    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
-    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})"
-    cursor = connection.connection.cursor()
-    try:
-        batch: list[tuple[Any, ...]] = []
-        for row in rows:
-            batch.append(tuple(_sqlite_value(v) for v in row) if sqlite and dated else row)
-            if len(batch) >= SLICE:
-                cursor.executemany(sql, batch)
-                batch = []
-        if batch:
-            cursor.executemany(sql, batch)
-    finally:
-        cursor.close()
-
-
-def _sqlite_value(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, dt.date) else value
+def _insert(session: Session, table: str, frame: pl.DataFrame) -> None:
+    """The frame's rows (its columns named as the table's) through the driver, a slice at
+    a time (bounded memory for COPY's text): COPY on PostgreSQL, executemany on SQLite
+    (`bulk.insert`). Table names are this module's."""
+    target = Table(table, MetaData())
+    for part in frame.iter_slices(SLICE):
+        bulk.insert(session, target, part)
 
 
 def _execute(session: Session, sql: str) -> None:
@@ -81,6 +63,31 @@ def _fix_sequence(session: Session, table: str) -> None:
                           f"GREATEST((SELECT MAX(id) FROM {table}), 1))")  # fmt: skip
 
 
+@contextmanager
+def without_indexes(session: Session, tables: Sequence[str]) -> Iterator[None]:
+    """Drop the tables' secondary indexes and create them again on leaving, all in the
+    caller's transaction (a failure rolls the drop back with the rows)."""
+    indexes = [row for table in tables for row in _rows(session, _INDEXES[bulk.dialect(session)] % table)]
+    for name, _ in indexes:
+        _execute(session, f'DROP INDEX "{name}"')
+    yield
+    for _, definition in indexes:
+        _execute(session, definition)
+
+
+# each secondary index of a table (its name and definition); the table names are this module's
+_INDEXES = {
+    "sqlite": "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = '%s' AND sql IS NOT NULL",
+    "postgresql": "SELECT i.relname, pg_get_indexdef(i.oid) FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid "
+                  "JOIN pg_class t ON t.oid = x.indrelid WHERE t.relname = '%s' AND NOT x.indisprimary "
+                  "AND NOT x.indisunique AND t.relnamespace = current_schema()::regnamespace",
+}  # fmt: skip
+
+
+def _keys(frame: pl.DataFrame, owner: str) -> pl.DataFrame:
+    return frame.rename({"pk": owner}).select(owner, "key", "kind", "spelling_kind", "spelling")
+
+
 def write_companies(session: Session, rows: pl.DataFrame) -> None:
     """Replace the companies and their keys. rows: the `registry.CompanyRecord` columns
     (activity codes and aliases as lists), in load order."""
@@ -88,23 +95,29 @@ def write_companies(session: Session, rows: pl.DataFrame) -> None:
         _execute(session, f"DELETE FROM {table}")
     addresses = compiled.address_keys(rows["address"].to_list())
     joined = rows.with_columns(
+        pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("id"),
         pl.col("activity_codes").list.join(";"), pl.col("aliases").list.join(";"),
         pl.Series("address_key", addresses, dtype=pl.Utf8),
-    ).select(COMPANY_COLUMNS[1:])  # fmt: skip
-    _insert(session, "company", COMPANY_COLUMNS, ((n, *r) for n, r in enumerate(joined.iter_rows(), 1)), True)
-    _fix_sequence(session, "company")
-    _insert(session, "company_key", KEY_COLUMNS, compiled.company_keys(rows))
-    _fix_sequence(session, "company_key")
+    ).select(COMPANY_COLUMNS)  # fmt: skip
+    keys = _keys(compiled.company_keys(rows), "company_pk")
+    with without_indexes(session, ("company", "company_key")):
+        _insert(session, "company", joined)
+        _insert(session, "company_key", keys)
+    for table in ("company", "company_key"):
+        _fix_sequence(session, table)
 
 
-def write_people(session: Session, rows: pl.DataFrame) -> None:
-    """Replace the people and their name keys. rows: the `registry.PersonRecord` columns."""
+def write_people(session: Session, rows: pl.DataFrame) -> pl.DataFrame:
+    """Replace the people and their name keys. rows: the `registry.PersonRecord` columns.
+    Returns them as `write_compiled` takes them (`read_people`'s columns)."""
     for table in ("person_key", "person"):
         _execute(session, f"DELETE FROM {table}")
-    ordered = rows.select(PERSON_COLUMNS[1:])
-    _insert(session, "person", PERSON_COLUMNS, ((n, *r) for n, r in enumerate(ordered.iter_rows(), 1)), True)
-    _fix_sequence(session, "person")
-    rewrite_person_keys(session, rows.with_row_index("pk", 1).with_columns(pl.col("pk").cast(pl.Int64)))
+    people = rows.with_columns(pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("id"))
+    with without_indexes(session, ("person", "person_key")):
+        _insert(session, "person", people.select(PERSON_COLUMNS))
+        _fix_sequence(session, "person")
+        rewrite_person_keys(session, people.rename({"id": "pk"}))
+    return _with_id_keys(people.rename({"id": "pk"}).select(list(PEOPLE_SCHEMA)))
 
 
 def rewrite_person_keys(session: Session, people: pl.DataFrame) -> None:
@@ -113,24 +126,18 @@ def rewrite_person_keys(session: Session, people: pl.DataFrame) -> None:
     _execute(session, "DELETE FROM person_key")
     natural = people.filter(pl.col("person_company_id").is_null())
     first = natural.group_by("person_name", maintain_order=True).agg(pl.col("pk").first())
-    _insert(session, "person_key", PERSON_KEY_COLUMNS, _person_keys(first.iter_rows()))
+    _insert(session, "person_key", _keys(compiled.person_keys(first), "person_pk"))
     _fix_sequence(session, "person_key")
 
 
-def _person_keys(names_and_pks: Iterator[tuple[str, int]]) -> Iterator[tuple[Any, ...]]:
-    blocks = []
-    for name, pk in names_and_pks:
-        yield pk, compiled.exact_key(name), "exact", "name", name
-        blocks += [(pk, block, "block", "name", name) for block in sorted(names.person_blocking_keys(name))]
-    yield from blocks
-
-
-def write_compiled(session: Session) -> tuple[int, int]:
+def write_compiled(session: Session, people: pl.DataFrame | None = None) -> tuple[int, int]:
     """Compute the person pairs and company edges from the stored companies and people
-    (whichever file was just loaded, the other as stored). Returns their counts."""
+    (whichever file was just loaded, the other as stored; `people`: those just written,
+    as `write_people` returns them, not read back). Returns their counts."""
     for table in ("person_pair", "company_edge"):
         _execute(session, f"DELETE FROM {table}")
-    companies, people = read_companies(session), read_people(session)
+    companies = _compiling_companies(session)
+    people = read_people(session) if people is None else people
     known = companies.select("key")
     natural = people.filter(pl.col("holder_key").is_null()).select(
         pl.col("pk").alias("row"), "company_key", "person_name", "person_id", "birth_date"
@@ -140,11 +147,13 @@ def write_compiled(session: Session) -> tuple[int, int]:
     pairs = pairs.join(keyed, on="row").join(keyed, left_on="other_row", right_on="row", suffix="_other")
     pairs = pairs.join(known, left_on="company_key", right_on="key", how="semi")
     pairs = pairs.join(known, left_on="company_key_other", right_on="key", how="semi").sort("row", "other_row")
-    _insert(session, "person_pair", PAIR_COLUMNS, pairs.select(
-        "row", "other_row", "company_key", "company_key_other", "kind", "score", "full_score", "initials", "same_birth"
-    ).iter_rows())  # fmt: skip
     edges = pl.concat([compiled.role_edges(companies, people), compiled.address_edges(companies)])
-    _insert(session, "company_edge", EDGE_COLUMNS, edges.iter_rows())
+    with without_indexes(session, ("person_pair", "company_edge")):
+        _insert(session, "person_pair", pairs.select(
+            pl.col("row").alias("person_pk"), pl.col("other_row").alias("other_pk"), "company_key",
+            pl.col("company_key_other").alias("other_company_key"), *PAIR_COLUMNS[4:],
+        ))  # fmt: skip
+        _insert(session, "company_edge", edges.select(EDGE_COLUMNS))
     for table in ("person_pair", "company_edge"):
         _fix_sequence(session, table)
     return len(pairs), len(edges)
@@ -189,11 +198,21 @@ def read_companies(session: Session) -> pl.DataFrame:
     return frame.with_columns(_keys_of(frame["company_id"]).alias("key"))
 
 
+def _compiling_companies(session: Session) -> pl.DataFrame:
+    """What compiling needs of the stored companies: pk, key, address_key."""
+    rows = _rows(session, "SELECT id, company_id, address_key FROM company ORDER BY id")
+    frame = pl.DataFrame(rows, schema={"pk": pl.Int64, "company_id": pl.Utf8, "address_key": pl.Utf8}, orient="row")
+    return frame.with_columns(_keys_of(frame["company_id"]).alias("key"))
+
+
 def read_people(session: Session) -> pl.DataFrame:
     """The stored people in load order, with `company_key` and `holder_key` (normalised ids)."""
     rows = _rows(session, "SELECT id, company_id, person_name, role, person_id, birth_date, person_company_id "
                           "FROM person ORDER BY id")  # fmt: skip
-    frame = pl.DataFrame([(*r[:5], _date(r[5]), r[6]) for r in rows], schema=PEOPLE_SCHEMA, orient="row")
+    return _with_id_keys(pl.DataFrame([(*r[:5], _date(r[5]), r[6]) for r in rows], schema=PEOPLE_SCHEMA, orient="row"))
+
+
+def _with_id_keys(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(
         _keys_of(frame["company_id"]).alias("company_key"), _keys_of(frame["person_company_id"]).alias("holder_key")
     )

@@ -196,9 +196,9 @@ class Store:
         frame = rows if isinstance(rows, pl.DataFrame) else person_frame(rows)
 
         def work(session: Session) -> int:
-            registry_load.write_people(session, frame)
+            people = registry_load.write_people(session, frame)
             if compile_links:
-                registry_load.write_compiled(session)
+                registry_load.write_compiled(session, people)
             _audit_load(session, actor, "people", source, len(frame))
             return len(frame)
 
