@@ -11,9 +11,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .api import Screener, check_registry, default_rules_dir
+import polars as pl
+
+from .api import Screener, Screening, check_registry, default_rules_dir
 from .errors import StorageError
 from .input_text import given_text
+from .models import Declaration
 from .parsing import Parsed, Rejected
 from .policy import LEVELS, policy_from
 from .registry import RegistryIndex
@@ -24,6 +27,7 @@ if TYPE_CHECKING:
     from .entities.compiled import CompiledRegistry
 
 ENV_OFFICER = "CUSTOMS_RULES_OFFICER"
+ROLES = ("exporter", "consignee")
 
 
 def current_officer(explicit: str | None = None) -> str:
@@ -79,13 +83,31 @@ def submit(
     # says something else, so this one is screened afresh and stored beside it
     other = store.stored_decision(decl, not without_registry)
     notes = [_screened_afresh(other, without_registry)] if other is not None else []
-    if check.without_registry:
-        screening = Screener(pack, RegistryIndex([], [], []), without_registry=True).screen(decl)
-    else:
-        with store.stored_registry() as registry:
-            screening = Screener(pack, registry).screen(decl)
+    screening = _screen(store, pack, decl, check.without_registry)
     decision, new = store.submit(screening, officer, source, pack.contents)
     return Submission(decision, new, check.warnings + notes)
+
+
+def _screen(store: Store, pack: RulePack, decl: Declaration, without_registry: bool) -> Screening:
+    """One declaration through the set core, as a set of one, against only the part of
+    the registry its parties can reach (`CompiledRegistry.for_parties`): reading the whole
+    registry would take seconds."""
+    from .entities.compiled import CompiledRegistry
+    from .screening.core import screen_set
+    from .screening.frames import DeclarationSet
+
+    screener = Screener(pack, RegistryIndex([], [], []), without_registry=without_registry)
+    declarations = DeclarationSet.from_declarations([decl])
+    registry = None  # without a registry: the screener's empty one
+    if not without_registry:
+        headers = declarations.headers
+        parties = pl.concat(
+            [headers.select(pl.col(f"{role}_{k}").alias(k) for k in ("id", "name", "country")) for role in ROLES]
+        )
+        policy = screener.policy
+        registry = CompiledRegistry.for_parties(store, parties, policy.link_depth, policy.name_threshold)
+    result = screen_set(screener, declarations, registry=registry)
+    return Screening(decl, result.decisions[0], result.item_facts()[0], registered=result.registered[0])
 
 
 def _screened_afresh(other: dict[str, Any], without_registry: bool) -> str:

@@ -51,6 +51,7 @@ T = TypeVar("T")
 if TYPE_CHECKING:
     from ..models import Declaration
     from ..screening.frames import DeclarationSet, ScreenedSet
+    from .registry_part import RegistryPart
 
 
 def _sqlite_connect(connection: Any, _record: Any) -> None:
@@ -281,6 +282,15 @@ class Store:
         """Registry lookups in the database (no full load), for a declaration or a batch."""
         with Session(self.lookup_engine) as session:
             yield StoredRegistry(session)
+
+    @contextmanager
+    def registry_part(self) -> Iterator[RegistryPart]:
+        """Reads of the compiled registry by key, all in one snapshot: what a few parties
+        can reach (`entities.reach`), without reading the whole registry."""
+        from .registry_part import RegistryPart
+
+        with Session(self.lookup_engine) as session:
+            yield RegistryPart(session)
 
     # -- screenings -------------------------------------------------------------------
 
