@@ -57,6 +57,8 @@ class CompiledRegistry:
         self._blocks: dict[str, set[int]] | None = None  # built when a name needs the fuzzy search
         self._spellings: dict[int, list[tuple[str, str]]] | None = None
         self._records: dict[str, CompanyRecord] = {}
+        self._exact_index: dict[str, list[tuple[int, str, str]]] | None = None
+        self._key_at: dict[str, int] | None = None
         # stored ids need not run 1..n (a database loaded before migration 0007)
         self._company_at = {pk: n for n, pk in enumerate(self.companies["pk"].to_list())}
         self._person_at = {pk: n for n, pk in enumerate(self.people["pk"].to_list())}
@@ -128,8 +130,11 @@ class CompiledRegistry:
         return not (country and listed and country != listed)
 
     def _exact_hit(self, name: str, country: str | None) -> tuple[Any, ...] | None:
-        rows = self._exact.filter(pl.col("key") == compiled.exact_key(name))
-        for pk, kind, spelling in rows.select("pk", "spelling_kind", "spelling").iter_rows():
+        if self._exact_index is None:  # built once: a set looks up thousands of names
+            self._exact_index = {}
+            for key, pk, kind, spelling in self._exact.select("key", "pk", "spelling_kind", "spelling").iter_rows():
+                self._exact_index.setdefault(key, []).append((pk, kind, spelling))
+        for pk, kind, spelling in self._exact_index.get(compiled.exact_key(name), ()):
             if self._accepts(pk, country):
                 return self._keys[self._company_at[pk]], kind, spelling, 1.0, "same name once normalised"
         return None
@@ -160,7 +165,11 @@ class CompiledRegistry:
     def record(self, key: str) -> CompanyRecord:
         """The company of this key as a record (for evidence and the reference's helpers)."""
         if key not in self._records:
-            row = self.companies.filter(pl.col("key") == key).row(0, named=True)
+            if self._key_at is None:
+                self._key_at = {}
+                for position, company_key in enumerate(self._keys):
+                    self._key_at.setdefault(company_key, position)
+            row = self.companies.row(self._key_at[key], named=True)
             fields = {name: row[name] for name in CompanyRecord.model_fields}
             fields["activity_codes"] = split_list(row["activity_codes"])
             fields["aliases"] = split_list(row["aliases"])

@@ -78,11 +78,17 @@ class Entities:
             pl.col("watchlisted").fill_null(False), "id_valid",
         )  # fmt: skip
 
+    def party_row(self, p: int) -> dict[str, Any]:
+        """One distinct party's row (read for evidence: the findings' parties only)."""
+        if not self._party_rows:
+            self._party_rows = [{} for _ in range(self.parties.height)]
+        if not self._party_rows[p]:
+            self._party_rows[p] = self.parties.row(p, named=True)
+        return self._party_rows[p]
+
     def party_detail(self, p: int, suffix: str) -> Any:
         """The evidence detail of a party fact, as `enrichment.party_features` gives it."""
-        if not self._party_rows:
-            self._party_rows = list(self.parties.iter_rows(named=True))
-        row = self._party_rows[p]
+        row = self.party_row(p)
         known = row["company_key"] is not None
         if suffix == "known":
             detail = {"match": row["method"], "score": row["score"], "why": row["why"]}
@@ -169,8 +175,8 @@ class SetFacts:
         return None
 
     def _cover(self, party: int, hs_code: str, role: str) -> Feature:
-        key, codes = self.entities.parties.select("company_key", "activity_codes").row(party)
-        return self.entities.cover(key, codes, hs_code, role)
+        row = self.entities.party_row(party)
+        return self.entities.cover(row["company_key"], row["activity_codes"], hs_code, role)
 
 
 def _domestic_role(row: dict[str, Any]) -> str | None:
