@@ -167,31 +167,30 @@ def _write(path: Path, columns: list[str], rows: list[list[Any]]) -> Path:
     return path
 
 
+def load_records(store: Store, tmp_path: Path, companies: list[CompanyRecord], people: list[PersonRecord]) -> None:
+    """`registry load` of these records, written as the registry's CSV files."""
+    company_rows = [[c.company_id, c.name, c.country or "", "", "", ";".join(c.aliases), c.address or ""]
+                    for c in companies]  # fmt: skip
+    people_rows = [[p.company_id, p.person_name, p.role.value, p.person_id or "",
+                    p.birth_date.isoformat() if p.birth_date else "", p.person_company_id or ""] for p in people]  # fmt: skip
+    result = load_registry(
+        store,
+        _write(tmp_path / "c.csv", ["company_id", "name", "country", "registered_on", "activity_codes", "aliases",
+                                    "address"], company_rows),
+        _write(tmp_path / "p.csv", ["company_id", "person_name", "role", "person_id", "birth_date",
+                                    "person_company_id"], people_rows),
+    )  # fmt: skip
+    assert not result.failed
+
+
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data(), depth=st.integers(1, 3))
 def test_the_snapshot_read_from_the_store_answers_alike(data: Any, depth: int, db_url: str, tmp_path: Path) -> None:
     companies, people, _ = data.draw(registries())
     parties = parties_of(data.draw, companies)
-    company_rows = [[c.company_id, c.name, c.country or "", "", "", ";".join(c.aliases), c.address or ""]
-                    for c in companies]  # fmt: skip
-    people_rows = [[p.company_id, p.person_name, p.role.value, p.person_id or "",
-                    p.birth_date.isoformat() if p.birth_date else "", p.person_company_id or ""] for p in people]  # fmt: skip
     store = Store(db_url)
     try:
-        result = load_registry(
-            store,
-            _write(
-                tmp_path / "c.csv",
-                ["company_id", "name", "country", "registered_on", "activity_codes", "aliases", "address"],
-                company_rows,
-            ),  # fmt: skip
-            _write(
-                tmp_path / "p.csv",
-                ["company_id", "person_name", "role", "person_id", "birth_date", "person_company_id"],
-                people_rows,
-            ),  # fmt: skip
-        )
-        assert not result.failed
+        load_records(store, tmp_path, companies, people)
         expected = reference(store.registry_index(), parties, depth)
         with store.stored_registry() as stored:
             assert reference(stored, parties, depth) == expected

@@ -16,9 +16,8 @@ from typing import Any
 import polars as pl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_compiled_registry import _write, compiled_answers, parties_of, registries
+from test_compiled_registry import compiled_answers, load_records, parties_of, registries
 
-from customs_rules.api import load_registry
 from customs_rules.entities.compiled import CompiledRegistry
 from customs_rules.models import Party
 from customs_rules.registry import CompanyRecord, PersonRecord
@@ -26,24 +25,7 @@ from customs_rules.storage import Store
 
 
 def _load(store: Store, tmp_path: Path, companies: list[CompanyRecord], people: list[PersonRecord]) -> None:
-    company_rows = [[c.company_id, c.name, c.country or "", "", "", ";".join(c.aliases), c.address or ""]
-                    for c in companies]  # fmt: skip
-    people_rows = [[p.company_id, p.person_name, p.role.value, p.person_id or "",
-                    p.birth_date.isoformat() if p.birth_date else "", p.person_company_id or ""] for p in people]  # fmt: skip
-    result = load_registry(
-        store,
-        _write(
-            tmp_path / "c.csv",
-            ["company_id", "name", "country", "registered_on", "activity_codes", "aliases", "address"],
-            company_rows,
-        ),  # fmt: skip
-        _write(
-            tmp_path / "p.csv",
-            ["company_id", "person_name", "role", "person_id", "birth_date", "person_company_id"],
-            people_rows,
-        ),  # fmt: skip
-    )
-    assert not result.failed
+    load_records(store, tmp_path, companies, people)
 
 
 def _frame(parties: list[Party]) -> pl.DataFrame:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -115,15 +115,21 @@ def evidence_for(
     rule: Rule, values: Mapping[str, Any], details: Mapping[str, Any], reference: ReferenceData
 ) -> dict[str, Any]:
     """What matched: each field test that made the rule true, its value and its detail."""
+    return evidence_of(contributing(rule.condition, values, reference), values, details.get)
+
+
+def evidence_of(tests: Iterable[Leaf], values: Mapping[str, Any], detail: Callable[[str], Any]) -> dict[str, Any]:
+    """The evidence of the field tests that made a rule true: each field once, its value,
+    and its detail (only the lists or groups the test named)."""
     evidence: dict[str, Any] = {}
-    for leaf in contributing(rule.condition, values, reference):
+    for leaf in tests:
         if leaf.field in evidence:
             continue
-        value, detail = values.get(leaf.field), details.get(leaf.field)
-        if isinstance(detail, dict):
-            evidence[leaf.field] = {"value": value, **_relevant(leaf, detail)}
-        elif detail is not None:
-            evidence[leaf.field] = {"value": value, "detail": detail}
+        value, found = values.get(leaf.field), detail(leaf.field)
+        if isinstance(found, dict):
+            evidence[leaf.field] = {"value": value, **_relevant(leaf, found)}
+        elif found is not None:
+            evidence[leaf.field] = {"value": value, "detail": found}
         else:
             evidence[leaf.field] = value
     return evidence

@@ -130,6 +130,18 @@ class RawRecord:
         return result
 
 
+def text_kind(source: Source) -> str:
+    """The kind of a text input (csv, jsonl or json), once it is known to hold something:
+    an empty or unreadable one is refused whole (InputError)."""
+    try:
+        kind = source.kind()
+        if not has_content(source):
+            raise empty_input(source.name)
+    except (UnicodeDecodeError, OSError, EOFError) as exc:
+        raise unreadable(source.name, exc) from None
+    return kind
+
+
 def read_declarations(path: str, stream: TextIO | None = None, sheet: str | None = None) -> Iterator[Parsed | Rejected]:
     """Read one input (a path, or `-` for stdin; plain or gzip) and yield each declaration
     or rejection, streaming: memory does not grow with the file.
@@ -162,12 +174,7 @@ def read_source(source: Source, sheet: str | None = None) -> Iterator[RawRecord 
 
         yield from sheet_records(source, sheet)
         return
-    try:
-        kind = source.kind()
-        if not has_content(source):
-            raise empty_input(source.name)
-    except (UnicodeDecodeError, OSError, EOFError) as exc:
-        raise unreadable(source.name, exc) from None
+    kind = text_kind(source)
     from . import csv_input, json_input  # they build on this module's results
 
     if kind == "csv":

@@ -152,13 +152,18 @@ def read_registry_csv(path: Path, model: type[R]) -> list[R]:
             if not blank_row([v for v in row.values() if v is not None], len(columns), None in row):
                 errors += _row_errors(row, model, Location(display, reader.line_num), first_line, rows)
     except csv.Error as exc:  # the reader cannot go on: nothing more is read
-        problem = f"unreadable CSV: {exc}"
-        if "field limit" in str(exc):
-            problem = f"a field runs past {MAX_CSV_FIELD:,} characters: look for an unbalanced quote before here"
-        errors.append(LocatedError(Location(display, reader.line_num), problem))
+        errors.append(unreadable_row(display, reader.line_num, exc))
     if errors:
         raise InputError(f"{display} was not loaded: nothing from it was stored", errors)
     return rows
+
+
+def unreadable_row(display: str, line: int, exc: csv.Error) -> LocatedError:
+    """Where and why the CSV reader of a registry file could not go on."""
+    problem = f"unreadable CSV: {exc}"
+    if "field limit" in str(exc):
+        problem = f"a field runs past {MAX_CSV_FIELD:,} characters: look for an unbalanced quote before here"
+    return LocatedError(Location(display, line), problem)
 
 
 def _registry_text(path: Path) -> str:

@@ -25,7 +25,6 @@ from pydantic import TypeAdapter, ValidationError
 
 from .csv_input import blank_row
 from .errors import InputError, LocatedError, Location
-from .inputs import MAX_CSV_FIELD
 from .models import OptCountry, header_typos, years_after
 from .registry import (
     ACTIVITY_CODE,
@@ -37,6 +36,7 @@ from .registry import (
     _row_errors,
     _same_id,
     normalize_id,
+    unreadable_row,
 )
 
 COMPANY_SCHEMA: dict[str, Any] = {
@@ -158,10 +158,7 @@ def read_registry_frame(path: Path, model: type[CompanyRecord] | type[PersonReco
             where = Location(display, reader.line_num)
             errors += _row(cells, width, header, at, model, where, first_line, columns)
     except csv.Error as exc:
-        problem = f"unreadable CSV: {exc}"
-        if "field limit" in str(exc):
-            problem = f"a field runs past {MAX_CSV_FIELD:,} characters: look for an unbalanced quote before here"
-        errors.append(LocatedError(Location(display, reader.line_num), problem))
+        errors.append(unreadable_row(display, reader.line_num, exc))
     if errors:
         raise InputError(f"{display} was not loaded: nothing from it was stored", errors)
     schema = COMPANY_SCHEMA if model is CompanyRecord else PERSON_SCHEMA

@@ -6,8 +6,8 @@ from collections.abc import Iterable, Iterator
 from typing import TextIO
 
 from ..errors import InputError, Location
-from ..inputs import Source, cannot_read, empty_input, unreadable
-from ..parsing import Rejected, has_content, read_source
+from ..inputs import Source, cannot_read
+from ..parsing import Rejected, read_source, text_kind
 from ..screening.frames import DeclarationSet
 from .chunk import Chunk, exact_chunks
 from .lines import Fallback
@@ -43,12 +43,7 @@ def _read_source(source: Source, chunk_lines: int, sheet: str | None) -> Iterato
 
         yield from read_sheet_chunks(source, chunk_lines, sheet)
         return
-    try:
-        kind = source.kind()
-        if not has_content(source):
-            raise empty_input(source.name)
-    except (UnicodeDecodeError, OSError, EOFError) as exc:
-        raise unreadable(source.name, exc) from None
+    kind = text_kind(source)
     if kind == "csv":
         from .csv_read import read_csv_chunks
 

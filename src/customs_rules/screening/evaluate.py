@@ -18,7 +18,7 @@ from typing import Any
 import polars as pl
 
 from ..compiler import CompiledPack, Fired, test_key
-from ..evaluation import Finding, _relevant
+from ..evaluation import Finding, evidence_of
 from ..rules import Condition, Leaf, Rule, Status
 from .enrich import SetFacts
 
@@ -103,22 +103,7 @@ def _finding(
 def _evidence(
     rule: Rule, facts: SetFacts, decl: int, values: dict[str, Any], held: Mapping[Any, bool]
 ) -> dict[str, Any]:
-    evidence: dict[str, Any] = {}
-    for leaf in contributing(rule.condition, held):
-        if leaf.field in evidence:
-            continue
-        value, detail = _plain(values.get(leaf.field)), facts.detail(values, decl, leaf.field)
-        if isinstance(detail, dict):
-            evidence[leaf.field] = {"value": value, **_relevant(leaf, detail)}
-        elif detail is not None:
-            evidence[leaf.field] = {"value": value, "detail": detail}
-        else:
-            evidence[leaf.field] = value
-    return evidence
-
-
-def _plain(value: Any) -> Any:
-    return list(value) if isinstance(value, pl.Series) else value
+    return evidence_of(contributing(rule.condition, held), values, lambda name: facts.detail(values, decl, name))
 
 
 def contributing(cond: Condition, held: Mapping[Any, bool], negated: bool = False) -> list[Leaf]:
