@@ -30,7 +30,7 @@ from .errors import InputError, LocatedError, Location
 from .input_text import ascii_digits, check_code, check_text
 from .inputs import HEAD, MAX_CSV_FIELD, cannot_read, file_format, not_text, os_problem, path_problem
 from .models import IsoDate, OptCountry, Party, date_range, header_typos
-from .name_search import MAX_PERSON_BLOCK, NameIndex, NameSearch
+from .name_search import MAX_PERSON_BLOCK, Hit, NameIndex, NameSearch
 
 
 class Role(StrEnum):
@@ -259,6 +259,7 @@ class RegistryLookup:
         self._watch_names = NameIndex(self.threshold)
         for number, entry in enumerate(self.watchlist):
             self._watch_names.add(number, "name", entry.name)
+        self._watch_hits: dict[tuple[str, str | None], list[Hit]] = {}  # the best hit per spelling and country
 
     def use_threshold(self, threshold: float) -> None:
         """Match names from this score on (the policy's `names: threshold`); what was
@@ -280,6 +281,7 @@ class RegistryLookup:
         self._cache.clear()
         self._links.clear()
         self._listed.clear()
+        self._watch_hits.clear()
         self.link_cache.clear()
 
     def company_by_id(self, ident: str) -> CompanyRecord | None:
@@ -397,7 +399,10 @@ class RegistryLookup:
             return not (listed and country and listed != country)
 
         for spelling in [party.name, *([company.name, *company.aliases] if company else [])]:
-            hits = self._watch_names.search(spelling, same_country)
+            # a company's spellings come again with every party it is found for
+            hits = self._watch_hits.get((spelling, country))
+            if hits is None:
+                hits = self._watch_hits[(spelling, country)] = self._watch_names.search(spelling, same_country)[:1]
             if hits:
                 number, _, listed, match = hits[0]
                 why = f"{spelling!r} ~ {listed!r} ({match.score:.2f}): {match.detail}"
