@@ -41,9 +41,20 @@ def sqlite_url(sqlite_url: str) -> str:
     return sqlite_url
 
 
+def screened(
+    pack: RulePack, registry: RegistryIndex | None, paths: list[str], workers: int, db_url: str | None = None
+) -> Any:
+    """Every outcome, read in chunks of 7 lines (so declarations and rejections cross
+    chunk boundaries), screened by `workers` processes."""
+    screening = batch.local_screening(batch.Worker(pack, registry, db_url), AT, workers, False)
+    return batch.screen_files(paths, screening, chunk_lines=7)
+
+
 def outcomes(pack: RulePack, registry: RegistryIndex, paths: list[str], workers: int) -> list[Any]:
-    results = batch.screen_blocks(batch.blocks(paths, size=7), pack, registry, AT, workers)
-    return [o.decision if o.decision else [str(e) for e in o.rejected.errors] for o in results]
+    return [
+        o.decision if o.decision else [str(e) for e in o.rejected.errors]
+        for o in screened(pack, registry, paths, workers)
+    ]
 
 
 def test_results_are_identical_for_any_number_of_workers(pack: RulePack, small_registry: RegistryIndex) -> None:
@@ -182,12 +193,13 @@ def test_unknown_cluster_address_is_a_clear_error(sqlite_url: str) -> None:
 
 def test_a_dask_cluster_gives_the_same_results(pack: RulePack, small_registry: RegistryIndex) -> None:
     distributed = pytest.importorskip("distributed")
-    from customs_rules.cluster import screen_on_cluster
+    from customs_rules.cluster import cluster_screening
 
     paths = [str(SHIPMENTS), str(BAD_ROWS)]
     local = outcomes(pack, small_registry, paths, 1)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
-        remote = screen_on_cluster(cluster.scheduler_address, batch.blocks(paths, size=7), pack, small_registry, AT)
+        screening = cluster_screening(cluster.scheduler_address, pack, small_registry, AT)
+        remote = batch.screen_files(paths, screening, chunk_lines=7)
         found = [o.decision if o.decision else [str(e) for e in o.rejected.errors] for o in remote]
     assert found == local
 
@@ -342,7 +354,7 @@ def test_database_lookups_equal_the_registry_snapshot(pack: RulePack, db_url: st
         store.close()
     paths = [str(SHIPMENTS)]
     with_snapshot = outcomes(pack, snapshot, paths, 1)
-    looked_up = batch.screen_blocks(batch.blocks(paths, size=7), pack, None, AT, 2, db_url)
+    looked_up = screened(pack, None, paths, 2, db_url)
     assert [o.decision for o in looked_up] == with_snapshot
 
 

@@ -77,7 +77,7 @@ def screen(ctx: click.Context, paths: tuple[str, ...], **options: Any) -> None:
 
 def _run(store: Store, paths: list[str], quiet: bool, **options: Any) -> batch.Counts:
     from . import batch
-    from .api import STORE_CHUNK, Screening, check_registry, default_rules_dir
+    from .api import check_registry, default_rules_dir
     from .inputs import bytes_done, check_inputs
     from .policy import policy_from
     from .rules import load_pack
@@ -100,22 +100,15 @@ def _run(store: Store, paths: list[str], quiet: bool, **options: Any) -> batch.C
         if keep:
             store.record_ruleset(pack.version, pack.contents, options["officer"])
         at = dt.datetime.now(dt.UTC)
-        outcomes = _outcomes(store, pack, paths, at, options)
-        pending: list[Screening] = []
-        stored = 0  # declarations this process stored (cluster runs: workers have no database)
+        screening = _screening(store, pack, at, options)
+        writer = _writer(store.url, options["officer"]) if keep else None
+        outcomes = batch.screen_files(paths, screening, writer, sys.stdin, options["sheet"])
         with progress:
             task = progress.add_task("screening", total=_total_bytes(paths))
             for outcome in _flag_repeated_ids(outcomes, err):
                 counts.add(outcome)
                 sinks.write(outcome)
-                if outcome.screening is not None and keep:  # not stored by a worker
-                    pending.append(outcome.screening)
-                    if len(pending) >= STORE_CHUNK:
-                        stored = batch.store_in_order(store, pending, options["officer"], stored)
-                        pending = []
                 progress.update(task, completed=bytes_done(), lines=counts.lines)
-            if pending:
-                batch.store_in_order(store, pending, options["officer"], stored)
             # the last writes happen under the bar, so the summary follows it at once
             sinks.finish(pack.version, at, paths, counts)
     if not quiet:
@@ -125,6 +118,15 @@ def _run(store: Store, paths: list[str], quiet: bool, **options: Any) -> batch.C
         stored_in = store.url if keep and counts.declarations else None
         click.echo(_where(time.monotonic() - started, stored_in, keep, options), err=True)
     return counts
+
+
+def _writer(db_url: str, officer: str | None) -> Any:
+    """Stores on a thread of this process, with a connection of its own, while the
+    next chunks are screened."""
+    from .storage import Store
+    from .storage.writer import SetWriter
+
+    return SetWriter(Store(db_url), "screen", officer)
 
 
 def _where(seconds: float, db_url: str | None, keep: bool, options: dict[str, Any]) -> str:
@@ -147,27 +149,23 @@ def _safe_url(url: str) -> str:
         return "the database"  # not a URL we can read: say nothing that might be a secret
 
 
-def _outcomes(
-    store: Store, pack: Any, paths: list[str], at: dt.datetime, options: dict[str, Any]
-) -> Iterator[batch.Outcome]:
+def _screening(store: Store, pack: Any, at: dt.datetime, options: dict[str, Any]) -> batch.Screening:
+    """Where chunks are screened: here, on worker processes, or on a Dask cluster."""
     from . import batch
     from .registry import RegistryIndex
 
-    jobs = batch.blocks(paths, sys.stdin, sheet=options["sheet"])
     without = options["no_registry"]
     empty = RegistryIndex([], [], [])
+    keep = not options["no_store"]
     if options["cluster"]:
-        from .cluster import screen_on_cluster
+        from .cluster import cluster_screening
 
-        # cluster workers have no database: they get a registry snapshot, and the parent
-        # stores what they send back
+        # cluster workers have no database: they get a registry snapshot
         snapshot = empty if without else store.registry_index()
-        return screen_on_cluster(options["cluster"], jobs, pack, snapshot, at, without)
+        return cluster_screening(options["cluster"], pack, snapshot, at, keep, without)
     workers = options["workers"] or batch.default_workers()
     registry = empty if without else (store.registry_index() if _snapshot_pays(store) else None)
-    return batch.screen_blocks(
-        jobs, pack, registry, at, workers, store.url, not options["no_store"], options["officer"], without
-    )
+    return batch.local_screening(batch.Worker(pack, registry, store.url, without), at, workers, keep)
 
 
 SNAPSHOT_COMPANIES = 20_000  # ~10 KB a company in memory: 200 MB at most, loaded in seconds

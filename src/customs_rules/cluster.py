@@ -1,11 +1,12 @@
 """Screening past one machine, on a Dask distributed cluster.
 
-The parent reads the inputs and cuts them into blocks of whole declarations (a
-declaration is never split: blocks are made of complete records). Every worker gets one
-snapshot of the rules and the registry (scattered once, no database connection per row),
-builds its own engine from it once, and screens the blocks it is given. Results come
-back in input order; at most a few blocks per worker are in flight, so memory stays
-flat. Run workers with one thread each (`--nthreads 1`): the engine is not known to be
+The parent reads the inputs as chunks of whole declarations (`io.read_chunks`: a
+declaration is never split) and sends each chunk's `DeclarationSet`. Every worker gets
+one snapshot of the rules and the registry (scattered once, no database connection),
+builds its own engine from it once, and screens the sets it is given with the same core
+as a local worker (`batch.Worker.screen`), prepared for storing; the parent stores them.
+Results come back in input order; at most a few chunks per worker are in flight, so
+memory stays flat. Run workers with one thread each (`--nthreads 1`): the engine is not known to be
 thread-safe (engine-notes.md).
 """
 
@@ -20,13 +21,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .batch import Outcome, Worker
+from .batch import Part, Screened, Screening, Worker
 from .errors import CustomsRulesError
-from .parsing import RawRecord, Rejected
+from .io import Chunk
 from .registry import CompanyRecord, PersonRecord, RegistryIndex, WatchlistRecord
 from .rules import RulePack, load_pack
+from .screening.frames import DeclarationSet
 
-IN_FLIGHT_PER_WORKER = 4
+IN_FLIGHT_PER_WORKER = 2
 
 
 @dataclass(frozen=True)
@@ -71,33 +73,44 @@ def _worker_for(snapshot: Snapshot) -> Worker:
     return worker
 
 
-def screen_remote(snapshot: Snapshot, block: list[RawRecord | Rejected], at: dt.datetime) -> list[Outcome]:
-    """Runs on a Dask worker."""
-    return _worker_for(snapshot).screen_block(block, at)
+def screen_remote(snapshot: Snapshot, declarations: DeclarationSet, at: dt.datetime, keep: bool) -> Screened:
+    """Runs on a Dask worker: the same core as a local worker, on a set of whole declarations."""
+    return _worker_for(snapshot).screen(declarations, at, keep)
 
 
-def screen_on_cluster(
-    address: str,
-    jobs: Iterable[list[RawRecord | Rejected]],
-    pack: RulePack,
-    registry: RegistryIndex,
-    at: dt.datetime,
+def cluster_screening(
+    address: str, pack: RulePack, registry: RegistryIndex, at: dt.datetime, keep: bool = False,
     without_registry: bool = False,
-) -> Iterator[Outcome]:
-    """Every record's outcome, in input order, screened on the cluster at `address`."""
+) -> Screening:  # fmt: skip
+    """Screen chunks on the cluster at `address` (reached now: a wrong address is said
+    before anything is read), in input order."""
     client = _connect(address)
-    try:
-        workers = max(1, len(client.scheduler_info().get("workers", {})))
-        remote = client.scatter(snapshot_of(pack, registry, without_registry), broadcast=True)
-        pending: deque[Any] = deque()
-        for block in jobs:
-            pending.append(client.submit(screen_remote, remote, block, at, pure=False))
-            if len(pending) >= workers * IN_FLIGHT_PER_WORKER:
-                yield from pending.popleft().result()
-        while pending:
-            yield from pending.popleft().result()
-    finally:
-        client.close()
+    snapshot = snapshot_of(pack, registry, without_registry)
+
+    def on_cluster(chunks: Iterable[Chunk]) -> Iterator[Part]:
+        try:
+            workers = max(1, len(client.scheduler_info().get("workers", {})))
+            remote = client.scatter(snapshot, broadcast=True)
+            pending: deque[tuple[Chunk, Any]] = deque()
+            for chunk in chunks:
+                job = (
+                    client.submit(screen_remote, remote, chunk.declarations, at, keep, pure=False)
+                    if len(chunk.declarations)
+                    else None
+                )
+                pending.append((chunk, job))
+                if len(pending) >= workers * IN_FLIGHT_PER_WORKER:
+                    yield _collected(*pending.popleft())
+            while pending:
+                yield _collected(*pending.popleft())
+        finally:
+            client.close()
+
+    return on_cluster
+
+
+def _collected(chunk: Chunk, job: Any) -> Part:
+    return Part(chunk, job.result() if job is not None else None)
 
 
 def _connect(address: str) -> Any:
