@@ -57,10 +57,15 @@ def outcomes(pack: RulePack, registry: RegistryIndex, paths: list[str], workers:
     ]
 
 
-def test_results_are_identical_for_any_number_of_workers(pack: RulePack, small_registry: RegistryIndex) -> None:
-    paths = [str(SHIPMENTS), str(BAD_ROWS)]
+def test_results_are_identical_for_any_number_of_workers(
+    pack: RulePack, small_registry: RegistryIndex, tmp_path: Path
+) -> None:
+    # a batch CSV, a gzip-compressed one with bad rows, and JSON Lines: every reader's chunks
+    packed = tmp_path / "bad_rows.csv.gz"
+    packed.write_bytes(gzip.compress(BAD_ROWS.read_bytes()))
+    paths = [str(SHIPMENTS), str(packed), str(FIXTURES / "declarations" / "batch.jsonl")]
     one = outcomes(pack, small_registry, paths, 1)
-    assert len(one) > 150
+    assert len(one) > 150 and any(isinstance(o, list) for o in one)
     assert outcomes(pack, small_registry, paths, 2) == one
     assert outcomes(pack, small_registry, paths, 3) == one
 
