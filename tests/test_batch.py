@@ -46,7 +46,7 @@ def screened(
 ) -> Any:
     """Every outcome, read in chunks of 7 lines (so declarations and rejections cross
     chunk boundaries), screened by `workers` processes."""
-    screening = batch.local_screening(batch.Worker(pack, registry, db_url), AT, workers, False)
+    screening = batch.local_screening(batch.Worker(pack, registry, db_url), AT, workers)
     return batch.screen_files(paths, screening, chunk_lines=7)
 
 
@@ -389,3 +389,16 @@ def test_a_big_registry_is_looked_up_in_the_database_with_the_same_decisions(
     assert chosen == [True, False]
     assert len(decisions[0]) == 153 and decisions[0] == decisions[1]
     assert {d["decision"] for d in decisions[1]} == {"hold", "inspect", "release"}
+
+
+def test_location_texts_are_the_locations_as_said() -> None:
+    from customs_rules.errors import Location
+    from customs_rules.screening.frames import DeclarationSet
+
+    (parsed,) = [p for p in read_declarations(str(FIXTURES / "declarations" / "clean_wheat.json"))]
+    assert isinstance(parsed, Parsed)
+    places = [Location("day.csv", 12), Location("list.json", 1, 3), Location("", None, 4), Location()]
+    found = DeclarationSet.from_declarations([parsed.declaration] * len(places), places)
+    assert found.location_texts() == [str(place) for place in places] == [
+        "day.csv:12", "list.json:1, record 3", "<input>, record 4", "<input>"
+    ]  # fmt: skip

@@ -125,7 +125,7 @@ def test_two_batches_that_read_before_either_stores_store_each_decision_once(
     screened: list[int] = []
 
     def run() -> None:
-        screening = batch.local_screening(batch.Worker(pack, None, db_url), at, 1, True)
+        screening = batch.local_screening(batch.Worker(pack, None, db_url), at, 1, batch.Wanted(keep=True))
         writer = SetWriter(Store(db_url), "screen", "thread")
         outcomes = batch.screen_files([str(path)], screening, writer)  # one chunk: one transaction
         screened.append(sum(o.decision is not None for o in outcomes))

@@ -89,7 +89,7 @@ def test_cluster_workers_leave_no_pack_folders(
     monkeypatch.setenv("TMPDIR", str(tmp_path))  # the worker processes' temporary folder
     monkeypatch.setattr(tempfile, "tempdir", None)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
-        screening = cluster_screening(cluster.scheduler_address, pack, small_registry, AT, keep=True)
+        screening = cluster_screening(cluster.scheduler_address, pack, small_registry, AT, batch.Wanted(keep=True))
         outcomes = list(batch.screen_files([str(FIXTURES / "shipments.csv")], screening, chunk_lines=7))
         with distributed.Client(cluster) as client:
             where = set(client.run(tempfile.gettempdir).values())

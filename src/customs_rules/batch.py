@@ -29,7 +29,17 @@ from .registry import RegistryLookup
 from .rules import RulePack
 from .screening.frames import DeclarationSet
 
-__all__ = ["CHUNK_LINES", "Counts", "Outcome", "Part", "Screened", "Worker", "default_workers", "screen_files"]
+__all__ = [
+    "CHUNK_LINES",
+    "Counts",
+    "Outcome",
+    "Part",
+    "Screened",
+    "Wanted",
+    "Worker",
+    "default_workers",
+    "screen_files",
+]
 
 IN_FLIGHT_PER_WORKER = 2  # chunks handed to each worker ahead: it never waits, memory stays flat
 
@@ -37,19 +47,30 @@ IN_FLIGHT_PER_WORKER = 2  # chunks handed to each worker ahead: it never waits, 
 @dataclass
 class Screened:
     """What a worker makes of a chunk's declarations, in the set's order: each decision
-    (the contract's JSON object), its summary row (report, counts), a digest of its
-    content (one id, two contents is flagged), and the set prepared for storing (its
-    declarations travel apart: this process has them already)."""
+    as one line of JSON (`--format json`), as the contract's JSON object when the outputs
+    need one (else None: the parent then never unpickles them), its summary row (report,
+    counts), a digest of its content (one id, two contents is flagged), and the set
+    prepared for storing (its declarations travel apart: this process has them)."""
 
-    decisions: list[dict[str, Any]]
+    texts: list[str]
+    decisions: list[dict[str, Any]] | None
     rows: list[dict[str, Any]]
     digests: list[bytes]
     prepared: Any = None  # storage.records.Prepared, or None when nothing is stored
 
 
+@dataclass(frozen=True)
+class Wanted:
+    """What a run asks of its workers besides the summary rows."""
+
+    keep: bool = False  # a set prepared for storing
+    decisions: bool = True  # the decisions as dicts (tables, CSV, --out)
+
+
 @dataclass(slots=True)
 class Outcome:
-    """What became of one record: a decision and its summary row, or a rejection."""
+    """What became of one record: a decision (`row`, its summary, is set; `text`, its
+    JSON line; `decision` the dict when asked for), or a rejection."""
 
     lines: int
     decision: dict[str, Any] | None = None
@@ -57,6 +78,7 @@ class Outcome:
     rejected: Rejected | None = None
     digest: bytes = b""
     location: str = ""
+    text: str = ""
 
 
 @dataclass
@@ -77,13 +99,14 @@ class Part:
         assert self.screened is not None
         found = self.screened
         lines = declarations.headers["lines"].to_list()
-        where = [str(place) for place in declarations.locations()]
+        where = declarations.location_texts()
+        dicts = found.decisions
         for outcome in self.chunk.outcomes():
             if isinstance(outcome, Rejected):
                 yield Outcome(outcome.lines, rejected=outcome)
             else:
-                yield Outcome(lines[outcome], found.decisions[outcome], found.rows[outcome],
-                              digest=found.digests[outcome], location=where[outcome])  # fmt: skip
+                yield Outcome(lines[outcome], dicts[outcome] if dicts is not None else None, found.rows[outcome],
+                              None, found.digests[outcome], where[outcome], found.texts[outcome])  # fmt: skip
 
     @property
     def declarations(self) -> int:
@@ -129,8 +152,9 @@ class Worker:
             self.screener = Screener(self.pack, registry, without_registry=self.without_registry)
         return self.screener
 
-    def screen(self, declarations: DeclarationSet, at: dt.datetime, keep: bool) -> Screened:
-        """Screen a set with the core; with `keep`, prepare it for storing too."""
+    def screen(self, declarations: DeclarationSet, at: dt.datetime, wanted: Wanted) -> Screened:
+        """Screen a set with the core, and make what the run wants of it."""
+        from .reporting import json_line
         from .screening.core import screen_set
         from .storage.content import content_hashes
         from .storage.records import prepare
@@ -141,7 +165,7 @@ class Worker:
         screener.registry.end_block()  # no read held open while storing (see StoredRegistry.end_block)
         rows = summary_rows(found.decisions, found.registered, declarations)
         prepared = None
-        if keep:
+        if wanted.keep:
             prepared = prepare(found.screened)
             hashes = prepared.heads.get_column("content_hash").to_list()
             # what storing needs no more (facts are in the signatures), and what this process has
@@ -149,7 +173,9 @@ class Worker:
             prepared = dataclasses.replace(prepared, screened=slim)
         else:
             hashes = content_hashes(declarations.headers, declarations.items)
-        return Screened(found.decisions, rows, [bytes.fromhex(h[:32]) for h in hashes], prepared)
+        texts = [json_line(decision) for decision in found.decisions]
+        decisions = found.decisions if wanted.decisions else None
+        return Screened(texts, decisions, rows, [bytes.fromhex(h[:32]) for h in hashes], prepared)
 
     def close(self) -> None:
         if self._lookups is not None:
@@ -198,21 +224,21 @@ def _take_worker(worker: Worker) -> None:
     _WORKER = worker
 
 
-def _screen_in_child(declarations: DeclarationSet, at: dt.datetime, keep: bool) -> Screened:
+def _screen_in_child(declarations: DeclarationSet, at: dt.datetime, wanted: Wanted) -> Screened:
     assert _WORKER is not None
-    return _WORKER.screen(declarations, at, keep)
+    return _WORKER.screen(declarations, at, wanted)
 
 
 Screening = Callable[[Iterable[Chunk]], Iterator[Part]]
 
 
-def local_screening(worker: Worker, at: dt.datetime, workers: int, keep: bool) -> Screening:
+def local_screening(worker: Worker, at: dt.datetime, workers: int, wanted: Wanted = Wanted()) -> Screening:
     """Screen chunks in this process (one worker), or on `workers` spawned processes."""
 
     def here(chunks: Iterable[Chunk]) -> Iterator[Part]:
         try:
             for chunk in chunks:
-                yield Part(chunk, worker.screen(chunk.declarations, at, keep) if len(chunk.declarations) else None)
+                yield Part(chunk, worker.screen(chunk.declarations, at, wanted) if len(chunk.declarations) else None)
         finally:
             worker.close()
 
@@ -222,7 +248,7 @@ def local_screening(worker: Worker, at: dt.datetime, workers: int, keep: bool) -
             pending: deque[tuple[Chunk, Any]] = deque()
             for chunk in chunks:
                 job = (
-                    pool.apply_async(_screen_in_child, (chunk.declarations, at, keep))
+                    pool.apply_async(_screen_in_child, (chunk.declarations, at, wanted))
                     if len(chunk.declarations)
                     else None
                 )
@@ -362,11 +388,11 @@ class Counts:
             self.refused.append(outcome.rejected.location.source)
             return
         self.lines += outcome.lines
-        if outcome.decision is None or outcome.row is None:
+        if outcome.row is None:
             self.rejected += 1
             self.rejected_lines += outcome.lines
             return
-        verdict = outcome.decision["decision"]
+        verdict = outcome.row["decision"]
         self.declarations += 1
         self.screened_lines += outcome.lines
         self.decisions[verdict] += 1

@@ -105,10 +105,11 @@ def _run(store: Store, paths: list[str], quiet: bool, **options: Any) -> batch.C
         outcomes = batch.screen_files(paths, screening, writer, sys.stdin, options["sheet"])
         with progress:
             task = progress.add_task("screening", total=_total_bytes(paths))
-            for outcome in _flag_repeated_ids(outcomes, err):
+            for number, outcome in enumerate(_flag_repeated_ids(outcomes, err)):
                 counts.add(outcome)
                 sinks.write(outcome)
-                progress.update(task, completed=bytes_done(), lines=counts.lines)
+                if number % PROGRESS_EVERY == 0:
+                    progress.update(task, completed=bytes_done(), lines=counts.lines)
             # the last writes happen under the bar, so the summary follows it at once
             sinks.finish(pack.version, at, paths, counts)
     if not quiet:
@@ -118,6 +119,9 @@ def _run(store: Store, paths: list[str], quiet: bool, **options: Any) -> batch.C
         stored_in = store.url if keep and counts.declarations else None
         click.echo(_where(time.monotonic() - started, stored_in, keep, options), err=True)
     return counts
+
+
+PROGRESS_EVERY = 1000  # outcomes between updates of the bar: it redraws 10 times a second at most anyway
 
 
 def _writer(db_url: str, officer: str | None) -> Any:
@@ -156,16 +160,17 @@ def _screening(store: Store, pack: Any, at: dt.datetime, options: dict[str, Any]
 
     without = options["no_registry"]
     empty = RegistryIndex([], [], [])
-    keep = not options["no_store"]
+    # the decisions as dicts only for the outputs that read them (JSON Lines come as text)
+    wanted = batch.Wanted(not options["no_store"], options["fmt"] != "json" or bool(options["out"]))
     if options["cluster"]:
         from .cluster import cluster_screening
 
         # cluster workers have no database: they get a registry snapshot
         snapshot = empty if without else store.registry_index()
-        return cluster_screening(options["cluster"], pack, snapshot, at, keep, without)
+        return cluster_screening(options["cluster"], pack, snapshot, at, wanted, without)
     workers = options["workers"] or batch.default_workers()
     registry = empty if without else (store.registry_index() if _snapshot_pays(store) else None)
-    return batch.local_screening(batch.Worker(pack, registry, store.url, without), at, workers, keep)
+    return batch.local_screening(batch.Worker(pack, registry, store.url, without), at, workers, wanted)
 
 
 SNAPSHOT_COMPANIES = 20_000  # ~10 KB a company in memory: 200 MB at most, loaded in seconds
@@ -187,8 +192,8 @@ def _flag_repeated_ids(outcomes: Iterator[batch.Outcome], err: Console) -> Itera
     revision, as `submit` does), and the analyst is told, since one is probably a mistake."""
     seen: dict[str, tuple[bytes, str]] = {}
     for outcome in outcomes:
-        if outcome.decision is not None:
-            ident = outcome.decision["declaration_id"]
+        if outcome.row is not None:
+            ident = outcome.row["declaration_id"]
             first = seen.setdefault(ident, (outcome.digest, outcome.location))
             if first[0] != outcome.digest:
                 click.echo(
@@ -236,24 +241,28 @@ class _Sinks:
     def write(self, outcome: batch.Outcome) -> None:
         from . import reporting
 
-        if outcome.decision is None or outcome.row is None:
+        if outcome.row is None:
             assert outcome.rejected is not None
             for line in reporting.rejection_lines(outcome.rejected):
                 self._say(line)
             if self.rejects is not None:
                 self.rejects.write(outcome.rejected)
             return
-        decision = outcome.decision
         if self.fmt == "json":
-            self.out.write(reporting.json_line(decision) + "\n")
+            self.out.write(outcome.text + "\n")  # made by the worker
         elif self.csv is not None:
-            self.csv.write(decision)
+            self.csv.write(self._decision(outcome))
         elif self.table is not None:
-            self.table.add(decision)
+            self.table.add(self._decision(outcome))
         if self.results is not None:
-            self.results.write(decision)
+            self.results.write(self._decision(outcome))
         if self.report is not None:
             self.report.add(outcome.row)
+
+    @staticmethod
+    def _decision(outcome: batch.Outcome) -> dict[str, Any]:
+        assert outcome.decision is not None  # asked of the workers for these outputs: see _screening
+        return outcome.decision
 
     def finish(self, version: str, at: dt.datetime, paths: list[str], counts: batch.Counts) -> None:
         if self.table is not None:

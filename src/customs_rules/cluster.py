@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .batch import Part, Screened, Screening, Worker
+from .batch import Part, Screened, Screening, Wanted, Worker
 from .errors import CustomsRulesError
 from .io import Chunk
 from .registry import CompanyRecord, PersonRecord, RegistryIndex, WatchlistRecord
@@ -73,17 +73,18 @@ def _worker_for(snapshot: Snapshot) -> Worker:
     return worker
 
 
-def screen_remote(snapshot: Snapshot, declarations: DeclarationSet, at: dt.datetime, keep: bool) -> Screened:
+def screen_remote(snapshot: Snapshot, declarations: DeclarationSet, at: dt.datetime, wanted: Wanted) -> Screened:
     """Runs on a Dask worker: the same core as a local worker, on a set of whole declarations."""
-    return _worker_for(snapshot).screen(declarations, at, keep)
+    return _worker_for(snapshot).screen(declarations, at, wanted)
 
 
 def cluster_screening(
-    address: str, pack: RulePack, registry: RegistryIndex, at: dt.datetime, keep: bool = False,
+    address: str, pack: RulePack, registry: RegistryIndex, at: dt.datetime, wanted: Wanted | None = None,
     without_registry: bool = False,
 ) -> Screening:  # fmt: skip
     """Screen chunks on the cluster at `address` (reached now: a wrong address is said
     before anything is read), in input order."""
+    wanted = wanted or Wanted()
     client = _connect(address)
     snapshot = snapshot_of(pack, registry, without_registry)
 
@@ -94,7 +95,7 @@ def cluster_screening(
             pending: deque[tuple[Chunk, Any]] = deque()
             for chunk in chunks:
                 job = (
-                    client.submit(screen_remote, remote, chunk.declarations, at, keep, pure=False)
+                    client.submit(screen_remote, remote, chunk.declarations, at, wanted, pure=False)
                     if len(chunk.declarations)
                     else None
                 )
