@@ -186,7 +186,8 @@ def test_a_cluster_run_says_what_it_stored(db_url: str, tmp_path: Path, monkeypa
 
     def handed_back(address: str, pack: Any, registry: Any, at: Any, wanted: Any, without: bool) -> Any:
         assert address == "tcp://scheduler:8786" and wanted.keep
-        return batch.local_screening(batch.Worker(pack, registry, without_registry=without), at, 1, wanted)
+        worker = batch.Worker(pack, None, None, without, registry.frames, registry.watchlist)  # as a remote one
+        return batch.local_screening(worker, at, 1, wanted)
 
     monkeypatch.setattr(cluster, "cluster_screening", handed_back)
     _fail_on_the_block_of(_ids_of(second)[10], monkeypatch)

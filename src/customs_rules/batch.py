@@ -23,9 +23,8 @@ import polars as pl
 from .batch_pool import abandon, default_workers, spawn_pool
 from .errors import StorageError
 from .io import CHUNK_LINES, Chunk, read_chunks
-from .models import Party
 from .parsing import Rejected
-from .registry import RegistryLookup
+from .registry import RegistryIndex, WatchlistRecord
 from .rules import RulePack
 from .screening.frames import DeclarationSet
 
@@ -127,29 +126,39 @@ class Part:
 
 @dataclass
 class Worker:
-    """Per process: the compiled pack and the registry, built once. Without a registry
-    snapshot it looks parties up in the database at `db_url`."""
+    """Per process: the compiled pack and the compiled registry, built once. The registry
+    is the in-memory `registry` (compiled once by the core), else the compiled snapshot
+    `frames` and `watchlist` (a cluster's), else the store's at `db_url` as compiled at
+    its load, read once per process."""
 
     pack: RulePack
-    registry: RegistryLookup | None
+    registry: RegistryIndex | None
     db_url: str | None = None
     without_registry: bool = False  # --no-registry: decisions marked as screened without one
+    frames: dict[str, pl.DataFrame] | None = None
+    watchlist: list[WatchlistRecord] = field(default_factory=list)
     screener: Any = None
-    _lookups: Any = None
-    _store: Any = None
+    compiled: Any = None  # entities.compiled.CompiledRegistry, unless `registry` is given
 
     def _screener(self) -> Any:
         from .api import Screener
+        from .entities.compiled import CompiledRegistry
 
         if self.screener is None:  # compiled here: each process needs its own engine
-            registry = self.registry
-            if registry is None:
-                from .storage import Store  # a connection of this process's own, opened once
+            # with a compiled registry, the screener's own (an empty one) is never consulted
+            lookup = self.registry if self.registry is not None else RegistryIndex([], [], [])
+            self.screener = Screener(self.pack, lookup, without_registry=self.without_registry)
+            threshold = self.screener.policy.name_threshold
+            if self.frames is not None:
+                self.compiled = CompiledRegistry(self.frames, self.watchlist, threshold)
+            elif self.registry is None:
+                from .storage import Store  # read once, then closed: no read held open while others store
 
-                self._store = Store(self.db_url)
-                self._lookups = self._store.stored_registry()
-                registry = self._lookups.__enter__()
-            self.screener = Screener(self.pack, registry, without_registry=self.without_registry)
+                store = Store(self.db_url)
+                try:
+                    self.compiled = CompiledRegistry.from_store(store, threshold)
+                finally:
+                    store.close()
         return self.screener
 
     def screen(self, declarations: DeclarationSet, at: dt.datetime, wanted: Wanted) -> Screened:
@@ -159,10 +168,7 @@ class Worker:
         from .storage.content import content_hashes
         from .storage.records import prepare
 
-        screener = self._screener()
-        _prefetch(screener.registry, declarations)
-        found = screen_set(screener, declarations, at)
-        screener.registry.end_block()  # no read held open while storing (see StoredRegistry.end_block)
+        found = screen_set(self._screener(), declarations, at, self.compiled)
         rows = summary_rows(found.decisions, found.registered, declarations)
         prepared = None
         if wanted.keep:
@@ -177,23 +183,8 @@ class Worker:
         decisions = found.decisions if wanted.decisions else None
         return Screened(texts, decisions, rows, [bytes.fromhex(h[:32]) for h in hashes], prepared)
 
-    def close(self) -> None:
-        if self._lookups is not None:
-            self._lookups.__exit__(None, None, None)
-        if self._store is not None:
-            self._store.close()
-
 
 _NO_FACTS = pl.DataFrame()
-
-
-def _prefetch(registry: RegistryLookup, declarations: DeclarationSet) -> None:
-    """The database back-end fetches the set's distinct parties in a few queries (the
-    in-memory snapshot ignores this)."""
-    columns = [f"{role}_{key}" for role in ("exporter", "consignee") for key in ("name", "id", "country")]
-    frame = declarations.headers.select(columns)
-    parties = set(frame.select(columns[:3]).unique().iter_rows()) | set(frame.select(columns[3:]).unique().iter_rows())
-    registry.prefetch(Party.model_construct(name=n, id=i, country=c) for n, i, c in parties)
 
 
 def summary_rows(
@@ -236,11 +227,8 @@ def local_screening(worker: Worker, at: dt.datetime, workers: int, wanted: Wante
     """Screen chunks in this process (one worker), or on `workers` spawned processes."""
 
     def here(chunks: Iterable[Chunk]) -> Iterator[Part]:
-        try:
-            for chunk in chunks:
-                yield Part(chunk, worker.screen(chunk.declarations, at, wanted) if len(chunk.declarations) else None)
-        finally:
-            worker.close()
+        for chunk in chunks:
+            yield Part(chunk, worker.screen(chunk.declarations, at, wanted) if len(chunk.declarations) else None)
 
     def on_pool(chunks: Iterable[Chunk]) -> Iterator[Part]:
         pool = spawn_pool(workers, _take_worker, worker)

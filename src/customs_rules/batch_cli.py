@@ -163,10 +163,10 @@ def _screening(store: Store, pack: Any, at: dt.datetime, options: dict[str, Any]
     # the decisions as dicts only for the outputs that read them (JSON Lines come as text)
     wanted = batch.Wanted(not options["no_store"], options["fmt"] != "json" or bool(options["out"]))
     if options["cluster"]:
-        from .cluster import cluster_screening
+        from .cluster import Compiled, cluster_screening
 
-        # cluster workers have no database: they get a registry snapshot
-        snapshot = empty if without else store.registry_index()
+        # cluster workers have no database: they get the registry as compiled at its load
+        snapshot = Compiled.of(empty) if without else Compiled.from_store(store)
         return cluster_screening(options["cluster"], pack, snapshot, at, wanted, without)
     workers = options["workers"] or batch.default_workers()
     registry = empty if without else (store.registry_index() if _snapshot_pays(store) else None)

@@ -21,10 +21,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import polars as pl
+
 from .batch import Part, Screened, Screening, Wanted, Worker
+from .entities.compiled import CompiledRegistry
 from .errors import CustomsRulesError
 from .io import Chunk
-from .registry import CompanyRecord, PersonRecord, RegistryIndex, WatchlistRecord
+from .registry import RegistryIndex, WatchlistRecord
 from .rules import RulePack, load_pack
 from .screening.frames import DeclarationSet
 
@@ -32,25 +35,48 @@ IN_FLIGHT_PER_WORKER = 2
 
 
 @dataclass(frozen=True)
+class Compiled:
+    """A registry as compiled (`entities.compiled.CompiledRegistry`'s frames) and its
+    watchlist: what a remote worker screens against."""
+
+    frames: dict[str, pl.DataFrame]
+    watchlist: list[WatchlistRecord]
+
+    @classmethod
+    def of(cls, registry: RegistryIndex) -> Compiled:
+        """A registry in memory, compiled here by the functions `registry load` uses."""
+        records = (registry.company_records(), registry.person_records(), registry.watchlist, registry.threshold)
+        compiled = CompiledRegistry.from_records(*records)
+        return cls({name: getattr(compiled, name) for name in FRAMES}, list(registry.watchlist))
+
+    @classmethod
+    def from_store(cls, store: Any) -> Compiled:
+        """The store's registry as compiled at its load."""
+        return cls(store.registry_frames(), store.watchlist_records())
+
+
+FRAMES = ("companies", "company_keys", "people", "pairs", "edges")
+
+
+@dataclass(frozen=True)
 class Snapshot:
-    """Everything a remote worker needs, as plain data."""
+    """Everything a remote worker needs, as plain data: the rules' files and the registry."""
 
     key: str
     rules: dict[str, str]
-    companies: list[CompanyRecord]
-    people: list[PersonRecord]
-    watchlist: list[WatchlistRecord]
+    registry: Compiled
     without_registry: bool = False  # --no-registry: the decisions say so
 
 
-def snapshot_of(pack: RulePack, registry: RegistryIndex, without_registry: bool = False) -> Snapshot:
-    companies = list(registry.companies.values())
-    people = [p for group in registry.people.values() for p in group]
+def snapshot_of(pack: RulePack, registry: RegistryIndex | Compiled, without_registry: bool = False) -> Snapshot:
+    compiled = registry if isinstance(registry, Compiled) else Compiled.of(registry)
     digest = hashlib.sha256(pack.version.encode() + (b"\0without" if without_registry else b""))
-    for record in (*companies, *people, *registry.watchlist):
+    for name in FRAMES:  # which registry: enough to tell the snapshots of one run apart
+        frame = compiled.frames[name]
+        digest.update(f"{name}:{frame.height}:{frame.hash_rows(seed=0).sum()}".encode())
+    for record in compiled.watchlist:
         digest.update(record.model_dump_json().encode())
-    registry_rows = (companies, people, list(registry.watchlist))
-    return Snapshot(digest.hexdigest(), pack.contents, *registry_rows, without_registry)
+    return Snapshot(digest.hexdigest(), pack.contents, compiled, without_registry)
 
 
 _WORKERS: dict[str, Worker] = {}  # per worker process, one engine per snapshot
@@ -66,8 +92,8 @@ def _worker_for(snapshot: Snapshot) -> Worker:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_text(text, encoding="utf-8")
             pack = load_pack(Path(folder) / "rules")
-        registry = RegistryIndex(snapshot.companies, snapshot.people, snapshot.watchlist)
-        worker = Worker(pack, registry, without_registry=snapshot.without_registry)
+        compiled = snapshot.registry
+        worker = Worker(pack, None, None, snapshot.without_registry, compiled.frames, compiled.watchlist)
         _WORKERS.clear()  # a new snapshot replaces the old one: one compiled engine at a time
         _WORKERS[snapshot.key] = worker
     return worker
@@ -79,7 +105,7 @@ def screen_remote(snapshot: Snapshot, declarations: DeclarationSet, at: dt.datet
 
 
 def cluster_screening(
-    address: str, pack: RulePack, registry: RegistryIndex, at: dt.datetime, wanted: Wanted | None = None,
+    address: str, pack: RulePack, registry: RegistryIndex | Compiled, at: dt.datetime, wanted: Wanted | None = None,
     without_registry: bool = False,
 ) -> Screening:  # fmt: skip
     """Screen chunks on the cluster at `address` (reached now: a wrong address is said
