@@ -20,6 +20,7 @@ from typing import Any, TextIO
 
 import polars as pl
 
+from .batch_counts import Counts
 from .batch_pool import abandon, default_workers, spawn_pool
 from .errors import StorageError
 from .io import Chunk, read_chunks
@@ -30,13 +31,16 @@ from .screening.frames import DeclarationSet
 
 __all__ = [
     "CHUNK_LINES",
+    "ChunkScreener",
     "Counts",
     "Outcome",
     "Part",
     "Screened",
+    "StoppedRun",
     "Wanted",
     "Worker",
     "default_workers",
+    "local_screening",
     "screen_files",
 ]
 
@@ -224,10 +228,10 @@ def _screen_in_child(declarations: DeclarationSet, at: dt.datetime, wanted: Want
     return _WORKER.screen(declarations, at, wanted)
 
 
-Screening = Callable[[Iterable[Chunk]], Iterator[Part]]
+ChunkScreener = Callable[[Iterable[Chunk]], Iterator[Part]]  # chunks in, screened parts out, in order
 
 
-def local_screening(worker: Worker, at: dt.datetime, workers: int, wanted: Wanted = Wanted()) -> Screening:
+def local_screening(worker: Worker, at: dt.datetime, workers: int, wanted: Wanted = Wanted()) -> ChunkScreener:
     """Screen chunks in this process (one worker), or on `workers` spawned processes."""
 
     def here(chunks: Iterable[Chunk]) -> Iterator[Part]:
@@ -266,7 +270,7 @@ def _collected(chunk: Chunk, job: Any) -> Part:
 
 
 def screen_files(
-    paths: Iterable[str], screening: Screening, writer: Any = None, stream: TextIO | None = None,
+    paths: Iterable[str], screening: ChunkScreener, writer: Any = None, stream: TextIO | None = None,
     sheet: str | None = None, chunk_lines: int | None = None,
 ) -> Iterator[Outcome]:  # fmt: skip
     """Every record's outcome, in input order: read in chunks, screened by `screening`,
@@ -357,45 +361,3 @@ class StoredSoFar:
             # without this, the count above read as all that was missing
             RERUN,
         )
-
-
-@dataclass
-class Counts:
-    """What a run did, line by line: screened + rejected lines add up to the input."""
-
-    lines: int = 0
-    screened_lines: int = 0
-    rejected_lines: int = 0
-    declarations: int = 0
-    rejected: int = 0
-    decisions: dict[str, int] = field(default_factory=lambda: {"hold": 0, "inspect": 0, "release": 0})
-    decided_lines: dict[str, int] = field(default_factory=lambda: {"hold": 0, "inspect": 0, "release": 0})
-    rules: dict[str, int] = field(default_factory=dict)
-    held_exporters: dict[str, int] = field(default_factory=dict)
-    held_consignees: dict[str, int] = field(default_factory=dict)
-    refused: list[str] = field(default_factory=list)  # inputs not read at all: no line counted
-
-    def add(self, outcome: Outcome) -> None:
-        if outcome.rejected is not None and outcome.rejected.refusal is not None:
-            self.refused.append(outcome.rejected.location.source)
-            return
-        self.lines += outcome.lines
-        if outcome.row is None:
-            self.rejected += 1
-            self.rejected_lines += outcome.lines
-            return
-        verdict = outcome.row["decision"]
-        self.declarations += 1
-        self.screened_lines += outcome.lines
-        self.decisions[verdict] += 1
-        self.decided_lines[verdict] += outcome.lines
-        for rule_id in outcome.row["rule_ids"]:
-            self.rules[rule_id] = self.rules.get(rule_id, 0) + 1
-        if verdict == "hold":
-            exporter, consignee = outcome.row["exporter"], outcome.row["consignee"]
-            self.held_exporters[exporter] = self.held_exporters.get(exporter, 0) + 1
-            self.held_consignees[consignee] = self.held_consignees.get(consignee, 0) + 1
-
-    @property
-    def screened(self) -> int:
-        return self.declarations

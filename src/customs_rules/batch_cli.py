@@ -153,7 +153,7 @@ def _safe_url(url: str) -> str:
         return "the database"  # not a URL we can read: say nothing that might be a secret
 
 
-def _screening(store: Store, pack: Any, at: dt.datetime, options: dict[str, Any]) -> batch.Screening:
+def _screening(store: Store, pack: Any, at: dt.datetime, options: dict[str, Any]) -> batch.ChunkScreener:
     """Where chunks are screened: here, on worker processes, or on a Dask cluster."""
     from . import batch
     from .registry import RegistryIndex
@@ -177,13 +177,9 @@ SNAPSHOT_COMPANIES = 20_000  # ~10 KB a company in memory: 200 MB at most, loade
 
 
 def _snapshot_pays(store: Store) -> bool:
-    """Load the registry into memory (shared by the forked workers) only when it is small.
-
-    A big registry is looked up in the database instead, in bulk per block and cached
-    per worker: measured on 100k lines against 100k companies, that was as fast as the
-    snapshot (77.6 s against 84.4 s with 2 workers, the snapshot's 30 s load included)
-    and kept each process under 260 MB instead of 800 MB, so memory stays flat however
-    big the registry and the input grow."""
+    """Read the registry here and hand it to the workers (each compiles it) only when it
+    is small; a big one is read by each worker from the tables `registry load` compiled,
+    which spares compiling it again and keeps this process's memory out of it."""
     return store.registry_counts()["companies"] <= SNAPSHOT_COMPANIES
 
 

@@ -23,7 +23,7 @@ from typing import Any
 
 import polars as pl
 
-from .batch import Part, Screened, Screening, Wanted, Worker
+from .batch import ChunkScreener, Part, Screened, Wanted, Worker
 from .entities.compiled import CompiledRegistry
 from .errors import CustomsRulesError
 from .io import Chunk
@@ -107,7 +107,7 @@ def screen_remote(snapshot: Snapshot, declarations: DeclarationSet, at: dt.datet
 def cluster_screening(
     address: str, pack: RulePack, registry: RegistryIndex | Compiled, at: dt.datetime, wanted: Wanted | None = None,
     without_registry: bool = False,
-) -> Screening:  # fmt: skip
+) -> ChunkScreener:  # fmt: skip
     """Screen chunks on the cluster at `address` (reached now: a wrong address is said
     before anything is read), in input order."""
     wanted = wanted or Wanted()
