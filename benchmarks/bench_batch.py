@@ -100,8 +100,9 @@ def read_only(data: Path) -> tuple[int, float]:
     return rows, time.perf_counter() - start
 
 
-def pg_database(server: str, name: str, create: bool) -> str:
-    """A database on the PostgreSQL server at `server` created afresh (or dropped), its URL."""
+def pg_database(server: str, name: str, create: bool, template: str | None = None) -> str:
+    """A database on the PostgreSQL server at `server` created afresh (a copy of
+    `template` if given) or dropped; its URL."""
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 
@@ -109,9 +110,12 @@ def pg_database(server: str, name: str, create: bool) -> str:
     with engine.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         if create:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
+            conn.execute(text(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")))
     engine.dispose()
     return make_url(server).set(database=name).render_as_string(hide_password=False)
+
+
+PG_BASE, PG_RUN = "customs_rules_bench_registry", "customs_rules_bench_run"
 
 
 def load_registry(cli: list[str], url: str, registry: Path) -> float:
@@ -141,17 +145,18 @@ def main() -> None:
     size_mb = data.stat().st_size / 1e6
     print(f"input: {rows:,} lines ({size_mb:.0f} MB), registry of {args.companies:,} companies ({work})")
     print(f"csv.DictReader read only: {read_s:.2f} s ({rows / read_s:,.0f} lines/s)")
-    pg_url = None
-    if "postgresql" in args.modes:
-        pg_url = pg_database(args.pg, "customs_rules_bench", create=True)
-        print(f"registry load on PostgreSQL: {load_registry(cli, pg_url, work / 'registry'):.1f} s")
+    if "postgresql" in args.modes:  # the registry loaded once; each run gets a fresh copy of it
+        base_url = pg_database(args.pg, PG_BASE, create=True)
+        print(f"registry load on PostgreSQL: {load_registry(cli, base_url, work / 'registry'):.1f} s")
     try:
         for mode in args.modes:
             for workers in args.workers:
+                pg_url = pg_database(args.pg, PG_RUN, True, PG_BASE) if mode == "postgresql" else None
                 run_mode(mode, workers, cli, data, base_db, work, pg_url, rows, read_s)
     finally:
-        if pg_url is not None:
-            pg_database(args.pg, "customs_rules_bench", create=False)
+        if "postgresql" in args.modes:
+            pg_database(args.pg, PG_RUN, create=False)
+            pg_database(args.pg, PG_BASE, create=False)
 
 
 MODES = ("sqlite", "no-store", "postgresql")
