@@ -1,12 +1,16 @@
-"""Batch screening at scale: lines/s and peak memory of `screen`, by number of workers.
+"""Batch screening at scale: `screen` against csv.DictReader's read, with its peak memory.
 
-    python benchmarks/bench_batch.py [--lines 1000000] [--companies 100000] [--workers 1 2] [--no-store] [--keep DIR]
+    python benchmarks/bench_batch.py [--lines 1000000] [--companies 100000] [--workers 2]
+        [--modes sqlite no-store postgresql] [--pg postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
+        [--keep DIR]
 
 It generates a shipments CSV (about 5% listed goods, 10% to RU/BY, some linked parties)
-drawn from a synthetic registry, loads the registry into a fresh SQLite database, then,
+drawn from a synthetic registry, loads the registry into a fresh SQLite database (and,
+for `postgresql`, into a fresh database on the `--pg` server, dropped at the end), then,
 in the same run, times Python's csv.DictReader reading the file (nothing else) and
-`customs-rules -q screen FILE --format json --workers N` storing everything, for each N.
-Peak RSS is sampled from /proc every 0.1 s and counts the parent and all its workers.
+`customs-rules -q screen FILE --format json --workers N` for each mode: storing on
+SQLite, `--no-store`, storing on PostgreSQL. Peak RSS is sampled from /proc every 0.1 s
+and counts the whole process tree (the parent and its spawned workers).
 """
 
 from __future__ import annotations
@@ -96,12 +100,42 @@ def read_only(data: Path) -> tuple[int, float]:
     return rows, time.perf_counter() - start
 
 
+def pg_database(server: str, name: str, create: bool, template: str | None = None) -> str:
+    """A database on the PostgreSQL server at `server` created afresh (a copy of
+    `template` if given) or dropped; its URL."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    engine = create_engine(server, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        if create:
+            conn.execute(text(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")))
+    engine.dispose()
+    return make_url(server).set(database=name).render_as_string(hide_password=False)
+
+
+PG_BASE, PG_RUN = "customs_rules_bench_registry", "customs_rules_bench_run"
+
+
+def load_registry(cli: list[str], url: str, registry: Path) -> float:
+    start = time.perf_counter()
+    subprocess.run(
+        [*cli, "--db", url, "registry", "load", "--companies", str(registry / "companies.csv"),
+         "--people", str(registry / "people.csv")],
+        check=True,
+    )  # fmt: skip
+    return time.perf_counter() - start
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--lines", type=int, default=1_000_000)
     parser.add_argument("--companies", type=int, default=100_000)
-    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
-    parser.add_argument("--no-store", action="store_true", help="screen without storing (to see the storing cost)")
+    parser.add_argument("--workers", type=int, nargs="+", default=[2])
+    parser.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES))
+    parser.add_argument("--pg", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
+                        help="a PostgreSQL server URL: the benchmark creates and drops its own database there")  # fmt: skip
     parser.add_argument("--keep", type=Path, help="work in this directory and keep the files")
     args = parser.parse_args()
     work = args.keep or Path(tempfile.mkdtemp(prefix="cr-batch-"))
@@ -111,20 +145,44 @@ def main() -> None:
     size_mb = data.stat().st_size / 1e6
     print(f"input: {rows:,} lines ({size_mb:.0f} MB), registry of {args.companies:,} companies ({work})")
     print(f"csv.DictReader read only: {read_s:.2f} s ({rows / read_s:,.0f} lines/s)")
-    for workers in args.workers:
-        db = work / f"bench-{workers}.db"
+    if "postgresql" in args.modes:  # the registry loaded once; each run gets a fresh copy of it
+        base_url = pg_database(args.pg, PG_BASE, create=True)
+        print(f"registry load on PostgreSQL: {load_registry(cli, base_url, work / 'registry'):.1f} s")
+    try:
+        for mode in args.modes:
+            for workers in args.workers:
+                pg_url = pg_database(args.pg, PG_RUN, True, PG_BASE) if mode == "postgresql" else None
+                run_mode(mode, workers, cli, data, base_db, work, pg_url, rows, read_s)
+    finally:
+        if "postgresql" in args.modes:
+            pg_database(args.pg, PG_RUN, create=False)
+            pg_database(args.pg, PG_BASE, create=False)
+
+
+MODES = ("sqlite", "no-store", "postgresql")
+
+
+def run_mode(mode: str, workers: int, cli: list[str], data: Path, base_db: Path, work: Path, pg_url: str | None,
+             rows: int, read_s: float) -> None:  # fmt: skip
+    db = work / f"bench-{workers}.db"
+    if mode == "postgresql":
+        assert pg_url is not None
+        url = pg_url
+    else:
         shutil.copyfile(base_db, db)
-        command = [*cli, "--db", f"sqlite:///{db}", "screen", str(data), "--format", "json", "--workers", str(workers)]
-        if args.no_store:
-            command.append("--no-store")
-        seconds, peak_mb, pss_mb, code = run_measured(command)
-        what = "no store" if args.no_store else "store"
-        print(
-            f"screen ({what}, JSON out), {workers} worker(s): {seconds:.1f} s, {rows / seconds:,.0f} lines/s, "
-            f"peak RSS {peak_mb:,} MB / PSS {pss_mb:,} MB (parent + workers), "
-            f"ratio read/screen {read_s / seconds:.3f}, exit {code}"
-        )
-        db.unlink(missing_ok=True)
+        url = f"sqlite:///{db}"
+    command = [*cli, "--db", url, "screen", str(data), "--format", "json", "--workers", str(workers)]
+    if mode == "no-store":
+        command.append("--no-store")
+    seconds, peak_mb, pss_mb, code = run_measured(command)
+    what = {"sqlite": "storing on SQLite", "no-store": "--no-store", "postgresql": "storing on PostgreSQL"}[mode]
+    print(
+        f"screen ({what}, JSON out), {workers} worker(s): {seconds:.1f} s, {rows / seconds:,.0f} lines/s, "
+        f"ratio read/screen {read_s / seconds:.3f}, peak RSS {peak_mb:,} MB / PSS {pss_mb:,} MB "
+        f"(process tree), exit {code}",
+        flush=True,
+    )
+    db.unlink(missing_ok=True)
 
 
 if __name__ == "__main__":

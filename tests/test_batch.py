@@ -41,15 +41,31 @@ def sqlite_url(sqlite_url: str) -> str:
     return sqlite_url
 
 
+def screened(
+    pack: RulePack, registry: RegistryIndex | None, paths: list[str], workers: int, db_url: str | None = None
+) -> Any:
+    """Every outcome, read in chunks of 7 lines (so declarations and rejections cross
+    chunk boundaries), screened by `workers` processes."""
+    screening = batch.local_screening(batch.Worker(pack, registry, db_url), AT, workers)
+    return batch.screen_files(paths, screening, chunk_lines=7)
+
+
 def outcomes(pack: RulePack, registry: RegistryIndex, paths: list[str], workers: int) -> list[Any]:
-    results = batch.screen_blocks(batch.blocks(paths, size=7), pack, registry, AT, workers)
-    return [o.decision if o.decision else [str(e) for e in o.rejected.errors] for o in results]
+    return [
+        o.decision if o.decision else [str(e) for e in o.rejected.errors]
+        for o in screened(pack, registry, paths, workers)
+    ]
 
 
-def test_results_are_identical_for_any_number_of_workers(pack: RulePack, small_registry: RegistryIndex) -> None:
-    paths = [str(SHIPMENTS), str(BAD_ROWS)]
+def test_results_are_identical_for_any_number_of_workers(
+    pack: RulePack, small_registry: RegistryIndex, tmp_path: Path
+) -> None:
+    # a batch CSV, a gzip-compressed one with bad rows, and JSON Lines: every reader's chunks
+    packed = tmp_path / "bad_rows.csv.gz"
+    packed.write_bytes(gzip.compress(BAD_ROWS.read_bytes()))
+    paths = [str(SHIPMENTS), str(packed), str(FIXTURES / "declarations" / "batch.jsonl")]
     one = outcomes(pack, small_registry, paths, 1)
-    assert len(one) > 150
+    assert len(one) > 150 and any(isinstance(o, list) for o in one)
     assert outcomes(pack, small_registry, paths, 2) == one
     assert outcomes(pack, small_registry, paths, 3) == one
 
@@ -182,12 +198,13 @@ def test_unknown_cluster_address_is_a_clear_error(sqlite_url: str) -> None:
 
 def test_a_dask_cluster_gives_the_same_results(pack: RulePack, small_registry: RegistryIndex) -> None:
     distributed = pytest.importorskip("distributed")
-    from customs_rules.cluster import screen_on_cluster
+    from customs_rules.cluster import cluster_screening
 
     paths = [str(SHIPMENTS), str(BAD_ROWS)]
     local = outcomes(pack, small_registry, paths, 1)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
-        remote = screen_on_cluster(cluster.scheduler_address, batch.blocks(paths, size=7), pack, small_registry, AT)
+        screening = cluster_screening(cluster.scheduler_address, pack, small_registry, AT)
+        remote = batch.screen_files(paths, screening, chunk_lines=7)
         found = [o.decision if o.decision else [str(e) for e in o.rejected.errors] for o in remote]
     assert found == local
 
@@ -342,7 +359,7 @@ def test_database_lookups_equal_the_registry_snapshot(pack: RulePack, db_url: st
         store.close()
     paths = [str(SHIPMENTS)]
     with_snapshot = outcomes(pack, snapshot, paths, 1)
-    looked_up = batch.screen_blocks(batch.blocks(paths, size=7), pack, None, AT, 2, db_url)
+    looked_up = screened(pack, None, paths, 2, db_url)
     assert [o.decision for o in looked_up] == with_snapshot
 
 
@@ -372,3 +389,16 @@ def test_a_big_registry_is_looked_up_in_the_database_with_the_same_decisions(
     assert chosen == [True, False]
     assert len(decisions[0]) == 153 and decisions[0] == decisions[1]
     assert {d["decision"] for d in decisions[1]} == {"hold", "inspect", "release"}
+
+
+def test_location_texts_are_the_locations_as_said() -> None:
+    from customs_rules.errors import Location
+    from customs_rules.screening.frames import DeclarationSet
+
+    (parsed,) = [p for p in read_declarations(str(FIXTURES / "declarations" / "clean_wheat.json"))]
+    assert isinstance(parsed, Parsed)
+    places = [Location("day.csv", 12), Location("list.json", 1, 3), Location("", None, 4), Location()]
+    found = DeclarationSet.from_declarations([parsed.declaration] * len(places), places)
+    assert found.location_texts() == [str(place) for place in places] == [
+        "day.csv:12", "list.json:1, record 3", "<input>, record 4", "<input>"
+    ]  # fmt: skip

@@ -23,6 +23,7 @@ from customs_rules.api import default_rules_dir
 from customs_rules.cli import main
 from customs_rules.rules import load_pack
 from customs_rules.storage import DecisionRecord, DeclarationRecord, Store, bulk
+from customs_rules.storage.writer import SetWriter
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "fixtures"
@@ -124,8 +125,9 @@ def test_two_batches_that_read_before_either_stores_store_each_decision_once(
     screened: list[int] = []
 
     def run() -> None:
-        jobs = batch.blocks([str(path)], size=10_000)  # one block: one transaction
-        outcomes = batch.screen_blocks(jobs, pack, None, at, 1, db_url, True, "thread")
+        screening = batch.local_screening(batch.Worker(pack, None, db_url), at, 1, batch.Wanted(keep=True))
+        writer = SetWriter(Store(db_url), "screen", "thread")
+        outcomes = batch.screen_files([str(path)], screening, writer)  # one chunk: one transaction
         screened.append(sum(o.decision is not None for o in outcomes))
 
     threads = [threading.Thread(target=run) for _ in range(2)]

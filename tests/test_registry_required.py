@@ -238,16 +238,17 @@ def test_the_library_refuses_with_a_typed_error(db_url: str) -> None:
 
 
 def test_cluster_workers_mark_decisions_too(pack: Any) -> None:
-    from customs_rules import batch
+    from customs_rules.batch import Wanted
     from customs_rules.cluster import screen_remote, snapshot_of
+    from customs_rules.io import read_chunks
     from customs_rules.registry import RegistryIndex
 
     empty = RegistryIndex([], [], [])
     marked = snapshot_of(pack, empty, without_registry=True)
     assert marked.key != snapshot_of(pack, empty).key  # never mistaken for a snapshot of an empty registry
-    (block,) = list(batch.blocks([str(SEED)]))
+    (chunk,) = list(read_chunks([str(SEED)]))
     at = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
-    (outcome,) = screen_remote(marked, block, at)  # what a Dask worker runs
-    assert outcome.decision is not None and outcome.decision["screened_without_registry"] is True
-    (plain,) = screen_remote(snapshot_of(pack, empty), block, at)
-    assert plain.decision is not None and "screened_without_registry" not in plain.decision
+    (decision,) = screen_remote(marked, chunk.declarations, at, Wanted(True)).decisions  # what a Dask worker runs
+    assert decision["screened_without_registry"] is True
+    (plain,) = screen_remote(snapshot_of(pack, empty), chunk.declarations, at, Wanted(True)).decisions
+    assert "screened_without_registry" not in plain

@@ -13,8 +13,9 @@ from click.testing import CliRunner, Result
 from conftest import load_fixture_registry
 from sqlalchemy.exc import OperationalError
 
-from customs_rules import workflow
+from customs_rules import batch, workflow
 from customs_rules.cli import main
+from customs_rules.io import read_chunks
 from customs_rules.storage import DecisionRecord, DeclarationRecord, Store, store
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -55,6 +56,19 @@ def _counts(db: str) -> tuple[int, int]:
         opened.close()
 
 
+CHUNK = 400  # input lines per chunk in these tests
+
+
+def _chunks(path: Path, monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """The chunks the batch reads `path` in (chunks of CHUNK lines from now on)."""
+    monkeypatch.setattr(batch, "CHUNK_LINES", CHUNK)
+    return list(read_chunks([str(path)], chunk_lines=CHUNK))
+
+
+def _ids_of(chunk: Any) -> list[str]:
+    return chunk.declarations.headers["declaration_id"].to_list()
+
+
 @pytest.mark.parametrize("workers", ["1", "2"])
 def test_a_stopped_batch_says_what_it_stored_and_a_rerun_completes_it(
     db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: str
@@ -62,26 +76,26 @@ def test_a_stopped_batch_says_what_it_stored_and_a_rerun_completes_it(
     path = _shipments(tmp_path)
     load_fixture_registry(db_url)
     ids = list(dict.fromkeys(line.split(",", 1)[0] for line in path.read_text().splitlines()[1:]))
-    rows = path.read_text().splitlines()
-    line = next(n for n, text in enumerate(rows, 1) if text.startswith(ids[200] + ","))  # where block 2 starts
+    first, second, *_ = _chunks(path, monkeypatch)
+    where = second.declarations.locations()[0]  # where the second chunk starts
     with monkeypatch.context() as patched:
-        _fail_on_the_block_of(ids[300], patched)  # the second block of 200 declarations
+        _fail_on_the_block_of(_ids_of(second)[10], patched)  # the second chunk
         stopped = _run(db_url, path, workers)
     assert stopped.exit_code == 1, stopped.output
     message = stopped.stderr
     assert "nothing was stored" not in message and FAILING in message
     found = re.search(r"stored: (\d+) declaration\(s\), every one in the (\d+) input line\(s\) before (\S+) ", message)
     assert found is not None, message
-    stored, lines, where = int(found.group(1)), int(found.group(2)), found.group(3)
-    assert where == f"{path}:{line}" and lines == line - 2  # the header aside
-    assert f"storing stopped at {path}:{line}: database write failed" in message
-    after = re.search(r"(\d+) declaration\(s\) after it were stored by other workers", message)
+    stored, lines = int(found.group(1)), int(found.group(2))
+    assert found.group(3) == str(where) and lines == int(first.declarations.headers["lines"].sum())
+    assert f"storing stopped at {where}: database write failed" in message
     missing = re.search(r"not stored: (\d+) declaration\(s\) from", message)
-    # this process stores while it screens on: the failed block and those screened after it
-    assert missing is not None and 200 <= int(missing.group(1)) <= len(ids) - 200
-    assert stored == 200  # every declaration before the failed block
-    in_database = stored + (int(after.group(1)) if after else 0)
-    assert _counts(db_url) == (in_database, in_database)  # the message's counts are true
+    # this process stores while it screens on: the failed chunk and those screened after it
+    assert missing is not None and len(second.declarations) <= int(missing.group(1)) <= len(ids) - len(
+        first.declarations
+    )
+    assert stored == len(first.declarations)  # every declaration before the failed chunk
+    assert _counts(db_url) == (stored, stored)  # the message's counts are true
     assert len(stopped.stdout.splitlines()) == stored  # the decisions printed are the ones stored
     assert "rerun the same command to complete it" in message
     rerun = _run(db_url, path, workers)
@@ -94,19 +108,21 @@ def test_a_stopped_batch_says_the_rest_of_the_input_was_not_screened(
     sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # "not stored: 200 declaration(s) from X on" read as if 200 were all that was missing,
-    # when every block after the failed one was never screened at all
+    # when every chunk after the failed one was never screened at all
     path = _shipments(tmp_path, 4800)
     load_fixture_registry(sqlite_url)
     ids = list(dict.fromkeys(line.split(",", 1)[0] for line in path.read_text().splitlines()[1:]))
-    assert len(ids) > 2000  # blocks of 200: the failed second block is far from the last
+    chunks = _chunks(path, monkeypatch)
+    assert len(chunks) > 8  # the failed second chunk is far from the last
     with monkeypatch.context() as patched:
-        _fail_on_the_block_of(ids[300], patched)
+        _fail_on_the_block_of(_ids_of(chunks[1])[10], patched)
         stopped = _run(sqlite_url, path, "1")
     assert stopped.exit_code == 1, stopped.output
     missing = re.search(r"not stored: (\d+) declaration\(s\) from", stopped.stderr)
-    assert missing is not None and 200 <= int(missing.group(1)) < len(ids) - 200
+    first = len(chunks[0].declarations)
+    assert missing is not None and len(chunks[1].declarations) <= int(missing.group(1)) < len(ids) - first
     assert "the rest of the input was not screened" in stopped.stderr
-    assert _counts(sqlite_url) == (200, 200)
+    assert _counts(sqlite_url) == (first, first)
 
 
 def test_a_stopped_rescreen_says_what_it_stored(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -158,26 +174,27 @@ def test_a_registry_load_stopped_by_storage_says_which_files_are_loaded(
     assert "not stored: the people file and any file after it" in stopped.stderr
 
 
-def test_a_run_stored_by_this_process_says_what_it_stored(
-    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A cluster run: the workers hand their screenings back and this process stores
-    them in chunks of 500, in input order (simulated here without a cluster)."""
-    from customs_rules import batch, batch_cli
+def test_a_cluster_run_says_what_it_stored(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cluster run: the workers hand their prepared sets back and this process stores
+    them in input order, as a local run does (the cluster simulated here by this process)."""
+    from customs_rules import cluster
 
     path = _shipments(tmp_path)
     load_fixture_registry(db_url)
-    ids = list(dict.fromkeys(line.split(",", 1)[0] for line in path.read_text().splitlines()[1:]))
-    line = next(n for n, text in enumerate(path.read_text().splitlines(), 1) if text.startswith(ids[500] + ","))
+    first, second, *_ = _chunks(path, monkeypatch)
+    where = second.declarations.locations()[0]
 
-    def handed_back(store: Any, pack: Any, paths: list[str], at: Any, options: Any) -> Any:
-        return batch.screen_blocks(batch.blocks(paths), pack, store.registry_index(), at, 1)
+    def handed_back(address: str, pack: Any, registry: Any, at: Any, wanted: Any, without: bool) -> Any:
+        assert address == "tcp://scheduler:8786" and wanted.keep
+        worker = batch.Worker(pack, None, None, without, registry.frames, registry.watchlist)  # as a remote one
+        return batch.local_screening(worker, at, 1, wanted)
 
-    monkeypatch.setattr(batch_cli, "_outcomes", handed_back)
-    _fail_on_the_block_of(ids[520], monkeypatch)
-    stopped = _run(db_url, path, "1")
+    monkeypatch.setattr(cluster, "cluster_screening", handed_back)
+    _fail_on_the_block_of(_ids_of(second)[10], monkeypatch)
+    stopped = CliRunner().invoke(main, ["--db", db_url, "screen", str(path), "--format", "json",
+                                        "--cluster", "tcp://scheduler:8786"])  # fmt: skip
     assert stopped.exit_code == 1, stopped.output
     assert "nothing was stored" not in stopped.stderr and FAILING in stopped.stderr
-    assert f"storing stopped at {path}:{line}: database write failed" in stopped.stderr
-    assert f"stored: 500 declaration(s), every one before {path}:{line}" in stopped.stderr
-    assert _counts(db_url) == (500, 500)
+    assert f"storing stopped at {where}: database write failed" in stopped.stderr
+    assert f"stored: {len(first.declarations)} declaration(s), every one in the" in stopped.stderr
+    assert _counts(db_url) == (len(first.declarations), len(first.declarations))

@@ -84,13 +84,13 @@ def test_cluster_workers_leave_no_pack_folders(
     pack: RulePack, small_registry: RegistryIndex, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     distributed = pytest.importorskip("distributed")
-    from customs_rules.cluster import screen_on_cluster
+    from customs_rules.cluster import cluster_screening
 
     monkeypatch.setenv("TMPDIR", str(tmp_path))  # the worker processes' temporary folder
     monkeypatch.setattr(tempfile, "tempdir", None)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
-        jobs = batch.blocks([str(FIXTURES / "shipments.csv")], size=7)
-        outcomes = list(screen_on_cluster(cluster.scheduler_address, jobs, pack, small_registry, AT))
+        screening = cluster_screening(cluster.scheduler_address, pack, small_registry, AT, batch.Wanted(keep=True))
+        outcomes = list(batch.screen_files([str(FIXTURES / "shipments.csv")], screening, chunk_lines=7))
         with distributed.Client(cluster) as client:
             where = set(client.run(tempfile.gettempdir).values())
     assert outcomes and where == {str(tmp_path)}

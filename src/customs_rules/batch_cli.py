@@ -77,7 +77,7 @@ def screen(ctx: click.Context, paths: tuple[str, ...], **options: Any) -> None:
 
 def _run(store: Store, paths: list[str], quiet: bool, **options: Any) -> batch.Counts:
     from . import batch
-    from .api import STORE_CHUNK, Screening, check_registry, default_rules_dir
+    from .api import check_registry, default_rules_dir
     from .inputs import bytes_done, check_inputs
     from .policy import policy_from
     from .rules import load_pack
@@ -100,22 +100,16 @@ def _run(store: Store, paths: list[str], quiet: bool, **options: Any) -> batch.C
         if keep:
             store.record_ruleset(pack.version, pack.contents, options["officer"])
         at = dt.datetime.now(dt.UTC)
-        outcomes = _outcomes(store, pack, paths, at, options)
-        pending: list[Screening] = []
-        stored = 0  # declarations this process stored (cluster runs: workers have no database)
+        screening = _screening(store, pack, at, options)
+        writer = _writer(store.url, options["officer"]) if keep else None
+        outcomes = batch.screen_files(paths, screening, writer, sys.stdin, options["sheet"])
         with progress:
             task = progress.add_task("screening", total=_total_bytes(paths))
-            for outcome in _flag_repeated_ids(outcomes, err):
+            for number, outcome in enumerate(_flag_repeated_ids(outcomes, err)):
                 counts.add(outcome)
                 sinks.write(outcome)
-                if outcome.screening is not None and keep:  # not stored by a worker
-                    pending.append(outcome.screening)
-                    if len(pending) >= STORE_CHUNK:
-                        stored = batch.store_in_order(store, pending, options["officer"], stored)
-                        pending = []
-                progress.update(task, completed=bytes_done(), lines=counts.lines)
-            if pending:
-                batch.store_in_order(store, pending, options["officer"], stored)
+                if number % PROGRESS_EVERY == 0:
+                    progress.update(task, completed=bytes_done(), lines=counts.lines)
             # the last writes happen under the bar, so the summary follows it at once
             sinks.finish(pack.version, at, paths, counts)
     if not quiet:
@@ -125,6 +119,18 @@ def _run(store: Store, paths: list[str], quiet: bool, **options: Any) -> batch.C
         stored_in = store.url if keep and counts.declarations else None
         click.echo(_where(time.monotonic() - started, stored_in, keep, options), err=True)
     return counts
+
+
+PROGRESS_EVERY = 1000  # outcomes between updates of the bar: it redraws 10 times a second at most anyway
+
+
+def _writer(db_url: str, officer: str | None) -> Any:
+    """Stores on a thread of this process, with a connection of its own, while the
+    next chunks are screened."""
+    from .storage import Store
+    from .storage.writer import SetWriter
+
+    return SetWriter(Store(db_url), "screen", officer)
 
 
 def _where(seconds: float, db_url: str | None, keep: bool, options: dict[str, Any]) -> str:
@@ -147,40 +153,33 @@ def _safe_url(url: str) -> str:
         return "the database"  # not a URL we can read: say nothing that might be a secret
 
 
-def _outcomes(
-    store: Store, pack: Any, paths: list[str], at: dt.datetime, options: dict[str, Any]
-) -> Iterator[batch.Outcome]:
+def _screening(store: Store, pack: Any, at: dt.datetime, options: dict[str, Any]) -> batch.ChunkScreener:
+    """Where chunks are screened: here, on worker processes, or on a Dask cluster."""
     from . import batch
     from .registry import RegistryIndex
 
-    jobs = batch.blocks(paths, sys.stdin, sheet=options["sheet"])
     without = options["no_registry"]
     empty = RegistryIndex([], [], [])
+    # the decisions as dicts only for the outputs that read them (JSON Lines come as text)
+    wanted = batch.Wanted(not options["no_store"], options["fmt"] != "json" or bool(options["out"]))
     if options["cluster"]:
-        from .cluster import screen_on_cluster
+        from .cluster import Compiled, cluster_screening
 
-        # cluster workers have no database: they get a registry snapshot, and the parent
-        # stores what they send back
-        snapshot = empty if without else store.registry_index()
-        return screen_on_cluster(options["cluster"], jobs, pack, snapshot, at, without)
+        # cluster workers have no database: they get the registry as compiled at its load
+        snapshot = Compiled.of(empty) if without else Compiled.from_store(store)
+        return cluster_screening(options["cluster"], pack, snapshot, at, wanted, without)
     workers = options["workers"] or batch.default_workers()
     registry = empty if without else (store.registry_index() if _snapshot_pays(store) else None)
-    return batch.screen_blocks(
-        jobs, pack, registry, at, workers, store.url, not options["no_store"], options["officer"], without
-    )
+    return batch.local_screening(batch.Worker(pack, registry, store.url, without), at, workers, wanted)
 
 
 SNAPSHOT_COMPANIES = 20_000  # ~10 KB a company in memory: 200 MB at most, loaded in seconds
 
 
 def _snapshot_pays(store: Store) -> bool:
-    """Load the registry into memory (shared by the forked workers) only when it is small.
-
-    A big registry is looked up in the database instead, in bulk per block and cached
-    per worker: measured on 100k lines against 100k companies, that was as fast as the
-    snapshot (77.6 s against 84.4 s with 2 workers, the snapshot's 30 s load included)
-    and kept each process under 260 MB instead of 800 MB, so memory stays flat however
-    big the registry and the input grow."""
+    """Read the registry here and hand it to the workers (each compiles it) only when it
+    is small; a big one is read by each worker from the tables `registry load` compiled,
+    which spares compiling it again and keeps this process's memory out of it."""
     return store.registry_counts()["companies"] <= SNAPSHOT_COMPANIES
 
 
@@ -189,8 +188,8 @@ def _flag_repeated_ids(outcomes: Iterator[batch.Outcome], err: Console) -> Itera
     revision, as `submit` does), and the analyst is told, since one is probably a mistake."""
     seen: dict[str, tuple[bytes, str]] = {}
     for outcome in outcomes:
-        if outcome.decision is not None:
-            ident = outcome.decision["declaration_id"]
+        if outcome.row is not None:
+            ident = outcome.row["declaration_id"]
             first = seen.setdefault(ident, (outcome.digest, outcome.location))
             if first[0] != outcome.digest:
                 click.echo(
@@ -238,24 +237,28 @@ class _Sinks:
     def write(self, outcome: batch.Outcome) -> None:
         from . import reporting
 
-        if outcome.decision is None or outcome.row is None:
+        if outcome.row is None:
             assert outcome.rejected is not None
             for line in reporting.rejection_lines(outcome.rejected):
                 self._say(line)
             if self.rejects is not None:
                 self.rejects.write(outcome.rejected)
             return
-        decision = outcome.decision
         if self.fmt == "json":
-            self.out.write(reporting.json_line(decision) + "\n")
+            self.out.write(outcome.text + "\n")  # made by the worker
         elif self.csv is not None:
-            self.csv.write(decision)
+            self.csv.write(self._decision(outcome))
         elif self.table is not None:
-            self.table.add(decision)
+            self.table.add(self._decision(outcome))
         if self.results is not None:
-            self.results.write(decision)
+            self.results.write(self._decision(outcome))
         if self.report is not None:
             self.report.add(outcome.row)
+
+    @staticmethod
+    def _decision(outcome: batch.Outcome) -> dict[str, Any]:
+        assert outcome.decision is not None  # asked of the workers for these outputs: see _screening
+        return outcome.decision
 
     def finish(self, version: str, at: dt.datetime, paths: list[str], counts: batch.Counts) -> None:
         if self.table is not None:

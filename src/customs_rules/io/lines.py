@@ -23,7 +23,7 @@ from typing import IO, Any
 
 import polars as pl
 
-from ..inputs import MAX_CSV_FIELD
+from .. import inputs  # MAX_CSV_FIELD read at each use: tests lower it
 from ..parsing import SURROGATE
 
 # characters the fast path leaves to the exact one: the csv module and Python's str.strip()
@@ -85,7 +85,7 @@ def byte_blocks(binary: IO[bytes], chunk_lines: int, skip_bom: bool = True) -> I
             cut = carry.rfind(b"\n") + 1
             yield carry[:cut]
             carry, count = carry[cut:], 0
-        elif len(carry) > 4 * MAX_CSV_FIELD:  # a line too long: the exact reader reads it through
+        elif len(carry) > 4 * inputs.MAX_CSV_FIELD:  # a line too long: the exact reader reads it through
             raise Fallback
 
 
@@ -122,7 +122,7 @@ def classify(lines: list[str], clean: bool, first: int, columns: list[str], data
         body = body.str.strip_suffix("\r")
         if body.str.contains("\r", literal=True).any():
             raise Fallback
-    if (body.str.len_chars() > MAX_CSV_FIELD).any():
+    if (body.str.len_chars() > inputs.MAX_CSV_FIELD).any():
         raise Fallback
     quoted = body.str.contains('"', literal=True)
     commas = body.str.count_matches(",", literal=True)

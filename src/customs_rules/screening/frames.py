@@ -116,6 +116,18 @@ class DeclarationSet:
             for source, line, record in self.headers.select("source", "line", "record").iter_rows()
         ]
 
+    def location_texts(self) -> list[str]:
+        """`str(location)` of each declaration, made by columns (a batch has millions)."""
+        source = pl.col("source").fill_null("")
+        text = (
+            pl.when(source == "").then(pl.lit("<input>")).otherwise(source)
+            + pl.when(pl.col("line").is_null()).then(pl.lit("")).otherwise(pl.lit(":") + pl.col("line").cast(pl.String))
+            + pl.when(pl.col("record").is_null())
+            .then(pl.lit(""))
+            .otherwise(pl.lit(", record ") + pl.col("record").cast(pl.String))
+        )
+        return self.headers.select(text.alias("where")).to_series().to_list()
+
     def slice(self, start: int, length: int) -> DeclarationSet:
         """Declarations start..start+length-1, renumbered from 0."""
         headers = self.headers.slice(start, length)

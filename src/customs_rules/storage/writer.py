@@ -17,7 +17,7 @@ from typing import Any
 
 from ..errors import StorageError
 from ..screening.frames import ScreenedSet
-from .records import prepare
+from .records import Prepared, prepare
 
 _END = object()
 
@@ -38,8 +38,8 @@ class Written:
 
 
 class SetWriter:
-    """A writer thread over a Store: `put` sets (a ScreenedSet, or screened declarations
-    one at a time, which it makes one of), read what became of them with `done`, and
+    """A writer thread over a Store: `put` sets (a ScreenedSet, a prepared one, or
+    screened declarations one at a time, which it makes one of), read what became of them with `done`, and
     `close` to wait for the rest."""
 
     def __init__(self, store: Any, kind: str = "screen", officer: str | None = None, depth: int = 2) -> None:
@@ -50,8 +50,10 @@ class SetWriter:
         self._thread = threading.Thread(target=self._run, name="customs-rules-writer", daemon=True)
         self._thread.start()
 
-    def put(self, tag: Any, payload: ScreenedSet | Sequence[Any]) -> None:
-        """Hand a set over (waits while `depth` sets are waiting already)."""
+    def put(self, tag: Any, payload: ScreenedSet | Prepared | Sequence[Any] | None) -> None:
+        """Hand a set over (waits while `depth` sets are waiting already): a ScreenedSet,
+        one prepared already (`records.prepare`), or None (nothing to store, but its
+        place in the order is kept)."""
         self._jobs.put((tag, payload))
 
     def done(self) -> list[Written]:
@@ -84,8 +86,9 @@ class SetWriter:
                 self.failure = f"storing failed: {type(exc).__name__}: {exc}"
                 self._done.put(Written(tag, error=self.failure))
 
-    def _store(self, payload: ScreenedSet | Sequence[Any]) -> list[int | None]:
-        if isinstance(payload, ScreenedSet):
-            (stored,) = self.store.record_sets([prepare(payload)], self.kind, self.officer)
+    def _store(self, payload: ScreenedSet | Prepared | Sequence[Any] | None) -> list[int | None]:
+        if isinstance(payload, ScreenedSet | Prepared):
+            ready = payload if isinstance(payload, Prepared) else prepare(payload)
+            (stored,) = self.store.record_sets([ready], self.kind, self.officer)
             return [found[0] if found else None for found in stored.decisions]
         return list(self.store.record_screenings(payload, self.kind, self.officer)) if payload else []

@@ -1,0 +1,73 @@
+"""Worker processes for batches: spawned, quiet on Ctrl-C, gone with their parent.
+
+Workers are spawned, not forked: polars' thread pool does not survive a fork of a
+process that has used it (the child waits forever), and the batch's process reads with
+polars. Ctrl-C reaches the whole process group: workers ignore it and the parent alone
+stops, abandoning the pool (`abandon`). A parent killed outright would leave its workers
+to fail on the closed pipe with a traceback: on Linux the kernel ends them with it
+(SIGTERM, whose default action prints nothing); elsewhere a thread watches for the parent.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import multiprocessing
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process gets when its parent dies
+
+
+def default_workers() -> int:
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
+
+
+def _start_worker(parent: int, setup: Callable[..., None], args: tuple[Any, ...]) -> None:
+    """Runs first in each worker process: goes quietly with its parent, then `setup(*args)`."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    else:
+        threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+    if os.getppid() != parent:  # the parent went before the line above took effect
+        os._exit(0)
+    setup(*args)
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(0)
+
+
+def spawn_pool(workers: int, setup: Callable[..., None], *args: Any) -> Any:
+    """A pool of spawned workers that ignore Ctrl-C from birth: a spawned worker takes
+    a second to import, and an interrupt meanwhile would end it with a traceback (an
+    ignored signal stays ignored across exec, and Python then leaves it so)."""
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
+    try:
+        context = multiprocessing.get_context("spawn")
+        return context.Pool(workers, initializer=_start_worker, initargs=(os.getpid(), setup, args))
+    finally:
+        if main:
+            signal.signal(signal.SIGINT, previous)
+
+
+def abandon(pool: Any) -> None:
+    """End a pool that an interrupt or an error stopped, without waiting on it.
+
+    `Pool.terminate` joins the thread that hands out work, and that thread may be stuck
+    writing to a worker that will never read it (seen on Ctrl-C): the workers are killed
+    first, and the pool is terminated on a thread of its own that the process does not
+    wait for."""
+    for process in list(getattr(pool, "_pool", [])):
+        process.kill()
+    ending = threading.Thread(target=pool.terminate, daemon=True)
+    ending.start()
+    ending.join(5)
