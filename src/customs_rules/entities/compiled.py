@@ -25,7 +25,7 @@ from ..name_search import NO_LIMIT, best_candidates
 from ..registry import CompanyRecord, PersonRecord, RegistryLookup, WatchlistRecord, normalize_id, split_list
 from ..registry_files import company_frame, person_frame
 from . import compile as compiled
-from .person_pairs import PAIR_SCHEMA, person_pairs
+from .person_pairs import company_pairs
 
 RESOLVED_SCHEMA = {
     "id": pl.Utf8, "name": pl.Utf8, "country": pl.Utf8, "company_key": pl.Utf8, "method": pl.Utf8,
@@ -224,18 +224,7 @@ def compile_frames(companies: pl.DataFrame, people: pl.DataFrame) -> dict[str, p
         pl.Series("company_key", [compiled_key(i) for i in people["company_id"].to_list()], dtype=pl.Utf8),
         pl.Series("holder_key", [i and compiled_key(i) for i in people["person_company_id"].to_list()], dtype=pl.Utf8),
     )
-    known = frame.select("key")
-    natural = crowd.filter(pl.col("holder_key").is_null()).select(
-        pl.col("pk").alias("row"), "company_key", "person_name", "person_id", "birth_date"
-    )
-    pairs = person_pairs(natural)
-    where = natural.select("row", "company_key")
-    pairs = pairs.join(where, on="row").join(where, left_on="other_row", right_on="row", suffix="_other")
-    pairs = pairs.join(known, left_on="company_key", right_on="key", how="semi")
-    pairs = pairs.join(known, left_on="company_key_other", right_on="key", how="semi").sort("row", "other_row")
-    pairs = pairs.rename({"company_key_other": "other_company_key"}).select(
-        "row", "other_row", "company_key", "other_company_key", *list(PAIR_SCHEMA)[2:]
-    )
+    pairs = company_pairs(frame.select("key"), crowd)
     edges = pl.concat([compiled.role_edges(frame, crowd), compiled.address_edges(frame)])
     return {"companies": frame, "company_keys": keys, "people": crowd, "pairs": pairs, "edges": edges}
 

@@ -91,6 +91,25 @@ def person_pairs(people: pl.DataFrame) -> pl.DataFrame:
     return pl.concat([id_rows, name_rows]).cast(PAIR_SCHEMA).sort("row", "other_row")  # type: ignore[arg-type]
 
 
+def company_pairs(company_keys: pl.DataFrame, people: pl.DataFrame) -> pl.DataFrame:
+    """The person pairs of the registry: `person_pairs` of its natural persons (rows no
+    company holds), between companies of `company_keys` (its `key` column), each with both
+    companies' keys: row, other_row, company_key, other_company_key, then the match."""
+    natural = people.filter(pl.col("holder_key").is_null()).select(
+        pl.col("pk").alias("row"), "company_key", "person_name", "person_id", "birth_date"
+    )
+    keyed = natural.select("row", "company_key")
+    pairs = person_pairs(natural).join(keyed, on="row")
+    pairs = pairs.join(keyed, left_on="other_row", right_on="row", suffix="_other")
+    pairs = pairs.join(company_keys, left_on="company_key", right_on="key", how="semi")
+    pairs = pairs.join(company_keys, left_on="company_key_other", right_on="key", how="semi")
+    return (
+        pairs.sort("row", "other_row")
+        .rename({"company_key_other": "other_company_key"})
+        .select("row", "other_row", "company_key", "other_company_key", *list(PAIR_SCHEMA)[2:])
+    )
+
+
 def _name_matches(pairs: pl.DataFrame) -> pl.DataFrame:
     """`names.compare` of each distinct (earlier name, later name) that may match."""
     out = []

@@ -25,7 +25,7 @@ from sqlalchemy import MetaData, Table
 from sqlmodel import Session
 
 from ..entities import compile as compiled
-from ..entities.person_pairs import PAIR_SCHEMA, person_pairs
+from ..entities.person_pairs import PAIR_SCHEMA, company_pairs
 from ..registry import normalize_id
 from . import bulk
 
@@ -138,20 +138,12 @@ def write_compiled(session: Session, people: pl.DataFrame | None = None) -> tupl
         _execute(session, f"DELETE FROM {table}")
     companies = _compiling_companies(session)
     people = read_people(session) if people is None else people
-    known = companies.select("key")
-    natural = people.filter(pl.col("holder_key").is_null()).select(
-        pl.col("pk").alias("row"), "company_key", "person_name", "person_id", "birth_date"
-    )
-    pairs = person_pairs(natural)
-    keyed = natural.select("row", "company_key")
-    pairs = pairs.join(keyed, on="row").join(keyed, left_on="other_row", right_on="row", suffix="_other")
-    pairs = pairs.join(known, left_on="company_key", right_on="key", how="semi")
-    pairs = pairs.join(known, left_on="company_key_other", right_on="key", how="semi").sort("row", "other_row")
+    pairs = company_pairs(companies.select("key"), people)
     edges = pl.concat([compiled.role_edges(companies, people), compiled.address_edges(companies)])
     with without_indexes(session, ("person_pair", "company_edge")):
         _insert(session, "person_pair", pairs.select(
             pl.col("row").alias("person_pk"), pl.col("other_row").alias("other_pk"), "company_key",
-            pl.col("company_key_other").alias("other_company_key"), *PAIR_COLUMNS[4:],
+            "other_company_key", *PAIR_COLUMNS[4:],
         ))  # fmt: skip
         _insert(session, "company_edge", edges.select(EDGE_COLUMNS))
     for table in ("person_pair", "company_edge"):
