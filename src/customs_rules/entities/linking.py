@@ -206,17 +206,24 @@ def registry_graph(registry: CompiledRegistry) -> Graph:
 
 def _paths(codes: pl.Series, n: int, pairs: pl.DataFrame) -> pl.DataFrame:
     """(a, c, depth, middle: the intermediaries' numbers) of the pairs with a path of at
-    most `depth` steps in `codes`: the shortest, the first by the intermediaries' keys."""
+    most `depth` steps in `codes`: the shortest, the first by the intermediaries' keys.
+
+    Every kind of step goes both ways round, so the companies one step before c are c's
+    neighbours: a path of three steps is a step between a neighbour x of a and a
+    neighbour y of c, found by joining the two sides (no walk two steps out of a)."""
     on = ["a", "c", "depth"]
     hit = _has(codes, pairs["a"] * n + pairs["c"])
     found = [pairs.filter(hit).select(*on, pl.lit([], pl.List(pl.Int64)).alias("middle"))]
     rest = pairs.filter(~hit & (pl.col("depth") >= 2)).select(on)
-    first = _around(codes, n, rest, "a", "x").filter(pl.col("x") != pl.col("c"))
-    two = first.filter(_has(codes, first["x"] * n + first["c"])).unique(on, keep="first", maintain_order=True)
+    left = _around(codes, n, rest, "a", "x").filter(pl.col("x") != pl.col("c"))
+    right = _around(codes, n, rest, "c", "y").filter(pl.col("y") != pl.col("a"))
+    two = left.join(right.rename({"y": "x"}), on=[*on, "x"], how="semi")
+    two = two.sort(*on, "x").unique(on, keep="first", maintain_order=True)
     found.append(two.select(*on, pl.concat_list("x").alias("middle")))
-    rest = first.filter(pl.col("depth") >= 3).join(two, on=on, how="anti")
-    second = _around(codes, n, rest, "x", "y").filter((pl.col("y") != pl.col("a")) & (pl.col("y") != pl.col("c")))
-    three = second.filter(_has(codes, second["y"] * n + second["c"])).unique(on, keep="first", maintain_order=True)
+    left = left.filter(pl.col("depth") >= 3).join(two, on=on, how="anti")
+    three = left.join(right, on=on).filter(pl.col("x") != pl.col("y"))
+    three = three.filter(_has(codes, three["x"] * n + three["y"]))
+    three = three.sort(*on, "x", "y").unique(on, keep="first", maintain_order=True)
     found.append(three.select(*on, pl.concat_list("x", "y").alias("middle")))
     return pl.concat(found)
 
