@@ -5,5 +5,6 @@
 - `compile`: name keys, address keys and the company edges computed at `registry load`;
 - `compiled.CompiledRegistry`: the compiled snapshot as polars frames, with `resolve`,
   `watchlisted` and `links` for whole sets;
-- `linking`: links of (exporter, consignee) pairs by joins over the compiled edges.
+- `linking`: links of (exporter, consignee) pairs, looked up in sorted integer codes of the
+  person pairs and steps built once per registry.
 """
