@@ -18,7 +18,9 @@ Batches at scale go through `batch` (worker processes) and the officer workflow 
 from __future__ import annotations
 
 import datetime as dt
+import gc
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -276,7 +278,29 @@ def load_registry(
     """Replace the registry tables from CSV files. Each file is all or nothing: a file
     with any bad row is refused whole (every bad row listed) and its table is untouched."""
     result = RegistryLoad()
+    with _gc_paused():
+        _load_files(result, store, companies, people, watchlist, actor)
+    return result
 
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection while a registry loads: it makes millions of small
+    tuples and lists that hold no cycles, and the collector's passes over them cost
+    several times the work itself (measured by benchmarks/bench_registry_load.py)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _load_files(
+    result: RegistryLoad, store: Store, companies: Path | None, people: Path | None, watchlist: Path | None,
+    actor: str,
+) -> None:  # fmt: skip
     def attempt(name: str, load: Any) -> None:
         try:
             result.loaded[name] = load()
@@ -304,4 +328,3 @@ def load_registry(
             "watchlist",
             lambda: store.replace_watchlist(read_registry_csv(watchlist, WatchlistRecord), actor, str(watchlist)),
         )
-    return result

@@ -12,7 +12,7 @@ registries repeat names a lot.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 import polars as pl
 
@@ -87,7 +87,7 @@ def company_keys(rows: pl.DataFrame) -> pl.DataFrame:
         pl.when(pl.int_range(pl.len()).over("pk") == 0).then(pl.lit("name")).otherwise(pl.lit("alias"))
         .alias("spelling_kind")
     )  # fmt: skip
-    keyed = spellings.join(_spelling_keys(spellings["spelling"], names.spelling_keys), on="spelling", how="left",
+    keyed = spellings.join(_spelling_keys(spellings["spelling"], person=False), on="spelling", how="left",
                            maintain_order="left")  # fmt: skip
     ids = companies.select("pk", _normalized_ids(companies["company_id"]).alias("key"), pl.lit("id").alias("kind"),
                            pl.lit("id").alias("spelling_kind"), pl.col("company_id").alias("spelling"))  # fmt: skip
@@ -100,18 +100,22 @@ def person_keys(first: pl.DataFrame) -> pl.DataFrame:
     """KEY_SCHEMA rows of distinct person names: each name's exact key, then each name's
     blocking keys. first: `pk` (the first row of the name), `person_name`, in load order."""
     spellings = first.select("pk", pl.col("person_name").alias("spelling"), pl.lit("name").alias("spelling_kind"))
-    keyed = spellings.join(_spelling_keys(spellings["spelling"], names.person_spelling_keys), on="spelling",
+    keyed = spellings.join(_spelling_keys(spellings["spelling"], person=True), on="spelling",
                            how="left", maintain_order="left")  # fmt: skip
     exact = keyed.select("pk", pl.col("exact").alias("key"), pl.lit("exact").alias("kind"), "spelling_kind", "spelling")
     return pl.concat([exact, _blocks(keyed)])
 
 
-def _spelling_keys(spellings: pl.Series, keys: Callable[[str], tuple[str, tuple[str, ...]]]) -> pl.DataFrame:
-    """`spelling`, `exact` and `blocks` (sorted) of each distinct spelling."""
+def _spelling_keys(spellings: pl.Series, person: bool) -> pl.DataFrame:
+    """`spelling`, `exact` and `blocks` (sorted) of each distinct spelling (`names.spelling_keys`,
+    or `names.person_spelling_keys`)."""
     distinct = spellings.unique(maintain_order=True).to_list()
-    computed = [keys(spelling) for spelling in distinct]
+    computed = names.bulk_spelling_keys(distinct, person)
+    # the lists travel as text split by polars (a list per row built from Python costs a
+    # Series each): keys are letters, digits and "+", never the separator \x1f
+    joined = pl.Series("blocks", ["\x1f".join(b) if b else None for _, b in computed], dtype=pl.Utf8)
     return pl.DataFrame(
-        {"spelling": distinct, "exact": [e for e, _ in computed], "blocks": [list(b) for _, b in computed]},
+        {"spelling": distinct, "exact": [e for e, _ in computed], "blocks": joined.str.split("\x1f")},
         schema={"spelling": pl.Utf8, "exact": pl.Utf8, "blocks": pl.List(pl.Utf8)},
     )
 
