@@ -320,6 +320,7 @@ def _load_files(
     if company_rows is not None:
         attempt("companies", lambda: store.replace_companies(company_rows, actor, str(companies),
                                                              compile_links=people_rows is None))  # fmt: skip
+        company_rows = None  # stored: its memory goes before the people's compile
     if people_rows is not None:
         attempt("people", lambda: store.replace_people(people_rows, actor, str(people)))
         _orphan_warnings(result, store, people_rows, str(people))

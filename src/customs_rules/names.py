@@ -380,11 +380,14 @@ def person_spelling_keys(name: str) -> tuple[str, tuple[str, ...]]:
     return _kept_keys(_kept(name), True)
 
 
-def bulk_spelling_keys(spellings: list[str], person: bool) -> list[tuple[str, tuple[str, ...]]]:
+def bulk_spelling_keys(
+    spellings: list[str], person: bool, known: dict[tuple[str, ...], tuple[str, tuple[str, ...]]] | None = None
+) -> list[tuple[str, tuple[str, ...]]]:
     """`spelling_keys` (or `person_spelling_keys`) of each spelling, for a registry load:
-    once per distinct set of kept units, without filling the per-name caches (hundreds of
-    thousands of spellings met once each would hold hundreds of megabytes there)."""
-    known: dict[tuple[str, ...], tuple[str, tuple[str, ...]]] = {}
+    once per distinct set of kept units (`known` keeps them across calls), without filling
+    the per-name caches (hundreds of thousands of spellings met once each would hold
+    hundreds of megabytes there)."""
+    known = {} if known is None else known
     out = []
     for spelling in spellings:
         kept = _kept(spelling)

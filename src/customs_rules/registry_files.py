@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import itertools
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -141,11 +142,15 @@ def read_registry_frame(path: Path, model: type[CompanyRecord] | type[PersonReco
         from .inputs import cannot_read
 
         raise cannot_read(display, "empty file: no rows")
+    whole = _clean_frame(text, model, display)
+    if whole is not None:
+        return whole
     reader = csv.reader(io.StringIO(text, newline=""))
     checks = FAST[model]
     rows: list[list[str]] = []
     lines: list[int] = []
     unreadable = None
+    header: list[str] = []
     try:
         header = [c.strip() for c in next(reader, [])]
         _check_header(header, model, display)
@@ -166,9 +171,9 @@ def read_registry_frame(path: Path, model: type[CompanyRecord] | type[PersonReco
     fast: list[int] = []  # rows of `quick` taken as they are
     errors: list[LocatedError] = []
     first_line: dict[str, int] = {}
-    ok, idents, position = quick["ok"], quick["ident"], 0
-    whole = quick["clean"] and len(rows) == quick["frame"].height  # no row needs a look of its own
-    for cells, line in zip(rows, lines, strict=True) if not whole else ():
+    ok, position = quick["ok"], 0
+    idents = _ascii_id(quick["frame"]["company_id"]).to_list() if model is CompanyRecord else None
+    for cells, line in zip(rows, lines, strict=True):
         where = Location(display, line)
         if len(cells) != width or not ok[position]:
             if len(cells) == width:
@@ -177,7 +182,7 @@ def read_registry_frame(path: Path, model: type[CompanyRecord] | type[PersonReco
             errors += _row(cells, width, header, at, model, where, first_line, columns)
             slow += [len(fast) + len(slow)] * (len(columns["company_id"]) - before)
             continue
-        ident = idents[position]
+        ident = idents[position] if idents is not None else None  # companies: the duplicate check of `_row`
         if ident is not None and first_line.setdefault(ident, line) != line and ident:
             before = len(columns["company_id"])
             errors += _exact(cells, header, model, where, first_line, columns)
@@ -191,7 +196,7 @@ def read_registry_frame(path: Path, model: type[CompanyRecord] | type[PersonReco
         raise InputError(f"{display} was not loaded: nothing from it was stored", errors)
     schema = COMPANY_SCHEMA if model is CompanyRecord else PERSON_SCHEMA
     frame = quick["frame"]
-    if not whole and len(fast) != frame.height:
+    if len(fast) != frame.height:
         frame = frame[fast]
     if slow:  # rows the model normalised: in their places among the others
         exact = pl.DataFrame(columns, schema=schema).with_columns(pl.Series("_at", slow, dtype=pl.Int64))
@@ -210,8 +215,8 @@ _LISTS = frozenset({"activity_codes", "aliases"})
 
 def _quick_columns(rows: list[list[str]], at: Sequence[tuple[str, int | None]], model: type[Any]) -> dict[str, Any]:
     """The quick check of `FAST` on whole columns: `ok` (a row the checks would take
-    unchanged), `ident` (companies: the normalised id of each row, for the duplicate
-    check; else None) and `frame`, each row's values as the checks give them.
+    unchanged), `frame` (each row's values as the checks give them) and `clean` (every
+    row ok, no company id twice).
 
     Columns of few values (countries, dates, roles, activity codes) run the row checks
     once per distinct value; ids and texts are polars expressions that accept only what
@@ -233,9 +238,7 @@ def _quick_columns(rows: list[list[str]], at: Sequence[tuple[str, int | None]], 
     frame = pl.DataFrame(values).cast(schema).select(list(schema))  # type: ignore[arg-type]
     idents = _ascii_id(values["company_id"])
     twice = model is CompanyRecord and bool(idents.filter(idents != "").is_duplicated().any())
-    clean = bool(ok.all()) and not twice  # every row taken as it is
-    ident = idents.to_list() if model is CompanyRecord and not clean else [None] * len(rows)
-    return {"ok": ok.to_list(), "ident": ident, "frame": frame, "clean": clean}
+    return {"ok": ok.to_list(), "frame": frame, "clean": bool(ok.all()) and not twice}
 
 
 def _quick(name: str, column: pl.Series, check: Check) -> tuple[pl.Series, pl.Series]:
@@ -292,6 +295,47 @@ def _printable(column: pl.Series) -> pl.Series:
 def _ascii_id(column: pl.Series) -> pl.Series:
     """`registry.normalize_id` (or "") of ASCII ids."""
     return column.str.replace_all("[^A-Za-z0-9]", "").str.to_uppercase()
+
+
+CHUNK = 20_000  # rows held as Python lists at once by `_clean_frame`
+
+
+def _clean_frame(text: str, model: type[Any], display: str) -> pl.DataFrame | None:
+    """The file's frame if every row passes the quick checks as it is (no row of a wrong
+    width, no repeated company id), read a chunk of rows at a time (bounded memory); None
+    if any row needs a look of its own (`read_registry_frame` then reads it all again)."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    frames: list[pl.DataFrame] = []
+    idents: list[pl.Series] = []
+    try:
+        header = [c.strip() for c in next(reader, [])]
+        _check_header(header, model, display)
+        width = len(header)
+        at = [(name, width - 1 - header[::-1].index(name) if name in header else None) for name in FAST[model]]
+        rows: list[list[str]] = []
+        for cells in itertools.chain(reader, [None]):
+            if cells is not None:
+                if not cells or (not "".join(cells).strip() and _blank_row(cells, header)):
+                    continue
+                if len(cells) != width:
+                    return None
+                rows.append(cells)
+            if len(rows) == CHUNK or (cells is None and rows):
+                quick = _quick_columns(rows, at, model)
+                if not quick["clean"]:
+                    return None
+                frames.append(quick["frame"])
+                idents.append(_ascii_id(quick["frame"]["company_id"]))
+                rows = []
+    except csv.Error:
+        return None
+    if model is CompanyRecord and idents:
+        ids = pl.concat(idents)
+        if ids.filter(ids != "").is_duplicated().any():
+            return None
+    if not frames:
+        return None
+    return pl.concat(frames) if len(frames) > 1 else frames[0]
 
 
 def _blank_row(cells: list[str], header: list[str]) -> bool:

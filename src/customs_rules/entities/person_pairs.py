@@ -74,7 +74,13 @@ def candidate_pairs(people: pl.DataFrame) -> pl.DataFrame:
     small = pl.concat([by_name, by_id]).select(pl.col("key").rank("dense").alias("key"), "row", "company")
     pairs = small.join(small, on="key", suffix="_other")
     pairs = pairs.filter((pl.col("row") < pl.col("row_other")) & (pl.col("company") != pl.col("company_other")))
-    return pairs.select("row", pl.col("row_other").alias("other_row")).unique()
+    # each pair as one integer (rows are far below 2**31): polars' unique of one column
+    # needs a fraction of the memory of a frame's unique
+    packed = pairs.select(pl.col("row") * PACK + pl.col("row_other")).to_series().unique()
+    return pl.DataFrame({"row": packed // PACK, "other_row": packed % PACK})
+
+
+PACK = 1 << 32
 
 
 def person_pairs(people: pl.DataFrame) -> pl.DataFrame:
@@ -92,12 +98,14 @@ def person_pairs(people: pl.DataFrame) -> pl.DataFrame:
     births_differ = pl.col("birth_date") != pl.col("birth_date_other")  # null when either is missing
     by_id = joined.filter(both_ids & (pl.col("id") == pl.col("id_other")))
     by_name = joined.filter(~both_ids & ~births_differ.fill_null(False))
+    del joined, candidates, info  # gone before the matches are joined: the load's peak is here
     spelled = people.select("name", "person_name").unique("name")
     distinct = by_name.select("name", "name_other").unique().join(spelled, on="name")
     distinct = distinct.join(spelled, left_on="name_other", right_on="name", suffix="_other")
     matches = _name_matches(distinct.select("person_name", "person_name_other"))
     matches = matches.join(distinct, on=["person_name", "person_name_other"]).drop("person_name", "person_name_other")
     by_name = by_name.join(matches, on=["name", "name_other"])
+    del people, spelled, distinct, matches
     same_birth = (pl.col("birth_date") == pl.col("birth_date_other")).fill_null(False).alias("same_birth")
     id_rows = by_id.select(
         "row", "other_row", pl.lit("person_id").alias("kind"), pl.lit(1.0).alias("score"),
@@ -116,11 +124,10 @@ def company_pairs(company_keys: pl.DataFrame, people: pl.DataFrame) -> pl.DataFr
     natural = people.filter(pl.col("holder_key").is_null()).select(
         pl.col("pk").alias("row"), "company_key", "person_name", "person_id", "birth_date"
     )
-    keyed = natural.select("row", "company_key")
-    pairs = person_pairs(natural).join(keyed, on="row")
-    pairs = pairs.join(keyed, left_on="other_row", right_on="row", suffix="_other")
-    pairs = pairs.join(company_keys, left_on="company_key", right_on="key", how="semi")
-    pairs = pairs.join(company_keys, left_on="company_key_other", right_on="key", how="semi")
+    # the rows of known companies, joined once each side: they filter and name the pairs
+    known = natural.select("row", "company_key").join(company_keys, left_on="company_key", right_on="key", how="semi")
+    pairs = person_pairs(natural).join(known, on="row")
+    pairs = pairs.join(known, left_on="other_row", right_on="row", suffix="_other")
     return (
         pairs.sort("row", "other_row")
         .rename({"company_key_other": "other_company_key"})
