@@ -259,8 +259,9 @@ def _orphan_warnings(result: RegistryLoad, store: Store, rows: Any, source: str)
             f"{len(orphans)} company id(s) in {source} are not in the companies table; "
             "their people cannot link parties (e.g. " + ", ".join(orphans[:3]) + ")"
         )
-    normalised = {normalize_id(k) for k in known}
-    holders = sorted({h for h in rows["person_company_id"].drop_nulls().to_list() if normalize_id(h) not in normalised})
+    named = rows["person_company_id"].drop_nulls().unique().to_list()
+    normalised = {normalize_id(k) for k in known} if named else set()  # most registries name no holder
+    holders = sorted({h for h in named if normalize_id(h) not in normalised})
     if holders:
         result.warnings.append(
             f"{len(holders)} holder company id(s) in {source} are not in the companies table; "

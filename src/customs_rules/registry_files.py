@@ -213,20 +213,23 @@ _BY_VALUE = frozenset({"country", "registered_on", "activity_codes", "role", "bi
 _LISTS = frozenset({"activity_codes", "aliases"})
 
 
-def _quick_columns(rows: list[list[str]], at: Sequence[tuple[str, int | None]], model: type[Any]) -> dict[str, Any]:
+def _quick_columns(
+    rows: list[list[str]], at: Sequence[tuple[str, int | None]], model: type[Any], memo: dict[Any, Any] | None = None
+) -> dict[str, Any]:
     """The quick check of `FAST` on whole columns: `ok` (a row the checks would take
     unchanged), `frame` (each row's values as the checks give them) and `clean` (every
-    row ok, no company id twice).
+    row ok, no company id twice). `memo` keeps the checks of distinct values across calls.
 
     Columns of few values (countries, dates, roles, activity codes) run the row checks
     once per distinct value; ids and texts are polars expressions that accept only what
     the checks accept, and give the same values (a row they cannot prove takes `_row`)."""
-    raw = {name: pl.Series(name, [cells[index] for cells in rows] if index is not None else [None] * len(rows),
+    cells = list(zip(*rows, strict=True))  # the rows' columns (every row has the header's width)
+    raw = {name: pl.Series(name, list(cells[index]) if index is not None and rows else [None] * len(rows),
                            dtype=pl.Utf8) for name, index in at}  # fmt: skip
     oks: list[pl.Series] = []
     values: dict[str, pl.Series] = {}
     for name, _ in at:
-        ok, value = _quick(name, raw[name], FAST[model][name])
+        ok, value = _quick(name, raw[name], FAST[model][name], {} if memo is None else memo.setdefault(name, {}))
         oks.append(ok)
         values[name] = value
     if model is PersonRecord:  # a company holding a role in itself: the model says so
@@ -241,10 +244,10 @@ def _quick_columns(rows: list[list[str]], at: Sequence[tuple[str, int | None]], 
     return {"ok": ok.to_list(), "frame": frame, "clean": bool(ok.all()) and not twice}
 
 
-def _quick(name: str, column: pl.Series, check: Check) -> tuple[pl.Series, pl.Series]:
+def _quick(name: str, column: pl.Series, check: Check, memo: dict[Any, Any]) -> tuple[pl.Series, pl.Series]:
     """(ok, value) of each row of one column."""
     if name in _BY_VALUE:
-        return _by_value(name, column, check)
+        return _by_value(name, column, check, memo)
     printable = _printable(column)
     if check is _ident or check is _opt_ident:
         ident = column.str.contains(_IDENT).fill_null(False)
@@ -262,11 +265,11 @@ def _quick(name: str, column: pl.Series, check: Check) -> tuple[pl.Series, pl.Se
     return printable | column.is_null(), _as_list(column)
 
 
-def _by_value(name: str, column: pl.Series, check: Check) -> tuple[pl.Series, pl.Series]:
+def _by_value(name: str, column: pl.Series, check: Check, memo: dict[Any, Any]) -> tuple[pl.Series, pl.Series]:
     """The row check once per distinct value (lists as their items joined by ";", which
     no item holds)."""
     distinct = column.drop_nulls().unique().to_list()
-    results = [check(v) for v in distinct]
+    results = [memo[v] if v in memo else memo.setdefault(v, check(v)) for v in distinct]
     null_ok, null_value = check(None)
     if name in _LISTS:
         results = [(ok, ";".join(v)) for ok, v in results]
@@ -297,7 +300,7 @@ def _ascii_id(column: pl.Series) -> pl.Series:
     return column.str.replace_all("[^A-Za-z0-9]", "").str.to_uppercase()
 
 
-CHUNK = 20_000  # rows held as Python lists at once by `_clean_frame`
+CHUNK = 50_000  # rows held as Python lists at once by `_clean_frame`
 
 
 def _clean_frame(text: str, model: type[Any], display: str) -> pl.DataFrame | None:
@@ -307,6 +310,7 @@ def _clean_frame(text: str, model: type[Any], display: str) -> pl.DataFrame | No
     reader = csv.reader(io.StringIO(text, newline=""))
     frames: list[pl.DataFrame] = []
     idents: list[pl.Series] = []
+    memo: dict[str, Any] = {}
     try:
         header = [c.strip() for c in next(reader, [])]
         _check_header(header, model, display)
@@ -321,7 +325,7 @@ def _clean_frame(text: str, model: type[Any], display: str) -> pl.DataFrame | No
                     return None
                 rows.append(cells)
             if len(rows) == CHUNK or (cells is None and rows):
-                quick = _quick_columns(rows, at, model)
+                quick = _quick_columns(rows, at, model, memo)
                 if not quick["clean"]:
                     return None
                 frames.append(quick["frame"])
