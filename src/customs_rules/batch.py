@@ -11,8 +11,10 @@ the next ones are screened. Only what is stored is printed and counted.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
+import gc
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -171,6 +173,10 @@ class Worker:
 
     def screen(self, declarations: DeclarationSet, at: dt.datetime, wanted: Wanted) -> Screened:
         """Screen a set with the core, and make what the run wants of it."""
+        with collected_once():
+            return self._screen(declarations, at, wanted)
+
+    def _screen(self, declarations: DeclarationSet, at: dt.datetime, wanted: Wanted) -> Screened:
         from .reporting import json_line
         from .screening.core import screen_set
         from .storage.content import content_hashes
@@ -193,6 +199,26 @@ class Worker:
 
 
 _NO_FACTS = pl.DataFrame()
+
+
+@contextlib.contextmanager
+def collected_once() -> Iterator[None]:
+    """Around the screening of a chunk: the cyclic garbage collector looks once, at the
+    end, at what the chunk made (`gc.collect(0)`: while it is off, every new object stays
+    in the youngest generation), then puts all that is left out of its reach for good
+    (`gc.freeze`). The registry, the indexes built on it and the name caches are millions
+    of objects that live as long as the process, and each full collection walked them all
+    again, finding nothing: a fifth of the CPU time of a 200,000-line run. Objects still
+    die by reference count as usual, frozen or not."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+        gc.collect(0)
+        gc.freeze()
 
 
 def summary_rows(
