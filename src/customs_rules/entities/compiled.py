@@ -31,7 +31,7 @@ RESOLVED_SCHEMA = {
     "id": pl.Utf8, "name": pl.Utf8, "country": pl.Utf8, "company_key": pl.Utf8, "method": pl.Utf8,
     "score": pl.Float64, "detail": pl.Utf8,
 }  # fmt: skip
-RESOLVED_KEPT = 50_000  # parties whose resolution a process keeps across chunks (about 25 MB)
+RESOLVED_KEPT = 32_768  # parties whose resolution a process keeps across chunks (about 700 bytes each)
 LISTED_SCHEMA = {
     "id": pl.Utf8, "name": pl.Utf8, "country": pl.Utf8, "company_key": pl.Utf8, "watchlisted": pl.Boolean,
     "detail": pl.Utf8,
