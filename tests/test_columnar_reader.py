@@ -225,3 +225,25 @@ def test_json_and_json_lines_feed_the_same_chunks(tmp_path: Path) -> None:
         assert sum(len(c.rejected) for c in chunks) == 1
     extra = DeclarationSet.concat(c.declarations for c in read_chunks([str(listed)]))
     assert extra.headers["extra"][0] == '{"note":"kept"}' and extra.items["extra"][0] == '{"colour":"red"}'
+
+
+# cells of rows that the cheap test proves plain or not
+_FIELDS = ["a", "a", "a", "", " ", "é", '"a"', "\t", "\x1c", "\u00a0a", '"a,b"', '""""', '" "', '"x"y', 'a"b', '"',
+           "\x00", "a\nb"]  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(rows=st.lists(st.lists(st.sampled_from(_FIELDS), min_size=1, max_size=5), min_size=1, max_size=3),
+       width=st.integers(2, 4), end=st.booleans())  # fmt: skip
+def test_a_block_proven_plain_is_one_classify_reads_whole(rows: list[list[str]], width: int, end: bool) -> None:
+    from customs_rules.io.lines import Fallback, classify, plain_count, split_lines
+
+    data = ("\n".join(",".join(row) for row in rows) + ("\n" if end else "")).encode()
+    count = plain_count(data, width)
+    if count is None:
+        return
+    try:  # the cheap test is never looser than classify's line by line
+        block = classify(*split_lines(data), 2, [f"c{i}" for i in range(width)], data)
+    except Fallback:
+        raise AssertionError(f"proven plain, but classify falls back: {data!r}") from None
+    assert block.data == data and count == len(split_lines(data)[0])

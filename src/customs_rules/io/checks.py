@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import sys
 import unicodedata
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
@@ -32,6 +33,9 @@ CONTROL = r"[\x00-\x1f\x7f-\x{9f}\x{202a}-\x{202e}\x{2066}-\x{2069}]"
 NUMBER = r"^[0-9]{1,30}(?:\.[0-9]{1,30})?$"  # what pydantic reads as a float, and more
 LINE_NUMBER = r"^[1-9][0-9]{0,6}$"
 PROCEDURES = ["export", "import", "re-export", "transit"]
+# the columns whose digits of other scripts are read as ASCII digits (`Rows.digits`)
+DIGIT_COLUMNS = ("declaration_id", "date", "exporter_id", "consignee_id", "line", "hs_code", "quantity", "value",
+                 "net_mass_kg")  # fmt: skip
 
 
 @lru_cache(maxsize=1)
@@ -89,7 +93,10 @@ class Rows:
     def __init__(self, columns: list[str], rows: pl.DataFrame) -> None:
         self.columns = columns
         # digits of other scripts are rare: a column of ASCII text skips their replacement
-        self.unicode = {c for c in columns if rows[c].str.contains(r"[^\x00-\x7f]").any()}
+        # (only the columns whose digits are read are asked, in one query)
+        asked = [c for c in DIGIT_COLUMNS if c in columns]
+        found = rows.select(pl.col(c).str.contains(r"[^\x00-\x7f]").any() for c in asked).row(0) if asked else ()
+        self.unicode = {c for c, yes in zip(asked, found, strict=True) if yes}
         self.values: dict[str, pl.Expr] = {}
         self.oks: list[pl.Expr] = []
 
@@ -97,6 +104,7 @@ class Rows:
         return pl.col(name) if name in self.columns else None
 
     def digits(self, expr: pl.Expr, column: str) -> pl.Expr:
+        assert column in DIGIT_COLUMNS, column  # `unicode` asks those only
         return ascii_digits(expr) if column in self.unicode else expr
 
     def add(self, name: str, value: pl.Expr, ok: Any = None) -> None:
@@ -104,13 +112,28 @@ class Rows:
         if ok is not None:
             self.oks.append(ok(pl.col(name)) if callable(ok) else ok)
 
+    def part(self, fields: Callable[[Rows], None]) -> tuple[list[pl.Expr], pl.Expr]:
+        """The values and the test (a null fails) of one part of the contract (`header_fields`
+        or `item_fields`), without `clean`: for rows whose parts are proven apart."""
+        self.values, self.oks = {}, []
+        fields(self)
+        return list(self.values.values()), pl.all_horizontal(self.oks).fill_null(False)
+
     def frame(self, rows: pl.DataFrame, extra: list[str]) -> pl.DataFrame:
         """The normalised values of each row, its extra fields as JSON, and `OK`."""
+        return self.lazy(rows.lazy(), extra).collect()
+
+    def lazy(self, rows: pl.LazyFrame, extra: list[str]) -> pl.LazyFrame:
+        """`frame` as a query (of rows of `rows`' frame, in any order)."""
         header_fields(self)
         item_fields(self)
-        clean = ~pl.concat_str([pl.col(c) for c in self.columns]).str.contains(CONTROL)
-        ok = pl.all_horizontal([clean, *self.oks]).fill_null(False)
+        ok = pl.all_horizontal([clean(self.columns), *self.oks]).fill_null(False)
         return rows.with_columns(*self.values.values(), extra_json(extra)).with_columns(ok.alias(OK))
+
+
+def clean(columns: list[str]) -> pl.Expr:
+    """No cell of the row holds a character the fast path leaves to the exact one."""
+    return ~pl.concat_str([pl.col(c) for c in columns]).str.contains(CONTROL)
 
 
 def header_fields(rows: Rows) -> None:
