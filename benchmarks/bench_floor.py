@@ -43,7 +43,7 @@ from typing import Any
 
 from bench_batch import prepare, read_only
 
-from customs_rules.parsing import Parsed, read_declarations
+from customs_rules.io.parsing import Parsed, read_declarations
 
 STORED = ("declaration", "item", "decision", "finding")  # parents first: foreign keys hold
 # the column each table's rows point through, to the table whose key it holds
@@ -153,7 +153,7 @@ def postgres_seconds(url: str, columns: dict[str, list[str]], copies: list[Rows]
     migrations (the server runs on the same cores), one transaction per replica."""
     import psycopg
 
-    from customs_rules.storage import Store
+    from customs_rules.store import Store
 
     base, _, _ = url.rpartition("/")
     name = "customs_rules_floor"

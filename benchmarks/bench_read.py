@@ -42,7 +42,7 @@ def columnar(path: str, chunk_lines: int) -> tuple[int, int, int, float]:
 
 
 def exact(path: str) -> tuple[int, float]:
-    from customs_rules.parsing import Parsed, read_declarations
+    from customs_rules.io.parsing import Parsed, read_declarations
 
     started = time.perf_counter()
     count = sum(1 for outcome in read_declarations(path) if isinstance(outcome, Parsed))

@@ -42,11 +42,11 @@ sys.path.insert(0, str(HERE.parent / "src"))
 
 import generate_shipments as gen  # noqa: E402
 
-from customs_rules import links, names  # noqa: E402
-from customs_rules.api import load_registry  # noqa: E402
-from customs_rules.models import Party  # noqa: E402
-from customs_rules.registry import RegistryIndex, RegistryLookup  # noqa: E402
-from customs_rules.storage import Store  # noqa: E402
+from customs_rules.contract.models import Party  # noqa: E402
+from customs_rules.entities import links, names  # noqa: E402
+from customs_rules.entities.registry import RegistryIndex, RegistryLookup  # noqa: E402
+from customs_rules.store import Store  # noqa: E402
+from customs_rules.workflow.screener import load_registry  # noqa: E402
 
 COMPANY_COLUMNS = [*gen.COMPANY_COLUMNS, "address"]
 PEOPLE_COLUMNS = [*gen.PEOPLE_COLUMNS, "person_company_id"]

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from customs_rules.models import Declaration, normalize_country, normalize_currency, normalize_hs
+from customs_rules.contract.models import Declaration, normalize_country, normalize_currency, normalize_hs
 
 
 def declaration(**overrides: object) -> dict[str, object]:

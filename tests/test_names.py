@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from customs_rules.names import (
+from customs_rules.entities.names import (
     DEFAULT_THRESHOLD,
     NameMatch,
     blocking_keys,
@@ -575,7 +575,7 @@ def test_score_in_unit_interval(a: str, b: str) -> None:
     ],
 )
 def test_initials_match_is_weak_evidence_only(a: str, b: str, weak: bool) -> None:
-    from customs_rules.names import initials_match
+    from customs_rules.entities.names import initials_match
 
     result = compare(a, b)
     assert initials_match(result) is weak

@@ -16,8 +16,8 @@ from collections.abc import Callable, Iterable
 
 import polars as pl
 
-from .. import names
-from ..addresses import address_key
+from . import names
+from .addresses import address_key
 
 MAX_AT_ADDRESS = 20  # companies at one address that still link; more is a mass-registration address
 
@@ -124,7 +124,7 @@ def _blocks(keyed: pl.DataFrame) -> pl.DataFrame:
 
 def _normalized_ids(ids: pl.Series) -> pl.Series:
     """`registry.normalize_id` of each id (or the id itself), once per distinct id."""
-    from ..registry import normalize_id
+    from .registry import normalize_id
 
     distinct = ids.unique().to_list()
     mapping = {value: normalize_id(value) or value for value in distinct}

@@ -41,8 +41,8 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from .. import names
-from ..names import _pair_keys, _token_keys, _tokens, _variants
+from . import names
+from .names import _pair_keys, _token_keys, _tokens, _variants
 
 MAX_NAMESAKES = 50  # rows that may carry one key; past that the key links nobody
 
@@ -52,7 +52,7 @@ WEAK = "weak"
 
 def normalize_id(value: str | None) -> str | None:
     """An id as registry ids are compared: ASCII digits, letters upper-cased, no separators."""
-    from ..registry import normalize_id as registry_id
+    from .registry import normalize_id as registry_id
 
     return registry_id(value)
 

@@ -18,7 +18,7 @@ from typing import Any
 import polars as pl
 import pycountry
 
-from ..models import EARLIEST_DATE, MAX_LINE, MAX_TEXT, YEARS_AHEAD, years_after
+from ..contract.models import EARLIEST_DATE, MAX_LINE, MAX_TEXT, YEARS_AHEAD, years_after
 
 OK = "\0ok"
 # Python's whitespace (str.strip, str.split): polars strips Unicode White_Space only, which
