@@ -16,7 +16,7 @@ import os
 import resource
 
 from customs_rules.engine.compiler import compile_pack
-from customs_rules.rules.model import load_pack
+from customs_rules.rules.loader import load_pack
 from customs_rules.workflow.screener import default_rules_dir
 
 

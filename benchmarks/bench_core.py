@@ -30,7 +30,7 @@ from customs_rules.entities.registry import (
     read_registry_csv,
 )
 from customs_rules.io.parsing import Parsed, read_all
-from customs_rules.rules.model import load_pack
+from customs_rules.rules.loader import load_pack
 from customs_rules.screening import evaluate
 from customs_rules.screening.core import compiled_registry, screen_set
 from customs_rules.screening.frames import DeclarationSet

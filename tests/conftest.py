@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from customs_rules.entities.registry import CompanyRecord, PersonRecord, RegistryIndex, WatchlistRecord
-from customs_rules.rules.model import RulePack, load_pack
+from customs_rules.rules.loader import load_pack
+from customs_rules.rules.model import RulePack
 from customs_rules.store import Store
 from customs_rules.workflow.screener import Screener, default_rules_dir
 

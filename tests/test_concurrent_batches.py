@@ -19,7 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from customs_rules.cli.base import main
-from customs_rules.rules.model import load_pack
+from customs_rules.rules.loader import load_pack
 from customs_rules.store import DecisionRecord, DeclarationRecord, Store, bulk
 from customs_rules.store.writer import SetWriter
 from customs_rules.workflow import batch

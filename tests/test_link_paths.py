@@ -18,7 +18,8 @@ from customs_rules.contract.errors import InputError
 from customs_rules.contract.models import Declaration
 from customs_rules.entities.links import link_paths
 from customs_rules.entities.registry import CompanyRecord, PersonRecord, RegistryLookup, read_registry_csv
-from customs_rules.rules.model import RulePack, load_pack, parse_pack
+from customs_rules.rules.loader import load_pack, parse_pack
+from customs_rules.rules.model import RulePack
 from customs_rules.rules.validators import validate_pack
 from customs_rules.store import Store
 from customs_rules.workflow.screener import Screener, default_rules_dir, load_registry

@@ -10,7 +10,8 @@ import pytest
 
 from customs_rules.contract.models import Declaration
 from customs_rules.entities.registry import CompanyRecord, PersonRecord, RegistryIndex
-from customs_rules.rules.model import RulePack, parse_pack
+from customs_rules.rules.loader import parse_pack
+from customs_rules.rules.model import RulePack
 from customs_rules.rules.validators import validate_pack
 from customs_rules.workflow.screener import Screener, default_rules_dir
 

@@ -56,7 +56,7 @@ def submit(
         from ..contract.errors import Location
         from ..io.parsing import Parsed, Rejected, read_declarations
         from ..report import tables as reporting
-        from ..rules.model import load_pack
+        from ..rules.loader import load_pack
         from ..store import store as _store  # noqa: F401 - open_store's, loaded here with the rest
         from ..workflow import officer as workflow
         from ..workflow.screener import default_rules_dir

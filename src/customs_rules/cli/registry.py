@@ -68,7 +68,7 @@ def registry_match(ctx: click.Context, name: str, limit: int, fmt: str, rules_di
     from rich.text import Text
 
     from ..report import tables as reporting
-    from ..rules.model import load_pack
+    from ..rules.loader import load_pack
     from ..rules.policy import policy_from
     from ..workflow import screener as api
 

@@ -24,7 +24,7 @@ def rules() -> None:
 def rules_validate(rules_dir: Path | None) -> None:
     """Check every rule file, list and the policy; report all errors with file:line."""
     from ..contract.errors import ErrorList
-    from ..rules.model import parse_pack
+    from ..rules.loader import parse_pack
     from ..rules.validators import validate_pack
     from ..workflow import screener as api
 
@@ -49,7 +49,7 @@ def rules_list(rules_dir: Path | None, fmt: str) -> None:
     from rich.text import Text
 
     from ..report import tables as reporting
-    from ..rules.model import load_pack
+    from ..rules.loader import load_pack
     from ..workflow import screener as api
 
     pack = load_pack(rules_dir or api.default_rules_dir())
@@ -74,7 +74,7 @@ def rules_list(rules_dir: Path | None, fmt: str) -> None:
 def rules_test(rules_dir: Path | None) -> None:
     """Run every rule's embedded examples through the engine; exit 2 if any fails."""
     from ..engine.examples import run_examples
-    from ..rules.model import load_pack
+    from ..rules.loader import load_pack
     from ..workflow import screener as api
 
     pack = load_pack(rules_dir or api.default_rules_dir())

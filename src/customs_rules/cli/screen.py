@@ -77,7 +77,7 @@ def screen(ctx: click.Context, paths: tuple[str, ...], **options: Any) -> None:
 
 def _run(store: Store, paths: list[str], quiet: bool, **options: Any) -> batch.Counts:
     from ..io.inputs import bytes_done, check_inputs
-    from ..rules.model import load_pack
+    from ..rules.loader import load_pack
     from ..rules.policy import policy_from
     from ..workflow import batch
     from ..workflow.officer import current_officer

@@ -17,6 +17,7 @@ from ..contract.facts import FIELDS, FieldType
 from ..contract.models import DATE_FORMAT, normalize_country, normalize_hs
 from ..engine.compiler import check_limits
 from .model import COMPARISONS, GROUP_OPS, LIST_OPS, MAX_NESTING, SET_OPS, Leaf, Rule, RulePack, depth, leaves
+from .policy import policy_problems
 from .yamlfile import line_of
 
 T = FieldType
@@ -167,8 +168,6 @@ def examples(pack: RulePack) -> list[LocatedError]:
 
 
 def policy(pack: RulePack) -> list[LocatedError]:
-    from .policy import policy_problems
-
     return policy_problems(pack)
 
 

@@ -27,7 +27,8 @@ from ..contract.errors import CustomsRulesError
 from ..entities.compiled import CompiledRegistry
 from ..entities.registry import RegistryIndex, WatchlistRecord
 from ..io import Chunk
-from ..rules.model import RulePack, load_pack
+from ..rules.loader import load_pack
+from ..rules.model import RulePack
 from ..screening.frames import DeclarationSet
 from .batch import ChunkScreener, Part, Screened, Wanted, Worker
 

@@ -18,7 +18,8 @@ from ..contract.input_text import given_text
 from ..contract.models import Declaration
 from ..entities.registry import RegistryIndex
 from ..io.parsing import Parsed, Rejected
-from ..rules.model import RulePack, load_pack
+from ..rules.loader import load_pack
+from ..rules.model import RulePack
 from ..rules.policy import LEVELS, policy_from
 from ..store import Store
 from .screener import Screener, Screening, check_registry, default_rules_dir

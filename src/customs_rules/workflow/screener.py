@@ -37,7 +37,8 @@ from ..entities.registry import (
     read_registry_csv,
 )
 from ..io.parsing import Parsed, Rejected
-from ..rules.model import RulePack, load_pack
+from ..rules.loader import load_pack
+from ..rules.model import RulePack
 from ..rules.policy import Policy, policy_from
 from ..store import Store
 from ..store.store import WITHOUT_REGISTRY  # the mark on a decision screened with --no-registry
