@@ -29,7 +29,8 @@ from customs_rules.entities.registry import (
     WatchlistRecord,
     read_registry_csv,
 )
-from customs_rules.io.parsing import Parsed, read_all
+from customs_rules.io.declarations import read_all
+from customs_rules.io.parsing import Parsed
 from customs_rules.rules.loader import load_pack
 from customs_rules.screening import evaluate
 from customs_rules.screening.core import compiled_registry, screen_set

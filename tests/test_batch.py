@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 from customs_rules.cli.base import main
 from customs_rules.contract.models import Declaration
 from customs_rules.entities.registry import RegistryIndex
-from customs_rules.io.parsing import Parsed, read_declarations
+from customs_rules.io.declarations import read_declarations
+from customs_rules.io.parsing import Parsed
 from customs_rules.rules.model import RulePack
 from customs_rules.workflow import batch
 from customs_rules.workflow.screener import Screener

@@ -17,7 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from customs_rules.io import Chunk, from_records, read_chunks
-from customs_rules.io.parsing import Rejected, read_declarations
+from customs_rules.io.declarations import read_declarations
+from customs_rules.io.parsing import Rejected
 from customs_rules.screening.frames import DeclarationSet
 
 COLUMNS = ["declaration_id", "date", "procedure", "document_type", "exporter_name", "exporter_id",

@@ -23,7 +23,8 @@ from hypothesis import strategies as st
 
 from customs_rules.cli.base import main
 from customs_rules.io import inputs, json_input
-from customs_rules.io.parsing import Parsed, Rejected, read_declarations
+from customs_rules.io.declarations import read_declarations
+from customs_rules.io.parsing import Parsed, Rejected
 from customs_rules.store import DeclarationRecord, Store
 
 HEADER = (

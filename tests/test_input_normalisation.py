@@ -35,7 +35,8 @@ from customs_rules.contract.models import (
 )
 from customs_rules.entities.identifiers import check_id
 from customs_rules.entities.registry import CompanyRecord, PersonRecord, WatchlistRecord, read_registry_csv
-from customs_rules.io.parsing import Parsed, Rejected, read_declarations
+from customs_rules.io.declarations import read_declarations
+from customs_rules.io.parsing import Parsed, Rejected
 from customs_rules.report.html import time_buckets
 from customs_rules.rules.reference import expand_prefixes
 from customs_rules.store import DecisionRecord, DeclarationRecord, ItemRecord, Store

@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from customs_rules.io.parsing import Parsed, Rejected, read_declarations
+from customs_rules.io.declarations import read_declarations
+from customs_rules.io.parsing import Parsed, Rejected
 
 HEADER = (
     "declaration_id,date,procedure,exporter_name,exporter_id,exporter_country,consignee_name,"
@@ -260,7 +261,7 @@ def test_stdin_bom_and_bad_encoding() -> None:
 
 
 def test_one_id_with_two_contents_in_one_run_rejects_the_later(tmp_path: Path) -> None:
-    from customs_rules.io.parsing import read_all
+    from customs_rules.io.declarations import read_all
 
     path = tmp_path / "day.jsonl"
     same = json.dumps(decl("A"))

@@ -15,7 +15,7 @@ from click.testing import CliRunner, Result
 from sqlmodel import Session, select
 
 from customs_rules.contract.errors import RegistryMissingError
-from customs_rules.io.parsing import read_declarations
+from customs_rules.io.declarations import read_declarations
 from customs_rules.rules.policy import Policy
 from customs_rules.store import AuditRecord, DecisionRecord, DeclarationRecord, Store
 from customs_rules.workflow import officer as workflow

@@ -54,7 +54,8 @@ def submit(
     """
     with importing_library():
         from ..contract.errors import Location
-        from ..io.parsing import Parsed, Rejected, read_declarations
+        from ..io.declarations import read_declarations
+        from ..io.parsing import Parsed, Rejected
         from ..report import tables as reporting
         from ..rules.loader import load_pack
         from ..store import store as _store  # noqa: F401 - open_store's, loaded here with the rest
