@@ -22,13 +22,9 @@ import sys
 import time
 from pathlib import Path
 
-from customs_rules.entities.registry import (
-    CompanyRecord,
-    PersonRecord,
-    RegistryIndex,
-    WatchlistRecord,
-    read_registry_csv,
-)
+from customs_rules.contract.registry_rows import CompanyRecord, PersonRecord, WatchlistRecord
+from customs_rules.entities.registry import RegistryIndex
+from customs_rules.entities.registry_csv import read_registry_csv
 from customs_rules.io.declarations import read_all
 from customs_rules.io.parsing import Parsed
 from customs_rules.rules.loader import load_pack

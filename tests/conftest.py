@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from customs_rules.entities.registry import CompanyRecord, PersonRecord, RegistryIndex, WatchlistRecord
+from customs_rules.contract.registry_rows import CompanyRecord, PersonRecord, WatchlistRecord
+from customs_rules.entities.registry import RegistryIndex
 from customs_rules.rules.loader import load_pack
 from customs_rules.rules.model import RulePack
 from customs_rules.store import Store

@@ -13,8 +13,9 @@ from hypothesis import strategies as st
 
 from customs_rules.cli.base import main
 from customs_rules.contract.models import Declaration
+from customs_rules.contract.registry_rows import CompanyRecord
 from customs_rules.engine.enrichment import enrich
-from customs_rules.entities.registry import CompanyRecord, RegistryIndex
+from customs_rules.entities.registry import RegistryIndex
 from customs_rules.rules.model import RulePack
 from customs_rules.workflow.screener import Screener
 

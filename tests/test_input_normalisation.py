@@ -33,8 +33,9 @@ from customs_rules.contract.models import (
     normalize_currency,
     normalize_hs,
 )
+from customs_rules.contract.registry_rows import CompanyRecord, PersonRecord, WatchlistRecord
 from customs_rules.entities.identifiers import check_id
-from customs_rules.entities.registry import CompanyRecord, PersonRecord, WatchlistRecord, read_registry_csv
+from customs_rules.entities.registry_csv import read_registry_csv
 from customs_rules.io.declarations import read_declarations
 from customs_rules.io.parsing import Parsed, Rejected
 from customs_rules.report.html import time_buckets

@@ -16,8 +16,10 @@ from click.testing import CliRunner
 from customs_rules.cli.base import main
 from customs_rules.contract.errors import InputError
 from customs_rules.contract.models import Declaration
+from customs_rules.contract.registry_rows import CompanyRecord, PersonRecord
 from customs_rules.entities.links import link_paths
-from customs_rules.entities.registry import CompanyRecord, PersonRecord, RegistryLookup, read_registry_csv
+from customs_rules.entities.registry import RegistryLookup
+from customs_rules.entities.registry_csv import read_registry_csv
 from customs_rules.rules.loader import load_pack, parse_pack
 from customs_rules.rules.model import RulePack
 from customs_rules.rules.validators import validate_pack

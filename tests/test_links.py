@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from customs_rules.contract.models import Declaration
-from customs_rules.entities.registry import CompanyRecord, PersonRecord, RegistryIndex
+from customs_rules.contract.registry_rows import CompanyRecord, PersonRecord
+from customs_rules.entities.registry import RegistryIndex
 from customs_rules.rules.loader import parse_pack
 from customs_rules.rules.model import RulePack
 from customs_rules.rules.validators import validate_pack

@@ -19,8 +19,8 @@ from hypothesis import strategies as st
 from test_compiled_registry import compiled_answers, load_records, parties_of, registries
 
 from customs_rules.contract.models import Party
+from customs_rules.contract.registry_rows import CompanyRecord, PersonRecord
 from customs_rules.entities.compiled import CompiledRegistry
-from customs_rules.entities.registry import CompanyRecord, PersonRecord
 from customs_rules.store import Store
 
 

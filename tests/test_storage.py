@@ -17,7 +17,9 @@ from sqlmodel import select
 from customs_rules.cli.base import main
 from customs_rules.contract.errors import StorageError
 from customs_rules.contract.models import Declaration, Party
-from customs_rules.entities.registry import CompanyRecord, PersonRecord, normalize_id, read_registry_csv
+from customs_rules.contract.registry_rows import CompanyRecord, PersonRecord
+from customs_rules.entities.persons import normalize_id
+from customs_rules.entities.registry_csv import read_registry_csv
 from customs_rules.rules.model import RulePack
 from customs_rules.store import DecisionRecord, DeclarationRecord, FindingRecord, ItemRecord, Store
 from customs_rules.store.registry_db import stored_company

@@ -111,7 +111,7 @@ def _company_rows(lookup: Any, name: str, limit: int) -> list[dict[str, Any]]:
 def _person_rows(lookup: Any, name: str, limit: int) -> list[dict[str, Any]]:
     """People whose names come closest: who they are, where, in what role (initials-only
     matches say so in `why`; they are weak evidence, never a match)."""
-    from ..entities.registry import normalize_id
+    from ..entities.persons import normalize_id
 
     rows = []
     for person, m in lookup.ranked_people(name, limit):

@@ -18,6 +18,7 @@ import polars as pl
 
 from . import names
 from .addresses import address_key
+from .persons import normalize_id
 
 MAX_AT_ADDRESS = 20  # companies at one address that still link; more is a mass-registration address
 
@@ -123,9 +124,7 @@ def _blocks(keyed: pl.DataFrame) -> pl.DataFrame:
 
 
 def _normalized_ids(ids: pl.Series) -> pl.Series:
-    """`registry.normalize_id` of each id (or the id itself), once per distinct id."""
-    from .registry import normalize_id
-
+    """`persons.normalize_id` of each id (or the id itself), once per distinct id."""
     distinct = ids.unique().to_list()
     mapping = {value: normalize_id(value) or value for value in distinct}
     return ids.replace_strict(mapping, return_dtype=pl.Utf8)

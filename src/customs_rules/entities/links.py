@@ -17,7 +17,7 @@ Initials-only name matches never make a step.
 Ties are settled so that any implementation finds the same path (the compiled registry,
 `entities.linking`, answers for a set of pairs by joins and must agree with this one):
 - the shortest path wins; among paths of one length, the one whose intermediary
-  companies' keys (`registry.normalize_id` of their ids) come first, compared in order
+  companies' keys (`persons.normalize_id` of their ids) come first, compared in order
   (the first intermediary, then the second);
 - each step between two companies is their strongest direct link: a role (rows in which
   the step's target holds a role in its source first, then the other way round, each in
@@ -30,9 +30,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..contract.registry_rows import CompanyRecord
 from . import persons
 from .addresses import address_key
-from .registry import MAX_AT_ADDRESS, CompanyRecord, RegistryLookup, SharedPerson, normalize_id
+from .persons import normalize_id
+from .registry import MAX_AT_ADDRESS, RegistryLookup, SharedPerson
 
 DEFAULT_DEPTH = 2
 MAX_DEPTH = 3

@@ -1,235 +1,29 @@
-"""The registry: companies, their people, and the watchlist of reported companies.
+"""The registry looked up per declaration: companies, their people, and the watchlist.
 
-CSV files are validated row by row with located errors (a file loads whole or not at
-all: see `storage.replace_registry`). `RegistryIndex` is the in-memory snapshot that
+Its rows are the contract's (`contract.registry_rows`), read from CSV by `registry_csv`
+(a file loads whole or not at all). `RegistryIndex` is the in-memory snapshot that
 enrichment queries: parties by id first, then by name and aliases across scripts.
 """
 
 from __future__ import annotations
 
-import csv
-import datetime as dt
-import io
-import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from enum import StrEnum
-from functools import lru_cache
-from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Any
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
-
-from ..contract.errors import InputError, LocatedError, Location
-from ..contract.input_text import ascii_digits, check_code, check_text
-from ..contract.models import IsoDate, OptCountry, Party, date_range, header_typos
-from ..io.csv_input import blank_row
-from ..io.inputs import HEAD, MAX_CSV_FIELD, cannot_read, file_format, not_text, os_problem, path_problem
+from ..contract.models import Party
+from ..contract.registry_rows import (
+    CompanyRecord,
+    PersonRecord,
+    WatchlistRecord,
+)
 from . import names, persons
 from .addresses import address_key
 from .name_search import MAX_PERSON_BLOCK, Hit, NameIndex, NameSearch
-from .persons import PersonLink, SharedPerson
+from .persons import PersonLink, SharedPerson, normalize_id
 
-
-class Role(StrEnum):
-    DIRECTOR = "director"
-    FOUNDER = "founder"
-    SHAREHOLDER = "shareholder"
-    BENEFICIAL_OWNER = "beneficial_owner"
-
-
-def _blank(value: Any) -> Any:
-    return None if isinstance(value, str) and not value.strip() else value
-
-
-def split_list(value: Any) -> Any:
-    if isinstance(value, str):
-        return [p.strip() for p in value.split(";") if p.strip()]
-    return value or []
-
-
-def _role(value: Any) -> Any:
-    return value.strip().lower().replace(" ", "_").replace("-", "_") if isinstance(value, str) else value
-
-
-def _strip(value: Any) -> Any:
-    return value.strip() if isinstance(value, str) else value
-
-
-def _texts(values: list[str]) -> list[str]:
-    return [check_text(v) for v in values]
-
-
-Text = Annotated[str, BeforeValidator(_strip), BeforeValidator(check_text), Field(min_length=1)]
-OptText = Annotated[str | None, BeforeValidator(_blank), BeforeValidator(check_text)]
-# ids are matched against declared party ids: ASCII digits, no look-alike letters (models.Party)
-Id = Annotated[str, BeforeValidator(_strip), BeforeValidator(check_code("id")), Field(min_length=1)]
-OptId = Annotated[str | None, BeforeValidator(_blank), BeforeValidator(check_code("id"))]
-# sane ranges (README, 'Registry CSV'): a birth date is never in the future; foreign
-# companies may have been registered long ago
-RegisteredOn = Annotated[IsoDate | None, BeforeValidator(_blank), date_range(dt.date(1800, 1, 1), 10)]
-BirthDate = Annotated[IsoDate | None, BeforeValidator(_blank), date_range(dt.date(1900, 1, 1), 0)]
-ListedOn = Annotated[IsoDate | None, BeforeValidator(_blank), date_range(dt.date(1990, 1, 1), 10)]
-TextList = Annotated[list[str], BeforeValidator(split_list), AfterValidator(_texts)]
-ACTIVITY_CODE = re.compile(r"[0-9]{2}(\.?[0-9]{1,3}){0,3}")
-
-
-def _activity_codes(codes: list[str]) -> list[str]:
-    codes = [ascii_digits(code) for code in codes]
-    for code in codes:
-        if not ACTIVITY_CODE.fullmatch(code):
-            raise ValueError(f"activity code {code!r} is not a NACE/OKED code such as 46.52")
-    return codes
-
-
-class CompanyRecord(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    company_id: Id
-    name: Text
-    country: OptCountry = None
-    registered_on: RegisteredOn = None
-    activity_codes: Annotated[TextList, AfterValidator(_activity_codes)] = Field(default_factory=list)
-    aliases: TextList = Field(default_factory=list)
-    address: OptText = None  # optional column: the registered address
-
-
-class PersonRecord(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    company_id: Id
-    person_name: Text
-    role: Annotated[Role, BeforeValidator(_role)]
-    person_id: OptId = None
-    birth_date: BirthDate = None
-    # optional column: the role is held by this company of the registry (a founder that
-    # is itself a company); person_name then gives that company's name as written
-    person_company_id: OptId = None
-
-
-class WatchlistRecord(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    name: Text
-    company_id: OptId = None
-    country: OptCountry = None
-    reason: Text
-    source: OptText = None
-    listed_on: ListedOn = None
-
-
-R = TypeVar("R", bound=BaseModel)
 MAX_AT_ADDRESS = 20  # companies at one address that still link; more is a mass-registration address
-REQUIRED_COLUMNS = {
-    CompanyRecord: ("company_id", "name", "country", "registered_on", "activity_codes", "aliases"),
-    PersonRecord: ("company_id", "person_name", "role"),
-    WatchlistRecord: ("name", "company_id", "country", "reason", "source", "listed_on"),
-}
-
-
-def read_registry_csv(path: Path, model: type[R]) -> list[R]:
-    """Every row of a registry file, or an InputError listing every bad row with its line."""
-    display = str(path)
-    text = _registry_text(path)
-    if not text.strip():  # worded as `screen` words an empty file, not as a file missing its columns
-        raise cannot_read(display, "empty file: no rows")
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    rows: list[R] = []
-    errors: list[LocatedError] = []
-    try:
-        columns = [c.strip() for c in reader.fieldnames or []]
-        missing = [c for c in REQUIRED_COLUMNS[model] if c not in columns]
-        # a misspelt optional column (person_company_id, birth_date...) would silently lose links
-        typos = header_typos(columns, set(model.model_fields), display)
-        if missing or typos:
-            errors = [LocatedError(Location(display, 1), f"missing column(s): {', '.join(missing)}")] if missing else []
-            raise InputError(f"{display} was not loaded", errors + typos, "check the header row (README, 'Registry')")
-        reader.fieldnames = columns
-        first_line: dict[str, int] = {}
-        for row in reader:
-            if not blank_row([v for v in row.values() if v is not None], len(columns), None in row):
-                errors += _row_errors(row, model, Location(display, reader.line_num), first_line, rows)
-    except csv.Error as exc:  # the reader cannot go on: nothing more is read
-        errors.append(unreadable_row(display, reader.line_num, exc))
-    if errors:
-        raise InputError(f"{display} was not loaded: nothing from it was stored", errors)
-    return rows
-
-
-def unreadable_row(display: str, line: int, exc: csv.Error) -> LocatedError:
-    """Where and why the CSV reader of a registry file could not go on."""
-    problem = f"unreadable CSV: {exc}"
-    if "field limit" in str(exc):
-        problem = f"a field runs past {MAX_CSV_FIELD:,} characters: look for an unbalanced quote before here"
-    return LocatedError(Location(display, line), problem)
-
-
-def _registry_text(path: Path) -> str:
-    display = str(path)
-    problem = path_problem(Path(path))  # worded as `screen` words it
-    if problem:
-        raise cannot_read(display, problem)
-    try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise cannot_read(display, os_problem(exc)) from None
-    kind = file_format(data[:HEAD])
-    if kind:
-        raise not_text(display, kind, "registry files are CSV (UTF-8 text)")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        at = len(data) - len(exc.object) + exc.start  # the codec decoded what follows a BOM
-        where = Location(display, data.count(b"\n", 0, at) + 1)
-        problem = f"not UTF-8 text (byte 0x{data[at]:02x}); save the file as UTF-8"
-        raise InputError(f"{display} was not loaded: nothing from it was stored", [LocatedError(where, problem)],
-                         "re-encode it, e.g. iconv -f cp1251 -t utf-8") from None  # fmt: skip
-    if text.lstrip()[:1] in ("[", "{"):  # no registry header starts so: it would read as "missing columns"
-        raise not_text(display, "JSON, not CSV", "registry files are CSV (UTF-8 text)")
-    return text
-
-
-def _row_errors(
-    row: dict[Any, Any], model: type[R], where: Location, first_line: dict[str, int], rows: list[R]
-) -> list[LocatedError]:
-    """What is wrong with one row (nothing: it is validated and added to `rows`)."""
-    if None in row or None in row.values():
-        return [LocatedError(where, "wrong number of values for the header")]
-    errors = []
-    if model is CompanyRecord:
-        ident = normalize_id(row.get("company_id")) or ""
-        seen = first_line.setdefault(ident, where.line or 0)
-        if ident and seen != where.line:
-            errors.append(LocatedError(Location(where.source, where.line, field="company_id"),
-                                       f"company_id {row['company_id']} already on line {seen}"))  # fmt: skip
-    if model is PersonRecord and row.get("person_company_id") and _same_id(row["person_company_id"], row["company_id"]):
-        return [LocatedError(Location(where.source, where.line, field="person_company_id"),
-                             "a company cannot hold a role in itself")]  # fmt: skip
-    try:
-        rows.append(model.model_validate(row))
-    except ValidationError as exc:
-        for err in exc.errors(include_url=False):
-            column = ".".join(str(p) for p in err["loc"])
-            message = str(err["msg"]).removeprefix("Value error, ")
-            if err["type"] in ("string_too_short", "missing"):
-                message = "required field is empty"
-            if err["type"] == "enum":
-                message = f"unknown role {row.get('role')!r}; roles: {', '.join(r.value for r in Role)}"
-            errors.append(LocatedError(Location(where.source, where.line, field=column), message))
-    return errors
-
-
-def _same_id(a: str | None, b: str | None) -> bool:
-    return bool(a and b) and normalize_id(a) == normalize_id(b)
-
-
-@lru_cache(maxsize=262_144)  # called for every step of every link search
-def normalize_id(value: str | None) -> str | None:
-    if not value:
-        return None
-    compact = "".join(ch for ch in ascii_digits(value) if ch.isalnum()).upper()
-    return compact or None
 
 
 @dataclass(frozen=True)

@@ -25,19 +25,10 @@ from pydantic import TypeAdapter, ValidationError
 
 from ..contract.errors import InputError, LocatedError, Location
 from ..contract.models import OptCountry, header_typos, years_after
+from ..contract.registry_rows import ACTIVITY_CODE, CompanyRecord, PersonRecord, Role
 from ..io.csv_input import blank_row
-from .registry import (
-    ACTIVITY_CODE,
-    REQUIRED_COLUMNS,
-    CompanyRecord,
-    PersonRecord,
-    Role,
-    _registry_text,
-    _row_errors,
-    _same_id,
-    normalize_id,
-    unreadable_row,
-)
+from .persons import normalize_id, same_id
+from .registry_csv import REQUIRED_COLUMNS, _registry_text, _row_errors, unreadable_row
 
 COMPANY_SCHEMA: dict[str, Any] = {
     "company_id": pl.Utf8, "name": pl.Utf8, "country": pl.Utf8, "registered_on": pl.Date,
@@ -134,7 +125,7 @@ FAST: dict[type, dict[str, Check]] = {
 
 def read_registry_frame(path: Path, model: type[CompanyRecord] | type[PersonRecord]) -> pl.DataFrame:
     """The rows of a companies or people file as columns (COMPANY_SCHEMA, PERSON_SCHEMA),
-    or an InputError listing every bad row with its line (as `registry.read_registry_csv`)."""
+    or an InputError listing every bad row with its line (as `registry_csv.read_registry_csv`)."""
     display = str(path)
     text = _registry_text(path)
     if not text.strip():
@@ -199,7 +190,7 @@ def _row(
         if not ok:
             return _exact(cells, header, model, where, first_line, columns)
         values.append(value)
-    if model is PersonRecord and values[5] and _same_id(values[5], values[0]):
+    if model is PersonRecord and values[5] and same_id(values[5], values[0]):
         return _exact(cells, header, model, where, first_line, columns)
     for (name, _), value in zip(at, values, strict=True):
         columns[name].append(value)

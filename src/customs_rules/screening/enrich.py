@@ -19,10 +19,10 @@ import polars as pl
 
 from ..contract.facts import DOMESTIC_ROLE, FIELDS
 from ..contract.models import Item
+from ..contract.registry_rows import split_list
 from ..engine import enrichment as ref
 from ..entities.compiled import CompiledRegistry
 from ..entities.identifiers import check_id
-from ..entities.registry import split_list
 from ..rules.reference import ReferenceData
 from .frames import DeclarationSet
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..entities import names
-from ..entities.registry import normalize_id
+from ..entities.persons import normalize_id
 
 
 def exact_key(spelling: str) -> str:

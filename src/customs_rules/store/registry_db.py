@@ -16,19 +16,11 @@ from sqlmodel import Session, func, select
 
 from ..contract.errors import StorageError
 from ..contract.models import STORED, Party
+from ..contract.registry_rows import CompanyRecord, PersonRecord, Role, WatchlistRecord, split_list
 from ..entities import names
 from ..entities.name_search import MAX_PERSON_BLOCK, NameSearch, best_candidates
-from ..entities.persons import PairMatch, PersonLink
-from ..entities.registry import (
-    MAX_AT_ADDRESS,
-    CompanyRecord,
-    PersonRecord,
-    RegistryLookup,
-    Role,
-    WatchlistRecord,
-    normalize_id,
-    split_list,
-)
+from ..entities.persons import PairMatch, PersonLink, normalize_id
+from ..entities.registry import MAX_AT_ADDRESS, RegistryLookup
 from .tables import AuditRecord, Company, Person, WatchlistEntry
 
 # The same queries over company_key and person_key; the table and column names are these

@@ -26,7 +26,7 @@ from sqlmodel import Session
 
 from ..entities import compile as compiled
 from ..entities.person_pairs import PAIR_SCHEMA, company_pairs
-from ..entities.registry import normalize_id
+from ..entities.persons import normalize_id
 from . import bulk
 
 SLICE = 50_000  # rows per insert
@@ -89,7 +89,7 @@ def _keys(frame: pl.DataFrame, owner: str) -> pl.DataFrame:
 
 
 def write_companies(session: Session, rows: pl.DataFrame) -> None:
-    """Replace the companies and their keys. rows: the `registry.CompanyRecord` columns
+    """Replace the companies and their keys. rows: the `registry_rows.CompanyRecord` columns
     (activity codes and aliases as lists), in load order."""
     for table in ("company_key", "company"):
         _execute(session, f"DELETE FROM {table}")
@@ -108,7 +108,7 @@ def write_companies(session: Session, rows: pl.DataFrame) -> None:
 
 
 def write_people(session: Session, rows: pl.DataFrame) -> pl.DataFrame:
-    """Replace the people and their name keys. rows: the `registry.PersonRecord` columns.
+    """Replace the people and their name keys. rows: the `registry_rows.PersonRecord` columns.
     Returns them as `write_compiled` takes them (`read_people`'s columns)."""
     for table in ("person_key", "person"):
         _execute(session, f"DELETE FROM {table}")
@@ -176,7 +176,7 @@ PEOPLE_SCHEMA = {
 
 
 def _keys_of(values: pl.Series) -> pl.Series:
-    """`registry.normalize_id` of each id, computed once per distinct id (null stays null)."""
+    """`persons.normalize_id` of each id, computed once per distinct id (null stays null)."""
     distinct = values.drop_nulls().unique()
     mapping = dict(zip(distinct.to_list(), [normalize_id(v) or v for v in distinct.to_list()], strict=True))
     return values.replace_strict(mapping, default=None, return_dtype=pl.Utf8)

@@ -16,7 +16,7 @@ from typing import Any
 import polars as pl
 from sqlmodel import Session
 
-from ..entities.registry import WatchlistRecord
+from ..contract.registry_rows import WatchlistRecord
 from . import registry_load as full
 from .registry_db import _watchlist, driver_rows
 

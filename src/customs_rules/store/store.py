@@ -24,8 +24,9 @@ from sqlmodel import Session, SQLModel, col, create_engine, delete, func, select
 
 from ..contract.errors import StorageError
 from ..contract.models import STORED
+from ..contract.registry_rows import CompanyRecord, PersonRecord, WatchlistRecord
 from ..entities.addresses import address_key
-from ..entities.registry import CompanyRecord, PersonRecord, RegistryIndex, WatchlistRecord
+from ..entities.registry import RegistryIndex
 from . import audit, default_db_url, queries, schema
 from . import reading as readback
 from .records import Prepared, Stored, prepare, record, without_registry

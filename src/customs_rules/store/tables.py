@@ -241,7 +241,7 @@ class PersonPair(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     person_pk: int = Field(index=True)
     other_pk: int = Field(index=True)
-    company_key: str = Field(index=True)  # registry.normalize_id of each row's company
+    company_key: str = Field(index=True)  # persons.normalize_id of each row's company
     other_company_key: str = Field(index=True)
     kind: str  # person_id | name
     score: float

@@ -21,7 +21,8 @@ from typing import Any, TextIO
 import polars as pl
 
 from ..contract.errors import StorageError
-from ..entities.registry import RegistryIndex, WatchlistRecord
+from ..contract.registry_rows import WatchlistRecord
+from ..entities.registry import RegistryIndex
 from ..io import Chunk, read_chunks
 from ..io.parsing import Rejected
 from ..rules.model import RulePack

@@ -24,8 +24,9 @@ from typing import Any
 import polars as pl
 
 from ..contract.errors import CustomsRulesError
+from ..contract.registry_rows import WatchlistRecord
 from ..entities.compiled import CompiledRegistry
-from ..entities.registry import RegistryIndex, WatchlistRecord
+from ..entities.registry import RegistryIndex
 from ..io import Chunk
 from ..rules.loader import load_pack
 from ..rules.model import RulePack

@@ -25,17 +25,12 @@ from typing import Any
 
 from ..contract.errors import InputError, RegistryMissingError, StorageError
 from ..contract.models import Declaration
+from ..contract.registry_rows import CompanyRecord, PersonRecord, WatchlistRecord
 from ..engine.enrichment import enrich, path_guard
 from ..engine.evaluation import Evaluator
-from ..entities.registry import (
-    CompanyRecord,
-    PersonRecord,
-    RegistryIndex,
-    RegistryLookup,
-    WatchlistRecord,
-    normalize_id,
-    read_registry_csv,
-)
+from ..entities.persons import normalize_id
+from ..entities.registry import RegistryIndex, RegistryLookup
+from ..entities.registry_csv import read_registry_csv
 from ..io.parsing import Parsed, Rejected
 from ..rules.loader import load_pack
 from ..rules.model import RulePack

@@ -40,8 +40,8 @@ def _slices(bind: sa.Connection, sql: str) -> Iterator[Sequence[Any]]:
 
 
 def _company_keys() -> None:
+    from customs_rules.contract.registry_rows import split_list
     from customs_rules.entities.addresses import address_key
-    from customs_rules.entities.registry import split_list
     from customs_rules.store.keys import company_key_rows
 
     bind = op.get_bind()
