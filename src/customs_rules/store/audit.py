@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import insert, text
 from sqlmodel import Session, col, select
 
+from .locks import AUDIT_LOCK_KEY
 from .tables import (
     AuditRecord,
     CompanyBase,
@@ -32,7 +33,6 @@ from .tables import (
 from .tables import Company as CompanyRow
 
 GENESIS = "0" * 64
-LOCK_KEY = 7_320_116  # the advisory lock of audit appends
 
 
 @dataclass(frozen=True)
@@ -79,7 +79,7 @@ def append(session: Session, entries: Iterable[Entry]) -> None:
     if not batch:
         return
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_LOCK_KEY})
     last = session.exec(select(AuditRecord.id, AuditRecord.hash).order_by(col(AuditRecord.id).desc()).limit(1)).first()
     last_id, prev = (int(last[0] or 0), last[1]) if last else (0, GENESIS)
     at = _utc(dt.datetime.now(dt.UTC))
@@ -143,7 +143,7 @@ def _altered_decision(session: Session, batch_size: int = 5000) -> str | None:
     a decision against its audit entry's seal (its row, findings with their evidence,
     facts and its declaration's content hash; older entries hold a shorter digest of the
     verdict, score and rule ids), a declaration against its content hash."""
-    from .checks import altered_decision
+    from .checks import altered_decision  # with polars: not for a cold submit
 
     return altered_decision(session, _recorded_digests(session), batch_size, digest_of)
 

@@ -18,6 +18,8 @@ from sqlalchemy import Table, bindparam, text
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
+from .locks import AUDIT_LOCK_KEY
+
 IN_CHUNK = 5_000  # values per IN list: far under SQLite's 32,766 bound parameters
 METHODS = ("auto", "tuples", "copy", "core")
 SQLITE_TIME = "%Y-%m-%d %H:%M:%S%.6f"  # how SQLAlchemy stores a datetime in SQLite
@@ -109,9 +111,7 @@ def lock(session: Session) -> None:
     """Serialise writers of screened declarations: on PostgreSQL the audit log's advisory
     lock, taken before anything is read (SQLite's BEGIN IMMEDIATE took its lock)."""
     if dialect(session) == "postgresql":
-        from .audit import LOCK_KEY
-
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_LOCK_KEY})
 
 
 def select_in(session: Session, query: str, values: Sequence[Any], **params: Any) -> Iterator[tuple[Any, ...]]:

@@ -15,10 +15,10 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
 from ..contract.errors import StorageError
+from .locks import SCHEMA_LOCK_KEY
 
 HEAD = "0008"  # the newest revision in migrations/versions (a test keeps them in step)
 MIGRATIONS = Path(__file__).parent / "migrations"
-LOCK_KEY = 7_320_115  # any constant: the advisory lock of schema upgrades
 OWN_TABLES = {"declaration", "decision"}  # tables every customs-rules schema has had
 UNUSABLE_HINT = "check --db or CUSTOMS_RULES_DB; nothing in that database was changed"
 
@@ -99,7 +99,7 @@ def upgrade(engine: Engine) -> None:
             return
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
-            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK_KEY})
         refuse_unusable(connection, engine.url.render_as_string(hide_password=True))
         current = current_revision(connection)
         if current == HEAD:
