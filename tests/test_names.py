@@ -10,18 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from customs_rules.entities.names import (
-    DEFAULT_THRESHOLD,
-    NameMatch,
-    blocking_keys,
-    compare,
-    fold_variants,
-    is_match,
-    normalize,
-    strip_legal_forms,
-    tokens,
-    transliterate,
-)
+from customs_rules.entities.name_text import fold_variants, normalize, strip_legal_forms, tokens, transliterate
+from customs_rules.entities.names import DEFAULT_THRESHOLD, NameMatch, blocking_keys, compare, is_match
 
 # Each group holds renderings of one entity; every pair inside must match.
 TRUE_GROUPS: list[list[str]] = [

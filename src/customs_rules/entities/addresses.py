@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 
-from .names import normalize, transliterate
+from .name_text import normalize, transliterate
 
 # Words that say what kind of place follows, not which one (transliterated forms).
 _NOISE = frozenset(

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 
 import polars as pl
 
-from . import names
+from . import name_text, names
 from .addresses import address_key
 from .persons import normalize_id
 
@@ -32,7 +32,7 @@ EDGE_SCHEMA = {
 
 
 def exact_key(spelling: str) -> str:
-    return " ".join(names.tokens(spelling))
+    return " ".join(name_text.tokens(spelling))
 
 
 def address_keys(addresses: Iterable[str | None]) -> list[str | None]:

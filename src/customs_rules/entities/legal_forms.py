@@ -2,7 +2,7 @@
 # ruff: noqa: RUF001
 """Legal forms that a company name carries beside the name itself (ООО, LLP, ОсОО, ՍՊԸ...).
 
-Data only, phrases separated by "|", read by `names.strip_legal_forms`.
+Data only, phrases separated by "|", read by `name_text.strip_legal_forms`.
 """
 
 # Always removed, wherever they occur.

@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
-from . import names
+from . import name_text, names
 
 MAX_CANDIDATES = 25  # names compared per lookup, best blocking overlap first
 # Person blocks bigger than this are skipped (a surname shared by thousands); pair keys
@@ -51,7 +51,7 @@ class NameSearch:
 
     def ranked(self, name: str, limit: int) -> list[Hit]:
         """The best candidates whatever their score, best first (for an analyst's review)."""
-        key = " ".join(names.tokens(name))
+        key = " ".join(name_text.tokens(name))
         hits: dict[tuple[Any, str], Hit] = {}
         for record, kind, spelling in self.exact(key):
             hits[(record, spelling)] = (record, kind, spelling, names.NameMatch(1.0, "same name once normalised"))
@@ -72,7 +72,7 @@ class NameSearch:
         O. N." ~ "Petrenko Oleg"): people whose birth dates may then make them one.
         """
         hits: dict[Any, Hit] = {}
-        for record, kind, spelling in self.exact(" ".join(names.tokens(name)))[:limit]:
+        for record, kind, spelling in self.exact(" ".join(name_text.tokens(name)))[:limit]:
             hits.setdefault(record, (record, kind, spelling, names.NameMatch(1.0, "same name once normalised")))
         for record in self.candidates(self.keys(name)):
             for kind, spelling in self.spellings(record):
@@ -85,7 +85,7 @@ class NameSearch:
 
     def search(self, name: str, accept: Callable[[Any], bool]) -> list[Hit]:
         """Matches at or above the threshold, best first."""
-        exact = [h for h in self.exact(" ".join(names.tokens(name))) if accept(h[0])]
+        exact = [h for h in self.exact(" ".join(name_text.tokens(name))) if accept(h[0])]
         if exact:
             return [(r, k, sp, names.NameMatch(1.0, "same name once normalised")) for r, k, sp in exact]
         found = []
@@ -140,7 +140,7 @@ class NameIndex(NameSearch):
         self._spellings: dict[int, list[tuple[str, str]]] = defaultdict(list)
 
     def add(self, record: int, kind: str, spelling: str) -> None:
-        self._exact[" ".join(names.tokens(spelling))].append((record, kind, spelling))
+        self._exact[" ".join(name_text.tokens(spelling))].append((record, kind, spelling))
         self._spellings[record].append((kind, spelling))
         for block in self.keys(spelling):
             self._blocks[block].add(record)

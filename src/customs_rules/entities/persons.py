@@ -6,7 +6,7 @@ compiled registry (`entities.compiled`) use this module, so they link the same p
 **Candidates.** Each natural-person row (a row whose `person_company_id` is empty) carries
 keys computed from its name and id (`person_keys`):
 
-- `x:` its exact key (the normalised, sorted tokens: `names.tokens`);
+- `x:` its exact key (the normalised, sorted tokens: `name_text.tokens`);
 - `p:` pair keys: two words of three letters or more, each as a consonant skeleton of its
   spelling-fold variants (`gldb+il`), so Илья Гольдберг, Ilya Goldberg and Iliá Goldberg
   share one, and so does Гольдберг Илья Маркович (a patronymic adds keys, it takes none);
@@ -44,7 +44,8 @@ from typing import Any
 
 from ..contract.input_text import ascii_digits
 from . import names
-from .names import _pair_keys, _token_keys, _tokens, _variants
+from .name_text import _tokens, _variants
+from .names import _pair_keys, _token_keys
 
 MAX_NAMESAKES = 50  # rows that may carry one key; past that the key links nobody
 

@@ -1,16 +1,16 @@
 """Name keys stored beside each company, computed by the same functions the in-memory
-index uses (`names.tokens`, `names.blocking_keys`), so both find the same parties."""
+index uses (`name_text.tokens`, `names.blocking_keys`), so both find the same parties."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from ..entities import names
+from ..entities import name_text, names
 from ..entities.persons import normalize_id
 
 
 def exact_key(spelling: str) -> str:
-    return " ".join(names.tokens(spelling))
+    return " ".join(name_text.tokens(spelling))
 
 
 def company_key_rows(company_pk: int, company_id: str, name: str, aliases: list[str]) -> list[dict[str, Any]]:

@@ -17,7 +17,7 @@ from sqlmodel import Session, func, select
 from ..contract.errors import StorageError
 from ..contract.models import STORED, Party
 from ..contract.registry_rows import CompanyRecord, PersonRecord, Role, WatchlistRecord, split_list
-from ..entities import names
+from ..entities import name_text, names
 from ..entities.name_search import MAX_PERSON_BLOCK, NameSearch, best_candidates
 from ..entities.persons import PairMatch, PersonLink, normalize_id
 from ..entities.registry import MAX_AT_ADDRESS, RegistryLookup
@@ -183,7 +183,7 @@ class StoredRegistry(RegistryLookup):
         if len(self._companies) > CACHE_COMPANIES:
             self.forget()  # keeps a long batch's memory bounded; what is needed comes back
         idents = {i for p in parties if (i := normalize_id(p.id))}
-        keys = {" ".join(names.tokens(p.name)) for p in parties}
+        keys = {" ".join(name_text.tokens(p.name)) for p in parties}
         self._prefetch_ids(idents)
         self._names.prefetch_exact(keys)
         # only this block's parties: the caches hold every earlier block's too
