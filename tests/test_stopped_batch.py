@@ -15,7 +15,7 @@ from sqlalchemy.exc import OperationalError
 
 from customs_rules.cli.base import main
 from customs_rules.io import read_chunks
-from customs_rules.store import DecisionRecord, DeclarationRecord, Store, store
+from customs_rules.store import DecisionRecord, DeclarationRecord, Store, registry_store, store
 from customs_rules.workflow import batch
 from customs_rules.workflow import officer as workflow
 
@@ -152,14 +152,14 @@ def test_a_registry_load_stopped_by_storage_says_which_files_are_loaded(
     db_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     registry = ROOT / "fixtures" / "registry"
-    audit_load = store._audit_load
+    audit_load = registry_store._audit_load
 
     def failing(session: Any, actor: str, table: str, *args: Any) -> None:
         if table == "people":
             raise OperationalError("INSERT INTO audit_log ...", {}, Exception(f"disk I/O error ({FAILING})"))
         audit_load(session, actor, table, *args)
 
-    monkeypatch.setattr(store, "_audit_load", failing)
+    monkeypatch.setattr(registry_store, "_audit_load", failing)
     files = ["--companies", str(registry / "companies.csv"), "--people", str(registry / "people.csv"),
              "--watchlist", str(registry / "watchlist.csv")]  # fmt: skip
     stopped = CliRunner().invoke(main, ["--db", db_url, "registry", "load", *files])

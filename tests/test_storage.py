@@ -23,8 +23,8 @@ from customs_rules.entities.registry_csv import read_registry_csv
 from customs_rules.rules.model import RulePack
 from customs_rules.store import DecisionRecord, DeclarationRecord, FindingRecord, ItemRecord, Store
 from customs_rules.store.registry_db import stored_company
+from customs_rules.store.registry_store import _company_fields
 from customs_rules.store.seals import pack_facts, unpack_facts
-from customs_rules.store.store import _company_fields
 from customs_rules.store.tables import DecisionItem, FactSignature
 from customs_rules.workflow.screener import Screener, load_registry
 

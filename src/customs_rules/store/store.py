@@ -17,24 +17,30 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import event, insert
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
-from sqlmodel import Session, SQLModel, col, create_engine, delete, func, select
+from sqlmodel import Session, SQLModel, create_engine, func, select
 
 from ..contract.errors import StorageError
-from ..contract.models import STORED
-from ..contract.registry_rows import CompanyRecord, PersonRecord, WatchlistRecord
-from ..entities.addresses import address_key
-from ..entities.registry import RegistryIndex
 from . import audit, default_db_url, queries, schema
 from . import reading as readback
+from .connect import (
+    _MISSING_HINT,
+    _MISSING_PG_HINT,
+    _URL_HINT,
+    MissingDatabase,
+    _check_sqlite_file,
+    _missing_server_database,
+    _sqlite_begin,
+    _sqlite_connect,
+)
 from .records import Prepared, Stored, prepare, record, without_registry
-from .registry_db import StoredRegistry, company_record
+from .registry_store import RegistryStore
 from .seals import WITHOUT_REGISTRY
 from .sets import json_text as _json_text
 from .sets import screened_sets
-from .tables import AuditRecord, Company, DecisionRecord, OutcomeRecord, Person, RuleSetVersion, WatchlistEntry
+from .tables import DecisionRecord, OutcomeRecord, RuleSetVersion
 
 RETRIES = 8
 INSERT_SLICE = 5_000
@@ -44,26 +50,9 @@ T = TypeVar("T")
 if TYPE_CHECKING:
     from ..contract.models import Declaration
     from ..screening.frames import DeclarationSet, ScreenedSet
-    from .registry_part import RegistryPart
 
 
-def _sqlite_connect(connection: Any, _record: Any) -> None:
-    connection.isolation_level = None  # we say BEGIN ourselves (see _sqlite_begin)
-    # SQLite's lower() knows ASCII only: searches on names in any script use Python's
-    connection.create_function("py_casefold", 1, lambda text: text.casefold() if isinstance(text, str) else text)
-    cursor = connection.cursor()
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.close()
-
-
-def _sqlite_begin(connection: Any) -> None:
-    # take the write lock at the start, so two writers never deadlock on an upgrade
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
-
-
-class Store:
+class Store(RegistryStore):
     """One database: open it once, then load registries, submit and screen."""
 
     def __init__(self, url: str | None = None, create: bool = True) -> None:
@@ -151,139 +140,6 @@ class Store:
             # true of this transaction: a caller that stored earlier ones says what they hold
             detail = f"database write failed: {exc}".splitlines()[0]
             raise StorageError(detail.replace(":", ", nothing was stored:", 1), detail=detail) from None
-
-    # -- registry ---------------------------------------------------------------------
-
-    def replace_companies(
-        self, rows: Sequence[CompanyRecord] | Any, actor: str = "system", source: str = "",
-        compile_links: bool = True,
-    ) -> int:  # fmt: skip
-        """Replace the companies (records, or `registry_files` columns) and their keys, in one
-        transaction with the audit entry; `compile_links` recomputes the compiled tables
-        (a load that replaces the people next leaves that to the people's transaction)."""
-        import polars as pl  # not for a cold submit: imported when a registry is loaded
-
-        from ..entities.registry_files import company_frame
-        from . import registry_load
-
-        frame = rows if isinstance(rows, pl.DataFrame) else company_frame(rows)
-
-        def work(session: Session) -> int:
-            registry_load.write_companies(session, frame)
-            if compile_links:
-                registry_load.write_compiled(session)
-            _audit_load(session, actor, "companies", source, len(frame))
-            return len(frame)
-
-        return self.write(work)
-
-    def replace_people(
-        self, rows: Sequence[PersonRecord] | Any, actor: str = "system", source: str = "",
-        compile_links: bool = True,
-    ) -> int:  # fmt: skip
-        """Replace the people (records or columns) and their keys, then the compiled tables."""
-        import polars as pl
-
-        from ..entities.registry_files import person_frame
-        from . import registry_load
-
-        frame = rows if isinstance(rows, pl.DataFrame) else person_frame(rows)
-
-        def work(session: Session) -> int:
-            people = registry_load.write_people(session, frame)
-            if compile_links:
-                registry_load.write_compiled(session, people)
-            _audit_load(session, actor, "people", source, len(frame))
-            return len(frame)
-
-        return self.write(work)
-
-    def registry_frames(self) -> dict[str, Any]:
-        """The registry as columns (polars frames), compiled tables included, read in one
-        transaction: companies, company_keys, people, pairs, edges (`storage.registry_load`)."""
-        from . import registry_load
-
-        with self.reading() as session:
-            return {
-                "companies": registry_load.read_companies(session),
-                "company_keys": registry_load.read_company_keys(session),
-                "people": registry_load.read_people(session),
-                "pairs": registry_load.read_pairs(session),
-                "edges": registry_load.read_edges(session),
-            }
-
-    def watchlist_records(self) -> list[WatchlistRecord]:
-        with self.reading() as session:
-            entries = session.exec(select(WatchlistEntry))
-            return [WatchlistRecord.model_validate(w.model_dump(), context=STORED) for w in entries]
-
-    def replace_watchlist(self, rows: Sequence[WatchlistRecord], actor: str = "system", source: str = "") -> int:
-        return self._replace(WatchlistEntry, "watchlist", [r.model_dump() for r in rows], actor, source)
-
-    def _replace(self, table: Any, name: str, rows: list[dict[str, Any]], actor: str, source: str) -> int:
-        """A registry table replaced whole, with its audit entry, in one transaction."""
-
-        def work(session: Session) -> int:
-            session.exec(delete(table))
-            if rows:
-                session.execute(insert(table), rows)
-            _audit_load(session, actor, name, source, len(rows))
-            return len(rows)
-
-        return self.write(work)
-
-    def company_ids(self) -> set[str]:
-        with self.reading() as session:
-            return set(session.exec(select(Company.company_id)).all())
-
-    def registry_counts(self) -> dict[str, int]:
-        tables = (("companies", Company), ("people", Person), ("watchlist", WatchlistEntry))
-        with self.reading() as session:
-            return {name: int(session.exec(select(func.count()).select_from(t)).one()) for name, t in tables}
-
-    def registry_filled(self) -> dict[str, bool]:
-        """Whether each registry table holds any row (cheaper than counting 300k people
-        before each submission)."""
-        tables = (("companies", Company), ("people", Person), ("watchlist", WatchlistEntry))
-        with self.reading() as session:
-            return {name: session.exec(select(t.id).limit(1)).first() is not None for name, t in tables}
-
-    def registry_loads(self) -> dict[str, dt.datetime]:
-        """When each registry table (companies, people, watchlist) was last loaded, in
-        UTC, from the audit log's `registry_load` entries."""
-        query = (
-            select(AuditRecord.subject, func.max(AuditRecord.at))
-            .where(AuditRecord.action == "registry_load")
-            .group_by(col(AuditRecord.subject))
-        )
-        with self.reading() as session:
-            return {str(table): at.replace(tzinfo=dt.UTC) for table, at in session.exec(query) if at is not None}
-
-    def registry_index(self) -> RegistryIndex:
-        """A snapshot of the registry in memory, for batches: read once per run."""
-        with self.reading() as session:
-            companies = [company_record(c) for c in session.exec(select(Company).order_by(Company.id))]  # type: ignore[arg-type]
-            # in load order, as the database back-end reads them: both rank namesakes alike
-            rows = session.exec(select(Person).order_by(col(Person.id)))
-            people = [PersonRecord.model_validate(p.model_dump(), context=STORED) for p in rows]
-            entries = session.exec(select(WatchlistEntry))
-            watch = [WatchlistRecord.model_validate(w.model_dump(), context=STORED) for w in entries]
-        return RegistryIndex(companies, people, watch)
-
-    @contextmanager
-    def stored_registry(self) -> Iterator[StoredRegistry]:
-        """Registry lookups in the database (no full load), for a declaration or a batch."""
-        with Session(self.lookup_engine) as session:
-            yield StoredRegistry(session)
-
-    @contextmanager
-    def registry_part(self) -> Iterator[RegistryPart]:
-        """Reads of the compiled registry by key, all in one snapshot: what a few parties
-        can reach (`entities.reach`), without reading the whole registry."""
-        from .registry_part import RegistryPart
-
-        with Session(self.lookup_engine) as session:
-            yield RegistryPart(session)
 
     # -- screenings -------------------------------------------------------------------
 
@@ -507,51 +363,6 @@ class Store:
             return int(session.exec(select(func.count()).select_from(table)).one())
 
 
-def _check_sqlite_file(path: Path, url: str) -> None:
-    """Refuse a file that is no SQLite database, or another application's or a newer
-    version's database, before opening it the usual way: that switches it to WAL mode,
-    which rewrites its header, and a refused file must be left as it was."""
-    if not path.is_file() or path.stat().st_size == 0:
-        return
-    with path.open("rb") as file:
-        header = file.read(100)
-    if not header.startswith(b"SQLite format 3\x00"):
-        hint = "check --db or CUSTOMS_RULES_DB; the file was not changed"
-        raise schema.UnusableDatabase(f"{path} is not an SQLite database", hint)
-    if header[18:20] == b"\x02\x02":
-        return  # in WAL mode already, as every customs-rules database is: opening changes nothing
-    engine = create_engine(f"sqlite:///file:{path}?mode=ro&uri=true")
-    try:
-        with engine.connect() as connection:
-            schema.refuse_unusable(connection, url)
-    finally:
-        engine.dispose()
-
-
-_URL_HINT = "check --db or CUSTOMS_RULES_DB (e.g. sqlite:///path.db or postgresql+psycopg://...)"
-_MISSING_HINT = (
-    "check --db or CUSTOMS_RULES_DB; only commands that store (submit, screen, registry load, outcome, "
-    "rescreen) create a database"
-)
-
-
-_MISSING_PG_HINT = "check --db or CUSTOMS_RULES_DB; a PostgreSQL database is created with `createdb NAME`"
-
-
-def _missing_server_database(url: str, exc: Exception) -> str | None:
-    """The name of the PostgreSQL database `url` names, when the server says it does not exist."""
-    if not url.startswith("postgresql") or not isinstance(exc, OperationalError):
-        return None
-    name = make_url(url).database
-    return name if name and f'database "{name}" does not exist' in str(exc) else None
-
-
-class MissingDatabase(StorageError):
-    """A read-only command pointed at a database that does not exist: bad input."""
-
-    exit_code = 2
-
-
 def _ensure_ruleset(session: Session, version: str, content: dict[str, str], actor: str) -> None:
     if session.get(RuleSetVersion, version) is None:
         session.add(RuleSetVersion(version=version, first_used_at=dt.datetime.now(dt.UTC), content=content))
@@ -592,18 +403,6 @@ def decision_entry(screening: Any, decision_pk: int, sealed: str, kind: str, off
     if d.get(WITHOUT_REGISTRY):
         details["registry"] = "none"
     return audit.Entry(officer or "system", "decision", d["declaration_id"], details)
-
-
-def _audit_load(session: Session, actor: str, table: str, source: str, count: int) -> None:
-    session.flush()
-    columns = audit.REGISTRY_TABLES[table][1]
-    details = {"file": source, "rows": count, "columns": columns, "seal": audit.registry_seal(session, table, columns)}
-    audit.append(session, [audit.Entry(actor, "registry_load", table, details)])
-
-
-def _company_fields(row: CompanyRecord) -> dict[str, Any]:
-    joined = {"activity_codes": ";".join(row.activity_codes), "aliases": ";".join(row.aliases)}
-    return row.model_dump() | joined | {"address_key": address_key(row.address)}
 
 
 def _is_unique_violation(exc: IntegrityError) -> bool:
