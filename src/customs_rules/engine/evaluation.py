@@ -17,8 +17,9 @@ from typing import Any
 from ..contract.facts import FIELDS, FieldType
 from ..rules.model import Condition, Leaf, Rule, RulePack, Status
 from ..rules.reference import ReferenceData
-from .compiler import CompiledPack, compile_pack, encode
+from .compiler import CompiledPack, compile_pack
 from .enrichment import Enriched
+from .patterns import encode
 
 
 @dataclass

@@ -15,7 +15,7 @@ from typing import Any
 from ..contract.errors import LocatedError, Location
 from ..contract.facts import FIELDS, FieldType
 from ..contract.models import DATE_FORMAT, normalize_country, normalize_hs
-from ..engine.compiler import check_limits
+from ..engine.limits import check_limits
 from .model import COMPARISONS, GROUP_OPS, LIST_OPS, MAX_NESTING, SET_OPS, Leaf, Rule, RulePack, depth, leaves
 from .policy import policy_problems
 from .yamlfile import line_of

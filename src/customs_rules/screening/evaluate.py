@@ -17,8 +17,9 @@ from typing import Any
 
 import polars as pl
 
-from ..engine.compiler import CompiledPack, Fired, test_key
+from ..engine.compiler import CompiledPack, Fired
 from ..engine.evaluation import Finding, evidence_of
+from ..engine.patterns import test_key
 from ..rules.model import Condition, Leaf, Rule, Status
 from .enrich import SetFacts
 
