@@ -13,7 +13,7 @@ from pydantic import BaseModel, ValidationError
 from ..contract.errors import InputError, LocatedError, Location
 from ..contract.models import header_typos
 from ..contract.registry_rows import CompanyRecord, PersonRecord, Role, WatchlistRecord
-from ..io.csv_input import blank_row
+from ..io.csv_columns import blank_row
 from ..io.inputs import HEAD, MAX_CSV_FIELD, cannot_read, file_format, not_text, os_problem, path_problem
 from .persons import normalize_id, same_id
 

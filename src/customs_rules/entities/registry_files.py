@@ -26,7 +26,7 @@ from pydantic import TypeAdapter, ValidationError
 from ..contract.errors import InputError, LocatedError, Location
 from ..contract.models import OptCountry, header_typos, years_after
 from ..contract.registry_rows import ACTIVITY_CODE, CompanyRecord, PersonRecord, Role
-from ..io.csv_input import blank_row
+from ..io.csv_columns import blank_row
 from .persons import normalize_id, same_id
 from .registry_csv import REQUIRED_COLUMNS, _registry_text, _row_errors, unreadable_row
 
@@ -157,7 +157,7 @@ def read_registry_frame(path: Path, model: type[CompanyRecord] | type[PersonReco
 
 
 def _blank_row(cells: list[str], header: list[str]) -> bool:
-    """`csv_input.blank_row` of the row as csv.DictReader builds it (keys once each)."""
+    """`csv_columns.blank_row` of the row as csv.DictReader builds it (keys once each)."""
     row: dict[Any, Any] = dict(zip(header, cells, strict=False))
     if len(cells) > len(header):
         row[None] = cells[len(header) :]

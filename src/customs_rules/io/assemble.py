@@ -12,7 +12,8 @@ from ..contract.errors import LocatedError, Location
 from ..screening.frames import HEADER_SCHEMA, ITEM_SCHEMA, DeclarationSet
 from .checks import OK, Rows, strip
 from .chunk import Chunk
-from .csv_input import HEADER_COLUMNS, CsvGroup, _row_undecodable
+from .csv_columns import HEADER_COLUMNS, _row_undecodable
+from .csv_input import CsvGroup
 from .parsing import Parsed, Rejected
 
 KEY = "\0key"  # the declaration id as the rows are grouped by it (stripped, as written)

@@ -169,7 +169,7 @@ def _transit(rows: Rows, countries: list[str]) -> None:
 
 
 def item_fields(rows: Rows) -> None:
-    """A goods item, as `csv_input._csv_item` and `models.Item` make it."""
+    """A goods item, as `csv_columns._csv_item` and `models.Item` make it."""
     countries, currencies = codes()
     line = rows.digits(strip(pl.col("line")), "line")
     rows.add("i_line_text", line, lambda v: v.str.contains(LINE_NUMBER))

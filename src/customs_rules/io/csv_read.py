@@ -17,7 +17,7 @@ import polars as pl
 from .assemble import KEY, ODD, ORDER, assemble
 from .checks import strip
 from .chunk import Chunk
-from .csv_input import _csv_header
+from .csv_columns import _csv_header
 from .inputs import Source
 from .lines import LINE, Block, Fallback, byte_blocks, classify, header, plain_frame, split_lines
 

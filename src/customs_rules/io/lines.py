@@ -24,7 +24,7 @@ from typing import IO, Any
 import polars as pl
 
 from . import inputs  # MAX_CSV_FIELD read at each use: tests lower it
-from .csv_input import blank_row
+from .csv_columns import blank_row
 from .parsing import SURROGATE
 
 # characters the fast path leaves to the exact one: the csv module and Python's str.strip()

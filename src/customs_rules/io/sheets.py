@@ -18,7 +18,7 @@ from ..contract.errors import InputError
 from .assemble import KEY, ODD
 from .checks import strip
 from .chunk import Chunk
-from .csv_input import _csv_header
+from .csv_columns import _csv_header
 from .csv_read import LAST, in_order
 from .inputs import Source, cannot_read
 from .lines import BLANK, LINE
