@@ -22,17 +22,10 @@ from sqlmodel import select
 
 from customs_rules.cli.base import main
 from customs_rules.cli.form import ask_declaration
+from customs_rules.contract.codes import normalize_country, normalize_currency, normalize_hs
 from customs_rules.contract.errors import InputError
 from customs_rules.contract.input_text import ascii_digits
-from customs_rules.contract.models import (
-    STORED,
-    Declaration,
-    Item,
-    Party,
-    normalize_country,
-    normalize_currency,
-    normalize_hs,
-)
+from customs_rules.contract.models import STORED, Declaration, Item, Party
 from customs_rules.contract.registry_rows import CompanyRecord, PersonRecord, WatchlistRecord
 from customs_rules.entities.identifiers import check_id
 from customs_rules.entities.registry_csv import read_registry_csv

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..contract.codes import normalize_country, normalize_hs
 from ..contract.facts import FIELDS, FieldType
-from ..contract.models import normalize_country, normalize_hs
 from ..rules.model import Example, Rule, RulePack
 from .evaluation import Evaluator, holds
 

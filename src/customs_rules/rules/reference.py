@@ -12,8 +12,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from ..contract.codes import normalize_country
 from ..contract.errors import LocatedError, Location
-from ..contract.models import normalize_country
 from .yamlfile import line_of, load_documents
 
 KINDS = ("hs_list", "country_groups", "activity_map")

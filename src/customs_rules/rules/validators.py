@@ -12,9 +12,10 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+from ..contract.codes import normalize_country, normalize_hs
 from ..contract.errors import LocatedError, Location
 from ..contract.facts import FIELDS, FieldType
-from ..contract.models import DATE_FORMAT, normalize_country, normalize_hs
+from ..contract.models import DATE_FORMAT
 from ..engine.limits import check_limits
 from .model import COMPARISONS, GROUP_OPS, LIST_OPS, MAX_NESTING, SET_OPS, Leaf, Rule, RulePack, depth, leaves
 from .policy import policy_problems
