@@ -1,8 +1,6 @@
 """The library API: what the CLI adapts, and what other programs and tests call.
 
-    from customs_rules.api import Screener
-    from customs_rules.parsing import read_all
-    from customs_rules.storage import Store
+    from customs_rules import Screener, Store, read_all
 
     store = Store("sqlite:///customs.db")
     screener = Screener.open(store)             # rules, policy and a registry snapshot
@@ -12,7 +10,7 @@
         ...                                     # a Screening or a Rejected, in input order
 
 Batches at scale go through `batch` (worker processes) and the officer workflow through
-`workflow`; both build on `Screener`.
+`officer`; both build on `Screener`.
 """
 
 from __future__ import annotations
