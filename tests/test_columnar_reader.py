@@ -1,4 +1,4 @@
-"""The columnar reader (customs_rules.io) against the record-by-record one (parsing).
+"""The columnar reader (customs_rules.io) against the record-by-record one (io.declarations).
 
 Whatever the CSV, both must make the same valid declarations, field by field, in the same
 order, and the same rejections with the same messages and locations.

@@ -1,6 +1,6 @@
 # Cyrillic test data is intended, not confusable Latin.
 # ruff: noqa: RUF001, RUF003
-"""Tests for customs_rules.names: cross-script name matching."""
+"""Tests for customs_rules.entities.names: cross-script name matching."""
 
 from __future__ import annotations
 

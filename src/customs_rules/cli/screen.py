@@ -22,7 +22,7 @@ from ..contract.errors import CustomsRulesError
 from ..io.safe_text import terminal_text
 from .base import EXIT_INPUT, err_console, handle_errors, main, open_store, rules_option
 
-# the library is imported where it is used: see cli.py (`--help` must not load it)
+# the library is imported where it is used: see base.py (`--help` must not load it)
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.progress import Progress

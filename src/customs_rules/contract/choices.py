@@ -14,5 +14,5 @@ DECISIONS = tuple(LEVELS)
 RESULTS = ("seized", "irregularity", "clean")  # what an inspection found
 CONFIRMED = ("seized", "irregularity")  # the results that confirm a rule's hit
 
-# what the audit log records (storage/audit.py `Entry.action`)
+# what the audit log records (store/audit.py `Entry.action`)
 AUDIT_ACTIONS = ("submit", "rejected", "decision", "decisions", "outcome", "registry_load", "ruleset", "rescreen")

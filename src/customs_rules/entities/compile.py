@@ -1,7 +1,7 @@
 """The registry compiled at load: name keys, and the company edges that no threshold decides.
 
 `registry load` computes these once and the store keeps them (migration 0007): each
-company's name and alias keys (exact and blocking, `storage.keys`), each distinct
+company's name and alias keys (exact and blocking, `store.keys`), each distinct
 person name's keys, the person pairs of the same-person rule (`entities.persons`), and
 the company edges of roles and addresses (`role_edges`, `address_edges`). The name
 threshold is applied when the snapshot is read, so a policy may change it.
@@ -78,7 +78,7 @@ KEY_SCHEMA = {"pk": pl.Int64, "key": pl.Utf8, "kind": pl.Utf8, "spelling_kind": 
 def company_keys(rows: pl.DataFrame) -> pl.DataFrame:
     """KEY_SCHEMA rows, in the order they are stored: per company, its id key and each
     spelling's exact key (name first, then aliases); then per company the blocking keys of
-    its spellings, once each (as `storage.keys.company_key_rows` gives them, less the
+    its spellings, once each (as `store.keys.company_key_rows` gives them, less the
     repeats a search counts once anyway). rows: company_id, name, aliases, in load order."""
     companies = rows.select(
         pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("pk"), "company_id",

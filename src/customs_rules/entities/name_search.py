@@ -2,7 +2,7 @@
 
 An exact match of the normalised tokens wins outright; otherwise the records sharing the
 most (and the rarest) blocking keys are compared with `names.compare`. `NameIndex` holds
-the spellings in memory; `storage.registry_db.StoredNames` reads them from key tables.
+the spellings in memory; `store.registry_db.StoredNames` reads them from key tables.
 """
 
 from __future__ import annotations

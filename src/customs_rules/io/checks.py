@@ -1,4 +1,4 @@
-"""The contract's checks and normalisation (models.py) as polars expressions, one row at a time.
+"""The contract's checks and normalisation (contract/models.py) as polars expressions, one row at a time.
 
 They prove a row valid, never invalid: a row they cannot prove (`OK` false) sends its
 declaration to the exact path, the pydantic models, which say what is wrong and where.

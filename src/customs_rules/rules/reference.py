@@ -226,7 +226,7 @@ def _load_activity_map(doc: Any, data: ReferenceData, display: str) -> list[Loca
 
 
 def _ascii_digits(code: str) -> bool:
-    # isdigit() alone takes "٨٨٠٦" and "²": declared HS codes are ASCII once read (models.py)
+    # isdigit() alone takes "٨٨٠٦" and "²": declared HS codes are ASCII once read (contract/models.py)
     return code.isascii() and code.isdigit()
 
 

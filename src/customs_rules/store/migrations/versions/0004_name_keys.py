@@ -2,7 +2,7 @@
 Caucasus are stripped, English trade words written in Cyrillic become the English word,
 and Kazakh and Kyrgyz address words are dropped, so keys stored before no longer agree
 with the keys a search computes. No column changes: every stored key is computed again
-by the functions the loader uses (`storage.keys`, `addresses.address_key`), in slices.
+by the functions the loader uses (`store.keys`, `addresses.address_key`), in slices.
 A later change of the key functions adds a migration like this one.
 
 Revision ID: 0004

@@ -1,6 +1,6 @@
 """The registry compiled at load (issue #13): person pairs of the same-person rule and
 company edges of roles and addresses, stored beside the rows they come from, and the
-people's name keys kept once per distinct name (`storage.registry_load`). A registry
+people's name keys kept once per distinct name (`store.registry_load`). A registry
 stored before is compiled now, by the functions a load uses, and keeps its rows.
 
 Revision ID: 0007

@@ -7,7 +7,7 @@ own), referred to by the decision and by `decision_item` rows.
 
 Nothing is lost: a content the columns do not rebuild exactly (a field the contract has
 since gained or lost) is also kept whole in `legacy_content`. The content hash becomes
-the one computed on the columns (`storage.content`); seals written before stay
+the one computed on the columns (`store.content`); seals written before stay
 verifiable, since `audit verify` rebuilds what they covered from the new rows.
 
 Revision ID: 0008
