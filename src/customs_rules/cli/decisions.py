@@ -75,7 +75,7 @@ def decisions_show(ctx: click.Context, ref: str, fmt: str) -> None:
     all show decision #12, unless a declaration is named 12 too: then write '#12'."""
     from rich.text import Text
 
-    from ..report import tables as reporting
+    from ..report import tables
 
     store = open_store(ctx)
     try:
@@ -87,21 +87,21 @@ def decisions_show(ctx: click.Context, ref: str, fmt: str) -> None:
     if fmt == "json":
         click.echo(json_text(found, default=str))
         return
-    console = reporting.stdout_console()
+    console = tables.stdout_console()
     head = (
         f"{found['reference']}  {found['declaration_id']} revision {found['revision']}: "
-        f"{found['decision'].upper()}, score {reporting.number_text(found['score'])}\n"
+        f"{found['decision'].upper()}, score {tables.number_text(found['score'])}\n"
         f"screened {found['screened_at']} by {found['officer'] or 'batch'} ({found['kind']}), "
         f"rule set {found['ruleset_version']}"
     )
     if found.get("screened_without_registry"):
         head += "\nscreened WITHOUT a registry (--no-registry): every party was unknown to it"
     console.print(Text(terminal_text(head, keep_newlines=True)))
-    reporting.print_table(console, [found])
+    tables.print_table(console, [found])
     if found.get("declaration"):
-        console.print(reporting.declaration_table(found["declaration"]))
+        console.print(tables.declaration_table(found["declaration"]))
     if found.get("facts"):
-        console.print(reporting.facts_table(found["facts"]))
+        console.print(tables.facts_table(found["facts"]))
     for outcome in found["outcomes"]:
         line = (
             f"outcome: {outcome['result']} by {outcome['officer']} at {outcome['recorded_at']} ({outcome['reference']})"

@@ -56,7 +56,7 @@ def submit(
         from ..contract.errors import Location
         from ..io.declarations import read_declarations
         from ..io.parsing import Parsed, Rejected
-        from ..report import tables as reporting
+        from ..report import tables
         from ..rules.loader import load_pack
         from ..store import store as _store  # noqa: F401 - open_store's, loaded here with the rest
         from ..workflow import officer as workflow
@@ -78,7 +78,7 @@ def submit(
             if isinstance(outcome, Rejected):
                 rejected += 1
                 workflow.reject(store, outcome, who)
-                for line in reporting.rejection_lines(outcome):
+                for line in tables.rejection_lines(outcome):
                     click.echo(line, err=True)
                 continue
             result = workflow.submit(store, outcome, who, without_registry=no_registry, pack=pack)
@@ -97,13 +97,13 @@ def submit(
 
 
 def _print_decisions(decisions: list[dict[str, Any]], fmt: str) -> None:
-    from ..report import tables as reporting
+    from ..report import tables
 
     if fmt == "json":
         for d in decisions:
-            click.echo(reporting.json_line(d))
+            click.echo(tables.json_line(d))
     else:
-        reporting.print_table(reporting.stdout_console(), decisions)
+        tables.print_table(tables.stdout_console(), decisions)
 
 
 @main.command()

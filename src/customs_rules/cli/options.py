@@ -100,7 +100,7 @@ def print_rows(rows: list[dict[str, Any]], columns: list[str], fmt: str, title: 
     from rich.table import Table
     from rich.text import Text
 
-    from ..report import tables as reporting
+    from ..report import tables
 
     if fmt == "json":
         for row in rows:
@@ -118,4 +118,4 @@ def print_rows(rows: list[dict[str, Any]], columns: list[str], fmt: str, title: 
     for row in rows:
         cells = [";".join(v) if isinstance(v := row[c], list) else ("" if v is None else str(v)) for c in columns]
         table.add_row(*(Text(terminal_text(c)) for c in cells))
-    reporting.stdout_console().print(table)
+    tables.stdout_console().print(table)

@@ -29,12 +29,12 @@ def registry_load(ctx: click.Context, companies: Path | None, people: Path | Non
     a file with any bad row is refused (every bad row listed) and its table is untouched."""
     if not (companies or people or watchlist):
         raise click.UsageError("give at least one of --companies, --people, --watchlist")
-    from ..workflow import screener as api
+    from ..workflow import screener
     from ..workflow.officer import current_officer
 
     store = open_store(ctx)
     try:
-        result = api.load_registry(store, companies, people, watchlist, current_officer())
+        result = screener.load_registry(store, companies, people, watchlist, current_officer())
     finally:
         store.close()
     for name, count in result.loaded.items():
@@ -67,12 +67,12 @@ def registry_match(ctx: click.Context, name: str, limit: int, fmt: str, rules_di
     from rich.table import Table
     from rich.text import Text
 
-    from ..report import tables as reporting
+    from ..report import tables
     from ..rules.loader import load_pack
     from ..rules.policy import policy_from
-    from ..workflow import screener as api
+    from ..workflow import screener
 
-    threshold = policy_from(load_pack(rules_dir or api.default_rules_dir()).policy_doc).name_threshold
+    threshold = policy_from(load_pack(rules_dir or screener.default_rules_dir()).policy_doc).name_threshold
     store = open_store(ctx)
     try:
         with store.stored_registry() as lookup:
@@ -91,7 +91,7 @@ def registry_match(ctx: click.Context, name: str, limit: int, fmt: str, rules_di
         table.add_column(column)
     for row in rows[:limit]:
         table.add_row(*(Text("" if row[c] is None else terminal_text(row[c])) for c in columns))
-    reporting.stdout_console().print(table)
+    tables.stdout_console().print(table)
 
 
 def _company_rows(lookup: Any, name: str, limit: int) -> list[dict[str, Any]]:

@@ -26,9 +26,9 @@ def rules_validate(rules_dir: Path | None) -> None:
     from ..contract.errors import ErrorList
     from ..rules.loader import parse_pack
     from ..rules.validators import validate_pack
-    from ..workflow import screener as api
+    from ..workflow import screener
 
-    directory = rules_dir or api.default_rules_dir()
+    directory = rules_dir or screener.default_rules_dir()
     pack, errors = parse_pack(directory)
     errors += validate_pack(pack)
     if errors:
@@ -48,11 +48,11 @@ def rules_list(rules_dir: Path | None, fmt: str) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    from ..report import tables as reporting
+    from ..report import tables
     from ..rules.loader import load_pack
-    from ..workflow import screener as api
+    from ..workflow import screener
 
-    pack = load_pack(rules_dir or api.default_rules_dir())
+    pack = load_pack(rules_dir or screener.default_rules_dir())
     if fmt == "json":
         for r in pack.rules:
             row = {"id": r.id, "status": r.status.value, "action": r.action.value, "score": r.score,
@@ -63,7 +63,7 @@ def rules_list(rules_dir: Path | None, fmt: str) -> None:
     for column in ("id", "status", "action", "score", "family", "title"):
         table.add_column(column, no_wrap=column == "id")
     for r in pack.rules:
-        cells = (r.id, r.status.value, r.action.value, reporting.number_text(r.score), r.family, r.title)
+        cells = (r.id, r.status.value, r.action.value, tables.number_text(r.score), r.family, r.title)
         table.add_row(*(Text(terminal_text(c)) for c in cells))
     Console(highlight=False).print(table)
 
@@ -75,9 +75,9 @@ def rules_test(rules_dir: Path | None) -> None:
     """Run every rule's embedded examples through the engine; exit 2 if any fails."""
     from ..engine.examples import run_examples
     from ..rules.loader import load_pack
-    from ..workflow import screener as api
+    from ..workflow import screener
 
-    pack = load_pack(rules_dir or api.default_rules_dir())
+    pack = load_pack(rules_dir or screener.default_rules_dir())
     results = run_examples(pack)
     failed = [r for r in results if not r.passed]
     for result in failed:

@@ -213,14 +213,14 @@ class _Sinks:
             raise OutputError(f"cannot write {exc.filename or ''}: {exc.strerror or exc}") from None
 
     def _open(self, options: dict[str, Any], files: ExitStack) -> None:
-        from ..report import tables as reporting
+        from ..report import tables
         from ..report.outputs import RejectsFile, ReportRows, ResultsFile
 
         self.fmt = options["fmt"]
         self.out = sys.stdout
-        self.csv = reporting.CsvWriter(self.out) if self.fmt == "csv" else None
+        self.csv = tables.CsvWriter(self.out) if self.fmt == "csv" else None
         self.table = (
-            reporting.TableStream(reporting.stdout_console(), options["show_releases"], self._pause)
+            tables.TableStream(tables.stdout_console(), options["show_releases"], self._pause)
             if self.fmt == "table"
             else None
         )
@@ -235,11 +235,11 @@ class _Sinks:
                 files.callback(sink.close)
 
     def write(self, outcome: batch.Outcome) -> None:
-        from ..report import tables as reporting
+        from ..report import tables
 
         if outcome.row is None:
             assert outcome.rejected is not None
-            for line in reporting.rejection_lines(outcome.rejected):
+            for line in tables.rejection_lines(outcome.rejected):
                 self._say(line)
             if self.rejects is not None:
                 self.rejects.write(outcome.rejected)

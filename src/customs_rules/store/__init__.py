@@ -1,4 +1,4 @@
-"""Storage: the only package that talks SQL (SQLModel over SQLite or PostgreSQL).
+"""The store: the only package that talks SQL (SQLModel over SQLite or PostgreSQL).
 
 Its names are imported on first use (PEP 562): `customs-rules --help`, or an argument
 error, must not pay for importing SQLAlchemy and SQLModel. `ENV_DB` and

@@ -1,4 +1,5 @@
-"""The library API: what the CLI adapts, and what other programs and tests call.
+"""Screening with one rule pack, policy and registry (`Screener`), and the registry load:
+what the CLI adapts; the public API (`customs_rules.__all__`) exports it.
 
     from customs_rules import Screener, Store, read_all
 
