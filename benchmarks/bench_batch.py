@@ -2,14 +2,15 @@
 
     python benchmarks/bench_batch.py [--lines 1000000] [--companies 100000] [--workers 2]
         [--modes sqlite no-store postgresql] [--pg postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
-        [--keep DIR]
+        [--keep DIR] [--rescreen]
 
 It generates a shipments CSV (about 5% listed goods, 10% to RU/BY, some linked parties)
 drawn from a synthetic registry, loads the registry into a fresh SQLite database (and,
 for `postgresql`, into a fresh database on the `--pg` server, dropped at the end), then,
 in the same run, times Python's csv.DictReader reading the file (nothing else) and
 `customs-rules -q screen FILE --format json --workers N` for each mode: storing on
-SQLite, `--no-store`, storing on PostgreSQL. Peak RSS is sampled from /proc every 0.1 s
+SQLite, `--no-store`, storing on PostgreSQL. With `--rescreen`, each storing mode is
+followed by `customs-rules rescreen --format json` of the declarations it stored. Peak RSS is sampled from /proc every 0.1 s
 and counts the whole process tree (the parent and its spawned workers).
 """
 
@@ -137,6 +138,7 @@ def main() -> None:
     parser.add_argument("--pg", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
                         help="a PostgreSQL server URL: the benchmark creates and drops its own database there")  # fmt: skip
     parser.add_argument("--keep", type=Path, help="work in this directory and keep the files")
+    parser.add_argument("--rescreen", action="store_true", help="time a rescreen of what each storing mode stored")
     args = parser.parse_args()
     work = args.keep or Path(tempfile.mkdtemp(prefix="cr-batch-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -152,7 +154,7 @@ def main() -> None:
         for mode in args.modes:
             for workers in args.workers:
                 pg_url = pg_database(args.pg, PG_RUN, True, PG_BASE) if mode == "postgresql" else None
-                run_mode(mode, workers, cli, data, base_db, work, pg_url, rows, read_s)
+                run_mode(mode, workers, cli, data, base_db, work, pg_url, rows, read_s, args.rescreen)
     finally:
         if "postgresql" in args.modes:
             pg_database(args.pg, PG_RUN, create=False)
@@ -163,7 +165,7 @@ MODES = ("sqlite", "no-store", "postgresql")
 
 
 def run_mode(mode: str, workers: int, cli: list[str], data: Path, base_db: Path, work: Path, pg_url: str | None,
-             rows: int, read_s: float) -> None:  # fmt: skip
+             rows: int, read_s: float, rescreen: bool = False) -> None:  # fmt: skip
     db = work / f"bench-{workers}.db"
     if mode == "postgresql":
         assert pg_url is not None
@@ -182,6 +184,14 @@ def run_mode(mode: str, workers: int, cli: list[str], data: Path, base_db: Path,
         f"(process tree), exit {code}",
         flush=True,
     )
+    if rescreen and mode != "no-store":
+        again = [*cli, "--db", url, "rescreen", "--format", "json", "--officer", "bench"]
+        re_s, re_peak, re_pss, re_code = run_measured(again)
+        print(
+            f"rescreen of the stored declarations ({mode}): {re_s:.1f} s, {re_s / seconds:.2f}x the screen, "
+            f"peak RSS {re_peak:,} MB / PSS {re_pss:,} MB, exit {re_code}",
+            flush=True,
+        )
     db.unlink(missing_ok=True)
 
 

@@ -364,30 +364,28 @@ def test_database_lookups_equal_the_registry_snapshot(pack: RulePack, db_url: st
     assert [o.decision for o in looked_up] == with_snapshot
 
 
-def test_a_big_registry_is_looked_up_in_the_database_with_the_same_decisions(
-    sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_a_batch_reads_the_compiled_registry_never_the_reference_index(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from customs_rules.cli import screen as batch_cli
+    """The per-declaration reference's index (`Store.registry_index`: every person pair
+    matched in Python) is never built for a batch, whatever the registry's size: workers
+    read what `registry load` compiled."""
+    from customs_rules.store import Store
 
     registry = FIXTURES / "registry"
     loaded = run(sqlite_url, "-q", "registry", "load", "--companies", str(registry / "companies.csv"),
                  "--people", str(registry / "people.csv"), "--watchlist", str(registry / "watchlist.csv"))  # fmt: skip
     assert loaded.exit_code == 0, loaded.output
-    chosen: list[bool] = []
-    real = batch_cli._snapshot_pays
 
-    def spy(store: Any) -> bool:
-        chosen.append(real(store))
-        return chosen[-1]
+    def refused(self: Any) -> None:
+        raise AssertionError("a batch built the reference registry index")
 
-    monkeypatch.setattr(batch_cli, "_snapshot_pays", spy)
+    monkeypatch.setattr(Store, "registry_index", refused)
     decisions = []
-    for limit in (batch_cli.SNAPSHOT_COMPANIES, 10):  # the fixture registry has 34 companies
-        monkeypatch.setattr(batch_cli, "SNAPSHOT_COMPANIES", limit)
-        result = run(sqlite_url, "-q", "screen", str(SHIPMENTS), "--format", "json", "--workers", "2", "--no-store")
+    for workers in ("1", "2"):
+        result = run(sqlite_url, "-q", "screen", str(SHIPMENTS), "--format", "json", "--workers", workers, "--no-store")
         assert result.exit_code == 0, result.output
         decisions.append([{**json.loads(line), "screened_at": None} for line in result.stdout.splitlines()])
-    assert chosen == [True, False]
     assert len(decisions[0]) == 153 and decisions[0] == decisions[1]
     assert {d["decision"] for d in decisions[1]} == {"hold", "inspect", "release"}
 

@@ -169,18 +169,9 @@ def _screening(store: Store, pack: Any, at: dt.datetime, options: dict[str, Any]
         snapshot = Compiled.of(empty) if without else Compiled.from_store(store)
         return cluster_screening(options["cluster"], pack, snapshot, at, wanted, without)
     workers = options["workers"] or batch.default_workers()
-    registry = empty if without else (store.registry_index() if _snapshot_pays(store) else None)
+    # each worker reads the registry as `registry load` compiled it (`CompiledRegistry.from_store`)
+    registry = empty if without else None
     return batch.local_screening(batch.Worker(pack, registry, store.url, without), at, workers, wanted)
-
-
-SNAPSHOT_COMPANIES = 20_000  # ~10 KB a company in memory: 200 MB at most, loaded in seconds
-
-
-def _snapshot_pays(store: Store) -> bool:
-    """Read the registry here and hand it to the workers (each compiles it) only when it
-    is small; a big one is read by each worker from the tables `registry load` compiled,
-    which spares compiling it again and keeps this process's memory out of it."""
-    return store.registry_counts()["companies"] <= SNAPSHOT_COMPANIES
 
 
 def _flag_repeated_ids(outcomes: Iterator[batch.Outcome], err: Console) -> Iterator[batch.Outcome]:

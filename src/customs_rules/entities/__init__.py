@@ -9,5 +9,7 @@
   normalisation, shared with the core;
 - `compile`: name keys, address keys and the company edges computed at `registry load`;
 - `compiled.CompiledRegistry`: the compiled snapshot as polars frames, with `resolve`,
-  `watchlisted` and `links` for whole sets (`linking`, `reach`, `person_pairs`).
+  `watchlisted` and `links` for whole sets (`reach`, `person_pairs`);
+- `linking`: links of (exporter, consignee) pairs, looked up in sorted integer codes of the
+  person pairs and steps built once per registry.
 """

@@ -12,7 +12,7 @@ registries repeat names a lot.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 import polars as pl
 
@@ -80,41 +80,58 @@ def company_keys(rows: pl.DataFrame) -> pl.DataFrame:
     spelling's exact key (name first, then aliases); then per company the blocking keys of
     its spellings, once each (as `store.keys.company_key_rows` gives them, less the
     repeats a search counts once anyway). rows: company_id, name, aliases, in load order."""
+    # a slice of companies at a time (their keys are their own), for bounded memory: the
+    # exploded spellings and blocks of a whole registry were a load's peak
+    known: dict[tuple[str, ...], tuple[str, tuple[str, ...]]] = {}
+    parts = [_company_keys(rows.slice(at, COMPANY_SLICE), at, known) for at in range(0, max(rows.height, 1),
+                                                                                        COMPANY_SLICE)]  # fmt: skip
+    return pl.concat([head for head, _ in parts] + [blocks for _, blocks in parts])
+
+
+COMPANY_SLICE = 25_000
+
+
+def _company_keys(
+    rows: pl.DataFrame, offset: int, known: dict[tuple[str, ...], tuple[str, tuple[str, ...]]]
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """`company_keys` of a slice of the companies (the first is company `offset` + 1):
+    its id and exact keys, and its blocking keys."""
     companies = rows.select(
-        pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("pk"), "company_id",
+        pl.int_range(offset + 1, offset + pl.len() + 1, dtype=pl.Int64).alias("pk"), "company_id",
         pl.concat_list(pl.col("name"), pl.col("aliases")).alias("spelling"),
     )  # fmt: skip
     spellings = companies.select("pk", "spelling").explode("spelling").with_columns(
-        pl.when(pl.int_range(pl.len()).over("pk") == 0).then(pl.lit("name")).otherwise(pl.lit("alias"))
+        pl.when(pl.col("pk").is_first_distinct()).then(pl.lit("name")).otherwise(pl.lit("alias"))
         .alias("spelling_kind")
     )  # fmt: skip
-    keyed = spellings.join(_spelling_keys(spellings["spelling"], names.spelling_keys), on="spelling", how="left",
-                           maintain_order="left")  # fmt: skip
+    keyed = spellings.hstack(_spelling_keys(spellings["spelling"], person=False, known=known))
     ids = companies.select("pk", _normalized_ids(companies["company_id"]).alias("key"), pl.lit("id").alias("kind"),
                            pl.lit("id").alias("spelling_kind"), pl.col("company_id").alias("spelling"))  # fmt: skip
     exact = keyed.select("pk", pl.col("exact").alias("key"), pl.lit("exact").alias("kind"), "spelling_kind", "spelling")
     heads = pl.concat([ids, exact]).sort("pk", maintain_order=True)
-    return pl.concat([heads, _blocks(keyed).unique(["pk", "key"], keep="first", maintain_order=True)])
+    return heads, _blocks(keyed).unique(["pk", "key"], keep="first", maintain_order=True)
 
 
 def person_keys(first: pl.DataFrame) -> pl.DataFrame:
     """KEY_SCHEMA rows of distinct person names: each name's exact key, then each name's
     blocking keys. first: `pk` (the first row of the name), `person_name`, in load order."""
     spellings = first.select("pk", pl.col("person_name").alias("spelling"), pl.lit("name").alias("spelling_kind"))
-    keyed = spellings.join(_spelling_keys(spellings["spelling"], names.person_spelling_keys), on="spelling",
-                           how="left", maintain_order="left")  # fmt: skip
+    keyed = spellings.hstack(_spelling_keys(spellings["spelling"], person=True))
     exact = keyed.select("pk", pl.col("exact").alias("key"), pl.lit("exact").alias("kind"), "spelling_kind", "spelling")
     return pl.concat([exact, _blocks(keyed)])
 
 
-def _spelling_keys(spellings: pl.Series, keys: Callable[[str], tuple[str, tuple[str, ...]]]) -> pl.DataFrame:
-    """`spelling`, `exact` and `blocks` (sorted) of each distinct spelling."""
-    distinct = spellings.unique(maintain_order=True).to_list()
-    computed = [keys(spelling) for spelling in distinct]
-    return pl.DataFrame(
-        {"spelling": distinct, "exact": [e for e, _ in computed], "blocks": [list(b) for _, b in computed]},
-        schema={"spelling": pl.Utf8, "exact": pl.Utf8, "blocks": pl.List(pl.Utf8)},
-    )
+def _spelling_keys(
+    spellings: pl.Series, person: bool, known: dict[tuple[str, ...], tuple[str, tuple[str, ...]]] | None = None
+) -> pl.DataFrame:
+    """`exact` and `blocks` (sorted) of each spelling, in its row (`names.spelling_keys`, or
+    `names.person_spelling_keys`; computed once per distinct set of kept units)."""
+    computed = names.bulk_spelling_keys(spellings.to_list(), person, known)
+    # the lists travel as text split by polars (a list per row built from Python costs a
+    # Series each): keys are letters, digits and "+", never the separator \x1f
+    joined = pl.Series("blocks", ["\x1f".join(b) if b else None for _, b in computed], dtype=pl.Utf8)
+    exact = pl.Series("exact", [e for e, _ in computed], dtype=pl.Utf8)
+    return pl.DataFrame([exact, joined.str.split("\x1f")])
 
 
 def _blocks(keyed: pl.DataFrame) -> pl.DataFrame:

@@ -33,6 +33,7 @@ RESOLVED_SCHEMA = {
     "id": pl.Utf8, "name": pl.Utf8, "country": pl.Utf8, "company_key": pl.Utf8, "method": pl.Utf8,
     "score": pl.Float64, "detail": pl.Utf8,
 }  # fmt: skip
+RESOLVED_KEPT = 32_768  # parties whose resolution a process keeps across chunks (about 700 bytes each)
 LISTED_SCHEMA = {
     "id": pl.Utf8, "name": pl.Utf8, "country": pl.Utf8, "company_key": pl.Utf8, "watchlisted": pl.Boolean,
     "detail": pl.Utf8,
@@ -66,6 +67,9 @@ class CompiledRegistry:
         self._person_at = {pk: n for n, pk in enumerate(self.people["pk"].to_list())}
         self._countries = self.companies["country"].to_list()
         self._keys = self.companies["key"].to_list()
+        self._position: dict[str, int] | None = None  # key -> row of `companies`, built when first asked
+        # a party's resolution, kept across the chunks of a run (the registry does not change)
+        self._resolved: dict[tuple[str | None, str, str | None], tuple[Any, ...]] = {}
 
     def person_index(self, pk: int) -> int:
         """The position in `people` of the row with this pk."""
@@ -101,23 +105,45 @@ class CompiledRegistry:
     # -- parties ------------------------------------------------------------------------
 
     def resolve(self, parties: pl.DataFrame) -> pl.DataFrame:
-        """One row per distinct (id, name, country) of `parties`: company_key (null when
-        not found), method (id, name, alias or none), score and detail, as
-        `RegistryLookup.resolve` gives them. By id (join), then the exact name key (join,
-        first spelling in load order among the companies of a compatible country), then
+        """One row per distinct (id, name, country) of `parties`, in the order they first
+        come: company_key (null when not found), method (id, name, alias or none), score
+        and detail, as `RegistryLookup.resolve` gives them. By id, then the exact name key
+        (first spelling in load order among the companies of a compatible country), then
         `names.compare` against blocked candidates for the names still unresolved."""
         distinct = parties.select(pl.col("id", "name", "country").cast(pl.Utf8)).unique(maintain_order=True)
-        ids = distinct["id"].to_list()
-        keys = [normalize_id(i) if i else None for i in ids]
-        frame = distinct.with_columns(pl.Series("id_key", keys, dtype=pl.Utf8))
-        by_id = frame.join(self.companies.select("key"), left_on="id_key", right_on="key", how="left", coalesce=False)
-        out = []
-        for ident, name, country, id_key, found in by_id.iter_rows():
-            if found is not None:
-                out.append((ident, name, country, found, "id", 1.0, f"id {ident} in the registry"))
+        rows = distinct.rows()
+        found = [self._resolved_party(*party) for party in rows]
+        columns: list[Sequence[Any]] = [*zip(*rows, strict=True), *zip(*found, strict=True)] if rows else [[]] * 7
+        return pl.DataFrame(dict(zip(RESOLVED_SCHEMA, columns, strict=True)), schema=RESOLVED_SCHEMA)
+
+    def _resolved_party(self, ident: str | None, name: str, country: str | None) -> tuple[Any, ...]:
+        """(company_key, method, score, detail) of one party, kept for the next chunks:
+        a run meets the same parties again and again (at most RESOLVED_KEPT of them)."""
+        party = (ident, name, country)
+        found = self._resolved.get(party)
+        if found is None:
+            id_key = normalize_id(ident) if ident else None
+            if id_key is not None and id_key in self.positions():
+                found = (id_key, "id", 1.0, f"id {ident} in the registry")
             else:
-                out.append((ident, name, country, *self._by_name(ident, id_key, name, country)))
-        return pl.DataFrame(out, schema=RESOLVED_SCHEMA, orient="row")
+                found = self._by_name(ident, id_key, name, country)
+            if len(self._resolved) >= RESOLVED_KEPT:
+                self._resolved.clear()  # bounded memory; no bookkeeping per hit
+            self._resolved[party] = found
+        return found
+
+    def positions(self) -> dict[str, int]:
+        """Each company key's row in `companies` (keys are unique: a load refuses a repeated id)."""
+        if self._position is None:
+            self._position = {key: n for n, key in enumerate(self._keys)}
+        return self._position
+
+    def companies_of(self, keys: Sequence[str | None]) -> pl.DataFrame:
+        """The `companies` row of each key, in order (all null for None): a gather by
+        position, where a join would hash the whole registry again for every chunk."""
+        at = self.positions()
+        rows = pl.Series([None if key is None else at[key] for key in keys], dtype=pl.UInt32)
+        return self.companies[rows]
 
     def _by_name(self, ident: str | None, id_key: str | None, name: str, country: str | None) -> tuple[Any, ...]:
         unknown = f"declared id {ident} is not in the registry; " if id_key else ""
@@ -179,6 +205,11 @@ class CompiledRegistry:
         return self._records[key]
 
     # -- watchlist ----------------------------------------------------------------------
+
+    @property
+    def has_watchlist(self) -> bool:
+        """Whether any watchlist is loaded (without one, no party is on it)."""
+        return bool(self._watch.watchlist)
 
     def watchlisted(self, parties: pl.DataFrame) -> pl.DataFrame:
         """One row per distinct (id, name, country, company_key): whether the party is on

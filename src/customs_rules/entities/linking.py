@@ -1,4 +1,4 @@
-"""Links for a set of (exporter, consignee) company pairs, by joins over the compiled edges.
+"""Links for a set of (exporter, consignee) company pairs, answered from sorted integer codes.
 
 The same definition and tie-breaks as the per-declaration reference (`links.py`, whose
 docstring states them; `enrichment.linked_parties` and `enrichment.link_paths`):
@@ -11,6 +11,13 @@ docstring states them; `enrichment.linked_parties` and `enrichment.link_paths`):
   length, the first by the intermediaries' keys; each step is the strongest direct link.
 
 Details are JSON text of the dicts the reference's features carry (`*_detail` columns).
+
+How (`Graph`, built once per registry): companies are numbered in the order of their keys,
+so comparing numbers compares keys, and a directed pair of companies (x, y) is the code
+x * n + y. The person pairs, the role steps and the pairs one step apart (with and without
+address steps) are columns sorted by code: a chunk's pairs are found by binary search
+(`search_sorted`), never by hashing the whole registry again, and the neighbours of x are
+the codes from x * n to x * n + n - 1. Details are worked out for the linked pairs only.
 """
 
 from __future__ import annotations
@@ -33,6 +40,9 @@ LINK_SCHEMA = {
     "linked_by_address": pl.Boolean, "linked_by_address_detail": pl.Utf8,
 }  # fmt: skip
 NOTE_WEAK = "initials only: the names agree up to initials, which cannot tell Ilya from Igor"
+METHODS = pl.Enum(["person_id", "initials+birth_date", "initials", "name"])
+KEYS = ["exporter_key", "consignee_key", "depth"]
+UNLINKED = {"linked": False, "shared_persons": 0, "linked_weak": False, "linked_by_address": False}
 
 
 def _dump(value: Any) -> str:
@@ -40,59 +50,126 @@ def _dump(value: Any) -> str:
 
 
 class Graph:
-    """The directed person pairs at a threshold and the canonical steps between companies."""
+    """The registry's person pairs at its threshold and its steps between companies, as codes.
+
+    `nodes`: the company keys, sorted (a company's number is its position). `persons`:
+    code, row, other_row, strong, score (as the evidence shows it), method; both ways
+    round, sorted by code, row, other_row. `roles`: code, prio (0: the step's target holds
+    a role in its source; 1: the other way round), pk of the people row; sorted.
+    `strong`, `all`: the distinct codes one step apart without and with address steps."""
 
     def __init__(self, registry: CompiledRegistry) -> None:
         self.registry = registry
-        pairs = registry.pairs
-        rows = []
-        for row in pairs.iter_rows():
-            found = persons.classify(persons.PairMatch(*row[4:]), registry.threshold)
-            if found is not None:  # scores as the evidence shows them: the best is chosen among those
-                rows.append((*row[:4], found[0], round(found[1], 3), found[2]))
-        schema = {"row": pl.Int64, "other_row": pl.Int64, "src": pl.Utf8, "dst": pl.Utf8, "strength": pl.Utf8,
-                  "score": pl.Float64, "method": pl.Utf8}  # fmt: skip
-        classified = pl.DataFrame(rows, schema=schema, orient="row")
-        flipped = classified.select(
-            pl.col("other_row").alias("row"), pl.col("row").alias("other_row"), pl.col("dst").alias("src"),
-            pl.col("src").alias("dst"), "strength", "score", "method",
-        )  # fmt: skip
-        self.persons = pl.concat([classified, flipped]).sort("src", "dst", "row", "other_row")
-        self.strong = self._steps(addresses=False)
-        self.all = self._steps(addresses=True)
+        edges, pairs = registry.edges, registry.pairs
+        ends = [registry.companies["key"], pairs["company_key"], pairs["other_company_key"], edges["company_key"],
+                edges["other_key"]]  # fmt: skip
+        self.nodes = pl.concat([e.cast(pl.Utf8) for e in ends]).unique().sort()
+        self.n = len(self.nodes)
+        self.persons = self._persons(pairs, registry.threshold)
+        self.roles = self._roles(edges.filter(pl.col("kind") == "role"))
+        strong = self.persons.filter("strong")["code"]
+        self.strong = pl.concat([self.roles["code"], strong]).unique().sort()
+        places = edges.filter(pl.col("kind") == "address")
+        there = self._code(places["company_key"], places["other_key"])
+        back = self._code(places["other_key"], places["company_key"])
+        self.all = pl.concat([self.strong, there, back]).unique().sort() if places.height else self.strong
 
-    def _steps(self, addresses: bool) -> pl.DataFrame:
-        """(src, dst, kind, a, b, prio): the strongest direct link per directed pair.
-        role: a = the people row; person: a, b = the two rows; address: none."""
-        edges = self.registry.edges
-        roles = edges.filter(pl.col("kind") == "role")
-        held_by_dst = roles.select(pl.col("other_key").alias("src"), pl.col("company_key").alias("dst"),
-                                   pl.lit(0).alias("prio"), pl.col("person_pk").alias("a"))  # fmt: skip
-        held_by_src = roles.select(pl.col("company_key").alias("src"), pl.col("other_key").alias("dst"),
-                                   pl.lit(1).alias("prio"), pl.col("person_pk").alias("a"))  # fmt: skip
-        role_steps = pl.concat([held_by_dst, held_by_src]).with_columns(
-            pl.lit("role").alias("kind"), pl.lit(None, pl.Int64).alias("b"), pl.lit(0.0).alias("neg")
-        )
-        strong = self.persons.filter(pl.col("strength") == persons.STRONG)
-        person_steps = strong.select(
-            "src", "dst", pl.lit(2).alias("prio"), pl.col("row").alias("a"), pl.lit("person").alias("kind"),
-            pl.col("other_row").alias("b"), (-pl.col("score")).alias("neg"),
-        )  # fmt: skip
-        parts = [role_steps.select(person_steps.columns), person_steps]
-        if addresses:
-            placed = edges.filter(pl.col("kind") == "address")
-            both = pl.concat(
-                [
-                    placed.select(pl.col("company_key").alias("src"), pl.col("other_key").alias("dst")),
-                    placed.select(pl.col("other_key").alias("src"), pl.col("company_key").alias("dst")),
-                ]
-            )
-            parts.append(both.select("src", "dst", pl.lit(3).alias("prio"), pl.lit(None, pl.Int64).alias("a"),
-                                     pl.lit("address").alias("kind"), pl.lit(None, pl.Int64).alias("b"),
-                                     pl.lit(0.0).alias("neg")))  # fmt: skip
-        steps = pl.concat([p.cast({"prio": pl.Int64, "neg": pl.Float64}) for p in parts])
-        steps = steps.filter(pl.col("src") != pl.col("dst"))
-        return steps.sort("src", "dst", "prio", "neg", "a", "b").group_by("src", "dst", maintain_order=True).first()
+    def node(self, keys: pl.Series) -> pl.Series:
+        """Each key's number (null when the registry does not know it)."""
+        keys = keys.cast(pl.Utf8)
+        if self.n == 0:
+            return pl.Series([None] * len(keys), dtype=pl.Int64)
+        at = self.nodes.search_sorted(keys, side="left").cast(pl.Int64)
+        known = self.nodes.gather(at.clip(upper_bound=self.n - 1)) == keys
+        return pl.select(pl.when(known).then(at)).to_series()
+
+    def key(self, node: int) -> str:
+        return str(self.nodes[node])
+
+    def _code(self, src: pl.Series, dst: pl.Series) -> pl.Series:
+        """The code of each (src, dst) pair of keys; none for a company linked to itself."""
+        x, y = self.node(src), self.node(dst)
+        return (x * self.n + y).filter(x != y).alias("code")
+
+    def _persons(self, pairs: pl.DataFrame, threshold: float) -> pl.DataFrame:
+        """`persons.classify` as columns: the pairs that are one person, strong or weak."""
+        found = pairs.select("row", "other_row", "company_key", "other_company_key", *_classified(threshold))
+        found = found.filter(pl.col("method").is_not_null())
+        distinct = found["score"].unique().to_list()  # as Python rounds them: the evidence shows these
+        rounded = found["score"].replace_strict(distinct, [round(s, 3) for s in distinct], return_dtype=pl.Float64)
+        found = found.with_columns(rounded)
+        x, y = self.node(found["company_key"]), self.node(found["other_company_key"])
+        found, x, y = found.filter(x != y), x.filter(x != y), y.filter(x != y)  # never a step, never asked about
+        both = [
+            found.select(pl.Series("code", x * self.n + y), "row", "other_row", "strong", "score", "method"),
+            found.select(pl.Series("code", y * self.n + x), pl.col("other_row").alias("row"),
+                         pl.col("row").alias("other_row"), "strong", "score", "method"),
+        ]  # fmt: skip
+        return pl.concat(both).sort("code", "row", "other_row").cast({"row": pl.Int32, "other_row": pl.Int32})
+
+    def _roles(self, roles: pl.DataFrame) -> pl.DataFrame:
+        holder, held = self.node(roles["company_key"]), self.node(roles["other_key"])
+        ends = pl.DataFrame({"holder": holder, "held": held, "pk": roles["person_pk"].cast(pl.Int64)})
+        ends = ends.filter(pl.col("holder") != pl.col("held"))
+        n = self.n
+        to_holder = ends.select((pl.col("held") * n + pl.col("holder")).alias("code"), pl.lit(0).alias("prio"), "pk")
+        to_held = ends.select((pl.col("holder") * n + pl.col("held")).alias("code"), pl.lit(1).alias("prio"), "pk")
+        return pl.concat([to_holder, to_held]).cast({"prio": pl.Int8}).sort("code", "prio", "pk")
+
+    def best_step(self, x: int, y: int, addresses: bool) -> tuple[str, Any]:
+        """The strongest direct link from x to y: (role, (prio, pk)), (person, a persons
+        row), or (address, None)."""
+        code = x * self.n + y
+        roles = _range(self.roles, code)
+        if roles.height:
+            return "role", roles.row(0)[1:]
+        people = _range(self.persons, code).filter("strong")
+        if people.height:
+            rows = people.rows()
+            return "person", max(rows, key=lambda r: r[4])  # the first of the best, by row, then other row
+        assert addresses, "a strong step is a role or a person"
+        return "address", None
+
+
+def _classified(threshold: float) -> list[pl.Expr]:
+    """strong, score and method of each pair, as `persons.classify` gives them (method
+    null: not one person)."""
+    score, full = pl.col("score"), pl.col("full_score")
+    by_id = pl.col("kind") == "person_id"
+    initials = pl.col("initials") & (full >= threshold) & (score < threshold)
+    by_birth = initials & pl.col("same_birth")
+    method = (
+        pl.when(by_id).then(pl.lit("person_id")).when(by_birth).then(pl.lit("initials+birth_date"))
+        .when(initials).then(pl.lit("initials")).when(score >= threshold).then(pl.lit("name"))
+    )  # fmt: skip
+    value = pl.when(by_id).then(pl.lit(1.0)).when(by_birth).then(full).otherwise(score)
+    return [(method != "initials").alias("strong"), value.alias("score"), method.cast(METHODS).alias("method")]
+
+
+def _range(frame: pl.DataFrame, code: int) -> pl.DataFrame:
+    """The rows of a frame sorted by `code` that have this code."""
+    codes = frame["code"]
+    lo = codes.search_sorted(code, side="left")
+    hi = codes.search_sorted(code, side="right")
+    return frame.slice(lo, hi - lo)
+
+
+def _has(codes: pl.Series, query: pl.Series) -> pl.Series:
+    """Whether each code of `query` is in the sorted `codes`."""
+    if codes.is_empty():
+        return pl.Series([False] * len(query), dtype=pl.Boolean)
+    at = codes.search_sorted(query, side="left")
+    return (codes.gather(at.clip(upper_bound=len(codes) - 1)) == query).fill_null(False)
+
+
+def _around(codes: pl.Series, n: int, frame: pl.DataFrame, node: str, name: str) -> pl.DataFrame:
+    """`frame` with a row per neighbour (`name`) of its column `node`, in the order of their keys."""
+    start = frame[node] * n
+    lo = codes.search_sorted(start, side="left").cast(pl.Int64)
+    hi = codes.search_sorted(start + n, side="left").cast(pl.Int64)
+    spread = frame.with_columns(pl.int_ranges(lo, hi).alias("_at")).explode("_at").drop_nulls("_at")
+    found = codes.gather(spread["_at"]) - spread[node] * n
+    return spread.drop("_at").with_columns(found.alias(name))
 
 
 def links(registry: CompiledRegistry, pairs: pl.DataFrame) -> pl.DataFrame:
@@ -101,23 +178,22 @@ def links(registry: CompiledRegistry, pairs: pl.DataFrame) -> pl.DataFrame:
     todo = pairs.select(
         pl.col("exporter_key").cast(pl.Utf8), pl.col("consignee_key").cast(pl.Utf8), pl.col("depth").cast(pl.Int64)
     ).unique(maintain_order=True)
-    live = todo.filter(
-        pl.col("exporter_key").is_not_null() & pl.col("consignee_key").is_not_null()
-        & (pl.col("exporter_key") != pl.col("consignee_key"))
-    )  # fmt: skip
-    strong = _paths(graph.strong, live)
-    address = _paths(graph.all, live.join(strong, on=["exporter_key", "consignee_key", "depth"], how="anti"))
-    shared = graph.persons.join(live.select("exporter_key", "consignee_key").unique(),
-                                left_on=["src", "dst"], right_on=["exporter_key", "consignee_key"])  # fmt: skip
-    by_pair: dict[tuple[str, str], list[tuple[Any, ...]]] = {}
-    for row in shared.iter_rows():
-        by_pair.setdefault((row[2], row[3]), []).append(row)
-    found = {(r[0], r[1], r[2]): ("strong", r[3]) for r in strong.iter_rows()}
-    found |= {(r[0], r[1], r[2]): ("address", r[3]) for r in address.iter_rows()}
-    out = [
-        _row(graph, a, c, depth, by_pair.get((a, c), []), found.get((a, c, depth))) for a, c, depth in todo.iter_rows()
-    ]
-    return pl.DataFrame(out, schema=LINK_SCHEMA, orient="row")
+    live = todo.with_columns(a=graph.node(todo["exporter_key"]), c=graph.node(todo["consignee_key"]))
+    live = live.filter(pl.col("a").is_not_null() & pl.col("c").is_not_null() & (pl.col("a") != pl.col("c")))
+    found = [_paths(graph.strong, graph.n, live).with_columns(kind=pl.lit("strong"))]
+    if graph.all is not graph.strong:  # else no pair left has an address path
+        rest = live.join(found[0], on=["a", "c", "depth"], how="anti")
+        found.append(_paths(graph.all, graph.n, rest).with_columns(kind=pl.lit("address")))
+    shared, some = _shared_rows(graph, live.select("a", "c").unique())
+    chosen = live.join(pl.concat(found), on=["a", "c", "depth"], how="left")
+    chosen = chosen.join(some, on=["a", "c"], how="left").filter(pl.col("kind").is_not_null() | pl.col("shared"))
+    rows = [
+        _row(graph, key_a, key_c, depth, a, c, shared.get((a, c), []), kind and (kind, middle))
+        for key_a, key_c, depth, a, c, middle, kind, _ in chosen.iter_rows()
+    ]  # details for the linked pairs only: the others are UNLINKED
+    detailed = pl.DataFrame(rows, schema=LINK_SCHEMA, orient="row")
+    out = todo.join(detailed, on=KEYS, how="left", maintain_order="left")
+    return out.with_columns(pl.col(name).fill_null(value) for name, value in UNLINKED.items()).select(list(LINK_SCHEMA))
 
 
 def registry_graph(registry: CompiledRegistry) -> Graph:
@@ -128,40 +204,54 @@ def registry_graph(registry: CompiledRegistry) -> Graph:
     return graph
 
 
-def _paths(steps: pl.DataFrame, pairs: pl.DataFrame) -> pl.DataFrame:
-    """(exporter_key, consignee_key, depth, middle: list of intermediary keys) of the pairs
-    with a path of at most `depth` steps in `steps`, the shortest, first by middles."""
-    hop = steps.select("src", "dst")
-    one = pairs.join(hop, left_on=["exporter_key", "consignee_key"], right_on=["src", "dst"], how="semi")
-    found = [one.with_columns(pl.lit([], pl.List(pl.Utf8)).alias("middle"))]
-    rest = pairs.join(one, on=["exporter_key", "consignee_key", "depth"], how="anti").filter(pl.col("depth") >= 2)
-    ends = (pl.col("x") != pl.col("exporter_key")) & (pl.col("x") != pl.col("consignee_key"))
-    first = rest.join(hop.rename({"src": "exporter_key", "dst": "x"}), on="exporter_key")
-    two = first.filter(ends).join(hop.rename({"src": "x", "dst": "consignee_key"}), on=["x", "consignee_key"])
-    two = two.sort("x").group_by("exporter_key", "consignee_key", "depth", maintain_order=True).agg(pl.col("x").first())
-    found.append(two.select("exporter_key", "consignee_key", "depth", pl.concat_list("x").alias("middle")))
-    rest = rest.join(two, on=["exporter_key", "consignee_key", "depth"], how="anti").filter(pl.col("depth") >= 3)
-    left = rest.join(hop.rename({"src": "exporter_key", "dst": "x"}), on="exporter_key").filter(ends)
-    right = rest.join(hop.rename({"src": "y", "dst": "consignee_key"}), on="consignee_key")
-    right = right.filter((pl.col("y") != pl.col("exporter_key")) & (pl.col("y") != pl.col("consignee_key")))
-    three = left.join(hop.rename({"src": "x", "dst": "y"}), on="x").filter(pl.col("x") != pl.col("y"))
-    three = three.join(right, on=["exporter_key", "consignee_key", "depth", "y"], how="semi").sort("x", "y")
-    three = three.group_by("exporter_key", "consignee_key", "depth", maintain_order=True).agg(
-        pl.col("x").first(), pl.col("y").first()
-    )
-    found.append(three.select("exporter_key", "consignee_key", "depth", pl.concat_list("x", "y").alias("middle")))
+def _paths(codes: pl.Series, n: int, pairs: pl.DataFrame) -> pl.DataFrame:
+    """(a, c, depth, middle: the intermediaries' numbers) of the pairs with a path of at
+    most `depth` steps in `codes`: the shortest, the first by the intermediaries' keys.
+
+    Every kind of step goes both ways round, so the companies one step before c are c's
+    neighbours: a path of three steps is a step between a neighbour x of a and a
+    neighbour y of c, found by joining the two sides (no walk two steps out of a)."""
+    on = ["a", "c", "depth"]
+    hit = _has(codes, pairs["a"] * n + pairs["c"])
+    found = [pairs.filter(hit).select(*on, pl.lit([], pl.List(pl.Int64)).alias("middle"))]
+    rest = pairs.filter(~hit & (pl.col("depth") >= 2)).select(on)
+    left = _around(codes, n, rest, "a", "x").filter(pl.col("x") != pl.col("c"))
+    right = _around(codes, n, rest, "c", "y").filter(pl.col("y") != pl.col("a"))
+    two = left.join(right.rename({"y": "x"}), on=[*on, "x"], how="semi")
+    two = two.sort(*on, "x").unique(on, keep="first", maintain_order=True)
+    found.append(two.select(*on, pl.concat_list("x").alias("middle")))
+    left = left.filter(pl.col("depth") >= 3).join(two, on=on, how="anti")
+    three = left.join(right, on=on).filter(pl.col("x") != pl.col("y"))
+    three = three.filter(_has(codes, three["x"] * n + three["y"]))
+    three = three.sort(*on, "x", "y").unique(on, keep="first", maintain_order=True)
+    found.append(three.select(*on, pl.concat_list("x", "y").alias("middle")))
     return pl.concat(found)
 
 
-def _row(graph: Graph, a: str | None, c: str | None, depth: int, shared: list[tuple[Any, ...]],
-         path: tuple[str, list[str]] | None) -> tuple[Any, ...]:  # fmt: skip
-    none = (a, c, depth, False, 0, None, False, None, None, None, False, None)
-    if a is None or c is None or a == c:
-        return none
+def _shared_rows(
+    graph: Graph, pairs: pl.DataFrame
+) -> tuple[dict[tuple[int, int], list[tuple[Any, ...]]], pl.DataFrame]:
+    """The persons rows (row, other_row, strong, score, method) of each pair (a, c) that
+    has some, and those pairs (a, c, shared)."""
+    codes = graph.persons["code"]
+    query = pairs["a"] * graph.n + pairs["c"]
+    lo = codes.search_sorted(query, side="left").cast(pl.Int64)
+    hi = codes.search_sorted(query, side="right").cast(pl.Int64)
+    some = pairs.with_columns(pl.Series("_at", lo), pl.Series("_to", hi)).filter(pl.col("_to") > pl.col("_at"))
+    spread = some.select("a", "c", pl.int_ranges("_at", "_to").alias("_at")).explode("_at")
+    rows = graph.persons.gather(spread["_at"]).select("row", "other_row", "strong", "score", "method")
+    out: dict[tuple[int, int], list[tuple[Any, ...]]] = {}
+    for (a, c), row in zip(spread.select("a", "c").iter_rows(), rows.iter_rows(), strict=True):
+        out.setdefault((a, c), []).append(row)
+    return out, some.select("a", "c", pl.lit(True).alias("shared"))
+
+
+def _row(graph: Graph, key_a: str, key_c: str, depth: int, a: int, c: int, shared: list[tuple[Any, ...]],
+         path: tuple[str, list[int]] | None) -> tuple[Any, ...]:  # fmt: skip
     registry = graph.registry
-    exporter, consignee = registry.record(a), registry.record(c)
-    strong = [s for s in shared if s[4] == persons.STRONG]
-    weak = [s for s in shared if s[4] == persons.WEAK]
+    exporter, consignee = registry.record(key_a), registry.record(key_c)
+    strong = [s for s in shared if s[2]]
+    weak = [s for s in shared if not s[2]]
     linked: tuple[Any, ...] = (False, 0, None, False, None)
     if strong:
         detail = _dump(_persons_detail(graph, exporter, consignee, strong))
@@ -171,13 +261,13 @@ def _row(graph: Graph, a: str | None, c: str | None, depth: int, shared: list[tu
     paths: tuple[Any, ...] = (None, None, False, None)
     if path is not None:
         kind, middle = path
-        steps = graph.strong if kind == "strong" else graph.all
-        keys = [a, *middle, c]
-        path_detail = {"exporter": exporter.name, "consignee": consignee.name, "depth": depth, "length": len(keys) - 1,
-                  "path": [_step(graph, steps, x, y) for x, y in zip(keys, keys[1:], strict=False)]}  # fmt: skip
+        nodes = [a, *middle, c]
+        steps = [_step(graph, x, y, kind == "address") for x, y in zip(nodes, nodes[1:], strict=False)]
+        path_detail = {"exporter": exporter.name, "consignee": consignee.name, "depth": depth,
+                       "length": len(nodes) - 1, "path": steps}  # fmt: skip
         dumped = _dump(path_detail)
-        paths = (len(keys) - 1, dumped, False, None) if kind == "strong" else (None, None, True, dumped)
-    return (a, c, depth, *linked, *paths)
+        paths = (len(nodes) - 1, dumped, False, None) if kind == "strong" else (None, None, True, dumped)
+    return (key_a, key_c, depth, *linked, *paths)
 
 
 def _person(graph: Graph, pk: int) -> dict[str, Any]:
@@ -193,30 +283,27 @@ def _shared(graph: Graph, row: int, other: int, score: float, method: str) -> di
 
 
 def _persons_detail(graph: Graph, exporter: Any, consignee: Any, shared: list[tuple[Any, ...]]) -> dict[str, Any]:
-    found = [_shared(graph, s[0], s[1], s[5], s[6]) for s in shared]
+    found = [_shared(graph, s[0], s[1], s[3], s[4]) for s in shared]
     return {"exporter": exporter.name, "consignee": consignee.name, "shared_persons": found}
 
 
-def _step(graph: Graph, steps: pl.DataFrame, x: str, y: str) -> dict[str, Any]:
+def _step(graph: Graph, x: int, y: int, addresses: bool) -> dict[str, Any]:
     registry = graph.registry
-    source, target = registry.record(x), registry.record(y)
-    step = steps.filter((pl.col("src") == x) & (pl.col("dst") == y)).row(0, named=True)
+    key_x = graph.key(x)
+    source, target = registry.record(key_x), registry.record(graph.key(y))
+    kind, step = graph.best_step(x, y, addresses)
     ends = {"from": source.name, "from_id": source.company_id, "to": target.name, "to_id": target.company_id}
-    if step["kind"] == "role":
-        row = _person(graph, step["a"])
-        holder, held = (target, source) if step["prio"] == 0 else (source, target)
+    if kind == "role":
+        prio, pk = step
+        row = _person(graph, pk)
+        holder, held = (target, source) if prio == 0 else (source, target)
         why = f"{holder.name} is {row['role']} of {held.name}"
         return ends | {"link": "role", "holder": holder.name, "role": row["role"], "of": held.name, "why": why}
-    if step["kind"] == "person":
-        shared = _shared(graph, step["a"], step["b"], -step["neg"], _method(graph, step["a"], step["b"]))
+    if kind == "person":
+        shared = _shared(graph, step[1], step[2], step[4], step[5])
         return ends | {"link": "person", "person": shared["person"], "from_role": shared["exporter_role"],
                        "to_person": shared["consignee_person"], "to_role": shared["consignee_role"],
                        "score": shared["score"], "method": shared["method"], "why": shared["why"]}  # fmt: skip
-    key = source.address and registry.companies.filter(pl.col("key") == x)["address_key"][0]
+    key = source.address and registry.companies.filter(pl.col("key") == key_x)["address_key"][0]
     why = f"same address once normalised: {key!r}"
     return ends | {"link": "address", "address": source.address, "to_address": target.address, "why": why}
-
-
-def _method(graph: Graph, row: int, other: int) -> str:
-    found = graph.persons.filter((pl.col("row") == row) & (pl.col("other_row") == other))
-    return str(found["method"][0])

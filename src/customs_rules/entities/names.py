@@ -73,9 +73,32 @@ def person_spelling_keys(name: str) -> tuple[str, tuple[str, ...]]:
     return _kept_keys(_kept(name), True)
 
 
+def bulk_spelling_keys(
+    spellings: list[str], person: bool, known: dict[tuple[str, ...], tuple[str, tuple[str, ...]]] | None = None
+) -> list[tuple[str, tuple[str, ...]]]:
+    """`spelling_keys` (or `person_spelling_keys`) of each spelling, for a registry load:
+    once per distinct set of kept units (`known` keeps them across calls), without filling
+    the per-name caches (hundreds of thousands of spellings met once each would hold
+    hundreds of megabytes there)."""
+    known = {} if known is None else known
+    out = []
+    for spelling in spellings:
+        kept = _kept(spelling)
+        keys = known.get(kept)
+        if keys is None:
+            keys = known[kept] = _info_spelling_keys(_kept_info.__wrapped__(kept), person)
+        out.append(keys)
+    return out
+
+
 @lru_cache(maxsize=262144)
 def _kept_keys(kept: tuple[str, ...], person: bool) -> tuple[str, tuple[str, ...]]:
-    info = _kept_info(kept)
+    return _info_spelling_keys(_kept_info(kept), person)
+
+
+def _info_spelling_keys(
+    info: tuple[tuple[str, ...], frozenset[str], frozenset[str]], person: bool
+) -> tuple[str, tuple[str, ...]]:
     keys = _info_keys(info) | _toks_pair_keys(info[0]) if person else _info_keys(info)
     return " ".join(info[0]), tuple(sorted(keys))
 
@@ -84,10 +107,23 @@ def _info_keys(info: tuple[tuple[str, ...], frozenset[str], frozenset[str]]) -> 
     toks, ascii_toks, foreign = info
     long_toks = [t for t in toks if len(t) >= 3] or list(toks)
     # an English word also gets the keys of its Cyrillic rendering (bridge: bridzh), and
-    # a rendering those of the English word (Трейдинг: trading)
-    long_toks += [english_fold(t) for t in long_toks if t in ascii_toks]
-    long_toks += [w for t in long_toks if (w := english_word(t, t not in foreign))]
-    return frozenset().union(*map(_token_keys, long_toks))
+    # a rendering those of the English word (Трейдинг: trading); each token's share is
+    # cached (`_word_keys`): a registry's names are a few hundred words in many orders
+    parts = [_word_keys(t, t not in foreign) for t in long_toks]
+    parts += [_word_keys(f, f not in foreign) for t in long_toks if t in ascii_toks for f in (_english_fold(t),)]
+    return frozenset().union(*parts)
+
+
+@lru_cache(maxsize=262144)
+def _word_keys(token: str, latin: bool) -> frozenset[str]:
+    """`_token_keys` of the token and of the English word it spells (`english_word`), if any."""
+    word = english_word(token, latin)
+    return _token_keys(token) | _token_keys(word) if word else _token_keys(token)
+
+
+@lru_cache(maxsize=262144)
+def _english_fold(token: str) -> str:
+    return english_fold(token)
 
 
 @lru_cache(maxsize=262144)

@@ -54,15 +54,32 @@ def candidate_pairs(people: pl.DataFrame) -> pl.DataFrame:
     distinct = people["person_name"].unique().to_list()
     keys = [(name, key) for name in distinct for key in name_keys(name)]
     keyed = pl.DataFrame(keys, schema={"person_name": pl.Utf8, "key": pl.Utf8}, orient="row")
-    by_name = people.select("row", "company_key", "person_name").join(keyed, on="person_name").drop("person_name")
-    by_id = people.filter(pl.col("id_key").is_not_null()).select(
-        "row", "company_key", (pl.lit("i:") + pl.col("id_key")).alias("key")
+    # each key's carriers are counted from the names' counts before any row is expanded,
+    # and the rows meet by integer codes (companies too): the self-join is the load's
+    # largest frame. Name keys (x:, p:, n:) and id keys (i:) never coincide.
+    named = people.group_by("person_name").agg(pl.len().alias("carriers"))
+    carried = keyed.join(named, on="person_name").group_by("key").agg(pl.col("carriers").sum())
+    small_keys = carried.filter(pl.col("carriers").is_between(2, persons.MAX_NAMESAKES)).select("key")
+    people = people.with_columns(pl.col("company_key").rank("dense").alias("company"))
+    by_name = (
+        people.select("row", "company", "person_name")
+        .join(keyed.join(small_keys, on="key", how="semi"), on="person_name")
+        .drop("person_name")
     )
-    carriers = pl.concat([by_name, by_id]).with_columns(pl.col("key").cast(pl.Categorical))
-    small = carriers.filter(pl.len().over("key").is_between(2, persons.MAX_NAMESAKES))
+    by_id = people.filter(pl.col("id_key").is_not_null()).select(
+        "row", "company", (pl.lit("i:") + pl.col("id_key")).alias("key")
+    )
+    by_id = by_id.filter(pl.len().over("key").is_between(2, persons.MAX_NAMESAKES))
+    small = pl.concat([by_name, by_id]).select(pl.col("key").rank("dense").alias("key"), "row", "company")
     pairs = small.join(small, on="key", suffix="_other")
-    pairs = pairs.filter((pl.col("row") < pl.col("row_other")) & (pl.col("company_key") != pl.col("company_key_other")))
-    return pairs.select("row", pl.col("row_other").alias("other_row")).unique()
+    pairs = pairs.filter((pl.col("row") < pl.col("row_other")) & (pl.col("company") != pl.col("company_other")))
+    # each pair as one integer (rows are far below 2**31): polars' unique of one column
+    # needs a fraction of the memory of a frame's unique
+    packed = pairs.select(pl.col("row") * PACK + pl.col("row_other")).to_series().unique()
+    return pl.DataFrame({"row": packed // PACK, "other_row": packed % PACK})
+
+
+PACK = 1 << 32
 
 
 def person_pairs(people: pl.DataFrame) -> pl.DataFrame:
@@ -71,14 +88,23 @@ def person_pairs(people: pl.DataFrame) -> pl.DataFrame:
     Ids and birth dates are compared as columns; names once per distinct pair of names."""
     people = _with_ids(people)
     candidates = candidate_pairs(people)
-    info = people.select("row", "person_name", "id_key", "birth_date")
+    # names and ids travel as integer codes (equal where the text is): the candidates are many
+    people = people.with_columns(pl.col("person_name").rank("dense").alias("name"),
+                                 pl.col("id_key").rank("dense").alias("id"))  # fmt: skip
+    info = people.select("row", "name", "id", "birth_date")
     joined = candidates.join(info, on="row").join(info, left_on="other_row", right_on="row", suffix="_other")
-    both_ids = pl.col("id_key").is_not_null() & pl.col("id_key_other").is_not_null()
+    both_ids = pl.col("id").is_not_null() & pl.col("id_other").is_not_null()
     births_differ = pl.col("birth_date") != pl.col("birth_date_other")  # null when either is missing
-    by_id = joined.filter(both_ids & (pl.col("id_key") == pl.col("id_key_other")))
+    by_id = joined.filter(both_ids & (pl.col("id") == pl.col("id_other")))
     by_name = joined.filter(~both_ids & ~births_differ.fill_null(False))
-    matches = _name_matches(by_name.select("person_name", "person_name_other").unique())
-    by_name = by_name.join(matches, on=["person_name", "person_name_other"])
+    del joined, candidates, info  # gone before the matches are joined: the load's peak is here
+    spelled = people.select("name", "person_name").unique("name")
+    distinct = by_name.select("name", "name_other").unique().join(spelled, on="name")
+    distinct = distinct.join(spelled, left_on="name_other", right_on="name", suffix="_other")
+    matches = _name_matches(distinct.select("person_name", "person_name_other"))
+    matches = matches.join(distinct, on=["person_name", "person_name_other"]).drop("person_name", "person_name_other")
+    by_name = by_name.join(matches, on=["name", "name_other"])
+    del people, spelled, distinct, matches
     same_birth = (pl.col("birth_date") == pl.col("birth_date_other")).fill_null(False).alias("same_birth")
     id_rows = by_id.select(
         "row", "other_row", pl.lit("person_id").alias("kind"), pl.lit(1.0).alias("score"),
@@ -97,11 +123,10 @@ def company_pairs(company_keys: pl.DataFrame, people: pl.DataFrame) -> pl.DataFr
     natural = people.filter(pl.col("holder_key").is_null()).select(
         pl.col("pk").alias("row"), "company_key", "person_name", "person_id", "birth_date"
     )
-    keyed = natural.select("row", "company_key")
-    pairs = person_pairs(natural).join(keyed, on="row")
-    pairs = pairs.join(keyed, left_on="other_row", right_on="row", suffix="_other")
-    pairs = pairs.join(company_keys, left_on="company_key", right_on="key", how="semi")
-    pairs = pairs.join(company_keys, left_on="company_key_other", right_on="key", how="semi")
+    # the rows of known companies, joined once each side: they filter and name the pairs
+    known = natural.select("row", "company_key").join(company_keys, left_on="company_key", right_on="key", how="semi")
+    pairs = person_pairs(natural).join(known, on="row")
+    pairs = pairs.join(known, left_on="other_row", right_on="row", suffix="_other")
     return (
         pairs.sort("row", "other_row")
         .rename({"company_key_other": "other_company_key"})

@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import itertools
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -132,28 +133,204 @@ def read_registry_frame(path: Path, model: type[CompanyRecord] | type[PersonReco
         from ..io.inputs import cannot_read
 
         raise cannot_read(display, "empty file: no rows")
+    whole = _clean_frame(text, model, display)
+    if whole is not None:
+        return whole
     reader = csv.reader(io.StringIO(text, newline=""))
     checks = FAST[model]
-    columns: dict[str, list[Any]] = {name: [] for name in checks}
-    errors: list[LocatedError] = []
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    unreadable = None
+    header: list[str] = []
     try:
         header = [c.strip() for c in next(reader, [])]
         _check_header(header, model, display)
-        # a column named twice: the row's dict keeps the last, as csv.DictReader does
-        at = [(name, len(header) - 1 - header[::-1].index(name) if name in header else None) for name in checks]
-        width = len(header)
-        first_line: dict[str, int] = {}
         for cells in reader:
             if not cells or (not "".join(cells).strip() and _blank_row(cells, header)):
                 continue
-            where = Location(display, reader.line_num)
+            rows.append(cells)
+            lines.append(reader.line_num)
+    except csv.Error as exc:  # reported after the rows read before it, as they were met
+        unreadable = unreadable_row(display, reader.line_num, exc)
+    del text
+    # a column named twice: the row's dict keeps the last, as csv.DictReader does
+    at = [(name, len(header) - 1 - header[::-1].index(name) if name in header else None) for name in checks]
+    width = len(header)
+    quick = _quick_columns([cells for cells in rows if len(cells) == width], at, model)
+    columns: dict[str, list[Any]] = {name: [] for name in checks}
+    slow: list[int] = []  # rows taken by `_row`, in `columns`
+    fast: list[int] = []  # rows of `quick` taken as they are
+    errors: list[LocatedError] = []
+    first_line: dict[str, int] = {}
+    ok, position = quick["ok"], 0
+    idents = _ascii_id(quick["frame"]["company_id"]).to_list() if model is CompanyRecord else None
+    for cells, line in zip(rows, lines, strict=True):
+        where = Location(display, line)
+        if len(cells) != width or not ok[position]:
+            if len(cells) == width:
+                position += 1
+            before = len(columns["company_id"])
             errors += _row(cells, width, header, at, model, where, first_line, columns)
-    except csv.Error as exc:
-        errors.append(unreadable_row(display, reader.line_num, exc))
+            slow += [len(fast) + len(slow)] * (len(columns["company_id"]) - before)
+            continue
+        ident = idents[position] if idents is not None else None  # companies: the duplicate check of `_row`
+        if ident is not None and first_line.setdefault(ident, line) != line and ident:
+            before = len(columns["company_id"])
+            errors += _exact(cells, header, model, where, first_line, columns)
+            slow += [len(fast) + len(slow)] * (len(columns["company_id"]) - before)
+        else:
+            fast.append(position)
+        position += 1
+    if unreadable is not None:
+        errors.append(unreadable)
     if errors:
         raise InputError(f"{display} was not loaded: nothing from it was stored", errors)
     schema = COMPANY_SCHEMA if model is CompanyRecord else PERSON_SCHEMA
-    return pl.DataFrame(columns, schema=schema)
+    frame = quick["frame"]
+    if len(fast) != frame.height:
+        frame = frame[fast]
+    if slow:  # rows the model normalised: in their places among the others
+        exact = pl.DataFrame(columns, schema=schema).with_columns(pl.Series("_at", slow, dtype=pl.Int64))
+        known = set(slow)
+        taken = [i for i in range(len(fast) + len(slow)) if i not in known]
+        frame = frame.with_columns(pl.Series("_at", taken, dtype=pl.Int64))
+        frame = pl.concat([frame, exact]).sort("_at").drop("_at")
+    return frame
+
+
+# what `_ident` takes: printable ASCII, no blank at either end
+_IDENT = r"^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$"
+_BY_VALUE = frozenset({"country", "registered_on", "activity_codes", "role", "birth_date"})
+_LISTS = frozenset({"activity_codes", "aliases"})
+
+
+def _quick_columns(
+    rows: list[list[str]], at: Sequence[tuple[str, int | None]], model: type[Any], memo: dict[Any, Any] | None = None
+) -> dict[str, Any]:
+    """The quick check of `FAST` on whole columns: `ok` (a row the checks would take
+    unchanged), `frame` (each row's values as the checks give them) and `clean` (every
+    row ok, no company id twice). `memo` keeps the checks of distinct values across calls.
+
+    Columns of few values (countries, dates, roles, activity codes) run the row checks
+    once per distinct value; ids and texts are polars expressions that accept only what
+    the checks accept, and give the same values (a row they cannot prove takes `_row`)."""
+    cells = list(zip(*rows, strict=True))  # the rows' columns (every row has the header's width)
+    raw = {name: pl.Series(name, list(cells[index]) if index is not None and rows else [None] * len(rows),
+                           dtype=pl.Utf8) for name, index in at}  # fmt: skip
+    oks: list[pl.Series] = []
+    values: dict[str, pl.Series] = {}
+    for name, _ in at:
+        ok, value = _quick(name, raw[name], FAST[model][name], {} if memo is None else memo.setdefault(name, {}))
+        oks.append(ok)
+        values[name] = value
+    if model is PersonRecord:  # a company holding a role in itself: the model says so
+        holder = values["person_company_id"]
+        same = holder.is_not_null() & (_ascii_id(holder) == _ascii_id(values["company_id"]))
+        oks.append(~same.fill_null(False))
+    ok = pl.DataFrame(oks).select(pl.all_horizontal(pl.all()).fill_null(False)).to_series()
+    schema = COMPANY_SCHEMA if model is CompanyRecord else PERSON_SCHEMA
+    frame = pl.DataFrame(values).cast(schema).select(list(schema))  # type: ignore[arg-type]
+    idents = _ascii_id(values["company_id"])
+    twice = model is CompanyRecord and bool(idents.filter(idents != "").is_duplicated().any())
+    return {"ok": ok.to_list(), "frame": frame, "clean": bool(ok.all()) and not twice}
+
+
+def _quick(name: str, column: pl.Series, check: Check, memo: dict[Any, Any]) -> tuple[pl.Series, pl.Series]:
+    """(ok, value) of each row of one column."""
+    if name in _BY_VALUE:
+        return _by_value(name, column, check, memo)
+    printable = _printable(column)
+    if check is _ident or check is _opt_ident:
+        ident = column.str.contains(_IDENT).fill_null(False)
+        if check is _ident:
+            return ident, column
+        empty = column.is_null() | (column == "")
+        return ident | empty, pl.select(pl.when(empty).then(None).otherwise(column)).to_series()
+    if check is _text:
+        edges = column.str.starts_with(" ") | column.str.ends_with(" ")
+        return ((column.str.len_chars() > 0) & printable & ~edges).fill_null(False), column
+    if check is _opt_text:  # printable: its only blank is a space
+        blank = column.is_null() | (column.str.strip_chars(" ") == "")
+        return printable | column.is_null(), pl.select(pl.when(blank).then(None).otherwise(column)).to_series()
+    assert name == "aliases", name  # printable: each item is too, and str.strip takes spaces only
+    return printable | column.is_null(), _as_list(column)
+
+
+def _by_value(name: str, column: pl.Series, check: Check, memo: dict[Any, Any]) -> tuple[pl.Series, pl.Series]:
+    """The row check once per distinct value (lists as their items joined by ";", which
+    no item holds)."""
+    distinct = column.drop_nulls().unique().to_list()
+    results = [memo[v] if v in memo else memo.setdefault(v, check(v)) for v in distinct]
+    null_ok, null_value = check(None)
+    if name in _LISTS:
+        results = [(ok, ";".join(v)) for ok, v in results]
+        null_value = ";".join(null_value)
+    dtype = pl.Date if name in ("registered_on", "birth_date") else pl.Utf8
+    ok = column.replace_strict(distinct, [r[0] for r in results], default=null_ok, return_dtype=pl.Boolean)
+    value = column.replace_strict(distinct, [r[1] for r in results], default=null_value, return_dtype=dtype)
+    return ok, _as_list(value) if name in _LISTS else value
+
+
+def _as_list(column: pl.Series) -> pl.Series:
+    """`registry.split_list` of text that is printable (its only blank is a space)."""
+    parts = column.fill_null("").str.split(";").list.eval(pl.element().str.strip_chars(" "))
+    return parts.list.eval(pl.element().filter(pl.element() != ""))
+
+
+def _printable(column: pl.Series) -> pl.Series:
+    """str.isprintable of each value, decided per distinct character (null: null)."""
+    text = "".join(column.drop_nulls().to_list())
+    bad = sorted({ch for ch in set(text) if not ch.isprintable()})
+    if not bad:
+        return column.is_not_null()
+    return ~column.str.contains("[" + "".join(f"\\x{{{ord(ch):x}}}" for ch in bad) + "]").fill_null(True)
+
+
+def _ascii_id(column: pl.Series) -> pl.Series:
+    """`registry.normalize_id` (or "") of ASCII ids."""
+    return column.str.replace_all("[^A-Za-z0-9]", "").str.to_uppercase()
+
+
+CHUNK = 50_000  # rows held as Python lists at once by `_clean_frame`
+
+
+def _clean_frame(text: str, model: type[Any], display: str) -> pl.DataFrame | None:
+    """The file's frame if every row passes the quick checks as it is (no row of a wrong
+    width, no repeated company id), read a chunk of rows at a time (bounded memory); None
+    if any row needs a look of its own (`read_registry_frame` then reads it all again)."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    frames: list[pl.DataFrame] = []
+    idents: list[pl.Series] = []
+    memo: dict[str, Any] = {}
+    try:
+        header = [c.strip() for c in next(reader, [])]
+        _check_header(header, model, display)
+        width = len(header)
+        at = [(name, width - 1 - header[::-1].index(name) if name in header else None) for name in FAST[model]]
+        rows: list[list[str]] = []
+        for cells in itertools.chain(reader, [None]):
+            if cells is not None:
+                if not cells or (not "".join(cells).strip() and _blank_row(cells, header)):
+                    continue
+                if len(cells) != width:
+                    return None
+                rows.append(cells)
+            if len(rows) == CHUNK or (cells is None and rows):
+                quick = _quick_columns(rows, at, model, memo)
+                if not quick["clean"]:
+                    return None
+                frames.append(quick["frame"])
+                idents.append(_ascii_id(quick["frame"]["company_id"]))
+                rows = []
+    except csv.Error:
+        return None
+    if model is CompanyRecord and idents:
+        ids = pl.concat(idents)
+        if ids.filter(ids != "").is_duplicated().any():
+            return None
+    if not frames:
+        return None
+    return pl.concat(frames) if len(frames) > 1 else frames[0]
 
 
 def _blank_row(cells: list[str], header: list[str]) -> bool:

@@ -140,13 +140,13 @@ def _finding_row(decl: int, finding: Finding, is_test: bool, rank: int) -> tuple
 
 def _registered(facts: SetFacts) -> list[dict[str, str]]:
     """Per declaration, as `Screening.registered`: "registered name (company id)" by role."""
-    parties = facts.entities.parties.select("registered_name", "registered_id").rows()
-    names = [f"{name} ({ident})" if ident is not None else None for name, ident in parties]
-    result = []
-    for exporter, consignee in facts.party_of.select("exporter_p", "consignee_p").iter_rows():
-        found = {}
-        for role, number in (("exporter", exporter), ("consignee", consignee)):
-            if (name := names[number]) is not None:
-                found[role] = name
-        result.append(found)
+    parties = facts.entities.parties
+    known = pl.col("registered_id").is_not_null()
+    names = parties.select(pl.when(known).then(pl.format("{} ({})", "registered_name", "registered_id")))[:, 0]
+    roles = [(role, names.gather(facts.party_of[f"{role}_p"]).to_list()) for role in ("exporter", "consignee")]
+    result: list[dict[str, str]] = [{} for _ in range(facts.party_of.height)]
+    for role, found in roles:
+        for decl, name in enumerate(found):
+            if name is not None:
+                result[decl][role] = name
     return result

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import polars as pl
@@ -27,6 +28,8 @@ from ..rules.reference import ReferenceData
 from .frames import DeclarationSet
 
 Feature = ref.Feature
+# ids repeat across the parties of a run (one company, many spellings of its name)
+_checked = lru_cache(maxsize=32_768)(check_id)
 PARTY_FACTS = ("name", "id", "country", "known", "match", "registered_on", "watchlisted", "id_valid")
 LINK_FACTS = ("linked", "shared_persons", "linked_weak", "link_path_length", "linked_by_address")
 ROLES = ("exporter", "consignee")
@@ -43,31 +46,32 @@ class Entities:
     guard: frozenset[str] | None
     parties: pl.DataFrame = field(default_factory=pl.DataFrame)  # one row per distinct party (`p`)
     links: pl.DataFrame = field(default_factory=pl.DataFrame)  # one row per distinct pair and depth
-    covers: dict[tuple[str | None, str, str], Feature] = field(default_factory=dict)
-    _party_rows: list[dict[str, Any]] = field(default_factory=list)
+    covers: dict[tuple[str | None, str, str], Feature] = field(default_factory=dict)  # (codes, hs_code, role)
+    _codes: dict[str | None, tuple[str, ...]] = field(default_factory=dict)  # activity codes, split
+    _party_rows: dict[int, dict[str, Any]] = field(default_factory=dict)
 
     def resolve(self, distinct: pl.DataFrame) -> None:
         """Resolve the distinct parties (id, name, country), numbered from 0 (`p`)."""
-        found = self.registry.resolve(distinct).rename({"detail": "why"})
-        companies = self.registry.companies.select(
-            pl.col("key").alias("company_key"), pl.col("company_id").alias("registered_id"),
-            pl.col("name").alias("registered_name"), pl.col("country").alias("registered_country"),
-            "registered_on", "activity_codes",
+        # one row per row of `distinct`, in its order: the answers are set beside it
+        found = self.registry.resolve(distinct).select("company_key", "method", "score", pl.col("detail").alias("why"))
+        companies = self.registry.companies_of(found["company_key"].to_list()).select(
+            pl.col("company_id").alias("registered_id"), pl.col("name").alias("registered_name"),
+            pl.col("country").alias("registered_country"), "registered_on", "activity_codes",
         )  # fmt: skip
-        frame = distinct.join(found, on=["id", "name", "country"], how="left", nulls_equal=True, maintain_order="left")
-        frame = frame.join(companies, on="company_key", how="left", maintain_order="left")
+        frame = pl.concat([distinct, found, companies], how="horizontal")
         frame = frame.with_columns(pl.coalesce("country", "registered_country").alias("party_country"))
-        listed = self.registry.watchlisted(frame.select("id", "name", "country", "company_key"))
-        on = ["id", "name", "country", "company_key"]
-        frame = frame.join(listed.rename({"detail": "watch_detail"}), on=on, how="left", nulls_equal=True,
-                           maintain_order="left")  # fmt: skip
-        checks = [check_id(i, c) for i, c in frame.select("id", "party_country").iter_rows()]
+        if self.registry.has_watchlist:
+            listed = self.registry.watchlisted(frame.select("id", "name", "country", "company_key"))
+            frame = frame.with_columns(listed["watchlisted"], listed["detail"].alias("watch_detail"))
+        else:  # as `watchlisted` answers for every party then, without asking it
+            frame = frame.with_columns(pl.lit(False).alias("watchlisted"), pl.lit(None, pl.Utf8).alias("watch_detail"))
+        checks = [_checked(i, c) for i, c in frame.select("id", "party_country").iter_rows()]
         self.parties = frame.with_row_index("p").with_columns(
             pl.Series("id_valid", [c.valid for c in checks], dtype=pl.Boolean),
             pl.Series("id_scheme", [c.scheme for c in checks], dtype=pl.String),
             pl.Series("id_why", [c.detail for c in checks], dtype=pl.String),
         )
-        self._party_rows = []
+        self._party_rows = {}
 
     def party_values(self) -> pl.DataFrame:
         """Each distinct party's facts (`p`, then the fact suffixes of PARTY_FACTS)."""
@@ -80,11 +84,10 @@ class Entities:
 
     def party_row(self, p: int) -> dict[str, Any]:
         """One distinct party's row (read for evidence: the findings' parties only)."""
-        if not self._party_rows:
-            self._party_rows = [{} for _ in range(self.parties.height)]
-        if not self._party_rows[p]:
-            self._party_rows[p] = self.parties.row(p, named=True)
-        return self._party_rows[p]
+        row = self._party_rows.get(p)
+        if row is None:
+            row = self._party_rows[p] = self.parties.row(p, named=True)
+        return row
 
     def party_detail(self, p: int, suffix: str) -> Any:
         """The evidence detail of a party fact, as `enrichment.party_features` gives it."""
@@ -120,10 +123,15 @@ class Entities:
 
     def cover(self, company_key: str | None, codes: str | None, hs_code: str, role: str) -> Feature:
         """As `enrichment.activity_covers`: the company's activities cover the goods?"""
-        key = (company_key, hs_code, role)
+        return self.codes_cover(codes if company_key is not None else None, hs_code, role)
+
+    def codes_cover(self, codes: str | None, hs_code: str, role: str) -> Feature:
+        """`cover` for a company registering these codes (None: no company). The answer
+        is the same for every company registering the same codes: asked once."""
+        key = (codes, hs_code, role)
         found = self.covers.get(key)
         if found is None:
-            activity = tuple(split_list(codes)) if company_key is not None else ()
+            activity = self._activity(codes)
             if not activity:
                 found = Feature(None, {"why": f"no activity codes known for the {role}"})
             else:
@@ -133,6 +141,12 @@ class Entities:
                     detail["why"] = f"none of the activities {', '.join(activity)} covers HS {hs_code}"
                 found = Feature(bool(covering), detail)
             self.covers[key] = found
+        return found
+
+    def _activity(self, codes: str | None) -> tuple[str, ...]:
+        found = self._codes.get(codes)
+        if found is None:
+            found = self._codes[codes] = tuple(split_list(codes)) if codes is not None else ()
         return found
 
 
@@ -296,36 +310,33 @@ def _with_domestic(facts: pl.DataFrame) -> pl.DataFrame:
 
 
 def _item_facts(items: pl.DataFrame, headers: pl.DataFrame, entities: Entities) -> pl.DataFrame:
-    """The items' own facts; activity coverage once per distinct party, code and role."""
+    """The items' own facts; activity coverage once per distinct codes, goods code and role."""
     parties = headers.select("decl", "procedure", "exporter_key", "exporter_codes", "consignee_key", "consignee_codes")
     frame = items.join(parties, on="decl", how="left", maintain_order="left")
-    keys = frame.select("procedure", "exporter_key", "exporter_codes", "consignee_key", "consignee_codes", "hs_code")
-    exporter_cover, domestic_cover = [], []
-    answers: dict[tuple[Any, ...], tuple[Any, Any]] = {}
-    for key in keys.iter_rows():
-        found = answers.get(key)
-        if found is None:
-            found = answers[key] = _item_covers(entities, *key)
-        exporter_cover.append(found[0])
-        domestic_cover.append(found[1])
+    procedure = pl.col("procedure")
+    by_exporter = procedure.is_in([p for p, r in DOMESTIC_ROLE.items() if r == "exporter"])
+    by_consignee = procedure.is_in([p for p, r in DOMESTIC_ROLE.items() if r == "consignee"])
+    frame = frame.with_columns(
+        _covers(frame, entities, "exporter", pl.lit(True)).alias("_exporter_covers"),
+        _covers(frame, entities, "consignee", by_consignee).alias("_consignee_covers"),
+    )
+    domestic = pl.when(by_exporter).then("_exporter_covers").when(by_consignee).then("_consignee_covers")
     return frame.select(
         "decl", "position",
         *[pl.col(name).alias(f"item.{name}") for name in ("line", "hs_code", "description", "quantity", "unit",
                                                           "value", "currency", "origin_country", "net_mass_kg")],
-        pl.Series("item.exporter_activity_covers", exporter_cover, dtype=pl.Boolean),
-        pl.Series("item.domestic_party_activity_covers", domestic_cover, dtype=pl.Boolean),
+        pl.col("_exporter_covers").alias("item.exporter_activity_covers"),
+        domestic.alias("item.domestic_party_activity_covers"),
     )  # fmt: skip
 
 
-def _item_covers(
-    entities: Entities, procedure: str, exporter: str | None, exporter_codes: str | None, consignee: str | None,
-    consignee_codes: str | None, hs_code: str,
-) -> tuple[Any, Any]:  # fmt: skip
-    """(the exporter's activities cover the goods, the domestic party's do)."""
-    exported = entities.cover(exporter, exporter_codes, hs_code, "exporter").value
-    role = DOMESTIC_ROLE.get(procedure)
-    if role is None:
-        return exported, None
-    if role == "exporter":
-        return exported, exported
-    return exported, entities.cover(consignee, consignee_codes, hs_code, role).value
+def _covers(frame: pl.DataFrame, entities: Entities, role: str, wanted: pl.Expr) -> pl.Series:
+    """Whether the `role` party's activities cover each item's goods (`Entities.cover`),
+    asked once per distinct (codes, goods code) among the rows `wanted` (null elsewhere)."""
+    codes = pl.when(pl.col(f"{role}_key").is_not_null()).then(pl.col(f"{role}_codes"))
+    keys = frame.select(codes.alias("codes"), "hs_code", wanted.alias("wanted"))
+    distinct = keys.filter(pl.col("wanted")).select("codes", "hs_code").unique(maintain_order=True)
+    values = [entities.codes_cover(codes, hs_code, role).value for codes, hs_code in distinct.iter_rows()]
+    answers = distinct.with_columns(pl.Series("covers", values, dtype=pl.Boolean), wanted=pl.lit(True))
+    on = ["codes", "hs_code", "wanted"]
+    return keys.join(answers, on=on, how="left", nulls_equal=True, maintain_order="left")["covers"]

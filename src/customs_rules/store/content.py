@@ -70,8 +70,9 @@ def _typed(frame: pl.DataFrame, name: str, schema: Mapping[str, Any]) -> pl.Expr
 
 
 def _row(columns: list[pl.Expr]) -> pl.Expr:
-    # a JSON array: unambiguous (strings are quoted and escaped), and null is not ""
-    return pl.concat_list(pl.struct(c).struct.json_encode() for c in columns).list.join(",")
+    # a JSON array: unambiguous (strings are quoted and escaped), and null is not "";
+    # the pieces are never null, so concat_str joins them as a list joined would (at half the cost)
+    return pl.concat_str([pl.struct(c).struct.json_encode() for c in columns], separator=",")
 
 
 def canonical_extra(text: str) -> str:

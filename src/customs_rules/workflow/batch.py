@@ -11,8 +11,10 @@ the next ones are screened. Only what is stored is printed and counted.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
+import gc
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -196,6 +198,26 @@ class Worker:
 _NO_FACTS = pl.DataFrame()
 
 
+@contextlib.contextmanager
+def collected_once() -> Iterator[None]:
+    """Around the screening of a chunk in a run's own process: the cyclic garbage
+    collector looks once, at the end, at what the chunk made (`gc.collect(0)`: while it
+    is off, every new object stays in the youngest generation), then puts all that is
+    left out of its reach (`gc.freeze`; `gc.unfreeze` gives it back). The registry, the
+    indexes built on it and the name caches are millions of objects that live as long as
+    the run, and each full collection walked them all again, finding nothing: a fifth of
+    the CPU time of a 200,000-line run. Objects still die by reference count as usual."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+        gc.collect(0)
+        gc.freeze()
+
+
 def summary_rows(
     decisions: list[dict[str, Any]], registered: list[dict[str, str]], declarations: DeclarationSet
 ) -> list[dict[str, Any]]:
@@ -226,7 +248,8 @@ def _take_worker(worker: Worker) -> None:
 
 def _screen_in_child(declarations: DeclarationSet, at: dt.datetime, wanted: Wanted) -> Screened:
     assert _WORKER is not None
-    return _WORKER.screen(declarations, at, wanted)
+    with collected_once():  # the pool's processes end with the run
+        return _WORKER.screen(declarations, at, wanted)
 
 
 ChunkScreener = Callable[[Iterable[Chunk]], Iterator[Part]]  # chunks in, screened parts out, in order
@@ -236,8 +259,11 @@ def local_screening(worker: Worker, at: dt.datetime, workers: int, wanted: Wante
     """Screen chunks in this process (one worker), or on `workers` spawned processes."""
 
     def here(chunks: Iterable[Chunk]) -> Iterator[Part]:
-        for chunk in chunks:
-            yield Part(chunk, worker.screen(chunk.declarations, at, wanted) if len(chunk.declarations) else None)
+        try:
+            for chunk in chunks:
+                yield Part(chunk, _screened_here(worker, chunk, at, wanted))
+        finally:  # what the run left behind can be collected again (this process goes on)
+            gc.unfreeze()
 
     def on_pool(chunks: Iterable[Chunk]) -> Iterator[Part]:
         pool = spawn_pool(workers, _take_worker, worker)
@@ -261,6 +287,13 @@ def local_screening(worker: Worker, at: dt.datetime, workers: int, wanted: Wante
         pool.join()
 
     return here if workers <= 1 else on_pool
+
+
+def _screened_here(worker: Worker, chunk: Chunk, at: dt.datetime, wanted: Wanted) -> Screened | None:
+    if not len(chunk.declarations):
+        return None
+    with collected_once():
+        return worker.screen(chunk.declarations, at, wanted)
 
 
 def _collected(chunk: Chunk, job: Any) -> Part:

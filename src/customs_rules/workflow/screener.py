@@ -17,7 +17,9 @@ Batches at scale go through `batch` (worker processes) and the officer workflow 
 from __future__ import annotations
 
 import datetime as dt
+import gc
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -253,8 +255,9 @@ def _orphan_warnings(result: RegistryLoad, store: Store, rows: Any, source: str)
             f"{len(orphans)} company id(s) in {source} are not in the companies table; "
             "their people cannot link parties (e.g. " + ", ".join(orphans[:3]) + ")"
         )
-    normalised = {normalize_id(k) for k in known}
-    holders = sorted({h for h in rows["person_company_id"].drop_nulls().to_list() if normalize_id(h) not in normalised})
+    named = rows["person_company_id"].drop_nulls().unique().to_list()
+    normalised = {normalize_id(k) for k in known} if named else set()  # most registries name no holder
+    holders = sorted({h for h in named if normalize_id(h) not in normalised})
     if holders:
         result.warnings.append(
             f"{len(holders)} holder company id(s) in {source} are not in the companies table; "
@@ -272,7 +275,29 @@ def load_registry(
     """Replace the registry tables from CSV files. Each file is all or nothing: a file
     with any bad row is refused whole (every bad row listed) and its table is untouched."""
     result = RegistryLoad()
+    with _gc_paused():
+        _load_files(result, store, companies, people, watchlist, actor)
+    return result
 
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection while a registry loads: it makes millions of small
+    tuples and lists that hold no cycles, and the collector's passes over them cost
+    several times the work itself (measured by benchmarks/bench_registry_load.py)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _load_files(
+    result: RegistryLoad, store: Store, companies: Path | None, people: Path | None, watchlist: Path | None,
+    actor: str,
+) -> None:  # fmt: skip
     def attempt(name: str, load: Any) -> None:
         try:
             result.loaded[name] = load()
@@ -292,6 +317,7 @@ def load_registry(
     if company_rows is not None:
         attempt("companies", lambda: store.replace_companies(company_rows, actor, str(companies),
                                                              compile_links=people_rows is None))  # fmt: skip
+        company_rows = None  # stored: its memory goes before the people's compile
     if people_rows is not None:
         attempt("people", lambda: store.replace_people(people_rows, actor, str(people)))
         _orphan_warnings(result, store, people_rows, str(people))
@@ -300,4 +326,3 @@ def load_registry(
             "watchlist",
             lambda: store.replace_watchlist(read_registry_csv(watchlist, WatchlistRecord), actor, str(watchlist)),
         )
-    return result
