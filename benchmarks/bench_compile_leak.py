@@ -15,9 +15,9 @@ import gc
 import os
 import resource
 
-from customs_rules.api import default_rules_dir
-from customs_rules.compiler import compile_pack
-from customs_rules.rules import load_pack
+from customs_rules.engine.compiler import compile_pack
+from customs_rules.rules.loader import load_pack
+from customs_rules.workflow.screener import default_rules_dir
 
 
 def rss_mb() -> float:

@@ -22,13 +22,16 @@ import sys
 import time
 from pathlib import Path
 
-from customs_rules.api import Screener, default_rules_dir
-from customs_rules.parsing import Parsed, read_all
-from customs_rules.registry import CompanyRecord, PersonRecord, RegistryIndex, WatchlistRecord, read_registry_csv
-from customs_rules.rules import load_pack
+from customs_rules.contract.registry_rows import CompanyRecord, PersonRecord, WatchlistRecord
+from customs_rules.entities.registry import RegistryIndex
+from customs_rules.entities.registry_csv import read_registry_csv
+from customs_rules.io.declarations import read_all
+from customs_rules.io.parsing import Parsed
+from customs_rules.rules.loader import load_pack
 from customs_rules.screening import evaluate
 from customs_rules.screening.core import compiled_registry, screen_set
 from customs_rules.screening.frames import DeclarationSet
+from customs_rules.workflow.screener import Screener, default_rules_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 

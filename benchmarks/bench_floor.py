@@ -6,7 +6,7 @@ On the file and registry of bench_batch.py (generated and loaded in DIR if missi
 one run, it times:
  1. Python's csv.DictReader reading the file, nothing else (the target's yardstick);
  2. parsing and validating every declaration with the project's own parser, nothing else
-    (`parsing.read_declarations`, one process);
+    (`io.declarations.read_declarations`, one process);
  3. storing what design.md section 6 requires (declarations, items, decisions with the
     facts they were made on, findings) with nothing else to do: `screen` stores the
     file's first --sample lines into a copy of the registry database; those rows are
@@ -43,7 +43,8 @@ from typing import Any
 
 from bench_batch import prepare, read_only
 
-from customs_rules.parsing import Parsed, read_declarations
+from customs_rules.io.declarations import read_declarations
+from customs_rules.io.parsing import Parsed
 
 STORED = ("declaration", "item", "decision", "finding")  # parents first: foreign keys hold
 # the column each table's rows point through, to the table whose key it holds
@@ -153,7 +154,7 @@ def postgres_seconds(url: str, columns: dict[str, list[str]], copies: list[Rows]
     migrations (the server runs on the same cores), one transaction per replica."""
     import psycopg
 
-    from customs_rules.storage import Store
+    from customs_rules.store import Store
 
     base, _, _ = url.rpartition("/")
     name = "customs_rules_floor"

@@ -6,7 +6,7 @@
 Prints the lines and declarations read, `csv.DictReader`'s time to read every row, the
 columnar reader's time to a full stream of DeclarationSets (`customs_rules.io.read_chunks`),
 their ratio (DictReader / columnar: above 1 is faster than the read), and the peak RSS of
-this process. `--exact` also times today's record-by-record reader (`parsing.read_declarations`,
+this process. `--exact` also times today's record-by-record reader (`io.declarations.read_declarations`,
 pydantic per declaration) for comparison. Make the file with generate_shipments.py, e.g.
 
     python benchmarks/generate_shipments.py --lines 1000000 --seed 1 --out /tmp/ship-1m.csv
@@ -42,7 +42,8 @@ def columnar(path: str, chunk_lines: int) -> tuple[int, int, int, float]:
 
 
 def exact(path: str) -> tuple[int, float]:
-    from customs_rules.parsing import Parsed, read_declarations
+    from customs_rules.io.declarations import read_declarations
+    from customs_rules.io.parsing import Parsed
 
     started = time.perf_counter()
     count = sum(1 for outcome in read_declarations(path) if isinstance(outcome, Parsed))

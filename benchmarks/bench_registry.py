@@ -42,11 +42,11 @@ sys.path.insert(0, str(HERE.parent / "src"))
 
 import generate_shipments as gen  # noqa: E402
 
-from customs_rules import links, names  # noqa: E402
-from customs_rules.api import load_registry  # noqa: E402
-from customs_rules.models import Party  # noqa: E402
-from customs_rules.registry import RegistryIndex, RegistryLookup  # noqa: E402
-from customs_rules.storage import Store  # noqa: E402
+from customs_rules.contract.models import Party  # noqa: E402
+from customs_rules.entities import links, name_text  # noqa: E402
+from customs_rules.entities.registry import RegistryIndex, RegistryLookup  # noqa: E402
+from customs_rules.store import Store  # noqa: E402
+from customs_rules.workflow.screener import load_registry  # noqa: E402
 
 COMPANY_COLUMNS = [*gen.COMPANY_COLUMNS, "address"]
 PEOPLE_COLUMNS = [*gen.PEOPLE_COLUMNS, "person_company_id"]
@@ -121,7 +121,7 @@ def cases(index: RegistryIndex, n: int, seed: int) -> dict[str, list[Any]]:
     fuzzy = []
     for company in sample:
         latin = [a for a in company.aliases if a.isascii()]
-        base = latin[0] if latin and rng.random() < 0.5 else names.transliterate(company.name)
+        base = latin[0] if latin and rng.random() < 0.5 else name_text.transliterate(company.name)
         fuzzy.append(Party(name=drop_letter(rng, base), country=company.country))
     people = [p for group in index.people.values() for p in group if not p.person_company_id]
     held = [p for group in index.people.values() for p in group if p.person_company_id]

@@ -23,8 +23,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
-from customs_rules.api import load_registry  # noqa: E402
-from customs_rules.storage import Store  # noqa: E402
+from customs_rules.store import Store  # noqa: E402
+from customs_rules.workflow.screener import load_registry  # noqa: E402
 
 
 def read_time(files: list[Path]) -> tuple[float, list[int]]:

@@ -8,10 +8,12 @@ from typing import Any
 
 import pytest
 
-from customs_rules.api import Screener, default_rules_dir
-from customs_rules.registry import CompanyRecord, PersonRecord, RegistryIndex, WatchlistRecord
-from customs_rules.rules import RulePack, load_pack
-from customs_rules.storage import Store
+from customs_rules.contract.registry_rows import CompanyRecord, PersonRecord, WatchlistRecord
+from customs_rules.entities.registry import RegistryIndex
+from customs_rules.rules.loader import load_pack
+from customs_rules.rules.model import RulePack
+from customs_rules.store import Store
+from customs_rules.workflow.screener import Screener, default_rules_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "fixtures"
@@ -136,7 +138,7 @@ def load_fixture_registry(db: str) -> None:
     does: screening refuses a store with no registry loaded."""
     from click.testing import CliRunner
 
-    from customs_rules.cli import main
+    from customs_rules.cli.base import main
 
     registry = FIXTURES / "registry"
     loaded = CliRunner().invoke(main, ["--db", db, "-q", "registry", "load",

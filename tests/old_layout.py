@@ -12,11 +12,11 @@ from typing import Any
 from sqlalchemy import Connection, create_engine, text
 from sqlmodel import Session
 
-from customs_rules.api import Screener
-from customs_rules.models import Declaration
-from customs_rules.storage import audit, schema
-from customs_rules.storage.content import legacy_hash
-from customs_rules.storage.seals import SEAL_V2, SEAL_V3, SEAL_V4, legacy_seal, pack_facts, sealed_columns
+from customs_rules.contract.models import Declaration
+from customs_rules.store import audit, schema
+from customs_rules.store.content import legacy_hash
+from customs_rules.store.seals import SEAL_V2, SEAL_V3, SEAL_V4, legacy_seal, pack_facts, sealed_columns
+from customs_rules.workflow.screener import Screener
 
 AT = dt.datetime(2024, 3, 1, 12, 0, 0, 123456)
 

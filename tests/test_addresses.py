@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from customs_rules.addresses import address_key
+from customs_rules.entities.addresses import address_key
 
 
 @pytest.mark.parametrize(

@@ -11,8 +11,8 @@ from click.testing import CliRunner, Result
 from conftest import PG_ENV, sql
 from sqlalchemy import text
 
-from customs_rules.cli import main
-from customs_rules.storage import Store
+from customs_rules.cli.base import main
+from customs_rules.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "fixtures"

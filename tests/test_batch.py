@@ -15,13 +15,14 @@ from conftest import load_fixture_registry
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from customs_rules import batch
-from customs_rules.api import Screener
-from customs_rules.cli import main
-from customs_rules.models import Declaration
-from customs_rules.parsing import Parsed, read_declarations
-from customs_rules.registry import RegistryIndex
-from customs_rules.rules import RulePack
+from customs_rules.cli.base import main
+from customs_rules.contract.models import Declaration
+from customs_rules.entities.registry import RegistryIndex
+from customs_rules.io.declarations import read_declarations
+from customs_rules.io.parsing import Parsed
+from customs_rules.rules.model import RulePack
+from customs_rules.workflow import batch
+from customs_rules.workflow.screener import Screener
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 SHIPMENTS = FIXTURES / "shipments.csv"
@@ -198,7 +199,7 @@ def test_unknown_cluster_address_is_a_clear_error(sqlite_url: str) -> None:
 
 def test_a_dask_cluster_gives_the_same_results(pack: RulePack, small_registry: RegistryIndex) -> None:
     distributed = pytest.importorskip("distributed")
-    from customs_rules.cluster import cluster_screening
+    from customs_rules.workflow.cluster import cluster_screening
 
     paths = [str(SHIPMENTS), str(BAD_ROWS)]
     local = outcomes(pack, small_registry, paths, 1)
@@ -210,7 +211,7 @@ def test_a_dask_cluster_gives_the_same_results(pack: RulePack, small_registry: R
 
 
 def test_workers_store_the_same_as_one_process(tmp_path: Path) -> None:
-    from customs_rules.storage import DecisionRecord, DeclarationRecord, FindingRecord, ItemRecord, Store
+    from customs_rules.store import DecisionRecord, DeclarationRecord, FindingRecord, ItemRecord, Store
 
     stored = []
     for workers in ("1", "2"):
@@ -322,7 +323,7 @@ def test_a_json_file_too_deep_to_decode_is_refused_whole(sqlite_url: str, tmp_pa
 
 
 def test_unwritable_outputs_stop_before_anything_is_screened(sqlite_url: str, tmp_path: Path) -> None:
-    from customs_rules.storage import DeclarationRecord, Store
+    from customs_rules.store import DeclarationRecord, Store
 
     for option in ("--out", "--rejects", "--report"):
         result = run(sqlite_url, "screen", str(SHIPMENTS), option, str(tmp_path))
@@ -345,8 +346,8 @@ def test_rejects_keep_json_records_as_json(sqlite_url: str, tmp_path: Path) -> N
 
 
 def test_database_lookups_equal_the_registry_snapshot(pack: RulePack, db_url: str) -> None:
-    from customs_rules.api import load_registry
-    from customs_rules.storage import Store
+    from customs_rules.store import Store
+    from customs_rules.workflow.screener import load_registry
 
     registry_dir = FIXTURES / "registry"
     store = Store(db_url)
@@ -369,7 +370,7 @@ def test_a_batch_reads_the_compiled_registry_never_the_reference_index(
     """The per-declaration reference's index (`Store.registry_index`: every person pair
     matched in Python) is never built for a batch, whatever the registry's size: workers
     read what `registry load` compiled."""
-    from customs_rules.storage import Store
+    from customs_rules.store import Store
 
     registry = FIXTURES / "registry"
     loaded = run(sqlite_url, "-q", "registry", "load", "--companies", str(registry / "companies.csv"),
@@ -390,7 +391,7 @@ def test_a_batch_reads_the_compiled_registry_never_the_reference_index(
 
 
 def test_location_texts_are_the_locations_as_said() -> None:
-    from customs_rules.errors import Location
+    from customs_rules.contract.errors import Location
     from customs_rules.screening.frames import DeclarationSet
 
     (parsed,) = [p for p in read_declarations(str(FIXTURES / "declarations" / "clean_wheat.json"))]

@@ -15,9 +15,9 @@ from click.testing import CliRunner, Result
 from conftest import GOOD_DECLARATION, load_fixture_registry
 from rich.console import Console
 
-from customs_rules import reporting
-from customs_rules.batch_cli import _safe_url
-from customs_rules.cli import main
+from customs_rules.cli.base import main
+from customs_rules.cli.screen import _safe_url
+from customs_rules.report import tables as reporting
 
 BASE = {k: v for k, v in GOOD_DECLARATION.items() if k != "declaration_id"}
 HOLD = {"destination_country": "RU", "items": [{"hs_code": "8806.21", "value": 5}]}  # drones to Russia

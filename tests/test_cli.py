@@ -13,9 +13,9 @@ from click.testing import CliRunner, Result
 from conftest import GOOD_DECLARATION as GOOD
 from conftest import load_fixture_registry
 
-from customs_rules.api import default_rules_dir
-from customs_rules.cli import main
-from customs_rules.storage import DecisionRecord, DeclarationRecord, FindingRecord, Store
+from customs_rules.cli.base import main
+from customs_rules.store import DecisionRecord, DeclarationRecord, FindingRecord, Store
+from customs_rules.workflow.screener import default_rules_dir
 
 COMPANIES = (
     "company_id,name,country,registered_on,activity_codes,aliases\n"

@@ -47,7 +47,7 @@ def probe(*runs: list[str]) -> dict[str, list]:
 def all_command_paths() -> list[list[str]]:
     import click
 
-    from customs_rules.cli import main
+    from customs_rules.cli.base import main
 
     paths: list[list[str]] = []
 
@@ -105,8 +105,8 @@ def test_rule_files_read_through_libyaml_as_through_the_python_parser() -> None:
     and must give the same values and the same lines."""
     import yaml
 
-    from customs_rules import yamlfile
-    from customs_rules.api import default_rules_dir
+    from customs_rules.rules import yamlfile
+    from customs_rules.workflow.screener import default_rules_dir
 
     assert yamlfile._FastLoader is not yamlfile._Loader, "PyYAML without libyaml: rule packs parse slowly"
     paths = sorted(default_rules_dir().rglob("*.y*ml"))
@@ -130,7 +130,7 @@ def test_rule_files_read_through_libyaml_as_through_the_python_parser() -> None:
     ],
 )
 def test_yaml_errors_read_as_the_python_parser_words_them(tmp_path: Path, text: str, message: str) -> None:
-    from customs_rules.yamlfile import load_documents
+    from customs_rules.rules.yamlfile import load_documents
 
     path = tmp_path / "x.yaml"
     path.write_text(text, encoding="utf-8")

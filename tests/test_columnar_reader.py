@@ -1,4 +1,4 @@
-"""The columnar reader (customs_rules.io) against the record-by-record one (parsing).
+"""The columnar reader (customs_rules.io) against the record-by-record one (io.declarations).
 
 Whatever the CSV, both must make the same valid declarations, field by field, in the same
 order, and the same rejections with the same messages and locations.
@@ -17,7 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from customs_rules.io import Chunk, from_records, read_chunks
-from customs_rules.parsing import Rejected, read_declarations
+from customs_rules.io.declarations import read_declarations
+from customs_rules.io.parsing import Rejected
 from customs_rules.screening.frames import DeclarationSet
 
 COLUMNS = ["declaration_id", "date", "procedure", "document_type", "exporter_name", "exporter_id",

@@ -20,12 +20,13 @@ import polars as pl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from customs_rules import enrichment
-from customs_rules.api import load_registry
+from customs_rules.contract.models import Party
+from customs_rules.contract.registry_rows import CompanyRecord, PersonRecord, WatchlistRecord
+from customs_rules.engine import enrichment
 from customs_rules.entities.compiled import CompiledRegistry
-from customs_rules.models import Party
-from customs_rules.registry import CompanyRecord, PersonRecord, RegistryIndex, WatchlistRecord
-from customs_rules.storage import Store
+from customs_rules.entities.registry import RegistryIndex
+from customs_rules.store import Store
+from customs_rules.workflow.screener import load_registry
 
 SURNAMES = [
     ("Гольдберг", "Goldberg"),

@@ -18,12 +18,12 @@ from conftest import load_fixture_registry
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-from customs_rules import batch
-from customs_rules.api import default_rules_dir
-from customs_rules.cli import main
-from customs_rules.rules import load_pack
-from customs_rules.storage import DecisionRecord, DeclarationRecord, Store, bulk
-from customs_rules.storage.writer import SetWriter
+from customs_rules.cli.base import main
+from customs_rules.rules.loader import load_pack
+from customs_rules.store import DecisionRecord, DeclarationRecord, Store, bulk
+from customs_rules.store.writer import SetWriter
+from customs_rules.workflow import batch
+from customs_rules.workflow.screener import default_rules_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "fixtures"

@@ -19,12 +19,12 @@ from hypothesis import strategies as st
 from test_compiled_registry import parties_of, registries
 from test_engine import condition
 
-from customs_rules.api import Screener
-from customs_rules.models import Declaration
-from customs_rules.registry import RegistryIndex
-from customs_rules.rules import Action, Rule, RulePack, Status
+from customs_rules.contract.models import Declaration
+from customs_rules.entities.registry import RegistryIndex
+from customs_rules.rules.model import Action, Rule, RulePack, Status
 from customs_rules.screening.core import screen_set
 from customs_rules.screening.frames import DeclarationSet
+from customs_rules.workflow.screener import Screener
 
 AT = dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.UTC)
 HS = ["8806.21", "880730", "854231", "8542 31 000 0", "901420", "848210", "100199", "720851"]

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from customs_rules.api import Screener
-from customs_rules.models import Declaration
-from customs_rules.policy import Policy
+from customs_rules.contract.models import Declaration
+from customs_rules.rules.policy import Policy
+from customs_rules.workflow.screener import Screener
 
 KAZ_MICRO = {"name": "Kazakh Microelectronics LLP", "id": "100140000003", "country": "KZ"}
 DALA = {"name": "Dala Grain LLP", "country": "KZ"}

@@ -11,12 +11,13 @@ from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
 
-from customs_rules.api import Screener
-from customs_rules.cli import main
-from customs_rules.enrichment import enrich
-from customs_rules.models import Declaration
-from customs_rules.registry import CompanyRecord, RegistryIndex
-from customs_rules.rules import RulePack
+from customs_rules.cli.base import main
+from customs_rules.contract.models import Declaration
+from customs_rules.contract.registry_rows import CompanyRecord
+from customs_rules.engine.enrichment import enrich
+from customs_rules.entities.registry import RegistryIndex
+from customs_rules.rules.model import RulePack
+from customs_rules.workflow.screener import Screener
 
 PROFILE = {"profile-activity-mismatch", "profile-new-company", "profile-unknown-exporter"}
 
@@ -185,7 +186,7 @@ conditions:
 def test_validators_type_check_the_domestic_fields(tmp_path: Path) -> None:
     import shutil
 
-    from customs_rules.api import default_rules_dir
+    from customs_rules.workflow.screener import default_rules_dir
 
     rules = tmp_path / "rules"
     shutil.copytree(default_rules_dir(), rules)

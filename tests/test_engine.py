@@ -8,9 +8,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from customs_rules.evaluation import Evaluator, holds, reference_matches
-from customs_rules.facts import FIELDS, FieldType
-from customs_rules.rules import Action, Leaf, Node, Rule, RulePack, Status
+from customs_rules.contract.facts import FIELDS, FieldType
+from customs_rules.engine.evaluation import Evaluator, holds, reference_matches
+from customs_rules.rules.model import Action, Leaf, Node, Rule, RulePack, Status
 
 HS = ["854231", "8806210000", "880730", "848210", "100199", "720851", "85423190"]
 COUNTRIES = ["RU", "BY", "KZ", "KG", "CN", "DE", "AE"]

@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from customs_rules import compiler, evaluation
-from customs_rules.cli import main
-from customs_rules.compiler import compile_pack
-from customs_rules.rules import RulePack
+from customs_rules.cli.base import main
+from customs_rules.engine import compiler, evaluation
+from customs_rules.engine.compiler import compile_pack
+from customs_rules.rules.model import RulePack
 
 DECLARATION = {
     "date": "2024-01-15",

@@ -10,7 +10,7 @@ import click
 import pytest
 from click.testing import CliRunner, Result
 
-from customs_rules.form import ask_declaration
+from customs_rules.cli.form import ask_declaration
 
 TODAY = dt.date(2024, 3, 1)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from customs_rules.identifiers import check_id, kz_check_digit
+from customs_rules.entities.identifiers import check_id, kz_check_digit
 
 
 @pytest.mark.parametrize(

@@ -21,10 +21,11 @@ from conftest import load_fixture_registry
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from customs_rules import inputs, json_input
-from customs_rules.cli import main
-from customs_rules.parsing import Parsed, Rejected, read_declarations
-from customs_rules.storage import DeclarationRecord, Store
+from customs_rules.cli.base import main
+from customs_rules.io import inputs, json_input
+from customs_rules.io.declarations import read_declarations
+from customs_rules.io.parsing import Parsed, Rejected
+from customs_rules.store import DeclarationRecord, Store
 
 HEADER = (
     "declaration_id,date,procedure,exporter_name,exporter_id,exporter_country,consignee_name,"

@@ -20,17 +20,20 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 from sqlmodel import select
 
-from customs_rules.cli import main
-from customs_rules.errors import InputError
-from customs_rules.form import ask_declaration
-from customs_rules.identifiers import check_id
-from customs_rules.input_text import ascii_digits
-from customs_rules.models import STORED, Declaration, Item, Party, normalize_country, normalize_currency, normalize_hs
-from customs_rules.parsing import Parsed, Rejected, read_declarations
-from customs_rules.reference import expand_prefixes
-from customs_rules.registry import CompanyRecord, PersonRecord, WatchlistRecord, read_registry_csv
-from customs_rules.report_html import time_buckets
-from customs_rules.storage import DecisionRecord, DeclarationRecord, ItemRecord, Store
+from customs_rules.cli.base import main
+from customs_rules.cli.form import ask_declaration
+from customs_rules.contract.codes import normalize_country, normalize_currency, normalize_hs
+from customs_rules.contract.errors import InputError
+from customs_rules.contract.input_text import ascii_digits
+from customs_rules.contract.models import STORED, Declaration, Item, Party
+from customs_rules.contract.registry_rows import CompanyRecord, PersonRecord, WatchlistRecord
+from customs_rules.entities.identifiers import check_id
+from customs_rules.entities.registry_csv import read_registry_csv
+from customs_rules.io.declarations import read_declarations
+from customs_rules.io.parsing import Parsed, Rejected
+from customs_rules.report.html import time_buckets
+from customs_rules.rules.reference import expand_prefixes
+from customs_rules.store import DecisionRecord, DeclarationRecord, ItemRecord, Store
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 HEADER = (

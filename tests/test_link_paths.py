@@ -13,15 +13,18 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from customs_rules.api import Screener, default_rules_dir, load_registry
-from customs_rules.cli import main
-from customs_rules.errors import InputError
-from customs_rules.links import link_paths
-from customs_rules.models import Declaration
-from customs_rules.registry import CompanyRecord, PersonRecord, RegistryLookup, read_registry_csv
-from customs_rules.rules import RulePack, load_pack, parse_pack
-from customs_rules.storage import Store
-from customs_rules.validators import validate_pack
+from customs_rules.cli.base import main
+from customs_rules.contract.errors import InputError
+from customs_rules.contract.models import Declaration
+from customs_rules.contract.registry_rows import CompanyRecord, PersonRecord
+from customs_rules.entities.links import link_paths
+from customs_rules.entities.registry import RegistryLookup
+from customs_rules.entities.registry_csv import read_registry_csv
+from customs_rules.rules.loader import load_pack, parse_pack
+from customs_rules.rules.model import RulePack
+from customs_rules.rules.validators import validate_pack
+from customs_rules.store import Store
+from customs_rules.workflow.screener import Screener, default_rules_dir, load_registry
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 COMPANY_COLUMNS = ["company_id", "name", "country", "registered_on", "activity_codes", "aliases", "address"]
@@ -242,7 +245,7 @@ def test_database_from_issue_3_gets_person_keys(tmp_path: Path) -> None:
     from alembic import command
     from sqlalchemy import create_engine, text
 
-    from customs_rules.storage import schema
+    from customs_rules.store import schema
 
     url = f"sqlite:///{tmp_path / 'old.db'}"
     engine = create_engine(url)
@@ -272,7 +275,7 @@ def test_database_from_issue_3_gets_person_keys(tmp_path: Path) -> None:
 def test_people_load_in_slices_keeps_every_row_and_key(
     store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from customs_rules.storage import registry_load
+    from customs_rules.store import registry_load
 
     monkeypatch.setattr(registry_load, "SLICE", 2)
     companies = write_csv(tmp_path / "c.csv", COMPANY_COLUMNS, COMPANIES)
@@ -287,8 +290,8 @@ def test_people_load_in_slices_keeps_every_row_and_key(
 def test_a_common_surname_block_is_skipped_but_pairs_still_find_the_person(
     db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from customs_rules import registry as registry_module
-    from customs_rules.storage import registry_db
+    from customs_rules.entities import registry as registry_module
+    from customs_rules.store import registry_db
 
     monkeypatch.setattr(registry_module, "MAX_PERSON_BLOCK", 3)
     monkeypatch.setattr(registry_db, "MAX_PERSON_BLOCK", 3)
@@ -314,7 +317,7 @@ def test_a_common_surname_block_is_skipped_but_pairs_still_find_the_person(
 def test_paths_past_one_step_are_searched_only_when_a_rule_could_use_them(
     graph_store: Store, pack: RulePack, tmp_path: Path
 ) -> None:
-    from customs_rules.enrichment import path_guard
+    from customs_rules.engine.enrichment import path_guard
 
     assert path_guard(pack.evaluated()) == frozenset({"chpl", "drones", "drone_parts"})
     index = graph_store.registry_index()

@@ -8,11 +8,13 @@ from typing import Any
 
 import pytest
 
-from customs_rules.api import Screener, default_rules_dir
-from customs_rules.models import Declaration
-from customs_rules.registry import CompanyRecord, PersonRecord, RegistryIndex
-from customs_rules.rules import RulePack, parse_pack
-from customs_rules.validators import validate_pack
+from customs_rules.contract.models import Declaration
+from customs_rules.contract.registry_rows import CompanyRecord, PersonRecord
+from customs_rules.entities.registry import RegistryIndex
+from customs_rules.rules.loader import parse_pack
+from customs_rules.rules.model import RulePack
+from customs_rules.rules.validators import validate_pack
+from customs_rules.workflow.screener import Screener, default_rules_dir
 
 EXPORTER = {"company_id": "100140000003", "name": "Kazakh Microelectronics LLP", "country": "KZ",
             "registered_on": "2010-01-20", "activity_codes": "46.52", "aliases": ""}  # fmt: skip
@@ -154,7 +156,7 @@ def test_weak_evidence_can_never_hold_on_its_own(
 
 
 def test_the_default_pack_keeps_its_weak_rules_below_hold(pack: RulePack) -> None:
-    from customs_rules.facts import FIELDS
+    from customs_rules.contract.facts import FIELDS
 
     weak = [r for r in pack.rules if any(FIELDS[f].weak for f in r.fields())]
     assert weak and all(r.action == "inspect" and r.score < 100 for r in weak)

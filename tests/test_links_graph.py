@@ -20,10 +20,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_compiled_registry import _features, _normalised
 
-from customs_rules import enrichment
+from customs_rules.contract.models import Party
+from customs_rules.contract.registry_rows import CompanyRecord, PersonRecord
+from customs_rules.engine import enrichment
 from customs_rules.entities.compiled import CompiledRegistry, compiled_key
-from customs_rules.models import Party
-from customs_rules.registry import CompanyRecord, PersonRecord, RegistryIndex
+from customs_rules.entities.registry import RegistryIndex
 
 ADDRESSES = [None, "Astana, Kenesary 40", "г. Астана, ул. Кенесары, 40", "Almaty, Abaya street 10"]
 NAMES = ["Ilya Goldberg", "Гольдберг Илья", "Goldberg I.", "Ruslan Akhmetov", "Ахметов Руслан Маркович",

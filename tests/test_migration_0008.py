@@ -14,11 +14,11 @@ from conftest import sql
 from old_layout import Old, database_at
 from sqlalchemy import text
 
-from customs_rules.api import Screener
-from customs_rules.cli import main
-from customs_rules.models import Declaration
-from customs_rules.storage import Store, schema
-from customs_rules.storage.seals import SEAL_V2, SEAL_V3, SEAL_V4
+from customs_rules.cli.base import main
+from customs_rules.contract.models import Declaration
+from customs_rules.store import Store, schema
+from customs_rules.store.seals import SEAL_V2, SEAL_V3, SEAL_V4
+from customs_rules.workflow.screener import Screener
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 SEED = json.loads((FIXTURES / "declarations" / "aspan_arba_drones.json").read_text())

@@ -8,7 +8,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlmodel import SQLModel
 
-from customs_rules.storage import Store, schema
+from customs_rules.store import Store, schema
 
 
 def test_migrations_match_the_table_models(sqlite_url: str) -> None:
@@ -28,7 +28,7 @@ def test_keys_stored_before_issue_12_are_computed_again(tmp_path: Path) -> None:
     from alembic import command
     from sqlalchemy import create_engine, text
 
-    from customs_rules.models import Party
+    from customs_rules.contract.models import Party
 
     url = f"sqlite:///{tmp_path / 'old.db'}"
     engine = create_engine(url)

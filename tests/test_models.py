@@ -10,7 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from customs_rules.models import Declaration, normalize_country, normalize_currency, normalize_hs
+from customs_rules.contract.codes import normalize_country, normalize_currency, normalize_hs
+from customs_rules.contract.models import Declaration
 
 
 def declaration(**overrides: object) -> dict[str, object]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from customs_rules.name_search import MAX_CANDIDATES, best_candidates
+from customs_rules.entities.name_search import MAX_CANDIDATES, best_candidates
 
 
 def plainly_ranked(members: dict[str, frozenset[int]], max_block: int) -> list[int]:

@@ -1,6 +1,6 @@
 # Cyrillic test data is intended, not confusable Latin.
 # ruff: noqa: RUF001, RUF003
-"""Tests for customs_rules.names: cross-script name matching."""
+"""Tests for customs_rules.entities.names: cross-script name matching."""
 
 from __future__ import annotations
 
@@ -10,18 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from customs_rules.names import (
-    DEFAULT_THRESHOLD,
-    NameMatch,
-    blocking_keys,
-    compare,
-    fold_variants,
-    is_match,
-    normalize,
-    strip_legal_forms,
-    tokens,
-    transliterate,
-)
+from customs_rules.entities.name_text import fold_variants, normalize, strip_legal_forms, tokens, transliterate
+from customs_rules.entities.names import DEFAULT_THRESHOLD, NameMatch, blocking_keys, compare, is_match
 
 # Each group holds renderings of one entity; every pair inside must match.
 TRUE_GROUPS: list[list[str]] = [
@@ -575,7 +565,7 @@ def test_score_in_unit_interval(a: str, b: str) -> None:
     ],
 )
 def test_initials_match_is_weak_evidence_only(a: str, b: str, weak: bool) -> None:
-    from customs_rules.names import initials_match
+    from customs_rules.entities.names import initials_match
 
     result = compare(a, b)
     assert initials_match(result) is weak

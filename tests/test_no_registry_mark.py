@@ -14,8 +14,8 @@ from click.testing import CliRunner, Result
 from conftest import FIXTURES, load_fixture_registry, sql
 from sqlalchemy import text
 
-from customs_rules.cli import main
-from customs_rules.storage import DecisionRecord, Store
+from customs_rules.cli.base import main
+from customs_rules.store import DecisionRecord, Store
 
 SEED = FIXTURES / "declarations" / "aspan_arba_drones.json"
 LINKED = "linked-parties-listed-goods"
@@ -154,7 +154,7 @@ def test_an_upgrade_marks_the_decisions_audited_as_without_registry(db_url: str,
     still verify, and guard it (a changed mark is found against the entry's)."""
     from old_layout import Old, database_at
 
-    from customs_rules.storage.seals import SEAL_V3
+    from customs_rules.store.seals import SEAL_V3
 
     seed = json.loads(SEED.read_text())
     rows = [Old(seed, form=SEAL_V3, without_registry=True), Old(seed | {"declaration_id": "X-2"}, form=SEAL_V3)]

@@ -15,8 +15,8 @@ import pytest
 from click.testing import CliRunner, Result
 from conftest import CLEAN_CHIPS_DECLARATION
 
-from customs_rules.choices import AUDIT_ACTIONS, DECISIONS, RESULTS
-from customs_rules.cli import main
+from customs_rules.cli.base import main
+from customs_rules.contract.choices import AUDIT_ACTIONS, DECISIONS, RESULTS
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "fixtures"
@@ -347,7 +347,7 @@ def test_rules_without_any_outcome_say_so(two_dates: str) -> None:
 
 
 def test_declining_the_form_summary_stores_nothing(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    from customs_rules import officer_cli
+    from customs_rules.cli import officer as officer_cli
 
     monkeypatch.setattr(officer_cli, "stdin_is_terminal", lambda: True)
     answers = ["F-1", "", "", "", "Exporter", "", "", "Consignee", "", "", "KZ", "RU", "", "8806.21"]

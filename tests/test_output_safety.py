@@ -18,12 +18,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 from rich.console import Console
 
-from customs_rules import reporting
-from customs_rules.api import default_rules_dir
-from customs_rules.cli import main
-from customs_rules.input_text import visible
-from customs_rules.safe_text import FORMULA_STARTS, SafeCsvWriter, csv_cell, json_text, terminal_text
-from customs_rules.storage.store import _json_text
+from customs_rules.cli.base import main
+from customs_rules.contract.input_text import visible
+from customs_rules.io.safe_text import FORMULA_STARTS, SafeCsvWriter, csv_cell, json_text, terminal_text
+from customs_rules.report import tables as reporting
+from customs_rules.store.store import _json_text
+from customs_rules.workflow.screener import default_rules_dir
 
 BASE = {k: v for k, v in GOOD_DECLARATION.items() if k != "declaration_id"}
 COMPANIES = (

@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from customs_rules.parsing import Parsed, Rejected, read_declarations
+from customs_rules.io.declarations import read_declarations
+from customs_rules.io.parsing import Parsed, Rejected
 
 HEADER = (
     "declaration_id,date,procedure,exporter_name,exporter_id,exporter_country,consignee_name,"
@@ -260,7 +261,7 @@ def test_stdin_bom_and_bad_encoding() -> None:
 
 
 def test_one_id_with_two_contents_in_one_run_rejects_the_later(tmp_path: Path) -> None:
-    from customs_rules.parsing import read_all
+    from customs_rules.io.declarations import read_all
 
     path = tmp_path / "day.jsonl"
     same = json.dumps(decl("A"))
@@ -297,7 +298,7 @@ def test_gzip_inputs_of_every_format(tmp_path: Path) -> None:
     st.integers(min_value=1, max_value=40),
 )
 def test_streamed_json_lists_equal_json_loads(idents: list[str], space: str, chunk: int) -> None:
-    from customs_rules import json_input
+    from customs_rules.io import json_input
 
     records = [
         decl(i) | {"items": [{"hs_code": "100199", "value": 12.5 * n, "description": "x" * n}]}

@@ -18,10 +18,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_compiled_registry import compiled_answers, load_records, parties_of, registries
 
+from customs_rules.contract.models import Party
+from customs_rules.contract.registry_rows import CompanyRecord, PersonRecord
 from customs_rules.entities.compiled import CompiledRegistry
-from customs_rules.models import Party
-from customs_rules.registry import CompanyRecord, PersonRecord
-from customs_rules.storage import Store
+from customs_rules.store import Store
 
 
 def _load(store: Store, tmp_path: Path, companies: list[CompanyRecord], people: list[PersonRecord]) -> None:

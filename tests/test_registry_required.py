@@ -14,12 +14,12 @@ import pytest
 from click.testing import CliRunner, Result
 from sqlmodel import Session, select
 
-from customs_rules import workflow
-from customs_rules.api import Screener, check_registry, default_rules_dir, load_registry
-from customs_rules.errors import RegistryMissingError
-from customs_rules.parsing import read_declarations
-from customs_rules.policy import Policy
-from customs_rules.storage import AuditRecord, DecisionRecord, DeclarationRecord, Store
+from customs_rules.contract.errors import RegistryMissingError
+from customs_rules.io.declarations import read_declarations
+from customs_rules.rules.policy import Policy
+from customs_rules.store import AuditRecord, DecisionRecord, DeclarationRecord, Store
+from customs_rules.workflow import officer as workflow
+from customs_rules.workflow.screener import Screener, check_registry, default_rules_dir, load_registry
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 REGISTRY = FIXTURES / "registry"
@@ -41,7 +41,7 @@ def cli(db: str, *args: str) -> Result:
 
 
 def main_group() -> Any:
-    from customs_rules.cli import main
+    from customs_rules.cli.base import main
 
     return main
 
@@ -238,10 +238,10 @@ def test_the_library_refuses_with_a_typed_error(db_url: str) -> None:
 
 
 def test_cluster_workers_mark_decisions_too(pack: Any) -> None:
-    from customs_rules.batch import Wanted
-    from customs_rules.cluster import screen_remote, snapshot_of
+    from customs_rules.entities.registry import RegistryIndex
     from customs_rules.io import read_chunks
-    from customs_rules.registry import RegistryIndex
+    from customs_rules.workflow.batch import Wanted
+    from customs_rules.workflow.cluster import screen_remote, snapshot_of
 
     empty = RegistryIndex([], [], [])
     marked = snapshot_of(pack, empty, without_registry=True)

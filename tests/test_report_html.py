@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from customs_rules.report_html import COLORS, Aggregate, time_buckets, write_report
+from customs_rules.report.html import COLORS, Aggregate, time_buckets, write_report
 
 CHROMIUM = "/usr/bin/chromium"
 EVIL = "<script>alert(1)</script>"

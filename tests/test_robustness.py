@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner, Result
 from conftest import GOOD_DECLARATION, load_fixture_registry
 
-from customs_rules.cli import main
+from customs_rules.cli.base import main
 
 CSV_HEADER = (
     "declaration_id,date,procedure,exporter_name,exporter_id,exporter_country,consignee_name,"
@@ -123,7 +123,7 @@ def _tables(db: str) -> set[str]:
 
 
 def test_newer_schema_is_refused_in_plain_words(db_url: str, tmp_path: Path) -> None:
-    from customs_rules.storage.schema import HEAD
+    from customs_rules.store.schema import HEAD
 
     load_fixture_registry(db_url)
     _execute(db_url, "UPDATE alembic_version SET version_num = '0999'")
@@ -244,7 +244,7 @@ def test_rule_title_with_a_control_character_is_a_located_rule_error(tmp_path: P
 def test_csv_never_writes_a_raw_escape() -> None:
     import io
 
-    from customs_rules.safe_text import SafeCsvWriter
+    from customs_rules.io.safe_text import SafeCsvWriter
 
     out = io.StringIO()
     SafeCsvWriter(out).writerow(

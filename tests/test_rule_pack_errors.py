@@ -16,12 +16,12 @@ import pytest
 from click.testing import CliRunner, Result
 from conftest import GOOD_DECLARATION as GOOD
 
-from customs_rules import officer_cli
-from customs_rules.api import default_rules_dir
-from customs_rules.cli import main
-from customs_rules.rules import parse_pack
-from customs_rules.storage import DecisionRecord, DeclarationRecord, Store
-from customs_rules.validators import validate_pack
+from customs_rules.cli import officer as officer_cli
+from customs_rules.cli.base import main
+from customs_rules.rules.loader import parse_pack
+from customs_rules.rules.validators import validate_pack
+from customs_rules.store import DecisionRecord, DeclarationRecord, Store
+from customs_rules.workflow.screener import default_rules_dir
 
 BROKEN_AT = "rules/drones/drones.yaml:18, field item.hs_code: rule drones-ru-by: unknown list 'drone'"
 
@@ -209,9 +209,10 @@ def test_thirty_two_levels_still_load(tmp_path: Path) -> None:
 
 
 def test_rules_built_in_memory_past_the_cap_are_refused(tmp_path: Path) -> None:
-    from customs_rules.compiler import compile_pack
-    from customs_rules.errors import RuleError
-    from customs_rules.rules import Leaf, Node, RulePack, load_pack
+    from customs_rules.contract.errors import RuleError
+    from customs_rules.engine.compiler import compile_pack
+    from customs_rules.rules.loader import load_pack
+    from customs_rules.rules.model import Leaf, Node, RulePack
 
     pack = load_pack(default_rules_dir())
     condition: Leaf | Node = Leaf("item.value", "gt", 1)

@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from customs_rules.api import default_rules_dir
-from customs_rules.errors import RuleError
-from customs_rules.examples import run_examples
-from customs_rules.rules import RulePack, Status, load_pack, parse_pack
-from customs_rules.validators import validate_pack
+from customs_rules.contract.errors import RuleError
+from customs_rules.engine.examples import run_examples
+from customs_rules.rules.loader import load_pack, parse_pack
+from customs_rules.rules.model import RulePack, Status
+from customs_rules.rules.validators import validate_pack
+from customs_rules.workflow.screener import default_rules_dir
 
 GOOD = """\
 id: test-rule

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner, Result
 from conftest import load_fixture_registry
 
-from customs_rules.cli import main
+from customs_rules.cli.base import main
 from customs_rules.io import read_chunks
 from customs_rules.screening.frames import DeclarationSet
 

@@ -13,10 +13,11 @@ from click.testing import CliRunner, Result
 from conftest import load_fixture_registry
 from sqlalchemy.exc import OperationalError
 
-from customs_rules import batch, workflow
-from customs_rules.cli import main
+from customs_rules.cli.base import main
 from customs_rules.io import read_chunks
-from customs_rules.storage import DecisionRecord, DeclarationRecord, Store, store
+from customs_rules.store import DecisionRecord, DeclarationRecord, Store, registry_store, store
+from customs_rules.workflow import batch
+from customs_rules.workflow import officer as workflow
 
 ROOT = Path(__file__).resolve().parents[1]
 GENERATOR = ROOT / "benchmarks" / "generate_shipments.py"
@@ -151,14 +152,14 @@ def test_a_registry_load_stopped_by_storage_says_which_files_are_loaded(
     db_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     registry = ROOT / "fixtures" / "registry"
-    audit_load = store._audit_load
+    audit_load = registry_store._audit_load
 
     def failing(session: Any, actor: str, table: str, *args: Any) -> None:
         if table == "people":
             raise OperationalError("INSERT INTO audit_log ...", {}, Exception(f"disk I/O error ({FAILING})"))
         audit_load(session, actor, table, *args)
 
-    monkeypatch.setattr(store, "_audit_load", failing)
+    monkeypatch.setattr(registry_store, "_audit_load", failing)
     files = ["--companies", str(registry / "companies.csv"), "--people", str(registry / "people.csv"),
              "--watchlist", str(registry / "watchlist.csv")]  # fmt: skip
     stopped = CliRunner().invoke(main, ["--db", db_url, "registry", "load", *files])
@@ -177,7 +178,7 @@ def test_a_registry_load_stopped_by_storage_says_which_files_are_loaded(
 def test_a_cluster_run_says_what_it_stored(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A cluster run: the workers hand their prepared sets back and this process stores
     them in input order, as a local run does (the cluster simulated here by this process)."""
-    from customs_rules import cluster
+    from customs_rules.workflow import cluster
 
     path = _shipments(tmp_path)
     load_fixture_registry(db_url)

@@ -14,17 +14,19 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 from sqlmodel import select
 
-from customs_rules.api import Screener, load_registry
-from customs_rules.cli import main
-from customs_rules.errors import StorageError
-from customs_rules.models import Declaration, Party
-from customs_rules.registry import CompanyRecord, PersonRecord, normalize_id, read_registry_csv
-from customs_rules.rules import RulePack
-from customs_rules.storage import DecisionRecord, DeclarationRecord, FindingRecord, ItemRecord, Store
-from customs_rules.storage.registry_db import stored_company
-from customs_rules.storage.seals import pack_facts, unpack_facts
-from customs_rules.storage.store import _company_fields
-from customs_rules.storage.tables import DecisionItem, FactSignature
+from customs_rules.cli.base import main
+from customs_rules.contract.errors import StorageError
+from customs_rules.contract.models import Declaration, Party
+from customs_rules.contract.registry_rows import CompanyRecord, PersonRecord
+from customs_rules.entities.persons import normalize_id
+from customs_rules.entities.registry_csv import read_registry_csv
+from customs_rules.rules.model import RulePack
+from customs_rules.store import DecisionRecord, DeclarationRecord, FindingRecord, ItemRecord, Store
+from customs_rules.store.registry_db import stored_company
+from customs_rules.store.registry_store import _company_fields
+from customs_rules.store.seals import pack_facts, unpack_facts
+from customs_rules.store.tables import DecisionItem, FactSignature
+from customs_rules.workflow.screener import Screener, load_registry
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 SEED = FIXTURES / "declarations" / "aspan_arba_drones.json"
@@ -123,8 +125,8 @@ def test_cli_on_each_database(db_url: str, tmp_path: Path) -> None:
 
 
 def _parsed(decl: Declaration):  # noqa: ANN202
-    from customs_rules.errors import Location
-    from customs_rules.parsing import Parsed
+    from customs_rules.contract.errors import Location
+    from customs_rules.io.parsing import Parsed
 
     return Parsed(decl, Location("test"))
 
@@ -245,7 +247,7 @@ def test_a_block_of_look_ups_holds_its_read_only_until_it_ends(sqlite_url: str) 
 def test_storing_chunks_restarts_the_write_ahead_log(
     sqlite_url: str, pack: RulePack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from customs_rules.storage import store as store_module
+    from customs_rules.store import store as store_module
 
     monkeypatch.setattr(store_module, "CHECKPOINT_WRITES", 1)
     store = loaded_store(sqlite_url)

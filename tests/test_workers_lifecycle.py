@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from customs_rules import batch
-from customs_rules.registry import RegistryIndex
-from customs_rules.rules import RulePack
+from customs_rules.entities.registry import RegistryIndex
+from customs_rules.rules.model import RulePack
+from customs_rules.workflow import batch
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 AT = dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.UTC)
@@ -84,7 +84,7 @@ def test_cluster_workers_leave_no_pack_folders(
     pack: RulePack, small_registry: RegistryIndex, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     distributed = pytest.importorskip("distributed")
-    from customs_rules.cluster import cluster_screening
+    from customs_rules.workflow.cluster import cluster_screening
 
     monkeypatch.setenv("TMPDIR", str(tmp_path))  # the worker processes' temporary folder
     monkeypatch.setattr(tempfile, "tempdir", None)

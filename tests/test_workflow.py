@@ -15,10 +15,10 @@ from click.testing import CliRunner, Result
 from conftest import CLEAN_CHIPS_DECLARATION, sql
 from sqlalchemy import text
 
-from customs_rules.cli import main
-from customs_rules.models import Declaration
-from customs_rules.registry import RegistryIndex
-from customs_rules.storage import DecisionRecord, DeclarationRecord, Store
+from customs_rules.cli.base import main
+from customs_rules.contract.models import Declaration
+from customs_rules.entities.registry import RegistryIndex
+from customs_rules.store import DecisionRecord, DeclarationRecord, Store
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "fixtures"
@@ -175,7 +175,7 @@ def test_stored_registry_finds_what_the_memory_index_finds(db_url: str) -> None:
             ("OOO Nebesnaya Mekhanika", None, None), ("Altyn Arba", None, "KZ"), ("Zemnaya Mekhanika", None, "RU"),
             ("Nobody Known", None, None), ("whatever", "190540218733", None), ("Radiokomplekt LLC", None, "RU"),
         ]  # fmt: skip
-        from customs_rules.models import Party
+        from customs_rules.contract.models import Party
 
         with store.stored_registry() as stored:
             for name, ident, country in names:
@@ -190,7 +190,7 @@ def test_stored_registry_finds_what_the_memory_index_finds(db_url: str) -> None:
 
 
 def test_interactive_submit_asks_field_by_field(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    from customs_rules import officer_cli
+    from customs_rules.cli import officer as officer_cli
 
     monkeypatch.setattr(officer_cli, "stdin_is_terminal", lambda: True)
     load(sqlite_url)
@@ -209,7 +209,7 @@ def test_interactive_submit_asks_field_by_field(sqlite_url: str, monkeypatch: py
 def test_database_from_issue_2_upgrades_without_losing_data(tmp_path: Path) -> None:
     from alembic import command
 
-    from customs_rules.storage import schema
+    from customs_rules.store import schema
 
     url = f"sqlite:///{tmp_path / 'old.db'}"
     store = Store.__new__(Store)  # build the #2 schema by hand, as #2's create_all left it
@@ -227,7 +227,7 @@ def test_database_from_issue_2_upgrades_without_losing_data(tmp_path: Path) -> N
     store = Store(url)
     try:
         assert store.registry_counts()["companies"] == 1
-        from customs_rules.models import Party
+        from customs_rules.contract.models import Party
 
         with store.stored_registry() as registry:
             found = registry.resolve(Party(name="Aspan Arba TOO", country="KZ"))
@@ -241,7 +241,7 @@ def test_database_from_issue_2_upgrades_without_losing_data(tmp_path: Path) -> N
 def test_head_is_the_newest_migration() -> None:
     from alembic.script import ScriptDirectory
 
-    from customs_rules.storage import schema
+    from customs_rules.store import schema
 
     assert ScriptDirectory(str(schema.MIGRATIONS)).get_current_head() == schema.HEAD
 

@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 from sqlalchemy.exc import OperationalError
 
-from customs_rules.api import Screener
-from customs_rules.models import Declaration
-from customs_rules.storage import DecisionRecord, Store, store
-from customs_rules.storage.sets import screened_sets
-from customs_rules.storage.writer import SetWriter
+from customs_rules.contract.models import Declaration
+from customs_rules.store import DecisionRecord, Store, store
+from customs_rules.store.sets import screened_sets
+from customs_rules.store.writer import SetWriter
+from customs_rules.workflow.screener import Screener
 
 SEED = json.loads(
     (Path(__file__).resolve().parents[1] / "fixtures" / "declarations" / "aspan_arba_drones.json").read_text()

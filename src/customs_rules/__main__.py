@@ -1,3 +1,3 @@
-from .cli import main
+from .cli.base import main
 
 main()

@@ -1,7 +1,7 @@
 """The registry compiled at load: name keys, and the company edges that no threshold decides.
 
 `registry load` computes these once and the store keeps them (migration 0007): each
-company's name and alias keys (exact and blocking, `storage.keys`), each distinct
+company's name and alias keys (exact and blocking, `store.keys`), each distinct
 person name's keys, the person pairs of the same-person rule (`entities.persons`), and
 the company edges of roles and addresses (`role_edges`, `address_edges`). The name
 threshold is applied when the snapshot is read, so a policy may change it.
@@ -16,8 +16,9 @@ from collections.abc import Iterable
 
 import polars as pl
 
-from .. import names
-from ..addresses import address_key
+from . import name_text, names
+from .addresses import address_key
+from .persons import normalize_id
 
 MAX_AT_ADDRESS = 20  # companies at one address that still link; more is a mass-registration address
 
@@ -31,7 +32,7 @@ EDGE_SCHEMA = {
 
 
 def exact_key(spelling: str) -> str:
-    return " ".join(names.tokens(spelling))
+    return " ".join(name_text.tokens(spelling))
 
 
 def address_keys(addresses: Iterable[str | None]) -> list[str | None]:
@@ -77,7 +78,7 @@ KEY_SCHEMA = {"pk": pl.Int64, "key": pl.Utf8, "kind": pl.Utf8, "spelling_kind": 
 def company_keys(rows: pl.DataFrame) -> pl.DataFrame:
     """KEY_SCHEMA rows, in the order they are stored: per company, its id key and each
     spelling's exact key (name first, then aliases); then per company the blocking keys of
-    its spellings, once each (as `storage.keys.company_key_rows` gives them, less the
+    its spellings, once each (as `store.keys.company_key_rows` gives them, less the
     repeats a search counts once anyway). rows: company_id, name, aliases, in load order."""
     # a slice of companies at a time (their keys are their own), for bounded memory: the
     # exploded spellings and blocks of a whole registry were a load's peak
@@ -140,9 +141,7 @@ def _blocks(keyed: pl.DataFrame) -> pl.DataFrame:
 
 
 def _normalized_ids(ids: pl.Series) -> pl.Series:
-    """`registry.normalize_id` of each id (or the id itself), once per distinct id."""
-    from ..registry import normalize_id
-
+    """`persons.normalize_id` of each id (or the id itself), once per distinct id."""
     distinct = ids.unique().to_list()
     mapping = {value: normalize_id(value) or value for value in distinct}
     return ids.replace_strict(mapping, return_dtype=pl.Utf8)

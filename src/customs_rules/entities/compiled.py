@@ -19,13 +19,15 @@ from typing import Any
 
 import polars as pl
 
-from .. import names
-from ..models import Party
-from ..name_search import NO_LIMIT, best_candidates
-from ..registry import CompanyRecord, PersonRecord, RegistryLookup, WatchlistRecord, normalize_id, split_list
-from ..registry_files import company_frame, person_frame
+from ..contract.models import Party
+from ..contract.registry_rows import CompanyRecord, PersonRecord, WatchlistRecord, split_list
 from . import compile as compiled
+from . import names
+from .name_search import NO_LIMIT, best_candidates
 from .person_pairs import company_pairs
+from .persons import normalize_id
+from .registry import RegistryLookup
+from .registry_files import company_frame, person_frame
 
 RESOLVED_SCHEMA = {
     "id": pl.Utf8, "name": pl.Utf8, "country": pl.Utf8, "company_key": pl.Utf8, "method": pl.Utf8,

@@ -12,8 +12,7 @@ from collections.abc import Sequence
 
 import polars as pl
 
-from .. import names
-from . import persons
+from . import names, persons
 from .persons import name_keys, normalize_id
 
 PEOPLE_SCHEMA = {

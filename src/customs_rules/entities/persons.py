@@ -6,13 +6,13 @@ compiled registry (`entities.compiled`) use this module, so they link the same p
 **Candidates.** Each natural-person row (a row whose `person_company_id` is empty) carries
 keys computed from its name and id (`person_keys`):
 
-- `x:` its exact key (the normalised, sorted tokens: `names.tokens`);
+- `x:` its exact key (the normalised, sorted tokens: `name_text.tokens`);
 - `p:` pair keys: two words of three letters or more, each as a consonant skeleton of its
   spelling-fold variants (`gldb+il`), so Илья Гольдберг, Ilya Goldberg and Iliá Goldberg
   share one, and so does Гольдберг Илья Маркович (a patronymic adds keys, it takes none);
 - `n:` initials keys: a word of three letters or more with the first letter of another
   word (`gldb+i`), shared by "Goldberg I. M." and "Ilya Goldberg";
-- `i:` the person id, normalised (`registry.normalize_id`), when the row has one.
+- `i:` the person id, normalised (`normalize_id`), when the row has one.
 
 Two rows of different companies are a candidate pair when they share a key carried by at
 most `MAX_NAMESAKES` (50) rows of the people file: a key carried by more links nobody
@@ -39,10 +39,13 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
-from .. import names
-from ..names import _pair_keys, _token_keys, _tokens, _variants
+from ..contract.input_text import ascii_digits
+from . import names
+from .name_text import _tokens, _variants
+from .names import _pair_keys, _token_keys
 
 MAX_NAMESAKES = 50  # rows that may carry one key; past that the key links nobody
 
@@ -50,11 +53,18 @@ STRONG = "strong"
 WEAK = "weak"
 
 
+@lru_cache(maxsize=262_144)  # called for every step of every link search
 def normalize_id(value: str | None) -> str | None:
     """An id as registry ids are compared: ASCII digits, letters upper-cased, no separators."""
-    from ..registry import normalize_id as registry_id
+    if not value:
+        return None
+    compact = "".join(ch for ch in ascii_digits(value) if ch.isalnum()).upper()
+    return compact or None
 
-    return registry_id(value)
+
+def same_id(a: str | None, b: str | None) -> bool:
+    """Both ids given, and one id once normalised."""
+    return bool(a and b) and normalize_id(a) == normalize_id(b)
 
 
 def name_keys(name: str) -> frozenset[str]:
@@ -135,7 +145,7 @@ class SharedPerson:
 @dataclass(frozen=True)
 class PersonLink:
     """A row of the company asked about, a row of another company the rule pairs it with
-    (`registry.PersonRecord`s), that company's key and the match of the pair."""
+    (`registry_rows.PersonRecord`s), that company's key and the match of the pair."""
 
     row: Any
     other: Any

@@ -25,12 +25,13 @@ from typing import Any
 
 import polars as pl
 
-from .. import names
-from ..name_search import NO_LIMIT, best_candidates
-from ..registry import WatchlistRecord, normalize_id
-from ..storage.registry_part import RegistryPart, edge_frame, key_frame, pair_frame
+from ..contract.registry_rows import WatchlistRecord
+from ..store.registry_part import RegistryPart, edge_frame, key_frame, pair_frame
 from . import compile as compiled
+from . import names
 from .compiled import CompiledRegistry
+from .name_search import NO_LIMIT, best_candidates
+from .persons import normalize_id
 
 
 class _Part:

@@ -8,12 +8,13 @@ from typing import Any
 
 import polars as pl
 
-from ..csv_input import HEADER_COLUMNS, CsvGroup, _row_undecodable
-from ..errors import LocatedError, Location
-from ..parsing import Parsed, Rejected
+from ..contract.errors import LocatedError, Location
 from ..screening.frames import HEADER_SCHEMA, ITEM_SCHEMA, DeclarationSet
 from .checks import OK, Rows, clean, extra_json, header_fields, item_fields, strip
 from .chunk import Chunk
+from .csv_columns import HEADER_COLUMNS, _row_undecodable
+from .csv_input import CsvGroup
+from .parsing import Parsed, Rejected
 
 KEY = "\0key"  # the declaration id as the rows are grouped by it (stripped, as written)
 ODD = "\0odd"  # a row the checks do not read (see lines.OddRow): its declaration goes the exact way

@@ -1,4 +1,4 @@
-"""The contract's checks and normalisation (models.py) as polars expressions, one row at a time.
+"""The contract's checks and normalisation (contract/models.py) as polars expressions, one row at a time.
 
 They prove a row valid, never invalid: a row they cannot prove (`OK` false) sends its
 declaration to the exact path, the pydantic models, which say what is wrong and where.
@@ -19,7 +19,7 @@ from typing import Any
 import polars as pl
 import pycountry
 
-from ..models import EARLIEST_DATE, MAX_LINE, MAX_TEXT, YEARS_AHEAD, years_after
+from ..contract.models import EARLIEST_DATE, MAX_LINE, MAX_TEXT, YEARS_AHEAD, years_after
 
 OK = "\0ok"
 # Python's whitespace (str.strip, str.split): polars strips Unicode White_Space only, which
@@ -192,7 +192,7 @@ def _transit(rows: Rows, countries: list[str]) -> None:
 
 
 def item_fields(rows: Rows) -> None:
-    """A goods item, as `csv_input._csv_item` and `models.Item` make it."""
+    """A goods item, as `csv_columns._csv_item` and `models.Item` make it."""
     countries, currencies = codes()
     line = rows.digits(strip(pl.col("line")), "line")
     rows.add("i_line_text", line, lambda v: v.str.contains(LINE_NUMBER))

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from ..parsing import Parsed, RawRecord, Rejected
 from ..screening.frames import DeclarationSet
+from .parsing import Parsed, RawRecord, Rejected
 
 
 @dataclass

@@ -22,11 +22,11 @@ from typing import IO, Any, cast
 
 import polars as pl
 
-from ..csv_input import _csv_header
-from ..inputs import Source
 from .assemble import KEY, ODD, ORDER, assemble, assemble_each
 from .checks import strip
 from .chunk import Chunk
+from .csv_columns import _csv_header
+from .inputs import Source
 from .lines import LINE, Block, Fallback, byte_blocks, classify, header, plain_count, plain_frame, split_lines
 
 LAST = "\0last"

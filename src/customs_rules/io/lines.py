@@ -23,8 +23,9 @@ from typing import IO, Any
 
 import polars as pl
 
-from .. import inputs  # MAX_CSV_FIELD read at each use: tests lower it
-from ..parsing import SURROGATE
+from . import inputs  # MAX_CSV_FIELD read at each use: tests lower it
+from .csv_columns import blank_row
+from .parsing import SURROGATE
 
 # characters the fast path leaves to the exact one: the csv module and Python's str.strip()
 # read them otherwise than polars does, and the models refuse most of them
@@ -193,8 +194,6 @@ def _odd_line(block: Block, line: str, number: int, columns: list[str]) -> None:
         row[None] = cells[len(columns) :]
     else:
         row.update(dict.fromkeys(columns[len(cells) :]))
-    from ..csv_input import blank_row
-
     if blank_row([v for v in row.values() if v is not None], len(columns), None in row):
         return
     block.odd.append(OddRow(number, row))

@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import TextIO
 
-from ..errors import InputError, Location
-from ..inputs import Source, cannot_read
-from ..parsing import Rejected, read_source, text_kind
+from ..contract.errors import InputError, Location
 from ..screening.frames import DeclarationSet
 from .chunk import Chunk, exact_chunks
+from .declarations import read_source, text_kind
+from .inputs import Source, cannot_read
 from .lines import Fallback
+from .parsing import Rejected
 
 CHUNK_LINES = 20_000  # lines (rows, records) per chunk: memory stays flat with the input (see bench_read.py)
 

@@ -14,14 +14,15 @@ from typing import Any
 
 import polars as pl
 
-from ..csv_input import _csv_header
-from ..errors import InputError
-from ..inputs import Source, cannot_read
+from ..contract.errors import InputError
 from .assemble import KEY, ODD
 from .checks import strip
 from .chunk import Chunk
+from .csv_columns import _csv_header
 from .csv_read import LAST, in_order
+from .inputs import Source, cannot_read
 from .lines import BLANK, LINE
+from .parsing import RawRecord, Read, Rejected
 
 TEXT_TYPES = (pl.String, pl.Categorical, pl.Enum)
 
@@ -123,10 +124,8 @@ def _as_text(name: str, dtype: Any, source: str) -> pl.Expr:
 
 
 def sheet_records(source: Source, sheet: str | None = None) -> Iterator[Any]:
-    """The record-by-record view of a workbook or Parquet file (for parsing.read_source:
+    """The record-by-record view of a workbook or Parquet file (for declarations.read_source:
     each declaration comes already validated, as a RawRecord that hands it on)."""
-    from ..parsing import RawRecord, Read, Rejected
-
     for chunk in read_sheet_chunks(source, CHUNK, sheet):
         for record in chunk.records():
             yield record if isinstance(record, Rejected) else RawRecord(record.location, Read(record))

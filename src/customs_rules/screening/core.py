@@ -16,16 +16,16 @@ from typing import TYPE_CHECKING, Any
 import orjson
 import polars as pl
 
+from ..engine.evaluation import Finding
 from ..entities.compiled import CompiledRegistry
-from ..evaluation import Finding
-from ..registry import RegistryIndex
-from ..storage.records import WITHOUT_REGISTRY
+from ..entities.registry import RegistryIndex
+from ..store.records import WITHOUT_REGISTRY
 from .enrich import Entities, SetFacts, enrich_set
 from .evaluate import SetFindings, evaluate_set
 from .frames import DECISION_SCHEMA, FINDING_SCHEMA, DeclarationSet, ScreenedSet
 
 if TYPE_CHECKING:
-    from ..api import Screener
+    from ..workflow.screener import Screener
 
 
 @dataclass

@@ -18,13 +18,13 @@ from typing import Any
 
 import polars as pl
 
-from .. import enrichment as ref
+from ..contract.facts import DOMESTIC_ROLE, FIELDS
+from ..contract.models import Item
+from ..contract.registry_rows import split_list
+from ..engine import enrichment as ref
 from ..entities.compiled import CompiledRegistry
-from ..facts import DOMESTIC_ROLE, FIELDS
-from ..identifiers import check_id
-from ..models import Item
-from ..reference import ReferenceData
-from ..registry import split_list
+from ..entities.identifiers import check_id
+from ..rules.reference import ReferenceData
 from .frames import DeclarationSet
 
 Feature = ref.Feature

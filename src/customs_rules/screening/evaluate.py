@@ -17,9 +17,10 @@ from typing import Any
 
 import polars as pl
 
-from ..compiler import CompiledPack, Fired, test_key
-from ..evaluation import Finding, evidence_of
-from ..rules import Condition, Leaf, Rule, Status
+from ..engine.compiler import CompiledPack, Fired
+from ..engine.evaluation import Finding, evidence_of
+from ..engine.patterns import test_key
+from ..rules.model import Condition, Leaf, Rule, Status
 from .enrich import SetFacts
 
 ITEM_KEYS = ("decl", "position")

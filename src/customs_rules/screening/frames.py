@@ -23,8 +23,8 @@ from typing import Any
 import orjson
 import polars as pl
 
-from ..errors import Location
-from ..models import STORED, Declaration
+from ..contract.errors import Location
+from ..contract.models import STORED, Declaration
 
 HEADER_SCHEMA: dict[str, Any] = {
     "decl": pl.UInt32,  # position of the declaration in its set, from 0

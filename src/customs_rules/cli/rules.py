@@ -1,0 +1,97 @@
+"""`customs-rules rules ...`: validate, list and test the rule pack, and list the fact fields."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from ..io.safe_text import json_text, terminal_text
+from .base import EXIT_INPUT, CliError, handle_errors, main, rules_option
+
+# the library is imported inside each command: see base.py (`--help` must not load it)
+
+
+@main.group()
+def rules() -> None:
+    """Validate, list and test the rule pack."""
+
+
+@rules.command("validate")
+@rules_option
+@handle_errors
+def rules_validate(rules_dir: Path | None) -> None:
+    """Check every rule file, list and the policy; report all errors with file:line."""
+    from ..contract.errors import ErrorList
+    from ..rules.loader import parse_pack
+    from ..rules.validators import validate_pack
+    from ..workflow import screener
+
+    directory = rules_dir or screener.default_rules_dir()
+    pack, errors = parse_pack(directory)
+    errors += validate_pack(pack)
+    if errors:
+        raise CliError(str(ErrorList(f"rule pack {directory} is invalid", errors)), EXIT_INPUT)
+    click.echo(f"ok: {len(pack.rules)} rules, {len(pack.reference.hs_lists)} lists, version {pack.version}", err=True)
+
+
+@rules.command("list")
+@rules_option
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "json"], case_sensitive=False), default="table", show_default=True
+)
+@handle_errors
+def rules_list(rules_dir: Path | None, fmt: str) -> None:
+    """List the rules: id, status, action, score, family and title."""
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    from ..report import tables
+    from ..rules.loader import load_pack
+    from ..workflow import screener
+
+    pack = load_pack(rules_dir or screener.default_rules_dir())
+    if fmt == "json":
+        for r in pack.rules:
+            row = {"id": r.id, "status": r.status.value, "action": r.action.value, "score": r.score,
+                   "family": r.family, "title": r.title, "source": f"{r.source}:{r.line}"}  # fmt: skip
+            click.echo(json_text(row, separators=(", ", ": ")))
+        return
+    table = Table(title=f"Rules ({pack.version[:19]}…)")
+    for column in ("id", "status", "action", "score", "family", "title"):
+        table.add_column(column, no_wrap=column == "id")
+    for r in pack.rules:
+        cells = (r.id, r.status.value, r.action.value, tables.number_text(r.score), r.family, r.title)
+        table.add_row(*(Text(terminal_text(c)) for c in cells))
+    Console(highlight=False).print(table)
+
+
+@rules.command("test")
+@rules_option
+@handle_errors
+def rules_test(rules_dir: Path | None) -> None:
+    """Run every rule's embedded examples through the engine; exit 2 if any fails."""
+    from ..engine.examples import run_examples
+    from ..rules.loader import load_pack
+    from ..workflow import screener
+
+    pack = load_pack(rules_dir or screener.default_rules_dir())
+    results = run_examples(pack)
+    failed = [r for r in results if not r.passed]
+    for result in failed:
+        click.echo(terminal_text(f"FAIL {result.describe()}", keep_newlines=True), err=True)
+    click.echo(f"{len(results) - len(failed)} passed, {len(failed)} failed", err=True)
+    if failed:
+        sys.exit(EXIT_INPUT)
+
+
+@rules.command("fields")
+def rules_fields() -> None:
+    """List the fact fields that rule conditions can read, with their types."""
+    from ..contract.facts import FIELDS
+
+    for spec in FIELDS.values():
+        missing = " (may be missing)" if spec.nullable else ""
+        click.echo(f"{spec.name:36} {spec.type.value:13} {spec.description}{missing}")

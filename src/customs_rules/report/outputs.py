@@ -1,0 +1,128 @@
+"""Batch output files: results (`--out`), rejected rows (`--rejects`), the report's rows.
+
+Each writes as it goes, so a run of millions of lines never holds its results in memory.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+from ..io.parsing import Rejected
+from ..io.safe_text import SafeCsvWriter, json_text
+
+RESULT_COLUMNS = ["declaration_id", "decision", "score", "rule_ids", "test_rule_ids", "ruleset_version", "screened_at"]
+FINDING_COLUMNS = [
+    "declaration_id",
+    "decision",
+    "rule_id",
+    "title",
+    "action",
+    "score",
+    "item_line",
+    "is_test",
+    "evidence",
+]
+REJECT_COLUMNS = ["source", "line", "declaration_id", "reason", "raw"]
+
+
+def _open(path: Path) -> IO[str]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # surrogateescape: a rejected row with bytes that were not UTF-8 is written back as it came
+    return path.open("w", encoding="utf-8", errors="surrogateescape", newline="")
+
+
+class ResultsFile:
+    """`--out FILE`: CSV (by the .csv extension) or JSON Lines; one row per declaration,
+    or one per finding with `per_finding` (test findings flagged `is_test`)."""
+
+    def __init__(self, path: Path, per_finding: bool = False) -> None:
+        self.handle = _open(path)
+        self.per_finding = per_finding
+        self.csv = SafeCsvWriter(self.handle) if path.suffix.lower() == ".csv" else None
+        if self.csv is not None:
+            self.csv.writerow(FINDING_COLUMNS if per_finding else RESULT_COLUMNS)
+
+    def write(self, decision: dict[str, Any]) -> None:
+        for row in self._rows(decision):
+            if self.csv is not None:
+                self.csv.writerow([";".join(v) if isinstance(v, list) else v for v in row.values()])
+            else:
+                self.handle.write(json_text(row) + "\n")
+
+    def _rows(self, d: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        if not self.per_finding:
+            yield {
+                "declaration_id": d["declaration_id"],
+                "decision": d["decision"],
+                "score": d["score"],
+                "rule_ids": [f["rule_id"] for f in d["findings"]],
+                "test_rule_ids": [f["rule_id"] for f in d["test_findings"]],
+                "ruleset_version": d["ruleset_version"],
+                "screened_at": d["screened_at"],
+            }
+            return
+        for is_test, key in ((False, "findings"), (True, "test_findings")):
+            for f in d[key]:
+                evidence = f["evidence"] if self.csv is None else json_text(f["evidence"])
+                yield {
+                    "declaration_id": d["declaration_id"], "decision": d["decision"], "rule_id": f["rule_id"],
+                    "title": f["title"], "action": f["action"], "score": f["score"], "item_line": f["item_line"],
+                    "is_test": is_test, "evidence": evidence,
+                }  # fmt: skip
+
+    def close(self) -> None:
+        self.handle.close()
+
+
+class RejectsFile:
+    """`--rejects FILE`: each bad input line with its number, the raw row and the reason."""
+
+    def __init__(self, path: Path) -> None:
+        self.handle = _open(path)
+        self.csv = SafeCsvWriter(self.handle)
+        self.csv.writerow(REJECT_COLUMNS)
+
+    def write(self, rejected: Rejected) -> None:
+        reason = "; ".join(str(e) for e in rejected.errors)
+        numbers: list[int | None] = list(rejected.line_numbers) or [rejected.location.line]
+        rows = (
+            rejected.raw if isinstance(rejected.raw, list) and all(isinstance(r, str) for r in rejected.raw) else None
+        )
+        raws = rows if rows is not None and len(rows) == len(numbers) else [rejected.raw] * len(numbers)
+        for number, raw in zip(numbers, raws, strict=True):
+            self.csv.writerow([rejected.location.source, number, rejected.declaration_id, reason, _raw_text(raw)])
+
+    def close(self) -> None:
+        self.handle.close()
+
+
+def _raw_text(raw: Any) -> str:
+    """A CSV row comes as its CSV text already; a JSON record is written as JSON."""
+    if raw is None:
+        return ""
+    if isinstance(raw, str):
+        return raw
+    return json_text(raw, default=str, separators=(", ", ": "))
+
+
+class ReportRows:
+    """The report's per-declaration rows, spooled to a temporary file while screening
+    and read back once at the end: the HTML report aggregates them in one pass."""
+
+    def __init__(self) -> None:
+        self.handle = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115 - closed in close()
+
+    def add(self, row: dict[str, Any]) -> None:
+        self.handle.write(json_text(row) + "\n")
+
+    def rows(self) -> Iterator[dict[str, Any]]:
+        self.handle.seek(0)
+        for line in self.handle:
+            yield json.loads(line)
+
+    def close(self) -> None:
+        self.handle.close()

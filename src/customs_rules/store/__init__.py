@@ -1,0 +1,80 @@
+"""The store: the only package that talks SQL (SQLModel over SQLite or PostgreSQL).
+
+Its names are imported on first use (PEP 562): `customs-rules --help`, or an argument
+error, must not pay for importing SQLAlchemy and SQLModel. `ENV_DB` and
+`default_db_url` live here because the command line needs them before any database.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+ENV_DB = "CUSTOMS_RULES_DB"
+
+
+def default_db_url() -> str:
+    """`$CUSTOMS_RULES_DB`, else an SQLite file in the user's data directory."""
+    if os.environ.get(ENV_DB):
+        return os.environ[ENV_DB]
+    base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    return f"sqlite:///{base / 'customs-rules' / 'customs-rules.db'}"
+
+
+_TABLES = ("AuditRecord", "Company", "CompanyEdge", "CompanyKey", "DecisionRecord", "DeclarationRecord",
+           "FindingRecord", "ItemRecord", "OutcomeRecord", "Person", "PersonKey", "PersonPair", "RuleSetVersion",
+           "WatchlistEntry")  # fmt: skip
+_WHERE = {"content_hashes": ".content", "Store": ".store"} | dict.fromkeys(_TABLES, ".tables")
+
+if TYPE_CHECKING:
+    from .content import content_hashes
+    from .store import Store
+    from .tables import (
+        AuditRecord,
+        Company,
+        CompanyEdge,
+        CompanyKey,
+        DecisionRecord,
+        DeclarationRecord,
+        FindingRecord,
+        ItemRecord,
+        OutcomeRecord,
+        Person,
+        PersonKey,
+        PersonPair,
+        RuleSetVersion,
+        WatchlistEntry,
+    )
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        # an AttributeError lets `from customs_rules.store import store` find the submodule
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(_WHERE[name], __name__), name)
+    globals()[name] = value
+    return value
+
+
+__all__ = [
+    "ENV_DB",
+    "AuditRecord",
+    "Company",
+    "CompanyEdge",
+    "CompanyKey",
+    "DecisionRecord",
+    "DeclarationRecord",
+    "FindingRecord",
+    "ItemRecord",
+    "OutcomeRecord",
+    "Person",
+    "PersonKey",
+    "PersonPair",
+    "RuleSetVersion",
+    "Store",
+    "WatchlistEntry",
+    "content_hashes",
+    "default_db_url",
+]

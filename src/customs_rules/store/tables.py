@@ -1,0 +1,265 @@
+"""The tables (SQLModel): a base model with the fields, a table model beside it.
+
+The schema is created and upgraded by the migrations in `migrations/versions`, never by
+`create_all`, so a database from an earlier release upgrades in place.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from pydantic import NaiveDatetime
+from sqlalchemy import Column, Index, UniqueConstraint, text
+from sqlalchemy.types import JSON
+from sqlmodel import Field, SQLModel
+
+
+class CompanyBase(SQLModel):
+    company_id: str = Field(index=True)
+    name: str
+    country: str | None = None
+    registered_on: dt.date | None = None
+    activity_codes: str = ""
+    aliases: str = ""
+    address: str | None = None
+
+
+class Company(CompanyBase, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    address_key: str | None = Field(default=None, index=True)  # addresses.address_key, for links
+
+
+class PersonBase(SQLModel):
+    company_id: str = Field(index=True)
+    person_name: str
+    role: str
+    person_id: str | None = None
+    birth_date: dt.date | None = None
+    person_company_id: str | None = Field(default=None, index=True)  # the role is held by this company
+
+
+class Person(PersonBase, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+
+
+class WatchlistBase(SQLModel):
+    name: str
+    company_id: str | None = None
+    country: str | None = None
+    reason: str
+    source: str | None = None
+    listed_on: dt.date | None = None
+
+
+class WatchlistEntry(WatchlistBase, table=True):
+    __tablename__ = "watchlist"
+    id: int | None = Field(default=None, primary_key=True)
+
+
+class RuleSetVersion(SQLModel, table=True):
+    __tablename__ = "ruleset_version"
+    version: str = Field(primary_key=True)
+    first_used_at: dt.datetime
+    content: dict[str, str] = Field(sa_column=Column(JSON, nullable=False))
+
+
+class DeclarationRecord(SQLModel, table=True):
+    """A declaration as columns, one row per revision (its items in `item`): the history
+    that lists, reports and history rules query. `content.py` says how the columns make
+    the declaration back, and defines the content hash on them (migration 0008)."""
+
+    __tablename__ = "declaration"
+    __table_args__ = (UniqueConstraint("declaration_id", "revision"),)
+    id: int | None = Field(default=None, primary_key=True)
+    declaration_id: str = Field(index=True)
+    revision: int = 1
+    content_hash: str
+    date: dt.date
+    procedure: str
+    document_type: str | None = None
+    exporter_name: str
+    exporter_id: str | None = None
+    exporter_country: str | None = None
+    exporter_extra: str | None = None  # the party's extra fields as a JSON object, or null
+    consignee_name: str
+    consignee_id: str | None = None
+    consignee_country: str | None = None
+    consignee_extra: str | None = None
+    dispatch_country: str
+    destination_country: str
+    transit_countries: str = ""  # alpha-2 codes in order, one space between
+    extra: str | None = None  # the declaration's extra fields as a JSON object, or null
+    received_at: dt.datetime
+    # stored before migration 0008 and not rebuilt exactly by the columns (a field the
+    # contract has since gained or lost): the content as it was, for the seals of its time
+    legacy_content: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+
+
+class ItemRecord(SQLModel, table=True):
+    __tablename__ = "item"
+    id: int | None = Field(default=None, primary_key=True)
+    declaration_pk: int = Field(foreign_key="declaration.id", index=True)
+    position: int = 0  # its place in the declaration, from 0
+    line: int
+    hs_code: str
+    description: str | None = None
+    quantity: float | None = None
+    unit: str | None = None
+    value: float | None = None
+    currency: str | None = None
+    origin_country: str | None = None
+    net_mass_kg: float | None = None
+    extra: str | None = None  # the item's extra fields as a JSON object, or null
+
+
+class FactSignature(SQLModel, table=True):
+    """Facts as a JSON object, stored once however many decisions were made on them:
+    a declaration's header facts, or one item's own facts (migration 0008)."""
+
+    __tablename__ = "fact_signature"
+    id: int | None = Field(default=None, primary_key=True)
+    digest: str = Field(unique=True)  # of `facts`, the text as stored: `audit verify` recomputes it
+    facts: str
+
+
+class DecisionRecord(SQLModel, table=True):
+    __tablename__ = "decision"
+    # a declaration revision gets one batch decision per rule set and registry, and one
+    # more per rule set screened without a registry: holds however many batches store at
+    # once (migrations 0005 and 0006)
+    __table_args__ = (
+        Index(
+            "ux_decision_one_batch", "declaration_pk", "ruleset_version", "registry_version",
+            "screened_without_registry", unique=True,
+            sqlite_where=text("kind = 'screen'"), postgresql_where=text("kind = 'screen'"),
+        ),
+    )  # fmt: skip
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = "screen"  # screen | submit | rescreen | duplicate (an extra copy, see migration 0005)
+    officer: str | None = None
+    declaration_pk: int = Field(foreign_key="declaration.id", index=True)
+    declaration_id: str = Field(index=True)
+    decision: str = Field(index=True)
+    score: float
+    ruleset_version: str = Field(foreign_key="ruleset_version.version")
+    # the audit-log id of the newest registry load when it was stored (0: none, or not
+    # recorded before migration 0005): see audit.registry_version
+    registry_version: int = 0
+    # screened on purpose without a registry (--no-registry): every party was unknown
+    screened_without_registry: bool = False
+    screened_at: dt.datetime
+    # the header facts every item shares (null: the items' facts hold them whole); each
+    # item's own facts are in `decision_item`
+    header_fact_id: int | None = Field(default=None, foreign_key="fact_signature.id")
+
+
+class DecisionItem(SQLModel, table=True):
+    """The facts one item of a decided declaration was decided on."""
+
+    __tablename__ = "decision_item"
+    decision_id: int = Field(foreign_key="decision.id", primary_key=True)
+    position: int = Field(primary_key=True)
+    fact_id: int = Field(foreign_key="fact_signature.id")
+
+
+class FindingRecord(SQLModel, table=True):
+    __tablename__ = "finding"
+    __table_args__ = (Index("ix_finding_rule", "rule_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    decision_id: int = Field(foreign_key="decision.id", index=True)
+    rule_id: str
+    title: str
+    action: str
+    score: float
+    item_line: int | None = None
+    is_test: bool = False
+    evidence: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+
+
+class OutcomeRecord(SQLModel, table=True):
+    """What an inspection found, recorded against the decision that sent it."""
+
+    __tablename__ = "outcome"
+    id: int | None = Field(default=None, primary_key=True)
+    decision_id: int = Field(foreign_key="decision.id", index=True)
+    declaration_id: str = Field(index=True)
+    result: str
+    note: str | None = None
+    officer: str | None = None
+    recorded_at: dt.datetime
+
+
+class AuditRecord(SQLModel, table=True):
+    """One entry of the append-only audit log; `hash` chains it to the one before."""
+
+    __tablename__ = "audit_log"
+    id: int | None = Field(default=None, primary_key=True)
+    at: NaiveDatetime  # UTC, stored without a zone so every database hands it back unchanged
+    actor: str
+    action: str = Field(index=True)
+    subject: str
+    details: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    prev_hash: str
+    hash: str
+
+
+class CompanyKey(SQLModel, table=True):
+    """Name keys of each company spelling: the exact normalised form and blocking keys,
+    so one party is found in the database without loading the whole registry."""
+
+    __tablename__ = "company_key"
+    __table_args__ = (Index("ix_company_key_lookup", "key", "kind", "company_pk"),)
+    id: int | None = Field(default=None, primary_key=True)
+    company_pk: int = Field(foreign_key="company.id", index=True)
+    key: str = Field(index=True)
+    kind: str  # exact | block
+    spelling_kind: str  # name | alias
+    spelling: str
+
+
+class PersonKey(SQLModel, table=True):
+    """Name keys of each natural person's row (rows held by a company have none), so the
+    people sharing a name are found without loading 300k people."""
+
+    __tablename__ = "person_key"
+    __table_args__ = (Index("ix_person_key_lookup", "key", "kind", "person_pk"),)
+    id: int | None = Field(default=None, primary_key=True)
+    person_pk: int = Field(foreign_key="person.id", index=True)
+    key: str
+    kind: str  # exact | block
+    spelling_kind: str  # name
+    spelling: str
+
+
+class PersonPair(SQLModel, table=True):
+    """Two natural-person rows of different companies that the same-person rule pairs
+    (`entities.persons`), `person_pk` the earlier row; computed at `registry load`, without
+    the name threshold, which the reader applies (`entities.persons.classify`)."""
+
+    __tablename__ = "person_pair"
+    id: int | None = Field(default=None, primary_key=True)
+    person_pk: int = Field(index=True)
+    other_pk: int = Field(index=True)
+    company_key: str = Field(index=True)  # persons.normalize_id of each row's company
+    other_company_key: str = Field(index=True)
+    kind: str  # person_id | name
+    score: float
+    full_score: float
+    initials: bool
+    same_birth: bool
+
+
+class CompanyEdge(SQLModel, table=True):
+    """A link between two companies of the registry that no name decides, computed at
+    `registry load`: a role one holds in the other (`person_pk`, the people row that
+    says so: `company_key` holds `role` in `other_key`), or one registered address
+    shared by at most `registry.MAX_AT_ADDRESS` companies (the earlier company first)."""
+
+    __tablename__ = "company_edge"
+    id: int | None = Field(default=None, primary_key=True)
+    company_key: str = Field(index=True)
+    other_key: str = Field(index=True)
+    kind: str  # role | address
+    person_pk: int | None = None
+    role: str | None = None
