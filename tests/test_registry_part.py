@@ -2,7 +2,7 @@
 # ruff: noqa: RUF001
 """A submit's partial registry answers as the whole snapshot does (issue #13).
 
-`CompiledRegistry.for_parties` reads from the store only what a few parties can reach;
+`entities.reach.for_parties` reads from the store only what a few parties can reach;
 for those parties its `resolve`, `watchlisted` and `links` must equal those of
 `CompiledRegistry.from_store`, on random registries (as in test_compiled_registry), at
 every depth, on SQLite and PostgreSQL.
@@ -21,6 +21,7 @@ from test_compiled_registry import compiled_answers, load_records, parties_of, r
 from customs_rules.contract.models import Party
 from customs_rules.contract.registry_rows import CompanyRecord, PersonRecord
 from customs_rules.entities.compiled import CompiledRegistry
+from customs_rules.entities.reach import for_parties
 from customs_rules.store import Store
 
 
@@ -44,7 +45,7 @@ def test_the_part_answers_as_the_whole_snapshot(
         _load(store, tmp_path, companies, people)
         store.replace_watchlist(watch)
         whole = CompiledRegistry.from_store(store, threshold)
-        part = CompiledRegistry.for_parties(store, _frame(parties), depth, threshold)
+        part = for_parties(store, _frame(parties), depth, threshold)
     finally:
         store.close()
     assert compiled_answers(part, parties, depth) == compiled_answers(whole, parties, depth)
@@ -67,8 +68,8 @@ def test_the_part_reads_only_what_the_parties_reach(tmp_path: Path) -> None:
     store = Store(f"sqlite:///{tmp_path / 'part.db'}")
     try:
         _load(store, tmp_path, companies, people)
-        part = CompiledRegistry.for_parties(store, _frame([Party(id="100", name="Aspan Arba LLP")]), 2)
-        unknown = CompiledRegistry.for_parties(store, _frame([Party(name="Qwerty Zxcv")]), 2)
+        part = for_parties(store, _frame([Party(id="100", name="Aspan Arba LLP")]), 2)
+        unknown = for_parties(store, _frame([Party(name="Qwerty Zxcv")]), 2)
     finally:
         store.close()
     assert sorted(part.companies["company_id"].to_list()) == ["100", "101"]
@@ -93,7 +94,7 @@ def test_a_path_through_companies_of_no_party_is_read(tmp_path: Path) -> None:
     try:
         _load(store, tmp_path, companies, people)
         whole = CompiledRegistry.from_store(store)
-        answers = {depth: (compiled_answers(CompiledRegistry.for_parties(store, _frame(parties), depth), parties, depth),
+        answers = {depth: (compiled_answers(for_parties(store, _frame(parties), depth), parties, depth),
                            compiled_answers(whole, parties, depth)) for depth in (1, 2, 3)}  # fmt: skip
     finally:
         store.close()

@@ -81,17 +81,6 @@ class CompiledRegistry:
         return cls(store.registry_frames(), store.watchlist_records(), threshold)
 
     @classmethod
-    def for_parties(
-        cls, store: Any, parties: pl.DataFrame, depth: int, threshold: float = names.DEFAULT_THRESHOLD
-    ) -> CompiledRegistry:
-        """Only what these parties (columns id, name, country) can reach within `depth`
-        link steps, read by key: its set APIs answer for them as `from_store`'s do
-        (`entities.reach`), for a submit that cannot wait for the whole registry."""
-        from .reach import for_parties
-
-        return for_parties(store, parties, depth, threshold)
-
-    @classmethod
     def from_records(
         cls,
         companies: Sequence[CompanyRecord],

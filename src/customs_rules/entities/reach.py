@@ -59,7 +59,9 @@ class _Part:
         return CompiledRegistry(frames, self.watchlist, self.threshold)
 
 
-def for_parties(store: Any, parties: pl.DataFrame, depth: int, threshold: float) -> CompiledRegistry:
+def for_parties(
+    store: Any, parties: pl.DataFrame, depth: int, threshold: float = names.DEFAULT_THRESHOLD
+) -> CompiledRegistry:
     """The part of the store's compiled registry that `parties` (columns id, name,
     country) can reach within `depth` steps: see the module's docstring."""
     distinct = parties.select(pl.col("id", "name", "country").cast(pl.Utf8)).unique(maintain_order=True)

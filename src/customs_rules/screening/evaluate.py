@@ -1,7 +1,7 @@
 """Evaluation of a whole set: the rules engine once per distinct fact signature.
 
 Rules compare each fact only with their literals, so the engine's view of a fact (its
-stand-ins and list and group flags: `compiler.FactEncoder`) takes few distinct values
+stand-ins and list and group flags: `engine.encoder.FactEncoder`) takes few distinct values
 per field. Each distinct value is encoded once, each distinct signature (the tuple of
 encoded fields) goes through the engine once, and what fired is joined back to the
 items. The same run says which field tests held (`compiler.Fired.tests`): the evidence

@@ -66,7 +66,7 @@ class Screened:
     decisions: list[dict[str, Any]] | None
     rows: list[dict[str, Any]]
     digests: list[bytes]
-    prepared: Any = None  # storage.records.Prepared, or None when nothing is stored
+    prepared: Any = None  # store.records.Prepared, or None when nothing is stored
 
 
 @dataclass(frozen=True)
@@ -308,7 +308,7 @@ def screen_files(
     sheet: str | None = None, chunk_lines: int | None = None,
 ) -> Iterator[Outcome]:  # fmt: skip
     """Every record's outcome, in input order: read in chunks, screened by `screening`,
-    and stored by `writer` (a `storage.writer.SetWriter`; None: nothing stored). A
+    and stored by `writer` (a `store.writer.SetWriter`; None: nothing stored). A
     storage failure stops the run (`StoppedRun`, saying what is stored) once the
     outcomes of what was stored are handed on."""
     run = StoredSoFar()

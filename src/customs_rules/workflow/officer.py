@@ -91,9 +91,9 @@ def submit(
 
 def _screen(store: Store, pack: RulePack, decl: Declaration, without_registry: bool) -> Screening:
     """One declaration through the set core, as a set of one, against only the part of
-    the registry its parties can reach (`CompiledRegistry.for_parties`): reading the whole
+    the registry its parties can reach (`entities.reach.for_parties`): reading the whole
     registry would take seconds."""
-    from ..entities.compiled import CompiledRegistry
+    from ..entities.reach import for_parties
     from ..screening.core import screen_set
     from ..screening.frames import DeclarationSet
 
@@ -106,7 +106,7 @@ def _screen(store: Store, pack: RulePack, decl: Declaration, without_registry: b
             [headers.select(pl.col(f"{role}_{k}").alias(k) for k in ("id", "name", "country")) for role in ROLES]
         )
         policy = screener.policy
-        registry = CompiledRegistry.for_parties(store, parties, policy.link_depth, policy.name_threshold)
+        registry = for_parties(store, parties, policy.link_depth, policy.name_threshold)
     result = screen_set(screener, declarations, registry=registry)
     return Screening(decl, result.decisions[0], result.item_facts()[0], registered=result.registered[0])
 
