@@ -113,7 +113,7 @@ def _form_units(text: str) -> list[tuple[str, bool]]:
     return [unit for word in text.split() for unit in _word_units(word)]
 
 
-@lru_cache(maxsize=262144)
+@lru_cache(maxsize=32768)
 def _word_units(text: str) -> tuple[tuple[str, bool], ...]:
     text = unicodedata.normalize("NFKC", text.translate(_APOSTROPHES))
     text = unicodedata.normalize("NFKC", text.casefold())
@@ -126,7 +126,7 @@ def _word_units(text: str) -> tuple[tuple[str, bool], ...]:
     return tuple(units)
 
 
-@lru_cache(maxsize=262144)
+@lru_cache(maxsize=32768)
 def _latin_key(token: str) -> str:
     """The token as a legal form is looked up: itself in Latin, else its transliteration."""
     return token if token.isascii() else "".join(transliterate(token).split())
@@ -176,7 +176,7 @@ def strip_legal_forms(text: str) -> str:
     return _strip(text)[0]
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=32768)
 def _strip(text: str) -> tuple[str, frozenset[str]]:
     """(strip_legal_forms(text), the transliterated tokens of the hard forms it dropped
     from between two kept words of the name: Тоо in "Ала Тоо Агромаш")."""
@@ -210,7 +210,7 @@ def _planned(text: str) -> tuple[list[str], tuple[tuple[int, ...], tuple[tuple[i
 _PLAIN = ("\0plain", "\0plain")
 
 
-@lru_cache(maxsize=262144)
+@lru_cache(maxsize=32768)
 def _word_shapes(word: str) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]:
     """One written word's units (`_word_units`) and their shapes (`_unit_shape`)."""
     units = _word_units(word)
@@ -227,7 +227,7 @@ def _unit_shape(tok: str, glued: bool) -> tuple[str, str]:
     return match, key
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=32768)
 def _strip_plan(shapes: tuple[tuple[str, str], ...]) -> tuple[tuple[int, ...], tuple[tuple[int, int], ...]]:
     """Which units a name of these shapes keeps and which hard forms (start, size) it drops."""
     match = [m for m, _ in shapes]
@@ -283,14 +283,14 @@ def _foreign(token: str) -> bool:
     return any(ch.isalpha() and not unicodedata.name(ch, "").startswith("LATIN") for ch in token)
 
 
-@lru_cache(maxsize=262144)
+@lru_cache(maxsize=32768)
 def _native_token(native: str) -> tuple[tuple[str, ...], bool]:
     """One written token's transliterated tokens, and whether it is in another script
     (names share few distinct words: a registry load meets each word many times)."""
     return tuple(transliterate(native).split()), _foreign(native)
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=32768)
 def _token_info(name: str) -> tuple[tuple[str, ...], frozenset[str], frozenset[str]]:
     """(sorted tokens, those written in plain ASCII, those written in another script).
 
@@ -299,7 +299,7 @@ def _token_info(name: str) -> tuple[tuple[str, ...], frozenset[str], frozenset[s
     return _kept_info(_kept(name))
 
 
-@lru_cache(maxsize=262144)
+@lru_cache(maxsize=32768)
 def _kept_info(kept: tuple[str, ...]) -> tuple[tuple[str, ...], frozenset[str], frozenset[str]]:
     """`_token_info` of a name that keeps these units: many spellings keep the same."""
     toks: list[str] = []
@@ -329,7 +329,7 @@ def _apply(pattern: re.Pattern[str], mapping: dict[str, str], text: str) -> str:
     return pattern.sub(lambda m: mapping[m.group()], text)
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=32768)
 def _variants(token: str) -> tuple[str, ...]:
     out: set[str] = set()
     for pattern, mapping in _LANG_MAPS:
@@ -363,7 +363,7 @@ def blocking_keys(name: str) -> set[str]:
     return set(_blocking_keys(name))
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=32768)
 def _blocking_keys(name: str) -> frozenset[str]:
     return _info_keys(_token_info(name))
 
@@ -398,7 +398,7 @@ def bulk_spelling_keys(
     return out
 
 
-@lru_cache(maxsize=262144)
+@lru_cache(maxsize=32768)
 def _kept_keys(kept: tuple[str, ...], person: bool) -> tuple[str, tuple[str, ...]]:
     return _info_spelling_keys(_kept_info(kept), person)
 
@@ -421,19 +421,19 @@ def _info_keys(info: tuple[tuple[str, ...], frozenset[str], frozenset[str]]) -> 
     return frozenset().union(*parts)
 
 
-@lru_cache(maxsize=262144)
+@lru_cache(maxsize=32768)
 def _word_keys(token: str, latin: bool) -> frozenset[str]:
     """`_token_keys` of the token and of the English word it spells (`english_word`), if any."""
     word = english_word(token, latin)
     return _token_keys(token) | _token_keys(word) if word else _token_keys(token)
 
 
-@lru_cache(maxsize=262144)
+@lru_cache(maxsize=32768)
 def _english_fold(token: str) -> str:
     return english_fold(token)
 
 
-@lru_cache(maxsize=262144)
+@lru_cache(maxsize=32768)
 def _token_keys(token: str) -> frozenset[str]:
     """The blocking keys of one token: the skeletons of its variants."""
     return frozenset(_skeleton(v)[:4] for v in _variants(token))
@@ -510,7 +510,7 @@ def _similarity(a: str, b: str) -> float:
     return jw
 
 
-@lru_cache(maxsize=262144)
+@lru_cache(maxsize=32768)
 def _pair(x: str, y: str) -> tuple[float, str]:
     """Score one token pair (x <= y); second item tags initials/gender."""
     if x == y:
@@ -550,7 +550,7 @@ def _merge_split(short: list[str], long_: list[str]) -> tuple[list[str], list[st
     return long_, notes
 
 
-@lru_cache(maxsize=262144)
+@lru_cache(maxsize=32768)
 def _english_pair(latin: str, other: str) -> float:
     """An English word against a token written in another script, read as a Russian
     speaker writes it (gulf ~ galf from Галф); 0 when the spelling has nothing English."""
@@ -560,7 +560,7 @@ def _english_pair(latin: str, other: str) -> float:
     return max(_similarity(a, b) for a in _variants(folded) for b in _variants(other))
 
 
-@lru_cache(maxsize=262144)
+@lru_cache(maxsize=32768)
 def _table_pair(x: str, y: str, x_latin: bool, y_latin: bool) -> float:
     """Tokens read through the table of English trade words (Трейдинг: trading), each
     as itself or as the English word it spells; 0 when neither spells one."""
@@ -619,7 +619,7 @@ def _assign(
     return pairs, rest_a, rest_b
 
 
-@lru_cache(maxsize=131072)
+@lru_cache(maxsize=32768)
 def compare(a: str, b: str) -> NameMatch:
     """Score two names (person or company) in any script or spelling.
 
