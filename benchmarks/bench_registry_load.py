@@ -4,7 +4,7 @@
     python benchmarks/bench_registry_load.py DIR [--db URL] [--snapshot]
 
 Prints the input size (rows of companies.csv and people.csv), the time csv.DictReader
-takes just to read both files, the time of `api.load_registry` (validation, keys, the
+takes just to read both files, the time of `workflow.screener.load_registry` (validation, keys, the
 compiled person pairs and company edges, storing, audit), their ratio, the compiled
 tables' sizes and the process's peak RSS. Without --db, a fresh SQLite file in a
 temporary directory; with a PostgreSQL URL, its registry tables are replaced. With

@@ -57,8 +57,8 @@ class CompiledRegistry:
         self.edges = frames["edges"]
         self._watch = RegistryLookup(watchlist, threshold)  # the reference's own watchlist search
         self._exact = self.company_keys.filter(pl.col("kind") == "exact").with_row_index("order")
-        self._blocks: dict[str, set[int]] | None = None  # built when a name needs the fuzzy search
-        self._spellings: dict[int, list[tuple[str, str]]] | None = None
+        self._blocks: dict[str, tuple[int, ...]] | None = None  # built when a name needs the fuzzy search
+        self._spellings: dict[int, list[tuple[int, str, str]]] | None = None
         self._records: dict[str, CompanyRecord] = {}
         self._exact_index: dict[str, list[tuple[int, str, str]]] | None = None
         self._key_at: dict[str, int] | None = None
@@ -148,9 +148,8 @@ class CompiledRegistry:
 
     def _exact_hit(self, name: str, country: str | None) -> tuple[Any, ...] | None:
         if self._exact_index is None:  # built once: a set looks up thousands of names
-            self._exact_index = {}
-            for key, pk, kind, spelling in self._exact.select("key", "pk", "spelling_kind", "spelling").iter_rows():
-                self._exact_index.setdefault(key, []).append((pk, kind, spelling))
+            self._index_spellings()
+        assert self._exact_index is not None
         for pk, kind, spelling in self._exact_index.get(compiled.exact_key(name), ()):
             if self._accepts(pk, country):
                 return self._keys[self._company_at[pk]], kind, spelling, 1.0, "same name once normalised"
@@ -158,25 +157,37 @@ class CompiledRegistry:
 
     def _fuzzy_hit(self, name: str, country: str | None) -> tuple[Any, ...] | None:
         blocks, spellings = self._name_index()
-        members = {block: blocks.get(block, set()) for block in names.blocking_keys(name)}
+        members = {block: blocks.get(block, ()) for block in names.blocking_keys(name)}
         found = []
         for pk in best_candidates(members, NO_LIMIT):
             if not self._accepts(pk, country):
                 continue
-            for kind, spelling in spellings[pk]:
+            for _, kind, spelling in spellings[pk]:
                 match = names.compare(name, spelling)
                 if match.score >= self.threshold:
                     found.append((self._keys[self._company_at[pk]], kind, spelling, match.score, match.detail))
         return max(found, key=lambda hit: hit[3]) if found else None  # the first of the best
 
-    def _name_index(self) -> tuple[dict[str, set[int]], dict[int, list[tuple[str, str]]]]:
-        if self._blocks is None or self._spellings is None:
+    def _index_spellings(self) -> None:
+        """The exact index (key -> spellings) and each company's spellings, sharing one
+        (pk, kind, spelling) tuple per spelling: two copies of 200k+ spellings cost
+        ~100 MB per process (measured)."""
+        self._exact_index, self._spellings = {}, {}
+        kinds: dict[str, str] = {}
+        for key, pk, kind, spelling in self._exact.select("key", "pk", "spelling_kind", "spelling").iter_rows():
+            entry = (pk, kinds.setdefault(kind, kind), spelling)
+            self._exact_index.setdefault(key, []).append(entry)
+            self._spellings.setdefault(pk, []).append(entry)
+
+    def _name_index(self) -> tuple[dict[str, tuple[int, ...]], dict[int, list[tuple[int, str, str]]]]:
+        if self._spellings is None:
+            self._index_spellings()
+        if self._blocks is None:
+            # tuples, not sets: only iterated and counted, at a quarter of a small set's size
             self._blocks = {}
             for key, pks in self.company_keys.filter(pl.col("kind") == "block").group_by("key").agg("pk").iter_rows():
-                self._blocks[key] = set(pks)
-            self._spellings = {}
-            for pk, kind, spelling in self._exact.select("pk", "spelling_kind", "spelling").iter_rows():
-                self._spellings.setdefault(pk, []).append((kind, spelling))
+                self._blocks[key] = tuple(set(pks))
+        assert self._spellings is not None
         return self._blocks, self._spellings
 
     def record(self, key: str) -> CompanyRecord:

@@ -97,7 +97,7 @@ def _form_units(text: str) -> list[tuple[str, bool]]:
     return [unit for word in text.split() for unit in _word_units(word)]
 
 
-@lru_cache(maxsize=262144)
+@lru_cache(maxsize=32768)
 def _word_units(text: str) -> tuple[tuple[str, bool], ...]:
     text = unicodedata.normalize("NFKC", text.translate(_APOSTROPHES))
     text = unicodedata.normalize("NFKC", text.casefold())
@@ -110,7 +110,7 @@ def _word_units(text: str) -> tuple[tuple[str, bool], ...]:
     return tuple(units)
 
 
-@lru_cache(maxsize=262144)
+@lru_cache(maxsize=32768)
 def _latin_key(token: str) -> str:
     """The token as a legal form is looked up: itself in Latin, else its transliteration."""
     return token if token.isascii() else "".join(transliterate(token).split())
@@ -160,7 +160,7 @@ def strip_legal_forms(text: str) -> str:
     return _strip(text)[0]
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=32768)
 def _strip(text: str) -> tuple[str, frozenset[str]]:
     """(strip_legal_forms(text), the transliterated tokens of the hard forms it dropped
     from between two kept words of the name: Тоо in "Ала Тоо Агромаш")."""
@@ -194,7 +194,7 @@ def _planned(text: str) -> tuple[list[str], tuple[tuple[int, ...], tuple[tuple[i
 _PLAIN = ("\0plain", "\0plain")
 
 
-@lru_cache(maxsize=262144)
+@lru_cache(maxsize=32768)
 def _word_shapes(word: str) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]:
     """One written word's units (`_word_units`) and their shapes (`_unit_shape`)."""
     units = _word_units(word)
@@ -211,7 +211,7 @@ def _unit_shape(tok: str, glued: bool) -> tuple[str, str]:
     return match, key
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=32768)
 def _strip_plan(shapes: tuple[tuple[str, str], ...]) -> tuple[tuple[int, ...], tuple[tuple[int, int], ...]]:
     """Which units a name of these shapes keeps and which hard forms (start, size) it drops."""
     match = [m for m, _ in shapes]
@@ -273,14 +273,14 @@ def _foreign(token: str) -> bool:
     return any(ch.isalpha() and not unicodedata.name(ch, "").startswith("LATIN") for ch in token)
 
 
-@lru_cache(maxsize=262144)
+@lru_cache(maxsize=32768)
 def _native_token(native: str) -> tuple[tuple[str, ...], bool]:
     """One written token's transliterated tokens, and whether it is in another script
     (names share few distinct words: a registry load meets each word many times)."""
     return tuple(transliterate(native).split()), _foreign(native)
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=32768)
 def _token_info(name: str) -> tuple[tuple[str, ...], frozenset[str], frozenset[str]]:
     """(sorted tokens, those written in plain ASCII, those written in another script).
 
@@ -289,7 +289,7 @@ def _token_info(name: str) -> tuple[tuple[str, ...], frozenset[str], frozenset[s
     return _kept_info(_kept(name))
 
 
-@lru_cache(maxsize=262144)
+@lru_cache(maxsize=32768)
 def _kept_info(kept: tuple[str, ...]) -> tuple[tuple[str, ...], frozenset[str], frozenset[str]]:
     """`_token_info` of a name that keeps these units: many spellings keep the same."""
     toks: list[str] = []
@@ -319,7 +319,7 @@ def _apply(pattern: re.Pattern[str], mapping: dict[str, str], text: str) -> str:
     return pattern.sub(lambda m: mapping[m.group()], text)
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=32768)
 def _variants(token: str) -> tuple[str, ...]:
     out: set[str] = set()
     for pattern, mapping in _LANG_MAPS:

@@ -16,7 +16,7 @@ rows): a registry repeats names a lot, and per-row keys were most of a load's ro
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -161,6 +161,30 @@ def _rows(session: Session, sql: str) -> list[tuple[Any, ...]]:
         cursor.close()
 
 
+# rows fetched per batch: each batch becomes a frame before the next is fetched, so at
+# most this many rows exist as Python tuples at once (a whole table did: +175 MB transient)
+_BATCH = 32768
+
+
+def _frame(
+    session: Session, sql: str, schema: dict[str, Any], row: Callable[[tuple[Any, ...]], tuple[Any, ...]] | None = None
+) -> pl.DataFrame:
+    """The query's rows as one frame, built a batch at a time."""
+    cursor = session.connection().connection.cursor()
+    frames = []
+    try:
+        cursor.execute(sql)
+        while batch := cursor.fetchmany(_BATCH):
+            rows = [row(r) for r in batch] if row is not None else batch
+            frames.append(pl.DataFrame(rows, schema=schema, orient="row"))
+            del batch, rows
+    finally:
+        cursor.close()
+    if not frames:
+        return pl.DataFrame(schema=schema)
+    return pl.concat(frames, rechunk=False)
+
+
 def _date(value: Any) -> dt.date | None:
     return dt.date.fromisoformat(value) if isinstance(value, str) else value
 
@@ -184,9 +208,8 @@ def _keys_of(values: pl.Series) -> pl.Series:
 
 def read_companies(session: Session) -> pl.DataFrame:
     """The stored companies in load order, with `key` (their normalised id)."""
-    rows = _rows(session, "SELECT id, company_id, name, country, registered_on, activity_codes, aliases, address, "
-                          "address_key FROM company ORDER BY id")  # fmt: skip
-    frame = pl.DataFrame([(r[0], *r[1:4], _date(r[4]), *r[5:]) for r in rows], schema=COMPANY_SCHEMA, orient="row")
+    sql = "SELECT id, company_id, name, country, registered_on, activity_codes, aliases, address, address_key FROM company ORDER BY id"  # noqa: E501
+    frame = _frame(session, sql, COMPANY_SCHEMA, lambda r: (r[0], *r[1:4], _date(r[4]), *r[5:]))
     return frame.with_columns(_keys_of(frame["company_id"]).alias("key"))
 
 
@@ -199,9 +222,8 @@ def _compiling_companies(session: Session) -> pl.DataFrame:
 
 def read_people(session: Session) -> pl.DataFrame:
     """The stored people in load order, with `company_key` and `holder_key` (normalised ids)."""
-    rows = _rows(session, "SELECT id, company_id, person_name, role, person_id, birth_date, person_company_id "
-                          "FROM person ORDER BY id")  # fmt: skip
-    return _with_id_keys(pl.DataFrame([(*r[:5], _date(r[5]), r[6]) for r in rows], schema=PEOPLE_SCHEMA, orient="row"))
+    sql = "SELECT id, company_id, person_name, role, person_id, birth_date, person_company_id FROM person ORDER BY id"
+    return _with_id_keys(_frame(session, sql, PEOPLE_SCHEMA, lambda r: (*r[:5], _date(r[5]), r[6])))
 
 
 def _with_id_keys(frame: pl.DataFrame) -> pl.DataFrame:
@@ -211,19 +233,16 @@ def _with_id_keys(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def read_pairs(session: Session) -> pl.DataFrame:
-    rows = _rows(session, f"SELECT {', '.join(PAIR_COLUMNS)} FROM person_pair ORDER BY id")
     schema = {"row": pl.Int64, "other_row": pl.Int64, "company_key": pl.Utf8, "other_company_key": pl.Utf8}
     schema |= {k: v for k, v in PAIR_SCHEMA.items() if k not in schema}
-    return pl.DataFrame(rows, schema=schema, orient="row")
+    return _frame(session, f"SELECT {', '.join(PAIR_COLUMNS)} FROM person_pair ORDER BY id", schema)
 
 
 def read_edges(session: Session) -> pl.DataFrame:
-    rows = _rows(session, f"SELECT {', '.join(EDGE_COLUMNS)} FROM company_edge ORDER BY id")
-    return pl.DataFrame(rows, schema=compiled.EDGE_SCHEMA, orient="row")
+    return _frame(session, f"SELECT {', '.join(EDGE_COLUMNS)} FROM company_edge ORDER BY id", compiled.EDGE_SCHEMA)
 
 
 def read_company_keys(session: Session) -> pl.DataFrame:
     """company_key rows: company_pk, key, kind, spelling_kind, spelling, in id order."""
-    rows = _rows(session, "SELECT company_pk, key, kind, spelling_kind, spelling FROM company_key ORDER BY id")
     schema = {"pk": pl.Int64, "key": pl.Utf8, "kind": pl.Utf8, "spelling_kind": pl.Utf8, "spelling": pl.Utf8}
-    return pl.DataFrame(rows, schema=schema, orient="row")
+    return _frame(session, "SELECT company_pk, key, kind, spelling_kind, spelling FROM company_key ORDER BY id", schema)
