@@ -19,8 +19,9 @@ Names are imported on first use (PEP 562): `import customs_rules` and the comman
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from .runtime import lazy_exports
 
 __version__ = "0.1.0"
 
@@ -75,13 +76,7 @@ if TYPE_CHECKING:
     from .workflow.screener import Screener, Screening, check_registry, default_rules_dir, load_registry
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _WHERE:
-        # an AttributeError lets `from customs_rules import cli` find the sub-package
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(_WHERE[name], __name__), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, _WHERE)
 
 
 __all__ = [

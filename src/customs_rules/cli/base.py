@@ -21,6 +21,7 @@ import click
 
 from ..contract.errors import CustomsRulesError
 from ..io.safe_text import terminal_text
+from ..runtime import gc_paused
 from ..store import ENV_DB, default_db_url
 
 # Everything else is imported inside the commands that use it: `--help` and argument
@@ -79,13 +80,8 @@ def importing_library() -> Iterator[None]:
     the engine): they create some 200,000 objects that live until the process exits, and
     the cyclic garbage collector would walk them again and again while they load, finding
     nothing (a tenth of a cold `submit`'s CPU time). Collection resumes after."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with gc_paused():
         yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 @functools.cache

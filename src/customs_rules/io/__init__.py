@@ -9,8 +9,9 @@ it knows whether polars will be needed (tests/test_cold_start.py).
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ..runtime import lazy_exports
 
 _WHERE = {"Chunk": ".chunk", "from_records": ".chunk", "CHUNK_LINES": ".reader", "read_chunks": ".reader",
           "read_input": ".reader"}  # fmt: skip
@@ -20,13 +21,7 @@ if TYPE_CHECKING:
     from .reader import CHUNK_LINES, read_chunks, read_input
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _WHERE:
-        # an AttributeError lets `from customs_rules.io import parsing` find the submodule
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(_WHERE[name], __name__), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, _WHERE)
 
 
 __all__ = ["CHUNK_LINES", "Chunk", "from_records", "read_chunks", "read_input"]

@@ -7,10 +7,11 @@ error, must not pay for importing SQLAlchemy and SQLModel. `ENV_DB` and
 
 from __future__ import annotations
 
-import importlib
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ..runtime import lazy_exports
 
 ENV_DB = "CUSTOMS_RULES_DB"
 
@@ -49,13 +50,7 @@ if TYPE_CHECKING:
     )
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _WHERE:
-        # an AttributeError lets `from customs_rules.store import store` find the submodule
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(_WHERE[name], __name__), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, _WHERE)
 
 
 __all__ = [

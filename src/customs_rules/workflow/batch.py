@@ -28,6 +28,7 @@ from ..entities.registry import RegistryIndex
 from ..io import Chunk, read_chunks
 from ..io.parsing import Rejected
 from ..rules.model import RulePack
+from ..runtime import gc_paused
 from ..screening.frames import DeclarationSet
 from .batch_counts import Counts
 from .batch_pool import abandon, default_workers, spawn_pool
@@ -207,15 +208,8 @@ def collected_once() -> Iterator[None]:
     indexes built on it and the name caches are millions of objects that live as long as
     the run, and each full collection walked them all again, finding nothing: a fifth of
     the CPU time of a 200,000-line run. Objects still die by reference count as usual."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with gc_paused(freeze=True):
         yield
-    finally:
-        if enabled:
-            gc.enable()
-        gc.collect(0)
-        gc.freeze()
 
 
 def summary_rows(

@@ -17,7 +17,6 @@ Batches at scale go through `batch` (worker processes) and the officer workflow 
 from __future__ import annotations
 
 import datetime as dt
-import gc
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -36,6 +35,7 @@ from ..io.parsing import Parsed, Rejected
 from ..rules.loader import load_pack
 from ..rules.model import RulePack
 from ..rules.policy import Policy, policy_from
+from ..runtime import gc_paused
 from ..store import Store
 from ..store.store import WITHOUT_REGISTRY  # the mark on a decision screened with --no-registry
 
@@ -285,13 +285,8 @@ def _gc_paused() -> Iterator[None]:
     """No cyclic garbage collection while a registry loads: it makes millions of small
     tuples and lists that hold no cycles, and the collector's passes over them cost
     several times the work itself (measured by benchmarks/bench_registry_load.py)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with gc_paused():
         yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _load_files(

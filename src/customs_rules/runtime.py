@@ -1,0 +1,45 @@
+"""What a process does for itself: a package's names imported on first use, and the
+cyclic garbage collector kept off work that makes many long-lived objects."""
+
+from __future__ import annotations
+
+import gc
+import importlib
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+
+def lazy_exports(package: str, where: dict[str, str]) -> Callable[[str], Any]:
+    """A package's module `__getattr__` (PEP 562): each name of `where` is imported from
+    its module (relative to `package`) on first use, then kept. Any other name raises
+    AttributeError, which is what lets `from package import submodule` find a submodule."""
+    module = sys.modules[package]
+
+    def __getattr__(name: str) -> Any:
+        if name not in where:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        value = getattr(importlib.import_module(where[name], package), name)
+        setattr(module, name, value)
+        return value
+
+    return __getattr__
+
+
+@contextmanager
+def gc_paused(freeze: bool = False) -> Iterator[None]:
+    """No cyclic garbage collection inside (objects still die by reference count). With
+    `freeze`, the collector then looks once at what was made (`gc.collect(0)`: while it
+    is off, every new object stays in the youngest generation) and puts what is left out
+    of its reach for good (`gc.freeze`; `gc.unfreeze` gives it back)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+        if freeze:
+            gc.collect(0)
+            gc.freeze()
