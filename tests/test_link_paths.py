@@ -160,7 +160,7 @@ def test_a_shared_address_is_weak_evidence(graph_store: Store, pack: RulePack) -
     assert (screening.decision.decision, screening.decision.score) == ("inspect", 30)  # never a hold alone
     (finding,) = screening.decision.findings
     assert finding.rule_id == "linked-parties-address-listed-goods" and finding.action == "inspect"
-    assert finding["evidence"]["parties.linked_by_address"]["path"][0]["link"] == "address"
+    assert finding.evidence["parties.linked_by_address"]["path"][0]["link"] == "address"
 
 
 @pytest.mark.parametrize(
