@@ -84,12 +84,12 @@ def main() -> None:
         _, wall, cpu = timed(lambda: compiled_registry(screener))  # what `registry load` stores
         print(f"registry compiled (done at load):      {wall:6.2f} s wall, {cpu:6.2f} s CPU")
         core, wall, cpu = timed(lambda: screen_set(screener, DeclarationSet.from_declarations(declarations), at))
-        decisions = core.decisions
+        decisions = [d.as_dict() for d in core.decisions]
         print(f"set core:                              {wall:6.2f} s wall, {cpu:6.2f} s CPU; "
               f"{sum(found):,} distinct fact signatures")  # fmt: skip
     else:
         screener = Screener(pack, index)
-        decisions, wall, cpu = timed(lambda: [screener.screen(d, at).decision for d in declarations])
+        decisions, wall, cpu = timed(lambda: [screener.screen(d, at).decision.as_dict() for d in declarations])
         print(f"per declaration (reference):           {wall:6.2f} s wall, {cpu:6.2f} s CPU")
     print(hashlib.sha256(json.dumps(decisions, sort_keys=True).encode()).hexdigest())
 

@@ -82,7 +82,7 @@ def _store(conn: Connection, screener: Screener, number: int, row: Old, revision
             {"pk": number, "line": item.line, "hs": item.hs_code, "desc": item.description, "value": item.value,
              "cur": item.currency, "origin": item.origin_country},
         )  # fmt: skip
-    d = row.screening.decision
+    d = row.screening.decision.as_dict()
     facts = pack_facts(row.screening.facts)
     later = {"registry_version": 0} if revision >= 5 else {}
     later |= {"screened_without_registry": row.without_registry} if revision >= 6 else {}

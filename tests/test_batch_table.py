@@ -8,7 +8,6 @@ import io
 import json
 import re
 from pathlib import Path
-from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
@@ -17,6 +16,7 @@ from rich.console import Console
 
 from customs_rules.cli.base import main
 from customs_rules.cli.screen import _safe_url
+from customs_rules.contract.decision import Decision
 from customs_rules.report import tables as reporting
 
 BASE = {k: v for k, v in GOOD_DECLARATION.items() if k != "declaration_id"}
@@ -92,8 +92,8 @@ def test_one_declaration_is_shown_whatever_its_decision(sqlite_url: str, tmp_pat
     assert shown_ids(result.stdout) == ["R-1"] and "not shown" not in result.stdout
 
 
-def decision(ident: str, verdict: str) -> dict[str, Any]:
-    return {"declaration_id": ident, "decision": verdict, "score": 0.0, "findings": [], "test_findings": []}
+def decision(ident: str, verdict: str) -> Decision:
+    return Decision(ident, verdict, 0.0, (), (), "v", "2026-12-01T00:00:00Z")
 
 
 def test_the_table_is_printed_block_by_block_as_decisions_come() -> None:

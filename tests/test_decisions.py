@@ -43,13 +43,15 @@ CASES = [
 
 @pytest.mark.parametrize(("case", "declaration", "expected"), CASES, ids=[c[0] for c in CASES])
 def test_policy_table(screener: Screener, case: str, declaration: Declaration, expected: set[str]) -> None:
-    decision = screener.screen(declaration).decision
+    decision = screener.screen(declaration).decision.as_dict()
     assert decision["decision"] in expected, (case, decision["findings"])
 
 
 def test_linked_parties_finding_names_the_person_and_roles(screener: Screener) -> None:
     d = decl({"name": "Bishkek Components", "country": "KG"}, {"name": "Gulf Electronics FZE"}, "AE", "854231")
-    (finding,) = [f for f in screener.screen(d).decision["findings"] if f["rule_id"] == "linked-parties-listed-goods"]
+    (finding,) = [
+        f for f in screener.screen(d).decision.as_dict()["findings"] if f["rule_id"] == "linked-parties-listed-goods"
+    ]
     link = finding["evidence"]["parties.linked"]
     assert link["exporter"] == "Bishkek Components" and link["consignee"] == "Gulf Electronics FZE"
     (person,) = link["shared_persons"]
@@ -69,7 +71,7 @@ def test_seed_case_holds_with_findings_from_every_family(screener: Screener) -> 
             {"line": 3, "hs_code": "8542.31", "value": 95000, "currency": "USD", "origin_country": "TW"},
         ],
     })  # fmt: skip
-    decision = screener.screen(seed).decision
+    decision = screener.screen(seed).decision.as_dict()
     assert decision["decision"] == "hold"
     rules = {f["rule_id"]: f for f in decision["findings"]}
     assert {"drones-ru-by", "dual-use-chpl-high-tier-ru-by", "destination-ru-by-listed-goods",
@@ -92,14 +94,14 @@ def test_seed_case_holds_with_findings_from_every_family(screener: Screener) -> 
 
 def test_a_rule_counts_once_per_declaration(screener: Screener) -> None:
     fifty = decl(DALA, HARBIN, "CN", *["854231"] * 1, items=[{"line": n, "hs_code": "854231"} for n in range(1, 51)])
-    decision = screener.screen(fifty).decision
+    decision = screener.screen(fifty).decision.as_dict()
     assert [f["rule_id"] for f in decision["findings"]] == ["profile-activity-mismatch"]
     assert decision["score"] == 40 and decision["decision"] == "inspect"
 
 
 def test_test_rules_never_change_the_decision(screener: Screener) -> None:
     unknown = decl({"name": "Nobody Known Ltd", "country": "KZ"}, HARBIN, "CN", "1001.99")
-    decision = screener.screen(unknown).decision
+    decision = screener.screen(unknown).decision.as_dict()
     assert decision["decision"] == "release" and decision["findings"] == []
     assert [f["rule_id"] for f in decision["test_findings"]] == ["profile-unknown-exporter-any-goods"]
 

@@ -97,20 +97,20 @@ def test_profile_rules_judge_the_domestic_party(
     screener: Screener, case: str, procedure: str, exporter: dict[str, Any], consignee: dict[str, Any],
     hs: str, route: tuple[str, str], expected: set[str],
 ) -> None:  # fmt: skip
-    decision = screener.screen(declaration(procedure, exporter, consignee, hs, route)).decision
+    decision = screener.screen(declaration(procedure, exporter, consignee, hs, route)).decision.as_dict()
     fired = {f["rule_id"] for f in decision["findings"]} & PROFILE
     assert fired == expected, (case, decision["findings"])
 
 
 def test_the_evidence_names_the_importer_and_its_activities(screener: Screener) -> None:
-    decision = screener.screen(declaration("import", TOOLS, AGRO, "845710", ("DE", "KZ"))).decision
+    decision = screener.screen(declaration("import", TOOLS, AGRO, "845710", ("DE", "KZ"))).decision.as_dict()
     assert decision["decision"] == "inspect"
     (finding,) = [f for f in decision["findings"] if f["rule_id"] == "profile-activity-mismatch"]
     covers = finding["evidence"]["item.domestic_party_activity_covers"]
     assert covers["value"] is False and covers["role"] == "consignee"
     assert covers["activity_codes"] == ["01.11", "46.21"] and covers["covering"] == []
     assert covers["why"] == "none of the activities 01.11, 46.21 covers HS 845710"
-    unknown = screener.screen(declaration("import", DRONES, LOCAL_UNKNOWN, "854231", INTO_KZ)).decision
+    unknown = screener.screen(declaration("import", DRONES, LOCAL_UNKNOWN, "854231", INTO_KZ)).decision.as_dict()
     (finding,) = [f for f in unknown["findings"] if f["rule_id"] == "profile-unknown-exporter"]
     known = finding["evidence"]["domestic_party.known"]
     assert known["value"] is False and (known["role"], known["procedure"]) == ("consignee", "import")
@@ -118,9 +118,9 @@ def test_the_evidence_names_the_importer_and_its_activities(screener: Screener) 
 
 
 def test_the_test_rule_counts_unknown_importers_not_foreign_suppliers(screener: Screener) -> None:
-    supplier = screener.screen(declaration("import", FOREIGN_UNKNOWN, CHIPS, "100199", INTO_KZ)).decision
+    supplier = screener.screen(declaration("import", FOREIGN_UNKNOWN, CHIPS, "100199", INTO_KZ)).decision.as_dict()
     assert supplier["test_findings"] == []
-    importer = screener.screen(declaration("import", CHIPS, LOCAL_UNKNOWN, "100199", INTO_KZ)).decision
+    importer = screener.screen(declaration("import", CHIPS, LOCAL_UNKNOWN, "100199", INTO_KZ)).decision.as_dict()
     assert [f["rule_id"] for f in importer["test_findings"]] == ["profile-unknown-exporter-any-goods"]
 
 

@@ -146,8 +146,8 @@ def test_the_policy_depth_decides_how_far_links_reach(
 ) -> None:
     pack = pack_with_depth(tmp_path, depth)
     decision = Screener(pack, graph_store.registry_index()).screen(declaration("Sunkar Trade", "Ala-Too Elektronika"))
-    assert decision.decision["decision"] == expected
-    rules = [f["rule_id"] for f in decision.decision["findings"]]
+    assert decision.decision.decision == expected
+    rules = decision.decision.rule_ids
     assert rules == (["linked-parties-path-listed-goods"] if expected == "inspect" else [])
     assert decision.facts[0]["parties.link_path_length"] == (2 if expected == "inspect" else None)
 
@@ -157,10 +157,10 @@ def test_a_shared_address_is_weak_evidence(graph_store: Store, pack: RulePack) -
         screening = Screener(pack, stored).screen(declaration("Sunkar Trade LLP", "Dostyk Trading", "KZ"))
     facts = screening.facts[0]
     assert facts["parties.linked_by_address"] is True and facts["parties.link_path_length"] is None
-    assert (screening.decision["decision"], screening.decision["score"]) == ("inspect", 30)  # never a hold alone
-    (finding,) = screening.decision["findings"]
-    assert finding["rule_id"] == "linked-parties-address-listed-goods" and finding["action"] == "inspect"
-    assert finding["evidence"]["parties.linked_by_address"]["path"][0]["link"] == "address"
+    assert (screening.decision.decision, screening.decision.score) == ("inspect", 30)  # never a hold alone
+    (finding,) = screening.decision.findings
+    assert finding.rule_id == "linked-parties-address-listed-goods" and finding.action == "inspect"
+    assert finding.evidence["parties.linked_by_address"]["path"][0]["link"] == "address"
 
 
 @pytest.mark.parametrize(
@@ -336,7 +336,7 @@ def test_paths_past_one_step_are_searched_only_when_a_rule_could_use_them(
     assert path_guard(unguarded.evaluated()) is None
     wheat = Screener(unguarded, index).screen(declaration("Sunkar Trade", "Ala-Too Elektronika", hs="100199"))
     assert wheat.facts[0]["parties.link_path_length"] == 2
-    assert [f["rule_id"] for f in wheat.decision["test_findings"]] == ["any-path"]
+    assert wheat.decision.test_rule_ids == ["any-path"]
 
 
 def test_the_path_guard_never_changes_a_decision(tmp_path: Path, pack: RulePack) -> None:
@@ -366,7 +366,7 @@ def test_the_path_guard_never_changes_a_decision(tmp_path: Path, pack: RulePack)
         at = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
         found = guarded.screen(decl, at).decision
         assert found == plain.screen(decl, at).decision
-        fired.update(f["rule_id"] for f in found["findings"])
+        fired.update(found.rule_ids)
 
     fired: set[str] = set()
     try:

@@ -40,7 +40,7 @@ def declaration(hs: str = "854231") -> Declaration:
 
 def screen(pack: RulePack, index: RegistryIndex, hs: str = "854231") -> tuple[dict[str, Any], dict[str, Any]]:
     screening = Screener(pack, index).screen(declaration(hs))
-    return screening.decision, screening.facts[0]
+    return screening.decision.as_dict(), screening.facts[0]
 
 
 # (exporter's person, consignee's person, weak link expected): labelled initials cases

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from rich.console import Console
 
 from customs_rules.cli.base import main
+from customs_rules.contract.decision import Decision, Finding
 from customs_rules.contract.input_text import visible
 from customs_rules.io.safe_text import FORMULA_STARTS, SafeCsvWriter, csv_cell, json_text, terminal_text
 from customs_rules.report import tables as reporting
@@ -273,9 +274,8 @@ def render(renderable: Any) -> str:
 
 def test_tables_escape_stored_and_declared_text() -> None:
     odd = "N\x1b[2J\u202eX"
-    finding = {"rule_id": "r", "title": "t", "action": "hold", "score": 1.0, "item_line": 1,
-               "evidence": {"exporter.name": {"value": odd, "why": odd}}}  # fmt: skip
-    decision = {"declaration_id": odd, "decision": "hold", "score": 1.0, "findings": [finding], "test_findings": []}
+    finding = Finding("r", "t", "hold", 1.0, 1, {"exporter.name": {"value": odd, "why": odd}})
+    decision = Decision(odd, "hold", 1.0, (finding,), (), "v", "2026-12-01T00:00:00Z")
     content = BASE | {"declaration_id": odd, "exporter": {"name": odd}, "items": [{"line": 1, "description": odd}]}
     for table in (
         reporting.decision_table([decision]),

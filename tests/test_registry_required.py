@@ -224,11 +224,11 @@ def test_the_library_refuses_with_a_typed_error(db_url: str) -> None:
         assert counts(db_url) == (0, 0)
         anyway = Screener.open(store, without_registry=True)
         assert anyway.registry_check.without_registry
-        assert anyway.screen(parsed.declaration).decision["screened_without_registry"] is True  # type: ignore[union-attr]
+        assert anyway.screen(parsed.declaration).decision.without_registry is True  # type: ignore[union-attr]
         load_registry(store, REGISTRY / "companies.csv", REGISTRY / "people.csv", REGISTRY / "watchlist.csv")
         screener = Screener.open(store)
         assert screener.registry_check.warnings == [] and not screener.registry_check.without_registry
-        assert "screened_without_registry" not in screener.screen(parsed.declaration).decision  # type: ignore[union-attr]
+        assert "screened_without_registry" not in screener.screen(parsed.declaration).decision.as_dict()  # type: ignore[union-attr]
         loaded = min(store.registry_loads().values())
         later = check_registry(store, Policy(registry_max_age_days=30), now=loaded + dt.timedelta(days=31, hours=1))
         assert len(later.warnings) == 1 and later.warnings[0].startswith("warning: the registry is 31 days old")
@@ -249,6 +249,6 @@ def test_cluster_workers_mark_decisions_too(pack: Any) -> None:
     (chunk,) = list(read_chunks([str(SEED)]))
     at = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
     (decision,) = screen_remote(marked, chunk.declarations, at, Wanted(True)).decisions  # what a Dask worker runs
-    assert decision["screened_without_registry"] is True
+    assert decision.as_dict()["screened_without_registry"] is True
     (plain,) = screen_remote(snapshot_of(pack, empty), chunk.declarations, at, Wanted(True)).decisions
-    assert "screened_without_registry" not in plain
+    assert "screened_without_registry" not in plain.as_dict()

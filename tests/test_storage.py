@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -48,12 +49,10 @@ def test_registry_round_trip_and_seed_decision_is_stored(db_url: str, pack: Rule
         screener = Screener(pack, store.registry_index(), store)
         decl = Declaration.model_validate(json.loads(SEED.read_text()))
         (screening,) = list(screener.screen_inputs([_parsed(decl)]))
-        assert screening.decision["decision"] == "hold"
+        assert screening.decision.decision == "hold"
         assert store.count(DeclarationRecord) == 1 and store.count(ItemRecord) == len(decl.items)
         assert store.count(DecisionRecord) == 1
-        assert store.count(FindingRecord) == len(screening.decision["findings"]) + len(
-            screening.decision["test_findings"]
-        )
+        assert store.count(FindingRecord) == len(screening.decision.findings) + len(screening.decision.test_findings)
         # the same declaration again, same rules: nothing new (idempotent)
         list(screener.screen_inputs([_parsed(decl)]))
         assert store.count(DecisionRecord) == 1
@@ -98,7 +97,8 @@ def test_a_failed_write_stores_nothing(db_url: str, pack: RulePack) -> None:
         decl = Declaration.model_validate(json.loads(SEED.read_text()))
         good = screener.screen(decl)
         broken = screener.screen(decl.model_copy(update={"declaration_id": "OTHER"}))
-        broken.decision["ruleset_version"] = "sha256:never-recorded"  # violates a foreign key
+        # violates a foreign key
+        broken.decision = dataclasses.replace(broken.decision, ruleset_version="sha256:never-recorded")
         store.record_ruleset(screener.version, pack.contents)
         with pytest.raises(StorageError, match="nothing was stored"):
             store.record_screenings([good, broken])

@@ -39,6 +39,7 @@ _WHERE = {
     "Declaration": ".contract.models", "Item": ".contract.models", "Party": ".contract.models",
     "CompanyRecord": ".contract.registry_rows", "PersonRecord": ".contract.registry_rows",
     "WatchlistRecord": ".contract.registry_rows",
+    "Decision": ".contract.decision", "Finding": ".contract.decision",  # what a Screening decided
     # rules and policy
     "Rule": ".rules.model", "RulePack": ".rules.model", "load_pack": ".rules.loader", "Policy": ".rules.policy",
     "policy_from": ".rules.policy",
@@ -51,6 +52,7 @@ _WHERE = {
 }  # fmt: skip
 
 if TYPE_CHECKING:
+    from .contract.decision import Decision, Finding
     from .contract.errors import (
         CustomsRulesError,
         InputError,
@@ -83,7 +85,9 @@ __all__ = [
     "CompanyRecord",
     "CompiledRegistry",
     "CustomsRulesError",
+    "Decision",
     "Declaration",
+    "Finding",
     "InputError",
     "Item",
     "LocatedError",

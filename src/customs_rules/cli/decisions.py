@@ -75,6 +75,7 @@ def decisions_show(ctx: click.Context, ref: str, fmt: str) -> None:
     all show decision #12, unless a declaration is named 12 too: then write '#12'."""
     from rich.text import Text
 
+    from ..contract.decision import Decision
     from ..report import tables
 
     store = open_store(ctx)
@@ -97,7 +98,7 @@ def decisions_show(ctx: click.Context, ref: str, fmt: str) -> None:
     if found.get("screened_without_registry"):
         head += "\nscreened WITHOUT a registry (--no-registry): every party was unknown to it"
     console.print(Text(terminal_text(head, keep_newlines=True)))
-    tables.print_table(console, [found])
+    tables.print_table(console, [Decision.from_dict(found)])  # the stored decision's contract part
     if found.get("declaration"):
         console.print(tables.declaration_table(found["declaration"]))
     if found.get("facts"):

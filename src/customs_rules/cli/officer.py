@@ -97,13 +97,15 @@ def submit(
 
 
 def _print_decisions(decisions: list[dict[str, Any]], fmt: str) -> None:
+    """Stored decisions (the contract's object and where it stands in the store)."""
+    from ..contract.decision import Decision
     from ..report import tables
 
     if fmt == "json":
         for d in decisions:
             click.echo(tables.json_line(d))
     else:
-        tables.print_table(tables.stdout_console(), decisions)
+        tables.print_table(tables.stdout_console(), [Decision.from_dict(d) for d in decisions])
 
 
 @main.command()

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.progress import Progress
 
+    from ..contract.decision import Decision
     from ..store import Store
     from ..workflow import batch
 
@@ -247,7 +248,7 @@ class _Sinks:
             self.report.add(outcome.row)
 
     @staticmethod
-    def _decision(outcome: batch.Outcome) -> dict[str, Any]:
+    def _decision(outcome: batch.Outcome) -> Decision:
         assert outcome.decision is not None  # asked of the workers for these outputs: see _screening
         return outcome.decision
 

@@ -11,35 +11,16 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
+from ..contract.decision import Finding
 from ..contract.facts import FIELDS, FieldType
 from ..rules.model import Condition, Leaf, Rule, RulePack, Status
 from ..rules.reference import ReferenceData
 from .compiler import CompiledPack, compile_pack
 from .enrichment import Enriched
 from .patterns import encode
-
-
-@dataclass
-class Finding:
-    rule_id: str
-    title: str
-    action: str
-    score: float
-    item_line: int | None
-    evidence: dict[str, Any] = field(default_factory=dict)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "rule_id": self.rule_id,
-            "title": self.title,
-            "action": self.action,
-            "score": self.score,
-            "item_line": self.item_line,
-            "evidence": self.evidence,
-        }
 
 
 @dataclass

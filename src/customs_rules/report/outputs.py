@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
+from ..contract.decision import Decision
 from ..io.parsing import Rejected
 from ..io.safe_text import SafeCsvWriter, json_text
 
@@ -46,31 +47,31 @@ class ResultsFile:
         if self.csv is not None:
             self.csv.writerow(FINDING_COLUMNS if per_finding else RESULT_COLUMNS)
 
-    def write(self, decision: dict[str, Any]) -> None:
+    def write(self, decision: Decision) -> None:
         for row in self._rows(decision):
             if self.csv is not None:
                 self.csv.writerow([";".join(v) if isinstance(v, list) else v for v in row.values()])
             else:
                 self.handle.write(json_text(row) + "\n")
 
-    def _rows(self, d: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    def _rows(self, d: Decision) -> Iterator[dict[str, Any]]:
         if not self.per_finding:
             yield {
-                "declaration_id": d["declaration_id"],
-                "decision": d["decision"],
-                "score": d["score"],
-                "rule_ids": [f["rule_id"] for f in d["findings"]],
-                "test_rule_ids": [f["rule_id"] for f in d["test_findings"]],
-                "ruleset_version": d["ruleset_version"],
-                "screened_at": d["screened_at"],
+                "declaration_id": d.declaration_id,
+                "decision": d.decision,
+                "score": d.score,
+                "rule_ids": d.rule_ids,
+                "test_rule_ids": d.test_rule_ids,
+                "ruleset_version": d.ruleset_version,
+                "screened_at": d.screened_at,
             }
             return
-        for is_test, key in ((False, "findings"), (True, "test_findings")):
-            for f in d[key]:
-                evidence = f["evidence"] if self.csv is None else json_text(f["evidence"])
+        for is_test, found in ((False, d.findings), (True, d.test_findings)):
+            for f in found:
+                evidence = f.evidence if self.csv is None else json_text(f.evidence)
                 yield {
-                    "declaration_id": d["declaration_id"], "decision": d["decision"], "rule_id": f["rule_id"],
-                    "title": f["title"], "action": f["action"], "score": f["score"], "item_line": f["item_line"],
+                    "declaration_id": d.declaration_id, "decision": d.decision, "rule_id": f.rule_id,
+                    "title": f.title, "action": f.action, "score": f.score, "item_line": f.item_line,
                     "is_test": is_test, "evidence": evidence,
                 }  # fmt: skip
 

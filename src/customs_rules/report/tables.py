@@ -6,6 +6,7 @@ import sys
 from time import monotonic
 from typing import TYPE_CHECKING, Any, TextIO
 
+from ..contract.decision import Decision
 from ..contract.errors import ErrorList
 from ..io.parsing import Rejected
 from ..io.safe_text import SafeCsvWriter, json_text, terminal_text
@@ -32,15 +33,15 @@ class CsvWriter:
         self.writer = SafeCsvWriter(out)
         self.writer.writerow(CSV_COLUMNS)
 
-    def write(self, decision: dict[str, Any]) -> None:
+    def write(self, decision: Decision) -> None:
         self.writer.writerow([
-            decision["declaration_id"],
-            decision["decision"],
-            decision["score"],  # a number: written as one, never neutralised as text
-            ";".join(f["rule_id"] for f in decision["findings"]),
-            ";".join(f["rule_id"] for f in decision["test_findings"]),
-            decision["ruleset_version"],
-            decision["screened_at"],
+            decision.declaration_id,
+            decision.decision,
+            decision.score,  # a number: written as one, never neutralised as text
+            ";".join(decision.rule_ids),
+            ";".join(decision.test_rule_ids),
+            decision.ruleset_version,
+            decision.screened_at,
         ])  # fmt: skip
 
 
@@ -79,7 +80,7 @@ def _short(value: Any) -> str:
     return terminal_text(value)
 
 
-def decision_table(decisions: list[dict[str, Any]]) -> Table:
+def decision_table(decisions: list[Decision]) -> Table:
     from rich.table import Table
     from rich.text import Text
 
@@ -89,26 +90,26 @@ def decision_table(decisions: list[dict[str, Any]]) -> Table:
     table.add_column("Score", justify="right")
     table.add_column("Findings (rule, line, evidence)", ratio=1)
     for decision in decisions:
-        verdict = Text(decision["decision"].upper(), style=STYLES[decision["decision"]])
+        verdict = Text(decision.decision.upper(), style=STYLES[decision.decision])
         # Text cells: declared values are data, never rich markup
-        ident = Text(terminal_text(decision["declaration_id"]))
-        table.add_row(ident, verdict, number_text(decision["score"]), _findings(decision))
+        ident = Text(terminal_text(decision.declaration_id))
+        table.add_row(ident, verdict, number_text(decision.score), _findings(decision))
     return table
 
 
-def _findings(decision: dict[str, Any]) -> Text:
+def _findings(decision: Decision) -> Text:
     from rich.text import Text
 
     text = Text()
-    groups = (("", decision["findings"]), ("[test] ", decision["test_findings"]))
+    groups = (("", decision.findings), ("[test] ", decision.test_findings))
     for prefix, findings in groups:
         for finding in findings:
-            line = f" line {finding['item_line']}" if finding["item_line"] is not None else ""
-            style = STYLES.get(finding["action"], "") if not prefix else "dim"
-            text.append(f"{prefix}{terminal_text(finding['rule_id'])}", style=style)
-            title = terminal_text(finding["title"])
-            text.append(f" ({finding['action']}, +{number_text(finding['score'])}){line}: {title}\n")
-            text.append(evidence_text(finding["evidence"]) + "\n", style="dim")
+            line = f" line {finding.item_line}" if finding.item_line is not None else ""
+            style = STYLES.get(finding.action, "") if not prefix else "dim"
+            text.append(f"{prefix}{terminal_text(finding.rule_id)}", style=style)
+            title = terminal_text(finding.title)
+            text.append(f" ({finding.action}, +{number_text(finding.score)}){line}: {title}\n")
+            text.append(evidence_text(finding.evidence) + "\n", style="dim")
     return text if text.plain else Text("no findings", style="dim")
 
 
@@ -119,7 +120,7 @@ def stdout_console() -> Console:
     return Console(file=sys.stdout, highlight=False, width=None if sys.stdout.isatty() else 160)
 
 
-def print_table(console: Console, decisions: list[dict[str, Any]]) -> None:
+def print_table(console: Console, decisions: list[Decision]) -> None:
     if decisions:
         console.print(decision_table(decisions))
 
@@ -147,15 +148,15 @@ class TableStream:
 
     def __init__(self, console: Console, releases: bool, pause: Any = None) -> None:
         self.console, self.releases, self.pause = console, releases, pause
-        self.block: list[dict[str, Any]] = []
+        self.block: list[Decision] = []
         self.seen = self.shown = self.left_out = 0
-        self.lone: dict[str, Any] | None = None  # a first release, shown if it stays alone
+        self.lone: Decision | None = None  # a first release, shown if it stays alone
         self.started = 0.0
         self.widths = [len("Declaration"), len("Decision"), len("Score")]
 
-    def add(self, decision: dict[str, Any]) -> None:
+    def add(self, decision: Decision) -> None:
         self.seen += 1
-        if decision["decision"] == "release" and not self.releases:
+        if decision.decision == "release" and not self.releases:
             self.left_out += 1
             self.lone = decision if self.seen == 1 else None
         else:
@@ -167,7 +168,7 @@ class TableStream:
 
     def flush(self) -> None:
         if self.block:
-            self.block.sort(key=lambda d: ORDER[d["decision"]])  # stable: input order within a verdict
+            self.block.sort(key=lambda d: ORDER[d.decision])  # stable: input order within a verdict
             table = decision_table(self.block)
             # the blocks line up as one table: columns as wide as the widest so far
             self.widths = [max([w, *map(_width, table.columns[n].cells)]) for n, w in enumerate(self.widths)]

@@ -16,10 +16,9 @@ from typing import TYPE_CHECKING, Any
 import orjson
 import polars as pl
 
-from ..engine.evaluation import Finding
+from ..contract.decision import Decision, Finding
 from ..entities.compiled import CompiledRegistry
 from ..entities.registry import RegistryIndex
-from ..store.records import WITHOUT_REGISTRY
 from .enrich import Entities, SetFacts, enrich_set
 from .evaluate import SetFindings, evaluate_set
 from .frames import DECISION_SCHEMA, FINDING_SCHEMA, DeclarationSet, ScreenedSet
@@ -30,10 +29,11 @@ if TYPE_CHECKING:
 
 @dataclass
 class CoreResult:
-    """A screened set, and each declaration's decision as the contract's JSON object."""
+    """A screened set, and each declaration's decision (`Decision.as_dict`: the contract's
+    JSON object)."""
 
     screened: ScreenedSet
-    decisions: list[dict[str, Any]]
+    decisions: list[Decision]
     facts: SetFacts
     # per declaration: the registry's "name (company id)" of each party it knows
     registered: list[dict[str, str]] = field(default_factory=list)
@@ -63,21 +63,19 @@ def screen_set(
     verdicts = _decide(screener, found)
     stamp = at.isoformat().replace("+00:00", "Z")
     ids = declarations.headers["declaration_id"].to_list()
-    bodies = []
-    for number, declaration_id in enumerate(ids):
-        decision, score = verdicts[number]
-        body = {
-            "declaration_id": declaration_id,
-            "decision": decision,
-            "score": score,
-            "findings": [f.as_dict() for f in found.active[number]],
-            "test_findings": [f.as_dict() for f in found.tests[number]],
-            "ruleset_version": screener.version,
-            "screened_at": stamp,
-        }
-        if screener.without_registry:
-            body[WITHOUT_REGISTRY] = True  # optional field: only when it is so
-        bodies.append(body)
+    bodies = [
+        Decision(
+            declaration_id,
+            decision,
+            score,
+            tuple(found.active[number]),
+            tuple(found.tests[number]),
+            screener.version,
+            stamp,
+            screener.without_registry,
+        )  # fmt: skip
+        for number, (declaration_id, (decision, score)) in enumerate(zip(ids, verdicts, strict=True))
+    ]
     screened = ScreenedSet(
         declarations, _decision_frame(ids, verdicts), _finding_frame(found), facts.facts, screener.version, at,
         screener.without_registry,

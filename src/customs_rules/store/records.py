@@ -16,6 +16,7 @@ from typing import Any
 import polars as pl
 from sqlmodel import Session, func, select
 
+from ..contract.decision import Decision
 from ..screening.frames import ScreenedSet
 from . import bulk
 from .content import complete, content_hashes
@@ -205,9 +206,9 @@ def _naive(at: dt.datetime) -> dt.datetime:
     return at if at.tzinfo is None else at.astimezone(dt.UTC).replace(tzinfo=None)
 
 
-def without_registry(decision: dict[str, Any]) -> bool:
-    """Whether a decision (the contract's dict) was screened without a registry."""
-    return bool(decision.get(WITHOUT_REGISTRY))
+def without_registry(decision: Decision) -> bool:
+    """Whether a decision was screened without a registry."""
+    return decision.without_registry
 
 
 def registry_version(session: Session) -> int:

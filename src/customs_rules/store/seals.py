@@ -20,11 +20,12 @@ from typing import Any
 import orjson
 import polars as pl
 
+from ..contract.decision import WITHOUT_REGISTRY
+
 SEAL = "5:"  # every column of the decision row and its facts' signatures (migration 0008)
 SEAL_V4 = "4:"  # every column of the decision row, the registry mark too, facts as one value
 SEAL_V3 = "3:"  # every column but the registry mark (added by migration 0006)
 SEAL_V2 = "2:"  # findings, facts and content, not the decision's other columns
-WITHOUT_REGISTRY = "screened_without_registry"
 TIME = "%Y-%m-%dT%H:%M:%S%.6f"  # UTC, without a zone: every database hands it back so
 
 # (column, type): what a seal covers of the decision row, keyed by `key`

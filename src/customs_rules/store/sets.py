@@ -15,17 +15,16 @@ import polars as pl
 from ..contract.errors import Location, StorageError
 from ..io.safe_text import finite_json
 from ..screening.frames import DECISION_SCHEMA, FINDING_SCHEMA, DeclarationSet, ScreenedSet
-from .seals import WITHOUT_REGISTRY
 
 
 def screened_sets(screenings: Sequence[Any]) -> list[tuple[ScreenedSet, list[int]]]:
-    """The screenings (each with `.declaration`, `.decision`, the contract's dict, and
+    """The screenings (each with `.declaration`, `.decision`, a `contract.decision.Decision`, and
     `.facts`, one dict per item) as sets of those screened alike (rule set, time and
     registry mark: one set in practice), each with the screenings' places in the list."""
     groups: dict[tuple[str, str, bool], list[int]] = {}
     for place, screening in enumerate(screenings):
         d = screening.decision
-        groups.setdefault((d["ruleset_version"], d["screened_at"], bool(d.get(WITHOUT_REGISTRY))), []).append(place)
+        groups.setdefault((d.ruleset_version, d.screened_at, d.without_registry), []).append(place)
     return [(_screened_set([screenings[p] for p in places], *key), places) for key, places in groups.items()]
 
 
@@ -33,17 +32,17 @@ def _screened_set(screenings: list[Any], version: str, at: str, without: bool) -
     locations = [s.location if isinstance(s.location, Location) else Location() for s in screenings]
     declarations = DeclarationSet.from_declarations([s.declaration for s in screenings], locations)
     decisions = pl.DataFrame(
-        [{"decl": n, "declaration_id": s.decision["declaration_id"], "decision": s.decision["decision"],
-          "score": s.decision["score"]} for n, s in enumerate(screenings)],
+        [{"decl": n, "declaration_id": s.decision.declaration_id, "decision": s.decision.decision,
+          "score": s.decision.score} for n, s in enumerate(screenings)],
         schema=DECISION_SCHEMA,
     )  # fmt: skip
     findings = pl.DataFrame(
         [
-            {"decl": n, **{k: f[k] for k in ("rule_id", "title", "action", "score", "item_line")},
-             "is_test": is_test, "evidence": json_text(f["evidence"]), "rank": rank}
+            {"decl": n, "rule_id": f.rule_id, "title": f.title, "action": f.action, "score": f.score,
+             "item_line": f.item_line, "is_test": is_test, "evidence": json_text(f.evidence), "rank": rank}
             for n, s in enumerate(screenings)
-            for is_test, key in ((False, "findings"), (True, "test_findings"))
-            for rank, f in enumerate(s.decision[key])
+            for is_test, found in ((False, s.decision.findings), (True, s.decision.test_findings))
+            for rank, f in enumerate(found)
         ],
         schema=FINDING_SCHEMA,
     )  # fmt: skip

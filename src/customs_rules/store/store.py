@@ -37,7 +37,6 @@ from .connect import (
 )
 from .records import Prepared, Stored, prepare, record, without_registry
 from .registry_store import RegistryStore
-from .seals import WITHOUT_REGISTRY
 from .sets import json_text as _json_text
 from .sets import screened_sets
 from .tables import DecisionRecord, OutcomeRecord, RuleSetVersion
@@ -186,7 +185,7 @@ class Store(RegistryStore):
         self, screenings: Iterable[Any], kind: str = "screen", officer: str | None = None, force: bool = False
     ) -> list[int | None]:
         """Store screened declarations one at a time (each with `.declaration`, `.decision`,
-        the contract's dict, and `.facts`) through `record_sets`, in one transaction.
+        a `contract.decision.Decision`, and `.facts`) through `record_sets`, in one transaction.
         Returns each one's new decision id (None: already stored)."""
         batch = list(screenings)
         groups = screened_sets(batch)
@@ -235,7 +234,7 @@ class Store(RegistryStore):
             earlier = stored_by_another(session)
             if earlier is not None:
                 return earlier
-            _ensure_ruleset(session, screening.decision["ruleset_version"], ruleset, officer)
+            _ensure_ruleset(session, screening.decision.ruleset_version, ruleset, officer)
             (stored,) = record(session, prepared, "submit", officer, method=self.bulk_method).decisions
             if stored is None:
                 later = stored_by_another(session)
@@ -395,14 +394,14 @@ def decision_entry(screening: Any, decision_pk: int, sealed: str, kind: str, off
         "digest": sealed,
         "decision_id": decision_pk,
         "kind": kind,
-        "decision": d["decision"],
-        "score": d["score"],
-        "rules": [f["rule_id"] for f in d["findings"]],
-        "ruleset_version": d["ruleset_version"],
+        "decision": d.decision,
+        "score": d.score,
+        "rules": d.rule_ids,
+        "ruleset_version": d.ruleset_version,
     }
-    if d.get(WITHOUT_REGISTRY):
+    if d.without_registry:
         details["registry"] = "none"
-    return audit.Entry(officer or "system", "decision", d["declaration_id"], details)
+    return audit.Entry(officer or "system", "decision", d.declaration_id, details)
 
 
 def _is_unique_violation(exc: IntegrityError) -> bool:

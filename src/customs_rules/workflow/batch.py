@@ -22,6 +22,7 @@ from typing import Any, TextIO
 
 import polars as pl
 
+from ..contract.decision import Decision
 from ..contract.errors import StorageError
 from ..contract.registry_rows import WatchlistRecord
 from ..entities.registry import RegistryIndex
@@ -58,13 +59,13 @@ CHUNK_LINES = 5_000
 @dataclass
 class Screened:
     """What a worker makes of a chunk's declarations, in the set's order: each decision
-    as one line of JSON (`--format json`), as the contract's JSON object when the outputs
+    as one line of JSON (`--format json`), as a `Decision` when the outputs
     need one (else None: the parent then never unpickles them), its summary row (report,
     counts), a digest of its content (one id, two contents is flagged), and the set
     prepared for storing (its declarations travel apart: this process has them)."""
 
     texts: list[str]
-    decisions: list[dict[str, Any]] | None
+    decisions: list[Decision] | None
     rows: list[dict[str, Any]]
     digests: list[bytes]
     prepared: Any = None  # store.records.Prepared, or None when nothing is stored
@@ -81,10 +82,10 @@ class Wanted:
 @dataclass(slots=True)
 class Outcome:
     """What became of one record: a decision (`row`, its summary, is set; `text`, its
-    JSON line; `decision` the dict when asked for), or a rejection."""
+    JSON line; `decision` the `Decision` when asked for), or a rejection."""
 
     lines: int
-    decision: dict[str, Any] | None = None
+    decision: Decision | None = None
     row: dict[str, Any] | None = None
     rejected: Rejected | None = None
     digest: bytes = b""
@@ -191,7 +192,7 @@ class Worker:
             prepared = dataclasses.replace(prepared, screened=slim)
         else:
             hashes = content_hashes(declarations.headers, declarations.items)
-        texts = [json_line(decision) for decision in found.decisions]
+        texts = [json_line(decision.as_dict()) for decision in found.decisions]
         decisions = found.decisions if wanted.decisions else None
         return Screened(texts, decisions, rows, [bytes.fromhex(h[:32]) for h in hashes], prepared)
 
@@ -213,7 +214,7 @@ def collected_once() -> Iterator[None]:
 
 
 def summary_rows(
-    decisions: list[dict[str, Any]], registered: list[dict[str, str]], declarations: DeclarationSet
+    decisions: list[Decision], registered: list[dict[str, str]], declarations: DeclarationSet
 ) -> list[dict[str, Any]]:
     """Per declaration, the summary the HTML report, `--out` and the counts use; a party
     the registry knows is named as "registered name (company id)" (two companies may
@@ -222,8 +223,8 @@ def summary_rows(
     rows = []
     for decision, known, (date, exporter, consignee, destination) in zip(decisions, registered, heads, strict=True):
         rows.append({
-            "declaration_id": decision["declaration_id"], "date": date.isoformat(), "decision": decision["decision"],
-            "score": decision["score"], "rule_ids": [f["rule_id"] for f in decision["findings"]],
+            "declaration_id": decision.declaration_id, "date": date.isoformat(), "decision": decision.decision,
+            "score": decision.score, "rule_ids": decision.rule_ids,
             "exporter": known.get("exporter", exporter), "consignee": known.get("consignee", consignee),
             "destination_country": destination,
         })  # fmt: skip

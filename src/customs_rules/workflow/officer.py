@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
+from ..contract.decision import Decision
 from ..contract.errors import StorageError
 from ..contract.input_text import given_text
 from ..contract.models import Declaration
@@ -199,8 +200,8 @@ def _rescreen_all(
             raise _stopped(exc, report.screened, len(rows), chunk[0][0]) from None
         for (row, old_id, old), decision, new in zip(chunk, found.decisions, stored.decisions, strict=True):
             report.screened += 1
-            report.changed += decision["decision"] != old
-            if LEVELS[decision["decision"]] > LEVELS[old]:
+            report.changed += decision.decision != old
+            if LEVELS[decision.decision] > LEVELS[old]:
                 report.stricter.append(_stricter(row, old_id, old, new[0] if new else None, decision))
         if progress is not None:
             progress(len(chunk))
@@ -216,15 +217,15 @@ def _stopped(exc: StorageError, stored: int, total: int, first: Any) -> StorageE
     )
 
 
-def _stricter(row: Any, old_id: int, old: str, new_id: int | None, d: dict[str, Any]) -> dict[str, Any]:
+def _stricter(row: Any, old_id: int, old: str, new_id: int | None, d: Decision) -> dict[str, Any]:
     return {
         "declaration_id": row.declaration_id,
         "revision": row.revision,
         "exporter": row.exporter_name,
         "was": old,
         "was_reference": f"#{old_id}",
-        "now": d["decision"],
+        "now": d.decision,
         "reference": f"#{new_id}",
-        "score": d["score"],
-        "rule_ids": [f["rule_id"] for f in d["findings"]],
+        "score": d.score,
+        "rule_ids": d.rule_ids,
     }

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..contract.decision import WITHOUT_REGISTRY, Decision
 from ..contract.errors import InputError, RegistryMissingError, StorageError
 from ..contract.models import Declaration
 from ..contract.registry_rows import CompanyRecord, PersonRecord, WatchlistRecord
@@ -37,7 +38,6 @@ from ..rules.model import RulePack
 from ..rules.policy import Policy, policy_from
 from ..runtime import gc_paused
 from ..store import Store
-from ..store.store import WITHOUT_REGISTRY  # the mark on a decision screened with --no-registry
 
 STORE_CHUNK = 500
 
@@ -53,10 +53,10 @@ def default_rules_dir() -> Path:
 
 @dataclass
 class Screening:
-    """One screened declaration: its decision (the contract's JSON object) and its facts."""
+    """One screened declaration: its decision and its facts."""
 
     declaration: Declaration
-    decision: dict[str, Any]
+    decision: Decision
     facts: list[dict[str, Any]]
     location: Any = None
     # the registry's name and id of each party it knows ("exporter", "consignee"): the
@@ -112,17 +112,9 @@ class Screener:
         result = self.evaluator.evaluate(enriched, at)
         counting = [(f.rule_id, f.action, f.score) for f in result.findings]
         decision, score = self.policy.decide(counting)
-        body = {
-            "declaration_id": decl.declaration_id,
-            "decision": decision,
-            "score": score,
-            "findings": [f.as_dict() for f in result.findings],
-            "test_findings": [f.as_dict() for f in result.test_findings],
-            "ruleset_version": self.version,
-            "screened_at": at.isoformat().replace("+00:00", "Z"),
-        }
-        if self.without_registry:
-            body[WITHOUT_REGISTRY] = True  # optional field: only when it is so
+        stamp = at.isoformat().replace("+00:00", "Z")
+        body = Decision(decl.declaration_id, decision, score, tuple(result.findings), tuple(result.test_findings),
+                        self.version, stamp, self.without_registry)  # fmt: skip
         known = enriched.details[0] if enriched.details else {}
         registered = {
             role: f"{found['registered_name']} ({found['company_id']})"
