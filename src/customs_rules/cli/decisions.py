@@ -4,6 +4,7 @@ and how often each rule found and was confirmed."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 import click
@@ -43,13 +44,7 @@ def decisions() -> None:
 def decisions_list(ctx: click.Context, fmt: str, **filters: Any) -> None:
     """List decisions, newest first. Dates are whole days (UTC for the screening day),
     both ends included."""
-    for kind in PERIODS:
-        check_period(kind, filters[f"{kind}_since"], filters[f"{kind}_until"])
-    store = open_store(ctx)
-    try:
-        rows = store.decisions(**filters)
-    finally:
-        store.close()
+    rows = _read_in_periods(ctx, filters, lambda store: store.decisions(**filters))
     columns = ["reference", "declaration_id", "revision", "decision", "score", "rule_ids", "exporter",
                "consignee", "destination_country", "kind", "screened_without_registry", "officer",
                "screened_at"]  # fmt: skip
@@ -141,18 +136,23 @@ def stats_rules(ctx: click.Context, fmt: str, **period: dt.date | None) -> None:
     were confirmed (seized or irregularity); and the hit rate, confirmed / with an
     outcome. The table prints the rate as a percentage with its counts, e.g. 75% (3/4);
     json and csv give the fraction and the counts."""
-    for kind in PERIODS:
-        check_period(kind, period[f"{kind}_since"], period[f"{kind}_until"])
-    store = open_store(ctx)
-    try:
-        rows = store.rule_stats(**period)
-    finally:
-        store.close()
+    rows = _read_in_periods(ctx, period, lambda store: store.rule_stats(**period))
     if fmt == "table":
         rows = [{STATS_COLUMNS[k]: v for k, v in row.items()} | {STATS_COLUMNS["hit_rate"]: _rate(row)} for row in rows]
         print_rows(rows, list(STATS_COLUMNS.values()), fmt, "Rule hit rates")
     else:
         print_rows(rows, list(STATS_COLUMNS), fmt, "Rule hit rates")
+
+
+def _read_in_periods(ctx: click.Context, filters: dict[str, Any], read: Callable[[Any], Any]) -> Any:
+    """What `read` reads from the store, once each period's bounds in `filters` are checked."""
+    for kind in PERIODS:
+        check_period(kind, filters[f"{kind}_since"], filters[f"{kind}_until"])
+    store = open_store(ctx)
+    try:
+        return read(store)
+    finally:
+        store.close()
 
 
 def _rate(row: dict[str, Any]) -> str:
