@@ -61,7 +61,6 @@ class CompiledRegistry:
         self._spellings: dict[int, list[tuple[int, str, str]]] | None = None
         self._records: dict[str, CompanyRecord] = {}
         self._exact_index: dict[str, list[tuple[int, str, str]]] | None = None
-        self._key_at: dict[str, int] | None = None
         # stored ids need not run 1..n (a database loaded before migration 0007)
         self._company_at = {pk: n for n, pk in enumerate(self.companies["pk"].to_list())}
         self._person_at = {pk: n for n, pk in enumerate(self.people["pk"].to_list())}
@@ -122,9 +121,11 @@ class CompiledRegistry:
         return found
 
     def positions(self) -> dict[str, int]:
-        """Each company key's row in `companies` (keys are unique: a load refuses a repeated id)."""
+        """Each company key's row in `companies` (a load refuses a repeated id; the first row wins)."""
         if self._position is None:
-            self._position = {key: n for n, key in enumerate(self._keys)}
+            self._position = {}
+            for n, key in enumerate(self._keys):
+                self._position.setdefault(key, n)
         return self._position
 
     def companies_of(self, keys: Sequence[str | None]) -> pl.DataFrame:
@@ -193,11 +194,7 @@ class CompiledRegistry:
     def record(self, key: str) -> CompanyRecord:
         """The company of this key as a record (for evidence and the reference's helpers)."""
         if key not in self._records:
-            if self._key_at is None:
-                self._key_at = {}
-                for position, company_key in enumerate(self._keys):
-                    self._key_at.setdefault(company_key, position)
-            row = self.companies.row(self._key_at[key], named=True)
+            row = self.companies.row(self.positions()[key], named=True)
             fields = {name: row[name] for name in CompanyRecord.model_fields}
             fields["activity_codes"] = split_list(row["activity_codes"])
             fields["aliases"] = split_list(row["aliases"])
