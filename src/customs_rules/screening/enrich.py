@@ -261,11 +261,6 @@ def _pair_depth(items: pl.DataFrame, entities: Entities) -> pl.DataFrame:
     )
 
 
-def _dtype(name: str) -> Any:
-    kind = FIELDS[name].type.value
-    return {"bool": pl.Boolean, "number": pl.Float64, "country_list": pl.List(pl.String)}.get(kind, pl.String)
-
-
 def _header_facts(headers: pl.DataFrame, items: pl.DataFrame, entities: Entities) -> pl.DataFrame:
     totals = items.group_by("decl").agg(pl.len().alias("count"), pl.col("value").drop_nulls().alias("values"))
     totals = totals.select("decl", "count", total=pl.col("values").map_elements(math.fsum, return_dtype=pl.Float64))

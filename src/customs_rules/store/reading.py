@@ -15,7 +15,6 @@ from .content import HEADER_COLUMNS, ITEM_COLUMNS, canonical
 from .signatures import facts_of
 from .tables import DecisionItem, DecisionRecord, DeclarationRecord, FactSignature, ItemRecord
 
-CHUNK = 5_000  # declarations read back at once (a rescreen's chunk)
 SOURCE = "the database"  # where a declaration read back was read, for messages
 
 

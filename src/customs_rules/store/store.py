@@ -333,17 +333,6 @@ class Store(RegistryStore):
         with self.reading() as session:
             return readback.declaration_set(session, pks)
 
-    def declaration_sets(
-        self, since: dt.date | None = None, until: dt.date | None = None, size: int = readback.CHUNK
-    ) -> Iterator[tuple[DeclarationSet, list[tuple[Any, int, str]]]]:
-        """The newest revision of each declaration dated within since..until, in sets of
-        `size` read back whole, each with its `latest_declarations` rows (the row, its
-        newest decision's id and verdict): what a rescreen screens."""
-        rows = self.latest_declarations(since, until)
-        for start in range(0, len(rows), size):
-            chunk = rows[start : start + size]
-            yield self.declaration_set([row.id for row, _, _ in chunk]), chunk
-
     def append_audit(self, entries: Iterable[audit.Entry]) -> None:
         self.write(lambda session: audit.append(session, entries))
 
