@@ -410,3 +410,32 @@ def test_the_four_eyes_error_is_the_library_s_too(tmp_path: Path) -> None:
         assert store.active_pack() is not None
     finally:
         store.close()
+
+
+def test_an_approval_and_a_rejection_racing_on_one_pack_do_not_both_pass(db_url: str, tmp_path: Path) -> None:
+    assert publish(db_url, candidate(tmp_path)).exit_code == 0
+    barrier = threading.Barrier(2)
+    results: list[Any] = []
+
+    def step(kind: str) -> None:
+        store = Store(db_url)
+        try:
+            barrier.wait()
+            done = store.approve_pack("1", "kz-007")[0] if kind == "approve" else store.reject_pack("1", "kz-008")
+            results.append(done.status)
+        except PackError as exc:
+            results.append(str(exc))
+        finally:
+            store.close()
+
+    threads = [threading.Thread(target=step, args=(kind,)) for kind in ("approve", "reject")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    statuses = [r for r in results if r in ("active", "rejected")]
+    assert len(statuses) == 1, results
+    (refusal,) = [r for r in results if r not in statuses]
+    assert refusal.startswith("cannot ")
+    assert [r["status"] for r in history(db_url)] == statuses
+    assert cli(db_url, "audit", "verify").exit_code == 0

@@ -139,10 +139,9 @@ def rules_history(ctx: click.Context, everything: bool, fmt: str) -> None:
         used = store.unpublished_versions() if everything else []
     finally:
         store.close()
-    from ..store.pack_rows import iso
+    from ..store.pack_rows import used_row
 
-    rows += [dict.fromkeys(rows[0] if rows else HISTORY) | {"version": v, "status": "used", "proposed_at": iso(at)}
-             for v, at in used]  # fmt: skip
+    rows += [used_row(v, at) for v, at in used]
     if fmt == "table":
         rows = [_shown(row) for row in rows]
     elif fmt == "csv":

@@ -85,6 +85,12 @@ class PackVersion:
         }  # fmt: skip
 
 
+def used_row(version: str, first_stored: dt.datetime) -> dict[str, Any]:
+    """A rule set decisions used that was never published, as a history row."""
+    keys = PackVersion(0, "", "", "", first_stored).as_dict()
+    return dict.fromkeys(keys) | {"version": version, "status": "used", "proposed_at": iso(first_stored)}
+
+
 def iso(at: dt.datetime | None) -> str | None:
     return None if at is None else utc(at).isoformat() + "Z"
 

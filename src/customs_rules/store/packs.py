@@ -2,10 +2,11 @@
 eyes: another officer) into the one active pack, reject or withdraw it, and read the
 history and the active pack back. `pack_rows` holds the table and the seals.
 
-Each step is one transaction with its audit entry. An approval takes a PostgreSQL
-advisory lock (SQLite's BEGIN IMMEDIATE serialises writers anyway) and re-reads the
-pack inside it, so two approvals racing leave exactly one active pack; the partial
-unique index on the `active` status holds it even against a writer that skips the lock.
+Each step is one transaction with its audit entry. Steps take a PostgreSQL advisory
+lock (SQLite's BEGIN IMMEDIATE serialises writers anyway) and re-read the pack inside
+it, so two approvals racing leave exactly one active pack, and an approval and a
+rejection of one pack cannot both pass; the partial unique index on the `active` status
+holds the one active pack even against a writer that skips the lock.
 """
 
 from __future__ import annotations
@@ -67,6 +68,7 @@ class PackStore:
         active (PackError)."""
 
         def work(session: Session) -> PackVersion:
+            _one_step_at_a_time(session)
             for row in session.exec(select(RulePackRow).where(RulePackRow.version == version)):
                 if row.status in (PROPOSED, ACTIVE):
                     what = "the active pack" if row.status == ACTIVE else f"proposed by {row.proposed_by}"
@@ -95,8 +97,7 @@ class PackStore:
         refused unless the pack still holds that version (the one that was checked)."""
 
         def work(session: Session) -> tuple[PackVersion, int | None]:
-            if session.get_bind().dialect.name == "postgresql":
-                session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PACK_LOCK_KEY})
+            _one_step_at_a_time(session)
             row = _proposed(session, ref, "approve")
             if version is not None and row.version != version:
                 raise PackError(f"#{row.id} no longer holds {version}: nothing was changed", HISTORY_HINT)
@@ -128,6 +129,7 @@ class PackStore:
         (`withdrawn`): it can no longer be approved."""
 
         def work(session: Session) -> PackVersion:
+            _one_step_at_a_time(session)
             row = _proposed(session, ref, "reject")
             row.status = WITHDRAWN if same_officer(row.proposed_by, officer) else REJECTED
             row.decided_by, row.decided_at, row.decision_note = officer, _now(), note
@@ -196,6 +198,14 @@ def same_officer(one: str, other: str) -> bool:
         return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
 
     return key(one) == key(other)
+
+
+def _one_step_at_a_time(session: Session) -> None:
+    """Publish, approve and reject one at a time, each reading the packs' rows after the
+    step before it committed: PostgreSQL's advisory lock (SQLite's BEGIN IMMEDIATE has
+    already taken its one write lock). Taken before the audit log's lock, always."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PACK_LOCK_KEY})
 
 
 def _now() -> dt.datetime:
