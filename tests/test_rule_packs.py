@@ -193,6 +193,9 @@ def test_a_broken_pack_is_refused_whole_with_every_error(db_url: str, tmp_path: 
     assert "candidate/dual-use/chpl.yaml:" in refused.stderr and "field action: action must be one of" in refused.stderr
     assert "candidate/drones/drones.yaml:" in refused.stderr and "dronez" in refused.stderr
     assert history(db_url) == [] and audit_actions(db_url) == []  # nothing stored
+    empty = cli(db_url, "rules", "history", "--format", "csv")
+    assert empty.stdout == "pack,version,status,proposed_by,proposed_at,decided_by,decided_at,note,backtest\n"
+    assert empty.stderr == "no rule pack was published on this database: commands use the bundled pack\n"
 
 
 def test_a_pack_whose_examples_fail_is_refused(db_url: str, tmp_path: Path) -> None:

@@ -147,6 +147,8 @@ def rules_history(ctx: click.Context, everything: bool, fmt: str) -> None:
     elif fmt == "csv":
         rows = [row | {"backtest": None if row["backtest"] is None else json_text(row["backtest"])} for row in rows]
     print_rows(rows, HISTORY, fmt, "Rule packs")
+    if not rows and not ctx.obj["quiet"]:
+        click.echo("no rule pack was published on this database: commands use the bundled pack", err=True)
 
 
 def _shown(row: dict[str, Any]) -> dict[str, Any]:

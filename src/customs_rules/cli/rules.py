@@ -75,8 +75,8 @@ def rules_validate(ctx: click.Context, rules_dir: Path | None) -> None:
         pack, errors = parse_pack(directory)
         errors += validate_pack(pack)
     if errors:
-        shown = directory if rules_dir is not None or what == "the bundled pack" else what
-        raise CliError(str(ErrorList(f"rule pack {shown} is invalid", errors)), EXIT_INPUT)
+        shown = what if what.startswith("the active") else f"rule pack {directory}"
+        raise CliError(str(ErrorList(f"{shown} is invalid", errors)), EXIT_INPUT)
     of = f" ({what})" if what.startswith("the active") else ""
     click.echo(f"ok: {len(pack.rules)} rules, {len(pack.reference.hs_lists)} lists, version {pack.version}{of}",
                err=True)  # fmt: skip

@@ -21,7 +21,7 @@ from ..rules.loader import load_pack
 from ..rules.model import RulePack
 from ..rules.packs import pack_from_contents, read_backtest
 from ..store import Store
-from ..store.pack_rows import PackVersion
+from ..store.pack_rows import PROPOSED, PackVersion
 from .screener import default_rules_dir
 
 REFERENCE_HINT = (
@@ -62,8 +62,8 @@ def approve(store: Store, ref: str, officer: str, note: str | None = None) -> tu
     would not load is never made active. Returns the pack, and the number of the pack it
     superseded (None when none was active)."""
     proposed = store.find_pack(ref)
-    assert proposed.contents is not None
-    pack_from_contents(proposed.contents, f"pack-{proposed.number}", proposed.version)
+    if proposed.status == PROPOSED and proposed.contents is not None:  # else the store says why it cannot be
+        pack_from_contents(proposed.contents, f"pack-{proposed.number}", proposed.version)
     note = given_text(note, "--note") if note else None
     return store.approve_pack(ref, officer, note, proposed.version)
 
