@@ -78,15 +78,17 @@ def screen(ctx: click.Context, paths: tuple[str, ...], **options: Any) -> None:
 
 def _run(store: Store, paths: list[str], quiet: bool, **options: Any) -> batch.Counts:
     from ..io.inputs import bytes_done, check_inputs
-    from ..rules.loader import load_pack
     from ..rules.policy import policy_from
     from ..workflow import batch
     from ..workflow.officer import current_officer
-    from ..workflow.screener import check_registry, default_rules_dir
+    from ..workflow.screener import check_registry, pack_in_force
 
     started = time.monotonic()
     check_inputs(paths)  # a mistyped path or a workbook: refused before anything is screened
-    pack = load_pack(options["rules_dir"] or default_rules_dir())
+    chosen = pack_in_force(store, options["rules_dir"])
+    pack = chosen.pack
+    if chosen.from_database and not quiet:
+        click.echo(f"screening with {chosen.origin}", err=True)
     # before anything is opened or screened: no registry is refused (exit 2)
     check = check_registry(store, policy_from(pack.policy_doc), options["no_registry"])
     for warning in check.warnings:

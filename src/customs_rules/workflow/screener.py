@@ -51,6 +51,30 @@ def default_rules_dir() -> Path:
     return package.parents[1] / "rules"
 
 
+@dataclass(frozen=True)
+class PackInForce:
+    """The pack a command screens with, and where it came from (for messages)."""
+
+    pack: RulePack
+    origin: str  # "rules DIR", "the active pack #3 (approved by kz-007)", "the bundled pack"
+    from_database: bool = False
+
+
+def pack_in_force(store: Store | None, rules_dir: Path | None = None) -> PackInForce:
+    """`--rules DIR` when given; else the database's active pack (published and approved:
+    `rules publish`, `rules approve`), its stored files materialised safely; else the
+    bundled pack. Every post on one database thus screens with the same rules."""
+    if rules_dir is not None:
+        return PackInForce(load_pack(rules_dir), f"rules {rules_dir}")
+    active = store.active_pack() if store is not None else None
+    if active is None or active.contents is None:
+        return PackInForce(load_pack(default_rules_dir()), "the bundled pack")
+    from ..rules.packs import pack_from_contents
+
+    pack = pack_from_contents(active.contents, f"pack-{active.number}", active.version)
+    return PackInForce(pack, f"the active pack {active.label} (approved by {active.decided_by})", True)
+
+
 @dataclass
 class Screening:
     """One screened declaration: its decision and its facts."""
@@ -90,9 +114,10 @@ class Screener:
 
     @classmethod
     def open(cls, store: Store | None, rules_dir: Path | None = None, without_registry: bool = False) -> Screener:
-        """The pack and a snapshot of the store's registry. Refused (RegistryMissingError)
+        """The pack (`--rules`, else the store's active pack, else the bundled one: see
+        `pack_in_force`) and a snapshot of the store's registry. Refused (RegistryMissingError)
         when no registry is loaded, unless `without_registry`: see `check_registry`."""
-        pack = load_pack(rules_dir or default_rules_dir())
+        pack = pack_in_force(store, rules_dir).pack
         policy = policy_from(pack.policy_doc)
         if store is None:
             if not without_registry:
