@@ -39,7 +39,9 @@ def rows(n: int = 300, days: int = 40) -> Iterator[dict[str, Any]]:
     20th row, held or not; every 30th row shares a person with its consignee."""
     for i in range(n):
         held, inspected = i % 10 == 0, i % 3 == 0 and i % 10 != 0
-        found = (["sanctions.watchlist"] if held else []) + (["valuation.low_price"] if inspected or i % 20 == 0 else [])
+        found = (["sanctions.watchlist"] if held else []) + (
+            ["valuation.low_price"] if inspected or i % 20 == 0 else []
+        )
         exporter = EVIL if i % 7 == 0 else f"Exporter {i % 30}"
         row = {
             "declaration_id": f"D{i:05d}",

@@ -43,7 +43,7 @@ def section(flagged: FlaggedList) -> str:
     total = sum(flagged.seen.values())
     cap = (
         f"The first {len(entries):,} of {total:,} by decision (holds first), then score, then input order; "
-        f"{flagged.left_out:,} more are in the results file (--out), not here."
+        f"{flagged.left_out:,} more are not listed here (--out writes every decision)."
         if flagged.left_out
         else f"All {total:,}, holds first, then by score."
     )
