@@ -16,6 +16,7 @@ from customs_rules.cli.base import main
 from customs_rules.report import flagged
 from customs_rules.report.aggregate import Aggregate, FlaggedList, Listed
 from customs_rules.report.html import write_aggregate
+from customs_rules.report.html_parts import short, text
 from customs_rules.report.svg import link_graph
 from tests.conftest import FIXTURES, load_fixture_registry
 
@@ -151,12 +152,12 @@ def test_a_name_in_a_graph_is_escaped() -> None:
     assert "<title>exporter: &lt;script&gt;alert(1)&lt;/script&gt;\\u202e</title>" in svg
 
 
-def test_a_real_run_lists_its_holds_with_party_evidence_and_link_paths(sqlite_url: str, tmp_path: Path) -> None:
-    load_fixture_registry(sqlite_url)
+def test_a_real_run_lists_its_holds_with_party_evidence_and_link_paths(db_url: str, tmp_path: Path) -> None:
+    load_fixture_registry(db_url)
     report = tmp_path / "report.html"
     inputs = [str(FIXTURES / "shipments.csv"), str(FIXTURES / "declarations" / "intermediary_chips_kg.json")]
     runner = CliRunner()
-    args = ["--db", sqlite_url, "-q", "screen", *inputs, "--format", "json", "--no-store"]
+    args = ["--db", db_url, "-q", "screen", *inputs, "--format", "json", "--no-store"]
     with_report = runner.invoke(main, [*args, "--report", str(report)], catch_exceptions=False)
     without = runner.invoke(main, args, catch_exceptions=False)
     assert with_report.exit_code == without.exit_code == 0, with_report.stderr
@@ -176,3 +177,10 @@ def test_a_real_run_lists_its_holds_with_party_evidence_and_link_paths(sqlite_ur
     assert "ТОО «Береке Инвест»" in intermediary and "founder of ←" in intermediary
     watch = html[html.index("<h3>3. WATCH-0001") :]
     assert "<dt>why listed</dt>" in watch.split("</article>")[0]
+
+
+@given(st.text(), st.integers(1, 40))
+def test_any_text_comes_out_inert(value: str, limit: int) -> None:
+    for out in (text(value), short(value, limit)):
+        assert out.isprintable() and not set(out) & set("<>\"'")
+    assert len(short(value, limit)) <= len(text(value))

@@ -25,7 +25,7 @@ import pycountry
 
 from . import flagged
 from .aggregate import DECISIONS, LIST_CAP, Aggregate, Counts, time_buckets
-from .html_parts import COLORS, OTHER, color, legend, num, page, pct, table, text
+from .html_parts import COLORS, color, legend, num, page, pct, table, text
 from .svg import bar_chart, column_chart
 
 __all__ = ["COLORS", "LIST_CAP", "Aggregate", "render", "time_buckets", "write_aggregate", "write_report"]
@@ -103,13 +103,10 @@ def by_rule(agg: Aggregate) -> list[str]:
     rules = heapq.nlargest(RULE_ROWS, agg.rules.items(), key=lambda kv: (sum(kv[1]), kv[1][0], kv[1][1]))
     actions = {rule: agg.actions.get(rule, "unknown") for rule, _ in rules}
     bars = [(rule, [(f"{actions[rule]} rule, declarations found", sum(v), color(actions[rule]))]) for rule, v in rules]
-    kinds = sorted(set(actions.values()), key=lambda a: (a not in COLORS, a))
+    kinds = ["hold", "inspect", *sorted(set(actions.values()) - {"hold", "inspect"})]
     return [
         f"<h2>Rules that found ({len(agg.rules):,} rules)</h2>",
-        legend(
-            [(f"{a} rule", color(a) if a in COLORS else OTHER) for a in kinds] or [("hold rule", COLORS["hold"])],
-            "bar colour = the rule's own action:",
-        ),  # fmt: skip
+        legend([(f"{a} rule", color(a)) for a in kinds], "bar colour = the rule's own action:"),
         bar_chart(bars[:TOP], "Declarations each rule found, coloured by the rule's action", "No rule found anything."),
         table(
             ["Rule", "Action", "Declarations", "Held", "Inspected", "Released"],
