@@ -164,7 +164,9 @@ def _screening(store: Store, pack: Any, at: dt.datetime, options: dict[str, Any]
     without = options["no_registry"]
     empty = RegistryIndex([], [], [])
     # the decisions as dicts only for the outputs that read them (JSON Lines come as text)
-    wanted = batch.Wanted(not options["no_store"], options["fmt"] != "json" or bool(options["out"]))
+    wanted = batch.Wanted(
+        not options["no_store"], options["fmt"] != "json" or bool(options["out"]), bool(options["report"])
+    )
     if options["cluster"]:
         from ..workflow.cluster import Compiled, cluster_screening
 
@@ -247,7 +249,7 @@ class _Sinks:
         if self.results is not None:
             self.results.write(self._decision(outcome))
         if self.report is not None:
-            self.report.add(outcome.row)
+            self.report.add(outcome.row, outcome.text)
 
     @staticmethod
     def _decision(outcome: batch.Outcome) -> Decision:
@@ -259,13 +261,13 @@ class _Sinks:
             self.table.close()
         self.out.flush()
         if self.report is not None and self.report_path is not None:
-            from ..report.html import write_report
+            from ..report.html import write_aggregate
 
             meta = {"title": "Screening report", "inputs": paths, "screened_at": at.isoformat().replace("+00:00", "Z"),
                     "ruleset_version": version, "lines": counts.lines, "screened_lines": counts.screened_lines,
                     "rejected_lines": counts.rejected_lines, "screened": counts.declarations,
                     "rejected": counts.rejected}  # fmt: skip
-            write_report(self.report_path, self.report.rows(), meta)
+            write_aggregate(self.report_path, self.report.aggregate, meta)
 
     def _say(self, line: str) -> None:
         """A line on stderr; above the progress bar while it runs, so neither garbles the other."""

@@ -38,6 +38,21 @@ class CoreResult:
     # per declaration: the registry's "name (company id)" of each party it knows
     registered: list[dict[str, str]] = field(default_factory=list)
 
+    def party_evidence(self, decl: int) -> dict[str, dict[str, Any]]:
+        """Per role, what the registry and the watchlist said of one declaration's party:
+        as declared (name, id, country), how it was matched (method, score, why), the
+        company found, and the watchlist entry (or None). The HTML report's party evidence,
+        asked for its flagged declarations only (party rows are cached per distinct party)."""
+        entities, found = self.facts.entities, {}
+        for role in ("exporter", "consignee"):
+            p = self.facts.party_of[f"{role}_p"][decl]
+            row = entities.party_row(p)
+            declared = {"name": row["name"], "id": row["id"], "country": row["party_country"]}
+            found[role] = (
+                declared | entities.party_detail(p, "known") | {"watchlist": entities.party_detail(p, "watchlisted")}
+            )
+        return found
+
     def item_facts(self) -> list[list[dict[str, Any]]]:
         """Per declaration, the facts of its items, as the reference lists them."""
         found: list[list[dict[str, Any]]] = [[] for _ in range(len(self.decisions))]

@@ -18,7 +18,7 @@ import gc
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import polars as pl
 
@@ -33,6 +33,9 @@ from ..runtime import gc_paused
 from ..screening.frames import DeclarationSet
 from .batch_counts import Counts
 from .batch_pool import abandon, default_workers, spawn_pool
+
+if TYPE_CHECKING:
+    from ..screening.core import CoreResult
 
 __all__ = [
     "CHUNK_LINES",
@@ -77,6 +80,7 @@ class Wanted:
 
     keep: bool = False  # a set prepared for storing
     decisions: bool = True  # the decisions as dicts (tables, CSV, --out)
+    report: bool = False  # the HTML report's extras in the summary rows (`summary_rows`)
 
 
 @dataclass(slots=True)
@@ -183,6 +187,8 @@ class Worker:
 
         found = screen_set(self._screener(), declarations, at, self.compiled)
         rows = summary_rows(found.decisions, found.registered, declarations)
+        if wanted.report:
+            report_extras(rows, found)
         prepared = None
         if wanted.keep:
             prepared = prepare(found.screened)
@@ -229,6 +235,16 @@ def summary_rows(
             "destination_country": destination,
         })  # fmt: skip
     return rows
+
+
+def report_extras(rows: list[dict[str, Any]], found: CoreResult) -> None:
+    """What the HTML report reads besides the summary (`found`: the core's result): each
+    rule's own action (its chart is coloured by it), and for a held or inspected
+    declaration its parties' registry match and watchlist entry (its evidence list)."""
+    for number, (row, decision) in enumerate(zip(rows, found.decisions, strict=True)):
+        row["rule_actions"] = [f.action for f in decision.findings]
+        if decision.decision != "release":
+            row["parties"] = found.party_evidence(number)
 
 
 # -- screening chunks, here or on worker processes ----------------------------------------
