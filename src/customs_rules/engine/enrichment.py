@@ -181,6 +181,18 @@ def hs_lists(item: Item, reference: ReferenceData) -> Feature:
     return Feature(item.hs_code, {"lists": detail} if detail else None)
 
 
+def description_features(description: str | None, hs_code: str, reference: ReferenceData) -> dict[str, Feature]:
+    """What the goods description names (keyword lists) and whether the code fits it
+    (`entities.goods_text`); the evidence says which words matched which list."""
+    matcher = reference.goods_text()
+    if description is None:
+        return {"item.description_lists": Feature(None), "item.description_code_mismatch": Feature(None)}
+    found = matcher.match(description)
+    lists = Feature(list(found.lists), {"lists": [h.as_dict() for h in found.hits]} if found.hits else None)
+    mismatch, detail = matcher.mismatch(description, hs_code)
+    return {"item.description_lists": lists, "item.description_code_mismatch": Feature(mismatch, detail)}
+
+
 def country_groups(country: str | None, reference: ReferenceData) -> Feature:
     groups = sorted(reference.groups_for(country))
     return Feature(country, {"groups": groups} if groups else None)
@@ -229,6 +241,7 @@ def item_features(
         "item.origin_country": country_groups(item.origin_country, reference),
         "item.net_mass_kg": Feature(item.net_mass_kg),
         "item.exporter_activity_covers": exporter_covers,
+        **description_features(item.description, item.hs_code, reference),
         "item.domestic_party_activity_covers": domestic_covers,
     }
 
