@@ -33,7 +33,10 @@ def rules_validate(rules_dir: Path | None) -> None:
     errors += validate_pack(pack)
     if errors:
         raise CliError(str(ErrorList(f"rule pack {directory} is invalid", errors)), EXIT_INPUT)
-    click.echo(f"ok: {len(pack.rules)} rules, {len(pack.reference.hs_lists)} lists, version {pack.version}", err=True)
+    counts = f"{len(pack.rules)} rules, {len(pack.reference.hs_lists)} lists"
+    if pack.reference.keyword_lists:
+        counts += f", {len(pack.reference.keyword_lists)} keyword lists"
+    click.echo(f"ok: {counts}, version {pack.version}", err=True)
 
 
 @rules.command("list")

@@ -119,6 +119,7 @@ class KeywordList:
     exclude: tuple[Term, ...] = ()
     contexts: tuple[Context, ...] = ()
     references: tuple[str, ...] = ()
+    parts: tuple[Term, ...] = ()  # "parts for <goods>": parts of the goods, which its codes hold
 
 
 @dataclass(frozen=True)
@@ -227,11 +228,11 @@ class _Index:
     stems: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
     near: dict[str, list[tuple[str, int, int]]] = field(default_factory=dict)  # deletion -> (stem, term, position)
 
-    def add(self, term_number: int, term: Term) -> None:
+    def add(self, term_number: int, term: Term, fuzzy: bool) -> None:
         for position, word in enumerate(term.words):
             table = self.stems if word.inflects else self.exact
             table.setdefault(word.stem, []).append((term_number, position))
-            if word.inflects and len(word.stem) >= TYPO_MIN:
+            if fuzzy and word.inflects and len(word.stem) >= TYPO_MIN:
                 for key in {word.stem} | _deletions(word.stem):
                     self.near.setdefault(key, []).append((word.stem, term_number, position))
 
@@ -247,11 +248,12 @@ class GoodsMatcher:
         for kl in self.lists.values():
             self.terms += [(kl.name, "term", -1, t) for t in kl.terms]
             self.terms += [(kl.name, "exclude", -1, t) for t in kl.exclude]
+            self.terms += [(kl.name, "parts", -1, t) for t in kl.parts]
             for number, context in enumerate(kl.contexts):
                 self.terms += [(kl.name, "context", number, t) for t in context.terms]
         self.index = _Index()
-        for number, (_, _, _, term) in enumerate(self.terms):
-            self.index.add(number, term)
+        for number, (_, kind, _, term) in enumerate(self.terms):
+            self.index.add(number, term, fuzzy=kind != "exclude")  # an exclusion is taken as written
         # plain dicts (a matcher may be pickled to a worker), started afresh when full
         self._words: dict[str, tuple[tuple[int, int], ...]] = {}
         self._matches: dict[str, TextMatch] = {}
@@ -343,18 +345,27 @@ class GoodsMatcher:
                     spans.append((term_number, start, end))
         excluded: dict[str, set[int]] = {}
         contexts = set()
+        parts: set[tuple[str, int, int]] = set()  # (list, start, end) of parts words
         for term_number, start, end in spans:
             name, kind, context, _ = self.terms[term_number]
             if kind == "exclude":
                 excluded.setdefault(name, set()).update(range(start, end))
             elif kind == "context":
                 contexts.add((name, context))
+            elif kind == "parts":
+                parts.add((name, start, end))
         hits: dict[tuple[str, int, int], Hit] = {}  # one per list and span: the first term that found it
         for term_number, start, end in spans:
             name, kind, _, term = self.terms[term_number]
             if kind != "term" or excluded.get(name, set()) & set(range(start, end)) or (name, start, end) in hits:
                 continue
-            attribute = (start > 0 and tokens[start - 1] in BEFORE) or (end < len(tokens) and tokens[end] in AFTER)
+            before = start > 0 and tokens[start - 1] in BEFORE
+            after = end < len(tokens) and tokens[end] in AFTER
+            # "parts for drones" (or "дрондарға арналған бөлшектер") names the goods' parts
+            of_parts = (before and any(p[0] == name and p[2] == start - 1 for p in parts)) or (
+                after and any(p[0] == name and p[1] == end + 1 for p in parts)
+            )
+            attribute = (before or after) and not of_parts
             hits[name, start, end] = Hit(name, term.text, " ".join(tokens[start:end]), attribute)
         named = tuple(sorted({h.list for h in hits.values() if not h.attribute}))
         return TextMatch(named, tuple(dict.fromkeys(hits.values())), frozenset(c for c in contexts if c[0] in named))

@@ -12,6 +12,8 @@ goods description names, and the HS codes those goods belong under.
       ru: [дрон*, квадрокоптер*, беспилотн* летательн* аппарат*]
     exclude:                           # phrases whose words do not name the goods
       en: [drone* shaped]
+    parts:                             # "parts for drones" names drones' parts (8807.30)
+      en: [part*, propeller*]
     contexts:                          # codes that fit only when the text also says...
       - codes: ["9503"]
         when: {en: [toy*], ru: [игрушк*, игрушечн*]}
@@ -27,7 +29,7 @@ from ..contract.errors import LocatedError, Location
 from ..entities.goods_text import LANGUAGES, Context, KeywordList, Term, parse_term
 from .yamlfile import line_of
 
-KEYS = {"kind", "name", "title", "source", "references", "codes", "terms", "exclude", "contexts"}
+KEYS = {"kind", "name", "title", "source", "references", "codes", "terms", "exclude", "contexts", "parts"}
 
 
 def load_keyword_list(doc: dict[str, Any], display: str) -> tuple[KeywordList | None, list[LocatedError]]:
@@ -54,12 +56,21 @@ def load_keyword_list(doc: dict[str, Any], display: str) -> tuple[KeywordList | 
     terms = _terms(doc.get("terms"), "terms", err)
     if not terms:
         err("terms", "terms: give at least one term, under a language (en, ru, kk, ru_latn)")
-    exclude = _terms(doc.get("exclude"), "exclude", err) if doc.get("exclude") is not None else ()
+    exclude = _terms(doc.get("exclude"), "exclude", err)
+    parts = _terms(doc.get("parts"), "parts", err)
     contexts = _contexts(doc.get("contexts"), err)
     if errors:
         return None, errors
     found = KeywordList(
-        str(name), str(doc.get("title") or name), str(doc["source"]), codes, terms, exclude, contexts, tuple(refs)
+        str(name),
+        str(doc.get("title") or name),
+        str(doc["source"]),
+        codes,
+        terms,
+        exclude,
+        contexts,
+        tuple(refs),
+        parts,
     )
     return found, errors
 
