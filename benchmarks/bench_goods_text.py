@@ -2,6 +2,7 @@
 """Precision and recall of the goods-description facts on a labelled set.
 
     python benchmarks/bench_goods_text.py [--data tests/data/goods_descriptions.csv] [--rules rules] [--errors]
+    python benchmarks/bench_goods_text.py --timing 200000     # CPU time of the set core's facts
 
 Each row of the set is a description, the HS code declared for it, the keyword lists the
 goods are (`lists`, `;`-separated: what a customs officer reading it would say the
@@ -16,7 +17,10 @@ shipment is, not what it is for or has inside) and whether the code disagrees wi
 - the default rule's condition (drones or microelectronics named, and a mismatch).
 
 It prints precision, recall and counts per measure and per language, the CPU time per
-description, and with `--errors` every row it gets wrong.
+description, and with `--errors` every row it gets wrong. `--timing N` instead times the
+set core's computation (`screening.descriptions.description_columns`) on N items of N
+distinct descriptions (ten goods phrases with a random model and lot number each), then
+on 1,000,000 items sharing ten descriptions.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from customs_rules.engine.enrichment import description_features  # noqa: E402
 from customs_rules.rules.loader import load_pack  # noqa: E402
+from customs_rules.screening.descriptions import description_columns  # noqa: E402
 
 RULE_LISTS = {"drones", "microelectronics"}
 
@@ -75,12 +80,48 @@ def measure(rows: list[dict[str, str]], rules: Path) -> dict[str, object]:
     return {"counts": counts, "errors": errors, "cpu": cpu}
 
 
+PHRASES = ["Quadcopter DJI Mavic", "Микросхемы интегральные", "Wheat other than seed", "Пшеница мягкая 3 класс",
+           "Processors Intel Core", "Бензин автомобильный АИ-92", "Laptop computers", "Ноутбуки Lenovo ThinkPad",
+           "Potato chips salted", "Части компьютеров"]  # fmt: skip
+
+
+def timing(count: int, rules: Path) -> None:
+    import random
+
+    import polars as pl
+
+    reference = load_pack(rules).reference
+    rng = random.Random(1)
+    schema = {"description": pl.String, "hs_code": pl.String}
+    codes = ["100199", "854231", "880622"]
+    rows = [(f"{rng.choice(PHRASES)} модель {rng.randrange(10**6)} партия {rng.randrange(10**4)}", rng.choice(codes))
+            for _ in range(count)]  # fmt: skip
+    frame = pl.DataFrame(rows, schema=schema, orient="row")
+    started = time.process_time()
+    found = description_columns(frame, reference)
+    cpu = time.process_time() - started
+    flagged = found["item.description_code_mismatch"].sum()
+    print(
+        f"{count} items, {frame.n_unique()} distinct (description, code): {cpu:.2f} s CPU "
+        f"({1e6 * cpu / count:.1f} us each), {flagged} mismatches"
+    )
+    frame = pl.DataFrame([(rng.choice(PHRASES), rng.choice(codes)) for _ in range(1_000_000)], schema=schema,
+                         orient="row")  # fmt: skip
+    started = time.process_time()
+    description_columns(frame, reference)
+    print(f"1000000 items, {frame.n_unique()} distinct: {time.process_time() - started:.2f} s CPU")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=ROOT / "tests" / "data" / "goods_descriptions.csv")
     parser.add_argument("--rules", type=Path, default=ROOT / "rules")
     parser.add_argument("--errors", action="store_true", help="list the rows the facts get wrong")
+    parser.add_argument("--timing", type=int, metavar="N", help="time the set core on N distinct descriptions")
     args = parser.parse_args()
+    if args.timing:
+        timing(args.timing, args.rules)
+        return
     rows = read(args.data)
     result = measure(rows, args.rules)
     counts: Counter[str] = result["counts"]  # type: ignore[assignment]

@@ -185,12 +185,13 @@ def description_features(description: str | None, hs_code: str, reference: Refer
     """What the goods description names (keyword lists) and whether the code fits it
     (`entities.goods_text`); the evidence says which words matched which list."""
     matcher = reference.goods_text()
-    if description is None:
-        return {"item.description_lists": Feature(None), "item.description_code_mismatch": Feature(None)}
-    found = matcher.match(description)
-    lists = Feature(list(found.lists), {"lists": [h.as_dict() for h in found.hits]} if found.hits else None)
-    mismatch, detail = matcher.mismatch(description, hs_code)
-    return {"item.description_lists": lists, "item.description_code_mismatch": Feature(mismatch, detail)}
+    lists, mismatch = matcher.values(description, hs_code)
+    hits = matcher.match(description).hits
+    detail = matcher.mismatch(description, hs_code)[1]
+    return {
+        "item.description_lists": Feature(lists, {"lists": [h.as_dict() for h in hits]} if hits else None),
+        "item.description_code_mismatch": Feature(mismatch, detail),
+    }
 
 
 def country_groups(country: str | None, reference: ReferenceData) -> Feature:

@@ -146,6 +146,9 @@ class TextMatch:
     contexts: frozenset[tuple[str, int]] = frozenset()  # (list, context number) the text says
 
 
+NOTHING = TextMatch()
+
+
 def parse_term(text: str, lang: str) -> Term:
     """`беспилотн* летательн* аппарат*` into its words; raises ValueError when empty
     or when a word normalises to nothing or to several words."""
@@ -168,17 +171,23 @@ def words_of(text: str) -> tuple[str, ...]:
 
 @lru_cache(maxsize=65536)
 def _words(text: str) -> tuple[str, ...]:
-    text = unicodedata.normalize("NFKC", text).replace("\u0451", "\u0435").replace("\u0401", "\u0415")
+    return tuple(word for chunk in text.split() for word in _chunk(chunk))
+
+
+@lru_cache(maxsize=65536)
+def _chunk(chunk: str) -> tuple[str, ...]:
+    """The words of one whitespace-free chunk (descriptions repeat their chunks)."""
+    if chunk.isascii() and chunk.isalnum():
+        return (chunk.lower(),)
+    chunk = unicodedata.normalize("NFKC", chunk).replace("\u0451", "\u0435").replace("\u0401", "\u0415")
     found: list[str] = []
-    for chunk in text.split():
-        first = len(found)
-        for piece in _HYPHENS.split(chunk):
-            for word in normalize(piece).split():
-                word = _fold(word)
-                if len(found) > first and _glued_suffix(word, found[-1]):
-                    found[-1] += word
-                else:
-                    found.append(word)
+    for piece in _HYPHENS.split(chunk):
+        for word in normalize(piece).split():
+            word = _fold(word)
+            if found and _glued_suffix(word, found[-1]):
+                found[-1] += word
+            else:
+                found.append(word)
     return tuple(found)
 
 
@@ -280,6 +289,14 @@ class GoodsMatcher:
                 fitting.append(name)
         return fitting
 
+    def values(self, description: str | None, hs_code: str) -> tuple[list[str] | None, bool | None]:
+        """The two facts' values (the lists named; the code fits none of them), without
+        their evidence; both missing when there is no description."""
+        if description is None:
+            return None, None
+        found = self.match(description)
+        return list(found.lists), bool(found.lists) and not self.fits(found, hs_code)
+
     def mismatch(self, description: str | None, hs_code: str) -> tuple[bool | None, dict[str, Any] | None]:
         """Whether the description names goods (of some list) and the code fits none of
         them, with the evidence; None (missing) when there is no description."""
@@ -333,7 +350,10 @@ class GoodsMatcher:
 
     def _match_text(self, description: str) -> TextMatch:
         tokens = words_of(description)
-        at: list[set[tuple[int, int]]] = [set(self._word(t)) for t in tokens]
+        words = [self._word(t) for t in tokens]
+        if not any(words):
+            return NOTHING  # the usual case: no word of any list
+        at: list[set[tuple[int, int]]] = [set(w) for w in words]
         spans: list[tuple[int, int, int]] = []  # (term number, start, end)
         for start in range(len(tokens)):
             for term_number, position in at[start]:

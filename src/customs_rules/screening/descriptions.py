@@ -1,6 +1,7 @@
 """The goods-description facts of a set (`item.description_lists`,
 `item.description_code_mismatch`), computed once per distinct description and code by the
-reference's own function (`enrichment.description_features`), joined back as columns."""
+matcher the reference uses (`GoodsMatcher.values`, without building evidence), joined
+back as columns; evidence is built for the findings only, by the reference's function."""
 
 from __future__ import annotations
 
@@ -16,12 +17,13 @@ def description_columns(items: pl.DataFrame, reference: ReferenceData) -> pl.Dat
     """One row per row of `items` (columns `description`, `hs_code`): the two facts."""
     keys = items.select("description", "hs_code")
     distinct = keys.unique(maintain_order=True)
+    matcher = reference.goods_text()
     lists: list[list[str] | None] = []
     mismatch: list[bool | None] = []
     for description, hs_code in distinct.iter_rows():
-        found = description_features(description, hs_code, reference)
-        lists.append(found[LISTS].value)
-        mismatch.append(found[MISMATCH].value)
+        found, disagrees = matcher.values(description, hs_code)
+        lists.append(found)
+        mismatch.append(disagrees)
     answers = distinct.with_columns(
         pl.Series(LISTS, lists, dtype=pl.List(pl.String)), pl.Series(MISMATCH, mismatch, dtype=pl.Boolean)
     )
