@@ -30,6 +30,19 @@ AT = dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.UTC)
 HS = ["8806.21", "880730", "854231", "8542 31 000 0", "901420", "848210", "100199", "720851"]
 COUNTRIES = ["KZ", "RU", "BY", "CN", "AE", "KG", "DE"]
 PROCEDURES = ["export", "import", "re-export", "transit", None]
+# goods descriptions: listed goods named (under their code or not), decoys, ordinary, none
+DESCRIPTIONS = [
+    None,
+    "Квадрокоптер DJI Mavic 3",
+    "Quadcopters with camera",
+    "Микросхемы интегральные",
+    "БПЛA-лар",
+    "Toy drone for kids",
+    "Чипсы картофельные",
+    "Аккумулятор для квадрокоптера",
+    "GPS tracker",
+    "Wheat",
+]
 
 
 @st.composite
@@ -46,7 +59,7 @@ def declarations(draw: st.DrawFn, companies: list[Any]) -> list[Declaration]:
             {"hs_code": draw(st.sampled_from(HS)), "value": draw(st.sampled_from([None, 0, 10, 1000.5, 50000])),
              "currency": draw(st.sampled_from([None, "USD", "KZT"])), "origin_country": draw(st.sampled_from(
                  [None, *COUNTRIES])), "quantity": draw(st.sampled_from([None, 1, 2.5])),
-             "net_mass_kg": draw(st.sampled_from([None, 3.0]))}
+             "net_mass_kg": draw(st.sampled_from([None, 3.0])), "description": draw(st.sampled_from(DESCRIPTIONS))}
             for _ in range(draw(st.integers(1, 4)))
         ]  # fmt: skip
         data = {

@@ -77,9 +77,11 @@ def rules_validate(ctx: click.Context, rules_dir: Path | None) -> None:
     if errors:
         shown = what if what.startswith("the active") else f"rule pack {directory}"
         raise CliError(str(ErrorList(f"{shown} is invalid", errors)), EXIT_INPUT)
+    counts = f"{len(pack.rules)} rules, {len(pack.reference.hs_lists)} lists"
+    if pack.reference.keyword_lists:
+        counts += f", {len(pack.reference.keyword_lists)} keyword lists"
     of = f" ({what})" if what.startswith("the active") else ""
-    click.echo(f"ok: {len(pack.rules)} rules, {len(pack.reference.hs_lists)} lists, version {pack.version}{of}",
-               err=True)  # fmt: skip
+    click.echo(f"ok: {counts}, version {pack.version}{of}", err=True)
 
 
 @rules.command("list")

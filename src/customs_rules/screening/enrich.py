@@ -25,6 +25,7 @@ from ..engine import enrichment as ref
 from ..entities.compiled import CompiledRegistry
 from ..entities.identifiers import check_id
 from ..rules.reference import ReferenceData
+from .descriptions import LISTS, MISMATCH, description_columns, description_detail
 from .frames import DeclarationSet
 
 Feature = ref.Feature
@@ -178,6 +179,8 @@ class SetFacts:
             return ref.route_groups(list(row[name]), reference).detail
         if name == "item.hs_code":
             return ref.hs_lists(Item.model_construct(line=1, hs_code=row[name]), reference).detail
+        if name in (LISTS, MISMATCH):
+            return description_detail(row["item.description"], row["item.hs_code"], reference, name)
         if name == "item.exporter_activity_covers":
             return self._cover(exporter, row["item.hs_code"], "exporter").detail
         if name == "item.domestic_party_activity_covers":
@@ -316,12 +319,13 @@ def _item_facts(items: pl.DataFrame, headers: pl.DataFrame, entities: Entities) 
         _covers(frame, entities, "consignee", by_consignee).alias("_consignee_covers"),
     )
     domestic = pl.when(by_exporter).then("_exporter_covers").when(by_consignee).then("_consignee_covers")
+    frame = pl.concat([frame, description_columns(frame, entities.reference)], how="horizontal")
     return frame.select(
         "decl", "position",
         *[pl.col(name).alias(f"item.{name}") for name in ("line", "hs_code", "description", "quantity", "unit",
                                                           "value", "currency", "origin_country", "net_mass_kg")],
         pl.col("_exporter_covers").alias("item.exporter_activity_covers"),
-        domestic.alias("item.domestic_party_activity_covers"),
+        LISTS, MISMATCH, domestic.alias("item.domestic_party_activity_covers"),
     )  # fmt: skip
 
 
