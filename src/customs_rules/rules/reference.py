@@ -14,9 +14,10 @@ from typing import Any
 
 from ..contract.codes import normalize_country
 from ..contract.errors import LocatedError, Location
+from .history import DEFAULTS, HistorySettings, history_problems, parse_history
 from .yamlfile import line_of, load_documents
 
-KINDS = ("hs_list", "country_groups", "activity_map")
+KINDS = ("hs_list", "country_groups", "activity_map", "history")
 
 
 @dataclass(frozen=True)
@@ -87,10 +88,12 @@ class ReferenceData:
     country_groups: dict[str, CountryGroup] = field(default_factory=dict)
     activity_map: ActivityMap = field(default_factory=lambda: ActivityMap(source=""))
     files: list[Path] = field(default_factory=list)
+    history: HistorySettings = DEFAULTS  # windows and thresholds of the history facts (`history.py`)
 
     def __post_init__(self) -> None:
         self._lists_cache: dict[str, dict[str, ListEntry]] = {}
         self._groups_cache: dict[str, frozenset[str]] = {}
+        self._history_at: tuple[str, int] = ("", 0)
 
     def lists_for(self, hs_code: str) -> dict[str, ListEntry]:
         """Every named list (and tier sub-list) the HS code belongs to, with its entry."""
@@ -126,6 +129,8 @@ def load_reference(directory: Path) -> tuple[ReferenceData, list[LocatedError]]:
         for doc in documents:
             errors += _load_document(doc, data, display)
         data.files.append(path)
+    if data.history is not DEFAULTS:
+        errors += history_problems(data.history, set(data.hs_lists), *data._history_at)
     return data, errors
 
 
@@ -150,6 +155,14 @@ def _load_document(doc: Any, data: ReferenceData, display: str) -> list[LocatedE
         return _load_country_groups(doc, data, display)
     if kind == "activity_map":
         return _load_activity_map(doc, data, display)
+    if kind == "history":
+        if data.history is not DEFAULTS:
+            return [
+                LocatedError(Location(display, line_of(doc, "kind"), field="kind"), "history settings defined twice")
+            ]
+        data.history, problems = parse_history(doc, display)
+        data._history_at = (display, line_of(doc, "listed_goods") or 0)
+        return problems
     at = Location(display, line_of(doc, "kind"), field="kind")
     return [LocatedError(at, f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}")]
 
