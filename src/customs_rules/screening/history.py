@@ -80,6 +80,7 @@ class HistoryBase:
     # a batch's pre-pass read every input into `rows`: its chunks are already in there
     covers_inputs: bool = False
     _by_key: dict[str, list[int]] | None = None  # party key -> positions in `rows`, for evidence
+    _prepared: dict[Any, Prepared] = field(default_factory=dict)  # per settings: what every chunk joins to
 
     def with_set(self, declarations: DeclarationSet) -> HistoryBase:
         """This history and the set's own declarations (ranked after it)."""
@@ -166,20 +167,11 @@ def set_history(declarations: DeclarationSet, base: HistoryBase, reference: Refe
     queries = party_keys(declarations.headers).select(
         "decl", "declaration_id", "date", "procedure", "exporter_key", "consignee_key"
     )
-    kept = base.kept()
-    codes = kept.select("hs_code").unique()
-    listed = codes.with_columns(
-        pl.Series("listed", [listed_code(reference, settings, c) for c in codes["hs_code"]], dtype=pl.Boolean)
-    )
-    kept = kept.join(listed, on="hs_code", how="left")
-    decls = kept.group_by("declaration_id").agg(
-        pl.col("date", "procedure", "exporter_key", "consignee_key").first(),
-        pl.col("listed").any().alias("has_listed"),
-        pl.col("value").filter(pl.col("listed")).fill_null(0.0).sum().alias("listed_value"),
-    )
-    shipped = decls.filter("has_listed").select("declaration_id", "date", "exporter_key", "consignee_key",
-                                                "listed_value")  # fmt: skip
-    header = queries.select("decl").with_columns(_since(queries, decls))
+    prepared = base._prepared.get((id(reference), settings))
+    if prepared is None:
+        prepared = base._prepared[(id(reference), settings)] = _prepare(base, reference, settings)
+    shipped = prepared.shipped
+    header = queries.select("decl").with_columns(_since(queries, prepared.first))
     header = header.join(_exporter_listed(queries, shipped, settings), on="decl", how="left")
     header = header.join(_consignee_listed(queries, shipped, settings), on="decl", how="left")
     header = header.join(_flags(queries, base.flags, settings), on="decl", how="left")
@@ -197,14 +189,45 @@ def set_history(declarations: DeclarationSet, base: HistoryBase, reference: Refe
         .with_columns(pl.col("history.since", "history.exporter_first_listed_on").dt.to_string("%Y-%m-%d"))
     )
     header = header.select("decl", *HISTORY_KEYS).sort("decl")
-    items = _reexports(declarations, queries, kept, settings)
+    items = _reexports(declarations, queries, prepared.imports, settings)
     return SetHistory(header, items, base, queries, settings, reference)
 
 
-def _since(queries: pl.DataFrame, decls: pl.DataFrame) -> pl.Series:
+@dataclass(frozen=True)
+class Prepared:
+    """What the sets of a run join to, made once per history: the listed-goods
+    declarations, the imports by goods prefix, the two earliest declarations."""
+
+    shipped: pl.DataFrame  # declaration_id, date, exporter_key, consignee_key, listed_value
+    imports: pl.DataFrame  # past_id, past_date, consignee_key, prefix
+    first: list[tuple[Any, ...]]  # (date, declaration_id) of the two earliest declarations
+
+
+def _prepare(base: HistoryBase, reference: ReferenceData, settings: HistorySettings) -> Prepared:
+    kept = base.kept()
+    codes = kept.select("hs_code").unique()
+    listed = codes.with_columns(
+        pl.Series("listed", [listed_code(reference, settings, c) for c in codes["hs_code"]], dtype=pl.Boolean)
+    )
+    kept = kept.join(listed, on="hs_code", how="left")
+    decls = kept.group_by("declaration_id").agg(
+        pl.col("date", "procedure", "exporter_key", "consignee_key").first(),
+        pl.col("listed").any().alias("has_listed"),
+        pl.col("value").filter(pl.col("listed")).fill_null(0.0).sum().alias("listed_value"),
+    )
+    shipped = decls.filter("has_listed").select("declaration_id", "date", "exporter_key", "consignee_key",
+                                                "listed_value")  # fmt: skip
+    imports = kept.filter(pl.col("procedure") == ref.IMPORT).select(
+        pl.col("declaration_id").alias("past_id"), pl.col("date").alias("past_date"), "consignee_key",
+        pl.col("hs_code").str.slice(0, settings.reexport_digits).alias("prefix"),
+    ).unique()  # fmt: skip
+    first = decls.select("date", "declaration_id").sort("date", "declaration_id").head(2).rows()
+    return Prepared(shipped, imports, first)
+
+
+def _since(queries: pl.DataFrame, first: list[tuple[Any, ...]]) -> pl.Series:
     """The earliest date of the history before each declaration, itself excepted: the two
     earliest (date, id) of the whole history are enough."""
-    first = decls.select("date", "declaration_id").sort("date", "declaration_id").head(2).rows()
     since: list[dt.date | None] = []
     for ident, date in queries.select("declaration_id", "date").iter_rows():
         found = next((d for d, i in first if i != ident), None)
@@ -287,7 +310,7 @@ def _flags(queries: pl.DataFrame, flags: pl.DataFrame, settings: HistorySettings
 
 
 def _reexports(
-    declarations: DeclarationSet, queries: pl.DataFrame, kept: pl.DataFrame, settings: HistorySettings
+    declarations: DeclarationSet, queries: pl.DataFrame, imports: pl.DataFrame, settings: HistorySettings
 ) -> pl.DataFrame:
     """Per item of an export or re-export: the imports into its exporter of the same
     goods (first `reexport_digits` digits) within `reexport_days` before."""
@@ -295,10 +318,6 @@ def _reexports(
     items = declarations.items.select("decl", "position", pl.col("hs_code").str.slice(0, digits).alias("prefix"))
     wanted = queries.filter(pl.col("procedure").is_in(ref.EXPORTS))
     asked = items.join(wanted.select("decl", "declaration_id", "date", "exporter_key"), on="decl")
-    imports = kept.filter(pl.col("procedure") == ref.IMPORT).select(
-        pl.col("declaration_id").alias("past_id"), pl.col("date").alias("past_date"), "consignee_key",
-        pl.col("hs_code").str.slice(0, digits).alias("prefix"),
-    ).unique()  # fmt: skip
     frame = asked.join(imports, left_on=["exporter_key", "prefix"], right_on=["consignee_key", "prefix"])
     since = pl.col("date") - pl.duration(days=settings.reexport_days)
     frame = frame.filter(pl.col("past_date") < pl.col("date"), pl.col("past_date") >= since,
