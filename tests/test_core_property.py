@@ -24,6 +24,7 @@ from customs_rules.entities.registry import RegistryIndex
 from customs_rules.rules.model import Action, Rule, RulePack, Status
 from customs_rules.screening.core import screen_set
 from customs_rules.screening.frames import DeclarationSet
+from customs_rules.screening.history import HistoryBase
 from customs_rules.workflow.screener import Screener
 
 AT = dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.UTC)
@@ -100,7 +101,10 @@ def test_the_core_decides_as_the_reference(pack: RulePack, data: st.DataObject, 
     screener = Screener(chosen, RegistryIndex(companies, people, watch))
     screener.policy = dataclasses.replace(screener.policy, link_depth=depth)
     found = data.draw(declarations(companies))
-    core = screen_set(screener, DeclarationSet.from_declarations(found), AT)
+    screened = DeclarationSet.from_declarations(found)
+    core = screen_set(screener, screened, AT)
+    # the set is its own history: earlier-dated declarations of it count for the reference too
+    screener.plain_history = HistoryBase().with_set(screened).plain()
     reference = [screener.screen(declaration, AT) for declaration in found]
     assert plain([d.as_dict() for d in core.decisions]) == plain([s.decision.as_dict() for s in reference])
     assert core.registered == [s.registered for s in reference]

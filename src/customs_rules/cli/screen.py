@@ -103,7 +103,7 @@ def _run(store: Store, paths: list[str], quiet: bool, **options: Any) -> batch.C
         if keep:
             store.record_ruleset(pack.version, pack.contents, options["officer"])
         at = dt.datetime.now(dt.UTC)
-        screening = _screening(store, pack, at, options)
+        screening = _screening(store, pack, at, options, paths)
         writer = _writer(store.url, options["officer"]) if keep else None
         outcomes = batch.screen_files(paths, screening, writer, sys.stdin, options["sheet"])
         with progress:
@@ -156,7 +156,9 @@ def _safe_url(url: str) -> str:
         return "the database"  # not a URL we can read: say nothing that might be a secret
 
 
-def _screening(store: Store, pack: Any, at: dt.datetime, options: dict[str, Any]) -> batch.ChunkScreener:
+def _screening(
+    store: Store, pack: Any, at: dt.datetime, options: dict[str, Any], paths: list[str]
+) -> batch.ChunkScreener:
     """Where chunks are screened: here, on worker processes, or on a Dask cluster."""
     from ..entities.registry import RegistryIndex
     from ..workflow import batch
@@ -167,16 +169,18 @@ def _screening(store: Store, pack: Any, at: dt.datetime, options: dict[str, Any]
     wanted = batch.Wanted(
         not options["no_store"], options["fmt"] != "json" or bool(options["out"]), bool(options["report"])
     )
+    history = batch.run_history(store, paths, options["sheet"])  # the past the history facts read
     if options["cluster"]:
         from ..workflow.cluster import Compiled, cluster_screening
 
         # cluster workers have no database: they get the registry as compiled at its load
         snapshot = Compiled.of(empty) if without else Compiled.from_store(store)
-        return cluster_screening(options["cluster"], pack, snapshot, at, wanted, without)
+        return cluster_screening(options["cluster"], pack, snapshot, at, wanted, without, history)
     workers = options["workers"] or batch.default_workers()
     # each worker reads the registry as `registry load` compiled it (`CompiledRegistry.from_store`)
     registry = empty if without else None
-    return batch.local_screening(batch.Worker(pack, registry, store.url, without), at, workers, wanted)
+    worker = batch.Worker(pack, registry, store.url, without, history=history)
+    return batch.local_screening(worker, at, workers, wanted)
 
 
 def _flag_repeated_ids(outcomes: Iterator[batch.Outcome], err: Console) -> Iterator[batch.Outcome]:

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from .history_facts import HISTORY_FIELDS
+
 
 class FieldType(StrEnum):
     TEXT = "text"
@@ -181,6 +183,7 @@ FIELDS: dict[str, FactField] = {
             "the domestic party is unknown or has no activity codes)",
             True,
         ),
+        *(FactField(s.name, FieldType(s.type), s.nullable, s.description, s.example_default) for s in HISTORY_FIELDS),
     ]
 }
 

@@ -22,6 +22,7 @@ from ..entities.registry import RegistryIndex
 from .enrich import Entities, SetFacts, enrich_set
 from .evaluate import SetFindings, evaluate_set
 from .frames import DECISION_SCHEMA, FINDING_SCHEMA, DeclarationSet, ScreenedSet
+from .history import HistoryBase
 
 if TYPE_CHECKING:
     from ..workflow.screener import Screener
@@ -65,15 +66,19 @@ class CoreResult:
 
 def screen_set(
     screener: Screener, declarations: DeclarationSet, at: dt.datetime | None = None,
-    registry: CompiledRegistry | None = None,
+    registry: CompiledRegistry | None = None, history: HistoryBase | None = None,
 ) -> CoreResult:  # fmt: skip
     """Enrich, evaluate and decide every declaration of the set (nothing is stored).
     `registry` is the compiled registry to screen against: by default, the screener's
-    in-memory registry compiled once (`compiled_registry`)."""
+    in-memory registry compiled once (`compiled_registry`). `history`: the past
+    declarations the history facts read, the set's own included (by default: the
+    screener's `history` and the set)."""
     at = at or dt.datetime.now(dt.UTC)
     registry = registry or compiled_registry(screener)
     entities = Entities(registry, screener.pack.reference, screener.policy.link_depth, screener.path_guard)
-    facts = enrich_set(declarations, entities)
+    if history is None:
+        history = (getattr(screener, "history", None) or HistoryBase()).with_set(declarations)
+    facts = enrich_set(declarations, entities, history)
     found = evaluate_set(facts, screener.evaluator.compiled, at)
     verdicts = _decide(screener, found)
     stamp = at.isoformat().replace("+00:00", "Z")

@@ -156,6 +156,7 @@ class Worker:
     watchlist: list[WatchlistRecord] = field(default_factory=list)
     screener: Any = None
     compiled: Any = None  # entities.compiled.CompiledRegistry, unless `registry` is given
+    history: Any = None  # screening.history.HistoryBase: the run's past (`run_history`), or None
 
     def _screener(self) -> Any:
         from ..entities.compiled import CompiledRegistry
@@ -185,7 +186,8 @@ class Worker:
         from ..store.content import content_hashes
         from ..store.records import prepare
 
-        found = screen_set(self._screener(), declarations, at, self.compiled)
+        history = self.history.for_set(declarations) if self.history is not None else None
+        found = screen_set(self._screener(), declarations, at, self.compiled, history)
         rows = summary_rows(found.decisions, found.registered, declarations)
         if wanted.report:
             report_extras(rows, found)
@@ -204,6 +206,29 @@ class Worker:
 
 
 _NO_FACTS = pl.DataFrame()
+
+
+def run_history(store: Any, paths: Iterable[str], sheet: str | None = None) -> Any:
+    """A batch's past (`screening.history.HistoryBase`): the stored declarations and
+    flags as the run starts, then every declaration of the inputs, read by a pre-pass
+    (columns only: no screening), so that each chunk sees the earlier-dated declarations
+    of the whole file, whichever worker screens it. stdin cannot be read twice: its own
+    declarations count chunk by chunk (each chunk's set is added to its history)."""
+    from ..io.reader import read_input
+    from ..screening.history import HistoryBase, rows_of
+    from ..store.history import read_history
+
+    base = read_history(store) if store is not None else HistoryBase()
+    parts, rank = [base.rows], int(base.rows["rank"].max() or 0) + 1  # type: ignore[arg-type]
+    paths = list(paths)
+    for path in paths:
+        if path == "-":
+            continue
+        for chunk in read_input(path, None, CHUNK_LINES, sheet):
+            if len(chunk.declarations):
+                parts.append(rows_of(chunk.declarations, rank))
+                rank += len(chunk.declarations)
+    return HistoryBase(pl.concat(parts), base.flags, covers_inputs="-" not in paths)
 
 
 @contextlib.contextmanager

@@ -108,6 +108,9 @@ def _screen(store: Store, pack: RulePack, decl: Declaration, without_registry: b
         )
         policy = screener.policy
         registry = for_parties(store, parties, policy.link_depth, policy.name_threshold)
+    from ..store.history import read_history
+
+    screener.history = read_history(store)  # the set of one is added to it (`screen_set`)
     result = screen_set(screener, declarations, registry=registry)
     return Screening(decl, result.decisions[0], result.item_facts()[0], registered=result.registered[0])
 
@@ -189,11 +192,13 @@ def _rescreen_all(
     """Screen the newest revision of each stored declaration through the set core, a
     chunk at a time, and store each chunk's decisions beside the old ones."""
     from ..screening.core import screen_set
+    from ..store.history import read_history
 
     rows = store.latest_declarations(*declared)
+    history = read_history(store)  # every stored declaration: each is screened as of its own date
     for start in range(0, len(rows), RESCREEN_CHUNK):
         chunk = rows[start : start + RESCREEN_CHUNK]
-        found = screen_set(screener, store.declaration_set([row.id for row, _, _ in chunk]), at, registry)
+        found = screen_set(screener, store.declaration_set([row.id for row, _, _ in chunk]), at, registry, history)
         try:
             stored = store.record_set(found.screened, "rescreen", officer, force=True)
         except StorageError as exc:  # earlier chunks are stored: say exactly what is

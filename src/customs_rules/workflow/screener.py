@@ -29,6 +29,7 @@ from ..contract.models import Declaration
 from ..contract.registry_rows import CompanyRecord, PersonRecord, WatchlistRecord
 from ..engine.enrichment import enrich, path_guard
 from ..engine.evaluation import Evaluator
+from ..engine.history import PlainHistory, add_history
 from ..entities.persons import normalize_id
 from ..entities.registry import RegistryIndex, RegistryLookup
 from ..entities.registry_csv import read_registry_csv
@@ -111,6 +112,10 @@ class Screener:
         # screened on purpose without a registry (--no-registry): each decision says so
         self.without_registry = without_registry
         self.registry_check = RegistryCheck(without_registry)
+        # the past declarations history facts read (`screening.history.HistoryBase`); the
+        # reference reads them as `plain_history` (set it to screen against another past)
+        self.history: Any = None
+        self.plain_history: PlainHistory | None = None
 
     @classmethod
     def open(cls, store: Store | None, rules_dir: Path | None = None, without_registry: bool = False) -> Screener:
@@ -134,6 +139,7 @@ class Screener:
         """Enrich, evaluate and decide one declaration (nothing is stored)."""
         at = at or dt.datetime.now(dt.UTC)
         enriched = enrich(decl, self.registry, self.pack.reference, self.policy.link_depth, self.path_guard)
+        self._add_history(enriched)
         result = self.evaluator.evaluate(enriched, at)
         counting = [(f.rule_id, f.action, f.score) for f in result.findings]
         decision, score = self.policy.decide(counting)
@@ -147,6 +153,15 @@ class Screener:
             if "registered_name" in (found := known.get(f"{role}.known") or {})
         }
         return Screening(decl, body, enriched.items, registered=registered)
+
+    def _add_history(self, enriched: Any) -> None:
+        from ..screening.history import listed_code
+
+        if self.plain_history is None:
+            self.plain_history = self.history.plain() if self.history is not None else PlainHistory({}, [])
+        reference = self.pack.reference
+        settings = reference.history
+        add_history(enriched, self.plain_history, settings, lambda code: listed_code(reference, settings, code))
 
     def screen_inputs(
         self,
