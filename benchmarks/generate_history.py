@@ -157,6 +157,11 @@ class History:
         days = (end - start).days
         return sorted((start + dt.timedelta(days=self.rng.randint(0, days)), a) for a in amounts)
 
+    def declared_id(self, company: gs.Company) -> str:
+        """A Kazakh party's BIN is on every declaration (a mandatory field); a foreign
+        party's id is there seven times in ten."""
+        return company.company_id if company.country == "KZ" or self.rng.random() < 0.7 else ""
+
     def trade(
         self, date: dt.date, procedure: str, exporter: gs.Company, consignee: gs.Company, goods: Sequence[gs.Goods],
         value: float, label: tuple[str, str, str],
@@ -165,8 +170,8 @@ class History:
         destination = consignee.country
         header = [
             self.declaration_id(date), date.isoformat(), procedure, "customs_declaration",
-            exporter.name, exporter.company_id if self.rng.random() < 0.7 else "", exporter.country,
-            consignee.name, consignee.company_id if self.rng.random() < 0.7 else "", consignee.country,
+            exporter.name, self.declared_id(exporter), exporter.country,
+            consignee.name, self.declared_id(consignee), consignee.country,
             dispatch, destination, "",
         ]  # fmt: skip
         self.add(date, [header + item for item in self.items(goods, value)], *label)
@@ -225,6 +230,7 @@ def _honest_chips(history: History, distributors: list[gs.Company], suppliers: l
 
 
 def _scheme_flows(history: History, schemes: list[Scheme], suppliers: list[gs.Company]) -> None:
+    """Each firm imports one line of chips and drones and re-exports that same line."""
     rng = history.rng
     start, end = dt.date(2022, 3, 10), dt.date(2022, 12, 15)
     chips_in = ARTICLE["chips-import"][2022] - HONEST_CHIP_IMPORTS_2022
@@ -233,28 +239,23 @@ def _scheme_flows(history: History, schemes: list[Scheme], suppliers: list[gs.Co
         (DRONES, ARTICLE["drones-import"][2022], 24, ARTICLE["drones-export-ru"][2022], 12, "drones"),
     )
     for goods, imported, n_in, exported, n_out, name in flows:
-        imports = history.flow(imported, n_in, start, end - dt.timedelta(days=45))
+        line = [(rng.choice(goods),) for _ in schemes]
         by_firm: dict[int, list[dt.date]] = defaultdict(list)
-        for date, value in imports:
+        for date, value in history.flow(imported, n_in, start, end - dt.timedelta(days=45)):
             k = rng.randrange(len(schemes))
             by_firm[k].append(date)
             firm = schemes[k].firm
-            history.trade(
-                date, "import", rng.choice(suppliers), firm, goods, value, ("scheme", f"{name}-import", firm.company_id)
-            )
-        for _, value in history.flow(exported, n_out, start, end):
+            label = ("scheme", f"{name}-import", firm.company_id)
+            history.trade(date, "import", rng.choice(suppliers), firm, line[k], value, label)
+        exports = [(v, f"{name}-export-ru") for _, v in history.flow(exported, n_out, start, end)]
+        if name == "chips":
+            exports += [(v, "chips-export-front") for _, v in history.flow(FRONT_CHIP_EXPORTS, 20, start, end)]
+        for value, flow in exports:
             k = rng.choice(sorted(by_firm))
             scheme = schemes[k]
             date = rng.choice(by_firm[k]) + dt.timedelta(days=rng.randint(5, 45))
-            history.trade(date, "export", scheme.firm, scheme.partner, goods, value,
-                          ("scheme", f"{name}-export-ru", scheme.firm.company_id))  # fmt: skip
-        if name == "chips":
-            for _, value in history.flow(FRONT_CHIP_EXPORTS, 20, start, end):
-                k = rng.choice(sorted(by_firm))
-                scheme = schemes[k]
-                date = rng.choice(by_firm[k]) + dt.timedelta(days=rng.randint(5, 45))
-                history.trade(date, "export", scheme.firm, rng.choice(scheme.fronts), goods, value,
-                              ("scheme", "chips-export-front", scheme.firm.company_id))  # fmt: skip
+            buyer = scheme.partner if flow.endswith("-ru") else rng.choice(scheme.fronts)
+            history.trade(date, "export", scheme.firm, buyer, line[k], value, ("scheme", flow, scheme.firm.company_id))
 
 
 class Background(gs.ShipmentGenerator):
