@@ -82,14 +82,15 @@ def _run(store: Store, paths: list[str], quiet: bool, **options: Any) -> batch.C
     from ..rules.policy import policy_from
     from ..workflow import batch
     from ..workflow.officer import current_officer
-    from ..workflow.screener import check_registry, default_rules_dir
+    from ..workflow.screener import allowances_for, check_registry, default_rules_dir
 
     started = time.monotonic()
     check_inputs(paths)  # a mistyped path or a workbook: refused before anything is screened
     pack = load_pack(options["rules_dir"] or default_rules_dir())
     # before anything is opened or screened: no registry is refused (exit 2)
     check = check_registry(store, policy_from(pack.policy_doc), options["no_registry"])
-    for warning in check.warnings:
+    options["allowances"], allowed = allowances_for(store, pack)  # snoozes, the random-selection seed
+    for warning in check.warnings + allowed:
         click.echo(warning, err=True)
     options["officer"] = current_officer(options["officer"])
     keep = not options["no_store"]
@@ -168,11 +169,12 @@ def _screening(store: Store, pack: Any, at: dt.datetime, options: dict[str, Any]
 
         # cluster workers have no database: they get the registry as compiled at its load
         snapshot = Compiled.of(empty) if without else Compiled.from_store(store)
-        return cluster_screening(options["cluster"], pack, snapshot, at, wanted, without)
+        return cluster_screening(options["cluster"], pack, snapshot, at, wanted, without, options["allowances"])
     workers = options["workers"] or batch.default_workers()
     # each worker reads the registry as `registry load` compiled it (`CompiledRegistry.from_store`)
     registry = empty if without else None
-    return batch.local_screening(batch.Worker(pack, registry, store.url, without), at, workers, wanted)
+    worker = batch.Worker(pack, registry, store.url, without, allowances=options["allowances"])
+    return batch.local_screening(worker, at, workers, wanted)
 
 
 def _flag_repeated_ids(outcomes: Iterator[batch.Outcome], err: Console) -> Iterator[batch.Outcome]:

@@ -14,9 +14,10 @@ from typing import Any
 
 from ..contract.codes import normalize_country
 from ..contract.errors import LocatedError, Location
+from .allowlist import TrustedTrader, load_trusted_traders
 from .yamlfile import line_of, load_documents
 
-KINDS = ("hs_list", "country_groups", "activity_map")
+KINDS = ("hs_list", "country_groups", "activity_map", "trusted_traders")
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,7 @@ class ReferenceData:
     hs_lists: dict[str, HsList] = field(default_factory=dict)
     country_groups: dict[str, CountryGroup] = field(default_factory=dict)
     activity_map: ActivityMap = field(default_factory=lambda: ActivityMap(source=""))
+    trusted_traders: list[TrustedTrader] = field(default_factory=list)  # the allow-list (rules/allowlist.py)
     files: list[Path] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -150,6 +152,10 @@ def _load_document(doc: Any, data: ReferenceData, display: str) -> list[LocatedE
         return _load_country_groups(doc, data, display)
     if kind == "activity_map":
         return _load_activity_map(doc, data, display)
+    if kind == "trusted_traders":
+        traders, errors = load_trusted_traders(doc, display)
+        data.trusted_traders += traders
+        return errors
     at = Location(display, line_of(doc, "kind"), field="kind")
     return [LocatedError(at, f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}")]
 

@@ -68,17 +68,22 @@ class Snapshot:
     rules: dict[str, str]
     registry: Compiled
     without_registry: bool = False  # --no-registry: the decisions say so
+    allowances: Any = None  # rules.allowances.Allowances (snoozes, the random seed)
 
 
-def snapshot_of(pack: RulePack, registry: RegistryIndex | Compiled, without_registry: bool = False) -> Snapshot:
+def snapshot_of(
+    pack: RulePack, registry: RegistryIndex | Compiled, without_registry: bool = False, allowances: Any = None
+) -> Snapshot:
     compiled = registry if isinstance(registry, Compiled) else Compiled.of(registry)
     digest = hashlib.sha256(pack.version.encode() + (b"\0without" if without_registry else b""))
+    if allowances is not None:  # other snoozes or another seed: another snapshot (the seed only hashed)
+        digest.update(repr(allowances.snoozes).encode() + hashlib.sha256(allowances.seed or b"").digest())
     for name in FRAMES:  # which registry: enough to tell the snapshots of one run apart
         frame = compiled.frames[name]
         digest.update(f"{name}:{frame.height}:{frame.hash_rows(seed=0).sum()}".encode())
     for record in compiled.watchlist:
         digest.update(record.model_dump_json().encode())
-    return Snapshot(digest.hexdigest(), pack.contents, compiled, without_registry)
+    return Snapshot(digest.hexdigest(), pack.contents, compiled, without_registry, allowances)
 
 
 _WORKERS: dict[str, Worker] = {}  # per worker process, one engine per snapshot
@@ -95,7 +100,8 @@ def _worker_for(snapshot: Snapshot) -> Worker:
                 path.write_text(text, encoding="utf-8")
             pack = load_pack(Path(folder) / "rules")
         compiled = snapshot.registry
-        worker = Worker(pack, None, None, snapshot.without_registry, compiled.frames, compiled.watchlist)
+        worker = Worker(pack, None, None, snapshot.without_registry, compiled.frames, compiled.watchlist,
+                        allowances=snapshot.allowances)  # fmt: skip
         _WORKERS.clear()  # a new snapshot replaces the old one: one compiled engine at a time
         _WORKERS[snapshot.key] = worker
     return worker
@@ -108,13 +114,13 @@ def screen_remote(snapshot: Snapshot, declarations: DeclarationSet, at: dt.datet
 
 def cluster_screening(
     address: str, pack: RulePack, registry: RegistryIndex | Compiled, at: dt.datetime, wanted: Wanted | None = None,
-    without_registry: bool = False,
+    without_registry: bool = False, allowances: Any = None,
 ) -> ChunkScreener:  # fmt: skip
     """Screen chunks on the cluster at `address` (reached now: a wrong address is said
     before anything is read), in input order."""
     wanted = wanted or Wanted()
     client = _connect(address)
-    snapshot = snapshot_of(pack, registry, without_registry)
+    snapshot = snapshot_of(pack, registry, without_registry, allowances)
 
     def on_cluster(chunks: Iterable[Chunk]) -> Iterator[Part]:
         try:
