@@ -135,21 +135,26 @@ class Allowances:
             if lowering.action is not None:
                 caps[found.rule_id] = lowering.action
             effect = "waived" if lowering.waived else "lowered"
-            note = {"effect": effect, "rule_action": found.action, "rule_score": found.score} | why
+            summary = f"{effect}: {why.pop('summary')}"
+            note = {"value": summary, "effect": effect, "rule_action": found.action, "rule_score": found.score} | why
             evidence = dict(found.evidence) | {EVIDENCE_KEY: note}
             result.append(dataclasses.replace(found, action=action, score=score, evidence=evidence))
         return result, caps
 
     def _candidates(self, rule_id: str, subject: Subject, day: dt.date) -> Iterable[tuple[Lowering, dict[str, Any]]]:
+        if rule_id in self.never:  # whatever a list or the database says
+            return
         for role, ids in subject.parties:
             for key in ids:
                 for snooze in self._snoozes.get((key, rule_id), ()):
                     if snooze.active(day):
-                        yield WAIVED, {"kind": "snooze", "role": role} | snooze.evidence()
+                        summary = f"{role} snoozed by {snooze.officer} until {snooze.until} (snooze #{snooze.id})"
+                        yield WAIVED, {"summary": summary, "kind": "snooze", "role": role} | snooze.evidence()
                 for trader in self._traders.get(key, ()):
                     lowering = trader.rules.get(rule_id)
                     if lowering is not None and role in trader.roles and trader.in_force(subject.date):
-                        yield lowering, {"kind": "trusted_trader", "role": role} | trader.evidence()
+                        summary = f"{role} is a trusted trader ({trader.reference})"
+                        yield lowering, {"summary": summary, "kind": "trusted_trader", "role": role} | trader.evidence()
 
 
 def _effect(found: Finding, lowering: Lowering) -> tuple[str, float]:
