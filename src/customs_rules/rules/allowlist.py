@@ -69,6 +69,7 @@ class TrustedTrader:
     source: str  # "rules/lists/trusted_traders.yaml:12"
     line: int | None = None
     rule_lines: dict[str, int | None] | None = None
+    broken: bool = False  # parsed with errors: only checked, never applied (the pack is refused)
 
     def in_force(self, day: dt.date) -> bool:
         return self.valid_from <= day and (self.valid_until is None or day <= self.valid_until)
@@ -134,11 +135,12 @@ def _entry(entry: Any, display: str, number: int) -> tuple[TrustedTrader | None,
         err("valid_until", f"valid_until {valid_until} is before valid_from {valid_from}: never in force")
     roles = _roles(entry, err)
     rules, rule_lines = _rules(entry, err)
-    if errors or not (normalised and reference and valid_from and rules):
+    if not (normalised and valid_from and rules):
         return None, errors
     where = f"{display}:{line}" if line else display
-    trader = TrustedTrader(normalised, name, country, valid_from, valid_until, reference, roles, rules, where, line,
-                           rule_lines)  # fmt: skip
+    # kept with its errors (marked broken) so that its rules are checked in the same run
+    trader = TrustedTrader(normalised, name, country, valid_from, valid_until, reference or "", roles, rules, where,
+                           line, rule_lines, broken=bool(errors))  # fmt: skip
     return trader, errors
 
 
@@ -255,7 +257,7 @@ def _lowering_problems(rule: Any, lowering: Lowering, hold_at: float, where: Loc
 def _overlaps(traders: list[TrustedTrader]) -> list[LocatedError]:
     errors = []
     seen: dict[str, list[TrustedTrader]] = {}
-    for trader in traders:
+    for trader in (t for t in traders if not t.broken):
         for earlier in seen.get(trader.company_id, []):
             if set(earlier.roles) & set(trader.roles) and _overlap(earlier, trader):
                 where = Location(trader.source.rsplit(":", 1)[0], trader.line, field="valid_from")
