@@ -345,3 +345,14 @@ def test_a_bad_random_selection_policy_is_located(sqlite_url: str, tmp_path: Pat
     assert result.exit_code == 2
     assert "rules/policy.yaml:29, field random_selection.share: share must be a number above 0 and at most 0.5, got 0.9" in (
         result.stderr)  # fmt: skip
+
+
+def test_a_rule_may_not_take_the_random_selections_id(sqlite_url: str, tmp_path: Path) -> None:
+    rules = pack_with(tmp_path, policy=POLICY)
+    profile = rules / "profile" / "profile.yaml"
+    profile.write_text(profile.read_text(encoding="utf-8").replace("id: profile-new-company", "id: random-selection"),
+                       encoding="utf-8")  # fmt: skip
+    result = run(sqlite_url, "rules", "validate", "--rules", str(rules))
+    assert result.exit_code == 2
+    assert ("rules/policy.yaml:28, field random_selection: rule id 'random-selection' is taken by random selection: "
+            "rename the rule") in result.stderr  # fmt: skip

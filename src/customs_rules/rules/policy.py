@@ -16,7 +16,7 @@ from ..contract.errors import LocatedError, Location
 from ..entities.links import DEFAULT_DEPTH, MAX_DEPTH
 from ..entities.names import DEFAULT_THRESHOLD
 from .model import POLICY_FILE, RulePack
-from .selection import SECTION, selection_problems, share_of
+from .selection import RULE_ID, SECTION, selection_problems, share_of
 from .yamlfile import line_of
 
 DEFAULT_REGISTRY_AGE = 30  # days
@@ -84,6 +84,9 @@ def policy_problems(pack: RulePack) -> list[LocatedError]:
             errors.append(LocatedError(where, f"floor must be one of {', '.join(LEVELS)}"))
     errors += _links_problems(doc, source) + _names_problems(doc, source) + _registry_problems(doc, source)
     errors += selection_problems(doc, source)
+    if SECTION in doc and RULE_ID in ids:  # the selection's finding would pass for the rule's
+        where = Location(source, line_of(doc, SECTION), field=SECTION)
+        errors.append(LocatedError(where, f"rule id {RULE_ID!r} is taken by random selection: rename the rule"))
     unknown = set(doc) - {"kind", "thresholds", "floors", "description", "links", "names", "registry", SECTION}
     for key in sorted(unknown):
         errors.append(LocatedError(Location(source, line_of(doc, key), field=key), "unknown key"))
