@@ -36,6 +36,8 @@ FREE_VALUES = {
     "--cluster": "a scheduler address",
     "--expect": "a head hash `audit verify` printed (64 hex digits, checked)",
     "--sheet": "a workbook's sheet name (an unknown one is refused, naming the sheets)",
+    "--party": "a company id (rules snooze)",
+    "--reason": "free text (rules snooze, unsnooze)",
 }
 FIXED_SETS = {"--format": None, "--decision": DECISIONS, "--result": RESULTS, "--action": AUDIT_ACTIONS}
 

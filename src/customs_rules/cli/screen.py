@@ -81,7 +81,7 @@ def _run(store: Store, paths: list[str], quiet: bool, **options: Any) -> batch.C
     from ..rules.policy import policy_from
     from ..workflow import batch
     from ..workflow.officer import current_officer
-    from ..workflow.screener import check_registry, pack_in_force
+    from ..workflow.screener import allowances_for, check_registry, pack_in_force
 
     started = time.monotonic()
     check_inputs(paths)  # a mistyped path or a workbook: refused before anything is screened
@@ -91,7 +91,8 @@ def _run(store: Store, paths: list[str], quiet: bool, **options: Any) -> batch.C
         click.echo(f"screening with {chosen.origin}", err=True)
     # before anything is opened or screened: no registry is refused (exit 2)
     check = check_registry(store, policy_from(pack.policy_doc), options["no_registry"])
-    for warning in check.warnings:
+    options["allowances"], allowed = allowances_for(store, pack)  # snoozes, the random-selection seed
+    for warning in check.warnings + allowed:
         click.echo(warning, err=True)
     options["officer"] = current_officer(options["officer"])
     keep = not options["no_store"]
@@ -175,11 +176,13 @@ def _screening(
 
         # cluster workers have no database: they get the registry as compiled at its load
         snapshot = Compiled.of(empty) if without else Compiled.from_store(store)
-        return cluster_screening(options["cluster"], pack, snapshot, at, wanted, without, history)
+        return cluster_screening(
+            options["cluster"], pack, snapshot, at, wanted, without, history, options["allowances"]
+        )
     workers = options["workers"] or batch.default_workers()
     # each worker reads the registry as `registry load` compiled it (`CompiledRegistry.from_store`)
     registry = empty if without else None
-    worker = batch.Worker(pack, registry, store.url, without, history=history)
+    worker = batch.Worker(pack, registry, store.url, without, history=history, allowances=options["allowances"])
     return batch.local_screening(worker, at, workers, wanted)
 
 

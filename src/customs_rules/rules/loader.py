@@ -130,6 +130,10 @@ def parse_rule(doc: Any, source: str) -> tuple[Rule | None, list[LocatedError]]:
     if not isinstance(refs, list) or not all(isinstance(r, str) for r in refs):
         err("references", "references must be a list of texts")
         refs = []
+    waivable = doc.get("waivable", True)
+    if not isinstance(waivable, bool):
+        err("waivable", f"waivable must be true or false, got {waivable!r}")
+        waivable = True
     condition = parse_condition(doc["conditions"], source, errors) if "conditions" in present else None
     examples = _examples(doc.get("examples"), source, errors, line_of(doc, "examples"))
     broken = bool(errors) or status is None or action is None or condition is None
@@ -146,6 +150,7 @@ def parse_rule(doc: Any, source: str) -> tuple[Rule | None, list[LocatedError]]:
         valid_from=valid_from,
         valid_until=valid_until,
         examples=examples,
+        waivable=waivable,
         source=source,
         line=line,
         broken=broken,

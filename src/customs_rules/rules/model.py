@@ -17,7 +17,7 @@ from .reference import ReferenceData
 
 RULE_KEYS = {
     "id", "title", "description", "status", "action", "score", "family", "references",
-    "valid_from", "valid_until", "author", "tags", "conditions", "examples",
+    "valid_from", "valid_until", "author", "tags", "conditions", "examples", "waivable",
 }  # fmt: skip
 REQUIRED_KEYS = ("id", "title", "description", "status", "action", "score", "conditions")
 COMPARISONS = ("equals", "not_equals", "gt", "gte", "lt", "lte")
@@ -86,6 +86,7 @@ class Rule:
     examples: tuple[Example, ...] = ()
     source: str = ""
     line: int | None = None
+    waivable: bool = True  # false: no trusted-trader entry or snooze may lower or waive it (rules/allowlist.py)
     broken: bool = False  # parsed with errors: kept only so the validators can check the rest
 
     @property

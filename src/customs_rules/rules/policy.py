@@ -7,7 +7,7 @@ score is the sum over distinct rules; `hold` > `inspect` > `release`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +16,7 @@ from ..contract.errors import LocatedError, Location
 from ..entities.links import DEFAULT_DEPTH, MAX_DEPTH
 from ..entities.names import DEFAULT_THRESHOLD
 from .model import POLICY_FILE, RulePack
+from .selection import RULE_ID, SECTION, selection_problems, share_of
 from .yamlfile import line_of
 
 DEFAULT_REGISTRY_AGE = 30  # days
@@ -30,16 +31,24 @@ class Policy:
     link_depth: int = DEFAULT_DEPTH  # the longest registry path that links two parties
     name_threshold: float = DEFAULT_THRESHOLD  # names (companies, people, watchlist) match from this score
     registry_max_age_days: int = DEFAULT_REGISTRY_AGE  # older than this, a run warns that the registry is stale
+    random_share: float = 0.0  # the share of released declarations selected at random (rules/selection.py)
 
     def floor(self, rule_id: str, action: str) -> str:
         return self.floors.get(rule_id, action)
 
-    def decide(self, findings: Iterable[tuple[str, str, float]]) -> tuple[str, float]:
-        """(rule_id, action, score) of counting findings, one per rule -> (decision, score)."""
+    def decide(
+        self, findings: Iterable[tuple[str, str, float]], caps: Mapping[str, str] | None = None
+    ) -> tuple[str, float]:
+        """(rule_id, action, score) of counting findings, one per rule -> (decision, score).
+        `caps`: per rule, the highest floor a trusted trader or a snooze leaves it
+        (`rules.allowances`), over the policy's own floor too."""
         level = 0
         score = 0.0
         for rule_id, action, rule_score in findings:
-            level = max(level, LEVELS[self.floor(rule_id, action)])
+            floor = LEVELS[self.floor(rule_id, action)]
+            if caps and rule_id in caps:
+                floor = min(floor, LEVELS[caps[rule_id]])
+            level = max(level, floor)
             score += rule_score
         if score >= self.hold_at:
             level = max(level, LEVELS["hold"])
@@ -74,7 +83,11 @@ def policy_problems(pack: RulePack) -> list[LocatedError]:
         if level not in LEVELS:
             errors.append(LocatedError(where, f"floor must be one of {', '.join(LEVELS)}"))
     errors += _links_problems(doc, source) + _names_problems(doc, source) + _registry_problems(doc, source)
-    unknown = set(doc) - {"kind", "thresholds", "floors", "description", "links", "names", "registry"}
+    errors += selection_problems(doc, source)
+    if SECTION in doc and RULE_ID in ids:  # the selection's finding would pass for the rule's
+        where = Location(source, line_of(doc, SECTION), field=SECTION)
+        errors.append(LocatedError(where, f"rule id {RULE_ID!r} is taken by random selection: rename the rule"))
+    unknown = set(doc) - {"kind", "thresholds", "floors", "description", "links", "names", "registry", SECTION}
     for key in sorted(unknown):
         errors.append(LocatedError(Location(source, line_of(doc, key), field=key), "unknown key"))
     return errors
@@ -141,4 +154,5 @@ def policy_from(doc: dict[str, Any]) -> Policy:
         link_depth=int((doc.get("links") or {}).get("depth", DEFAULT_DEPTH)),
         name_threshold=float((doc.get("names") or {}).get("threshold", DEFAULT_THRESHOLD)),
         registry_max_age_days=int((doc.get("registry") or {}).get("max_age_days", DEFAULT_REGISTRY_AGE)),
+        random_share=share_of(doc),
     )

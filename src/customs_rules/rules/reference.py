@@ -15,11 +15,12 @@ from typing import Any
 from ..contract.codes import normalize_country
 from ..contract.errors import LocatedError, Location
 from ..entities.goods_text import GoodsMatcher, KeywordList
+from .allowlist import TrustedTrader, load_trusted_traders
 from .history import DEFAULTS, HistorySettings, history_problems, parse_history
 from .keywords import load_keyword_list
 from .yamlfile import line_of, load_documents
 
-KINDS = ("hs_list", "country_groups", "activity_map", "keyword_list", "history")
+KINDS = ("hs_list", "country_groups", "activity_map", "keyword_list", "history", "trusted_traders")
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,7 @@ class ReferenceData:
     hs_lists: dict[str, HsList] = field(default_factory=dict)
     country_groups: dict[str, CountryGroup] = field(default_factory=dict)
     activity_map: ActivityMap = field(default_factory=lambda: ActivityMap(source=""))
+    trusted_traders: list[TrustedTrader] = field(default_factory=list)  # the allow-list (rules/allowlist.py)
     files: list[Path] = field(default_factory=list)
     keyword_lists: dict[str, KeywordList] = field(default_factory=dict)  # goods descriptions' words
     history: HistorySettings = DEFAULTS  # windows and thresholds of the history facts (`history.py`)
@@ -175,6 +177,10 @@ def _load_document(doc: Any, data: ReferenceData, display: str) -> list[LocatedE
         data.history, problems = parse_history(doc, display)
         data._history_at = (display, line_of(doc, "listed_goods") or 0)
         return problems
+    if kind == "trusted_traders":
+        traders, errors = load_trusted_traders(doc, display)
+        data.trusted_traders += traders
+        return errors
     at = Location(display, line_of(doc, "kind"), field="kind")
     return [LocatedError(at, f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}")]
 

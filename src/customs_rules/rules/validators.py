@@ -17,6 +17,7 @@ from ..contract.errors import LocatedError, Location
 from ..contract.facts import FIELDS, FieldType
 from ..contract.models import DATE_FORMAT
 from ..engine.limits import check_limits
+from .allowlist import trusted_trader_problems
 from .model import COMPARISONS, GROUP_OPS, LIST_OPS, MAX_NESTING, SET_OPS, Leaf, Rule, RulePack, depth, leaves
 from .policy import policy_problems
 from .yamlfile import line_of
@@ -223,6 +224,15 @@ def summable_scores(pack: RulePack) -> list[LocatedError]:
     return []
 
 
+def trusted_traders(pack: RulePack) -> list[LocatedError]:
+    """The allow-list's entries name rules of the pack that may be lowered, and lower
+    them (rules/allowlist.py)."""
+    hold_at = _mapping(_mapping(pack.policy_doc).get("thresholds")).get("hold", 100)
+    hold_at = hold_at if isinstance(hold_at, int | float) and not isinstance(hold_at, bool) else 100
+    rules = {r.id: r for r in pack.rules}
+    return trusted_trader_problems(pack.reference.trusted_traders, rules, float(hold_at))
+
+
 VALIDATORS: list[Callable[[RulePack], list[LocatedError]]] = [
     nesting,
     duplicate_ids,
@@ -231,4 +241,5 @@ VALIDATORS: list[Callable[[RulePack], list[LocatedError]]] = [
     policy,
     weak_evidence,
     summable_scores,
+    trusted_traders,
 ]

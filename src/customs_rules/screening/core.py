@@ -80,7 +80,7 @@ def screen_set(
         history = (getattr(screener, "history", None) or HistoryBase()).with_set(declarations)
     facts = enrich_set(declarations, entities, history)
     found = evaluate_set(facts, screener.evaluator.compiled, at)
-    verdicts = _decide(screener, found)
+    verdicts = _decide(screener, found) if not _allows(screener) else _allowed(screener, found, facts, at)
     stamp = at.isoformat().replace("+00:00", "Z")
     ids = declarations.headers["declaration_id"].to_list()
     bodies = [
@@ -127,6 +127,34 @@ def _decide(screener: Screener, found: SetFindings) -> list[tuple[str, float]]:
         if verdict is None:
             verdict = verdicts[key] = screener.policy.decide([(f.rule_id, f.action, f.score) for f in findings])
         result.append(verdict)
+    return result
+
+
+def _allows(screener: Screener) -> bool:
+    allowances = screener.allowances
+    return allowances.lowers or allowances.selects(screener.policy)
+
+
+def _allowed(screener: Screener, found: SetFindings, facts: SetFacts, at: dt.datetime) -> list[tuple[str, float]]:
+    """The policy with trusted traders, snoozes and random selection (`rules.allowances`),
+    declaration by declaration; each one's findings as they counted."""
+    from ..rules.allowances import Subject, decide, party_ids
+
+    headers = facts.declarations.headers
+    ids, dates = headers["declaration_id"].to_list(), headers["date"].to_list()
+    parties: list[list[tuple[str, tuple[str, ...]]]] = [[] for _ in ids]
+    if screener.allowances.lowers:
+        registered = facts.entities.parties["registered_id"]
+        for role in ("exporter", "consignee"):
+            known = registered.gather(facts.party_of[f"{role}_p"]).to_list()
+            for decl, (declared, found_id) in enumerate(zip(headers[f"{role}_id"].to_list(), known, strict=True)):
+                parties[decl].append((role, party_ids(declared, found_id)))
+    result = []
+    for decl, declaration_id in enumerate(ids):
+        subject = Subject(declaration_id, dates[decl], tuple(parties[decl]))
+        found.active[decl], decision, score = decide(screener.policy, screener.allowances, found.active[decl],
+                                                     subject, at)  # fmt: skip
+        result.append((decision, score))
     return result
 
 

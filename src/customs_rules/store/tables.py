@@ -263,3 +263,21 @@ class CompanyEdge(SQLModel, table=True):
     kind: str  # role | address
     person_pk: int | None = None
     role: str | None = None
+
+
+class SnoozeRecord(SQLModel, table=True):
+    """A rule suppressed for one party until a day (`customs-rules rules snooze`), with
+    who set it and why; lifted early by `rules unsnooze` (kept, never deleted). Each set
+    and lift has its audit entry, which seals the row (`store.snoozes`)."""
+
+    __tablename__ = "snooze"
+    id: int | None = Field(default=None, primary_key=True)
+    rule_id: str = Field(index=True)
+    party: str = Field(index=True)  # the party's company id, normalised (entities.persons.normalize_id)
+    until: dt.date = Field(index=True)  # the last day it applies (UTC day of screening)
+    reason: str
+    officer: str
+    set_at: NaiveDatetime  # UTC
+    lifted_at: NaiveDatetime | None = None  # UTC
+    lifted_by: str | None = None
+    lift_reason: str | None = None

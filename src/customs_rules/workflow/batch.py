@@ -157,6 +157,7 @@ class Worker:
     screener: Any = None
     compiled: Any = None  # entities.compiled.CompiledRegistry, unless `registry` is given
     history: Any = None  # screening.history.HistoryBase: the run's past (`run_history`), or None
+    allowances: Any = None  # rules.allowances.Allowances: snoozes and the random seed, read by the parent
 
     def _screener(self) -> Any:
         from ..entities.compiled import CompiledRegistry
@@ -165,7 +166,8 @@ class Worker:
         if self.screener is None:  # compiled here: each process needs its own engine
             # with a compiled registry, the screener's own (an empty one) is never consulted
             lookup = self.registry if self.registry is not None else RegistryIndex([], [], [])
-            self.screener = Screener(self.pack, lookup, without_registry=self.without_registry)
+            self.screener = Screener(self.pack, lookup, without_registry=self.without_registry,
+                                     allowances=self.allowances)  # fmt: skip
             threshold = self.screener.policy.name_threshold
             if self.frames is not None:
                 self.compiled = CompiledRegistry(self.frames, self.watchlist, threshold)

@@ -69,13 +69,20 @@ class Snapshot:
     registry: Compiled
     without_registry: bool = False  # --no-registry: the decisions say so
     history: Any = None  # screening.history.HistoryBase: the run's past (`batch.run_history`)
+    allowances: Any = None  # rules.allowances.Allowances (snoozes, the random seed)
 
 
 def snapshot_of(
-    pack: RulePack, registry: RegistryIndex | Compiled, without_registry: bool = False, history: Any = None
+    pack: RulePack,
+    registry: RegistryIndex | Compiled,
+    without_registry: bool = False,
+    history: Any = None,
+    allowances: Any = None,
 ) -> Snapshot:
     compiled = registry if isinstance(registry, Compiled) else Compiled.of(registry)
     digest = hashlib.sha256(pack.version.encode() + (b"\0without" if without_registry else b""))
+    if allowances is not None:  # other snoozes or another seed: another snapshot (the seed only hashed)
+        digest.update(repr(allowances.snoozes).encode() + hashlib.sha256(allowances.seed or b"").digest())
     for name in FRAMES:  # which registry: enough to tell the snapshots of one run apart
         frame = compiled.frames[name]
         digest.update(f"{name}:{frame.height}:{frame.hash_rows(seed=0).sum()}".encode())
@@ -83,7 +90,7 @@ def snapshot_of(
         digest.update(record.model_dump_json().encode())
     if history is not None:
         digest.update(f"history:{history.rows.height}:{history.rows.hash_rows(seed=0).sum()}".encode())
-    return Snapshot(digest.hexdigest(), pack.contents, compiled, without_registry, history)
+    return Snapshot(digest.hexdigest(), pack.contents, compiled, without_registry, history, allowances)
 
 
 _WORKERS: dict[str, Worker] = {}  # per worker process, one engine per snapshot
@@ -101,7 +108,7 @@ def _worker_for(snapshot: Snapshot) -> Worker:
             pack = load_pack(Path(folder) / "rules")
         compiled = snapshot.registry
         worker = Worker(pack, None, None, snapshot.without_registry, compiled.frames, compiled.watchlist,
-                        history=snapshot.history)  # fmt: skip
+                        history=snapshot.history, allowances=snapshot.allowances)  # fmt: skip
         _WORKERS.clear()  # a new snapshot replaces the old one: one compiled engine at a time
         _WORKERS[snapshot.key] = worker
     return worker
@@ -114,13 +121,13 @@ def screen_remote(snapshot: Snapshot, declarations: DeclarationSet, at: dt.datet
 
 def cluster_screening(
     address: str, pack: RulePack, registry: RegistryIndex | Compiled, at: dt.datetime, wanted: Wanted | None = None,
-    without_registry: bool = False, history: Any = None,
+    without_registry: bool = False, history: Any = None, allowances: Any = None,
 ) -> ChunkScreener:  # fmt: skip
     """Screen chunks on the cluster at `address` (reached now: a wrong address is said
     before anything is read), in input order."""
     wanted = wanted or Wanted()
     client = _connect(address)
-    snapshot = snapshot_of(pack, registry, without_registry, history)
+    snapshot = snapshot_of(pack, registry, without_registry, history, allowances)
 
     def on_cluster(chunks: Iterable[Chunk]) -> Iterator[Part]:
         try:

@@ -19,10 +19,11 @@ from ..contract.input_text import given_text
 from ..contract.models import Declaration
 from ..entities.registry import RegistryIndex
 from ..io.parsing import Parsed, Rejected
+from ..rules.allowances import Allowances
 from ..rules.model import RulePack
 from ..rules.policy import LEVELS, policy_from
 from ..store import Store
-from .screener import Screener, Screening, check_registry, pack_in_force
+from .screener import Screener, Screening, allowances_for, check_registry, pack_in_force
 
 if TYPE_CHECKING:
     from ..entities.compiled import CompiledRegistry
@@ -85,12 +86,15 @@ def submit(
     # says something else, so this one is screened afresh and stored beside it
     other = store.stored_decision(decl, not without_registry)
     notes = [_screened_afresh(other, without_registry)] if other is not None else []
-    screening = _screen(store, pack, decl, check.without_registry)
+    allowances, allowed = allowances_for(store, pack)  # snoozes, the random-selection seed
+    screening = _screen(store, pack, decl, check.without_registry, allowances)
     decision, new = store.submit(screening, officer, source, pack.contents)
-    return Submission(decision, new, check.warnings + notes)
+    return Submission(decision, new, check.warnings + allowed + notes)
 
 
-def _screen(store: Store, pack: RulePack, decl: Declaration, without_registry: bool) -> Screening:
+def _screen(
+    store: Store, pack: RulePack, decl: Declaration, without_registry: bool, allowances: Allowances | None = None
+) -> Screening:
     """One declaration through the set core, as a set of one, against only the part of
     the registry its parties can reach (`entities.reach.for_parties`): reading the whole
     registry would take seconds."""
@@ -98,7 +102,7 @@ def _screen(store: Store, pack: RulePack, decl: Declaration, without_registry: b
     from ..screening.core import screen_set
     from ..screening.frames import DeclarationSet
 
-    screener = Screener(pack, RegistryIndex([], [], []), without_registry=without_registry)
+    screener = Screener(pack, RegistryIndex([], [], []), without_registry=without_registry, allowances=allowances)
     declarations = DeclarationSet.from_declarations([decl])
     registry = None  # without a registry: the screener's empty one
     if not without_registry:
@@ -157,15 +161,17 @@ def rescreen(
     """
     pack = pack_in_force(store, rules_dir).pack
     check = check_registry(store, policy_from(pack.policy_doc), without_registry)
+    allowances, allowed = allowances_for(store, pack)  # snoozes, the random-selection seed
     if warn is not None:
-        for warning in check.warnings:
+        for warning in check.warnings + allowed:
             warn(warning)
     store.record_ruleset(pack.version, pack.contents, officer)
     at = dt.datetime.now(dt.UTC)
     report = Rescreen()
     from ..entities.compiled import CompiledRegistry  # polars: not on a submission's path
 
-    screener = Screener(pack, RegistryIndex([], [], []), without_registry=check.without_registry)
+    screener = Screener(pack, RegistryIndex([], [], []), without_registry=check.without_registry,
+                        allowances=allowances)  # fmt: skip
     threshold = screener.policy.name_threshold
     # the registry as compiled at its last load, read once: a rescreen goes over all history
     registry = None if check.without_registry else CompiledRegistry.from_store(store, threshold)

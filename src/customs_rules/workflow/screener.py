@@ -34,6 +34,7 @@ from ..entities.persons import normalize_id
 from ..entities.registry import RegistryIndex, RegistryLookup
 from ..entities.registry_csv import read_registry_csv
 from ..io.parsing import Parsed, Rejected
+from ..rules.allowances import Allowances, Subject, decide, party_ids
 from ..rules.loader import load_pack
 from ..rules.model import RulePack
 from ..rules.policy import Policy, policy_from
@@ -99,8 +100,9 @@ class Screener:
     """A compiled rule pack, its policy, and a registry snapshot: screen with it."""
 
     def __init__(
-        self, pack: RulePack, registry: RegistryLookup, store: Store | None = None, without_registry: bool = False
-    ) -> None:
+        self, pack: RulePack, registry: RegistryLookup, store: Store | None = None, without_registry: bool = False,
+        allowances: Allowances | None = None,
+    ) -> None:  # fmt: skip
         self.pack = pack
         self.version = pack.version
         self.policy: Policy = policy_from(pack.policy_doc)
@@ -116,6 +118,8 @@ class Screener:
         # reference reads them as `plain_history` (set it to screen against another past)
         self.history: Any = None
         self.plain_history: PlainHistory | None = None
+        # trusted traders (the pack's), snoozes and the random-selection seed: `allowances_for`
+        self.allowances = allowances if allowances is not None else Allowances.of(pack)
 
     @classmethod
     def open(cls, store: Store | None, rules_dir: Path | None = None, without_registry: bool = False) -> Screener:
@@ -131,8 +135,9 @@ class Screener:
         else:
             check = check_registry(store, policy, without_registry)
         registry = RegistryIndex([], [], []) if check.without_registry or store is None else store.registry_index()
-        screener = cls(pack, registry, store, check.without_registry)
-        screener.registry_check = check
+        allowances, warnings = allowances_for(store, pack)
+        screener = cls(pack, registry, store, check.without_registry, allowances)
+        screener.registry_check = RegistryCheck(check.without_registry, check.warnings + warnings)
         return screener
 
     def screen(self, decl: Declaration, at: dt.datetime | None = None) -> Screening:
@@ -141,12 +146,15 @@ class Screener:
         enriched = enrich(decl, self.registry, self.pack.reference, self.policy.link_depth, self.path_guard)
         self._add_history(enriched)
         result = self.evaluator.evaluate(enriched, at)
-        counting = [(f.rule_id, f.action, f.score) for f in result.findings]
-        decision, score = self.policy.decide(counting)
-        stamp = at.isoformat().replace("+00:00", "Z")
-        body = Decision(decl.declaration_id, decision, score, tuple(result.findings), tuple(result.test_findings),
-                        self.version, stamp, self.without_registry)  # fmt: skip
         known = enriched.details[0] if enriched.details else {}
+        subject = Subject(decl.declaration_id, decl.date, tuple(
+            (role, party_ids(getattr(decl, role).id, (known.get(f"{role}.known") or {}).get("company_id")))
+            for role in ("exporter", "consignee")
+        ))  # fmt: skip
+        findings, decision, score = decide(self.policy, self.allowances, list(result.findings), subject, at)
+        stamp = at.isoformat().replace("+00:00", "Z")
+        body = Decision(decl.declaration_id, decision, score, tuple(findings), tuple(result.test_findings),
+                        self.version, stamp, self.without_registry)  # fmt: skip
         registered = {
             role: f"{found['registered_name']} ({found['company_id']})"
             for role in ("exporter", "consignee")
@@ -196,6 +204,19 @@ class Screener:
         if keep and pending:
             assert self.store is not None
             self.store.record_screenings(pending, "screen", officer)
+
+
+def allowances_for(store: Store | None, pack: RulePack, now: dt.datetime | None = None) -> tuple[Allowances, list[str]]:
+    """What a run allows besides the rules: the pack's trusted traders, the snoozes the
+    store holds that are still active, and the random-selection seed from the environment
+    (`rules.selection`); and a warning when the policy asks for random selection but no
+    seed is set (it is off then). A bad seed is refused (RuleError)."""
+    from ..rules.selection import NO_SEED_WARNING, seed_from_environment
+
+    snoozes = store.active_snoozes((now or dt.datetime.now(dt.UTC)).date()) if store is not None else []
+    seed = seed_from_environment()
+    warnings = [NO_SEED_WARNING] if seed is None and policy_from(pack.policy_doc).random_share > 0 else []
+    return Allowances.of(pack, snoozes, seed), warnings
 
 
 WITHOUT_REGISTRY_WARNING = (
