@@ -69,6 +69,7 @@ INVOCATIONS = {
     ("rules", "validate"): [],
     ("rules", "list"): [],
     ("rules", "test"): [],
+    ("rules", "snooze"): ["profile-new-company", "--party", "190540218733", "--until", "2026-12-31", "--reason", "x"],
     ("registry", "match"): ["Dala Grain"],
     ("submit",): ["{decl}"],
     ("rescreen",): [],
