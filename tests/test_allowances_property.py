@@ -20,6 +20,7 @@ from customs_rules.rules.model import RulePack
 from customs_rules.rules.selection import draw, selected
 from customs_rules.screening.core import screen_set
 from customs_rules.screening.frames import DeclarationSet
+from customs_rules.screening.history import HistoryBase
 from customs_rules.workflow.screener import Screener
 
 DAYS = [dt.date(2019, 1, 1), dt.date(2023, 6, 1), dt.date(2024, 1, 2), dt.date(2026, 12, 1), dt.date(2030, 1, 1)]
@@ -64,14 +65,18 @@ def test_the_core_allows_as_the_reference(pack: RulePack, data: st.DataObject) -
     screener = Screener(pack, RegistryIndex(companies, people, watch), allowances=allowed)
     screener.policy = dataclasses.replace(screener.policy, random_share=data.draw(st.sampled_from([0, 0.3, 0.5])))
     found = data.draw(declarations(companies))
-    core = screen_set(screener, DeclarationSet.from_declarations(found), AT)
+    whole = DeclarationSet.from_declarations(found)
+    # the whole set is the history every part reads, as a batch's pre-pass makes it
+    past = HistoryBase().with_set(whole)
+    screener.plain_history = past.plain()
+    core = screen_set(screener, whole, AT, history=past)
     reference = [screener.screen(declaration, AT) for declaration in found]
     assert plain([d.as_dict() for d in core.decisions]) == plain([s.decision.as_dict() for s in reference])
     # chunking: each declaration alone decides as in the whole set
     cut = data.draw(st.integers(0, len(found)))
     parts = [found[:cut], found[cut:]]
-    pieces = [d for part in parts if part for d in screen_set(screener, DeclarationSet.from_declarations(part),
-                                                              AT).decisions]  # fmt: skip
+    pieces = [d for part in parts if part
+              for d in screen_set(screener, DeclarationSet.from_declarations(part), AT, history=past).decisions]  # fmt: skip
     assert plain([d.as_dict() for d in pieces]) == plain([d.as_dict() for d in core.decisions])
     for decision in core.decisions:
         for finding in decision.findings:

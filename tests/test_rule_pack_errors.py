@@ -70,6 +70,7 @@ INVOCATIONS = {
     ("rules", "list"): [],
     ("rules", "test"): [],
     ("rules", "publish"): ["--officer", "kz-042"],
+    ("rules", "snooze"): ["profile-new-company", "--party", "190540218733", "--until", "2026-12-31", "--reason", "x"],
     ("registry", "match"): ["Dala Grain"],
     ("submit",): ["{decl}"],
     ("rescreen",): [],
