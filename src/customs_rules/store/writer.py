@@ -68,6 +68,7 @@ class SetWriter:
         self._jobs: queue.Queue[Any] = queue.Queue(maxsize=depth)
         self._done: queue.Queue[Written] = queue.Queue()
         self.failure = ""
+        self._aborted = False
         self._group: list[tuple[Any, Prepared | None, list[int | None]]] = []  # in the open transaction
         self._session: Session | None = None
         self._opened = 0.0
@@ -93,9 +94,16 @@ class SetWriter:
 
     def close(self) -> list[Written]:
         """Wait until every handed set is stored (or refused), and report the rest."""
-        self._jobs.put(_END)
-        self._thread.join()
+        if self._thread.is_alive():
+            self._jobs.put(_END)
+            self._thread.join()
         return self.done()
+
+    def abort(self) -> None:
+        """Stop without storing what is not committed yet (an interrupted run: it was
+        never reported stored); waits for the set being written, if any."""
+        self._aborted = True
+        self.close()
 
     def _run(self) -> None:
         try:
@@ -103,12 +111,19 @@ class SetWriter:
                 try:
                     job = self._jobs.get(timeout=self._remaining())
                 except queue.Empty:  # open long enough: what it holds is reported stored
-                    self._commit()
+                    if self._aborted:
+                        self._rollback()
+                    else:
+                        self._commit()
                     continue
                 if job is _END:
                     break
+                if self._aborted:
+                    self._done.put(Written(job[0], error="stopped before it was stored"))
+                    continue
                 self._take(*job)
-            self._commit()
+            if not self._aborted:
+                self._commit()
         finally:
             self._rollback()
 
