@@ -3,6 +3,7 @@ database that is missing or unusable said in plain words, before anything is cha
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -30,18 +31,38 @@ def _sqlite_begin(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+# Files this process has checked (device, inode) and found to be WAL-mode SQLite: never
+# opened by plain Python again. Closing any descriptor of a file drops every POSIX lock
+# the process holds on it, SQLite's own included: a second Store opened while this
+# process stored in an open transaction let a worker process, closing its connection,
+# take the database for unused, checkpoint it and delete the log under that transaction
+# (a malformed database, seen with a batch writer's transaction held across chunks).
+_CHECKED: set[tuple[int, int]] = set()
+
+
+def _checked(path: Path) -> None:
+    """Note a database file this process opened (see _CHECKED)."""
+    with contextlib.suppress(OSError):
+        stat = path.stat()
+        _CHECKED.add((stat.st_dev, stat.st_ino))
+
+
 def _check_sqlite_file(path: Path, url: str) -> None:
     """Refuse a file that is no SQLite database, or another application's or a newer
     version's database, before opening it the usual way: that switches it to WAL mode,
     which rewrites its header, and a refused file must be left as it was."""
     if not path.is_file() or path.stat().st_size == 0:
         return
+    stat = path.stat()
+    if (stat.st_dev, stat.st_ino) in _CHECKED:
+        return  # see _CHECKED
     with path.open("rb") as file:
         header = file.read(100)
     if not header.startswith(b"SQLite format 3\x00"):
         hint = "check --db or CUSTOMS_RULES_DB; the file was not changed"
         raise schema.UnusableDatabase(f"{path} is not an SQLite database", hint)
     if header[18:20] == b"\x02\x02":
+        _CHECKED.add((stat.st_dev, stat.st_ino))
         return  # in WAL mode already, as every customs-rules database is: opening changes nothing
     engine = create_engine(f"sqlite:///file:{path}?mode=ro&uri=true")
     try:

@@ -18,7 +18,7 @@ from sqlmodel import Session, func, select
 
 from ..contract.decision import Decision
 from ..screening.frames import ScreenedSet
-from . import bulk
+from . import audit, bulk
 from .content import complete, content_hashes
 from .seals import WITHOUT_REGISTRY, seal_all
 from .signatures import Signatures, split
@@ -89,7 +89,7 @@ def record(
     fact_ids, stored["fact_signature"] = _write_signatures(session, prepared.distinct, method)
     first = bulk.reserve_ids(session, "decision", targets.height)
     targets = targets.with_columns((pl.int_range(pl.len(), dtype=pl.Int64) + first).alias("id"))
-    header = prepared.signatures.header.join(fact_ids, left_on="text", right_on="facts").select(
+    header = prepared.signatures.header.join(fact_ids, on="sig").select(
         "decl", pl.col("id").alias("header_fact_id"), pl.col("digest").alias("header_digest")
     )
     targets = targets.join(header, on="decl", how="left", maintain_order="left")
@@ -102,7 +102,7 @@ def record(
         "header_fact_id",
     )  # fmt: skip
     stored["decision"] = bulk.insert(session, _table(DecisionRecord), decision, method)
-    items = prepared.signatures.items.join(fact_ids, left_on="text", right_on="facts").join(
+    items = prepared.signatures.items.join(fact_ids, on="sig").join(
         targets.select("decl", pl.col("id").alias("decision_id")), on="decl"
     )
     links = items.select("decision_id", "position", pl.col("id").alias("fact_id")).sort("decision_id", "position")
@@ -120,6 +120,25 @@ def record(
     for decl, decision_id, sealed in zip(targets.get_column("decl"), targets.get_column("id"), seals, strict=True):
         result[decl] = (int(decision_id), sealed)
     return Stored(result, stored)
+
+
+def chunk_entry(screened: ScreenedSet, stored: Stored, kind: str, officer: str | None) -> audit.Entry | None:
+    """One audit entry per stored set: every decision, by id, verdict and seal (which
+    covers its row, its declaration's and items' columns, its findings and facts), and
+    the rows written to each table. None when nothing was written."""
+    if not stored.written:
+        return None
+    frame = screened.decisions
+    decisions = [
+        [found[0], ident, verdict, found[1]]
+        for found, ident, verdict in zip(stored.decisions, frame["declaration_id"], frame["decision"], strict=True)
+        if found
+    ]
+    details = {"kind": kind, "ruleset_version": screened.ruleset_version, "decisions": decisions,
+               "rows": stored.rows}  # fmt: skip
+    if screened.without_registry:
+        details["registry"] = "none"  # screened with --no-registry: said where it cannot be erased
+    return audit.Entry(officer or "system", "decisions", f"{len(decisions)} declaration(s)", details)
 
 
 def _revisions(session: Session, heads: pl.DataFrame) -> pl.DataFrame:
@@ -186,16 +205,28 @@ def _write_items(session: Session, new: pl.DataFrame, screened: ScreenedSet, met
 
 
 def _write_signatures(session: Session, distinct: pl.DataFrame, method: str) -> tuple[pl.DataFrame, int]:
-    """The id of each signature of the set (digest, facts, id), the missing ones stored."""
+    """The id of each signature of the set (sig, digest, id), the missing ones stored.
+    On SQLite every one is inserted with a new id unless its digest is stored already
+    (INSERT OR IGNORE): when all were new, as in a batch of new declarations, nothing is
+    looked up; else the ids are read back by digest (the ids of the ones left out unused)."""
     query = "SELECT digest, id FROM fact_signature WHERE digest IN :values"
-    known = bulk.frame(bulk.select_in(session, query, distinct.get_column("digest").to_list()),
-                       {"digest": pl.String, "id": pl.Int64})  # fmt: skip
+    schema = {"digest": pl.String, "id": pl.Int64}
+    table = _table(FactSignature)
+    if bulk.dialect(session) == "sqlite" and method in ("auto", "tuples"):
+        first = bulk.reserve_ids(session, "fact_signature", distinct.height)
+        fresh = distinct.with_columns((pl.int_range(pl.len(), dtype=pl.Int64) + first).alias("id"))
+        written = bulk.insert(session, table, fresh.select("id", "digest", "facts"), method, ignore=True)
+        if written == distinct.height:
+            return fresh.select("sig", "digest", "id"), written
+        known = bulk.frame(bulk.select_in(session, query, distinct.get_column("digest").to_list()), schema)
+        return distinct.select("sig", "digest").join(known, on="digest"), written
+    known = bulk.frame(bulk.select_in(session, query, distinct.get_column("digest").to_list()), schema)
     missing = distinct.join(known, on="digest", how="anti", maintain_order="left")
     first = bulk.reserve_ids(session, "fact_signature", missing.height)
     missing = missing.with_columns((pl.int_range(pl.len(), dtype=pl.Int64) + first).alias("id"))
-    written = bulk.insert(session, _table(FactSignature), missing.select("id", "digest", "facts"), method)
+    written = bulk.insert(session, table, missing.select("id", "digest", "facts"), method)
     ids = pl.concat([known, missing.select("digest", "id")])
-    return distinct.join(ids, on="digest"), written
+    return distinct.select("sig", "digest").join(ids, on="digest"), written
 
 
 def _table(model: Any) -> Any:

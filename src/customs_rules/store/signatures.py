@@ -23,17 +23,20 @@ KEYS = ("decl", "position")
 
 @dataclass
 class Signatures:
-    """A set's facts as signatures: `header` (decl, text) one per declaration whose items
-    share their header facts, `items` (decl, position, text) one per item: its own facts,
-    or all of them where its declaration's items differ in their header facts."""
+    """A set's facts as signatures: `texts` (sig, text) each distinct signature text
+    once, `sig` its row; `header` (decl, sig) one per declaration whose items share
+    their header facts, `items` (decl, position, sig) one per item: its own facts, or all
+    of them where its declaration's items differ in their header facts. Rows refer to
+    texts by number, so storing joins integers, not texts of a kilobyte."""
 
+    texts: pl.DataFrame
     header: pl.DataFrame
     items: pl.DataFrame
 
     def distinct(self) -> pl.DataFrame:
-        """Every distinct signature text of the set, with its digest."""
-        texts = pl.concat([self.header.get_column("text"), self.items.get_column("text")]).unique(maintain_order=True)
-        return pl.DataFrame({"digest": digests(texts), "facts": texts})
+        """Every distinct signature text of the set (`sig`, `digest`, `facts`)."""
+        texts = self.texts.get_column("text")
+        return pl.DataFrame({"sig": self.texts.get_column("sig"), "digest": digests(texts), "facts": texts})
 
 
 def split(facts: pl.DataFrame) -> Signatures:
@@ -52,7 +55,14 @@ def split(facts: pl.DataFrame) -> Signatures:
         .filter(pl.col("text").is_not_null())
     )
     items = rows.select(*KEYS, pl.when("shared").then("own").otherwise("whole").alias("text"))
-    return Signatures(header, items.filter(pl.col("text").is_not_null()))
+    items = items.filter(pl.col("text").is_not_null())
+    unique = pl.concat([header.get_column("text"), items.get_column("text")]).unique(maintain_order=True)
+    texts = pl.DataFrame({"sig": pl.int_range(len(unique), dtype=pl.UInt32, eager=True), "text": unique})
+    return Signatures(
+        texts,
+        header.join(texts, on="text", maintain_order="left").select("decl", "sig"),
+        items.join(texts, on="text", maintain_order="left").select(*KEYS, "sig"),
+    )
 
 
 def _json(columns: Sequence[str]) -> pl.Expr:

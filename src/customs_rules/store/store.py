@@ -31,13 +31,14 @@ from .connect import (
     _URL_HINT,
     MissingDatabase,
     _check_sqlite_file,
+    _checked,
     _missing_server_database,
     _sqlite_begin,
     _sqlite_connect,
 )
 from .packs import PackStore
 from .packs import ensure_ruleset as _ensure_ruleset
-from .records import Prepared, Stored, prepare, record, without_registry
+from .records import Prepared, Stored, chunk_entry, prepare, record, without_registry
 from .registry_store import RegistryStore
 from .sets import json_text as _json_text
 from .sets import screened_sets
@@ -93,6 +94,8 @@ class Store(RegistryStore, PackStore, SnoozeStore):
                 self.close()
                 raise MissingDatabase(f"no customs-rules database at {self.engine.url!r}", _MISSING_HINT)
             self._retry(lambda: schema.upgrade(self.engine))
+            if file:
+                _checked(Path(self.url.removeprefix("sqlite:///")))
         except schema.UnusableDatabase:
             self.close()
             raise
@@ -169,12 +172,7 @@ class Store(RegistryStore, PackStore, SnoozeStore):
         thread prepares the next set while this one is stored) in one transaction."""
 
         def work(session: Session) -> list[Stored]:
-            done = [record(session, part, kind, officer, force, self.bulk_method) for part in sets]
-            entries = [
-                chunk_entry(part.screened, stored, kind, officer) for part, stored in zip(sets, done, strict=True)
-            ]
-            audit.append(session, [entry for entry in entries if entry is not None])
-            return done
+            return self.record_in(session, sets, kind, officer, force)
 
         if not any(len(part.screened) for part in sets):
             return [Stored([]) for _ in sets]
@@ -182,6 +180,17 @@ class Store(RegistryStore, PackStore, SnoozeStore):
         self._writes += 1
         if self._writes % CHECKPOINT_WRITES == 0:
             self.checkpoint()
+        return done
+
+    def record_in(
+        self, session: Session, sets: Sequence[Prepared], kind: str = "screen", officer: str | None = None,
+        force: bool = False,
+    ) -> list[Stored]:  # fmt: skip
+        """Store prepared sets in the caller's transaction, each with the audit entry
+        that seals what it wrote (a batch's writer keeps one open over several)."""
+        done = [record(session, part, kind, officer, force, self.bulk_method) for part in sets]
+        entries = [chunk_entry(part.screened, stored, kind, officer) for part, stored in zip(sets, done, strict=True)]
+        audit.append(session, [entry for entry in entries if entry is not None])
         return done
 
     def record_screenings(
@@ -354,25 +363,6 @@ class Store(RegistryStore, PackStore, SnoozeStore):
     def count(self, table: type[SQLModel]) -> int:
         with self.reading() as session:
             return int(session.exec(select(func.count()).select_from(table)).one())
-
-
-def chunk_entry(screened: ScreenedSet, stored: Stored, kind: str, officer: str | None) -> audit.Entry | None:
-    """One audit entry per stored set: every decision, by id, verdict and seal (which
-    covers its row, its declaration's and items' columns, its findings and facts), and
-    the rows written to each table. None when nothing was written."""
-    if not stored.written:
-        return None
-    frame = screened.decisions
-    decisions = [
-        [found[0], ident, verdict, found[1]]
-        for found, ident, verdict in zip(stored.decisions, frame["declaration_id"], frame["decision"], strict=True)
-        if found
-    ]
-    details = {"kind": kind, "ruleset_version": screened.ruleset_version, "decisions": decisions,
-               "rows": stored.rows}  # fmt: skip
-    if screened.without_registry:
-        details["registry"] = "none"  # screened with --no-registry: said where it cannot be erased
-    return audit.Entry(officer or "system", "decisions", f"{len(decisions)} declaration(s)", details)
 
 
 def decision_entry(screening: Any, decision_pk: int, sealed: str, kind: str, officer: str | None) -> audit.Entry:

@@ -356,6 +356,10 @@ def screen_files(
             yield from _passed(run, writer, part)
         if writer is not None:
             yield from _written(run, writer.close())
+    except BaseException:
+        if writer is not None:  # an interrupted run: what was not reported stored is not stored
+            writer.abort()
+        raise
     finally:
         if writer is not None:
             writer.store.close()

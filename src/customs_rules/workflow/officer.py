@@ -196,26 +196,44 @@ def _rescreen_all(
     progress: Any,
 ) -> None:
     """Screen the newest revision of each stored declaration through the set core, a
-    chunk at a time, and store each chunk's decisions beside the old ones."""
+    chunk at a time, and store each chunk's decisions beside the old ones: on a writer
+    thread (a connection of its own, several chunks per transaction), while the next
+    chunk is read and screened."""
     from ..screening.core import screen_set
     from ..store.history import read_history
+    from ..store.writer import SetWriter
 
     rows = store.latest_declarations(*declared)
     history = read_history(store)  # every stored declaration: each is screened as of its own date
-    for start in range(0, len(rows), RESCREEN_CHUNK):
-        chunk = rows[start : start + RESCREEN_CHUNK]
-        found = screen_set(screener, store.declaration_set([row.id for row, _, _ in chunk]), at, registry, history)
-        try:
-            stored = store.record_set(found.screened, "rescreen", officer, force=True)
-        except StorageError as exc:  # earlier chunks are stored: say exactly what is
-            raise _stopped(exc, report.screened, len(rows), chunk[0][0]) from None
-        for (row, old_id, old), decision, new in zip(chunk, found.decisions, stored.decisions, strict=True):
-            report.screened += 1
-            report.changed += decision.decision != old
-            if LEVELS[decision.decision] > LEVELS[old]:
-                report.stricter.append(_stricter(row, old_id, old, new[0] if new else None, decision))
-        if progress is not None:
-            progress(len(chunk))
+    writer = SetWriter(Store(store.url), "rescreen", officer, force=True)
+    pending: dict[int, tuple[list[Any], list[Decision]]] = {}
+
+    def taken(written: list[Any]) -> None:
+        for done in written:
+            chunk, decisions = pending.pop(done.tag)
+            if not done.stored:  # earlier chunks are stored: say exactly what is
+                raise _stopped(StorageError(done.error), report.screened, len(rows), chunk[0][0])
+            for (row, old_id, old), decision, new in zip(chunk, decisions, done.ids, strict=True):
+                report.screened += 1
+                report.changed += decision.decision != old
+                if LEVELS[decision.decision] > LEVELS[old]:
+                    report.stricter.append(_stricter(row, old_id, old, new, decision))
+            if progress is not None:
+                progress(len(chunk))
+
+    try:
+        for start in range(0, len(rows), RESCREEN_CHUNK):
+            chunk = rows[start : start + RESCREEN_CHUNK]
+            found = screen_set(screener, store.declaration_set([row.id for row, _, _ in chunk]), at, registry, history)
+            pending[start] = (chunk, found.decisions)
+            writer.put(start, found.screened)
+            taken(writer.done())
+        taken(writer.close())
+    except BaseException:
+        writer.abort()
+        raise
+    finally:
+        writer.store.close()
 
 
 def _stopped(exc: StorageError, stored: int, total: int, first: Any) -> StorageError:
