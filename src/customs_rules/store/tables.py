@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import NaiveDatetime
 from sqlalchemy import Column, Index, UniqueConstraint, text
-from sqlalchemy.types import JSON
+from sqlalchemy.types import JSON, LargeBinary
 from sqlmodel import Field, SQLModel
 
 
@@ -263,3 +263,14 @@ class CompanyEdge(SQLModel, table=True):
     kind: str  # role | address
     person_pk: int | None = None
     role: str | None = None
+
+
+class RegistrySnapshot(SQLModel, table=True):
+    """One frame of the compiled registry as an Arrow IPC file (zstd), written by `registry
+    load` with the table it comes from (`store.registry_snapshot`)."""
+
+    __tablename__ = "registry_snapshot"
+    name: str = Field(primary_key=True)  # companies | names | blocks | people | pairs | edges
+    format: int
+    rows: int
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))

@@ -1,0 +1,37 @@
+"""The compiled registry's snapshot (issue #13): each frame a batch screens against,
+stored whole at load as Arrow IPC (`store.registry_snapshot`), read back in a fraction of
+the time the tables take. A registry stored before gets its snapshot now, from its tables.
+
+Revision ID: 0012
+Revises: 0008
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0012"
+down_revision = "0008"
+
+
+def upgrade() -> None:
+    op.create_table(
+        "registry_snapshot",
+        sa.Column("name", sa.String, primary_key=True),
+        sa.Column("format", sa.Integer, nullable=False),
+        sa.Column("rows", sa.Integer, nullable=False),
+        sa.Column("data", sa.LargeBinary, nullable=False),
+    )
+    _snapshot()
+
+
+def _snapshot() -> None:
+    from sqlmodel import Session
+
+    from customs_rules.store import registry_load
+
+    session = Session(bind=op.get_bind())
+    registry_load.write_snapshot(session)
+
+
+def downgrade() -> None:
+    op.drop_table("registry_snapshot")
