@@ -170,9 +170,9 @@ def name_frames(keys: pl.DataFrame) -> dict[str, pl.DataFrame]:
     blocking keys once, sorted."""
     exact = keys.filter(pl.col("kind") == "exact").select("pk", "key", "spelling_kind", "spelling")
     exact = exact.with_row_index("order").with_columns(_hashed(exact["key"]))
-    ranked = exact.sort("hash", "order").drop("order").with_row_index("at")
-    by_company = ranked.select(pl.col("at").cast(pl.Int64).alias("by_company"), pl.col("pk").alias("company_pk"),
-                               "at").sort("company_pk", "at").drop("at")  # fmt: skip
+    ranked = exact.sort("hash", "order").with_row_index("at")
+    by_company = ranked.sort("pk", "order").select(pl.col("at").cast(pl.Int64).alias("by_company"),
+                                                   pl.col("pk").alias("company_pk"))  # fmt: skip
     names = pl.concat([ranked.select("hash", "pk", "key", "spelling_kind", "spelling"), by_company], how="horizontal")
     blocks = keys.filter(pl.col("kind") == "block").select("key", "pk").unique()
     blocks = blocks.with_columns(_hashed(blocks["key"])).sort("hash", "key", "pk").select("hash", "key", "pk")

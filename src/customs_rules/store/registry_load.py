@@ -106,8 +106,9 @@ def write_companies(session: Session, rows: pl.DataFrame) -> None:
     for table in ("company", "company_key"):
         _fix_sequence(session, table)
     # the snapshot's parts, as `read_companies` and `read_names` read the rows back
-    stored = joined.rename({"id": "pk"}).cast(COMPANY_SCHEMA)  # type: ignore[arg-type]
-    registry_snapshot.write_part(session, "companies", stored.with_columns(_keys_of(stored["company_id"]).alias("key")))
+    ids = keys.filter(pl.col("kind") == "id")["key"]  # each company's normalised id, in load order
+    stored = joined.rename({"id": "pk"}).cast(COMPANY_SCHEMA).with_columns(ids.alias("key"))  # type: ignore[arg-type]
+    registry_snapshot.write_part(session, "companies", stored)
     named = keys.rename({"company_pk": "pk"}).filter(pl.col("kind") != "id").cast(KEY_SCHEMA)  # type: ignore[arg-type]
     for name, frame in compiled.name_frames(named).items():
         registry_snapshot.write_part(session, name, frame)

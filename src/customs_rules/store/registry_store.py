@@ -177,6 +177,10 @@ def _audit_load(session: Session, actor: str, table: str, source: str, count: in
     session.flush()
     columns = audit.REGISTRY_TABLES[table][1]
     details = {"file": source, "rows": count, "columns": columns, "seal": audit.registry_seal(session, table, columns)}
+    if table in audit.SNAPSHOT_TABLES:  # what screening reads of them, as stored in this transaction
+        from .registry_snapshot import digest
+
+        details["snapshot"] = digest(session)
     audit.append(session, [audit.Entry(actor, "registry_load", table, details)])
 
 

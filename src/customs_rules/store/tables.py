@@ -212,7 +212,7 @@ class CompanyKey(SQLModel, table=True):
     __table_args__ = (Index("ix_company_key_lookup", "key", "kind", "company_pk"),)
     id: int | None = Field(default=None, primary_key=True)
     company_pk: int = Field(foreign_key="company.id", index=True)
-    key: str = Field(index=True)
+    key: str  # found through ix_company_key_lookup, which begins with it
     kind: str  # exact | block
     spelling_kind: str  # name | alias
     spelling: str
@@ -239,8 +239,8 @@ class PersonPair(SQLModel, table=True):
 
     __tablename__ = "person_pair"
     id: int | None = Field(default=None, primary_key=True)
-    person_pk: int = Field(index=True)
-    other_pk: int = Field(index=True)
+    person_pk: int  # never searched by (pairs are read by their companies' keys)
+    other_pk: int
     company_key: str = Field(index=True)  # persons.normalize_id of each row's company
     other_company_key: str = Field(index=True)
     kind: str  # person_id | name
