@@ -169,11 +169,15 @@ def name_frames(keys: pl.DataFrame) -> dict[str, pl.DataFrame]:
     load order, and `company_pk` their pks. `blocks`: each (hash, key, pk) of the
     blocking keys once, sorted."""
     exact = keys.filter(pl.col("kind") == "exact").select("pk", "key", "spelling_kind", "spelling")
-    exact = exact.with_row_index("order").with_columns(_hashed(exact["key"]))
-    ranked = exact.sort("hash", "order").with_row_index("at")
-    by_company = ranked.sort("pk", "order").select(pl.col("at").cast(pl.Int64).alias("by_company"),
-                                                   pl.col("pk").alias("company_pk"))  # fmt: skip
-    names = pl.concat([ranked.select("hash", "pk", "key", "spelling_kind", "spelling"), by_company], how="horizontal")
+    # sorted by the hash, then load order (the row number), the numbers alone first
+    order = exact.select("pk", _hashed(exact["key"])).with_row_index("order").sort("hash", "order")
+    by_company = (
+        order.with_row_index("at")
+        .sort("pk", "order")
+        .select(pl.col("at").cast(pl.Int64).alias("by_company"), pl.col("pk").alias("company_pk"))
+    )
+    names = exact[order["order"]].select(order["hash"], "pk", "key", "spelling_kind", "spelling").hstack(by_company)
+    del exact, order, by_company
     blocks = keys.filter(pl.col("kind") == "block").select("key", "pk").unique()
     blocks = blocks.with_columns(_hashed(blocks["key"])).sort("hash", "key", "pk").select("hash", "key", "pk")
     return {"names": names, "blocks": blocks.cast({"pk": pl.Int64})}

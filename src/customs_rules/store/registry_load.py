@@ -105,13 +105,21 @@ def write_companies(session: Session, rows: pl.DataFrame) -> None:
         _insert(session, "company_key", keys)
     for table in ("company", "company_key"):
         _fix_sequence(session, table)
-    # the snapshot's parts, as `read_companies` and `read_names` read the rows back
+    # the snapshot's parts, as `read_companies` and `read_names` read the rows back; each
+    # frame let go once written (a load's peak of memory is here)
     ids = keys.filter(pl.col("kind") == "id")["key"]  # each company's normalised id, in load order
     stored = joined.rename({"id": "pk"}).cast(COMPANY_SCHEMA).with_columns(ids.alias("key"))  # type: ignore[arg-type]
+    del joined, ids
     registry_snapshot.write_part(session, "companies", stored)
+    del stored
     named = keys.rename({"company_pk": "pk"}).filter(pl.col("kind") != "id").cast(KEY_SCHEMA)  # type: ignore[arg-type]
-    for name, frame in compiled.name_frames(named).items():
+    del keys
+    parts = compiled.name_frames(named)
+    del named
+    while parts:
+        name, frame = parts.popitem()
         registry_snapshot.write_part(session, name, frame)
+        del frame
 
 
 def write_people(session: Session, rows: pl.DataFrame) -> pl.DataFrame:

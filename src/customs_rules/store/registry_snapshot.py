@@ -38,7 +38,7 @@ BATCH_ROWS = 65_536  # rows per record batch: a part is decompressed one batch a
 
 def write_part(session: Session, name: str, frame: pl.DataFrame) -> None:
     """Replace part `name` with `frame`, in the caller's transaction."""
-    data = frame.write_ipc(None, compression="zstd", record_batch_size=BATCH_ROWS).getvalue()
+    data = frame.write_ipc(None, compression="zstd", record_batch_size=BATCH_ROWS).getbuffer()  # no copy
     session.execute(text("DELETE FROM registry_snapshot WHERE name = :name"), {"name": name})
     session.execute(
         text("INSERT INTO registry_snapshot (name, format, rows, data) VALUES (:name, :format, :rows, :data)"),
