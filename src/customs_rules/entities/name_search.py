@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bisect
 import heapq
+from array import array
 from collections import defaultdict
 from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -201,8 +202,13 @@ class SpellingIndex:
         return [self._block_pk[i] for i in range(lo, hi) if keys[i] == key]  # hashes that collide
 
 
+SMALL = 65_536  # rows of a column copied into an array (a submit's few: pyarrow not imported)
+
+
 def _ints(column: pl.Series) -> Sequence[int]:
-    """An Int64 column as a sequence of ints over its own buffer (no Python int per row
-    is kept; a column of several chunks is copied into one)."""
+    """An Int64 column as a sequence of ints: a large one over its own Arrow buffer (no
+    Python int per row, no copy of a mapped column of one chunk), a small one copied."""
+    if len(column) < SMALL:
+        return array("q", column.to_list())
     arrow = column.rechunk().to_arrow()
     return memoryview(arrow.buffers()[1]).cast("q")[arrow.offset : arrow.offset + len(arrow)]

@@ -94,11 +94,9 @@ def extract(session: Session, directory: Path) -> bool:
 def _trim() -> None:
     """Give the C allocator's free pages back to the system (glibc only)."""
     import ctypes
-    import ctypes.util
 
-    name = ctypes.util.find_library("c")
-    with contextlib.suppress(OSError, AttributeError, TypeError):
-        ctypes.CDLL(name).malloc_trim(0)
+    with contextlib.suppress(OSError, AttributeError):  # the process's own symbols: no search
+        ctypes.CDLL(None).malloc_trim(0)
 
 
 def mapped_frames(directory: Path) -> dict[str, pl.DataFrame]:
