@@ -122,6 +122,17 @@ TAMPERING = {
         ["UPDATE person SET birth_date = '1950-01-01' WHERE id = (SELECT min(id) FROM person)"],
         "the people table no longer holds what audit entry",
     ),
+    "registry snapshot part replaced": (
+        [
+            "UPDATE registry_snapshot SET data = (SELECT data FROM registry_snapshot WHERE name = 'edges') "
+            "WHERE name = 'pairs'"
+        ],
+        "the registry snapshot no longer holds what audit entry",
+    ),  # fmt: skip
+    "registry snapshot part deleted": (
+        ["DELETE FROM registry_snapshot WHERE name = 'blocks'"],
+        "the registry snapshot no longer holds what audit entry",
+    ),
     "person inserted": (
         ["INSERT INTO person (company_id, person_name, role) VALUES ('190540218733', 'Ghost', 'director')"],
         "the people table no longer holds what audit entry",

@@ -140,9 +140,9 @@ def test_yaml_errors_read_as_the_python_parser_words_them(tmp_path: Path, text: 
 
 
 # imported by other commands, never by a `submit --format json`: drawing tables, schema
-# upgrades (the database is at head), dataframes, the batch's process pool
+# upgrades (the database is at head), dataframes, the batch's process pool and its mapped registry
 # polars: a submission is stored as a set of one, through the one bulk routine (issue #13, 6)
-NOT_FOR_SUBMIT_JSON = ("rich", "alembic", "multiprocessing", "concurrent.futures.process")
+NOT_FOR_SUBMIT_JSON = ("rich", "alembic", "multiprocessing", "concurrent.futures.process", "pyarrow")
 
 SUBMIT_PROBE = """
 import gc, json, sys

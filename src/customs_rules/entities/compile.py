@@ -12,6 +12,7 @@ registries repeat names a lot.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 
 import polars as pl
@@ -145,3 +146,38 @@ def _normalized_ids(ids: pl.Series) -> pl.Series:
     distinct = ids.unique().to_list()
     mapping = {value: normalize_id(value) or value for value in distinct}
     return ids.replace_strict(mapping, return_dtype=pl.Utf8)
+
+
+def key_hash(key: str) -> int:
+    """A name key's stable 64-bit hash (the snapshot keeps it: Python's own `hash` changes
+    with every process)."""
+    return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "little", signed=True)
+
+
+def _hashed(keys: pl.Series) -> pl.Series:
+    distinct = keys.unique()
+    hashes = pl.Series([key_hash(key) for key in distinct.to_list()], dtype=pl.Int64)
+    return keys.replace_strict(distinct, hashes, return_dtype=pl.Int64).alias("hash")
+
+
+def name_frames(keys: pl.DataFrame) -> dict[str, pl.DataFrame]:
+    """The company keys (exact and block rows, in load order) sorted for the binary
+    searches of `name_search.SpellingIndex`, as the snapshot stores them.
+
+    `names`: the exact rows (hash, pk, key, spelling_kind, spelling) sorted by the key's
+    hash, then load order; `by_company` lists the same rows' positions sorted by pk, then
+    load order, and `company_pk` their pks. `blocks`: each (hash, key, pk) of the
+    blocking keys once, sorted."""
+    exact = keys.filter(pl.col("kind") == "exact").select("pk", "key", "spelling_kind", "spelling")
+    # sorted by the hash, then load order (the row number), the numbers alone first
+    order = exact.select("pk", _hashed(exact["key"])).with_row_index("order").sort("hash", "order")
+    by_company = (
+        order.with_row_index("at")
+        .sort("pk", "order")
+        .select(pl.col("at").cast(pl.Int64).alias("by_company"), pl.col("pk").alias("company_pk"))
+    )
+    names = exact[order["order"]].select(order["hash"], "pk", "key", "spelling_kind", "spelling").hstack(by_company)
+    del exact, order, by_company
+    blocks = keys.filter(pl.col("kind") == "block").select("key", "pk").unique()
+    blocks = blocks.with_columns(_hashed(blocks["key"])).sort("hash", "key", "pk").select("hash", "key", "pk")
+    return {"names": names, "blocks": blocks.cast({"pk": pl.Int64})}

@@ -23,7 +23,7 @@ from ..contract.models import Party
 from ..contract.registry_rows import CompanyRecord, PersonRecord, WatchlistRecord, split_list
 from . import compile as compiled
 from . import names
-from .name_search import NO_LIMIT, best_candidates
+from .name_search import NO_LIMIT, SpellingIndex, best_candidates
 from .person_pairs import company_pairs
 from .persons import normalize_id
 from .registry import RegistryLookup
@@ -34,6 +34,7 @@ RESOLVED_SCHEMA = {
     "score": pl.Float64, "detail": pl.Utf8,
 }  # fmt: skip
 RESOLVED_KEPT = 32_768  # parties whose resolution a process keeps across chunks (about 700 bytes each)
+RECORDS_KEPT = 16_384  # company records a process keeps for evidence (about 1 kB each)
 LISTED_SCHEMA = {
     "id": pl.Utf8, "name": pl.Utf8, "country": pl.Utf8, "company_key": pl.Utf8, "watchlisted": pl.Boolean,
     "detail": pl.Utf8,
@@ -50,21 +51,21 @@ class CompiledRegistry:
 
     def __init__(self, frames: dict[str, pl.DataFrame], watchlist: Iterable[WatchlistRecord], threshold: float) -> None:
         self.threshold = threshold
+        if "names" not in frames:  # keys as stored (`RegistryPart`): sorted here
+            frames = frames | compiled.name_frames(frames["company_keys"])
         self.companies = frames["companies"]
-        self.company_keys = frames["company_keys"]
+        self.names, self.blocks = frames["names"], frames["blocks"]  # `compile.name_frames`
         self.people = frames["people"]
         self.pairs = frames["pairs"]
         self.edges = frames["edges"]
         self._watch = RegistryLookup(watchlist, threshold)  # the reference's own watchlist search
-        self._exact = self.company_keys.filter(pl.col("kind") == "exact").with_row_index("order")
-        self._blocks: dict[str, tuple[int, ...]] | None = None  # built when a name needs the fuzzy search
-        self._spellings: dict[int, list[tuple[int, str, str]]] | None = None
+        self._names: SpellingIndex | None = None  # built when a name is first looked up
         self._records: dict[str, CompanyRecord] = {}
-        self._exact_index: dict[str, list[tuple[int, str, str]]] | None = None
-        # stored ids need not run 1..n (a database loaded before migration 0007)
-        self._company_at = {pk: n for n, pk in enumerate(self.companies["pk"].to_list())}
-        self._person_at = {pk: n for n, pk in enumerate(self.people["pk"].to_list())}
-        self._countries = self.companies["country"].to_list()
+        # stored ids need not run 1..n (a database loaded before migration 0007): then a dict
+        self._company_at = _positions(self.companies["pk"])
+        self._person_at = _positions(self.people["pk"])
+        countries: dict[str | None, str | None] = {}  # one string per country, not one per company
+        self._countries = [countries.setdefault(c, c) for c in self.companies["country"].to_list()]
         self._keys = self.companies["key"].to_list()
         self._position: dict[str, int] | None = None  # key -> row of `companies`, built when first asked
         # a party's resolution, kept across the chunks of a run (the registry does not change)
@@ -72,7 +73,10 @@ class CompiledRegistry:
 
     def person_index(self, pk: int) -> int:
         """The position in `people` of the row with this pk."""
-        return self._person_at[pk]
+        return pk - 1 if self._person_at is None else self._person_at[pk]
+
+    def _company_index(self, pk: int) -> int:
+        return pk - 1 if self._company_at is None else self._company_at[pk]
 
     @classmethod
     def from_store(cls, store: Any, threshold: float = names.DEFAULT_THRESHOLD) -> CompiledRegistry:
@@ -144,56 +148,38 @@ class CompiledRegistry:
         return key, kind, round(score, 3), f"{unknown}{name!r} ~ {kind} {spelling!r}: {why}"
 
     def _accepts(self, pk: int, country: str | None) -> bool:
-        listed = self._countries[self._company_at[pk]]
+        listed = self._countries[self._company_index(pk)]
         return not (country and listed and country != listed)
 
     def _exact_hit(self, name: str, country: str | None) -> tuple[Any, ...] | None:
-        if self._exact_index is None:  # built once: a set looks up thousands of names
-            self._index_spellings()
-        assert self._exact_index is not None
-        for pk, kind, spelling in self._exact_index.get(compiled.exact_key(name), ()):
+        for pk, kind, spelling in self._name_index().exact(compiled.exact_key(name)):
             if self._accepts(pk, country):
-                return self._keys[self._company_at[pk]], kind, spelling, 1.0, "same name once normalised"
+                return self._keys[self._company_index(pk)], kind, spelling, 1.0, "same name once normalised"
         return None
 
     def _fuzzy_hit(self, name: str, country: str | None) -> tuple[Any, ...] | None:
-        blocks, spellings = self._name_index()
-        members = {block: blocks.get(block, ()) for block in names.blocking_keys(name)}
+        index = self._name_index()
+        members = {block: index.block(block) for block in names.blocking_keys(name)}
         found = []
         for pk in best_candidates(members, NO_LIMIT):
             if not self._accepts(pk, country):
                 continue
-            for _, kind, spelling in spellings[pk]:
+            for _, kind, spelling in index.spellings(pk):
                 match = names.compare(name, spelling)
                 if match.score >= self.threshold:
-                    found.append((self._keys[self._company_at[pk]], kind, spelling, match.score, match.detail))
+                    found.append((self._keys[self._company_index(pk)], kind, spelling, match.score, match.detail))
         return max(found, key=lambda hit: hit[3]) if found else None  # the first of the best
 
-    def _index_spellings(self) -> None:
-        """The exact index (key -> spellings) and each company's spellings, sharing one
-        (pk, kind, spelling) tuple per spelling: two copies of 200k+ spellings cost
-        ~100 MB per process (measured)."""
-        self._exact_index, self._spellings = {}, {}
-        kinds: dict[str, str] = {}
-        for key, pk, kind, spelling in self._exact.select("key", "pk", "spelling_kind", "spelling").iter_rows():
-            entry = (pk, kinds.setdefault(kind, kind), spelling)
-            self._exact_index.setdefault(key, []).append(entry)
-            self._spellings.setdefault(pk, []).append(entry)
-
-    def _name_index(self) -> tuple[dict[str, tuple[int, ...]], dict[int, list[tuple[int, str, str]]]]:
-        if self._spellings is None:
-            self._index_spellings()
-        if self._blocks is None:
-            # tuples, not sets: only iterated and counted, at a quarter of a small set's size
-            self._blocks = {}
-            for key, pks in self.company_keys.filter(pl.col("kind") == "block").group_by("key").agg("pk").iter_rows():
-                self._blocks[key] = tuple(set(pks))
-        assert self._spellings is not None
-        return self._blocks, self._spellings
+    def _name_index(self) -> SpellingIndex:
+        if self._names is None:  # built once: a set looks up thousands of names
+            self._names = SpellingIndex(self.names, self.blocks, compiled.key_hash)
+        return self._names
 
     def record(self, key: str) -> CompanyRecord:
         """The company of this key as a record (for evidence and the reference's helpers)."""
         if key not in self._records:
+            if len(self._records) >= RECORDS_KEPT:
+                self._records.clear()  # bounded memory: a run meets most companies once
             row = self.companies.row(self.positions()[key], named=True)
             fields = {name: row[name] for name in CompanyRecord.model_fields}
             fields["activity_codes"] = split_list(row["activity_codes"])
@@ -248,7 +234,7 @@ def compile_frames(companies: pl.DataFrame, people: pl.DataFrame) -> dict[str, p
         pl.Series("address_key", compiled.address_keys(companies["address"].to_list()), dtype=pl.Utf8),
     )  # fmt: skip
     columns = ["pk", "key", "kind", "spelling_kind", "spelling"]
-    keys = pl.DataFrame(list(compiled.company_keys(companies)), schema=columns, orient="row")
+    keys = compiled.name_frames(pl.DataFrame(list(compiled.company_keys(companies)), schema=columns, orient="row"))
     crowd = people.with_row_index("pk", 1).with_columns(
         pl.col("pk").cast(pl.Int64),
         pl.Series("company_key", [compiled_key(i) for i in people["company_id"].to_list()], dtype=pl.Utf8),
@@ -256,7 +242,14 @@ def compile_frames(companies: pl.DataFrame, people: pl.DataFrame) -> dict[str, p
     )
     pairs = company_pairs(frame.select("key"), crowd)
     edges = pl.concat([compiled.role_edges(frame, crowd), compiled.address_edges(frame)])
-    return {"companies": frame, "company_keys": keys, "people": crowd, "pairs": pairs, "edges": edges}
+    return {"companies": frame, **keys, "people": crowd, "pairs": pairs, "edges": edges}
+
+
+def _positions(pks: pl.Series) -> dict[int, int] | None:
+    """Each pk's position, or None when the pks are 1..n (position pk - 1, no dict)."""
+    if pks.is_empty() or (pks.is_sorted() and pks[0] == 1 and pks[-1] == len(pks) and pks.n_unique() == len(pks)):
+        return None
+    return {pk: n for n, pk in enumerate(pks.to_list())}
 
 
 def compiled_key(company_id: str) -> str:

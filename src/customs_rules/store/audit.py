@@ -270,7 +270,24 @@ def _altered_registry(session: Session) -> str | None:
             continue
         if registry_seal(session, table, newest[1].get("columns")) != newest[1]["seal"]:
             return f"the {table} table no longer holds what audit entry {newest[0]} loaded"
-    return None
+    return _altered_snapshot(session)
+
+
+SNAPSHOT_TABLES = ("companies", "people")  # the loads that write the registry snapshot
+
+
+def _altered_snapshot(session: Session) -> str | None:
+    """Whether the registry snapshot (`store.registry_snapshot`) still holds what the newest
+    load that wrote it stored (loads before the snapshot kept no digest)."""
+    from .registry_snapshot import digest
+
+    query = select(AuditRecord.id, AuditRecord.details).where(
+        AuditRecord.action == "registry_load", col(AuditRecord.subject).in_(SNAPSHOT_TABLES)
+    )
+    newest = session.exec(query.order_by(col(AuditRecord.id).desc()).limit(1)).first()
+    if newest is None or "snapshot" not in newest[1] or digest(session) == newest[1]["snapshot"]:
+        return None
+    return f"the registry snapshot no longer holds what audit entry {newest[0]} stored"
 
 
 def _altered_ruleset(session: Session) -> str | None:

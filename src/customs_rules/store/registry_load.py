@@ -27,7 +27,7 @@ from sqlmodel import Session
 from ..entities import compile as compiled
 from ..entities.person_pairs import PAIR_SCHEMA, company_pairs
 from ..entities.persons import normalize_id
-from . import bulk
+from . import bulk, registry_snapshot
 
 SLICE = 50_000  # rows per insert
 COMPANY_COLUMNS = ("id", "company_id", "name", "country", "registered_on", "activity_codes", "aliases", "address",
@@ -105,6 +105,21 @@ def write_companies(session: Session, rows: pl.DataFrame) -> None:
         _insert(session, "company_key", keys)
     for table in ("company", "company_key"):
         _fix_sequence(session, table)
+    # the snapshot's parts, as `read_companies` and `read_names` read the rows back; each
+    # frame let go once written (a load's peak of memory is here)
+    ids = keys.filter(pl.col("kind") == "id")["key"]  # each company's normalised id, in load order
+    stored = joined.rename({"id": "pk"}).cast(COMPANY_SCHEMA).with_columns(ids.alias("key"))  # type: ignore[arg-type]
+    del joined, ids
+    registry_snapshot.write_part(session, "companies", stored)
+    del stored
+    named = keys.rename({"company_pk": "pk"}).filter(pl.col("kind") != "id").cast(KEY_SCHEMA)  # type: ignore[arg-type]
+    del keys
+    parts = compiled.name_frames(named)
+    del named
+    while parts:
+        name, frame = parts.popitem()
+        registry_snapshot.write_part(session, name, frame)
+        del frame
 
 
 def write_people(session: Session, rows: pl.DataFrame) -> pl.DataFrame:
@@ -117,7 +132,9 @@ def write_people(session: Session, rows: pl.DataFrame) -> pl.DataFrame:
         _insert(session, "person", people.select(PERSON_COLUMNS))
         _fix_sequence(session, "person")
         rewrite_person_keys(session, people.rename({"id": "pk"}))
-    return _with_id_keys(people.rename({"id": "pk"}).select(list(PEOPLE_SCHEMA)))
+    stored = _with_id_keys(people.rename({"id": "pk"}).select(list(PEOPLE_SCHEMA)).cast(PEOPLE_SCHEMA))  # type: ignore[arg-type]
+    registry_snapshot.write_part(session, "people", stored)
+    return stored
 
 
 def rewrite_person_keys(session: Session, people: pl.DataFrame) -> None:
@@ -130,10 +147,11 @@ def rewrite_person_keys(session: Session, people: pl.DataFrame) -> None:
     _fix_sequence(session, "person_key")
 
 
-def write_compiled(session: Session, people: pl.DataFrame | None = None) -> tuple[int, int]:
+def write_compiled(session: Session, people: pl.DataFrame | None = None, snapshot: bool = True) -> tuple[int, int]:
     """Compute the person pairs and company edges from the stored companies and people
     (whichever file was just loaded, the other as stored; `people`: those just written,
-    as `write_people` returns them, not read back). Returns their counts."""
+    as `write_people` returns them, not read back), and their parts of the snapshot
+    (`snapshot`: False in a migration older than the snapshot). Returns their counts."""
     for table in ("person_pair", "company_edge"):
         _execute(session, f"DELETE FROM {table}")
     companies = _compiling_companies(session)
@@ -148,6 +166,9 @@ def write_compiled(session: Session, people: pl.DataFrame | None = None) -> tupl
         _insert(session, "company_edge", edges.select(EDGE_COLUMNS))
     for table in ("person_pair", "company_edge"):
         _fix_sequence(session, table)
+    if snapshot:
+        for name, frame, schema in (("pairs", pairs, PAIR_FRAME), ("edges", edges, compiled.EDGE_SCHEMA)):
+            registry_snapshot.write_part(session, name, frame.select(list(schema)).cast(schema))  # type: ignore[arg-type]
     return len(pairs), len(edges)
 
 
@@ -232,10 +253,13 @@ def _with_id_keys(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+PAIR_FRAME = {"row": pl.Int64, "other_row": pl.Int64, "company_key": pl.Utf8, "other_company_key": pl.Utf8}
+PAIR_FRAME |= {k: v for k, v in PAIR_SCHEMA.items() if k not in PAIR_FRAME}
+KEY_SCHEMA = {"pk": pl.Int64, "key": pl.Utf8, "kind": pl.Utf8, "spelling_kind": pl.Utf8, "spelling": pl.Utf8}
+
+
 def read_pairs(session: Session) -> pl.DataFrame:
-    schema = {"row": pl.Int64, "other_row": pl.Int64, "company_key": pl.Utf8, "other_company_key": pl.Utf8}
-    schema |= {k: v for k, v in PAIR_SCHEMA.items() if k not in schema}
-    return _frame(session, f"SELECT {', '.join(PAIR_COLUMNS)} FROM person_pair ORDER BY id", schema)
+    return _frame(session, f"SELECT {', '.join(PAIR_COLUMNS)} FROM person_pair ORDER BY id", PAIR_FRAME)
 
 
 def read_edges(session: Session) -> pl.DataFrame:
@@ -243,6 +267,25 @@ def read_edges(session: Session) -> pl.DataFrame:
 
 
 def read_company_keys(session: Session) -> pl.DataFrame:
-    """company_key rows: company_pk, key, kind, spelling_kind, spelling, in id order."""
-    schema = {"pk": pl.Int64, "key": pl.Utf8, "kind": pl.Utf8, "spelling_kind": pl.Utf8, "spelling": pl.Utf8}
-    return _frame(session, "SELECT company_pk, key, kind, spelling_kind, spelling FROM company_key ORDER BY id", schema)
+    """company_key rows of the names (kinds exact and block; the ids are `read_companies`'
+    keys): company_pk, key, kind, spelling_kind, spelling, in id order."""
+    sql = "SELECT company_pk, key, kind, spelling_kind, spelling FROM company_key WHERE kind <> 'id' ORDER BY id"
+    return _frame(session, sql, KEY_SCHEMA)
+
+
+def write_snapshot(session: Session) -> None:
+    """Every part of the snapshot afresh from the tables (a registry stored before the
+    snapshot existed: migration 0011)."""
+    for name, frame in read_frames(session).items():
+        registry_snapshot.write_part(session, name, frame)
+
+
+def read_names(session: Session) -> dict[str, pl.DataFrame]:
+    """The company keys as `entities.compile.name_frames` sorts them: names, blocks."""
+    return compiled.name_frames(read_company_keys(session))
+
+
+def read_frames(session: Session) -> dict[str, pl.DataFrame]:
+    """The registry's frames read from its tables (as the snapshot holds them)."""
+    return {"companies": read_companies(session), **read_names(session), "people": read_people(session),
+            "pairs": read_pairs(session), "edges": read_edges(session)}  # fmt: skip

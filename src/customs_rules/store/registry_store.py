@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import insert
@@ -82,17 +83,21 @@ class RegistryStore:
 
     def registry_frames(self) -> dict[str, Any]:
         """The registry as columns (polars frames), compiled tables included, read in one
-        transaction: companies, company_keys, people, pairs, edges (`store.registry_load`)."""
-        from . import registry_load
+        transaction: companies, names, blocks, people, pairs, edges: the snapshot stored at
+        load (`store.registry_snapshot`), else the tables (`store.registry_load`)."""
+        from . import registry_load, registry_snapshot
 
         with self.reading() as session:
-            return {
-                "companies": registry_load.read_companies(session),
-                "company_keys": registry_load.read_company_keys(session),
-                "people": registry_load.read_people(session),
-                "pairs": registry_load.read_pairs(session),
-                "edges": registry_load.read_edges(session),
-            }
+            stored = registry_snapshot.read_frames(session)  # the parts stored at load, if complete
+            return stored if stored is not None else registry_load.read_frames(session)
+
+    def extract_registry(self, directory: Path) -> bool:
+        """Write the registry snapshot into `directory` for worker processes to map
+        (`registry_snapshot.extract`); False when the database has no complete snapshot."""
+        from . import registry_snapshot
+
+        with self.reading() as session:
+            return registry_snapshot.extract(session, directory)
 
     def watchlist_records(self) -> list[WatchlistRecord]:
         with self.reading() as session:
@@ -172,6 +177,10 @@ def _audit_load(session: Session, actor: str, table: str, source: str, count: in
     session.flush()
     columns = audit.REGISTRY_TABLES[table][1]
     details = {"file": source, "rows": count, "columns": columns, "seal": audit.registry_seal(session, table, columns)}
+    if table in audit.SNAPSHOT_TABLES:  # what screening reads of them, as stored in this transaction
+        from .registry_snapshot import digest
+
+        details["snapshot"] = digest(session)
     audit.append(session, [audit.Entry(actor, "registry_load", table, details)])
 
 

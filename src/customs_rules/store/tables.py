@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import NaiveDatetime
 from sqlalchemy import Column, Index, UniqueConstraint, text
-from sqlalchemy.types import JSON
+from sqlalchemy.types import JSON, LargeBinary
 from sqlmodel import Field, SQLModel
 
 
@@ -212,7 +212,7 @@ class CompanyKey(SQLModel, table=True):
     __table_args__ = (Index("ix_company_key_lookup", "key", "kind", "company_pk"),)
     id: int | None = Field(default=None, primary_key=True)
     company_pk: int = Field(foreign_key="company.id", index=True)
-    key: str = Field(index=True)
+    key: str  # found through ix_company_key_lookup, which begins with it
     kind: str  # exact | block
     spelling_kind: str  # name | alias
     spelling: str
@@ -239,8 +239,8 @@ class PersonPair(SQLModel, table=True):
 
     __tablename__ = "person_pair"
     id: int | None = Field(default=None, primary_key=True)
-    person_pk: int = Field(index=True)
-    other_pk: int = Field(index=True)
+    person_pk: int  # never searched by (pairs are read by their companies' keys)
+    other_pk: int
     company_key: str = Field(index=True)  # persons.normalize_id of each row's company
     other_company_key: str = Field(index=True)
     kind: str  # person_id | name
@@ -281,3 +281,14 @@ class SnoozeRecord(SQLModel, table=True):
     lifted_at: NaiveDatetime | None = None  # UTC
     lifted_by: str | None = None
     lift_reason: str | None = None
+
+
+class RegistrySnapshot(SQLModel, table=True):
+    """One frame of the compiled registry as an Arrow IPC file (zstd), written by `registry
+    load` with the table it comes from (`store.registry_snapshot`)."""
+
+    __tablename__ = "registry_snapshot"
+    name: str = Field(primary_key=True)  # companies | names | blocks | people | pairs | edges
+    format: int
+    rows: int
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))

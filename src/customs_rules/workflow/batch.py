@@ -18,6 +18,7 @@ import gc
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 import polars as pl
@@ -32,7 +33,7 @@ from ..rules.model import RulePack
 from ..runtime import gc_paused
 from ..screening.frames import DeclarationSet
 from .batch_counts import Counts
-from .batch_pool import abandon, default_workers, spawn_pool
+from .batch_pool import abandon, default_workers, shared_snapshot, spawn_pool
 
 if TYPE_CHECKING:
     from ..screening.core import CoreResult
@@ -154,6 +155,7 @@ class Worker:
     without_registry: bool = False  # --no-registry: decisions marked as screened without one
     frames: dict[str, pl.DataFrame] | None = None
     watchlist: list[WatchlistRecord] = field(default_factory=list)
+    snapshot: str | None = None  # a directory of the store's registry snapshot, to map (batch_pool)
     screener: Any = None
     compiled: Any = None  # entities.compiled.CompiledRegistry, unless `registry` is given
     history: Any = None  # screening.history.HistoryBase: the run's past (`run_history`), or None
@@ -176,7 +178,13 @@ class Worker:
 
                 store = Store(self.db_url)
                 try:
-                    self.compiled = CompiledRegistry.from_store(store, threshold)
+                    if self.snapshot is not None:
+                        from ..store.registry_snapshot import mapped_frames
+
+                        frames = mapped_frames(Path(self.snapshot))
+                        self.compiled = CompiledRegistry(frames, store.watchlist_records(), threshold)
+                    else:
+                        self.compiled = CompiledRegistry.from_store(store, threshold)
                 finally:
                     store.close()
         return self.screener
@@ -304,6 +312,11 @@ def local_screening(worker: Worker, at: dt.datetime, workers: int, wanted: Wante
             gc.unfreeze()
 
     def on_pool(chunks: Iterable[Chunk]) -> Iterator[Part]:
+        # workers map one copy of the store's compiled registry, written here (batch_pool)
+        with shared_snapshot(worker.db_url if worker.registry is None and worker.frames is None else None) as mapped:
+            yield from _on_pool(dataclasses.replace(worker, snapshot=mapped), chunks)
+
+    def _on_pool(worker: Worker, chunks: Iterable[Chunk]) -> Iterator[Part]:
         pool = spawn_pool(workers, _take_worker, worker)
         try:
             pending: deque[tuple[Chunk, Any]] = deque()

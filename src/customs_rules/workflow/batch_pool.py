@@ -2,7 +2,9 @@
 
 Workers are spawned, not forked: polars' thread pool does not survive a fork of a
 process that has used it (the child waits forever), and the batch's process reads with
-polars. Ctrl-C reaches the whole process group: workers ignore it and the parent alone
+polars. Workers share one copy of the registry: the parent writes the store's compiled snapshot
+into a directory of its own (`shared_snapshot`), which each worker maps into memory.
+Ctrl-C reaches the whole process group: workers ignore it and the parent alone
 stops, abandoning the pool (`abandon`). A parent killed outright would leave its workers
 to fail on the closed pipe with a traceback: on Linux the kernel ends them with it
 (SIGTERM, whose default action prints nothing); elsewhere a thread watches for the parent.
@@ -13,11 +15,15 @@ from __future__ import annotations
 import ctypes
 import multiprocessing
 import os
+import shutil
 import signal
 import sys
+import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process gets when its parent dies
@@ -71,3 +77,26 @@ def abandon(pool: Any) -> None:
     ending = threading.Thread(target=pool.terminate, daemon=True)
     ending.start()
     ending.join(5)
+
+
+@contextmanager
+def shared_snapshot(db_url: str | None) -> Iterator[str | None]:
+    """A directory holding the registry snapshot of the store at `db_url`, written once
+    for the workers to map (`store.registry_snapshot`: one copy in the page cache for all
+    of them, where each reading the store made one copy each), and removed when the pool
+    is done. None without a url or a snapshot in the store: workers read the store."""
+    if db_url is None:
+        yield None
+        return
+    from ..store import Store
+
+    directory = tempfile.mkdtemp(prefix="customs-rules-registry-")
+    try:
+        store = Store(db_url)
+        try:
+            found = store.extract_registry(Path(directory))
+        finally:
+            store.close()
+        yield directory if found else None
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)

@@ -57,7 +57,7 @@ class Compiled:
         return cls(store.registry_frames(), store.watchlist_records())
 
 
-FRAMES = ("companies", "company_keys", "people", "pairs", "edges")
+FRAMES = ("companies", "names", "blocks", "people", "pairs", "edges")
 
 
 @dataclass(frozen=True)

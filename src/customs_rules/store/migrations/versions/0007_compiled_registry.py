@@ -49,4 +49,4 @@ def _compile() -> None:
     people = registry_load.read_people(session)
     if not people.is_empty():
         registry_load.rewrite_person_keys(session, people)
-    registry_load.write_compiled(session)
+    registry_load.write_compiled(session, snapshot=False)  # 0011 writes the snapshot
