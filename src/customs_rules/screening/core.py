@@ -50,16 +50,20 @@ class CoreResult:
 
 def screen_set(
     screener: Screener, declarations: DeclarationSet, at: dt.datetime | None = None,
-    registry: CompiledRegistry | None = None,
+    registry: CompiledRegistry | None = None, *, dated: bool = False, facts: SetFacts | None = None,
 ) -> CoreResult:  # fmt: skip
     """Enrich, evaluate and decide every declaration of the set (nothing is stored).
     `registry` is the compiled registry to screen against: by default, the screener's
-    in-memory registry compiled once (`compiled_registry`)."""
+    in-memory registry compiled once (`compiled_registry`). `dated`: each declaration
+    as of its own date (rule validity against its `date`, not `at`: a backtest).
+    `facts`: this set's enrichment, made by an earlier call with the same enrichment
+    inputs (`enrichment_inputs`), used again instead of enriching twice."""
     at = at or dt.datetime.now(dt.UTC)
-    registry = registry or compiled_registry(screener)
-    entities = Entities(registry, screener.pack.reference, screener.policy.link_depth, screener.path_guard)
-    facts = enrich_set(declarations, entities)
-    found = evaluate_set(facts, screener.evaluator.compiled, at)
+    if facts is None:
+        registry = registry or compiled_registry(screener)
+        entities = Entities(registry, screener.pack.reference, screener.policy.link_depth, screener.path_guard)
+        facts = enrich_set(declarations, entities)
+    found = evaluate_set(facts, screener.evaluator.compiled, at, dated)
     verdicts = _decide(screener, found)
     stamp = at.isoformat().replace("+00:00", "Z")
     ids = declarations.headers["declaration_id"].to_list()
@@ -81,6 +85,15 @@ def screen_set(
         screener.without_registry,
     )  # fmt: skip
     return CoreResult(screened, bodies, facts, _registered(facts))
+
+
+def enrichment_inputs(screener: Screener) -> tuple[Any, ...]:
+    """What a set's facts depend on besides the declarations and the registry: two
+    screeners with equal inputs enrich a set alike (`screen_set(..., facts=)`). Keep
+    this in step with the `Entities` that `screen_set` builds."""
+    lists = sorted((name, text) for name, text in screener.pack.contents.items() if name.startswith("lists/"))
+    policy = screener.policy
+    return (tuple(lists), policy.link_depth, policy.name_threshold, screener.path_guard)
 
 
 def compiled_registry(screener: Screener) -> CompiledRegistry:

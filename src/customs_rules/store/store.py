@@ -320,6 +320,11 @@ class Store(RegistryStore):
         with self.reading() as session:
             return queries.rule_stats(session, **period)
 
+    def latest_outcomes(self) -> dict[str, str]:
+        """Per declaration id, its latest inspection outcome (`seized`, `irregularity`...)."""
+        with self.reading() as session:
+            return queries.latest_outcomes(session)
+
     def latest_declarations(
         self, since: dt.date | None = None, until: dt.date | None = None
     ) -> list[tuple[Any, int, str]]:

@@ -51,6 +51,12 @@ def default_rules_dir() -> Path:
     return package.parents[1] / "rules"
 
 
+def default_pack(store: Store | None = None) -> RulePack:
+    """The pack a command uses without `--rules`: the bundled pack. (`store`: where a
+    pack published to the database, once there is one, would be read from.)"""
+    return load_pack(default_rules_dir())
+
+
 @dataclass
 class Screening:
     """One screened declaration: its decision and its facts."""
