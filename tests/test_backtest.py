@@ -184,6 +184,23 @@ def test_workers_give_the_same_result(stored: str, tmp_path: Path) -> None:
     assert first == second and [c.as_dict() for c in one.changes] == CHANGES == [c.as_dict() for c in two.changes]
 
 
+def test_packs_with_other_lists_are_enriched_each_on_its_own(stored: str, tmp_path: Path) -> None:
+    """A candidate whose lists differ cannot share the baseline's facts: here the hub
+    group loses Uzbekistan, so the 55801 declaration (to UZ) does not change."""
+    pack = candidate(tmp_path)
+    groups = pack / "lists" / "country_groups.yaml"
+    groups.write_text(groups.read_text(encoding="utf-8").replace("TR, UZ, TJ]", "TR, TJ]"), encoding="utf-8")
+    store = Store(stored)
+    try:
+        found = backtest(store, load_pack(pack), load_pack(default_rules_dir()))
+        same = backtest(store, load_pack(candidate(tmp_path, name="same")), load_pack(default_rules_dir()))
+    finally:
+        store.close()
+    assert found.shared_enrichment is False and found.summary()["shared_enrichment"] is False
+    assert [c.as_dict() for c in found.changes] == CHANGES[1:]
+    assert same.shared_enrichment is True and [c.as_dict() for c in same.changes] == CHANGES
+
+
 # -- bad inputs ------------------------------------------------------------------------------
 
 

@@ -17,8 +17,11 @@ import orjson
 import polars as pl
 
 from ..contract.decision import Decision, Finding
+from ..engine.enrichment import path_guard
 from ..entities.compiled import CompiledRegistry
 from ..entities.registry import RegistryIndex
+from ..rules.model import RulePack
+from ..rules.policy import policy_from
 from .enrich import Entities, SetFacts, enrich_set
 from .evaluate import SetFindings, evaluate_set
 from .frames import DECISION_SCHEMA, FINDING_SCHEMA, DeclarationSet, ScreenedSet
@@ -87,13 +90,13 @@ def screen_set(
     return CoreResult(screened, bodies, facts, _registered(facts))
 
 
-def enrichment_inputs(screener: Screener) -> tuple[Any, ...]:
-    """What a set's facts depend on besides the declarations and the registry: two
-    screeners with equal inputs enrich a set alike (`screen_set(..., facts=)`). Keep
-    this in step with the `Entities` that `screen_set` builds."""
-    lists = sorted((name, text) for name, text in screener.pack.contents.items() if name.startswith("lists/"))
-    policy = screener.policy
-    return (tuple(lists), policy.link_depth, policy.name_threshold, screener.path_guard)
+def enrichment_inputs(pack: RulePack) -> tuple[Any, ...]:
+    """What a set's facts depend on besides the declarations and the registry: two packs
+    with equal inputs enrich a set alike (`screen_set(..., facts=)`). Keep this in step
+    with the `Entities` that `screen_set` builds from its screener."""
+    lists = sorted((name, text) for name, text in pack.contents.items() if name.startswith("lists/"))
+    policy = policy_from(pack.policy_doc)
+    return (tuple(lists), policy.link_depth, policy.name_threshold, path_guard(pack.evaluated()))
 
 
 def compiled_registry(screener: Screener) -> CompiledRegistry:

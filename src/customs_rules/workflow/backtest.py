@@ -122,13 +122,9 @@ class BacktestWorker:
                 cand_registry = base_registry
                 if cand.policy.name_threshold != base.policy.name_threshold:
                     cand_registry = CompiledRegistry(frames, watchlist, cand.policy.name_threshold)
-            shared = enrichment_inputs(base) == enrichment_inputs(cand)
+            shared = enrichment_inputs(self.baseline) == enrichment_inputs(self.candidate)
             self._state = (store, base, base_registry, cand, cand_registry, shared)
         return self._state
-
-    @property
-    def shares_enrichment(self) -> bool:
-        return bool(self._setup()[5])
 
     def screen(self, pks: Sequence[int], at: dt.datetime) -> ChunkResult:
         """The stored declarations with these row ids, under both packs, as of their dates."""
@@ -255,6 +251,7 @@ class Backtest:
             "declared_since": self.since.isoformat() if self.since else None,
             "declared_until": self.until.isoformat() if self.until else None,
             "registry": "none" if self.without_registry else "loaded",
+            "shared_enrichment": self.shared_enrichment,
             "declarations": self.declarations,
             "lines": self.lines,
             "decisions": {"baseline": self.counts("baseline"), "candidate": self.counts("candidate")},
@@ -289,23 +286,16 @@ def backtest(
     rows = [row for row, _, _ in store.latest_declarations(since, until)]
     outcomes = store.latest_outcomes()
     chunks = [rows[start : start + chunk] for start in range(0, len(rows), chunk)]
+    from ..screening.core import enrichment_inputs
+
     worker = BacktestWorker(baseline, candidate, store.url, without_registry)
-    report.shared_enrichment = worker.shares_enrichment if workers <= 1 else _shares(baseline, candidate)
+    report.shared_enrichment = enrichment_inputs(baseline) == enrichment_inputs(candidate)
     results = _here(worker, chunks, at) if workers <= 1 or len(chunks) <= 1 else _on_pool(worker, chunks, at, workers)
     for part, found in zip(chunks, results, strict=True):
         report.add(part, found, outcomes)
         if progress is not None:
             progress(len(part))
     return report
-
-
-def _shares(baseline: RulePack, candidate: RulePack) -> bool:
-    from ..entities.registry import RegistryIndex
-    from ..screening.core import enrichment_inputs
-    from .screener import Screener
-
-    empty = RegistryIndex([], [], [])
-    return bool(enrichment_inputs(Screener(baseline, empty)) == enrichment_inputs(Screener(candidate, empty)))
 
 
 def _pks(chunk: Sequence[Any]) -> list[int]:
