@@ -278,6 +278,7 @@ def test_outputs_neutralise_what_the_declarations_say(sqlite_url: str, tmp_path:
     html = report.read_text(encoding="utf-8")
     assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt; @SUM(A1) LLC" in html
     assert "default-src 'none'" in html and "http" not in html.replace("http-equiv", "")
+    assert f">{HUB} (test → active)</text>" in html and "<script" not in html
 
 
 # -- the property: A against A changes nothing, and its decisions are those of a screening as of each date

@@ -31,7 +31,7 @@ h1{margin:0 0 8px}h2{margin:28px 0 8px;font-size:18px;border-bottom:1px solid #d
 .meta{display:grid;grid-template-columns:max-content 1fr;gap:2px 14px;margin:0}.meta dt{color:#666}.meta dd{margin:0}
 .note{color:#666;font-size:13px}table{border-collapse:collapse;width:100%}
 th,td{padding:3px 8px;border-bottom:1px solid #eee;text-align:right}
-th:first-child,td:first-child{text-align:left;word-break:break-word}th{background:#f5f5f5}
+th:first-child,td:first-child{text-align:left;word-break:break-word}th{background:#f5f5f5;white-space:nowrap}
 td.same{color:#888}td.up{background:#fdecea}td.down{background:#eaf6ee}
 .legend span{display:inline-block;width:12px;height:12px;margin:0 4px 0 12px;vertical-align:-1px}
 svg{max-width:100%;height:auto;font-size:12px}
@@ -120,21 +120,21 @@ def _rules(rules: list[dict[str, Any]]) -> str:
     if not shown:
         return '<p class="note">No rule found anything.</p>'
     top = max(max(r["baseline"]["hits"], r["candidate"]["hits"]) for r in shown) or 1
-    label, width, bar, gap = 260, 720, 9, 6
+    label, width, bar, gap = 300, 760, 12, 6
     height = len(shown) * (2 * bar + gap) + 10
     out = [f'<svg width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" '
            f'aria-label="hits per rule"><title>hits per rule, baseline and candidate</title>']  # fmt: skip
     for n, rule in enumerate(shown):
         y = 5 + n * (2 * bar + gap)
-        status = rule["candidate"]["status"] or "absent"
-        name = rule["rule_id"] + ("" if status == "active" else f" ({status})")
+        was, now = (rule[side]["status"] or "absent" for side in SIDES)
+        name = rule["rule_id"] + ("" if was == now == "active" else f" ({now})" if was == now else f" ({was} → {now})")
         out.append(f'<text x="{label - 6}" y="{y + bar + 3}" text-anchor="end">{_e(name)}</text>')
         for k, side in enumerate(SIDES):
             hits = rule[side]["hits"]
             w = (width - label - 70) * hits / top
             out.append(f'<rect x="{label}" y="{y + k * bar}" width="{w:.1f}" height="{bar - 1}" fill="{SIDES[side]}">'
                        f"<title>{side}: {hits:,}</title></rect>")  # fmt: skip
-            out.append(f'<text x="{label + w + 4:.1f}" y="{y + k * bar + bar - 1}">{hits:,}</text>')
+            out.append(f'<text x="{label + w + 4:.1f}" y="{y + k * bar + bar - 2}" font-size="10">{hits:,}</text>')
     out.append("</svg>")
     legend = '<p class="legend">' + "".join(f'<span style="background:{c}"></span>{s} ' for s, c in SIDES.items())
     more = f'<p class="note">{len(rules) - len(shown):,} more rules not shown.</p>' if len(rules) > len(shown) else ""
