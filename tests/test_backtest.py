@@ -315,7 +315,8 @@ def test_a_pack_against_itself_changes_nothing_and_decides_as_of_each_date(
     db, parsed = history
     store = Store(db, create=False)
     try:
-        rows = [row for row, _, _ in store.latest_declarations()]
+        rows = [row for row, _, _ in store.latest_declarations()]  # what a rescreen reads
+        assert store.latest_declaration_keys()["pk"].to_list() == [row.id for row in rows]
         worker = BacktestWorker(pack, pack, db)
         found = worker.screen([row.id for row in rows], dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
         worker.close()

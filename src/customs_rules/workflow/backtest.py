@@ -6,7 +6,7 @@ beside a baseline pack, each declaration as of its own date. Nothing is stored.
     report.changes        # the declarations whose decision changes, in store order
 
 The declarations are those a rescreen reads: the newest revision of each, dated within
-since..until (`Store.latest_declarations`), read back a chunk at a time
+since..until (`Store.latest_declaration_keys`), read back a chunk at a time
 (`Store.declaration_set`) on this process or on spawned workers (`batch_pool`). Each
 chunk goes through the core (`screening.core.screen_set`) once per pack, `dated`: a rule
 is in force for a declaration when its validity dates cover the declaration's `date`.
@@ -177,8 +177,9 @@ class Backtest:
     confirmed: list[tuple[str, str, str, str]] = field(default_factory=list)  # (id, outcome, from, to)
     changes: list[Change] = field(default_factory=list)
 
-    def add(self, rows: Sequence[Any], found: ChunkResult, outcomes: dict[str, str]) -> None:
-        """Count one chunk: `rows` the stored declarations it holds (`latest_declarations`)."""
+    def add(self, rows: Any, found: ChunkResult, outcomes: dict[str, str]) -> None:
+        """Count one chunk: `rows` the stored declarations it holds (a frame of
+        `Store.latest_declaration_keys`)."""
         self.declarations += len(rows)
         self.lines += found.lines
         base, cand = found.baseline, found.candidate
@@ -186,16 +187,17 @@ class Backtest:
             counter = self.hits[side]
             for rules, tests in zip(verdicts.rules, verdicts.tests, strict=True):
                 counter.update(set(rules) | set(tests))  # a rule that found on several items: one hit
-        for n, (row, was, now) in enumerate(zip(rows, base.decisions, cand.decisions, strict=True)):
+        keys = rows.select("declaration_id", "revision", "date").iter_rows()
+        for n, ((ident, revision, day), was, now) in enumerate(zip(keys, base.decisions, cand.decisions, strict=True)):
             self.matrix[was][now] += 1
-            outcome = outcomes.get(row.declaration_id)
+            outcome = outcomes.get(ident)
             if outcome in CONFIRMED:
-                self.confirmed.append((row.declaration_id, outcome, was, now))
+                self.confirmed.append((ident, outcome, was, now))
             if was != now:
                 exporter, consignee = found.parties[n]
                 before, after = base.rules[n], cand.rules[n]
                 self.changes.append(Change(
-                    row.declaration_id, row.revision, row.date.isoformat(), exporter, consignee, was, now,
+                    ident, revision, day.isoformat(), exporter, consignee, was, now,
                     base.scores[n], cand.scores[n], [r for r in after if r not in before],
                     [r for r in before if r not in after], outcome,
                 ))  # fmt: skip
@@ -283,9 +285,9 @@ def backtest(
     stored. The caller checks the registry first (`screener.check_registry`)."""
     at = dt.datetime.now(dt.UTC)
     report = Backtest(baseline, candidate, since, until, at, without_registry)
-    rows = [row for row, _, _ in store.latest_declarations(since, until)]
+    rows = store.latest_declaration_keys(since, until)
     outcomes = store.latest_outcomes()
-    chunks = [rows[start : start + chunk] for start in range(0, len(rows), chunk)]
+    chunks = [rows.slice(start, chunk) for start in range(0, rows.height, chunk)]
     from ..screening.core import enrichment_inputs
 
     worker = BacktestWorker(baseline, candidate, store.url, without_registry)
@@ -298,8 +300,8 @@ def backtest(
     return report
 
 
-def _pks(chunk: Sequence[Any]) -> list[int]:
-    return [row.id for row in chunk]
+def _pks(chunk: Any) -> list[int]:
+    return list(chunk["pk"].to_list())
 
 
 def _here(worker: BacktestWorker, chunks: list[Any], at: dt.datetime) -> Iterator[ChunkResult]:
