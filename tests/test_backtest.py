@@ -264,6 +264,9 @@ def test_outputs_neutralise_what_the_declarations_say(sqlite_url: str, tmp_path:
     path = tmp_path / "hostile.json"
     path.write_text(json.dumps(HOSTILE), encoding="utf-8")
     assert cli(sqlite_url, "-q", "screen", str(path), "--workers", "1").exit_code == 0
+    amended = HOSTILE | {"items": [{"hs_code": "8542 39 000 1", "value": 2000, "currency": "USD"}]}
+    path.write_text(json.dumps(amended), encoding="utf-8")  # stored as revision 2: the one backtested
+    assert cli(sqlite_url, "-q", "screen", str(path), "--workers", "1").exit_code == 0
     pack = candidate(tmp_path)
     out, report = tmp_path / "changes.csv", tmp_path / "report.html"
     result = cli(sqlite_url, "-q", "backtest", "--rules", str(pack), "--format", "json", "--workers", "1",
@@ -273,7 +276,7 @@ def test_outputs_neutralise_what_the_declarations_say(sqlite_url: str, tmp_path:
     (row,) = [json.loads(line) for line in result.stdout.splitlines()]
     assert row["declaration_id"] == "=HYPERLINK(1)" and row["consignee"] == "<script>alert(1)</script> @SUM(A1) LLC"
     written = out.read_text(encoding="utf-8").splitlines()
-    assert written[1] == ("'=HYPERLINK(1),1,2024-03-01,ТОО «Алатау Электроникс» (080340045123),<script>alert(1)"
+    assert written[1] == ("'=HYPERLINK(1),2,2024-03-01,ТОО «Алатау Электроникс» (080340045123),<script>alert(1)"
                           f"</script> @SUM(A1) LLC,release,inspect,0,30,{HUB},,")  # fmt: skip
     html = report.read_text(encoding="utf-8")
     assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt; @SUM(A1) LLC" in html

@@ -7,9 +7,11 @@ summary (the from -> to matrix, each pack's load and confirmed cases, hits per r
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import sys
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -69,8 +71,9 @@ def backtest(ctx: click.Context, rules_dir: Path, baseline_dir: Path | None, dec
         for warning in check.warnings:
             click.echo(warning, err=True)
         workers = options["workers"] or default_workers()
-        report = workflow.backtest(store, candidate, baseline, declared_since, declared_until, workers,
-                                   check.without_registry)  # fmt: skip
+        with _progress(ctx.obj["quiet"]) as progress:
+            report = workflow.backtest(store, candidate, baseline, declared_since, declared_until, workers,
+                                       check.without_registry, progress)  # fmt: skip
     finally:
         store.close()
     rows = [change.as_dict() for change in report.changes]
@@ -88,6 +91,18 @@ def backtest(ctx: click.Context, rules_dir: Path, baseline_dir: Path | None, dec
     if not ctx.obj["quiet"]:
         out.print_summary(err_console(), summary)
         click.echo(_done(report, time.monotonic() - started, options), err=True)
+
+
+@contextlib.contextmanager
+def _progress(quiet: bool) -> Iterator[Callable[[int, int], None]]:
+    """Declarations backtested against all of them, on a terminal only (never with -q)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    bar = Progress(BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=err_console(), transient=True,
+                   disable=quiet or not err_console().is_terminal)  # fmt: skip
+    task = bar.add_task("backtest", total=None)
+    with bar:
+        yield lambda done, total: bar.update(task, completed=done, total=total)
 
 
 def _stdout_console() -> Any:

@@ -277,12 +277,13 @@ def backtest(
     until: dt.date | None = None,
     workers: int = 1,
     without_registry: bool = False,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int, int], None] | None = None,
     chunk: int = BACKTEST_CHUNK,
 ) -> Backtest:
     """Screen the stored declarations (the newest revision of each, dated within
     since..until) under both packs, each as of its own date, and compare. Nothing is
-    stored. The caller checks the registry first (`screener.check_registry`)."""
+    stored. The caller checks the registry first (`screener.check_registry`). `progress`
+    hears (declarations done, declarations in all) after each chunk."""
     at = dt.datetime.now(dt.UTC)
     report = Backtest(baseline, candidate, since, until, at, without_registry)
     rows = store.latest_declaration_keys(since, until)
@@ -296,7 +297,7 @@ def backtest(
     for part, found in zip(chunks, results, strict=True):
         report.add(part, found, outcomes)
         if progress is not None:
-            progress(len(part))
+            progress(report.declarations, rows.height)
     return report
 
 
