@@ -47,7 +47,9 @@ def screened(
 ) -> Any:
     """Every outcome, read in chunks of 7 lines (so declarations and rejections cross
     chunk boundaries), screened by `workers` processes."""
-    screening = batch.local_screening(batch.Worker(pack, registry, db_url), AT, workers)
+    # the run's past, as the CLI gives it: every declaration of the inputs (`run_history`)
+    worker = batch.Worker(pack, registry, db_url, history=batch.run_history(None, paths))
+    screening = batch.local_screening(worker, AT, workers)
     return batch.screen_files(paths, screening, chunk_lines=7)
 
 
@@ -73,11 +75,13 @@ def test_results_are_identical_for_any_number_of_workers(
 
 def test_batch_equals_plain_per_declaration_screening(pack: RulePack, small_registry: RegistryIndex) -> None:
     plain = []
+    history = batch.run_history(None, [str(SHIPMENTS)]).plain()  # the file is its own history
     for parsed in read_declarations(str(SHIPMENTS)):
         assert isinstance(parsed, Parsed)
         fresh = Screener(pack, RegistryIndex(list(small_registry.companies.values()),
                                              [p for ps in small_registry.people.values() for p in ps],
                                              small_registry.watchlist))  # fmt: skip
+        fresh.plain_history = history
         plain.append(fresh.screen(parsed.declaration, AT).decision)
     assert outcomes(pack, small_registry, [str(SHIPMENTS)], 2) == plain
 

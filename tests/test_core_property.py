@@ -24,12 +24,26 @@ from customs_rules.entities.registry import RegistryIndex
 from customs_rules.rules.model import Action, Rule, RulePack, Status
 from customs_rules.screening.core import screen_set
 from customs_rules.screening.frames import DeclarationSet
+from customs_rules.screening.history import HistoryBase
 from customs_rules.workflow.screener import Screener
 
 AT = dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.UTC)
 HS = ["8806.21", "880730", "854231", "8542 31 000 0", "901420", "848210", "100199", "720851"]
 COUNTRIES = ["KZ", "RU", "BY", "CN", "AE", "KG", "DE"]
 PROCEDURES = ["export", "import", "re-export", "transit", None]
+# goods descriptions: listed goods named (under their code or not), decoys, ordinary, none
+DESCRIPTIONS = [
+    None,
+    "Квадрокоптер DJI Mavic 3",
+    "Quadcopters with camera",
+    "Микросхемы интегральные",
+    "БПЛA-лар",
+    "Toy drone for kids",
+    "Чипсы картофельные",
+    "Аккумулятор для квадрокоптера",
+    "GPS tracker",
+    "Wheat",
+]
 
 
 @st.composite
@@ -46,7 +60,7 @@ def declarations(draw: st.DrawFn, companies: list[Any]) -> list[Declaration]:
             {"hs_code": draw(st.sampled_from(HS)), "value": draw(st.sampled_from([None, 0, 10, 1000.5, 50000])),
              "currency": draw(st.sampled_from([None, "USD", "KZT"])), "origin_country": draw(st.sampled_from(
                  [None, *COUNTRIES])), "quantity": draw(st.sampled_from([None, 1, 2.5])),
-             "net_mass_kg": draw(st.sampled_from([None, 3.0]))}
+             "net_mass_kg": draw(st.sampled_from([None, 3.0])), "description": draw(st.sampled_from(DESCRIPTIONS))}
             for _ in range(draw(st.integers(1, 4)))
         ]  # fmt: skip
         data = {
@@ -87,7 +101,10 @@ def test_the_core_decides_as_the_reference(pack: RulePack, data: st.DataObject, 
     screener = Screener(chosen, RegistryIndex(companies, people, watch))
     screener.policy = dataclasses.replace(screener.policy, link_depth=depth)
     found = data.draw(declarations(companies))
-    core = screen_set(screener, DeclarationSet.from_declarations(found), AT)
+    screened = DeclarationSet.from_declarations(found)
+    core = screen_set(screener, screened, AT)
+    # the set is its own history: earlier-dated declarations of it count for the reference too
+    screener.plain_history = HistoryBase().with_set(screened).plain()
     reference = [screener.screen(declaration, AT) for declaration in found]
     assert plain([d.as_dict() for d in core.decisions]) == plain([s.decision.as_dict() for s in reference])
     assert core.registered == [s.registered for s in reference]

@@ -16,6 +16,7 @@ HS = ["854231", "8806210000", "880730", "848210", "100199", "720851", "85423190"
 COUNTRIES = ["RU", "BY", "KZ", "KG", "CN", "DE", "AE"]
 DATES = ["2019-05-14", "2022-02-24", "2022-06-15", "2024-01-02"]
 TEXTS = ["export", "import", "goods_invoice", "id", "none"]
+KEYWORD_LISTS = ["drones", "microelectronics", "navigation", "night_vision", "radio"]
 
 
 def values_for(kind: FieldType) -> st.SearchStrategy[Any]:
@@ -28,6 +29,7 @@ def values_for(kind: FieldType) -> st.SearchStrategy[Any]:
         FieldType.DATE: st.sampled_from(DATES),
         FieldType.BOOL: st.booleans(),
         FieldType.TEXT: st.sampled_from(TEXTS),
+        FieldType.TEXT_LIST: st.lists(st.sampled_from(KEYWORD_LISTS), max_size=3, unique=True).map(sorted),
     }[kind]
 
 
@@ -37,6 +39,7 @@ FIELD_NAMES = [
     "item.origin_country", "item.value", "exporter.registered_on", "exporter.known",
     "item.exporter_activity_covers", "declaration.procedure", "item.currency", "parties.linked",
     "domestic_party.role", "domestic_party.known", "domestic_party.registered_on", "item.domestic_party_activity_covers",
+    "item.description_lists", "item.description_code_mismatch",
 ]  # fmt: skip
 
 
@@ -52,13 +55,15 @@ def leaf(draw: st.DrawFn, lists: tuple[str, ...], groups: tuple[str, ...]) -> Le
         FieldType.DATE: ["gt", "gte", "lt", "lte", "equals", "not_equals", "exists"],
         FieldType.BOOL: ["equals", "not_equals", "exists"],
         FieldType.TEXT: ["equals", "not_equals", "in", "not_in", "exists"],
+        FieldType.TEXT_LIST: ["in_list", "not_in_list", "exists"],
     }
     op = draw(st.sampled_from(choices[kind]))
     value: Any
     if op == "exists":
         value = draw(st.booleans())
     elif op.endswith("_list"):
-        value = tuple(draw(st.lists(st.sampled_from(lists), min_size=1, max_size=2, unique=True)))
+        names = KEYWORD_LISTS if kind is FieldType.TEXT_LIST else lists
+        value = tuple(draw(st.lists(st.sampled_from(names), min_size=1, max_size=2, unique=True)))
     elif op.endswith("_group"):
         value = tuple(draw(st.lists(st.sampled_from(groups), min_size=1, max_size=2, unique=True)))
     elif op in ("in", "not_in"):

@@ -41,7 +41,7 @@ def test_a_database_stored_before_0008_moves_to_columns_and_signatures(db_url: s
     store = Store(db_url)  # opening migrates
     try:
         with store.engine.connect() as conn:
-            assert schema.current_revision(conn) == "0008"
+            assert schema.current_revision(conn) == schema.HEAD  # 0008, and those after it
             legacy = conn.execute(text("SELECT id FROM declaration WHERE legacy_content IS NOT NULL")).scalars().all()
             transit = conn.execute(text("SELECT transit_countries FROM declaration WHERE id = 2")).scalar_one()
             extra = conn.execute(text("SELECT exporter_extra FROM declaration WHERE id = 2")).scalar_one()

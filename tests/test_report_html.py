@@ -34,19 +34,46 @@ META = {
 
 
 def rows(n: int = 300, days: int = 40) -> Iterator[dict[str, Any]]:
-    """Deterministic rows: every 10th held by `sanctions.watchlist`, every 3rd otherwise inspected."""
+    """Deterministic rows: every 10th held by `sanctions.watchlist` (a hold rule); every 3rd
+    otherwise inspected by `valuation.low_price` (an inspect rule), which also finds on every
+    20th row, held or not; every 30th row shares a person with its consignee."""
     for i in range(n):
         held, inspected = i % 10 == 0, i % 3 == 0 and i % 10 != 0
-        yield {
+        found = (["sanctions.watchlist"] if held else []) + (
+            ["valuation.low_price"] if inspected or i % 20 == 0 else []
+        )
+        exporter = EVIL if i % 7 == 0 else f"Exporter {i % 30}"
+        row = {
             "declaration_id": f"D{i:05d}",
             "date": (date(2024, 1, 1) + timedelta(days=i % days)).isoformat(),
             "decision": "hold" if held else "inspect" if inspected else "release",
-            "score": 90.0 if held else 40.0 if inspected else 0.0,
-            "rule_ids": ["sanctions.watchlist"] if held else ["valuation.low_price"] if inspected else [],
-            "exporter": EVIL if i % 7 == 0 else f"Exporter {i % 30}",
+            "score": 90.0 + i % 4 if held else 40.0 if inspected else 0.0,
+            "rule_ids": found,
+            "rule_actions": ["hold" if r == "sanctions.watchlist" else "inspect" for r in found],
+            "exporter": exporter,
             "consignee": f"Consignee {i % 11} & Sons",
             "destination_country": ("KZ", "RU", "CN", "DE")[i % 4],
         }
+        if held or inspected:
+            row["findings"] = [finding(r, exporter, f"Consignee {i % 11} & Sons", i % 30 == 0) for r in found]
+            row["parties"] = {"exporter": {"name": exporter, "id": "123", "country": "KZ", "match": "id", "score": 1.0,
+                                           "why": "id 123 in the registry", "company_id": "123",
+                                           "registered_name": exporter, "watchlist": None},
+                              "consignee": {"name": row["consignee"], "match": "none", "score": 0.0,
+                                            "why": "not found", "watchlist": None}}  # fmt: skip
+        yield row
+
+
+def finding(rule_id: str, exporter: str, consignee: str, linked: bool) -> dict[str, Any]:
+    evidence: dict[str, Any] = {"exporter.watchlisted": {"value": True, "listed_name": exporter, "reason": EVIL}}
+    if linked:
+        person = {"person": "Goldberg <Ilya>", "exporter_role": "founder", "consignee_person": "Гольдберг Илья",
+                  "consignee_role": "director", "score": 1.0, "method": "name", "why": "same tokens"}  # fmt: skip
+        evidence["parties.linked"] = {"value": True, "exporter": exporter, "consignee": consignee,
+                                      "shared_persons": [person]}  # fmt: skip
+    hold = rule_id == "sanctions.watchlist"
+    return {"rule_id": rule_id, "title": f"{rule_id} title", "action": "hold" if hold else "inspect",
+            "score": 90.0 if hold else 40.0, "item_line": None if hold else 1, "evidence": evidence}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -62,8 +89,10 @@ def test_totals_and_rule_table(report: Path) -> None:
     assert "<b>30</b>hold (10.0%)" in html
     assert "<b>90</b>inspect (30.0%)" in html
     assert "<b>180</b>release (60.0%)" in html
-    assert "<td>sanctions.watchlist</td><td>30</td><td>30</td><td>0</td><td>0</td>" in html
-    assert "<td>valuation.low_price</td><td>90</td><td>0</td><td>90</td><td>0</td>" in html
+    # each rule with its own action, then the final decisions of what it found: 15 of the 30 rows
+    # where i % 20 == 0 are held (i % 10 == 0 always), the other rows i % 20 == 0 are not there
+    assert "<td>sanctions.watchlist</td><td>hold</td><td>30</td><td>30</td><td>0</td><td>0</td>" in html
+    assert "<td>valuation.low_price</td><td>inspect</td><td>105</td><td>15</td><td>90</td><td>0</td>" in html
     assert "<td>KZ Kazakhstan</td>" in html
     assert "2024.03-abc123" in html and "more &amp; more.csv" in html
     # lines and declarations are never mixed under one word
@@ -81,14 +110,38 @@ def test_every_text_is_escaped_and_nothing_is_fetched(report: Path) -> None:
     assert "http://" not in html and "https://" not in html
     assert not re.search(r"<(link|img|iframe)\b|\bsrc=|@import|url\(", html)
     assert html.count("<script>") == 1  # only the chart check, at the end
+    assert "Goldberg &lt;Ilya&gt;" in html and "Goldberg <Ilya>" not in html  # in the link graphs too
 
 
 def test_charts_are_inline_svg_with_bar_counts(report: Path) -> None:
     html = report.read_text(encoding="utf-8")
     charts = re.findall(r'<svg class="chart" data-bars="(\d+)"', html)
-    assert len(charts) >= 2
-    assert charts[0] == "40"  # one column per day: 40 days, no gaps
-    assert charts[1] == "2"  # one bar per rule that found
+    # holds per day, inspections per day, all declarations per day: 40 days, no gaps; a bar per rule
+    assert charts == ["40", "40", "40", "2"]
+
+
+def test_rule_bars_take_the_colour_of_the_rules_own_action(report: Path) -> None:
+    html = report.read_text(encoding="utf-8")
+    rules_chart = html[html.index("<h2>Rules that found") :].split("</svg>")[0]
+    bars = dict(re.findall(r'<rect class="bar"[^>]* fill="(#[0-9a-f]{6})"><title>([\w.]+):', rules_chart))
+    # valuation.low_price found on 15 held declarations: still drawn as the inspect rule it is
+    assert {v: k for k, v in bars.items()} == {
+        "sanctions.watchlist": COLORS["hold"], "valuation.low_price": COLORS["inspect"],
+    }  # fmt: skip
+    assert "hold rule" in rules_chart.split("<svg")[0] and "inspect rule" in rules_chart.split("<svg")[0]  # legend
+
+
+def test_holds_and_inspections_have_a_scale_of_their_own(tmp_path: Path) -> None:
+    data = [{"declaration_id": str(i), "date": "2024-01-01", "decision": "hold" if i == 0 else "release",
+             "score": 1.0, "rule_ids": []} for i in range(1000)]  # fmt: skip
+    path = tmp_path / "r.html"
+    write_report(path, data, {"title": "t"})
+    html = path.read_text(encoding="utf-8")
+    holds = html[html.index('aria-label="Holds per day"') :].split("</svg>")[0]
+    # one hold among 1,000 releases fills its own chart to the top of its axis (0, 1)
+    (height,) = re.findall(r'<rect class="bar"[^>]* height="([\d.]+)" fill="#c0392b"', holds)
+    assert float(height) == 200 - 16 - 46  # the whole plot height of the 200-pixel chart
+    assert re.findall(r'text-anchor="end">([\d,]+)</text>', holds) == ["0", "1"]
 
 
 def test_top_n_and_only_flagged_parties(tmp_path: Path) -> None:
@@ -100,7 +153,8 @@ def test_top_n_and_only_flagged_parties(tmp_path: Path) -> None:
     path = tmp_path / "r.html"
     write_report(path, data, {"title": "t"})
     html = path.read_text(encoding="utf-8")
-    exporters = set(re.findall(r"<td>(Ex\d+)</td>", html))
+    section = html[html.index("<h2>Exporters") : html.index("<h2>Consignees")]
+    exporters = set(re.findall(r"<td>(Ex\d+)</td>", section))
     assert len(exporters) == 20 and all(int(e[2:]) < 50 for e in exporters)
 
 
@@ -149,10 +203,15 @@ def chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
 def test_browser_draws_every_chart(report: Path, tmp_path: Path) -> None:
     dom = chromium(tmp_path, "--dump-dom", report.as_uri()).stdout
     # The page's own script sets this after measuring each svg.chart and its rects as laid out
-    drawn = re.search(r'<body[^>]*data-charts-drawn="(\d+)"', dom)
-    assert drawn, dom[:2000]
-    charts = report.read_text(encoding="utf-8").count('<svg class="chart"')
-    assert int(drawn.group(1)) == charts >= 2
+    body = re.search(r"<body([^>]*)>", dom)
+    assert body, dom[:2000]
+    found = dict(re.findall(r'data-([a-z-]+)="([^"]*)"', body.group(1)))
+    html = report.read_text(encoding="utf-8")
+    assert int(found["charts-drawn"]) == html.count('<svg class="chart"') == 4
+    assert int(found["graphs-drawn"]) == html.count('<svg class="graph"') >= 1  # the link graphs
+    links = len(re.findall(r'<a href="#', html))
+    assert found["anchors"] == f"{links}/{links}" and links > 100  # every in-page link has its target
+    assert int(found["listed"]) == html.count('<article class="listed"') == 120  # 30 holds + 90 inspections
 
 
 def test_screenshot_shows_the_bars(report: Path, tmp_path: Path) -> None:

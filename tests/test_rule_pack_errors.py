@@ -69,6 +69,7 @@ INVOCATIONS = {
     ("rules", "validate"): [],
     ("rules", "list"): [],
     ("rules", "test"): [],
+    ("rules", "publish"): ["--officer", "kz-042"],
     ("registry", "match"): ["Dala Grain"],
     ("submit",): ["{decl}"],
     ("rescreen",): [],

@@ -28,7 +28,7 @@ from .options import check_period, no_registry_option, period_options, rows_form
 @click.option("--rules", "rules_dir", type=click.Path(path_type=Path), required=True,
               help="The candidate rule pack directory.")  # fmt: skip
 @click.option("--baseline", "baseline_dir", type=click.Path(path_type=Path), default=None,
-              help="The pack to compare with [default: the pack screening uses without --rules].")  # fmt: skip
+              help="The pack to compare with [default: the database's active pack, else the bundled one].")  # fmt: skip
 @period_options("declared")
 @rows_format_option
 @click.option("--out", type=click.Path(path_type=Path), help="Also write the changed declarations here: .csv, else JSON Lines.")  # fmt: skip  # noqa: E501
@@ -55,7 +55,7 @@ def backtest(ctx: click.Context, rules_dir: Path, baseline_dir: Path | None, dec
     from ..rules.policy import policy_from
     from ..workflow import backtest as workflow
     from ..workflow.batch_pool import default_workers
-    from ..workflow.screener import check_registry, default_pack
+    from ..workflow.screener import check_registry, pack_in_force
 
     started = time.monotonic()
     check_period("declared", declared_since, declared_until)
@@ -66,14 +66,17 @@ def backtest(ctx: click.Context, rules_dir: Path, baseline_dir: Path | None, dec
             _check_writable(options[option])
     store = open_store(ctx)
     try:
-        baseline = baseline or default_pack(store)
+        sources = {"candidate": str(rules_dir), "baseline": str(baseline_dir)}
+        if baseline is None:  # the database's active pack, else the bundled one
+            in_force = pack_in_force(store)
+            baseline, sources["baseline"] = in_force.pack, in_force.origin
         check = check_registry(store, policy_from(baseline.policy_doc), options["no_registry"])
         for warning in check.warnings:
             click.echo(warning, err=True)
         workers = options["workers"] or default_workers()
         with _progress(ctx.obj["quiet"]) as progress:
             report = workflow.backtest(store, candidate, baseline, declared_since, declared_until, workers,
-                                       check.without_registry, progress)  # fmt: skip
+                                       check.without_registry, progress, sources=sources)  # fmt: skip
     finally:
         store.close()
     rows = [change.as_dict() for change in report.changes]

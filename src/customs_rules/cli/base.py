@@ -104,7 +104,7 @@ rules_option = click.option(
     "rules_dir",
     type=click.Path(path_type=Path),
     default=None,
-    help="Rule pack directory (default: the bundled pack).",
+    help="Rule pack directory (default: the database's active pack, else the bundled pack).",
 )
 
 

@@ -60,12 +60,13 @@ def submit(
         from ..rules.loader import load_pack
         from ..store import store as _store  # noqa: F401 - open_store's, loaded here with the rest
         from ..workflow import officer as workflow
-        from ..workflow.screener import default_rules_dir
+        from ..workflow.screener import pack_in_force
 
     who = workflow.current_officer(officer)
-    pack = load_pack(rules_dir or default_rules_dir())  # a broken pack refuses before anything is read
+    pack = load_pack(rules_dir) if rules_dir is not None else None  # a broken pack refuses before anything is read
     store = open_store(ctx)
     try:
+        pack = pack or pack_in_force(store).pack  # the database's active pack, else the bundled one
         if path is None and stdin_is_terminal():
             from .form import ask_declaration
 

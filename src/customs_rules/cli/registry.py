@@ -72,9 +72,10 @@ def registry_match(ctx: click.Context, name: str, limit: int, fmt: str, rules_di
     from ..rules.policy import policy_from
     from ..workflow import screener
 
-    threshold = policy_from(load_pack(rules_dir or screener.default_rules_dir()).policy_doc).name_threshold
+    pack = load_pack(rules_dir) if rules_dir is not None else None  # a broken pack: refused before the database
     store = open_store(ctx)
     try:
+        threshold = policy_from((pack or screener.pack_in_force(store).pack).policy_doc).name_threshold
         with store.stored_registry() as lookup:
             lookup.use_threshold(threshold)
             rows = _company_rows(lookup, name, limit) + _person_rows(lookup, name, limit)

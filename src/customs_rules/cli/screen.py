@@ -78,15 +78,17 @@ def screen(ctx: click.Context, paths: tuple[str, ...], **options: Any) -> None:
 
 def _run(store: Store, paths: list[str], quiet: bool, **options: Any) -> batch.Counts:
     from ..io.inputs import bytes_done, check_inputs
-    from ..rules.loader import load_pack
     from ..rules.policy import policy_from
     from ..workflow import batch
     from ..workflow.officer import current_officer
-    from ..workflow.screener import check_registry, default_rules_dir
+    from ..workflow.screener import check_registry, pack_in_force
 
     started = time.monotonic()
     check_inputs(paths)  # a mistyped path or a workbook: refused before anything is screened
-    pack = load_pack(options["rules_dir"] or default_rules_dir())
+    chosen = pack_in_force(store, options["rules_dir"])
+    pack = chosen.pack
+    if chosen.from_database and not quiet:
+        click.echo(f"screening with {chosen.origin}", err=True)
     # before anything is opened or screened: no registry is refused (exit 2)
     check = check_registry(store, policy_from(pack.policy_doc), options["no_registry"])
     for warning in check.warnings:
@@ -101,7 +103,7 @@ def _run(store: Store, paths: list[str], quiet: bool, **options: Any) -> batch.C
         if keep:
             store.record_ruleset(pack.version, pack.contents, options["officer"])
         at = dt.datetime.now(dt.UTC)
-        screening = _screening(store, pack, at, options)
+        screening = _screening(store, pack, at, options, paths)
         writer = _writer(store.url, options["officer"]) if keep else None
         outcomes = batch.screen_files(paths, screening, writer, sys.stdin, options["sheet"])
         with progress:
@@ -154,7 +156,9 @@ def _safe_url(url: str) -> str:
         return "the database"  # not a URL we can read: say nothing that might be a secret
 
 
-def _screening(store: Store, pack: Any, at: dt.datetime, options: dict[str, Any]) -> batch.ChunkScreener:
+def _screening(
+    store: Store, pack: Any, at: dt.datetime, options: dict[str, Any], paths: list[str]
+) -> batch.ChunkScreener:
     """Where chunks are screened: here, on worker processes, or on a Dask cluster."""
     from ..entities.registry import RegistryIndex
     from ..workflow import batch
@@ -162,17 +166,21 @@ def _screening(store: Store, pack: Any, at: dt.datetime, options: dict[str, Any]
     without = options["no_registry"]
     empty = RegistryIndex([], [], [])
     # the decisions as dicts only for the outputs that read them (JSON Lines come as text)
-    wanted = batch.Wanted(not options["no_store"], options["fmt"] != "json" or bool(options["out"]))
+    wanted = batch.Wanted(
+        not options["no_store"], options["fmt"] != "json" or bool(options["out"]), bool(options["report"])
+    )
+    history = batch.run_history(store, paths, options["sheet"])  # the past the history facts read
     if options["cluster"]:
         from ..workflow.cluster import Compiled, cluster_screening
 
         # cluster workers have no database: they get the registry as compiled at its load
         snapshot = Compiled.of(empty) if without else Compiled.from_store(store)
-        return cluster_screening(options["cluster"], pack, snapshot, at, wanted, without)
+        return cluster_screening(options["cluster"], pack, snapshot, at, wanted, without, history)
     workers = options["workers"] or batch.default_workers()
     # each worker reads the registry as `registry load` compiled it (`CompiledRegistry.from_store`)
     registry = empty if without else None
-    return batch.local_screening(batch.Worker(pack, registry, store.url, without), at, workers, wanted)
+    worker = batch.Worker(pack, registry, store.url, without, history=history)
+    return batch.local_screening(worker, at, workers, wanted)
 
 
 def _flag_repeated_ids(outcomes: Iterator[batch.Outcome], err: Console) -> Iterator[batch.Outcome]:
@@ -245,7 +253,7 @@ class _Sinks:
         if self.results is not None:
             self.results.write(self._decision(outcome))
         if self.report is not None:
-            self.report.add(outcome.row)
+            self.report.add(outcome.row, outcome.text)
 
     @staticmethod
     def _decision(outcome: batch.Outcome) -> Decision:
@@ -257,13 +265,13 @@ class _Sinks:
             self.table.close()
         self.out.flush()
         if self.report is not None and self.report_path is not None:
-            from ..report.html import write_report
+            from ..report.html import write_aggregate
 
             meta = {"title": "Screening report", "inputs": paths, "screened_at": at.isoformat().replace("+00:00", "Z"),
                     "ruleset_version": version, "lines": counts.lines, "screened_lines": counts.screened_lines,
                     "rejected_lines": counts.rejected_lines, "screened": counts.declarations,
                     "rejected": counts.rejected}  # fmt: skip
-            write_report(self.report_path, self.report.rows(), meta)
+            write_aggregate(self.report_path, self.report.aggregate, meta)
 
     def _say(self, line: str) -> None:
         """A line on stderr; above the progress bar while it runs, so neither garbles the other."""

@@ -15,4 +15,5 @@ RESULTS = ("seized", "irregularity", "clean")  # what an inspection found
 CONFIRMED = ("seized", "irregularity")  # the results that confirm a rule's hit
 
 # what the audit log records (store/audit.py `Entry.action`)
-AUDIT_ACTIONS = ("submit", "rejected", "decision", "decisions", "outcome", "registry_load", "ruleset", "rescreen")
+AUDIT_ACTIONS = ("submit", "rejected", "decision", "decisions", "outcome", "registry_load", "ruleset", "rescreen",
+                 "ruleset_publish", "ruleset_approve", "ruleset_reject")  # fmt: skip

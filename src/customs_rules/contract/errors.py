@@ -105,3 +105,16 @@ class RegistryMissingError(CustomsRulesError):
     def __init__(self, message: str = "no registry is loaded: every party would be unknown, and the watchlist "
                  "and linked-party rules could not fire") -> None:  # fmt: skip
         super().__init__(message, LOAD_HINT)
+
+
+class PackError(CustomsRulesError):
+    """A rule-pack publication step refused: an unknown pack, one not proposed, content
+    already proposed or active, a bad backtest summary (exit code 2, nothing stored)."""
+
+    exit_code = 2
+
+
+class FourEyesError(PackError):
+    """`rules approve` by the officer who proposed the pack: refused (exit code 3)."""
+
+    exit_code = 3

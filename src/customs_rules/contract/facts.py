@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from .history_facts import HISTORY_FIELDS
+
 
 class FieldType(StrEnum):
     TEXT = "text"
@@ -22,6 +24,11 @@ class FieldType(StrEnum):
     NUMBER = "number"
     DATE = "date"
     BOOL = "bool"
+    TEXT_LIST = "text_list"  # names (of keyword lists): `in_list` asks for one of them
+
+
+# Fields read as a list of names (`exists` asks for a non-empty one), not a single value.
+LIST_TYPES = frozenset({FieldType.COUNTRY_LIST, FieldType.TEXT_LIST})
 
 
 @dataclass(frozen=True)
@@ -77,6 +84,28 @@ def _domestic_party() -> list[FactField]:
         FactField("domestic_party.id", T.TEXT, True, f"the {who}: declared id"),
         FactField("domestic_party.known", T.BOOL, True, f"the {who} was found in the registry", True),
         FactField("domestic_party.registered_on", T.DATE, True, f"the {who}: registration date"),
+    ]
+
+
+def _description_fields() -> list[FactField]:
+    """What the goods description names (keyword lists, `entities.goods_text`)."""
+    return [
+        FactField(
+            "item.description_lists",
+            T.TEXT_LIST,
+            True,
+            "the keyword lists (rules/lists, kind keyword_list) whose words the goods description "
+            "uses to name the goods; missing when there is no description",
+            [],
+        ),
+        FactField(
+            "item.description_code_mismatch",
+            T.BOOL,
+            True,
+            "the description names goods of some keyword list, and the declared HS code is under "
+            "none of their codes; missing when there is no description",
+            False,
+        ),
     ]
 
 
@@ -145,6 +174,7 @@ FIELDS: dict[str, FactField] = {
             "is unknown or has no activity codes)",
             True,
         ),
+        *_description_fields(),
         FactField(
             "item.domestic_party_activity_covers",
             T.BOOL,
@@ -153,6 +183,7 @@ FIELDS: dict[str, FactField] = {
             "the domestic party is unknown or has no activity codes)",
             True,
         ),
+        *(FactField(s.name, FieldType(s.type), s.nullable, s.description, s.example_default) for s in HISTORY_FIELDS),
     ]
 }
 

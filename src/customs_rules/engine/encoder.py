@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..rules.reference import ReferenceData
-from .patterns import Layout, encode
+from .patterns import Layout, encode, named_lists
 
 
 class FactEncoder:
@@ -47,7 +47,7 @@ class FactEncoder:
                 if encoded is not None:
                     found[key] = self.layout.canonical(name, encoded)
         if value is not None and name in self.lists:
-            lists = self.reference.lists_for(value)
+            lists = named_lists(name, value, self.reference)
             found |= {key: list_name in lists for list_name, key in self.lists[name]}
         if value is not None and name in self.groups:
             countries = value if isinstance(value, list) else [value]
@@ -73,9 +73,9 @@ class FactEncoder:
             if stand_in is not None:
                 fact[key] = stand_in
         for name, flags in self.lists.items():
-            hs_code = values.get(name)
-            if hs_code is not None:
-                lists = self.reference.lists_for(hs_code)
+            value = values.get(name)
+            if value is not None:
+                lists = named_lists(name, value, self.reference)
                 for list_name, key in flags:
                     fact[key] = list_name in lists
         for name, flags in self.groups.items():

@@ -181,6 +181,19 @@ def hs_lists(item: Item, reference: ReferenceData) -> Feature:
     return Feature(item.hs_code, {"lists": detail} if detail else None)
 
 
+def description_features(description: str | None, hs_code: str, reference: ReferenceData) -> dict[str, Feature]:
+    """What the goods description names (keyword lists) and whether the code fits it
+    (`entities.goods_text`); the evidence says which words matched which list."""
+    matcher = reference.goods_text()
+    lists, mismatch = matcher.values(description, hs_code)
+    hits = matcher.match(description).hits
+    detail = matcher.mismatch(description, hs_code)[1]
+    return {
+        "item.description_lists": Feature(lists, {"lists": [h.as_dict() for h in hits]} if hits else None),
+        "item.description_code_mismatch": Feature(mismatch, detail),
+    }
+
+
 def country_groups(country: str | None, reference: ReferenceData) -> Feature:
     groups = sorted(reference.groups_for(country))
     return Feature(country, {"groups": groups} if groups else None)
@@ -229,6 +242,7 @@ def item_features(
         "item.origin_country": country_groups(item.origin_country, reference),
         "item.net_mass_kg": Feature(item.net_mass_kg),
         "item.exporter_activity_covers": exporter_covers,
+        **description_features(item.description, item.hs_code, reference),
         "item.domestic_party_activity_covers": domestic_covers,
     }
 

@@ -151,6 +151,10 @@ def holds(cond: Condition, values: Mapping[str, Any], reference: ReferenceData) 
 def _leaf_holds(leaf: Leaf, values: Mapping[str, Any], reference: ReferenceData) -> bool:
     kind = FIELDS[leaf.field].type
     raw = values.get(leaf.field)
+    if kind is FieldType.TEXT_LIST:  # missing (no description) fails in_list and not_in_list alike
+        if leaf.op == "exists":
+            return bool(raw) == leaf.value
+        return raw is not None and any(n in raw for n in leaf.value) == (leaf.op == "in_list")
     if kind is FieldType.COUNTRY_LIST:
         countries = list(raw or [])
         if leaf.op == "exists":

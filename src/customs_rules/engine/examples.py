@@ -51,6 +51,8 @@ def _normalize(kind: FieldType, value: Any) -> Any:
         return normalize_country(str(value))
     if kind is FieldType.COUNTRY_LIST:
         return [normalize_country(str(v)) for v in value]
+    if kind is FieldType.TEXT_LIST:
+        return sorted({str(v) for v in value})
     return value
 
 

@@ -5,11 +5,11 @@ pushed down to the leaves (see the list in compiler.py's docstring)."""
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..contract.facts import FIELDS, FieldType, encode_date
+from ..contract.facts import FIELDS, LIST_TYPES, FieldType, encode_date
 from ..rules.model import Condition, Leaf, Rule, leaves
 from ..rules.reference import ReferenceData
 
@@ -112,9 +112,9 @@ class Layout:
             if value is not None:
                 fact[key] = self.canonical(name, value)
         for (name, list_name), key in self.list_flags.items():
-            hs_code = values.get(name)
-            if hs_code is not None:
-                fact[key] = list_name in reference.lists_for(hs_code)
+            value = values.get(name)
+            if value is not None:
+                fact[key] = list_name in named_lists(name, value, reference)
         for (name, group), key in self.group_flags.items():
             value = values.get(name)
             if value is None:
@@ -124,6 +124,12 @@ class Layout:
         return fact
 
 
+def named_lists(name: str, value: Any, reference: ReferenceData) -> Collection[str]:
+    """The lists `in_list` finds a value of field `name` in: an HS code's goods lists, or
+    the names a text-list fact holds (the keyword lists a description matched)."""
+    return value if FIELDS[name].type is FieldType.TEXT_LIST else reference.lists_for(value)
+
+
 def encode(name: str, value: Any) -> Any:
     """Normalise a value to the type the engine compares well (engine-notes: loose typing)."""
     if value is None:
@@ -131,8 +137,8 @@ def encode(name: str, value: Any) -> Any:
     kind = FIELDS[name].type
     if kind is FieldType.DATE:
         return encode_date(value)
-    if kind is FieldType.COUNTRY_LIST:
-        return len(value) or None  # only `exists` and groups read a list
+    if kind in LIST_TYPES:
+        return len(value) or None  # only `exists`, groups and lists read a list
     if kind is FieldType.NUMBER:
         return float(value)  # exact: the engine sees ranks (Layout), never the number
     return value
@@ -140,7 +146,7 @@ def encode(name: str, value: Any) -> Any:
 
 def compile_leaf(leaf: Leaf, layout: Layout, negate: bool) -> dict[str, Any]:
     kind = FIELDS[leaf.field].type
-    nullable = FIELDS[leaf.field].nullable or kind is FieldType.COUNTRY_LIST
+    nullable = FIELDS[leaf.field].nullable or kind in LIST_TYPES
     op = leaf.op
     if op in ("in_list", "not_in_list", "in_group", "not_in_group"):
         flag = layout.list_key if op.endswith("list") else layout.group_key

@@ -1,12 +1,10 @@
-"""Batch output files: results (`--out`), rejected rows (`--rejects`), the report's rows.
+"""Batch output files: results (`--out`), rejected rows (`--rejects`), the report's data.
 
 Each writes as it goes, so a run of millions of lines never holds its results in memory.
 """
 
 from __future__ import annotations
 
-import json
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -14,6 +12,7 @@ from typing import IO, Any
 from ..contract.decision import Decision
 from ..io.parsing import Rejected
 from ..io.safe_text import SafeCsvWriter, json_text
+from .aggregate import Aggregate
 
 RESULT_COLUMNS = ["declaration_id", "decision", "score", "rule_ids", "test_rule_ids", "ruleset_version", "screened_at"]
 FINDING_COLUMNS = [
@@ -111,19 +110,16 @@ def _raw_text(raw: Any) -> str:
 
 
 class ReportRows:
-    """The report's per-declaration rows, spooled to a temporary file while screening
-    and read back once at the end: the HTML report aggregates them in one pass."""
+    """The HTML report's data, gathered while screening: counters and the bounded list of
+    held and inspected declarations (`aggregate.Aggregate`), so nothing grows with the run."""
 
     def __init__(self) -> None:
-        self.handle = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115 - closed in close()
+        self.aggregate = Aggregate()
 
-    def add(self, row: dict[str, Any]) -> None:
-        self.handle.write(json_text(row) + "\n")
-
-    def rows(self) -> Iterator[dict[str, Any]]:
-        self.handle.seek(0)
-        for line in self.handle:
-            yield json.loads(line)
+    def add(self, row: dict[str, Any], text: str | None = None) -> None:
+        """`row`: a declaration's summary row; `text`: its decision's JSON line, parsed only
+        when the declaration is listed."""
+        self.aggregate.add(row, text)
 
     def close(self) -> None:
-        self.handle.close()
+        pass

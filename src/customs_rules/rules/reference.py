@@ -14,9 +14,12 @@ from typing import Any
 
 from ..contract.codes import normalize_country
 from ..contract.errors import LocatedError, Location
+from ..entities.goods_text import GoodsMatcher, KeywordList
+from .history import DEFAULTS, HistorySettings, history_problems, parse_history
+from .keywords import load_keyword_list
 from .yamlfile import line_of, load_documents
 
-KINDS = ("hs_list", "country_groups", "activity_map")
+KINDS = ("hs_list", "country_groups", "activity_map", "keyword_list", "history")
 
 
 @dataclass(frozen=True)
@@ -87,10 +90,20 @@ class ReferenceData:
     country_groups: dict[str, CountryGroup] = field(default_factory=dict)
     activity_map: ActivityMap = field(default_factory=lambda: ActivityMap(source=""))
     files: list[Path] = field(default_factory=list)
+    keyword_lists: dict[str, KeywordList] = field(default_factory=dict)  # goods descriptions' words
+    history: HistorySettings = DEFAULTS  # windows and thresholds of the history facts (`history.py`)
 
     def __post_init__(self) -> None:
         self._lists_cache: dict[str, dict[str, ListEntry]] = {}
         self._groups_cache: dict[str, frozenset[str]] = {}
+        self._goods_text: GoodsMatcher | None = None
+        self._history_at: tuple[str, int] = ("", 0)
+
+    def goods_text(self) -> GoodsMatcher:
+        """The keyword lists compiled for matching descriptions (once per reference data)."""
+        if self._goods_text is None:
+            self._goods_text = GoodsMatcher(self.keyword_lists.values())
+        return self._goods_text
 
     def lists_for(self, hs_code: str) -> dict[str, ListEntry]:
         """Every named list (and tier sub-list) the HS code belongs to, with its entry."""
@@ -126,6 +139,8 @@ def load_reference(directory: Path) -> tuple[ReferenceData, list[LocatedError]]:
         for doc in documents:
             errors += _load_document(doc, data, display)
         data.files.append(path)
+    if data.history is not DEFAULTS:
+        errors += history_problems(data.history, set(data.hs_lists), *data._history_at)
     return data, errors
 
 
@@ -150,6 +165,16 @@ def _load_document(doc: Any, data: ReferenceData, display: str) -> list[LocatedE
         return _load_country_groups(doc, data, display)
     if kind == "activity_map":
         return _load_activity_map(doc, data, display)
+    if kind == "keyword_list":
+        return _load_keyword_list(doc, data, display)
+    if kind == "history":
+        if data.history is not DEFAULTS:
+            return [
+                LocatedError(Location(display, line_of(doc, "kind"), field="kind"), "history settings defined twice")
+            ]
+        data.history, problems = parse_history(doc, display)
+        data._history_at = (display, line_of(doc, "listed_goods") or 0)
+        return problems
     at = Location(display, line_of(doc, "kind"), field="kind")
     return [LocatedError(at, f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}")]
 
@@ -181,6 +206,16 @@ def _load_hs_list(doc: Any, data: ReferenceData, display: str) -> list[LocatedEr
             sub.entries[code] = item
     data.hs_lists[name] = main
     data.hs_lists.update({sub.name: sub for sub in tiers.values()})
+    return errors
+
+
+def _load_keyword_list(doc: Any, data: ReferenceData, display: str) -> list[LocatedError]:
+    found, errors = load_keyword_list(doc, display)
+    if found is not None and found.name in data.keyword_lists:
+        problem = f"keyword list {found.name!r} is defined twice"
+        return [LocatedError(Location(display, line_of(doc, "name"), field="name"), problem)]
+    if found is not None:
+        data.keyword_lists[found.name] = found
     return errors
 
 

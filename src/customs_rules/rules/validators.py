@@ -30,6 +30,7 @@ ALLOWED_OPS: dict[FieldType, set[str]] = {
     T.NUMBER: {*COMPARISONS, *SET_OPS, "exists"},
     T.DATE: {*COMPARISONS, "exists"},
     T.BOOL: {*COMPARISONS[:2], "exists"},
+    T.TEXT_LIST: {*LIST_OPS, "exists"},
 }
 
 
@@ -98,6 +99,10 @@ def leaf_problem(leaf: Leaf, pack: RulePack) -> str | None:
     if leaf.op not in ALLOWED_OPS[spec.type]:
         allowed = ", ".join(sorted(ALLOWED_OPS[spec.type]))
         return f"operator {leaf.op!r} does not fit {spec.type} field {leaf.field} (allowed: {allowed})"
+    if leaf.op in LIST_OPS and spec.type is T.TEXT_LIST:
+        unknown = [n for n in leaf.value if n not in pack.reference.keyword_lists]
+        known = ", ".join(sorted(pack.reference.keyword_lists)) or "none"
+        return f"unknown keyword list {unknown[0]!r} (keyword lists: {known})" if unknown else None
     if leaf.op in LIST_OPS:
         unknown = [n for n in leaf.value if n not in pack.reference.hs_lists]
         known = ", ".join(sorted(pack.reference.hs_lists))
@@ -163,6 +168,12 @@ def examples(pack: RulePack) -> list[LocatedError]:
                     bad = [v for v in value if value_problem(T.COUNTRY, v)] if isinstance(value, list) else [value]
                     if bad:
                         errors.append(LocatedError(where, f"rule {rule.id}: expected a list of countries"))
+                elif value is not None and spec.type is T.TEXT_LIST:
+                    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                        errors.append(LocatedError(where, f"rule {rule.id}: expected a list of keyword list names"))
+                    elif unknown := [v for v in value if v not in pack.reference.keyword_lists]:
+                        message = f"rule {rule.id}: example names unknown keyword list {unknown[0]!r}"
+                        errors.append(LocatedError(where, message))
                 elif value is not None and (problem := value_problem(spec.type, value, False)):
                     errors.append(LocatedError(where, f"rule {rule.id}: example value {value!r}: {problem}"))
     return errors

@@ -25,6 +25,7 @@ from ..rules.policy import policy_from
 from .enrich import Entities, SetFacts, enrich_set
 from .evaluate import SetFindings, evaluate_set
 from .frames import DECISION_SCHEMA, FINDING_SCHEMA, DeclarationSet, ScreenedSet
+from .history import HistoryBase
 
 if TYPE_CHECKING:
     from ..workflow.screener import Screener
@@ -41,6 +42,21 @@ class CoreResult:
     # per declaration: the registry's "name (company id)" of each party it knows
     registered: list[dict[str, str]] = field(default_factory=list)
 
+    def party_evidence(self, decl: int) -> dict[str, dict[str, Any]]:
+        """Per role, what the registry and the watchlist said of one declaration's party:
+        as declared (name, id, country), how it was matched (method, score, why), the
+        company found, and the watchlist entry (or None). The HTML report's party evidence,
+        asked for its flagged declarations only (party rows are cached per distinct party)."""
+        entities, found = self.facts.entities, {}
+        for role in ("exporter", "consignee"):
+            p = self.facts.party_of[f"{role}_p"][decl]
+            row = entities.party_row(p)
+            declared = {"name": row["name"], "id": row["id"], "country": row["party_country"]}
+            found[role] = (
+                declared | entities.party_detail(p, "known") | {"watchlist": entities.party_detail(p, "watchlisted")}
+            )
+        return found
+
     def item_facts(self) -> list[list[dict[str, Any]]]:
         """Per declaration, the facts of its items, as the reference lists them."""
         found: list[list[dict[str, Any]]] = [[] for _ in range(len(self.decisions))]
@@ -53,19 +69,24 @@ class CoreResult:
 
 def screen_set(
     screener: Screener, declarations: DeclarationSet, at: dt.datetime | None = None,
-    registry: CompiledRegistry | None = None, *, dated: bool = False, facts: SetFacts | None = None,
+    registry: CompiledRegistry | None = None, history: HistoryBase | None = None, *, dated: bool = False,
+    facts: SetFacts | None = None,
 ) -> CoreResult:  # fmt: skip
     """Enrich, evaluate and decide every declaration of the set (nothing is stored).
     `registry` is the compiled registry to screen against: by default, the screener's
-    in-memory registry compiled once (`compiled_registry`). `dated`: each declaration
-    as of its own date (rule validity against its `date`, not `at`: a backtest).
-    `facts`: this set's enrichment, made by an earlier call with the same enrichment
-    inputs (`enrichment_inputs`), used again instead of enriching twice."""
+    in-memory registry compiled once (`compiled_registry`). `history`: the past
+    declarations the history facts read, the set's own included (by default: the
+    screener's `history` and the set). `dated`: each declaration as of its own date
+    (rule validity against its `date`, not `at`: a backtest). `facts`: this set's
+    enrichment, made by an earlier call with the same enrichment inputs
+    (`enrichment_inputs`) and history, used again instead of enriching twice."""
     at = at or dt.datetime.now(dt.UTC)
     if facts is None:
         registry = registry or compiled_registry(screener)
         entities = Entities(registry, screener.pack.reference, screener.policy.link_depth, screener.path_guard)
-        facts = enrich_set(declarations, entities)
+        if history is None:
+            history = (getattr(screener, "history", None) or HistoryBase()).with_set(declarations)
+        facts = enrich_set(declarations, entities, history)
     found = evaluate_set(facts, screener.evaluator.compiled, at, dated)
     verdicts = _decide(screener, found)
     stamp = at.isoformat().replace("+00:00", "Z")

@@ -25,7 +25,9 @@ from ..engine import enrichment as ref
 from ..entities.compiled import CompiledRegistry
 from ..entities.identifiers import check_id
 from ..rules.reference import ReferenceData
+from .descriptions import LISTS, MISMATCH, description_columns, description_detail
 from .frames import DeclarationSet
+from .history import REEXPORT, HistoryBase, SetHistory, set_history
 
 Feature = ref.Feature
 # ids repeat across the parties of a run (one company, many spellings of its name)
@@ -160,6 +162,7 @@ class SetFacts:
     entities: Entities
     # per declaration: exporter_p, consignee_p (party numbers), depth, exporter_key, consignee_key
     party_of: pl.DataFrame
+    history: SetHistory | None = None  # the history facts (`screening/history.py`)
 
     def detail(self, row: dict[str, Any], decl: int, name: str) -> Any:
         """The evidence detail of fact `name` of one item (`row`: its facts), or None."""
@@ -170,6 +173,8 @@ class SetFacts:
             return self.entities.party_detail(exporter if kind == "exporter" else consignee, suffix)
         if kind == "parties":
             return self.entities.link_detail(exporter_key, consignee_key, depth, name)
+        if (kind == "history" or name == REEXPORT) and self.history is not None:
+            return self.history.detail(decl, name, row.get("item.hs_code"))
         if kind == "domestic_party":
             return _domestic_detail(self, row, decl, suffix)
         if name in ("declaration.dispatch_country", "declaration.destination_country", "item.origin_country"):
@@ -178,6 +183,8 @@ class SetFacts:
             return ref.route_groups(list(row[name]), reference).detail
         if name == "item.hs_code":
             return ref.hs_lists(Item.model_construct(line=1, hs_code=row[name]), reference).detail
+        if name in (LISTS, MISMATCH):
+            return description_detail(row["item.description"], row["item.hs_code"], reference, name)
         if name == "item.exporter_activity_covers":
             return self._cover(exporter, row["item.hs_code"], "exporter").detail
         if name == "item.domestic_party_activity_covers":
@@ -211,8 +218,9 @@ def _domestic_detail(facts: SetFacts, row: dict[str, Any], decl: int, suffix: st
     return basis | (own if isinstance(own, dict) else ({} if own is None else {"detail": own}))
 
 
-def enrich_set(declarations: DeclarationSet, entities: Entities) -> SetFacts:
-    """Every fact of every item of the set (see the module's docstring)."""
+def enrich_set(declarations: DeclarationSet, entities: Entities, history: HistoryBase | None = None) -> SetFacts:
+    """Every fact of every item of the set (see the module's docstring); the history
+    facts against `history` (by default: the set's own declarations only)."""
     headers, items = declarations.headers, declarations.items
     headers = headers.join(_party_numbers(headers, entities), on="decl", maintain_order="left")
     headers = headers.join(_pair_depth(items, entities), on="decl", how="left", maintain_order="left")
@@ -223,11 +231,12 @@ def enrich_set(declarations: DeclarationSet, entities: Entities) -> SetFacts:
     pairs = headers.select("exporter_key", "consignee_key", "depth").unique()
     entities.link_all(pairs)
     party_of = headers.select("exporter_p", "consignee_p", "depth", "exporter_key", "consignee_key")
-    header_facts = _header_facts(headers, items, entities)
-    item_facts = _item_facts(items, headers, entities)
+    past = set_history(declarations, history or HistoryBase().with_set(declarations), entities.reference)
+    header_facts = _header_facts(headers, items, entities).join(past.header, on="decl", how="left")
+    item_facts = _item_facts(items, headers, entities).join(past.items, on=["decl", "position"], how="left")
     facts = item_facts.join(header_facts, on="decl", how="left").sort("decl", "position")
     ordered = ["decl", "position", *FIELDS]
-    return SetFacts(declarations, facts.select(ordered), entities, party_of)
+    return SetFacts(declarations, facts.select(ordered), entities, party_of, past)
 
 
 def _party_numbers(headers: pl.DataFrame, entities: Entities) -> pl.DataFrame:
@@ -316,12 +325,13 @@ def _item_facts(items: pl.DataFrame, headers: pl.DataFrame, entities: Entities) 
         _covers(frame, entities, "consignee", by_consignee).alias("_consignee_covers"),
     )
     domestic = pl.when(by_exporter).then("_exporter_covers").when(by_consignee).then("_consignee_covers")
+    frame = pl.concat([frame, description_columns(frame, entities.reference)], how="horizontal")
     return frame.select(
         "decl", "position",
         *[pl.col(name).alias(f"item.{name}") for name in ("line", "hs_code", "description", "quantity", "unit",
                                                           "value", "currency", "origin_country", "net_mass_kg")],
         pl.col("_exporter_covers").alias("item.exporter_activity_covers"),
-        domestic.alias("item.domestic_party_activity_covers"),
+        LISTS, MISMATCH, domestic.alias("item.domestic_party_activity_covers"),
     )  # fmt: skip
 
 

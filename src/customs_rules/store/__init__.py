@@ -27,10 +27,12 @@ def default_db_url() -> str:
 _TABLES = ("AuditRecord", "Company", "CompanyEdge", "CompanyKey", "DecisionRecord", "DeclarationRecord",
            "FindingRecord", "ItemRecord", "OutcomeRecord", "Person", "PersonKey", "PersonPair", "RuleSetVersion",
            "WatchlistEntry")  # fmt: skip
-_WHERE = {"content_hashes": ".content", "Store": ".store"} | dict.fromkeys(_TABLES, ".tables")
+_WHERE = {"content_hashes": ".content", "Store": ".store", "PackVersion": ".pack_rows", "RulePackRow": ".pack_rows"}
+_WHERE |= dict.fromkeys(_TABLES, ".tables")
 
 if TYPE_CHECKING:
     from .content import content_hashes
+    from .pack_rows import PackVersion, RulePackRow
     from .store import Store
     from .tables import (
         AuditRecord,
@@ -64,9 +66,11 @@ __all__ = [
     "FindingRecord",
     "ItemRecord",
     "OutcomeRecord",
+    "PackVersion",
     "Person",
     "PersonKey",
     "PersonPair",
+    "RulePackRow",
     "RuleSetVersion",
     "Store",
     "WatchlistEntry",

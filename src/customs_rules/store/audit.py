@@ -20,6 +20,7 @@ from sqlalchemy import insert, text
 from sqlmodel import Session, col, select
 
 from .locks import AUDIT_LOCK_KEY
+from .pack_rows import altered_pack
 from .tables import (
     AuditRecord,
     CompanyBase,
@@ -109,6 +110,7 @@ def verify(session: Session, batch_size: int = 5000, expect: Iterable[str] = ())
         _altered_decision(session, batch_size)
         or _altered_outcome(session)
         or _altered_ruleset(session)
+        or altered_pack(session)
         or _altered_registry(session)
     )
     return Verification(False, chain.entries, chain.last_hash, altered) if altered else chain

@@ -35,11 +35,13 @@ from .connect import (
     _sqlite_begin,
     _sqlite_connect,
 )
+from .packs import PackStore
+from .packs import ensure_ruleset as _ensure_ruleset
 from .records import Prepared, Stored, prepare, record, without_registry
 from .registry_store import RegistryStore
 from .sets import json_text as _json_text
 from .sets import screened_sets
-from .tables import DecisionRecord, OutcomeRecord, RuleSetVersion
+from .tables import DecisionRecord, OutcomeRecord
 
 RETRIES = 8
 INSERT_SLICE = 5_000
@@ -51,7 +53,7 @@ if TYPE_CHECKING:
     from ..screening.frames import DeclarationSet, ScreenedSet
 
 
-class Store(RegistryStore):
+class Store(RegistryStore, PackStore):
     """One database: open it once, then load registries, submit and screen."""
 
     def __init__(self, url: str | None = None, create: bool = True) -> None:
@@ -358,13 +360,6 @@ class Store(RegistryStore):
     def count(self, table: type[SQLModel]) -> int:
         with self.reading() as session:
             return int(session.exec(select(func.count()).select_from(table)).one())
-
-
-def _ensure_ruleset(session: Session, version: str, content: dict[str, str], actor: str) -> None:
-    if session.get(RuleSetVersion, version) is None:
-        session.add(RuleSetVersion(version=version, first_used_at=dt.datetime.now(dt.UTC), content=content))
-        session.flush()
-        audit.append(session, [audit.Entry(actor, "ruleset", version, {"files": sorted(content)})])
 
 
 def chunk_entry(screened: ScreenedSet, stored: Stored, kind: str, officer: str | None) -> audit.Entry | None:

@@ -94,14 +94,16 @@ class Change:
 
 @dataclass
 class BacktestWorker:
-    """Per process: both packs' screeners and the registry, built once; the store at
-    `db_url` opened once, to read the chunks."""
+    """Per process: both packs' screeners, the registry and the history (every stored
+    declaration, which the history facts read as of each declaration's date), built
+    once; the store at `db_url` opened once, to read the chunks."""
 
     baseline: RulePack
     candidate: RulePack
     db_url: str | None
     without_registry: bool = False
-    _state: Any = None  # (store, baseline screener, its registry, candidate screener, its registry, shared)
+    # (store, baseline screener, its registry, candidate screener, its registry, shared, history)
+    _state: Any = None
 
     def _setup(self) -> Any:
         if self._state is None:
@@ -109,9 +111,12 @@ class BacktestWorker:
             from ..entities.registry import RegistryIndex
             from ..screening.core import enrichment_inputs
             from ..store import Store
+            from ..store.history import read_history
             from .screener import Screener
 
             store = Store(self.db_url, create=False)
+            # every stored declaration: the history facts of each are computed as of its own date
+            history = read_history(store)
             empty = RegistryIndex([], [], [])
             base = Screener(self.baseline, empty, without_registry=self.without_registry)
             cand = Screener(self.candidate, RegistryIndex([], [], []), without_registry=self.without_registry)
@@ -123,17 +128,18 @@ class BacktestWorker:
                 if cand.policy.name_threshold != base.policy.name_threshold:
                     cand_registry = CompiledRegistry(frames, watchlist, cand.policy.name_threshold)
             shared = enrichment_inputs(self.baseline) == enrichment_inputs(self.candidate)
-            self._state = (store, base, base_registry, cand, cand_registry, shared)
+            self._state = (store, base, base_registry, cand, cand_registry, shared, history)
         return self._state
 
     def screen(self, pks: Sequence[int], at: dt.datetime) -> ChunkResult:
         """The stored declarations with these row ids, under both packs, as of their dates."""
         from ..screening.core import screen_set
 
-        store, base, base_registry, cand, cand_registry, shared = self._setup()
+        store, base, base_registry, cand, cand_registry, shared, history = self._setup()
         declarations = store.declaration_set(pks)
-        first = screen_set(base, declarations, at, base_registry, dated=True)
-        second = screen_set(cand, declarations, at, cand_registry, dated=True, facts=first.facts if shared else None)
+        first = screen_set(base, declarations, at, base_registry, history, dated=True)
+        reuse = first.facts if shared else None
+        second = screen_set(cand, declarations, at, cand_registry, history, dated=True, facts=reuse)
         before, after = _verdicts(first.decisions), _verdicts(second.decisions)
         changed = [n for n, (a, b) in enumerate(zip(before.decisions, after.decisions, strict=True)) if a != b]
         parties = {}
@@ -168,6 +174,7 @@ class Backtest:
     run_at: dt.datetime
     without_registry: bool = False
     shared_enrichment: bool = True
+    sources: dict[str, str] = field(default_factory=dict)  # where each pack came from, for people
     declarations: int = 0
     lines: int = 0
     matrix: dict[str, dict[str, int]] = field(
@@ -243,11 +250,13 @@ class Backtest:
 
     def summary(self) -> dict[str, Any]:
         """The JSON summary object (its shape: README, "Backtest")."""
-        packs = {side: {"version": pack.version, "rules": str(pack.directory)}
+        packs = {side: {"version": pack.version, "rules": self.sources.get(side, str(pack.directory))}
                  for side, pack in (("baseline", self.baseline), ("candidate", self.candidate))}  # fmt: skip
         return {
             "format": SUMMARY_FORMAT,
             "format_version": SUMMARY_VERSION,
+            "candidate_version": self.candidate.version,  # what `rules publish --backtest` checks
+            "baseline_version": self.baseline.version,
             "run_at": self.run_at.isoformat().replace("+00:00", "Z"),
             **packs,
             "declared_since": self.since.isoformat() if self.since else None,
@@ -279,13 +288,16 @@ def backtest(
     without_registry: bool = False,
     progress: Callable[[int, int], None] | None = None,
     chunk: int = BACKTEST_CHUNK,
+    sources: dict[str, str] | None = None,
 ) -> Backtest:
     """Screen the stored declarations (the newest revision of each, dated within
     since..until) under both packs, each as of its own date, and compare. Nothing is
     stored. The caller checks the registry first (`screener.check_registry`). `progress`
-    hears (declarations done, declarations in all) after each chunk."""
+    hears (declarations done, declarations in all) after each chunk. `sources`: where
+    each pack ("baseline", "candidate") came from, as the summary names it (default:
+    its directory)."""
     at = dt.datetime.now(dt.UTC)
-    report = Backtest(baseline, candidate, since, until, at, without_registry)
+    report = Backtest(baseline, candidate, since, until, at, without_registry, sources=dict(sources or {}))
     rows = store.latest_declaration_keys(since, until)
     outcomes = store.latest_outcomes()
     chunks = [rows.slice(start, chunk) for start in range(0, rows.height, chunk)]

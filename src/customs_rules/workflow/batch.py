@@ -18,7 +18,7 @@ import gc
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import polars as pl
 
@@ -33,6 +33,9 @@ from ..runtime import gc_paused
 from ..screening.frames import DeclarationSet
 from .batch_counts import Counts
 from .batch_pool import abandon, default_workers, spawn_pool
+
+if TYPE_CHECKING:
+    from ..screening.core import CoreResult
 
 __all__ = [
     "CHUNK_LINES",
@@ -77,6 +80,7 @@ class Wanted:
 
     keep: bool = False  # a set prepared for storing
     decisions: bool = True  # the decisions as dicts (tables, CSV, --out)
+    report: bool = False  # the HTML report's extras in the summary rows (`summary_rows`)
 
 
 @dataclass(slots=True)
@@ -152,6 +156,7 @@ class Worker:
     watchlist: list[WatchlistRecord] = field(default_factory=list)
     screener: Any = None
     compiled: Any = None  # entities.compiled.CompiledRegistry, unless `registry` is given
+    history: Any = None  # screening.history.HistoryBase: the run's past (`run_history`), or None
 
     def _screener(self) -> Any:
         from ..entities.compiled import CompiledRegistry
@@ -181,8 +186,11 @@ class Worker:
         from ..store.content import content_hashes
         from ..store.records import prepare
 
-        found = screen_set(self._screener(), declarations, at, self.compiled)
+        history = self.history.for_set(declarations) if self.history is not None else None
+        found = screen_set(self._screener(), declarations, at, self.compiled, history)
         rows = summary_rows(found.decisions, found.registered, declarations)
+        if wanted.report:
+            report_extras(rows, found)
         prepared = None
         if wanted.keep:
             prepared = prepare(found.screened)
@@ -198,6 +206,29 @@ class Worker:
 
 
 _NO_FACTS = pl.DataFrame()
+
+
+def run_history(store: Any, paths: Iterable[str], sheet: str | None = None) -> Any:
+    """A batch's past (`screening.history.HistoryBase`): the stored declarations and
+    flags as the run starts, then every declaration of the inputs, read by a pre-pass
+    (columns only: no screening), so that each chunk sees the earlier-dated declarations
+    of the whole file, whichever worker screens it. stdin cannot be read twice: its own
+    declarations count chunk by chunk (each chunk's set is added to its history)."""
+    from ..io.reader import read_input
+    from ..screening.history import HistoryBase, rows_of
+    from ..store.history import read_history
+
+    base = read_history(store) if store is not None else HistoryBase()
+    parts, rank = [base.rows], int(base.rows["rank"].max() or 0) + 1  # type: ignore[arg-type]
+    paths = list(paths)
+    for path in paths:
+        if path == "-":
+            continue
+        for chunk in read_input(path, None, CHUNK_LINES, sheet):
+            if len(chunk.declarations):
+                parts.append(rows_of(chunk.declarations, rank))
+                rank += len(chunk.declarations)
+    return HistoryBase(pl.concat(parts), base.flags, covers_inputs="-" not in paths)
 
 
 @contextlib.contextmanager
@@ -229,6 +260,16 @@ def summary_rows(
             "destination_country": destination,
         })  # fmt: skip
     return rows
+
+
+def report_extras(rows: list[dict[str, Any]], found: CoreResult) -> None:
+    """What the HTML report reads besides the summary (`found`: the core's result): each
+    rule's own action (its chart is coloured by it), and for a held or inspected
+    declaration its parties' registry match and watchlist entry (its evidence list)."""
+    for number, (row, decision) in enumerate(zip(rows, found.decisions, strict=True)):
+        row["rule_actions"] = [f.action for f in decision.findings]
+        if decision.decision != "release":
+            row["parties"] = found.party_evidence(number)
 
 
 # -- screening chunks, here or on worker processes ----------------------------------------

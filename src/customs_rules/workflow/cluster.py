@@ -68,9 +68,12 @@ class Snapshot:
     rules: dict[str, str]
     registry: Compiled
     without_registry: bool = False  # --no-registry: the decisions say so
+    history: Any = None  # screening.history.HistoryBase: the run's past (`batch.run_history`)
 
 
-def snapshot_of(pack: RulePack, registry: RegistryIndex | Compiled, without_registry: bool = False) -> Snapshot:
+def snapshot_of(
+    pack: RulePack, registry: RegistryIndex | Compiled, without_registry: bool = False, history: Any = None
+) -> Snapshot:
     compiled = registry if isinstance(registry, Compiled) else Compiled.of(registry)
     digest = hashlib.sha256(pack.version.encode() + (b"\0without" if without_registry else b""))
     for name in FRAMES:  # which registry: enough to tell the snapshots of one run apart
@@ -78,7 +81,9 @@ def snapshot_of(pack: RulePack, registry: RegistryIndex | Compiled, without_regi
         digest.update(f"{name}:{frame.height}:{frame.hash_rows(seed=0).sum()}".encode())
     for record in compiled.watchlist:
         digest.update(record.model_dump_json().encode())
-    return Snapshot(digest.hexdigest(), pack.contents, compiled, without_registry)
+    if history is not None:
+        digest.update(f"history:{history.rows.height}:{history.rows.hash_rows(seed=0).sum()}".encode())
+    return Snapshot(digest.hexdigest(), pack.contents, compiled, without_registry, history)
 
 
 _WORKERS: dict[str, Worker] = {}  # per worker process, one engine per snapshot
@@ -95,7 +100,8 @@ def _worker_for(snapshot: Snapshot) -> Worker:
                 path.write_text(text, encoding="utf-8")
             pack = load_pack(Path(folder) / "rules")
         compiled = snapshot.registry
-        worker = Worker(pack, None, None, snapshot.without_registry, compiled.frames, compiled.watchlist)
+        worker = Worker(pack, None, None, snapshot.without_registry, compiled.frames, compiled.watchlist,
+                        history=snapshot.history)  # fmt: skip
         _WORKERS.clear()  # a new snapshot replaces the old one: one compiled engine at a time
         _WORKERS[snapshot.key] = worker
     return worker
@@ -108,13 +114,13 @@ def screen_remote(snapshot: Snapshot, declarations: DeclarationSet, at: dt.datet
 
 def cluster_screening(
     address: str, pack: RulePack, registry: RegistryIndex | Compiled, at: dt.datetime, wanted: Wanted | None = None,
-    without_registry: bool = False,
+    without_registry: bool = False, history: Any = None,
 ) -> ChunkScreener:  # fmt: skip
     """Screen chunks on the cluster at `address` (reached now: a wrong address is said
     before anything is read), in input order."""
     wanted = wanted or Wanted()
     client = _connect(address)
-    snapshot = snapshot_of(pack, registry, without_registry)
+    snapshot = snapshot_of(pack, registry, without_registry, history)
 
     def on_cluster(chunks: Iterable[Chunk]) -> Iterator[Part]:
         try:

@@ -19,11 +19,10 @@ from ..contract.input_text import given_text
 from ..contract.models import Declaration
 from ..entities.registry import RegistryIndex
 from ..io.parsing import Parsed, Rejected
-from ..rules.loader import load_pack
 from ..rules.model import RulePack
 from ..rules.policy import LEVELS, policy_from
 from ..store import Store
-from .screener import Screener, Screening, check_registry, default_rules_dir
+from .screener import Screener, Screening, check_registry, pack_in_force
 
 if TYPE_CHECKING:
     from ..entities.compiled import CompiledRegistry
@@ -62,9 +61,10 @@ def submit(
 ) -> Submission:
     """Validate, screen and store one declaration in one transaction.
 
-    The rule pack (`pack`, else loaded from `rules_dir`) is checked first: a broken pack
-    refuses even a declaration already stored. Submitting identical content again returns
-    the stored decision without screening again, if it was screened alike (with a
+    The rule pack (`pack`, else `rules_dir`, else the store's active pack, else the
+    bundled one) is checked first: a broken pack refuses even a declaration already
+    stored. Submitting identical content again returns the stored decision without
+    screening again, if it was screened alike (with a
     registry, or without one; decided the other way, it is screened afresh and stored
     beside the earlier decision, with a note in `warnings`). The same id with different content is
     stored as a numbered amendment (revision 2, 3, ...) beside the earlier ones and
@@ -73,7 +73,7 @@ def submit(
     `without_registry`: then every party is unknown and the decision is marked
     `screened_without_registry`.
     """
-    pack = pack or load_pack(rules_dir or default_rules_dir())
+    pack = pack or pack_in_force(store, rules_dir).pack
     decl = parsed.declaration
     source = str(parsed.location)
     stored = store.stored_decision(decl, without_registry)
@@ -108,6 +108,9 @@ def _screen(store: Store, pack: RulePack, decl: Declaration, without_registry: b
         )
         policy = screener.policy
         registry = for_parties(store, parties, policy.link_depth, policy.name_threshold)
+    from ..store.history import read_history
+
+    screener.history = read_history(store)  # the set of one is added to it (`screen_set`)
     result = screen_set(screener, declarations, registry=registry)
     return Screening(decl, result.decisions[0], result.item_facts()[0], registered=result.registered[0])
 
@@ -152,7 +155,7 @@ def rescreen(
     registry loaded, unless `without_registry` (see `submit`); `warn` hears, before
     anything is screened, what is wrong with the registry (stale, a table empty).
     """
-    pack = load_pack(rules_dir or default_rules_dir())
+    pack = pack_in_force(store, rules_dir).pack
     check = check_registry(store, policy_from(pack.policy_doc), without_registry)
     if warn is not None:
         for warning in check.warnings:
@@ -189,11 +192,13 @@ def _rescreen_all(
     """Screen the newest revision of each stored declaration through the set core, a
     chunk at a time, and store each chunk's decisions beside the old ones."""
     from ..screening.core import screen_set
+    from ..store.history import read_history
 
     rows = store.latest_declarations(*declared)
+    history = read_history(store)  # every stored declaration: each is screened as of its own date
     for start in range(0, len(rows), RESCREEN_CHUNK):
         chunk = rows[start : start + RESCREEN_CHUNK]
-        found = screen_set(screener, store.declaration_set([row.id for row, _, _ in chunk]), at, registry)
+        found = screen_set(screener, store.declaration_set([row.id for row, _, _ in chunk]), at, registry, history)
         try:
             stored = store.record_set(found.screened, "rescreen", officer, force=True)
         except StorageError as exc:  # earlier chunks are stored: say exactly what is

@@ -29,6 +29,7 @@ from ..contract.models import Declaration
 from ..contract.registry_rows import CompanyRecord, PersonRecord, WatchlistRecord
 from ..engine.enrichment import enrich, path_guard
 from ..engine.evaluation import Evaluator
+from ..engine.history import PlainHistory, add_history
 from ..entities.persons import normalize_id
 from ..entities.registry import RegistryIndex, RegistryLookup
 from ..entities.registry_csv import read_registry_csv
@@ -51,10 +52,28 @@ def default_rules_dir() -> Path:
     return package.parents[1] / "rules"
 
 
-def default_pack(store: Store | None = None) -> RulePack:
-    """The pack a command uses without `--rules`: the bundled pack. (`store`: where a
-    pack published to the database, once there is one, would be read from.)"""
-    return load_pack(default_rules_dir())
+@dataclass(frozen=True)
+class PackInForce:
+    """The pack a command screens with, and where it came from (for messages)."""
+
+    pack: RulePack
+    origin: str  # "rules DIR", "the active pack #3 (approved by kz-007)", "the bundled pack"
+    from_database: bool = False
+
+
+def pack_in_force(store: Store | None, rules_dir: Path | None = None) -> PackInForce:
+    """`--rules DIR` when given; else the database's active pack (published and approved:
+    `rules publish`, `rules approve`), its stored files materialised safely; else the
+    bundled pack. Every post on one database thus screens with the same rules."""
+    if rules_dir is not None:
+        return PackInForce(load_pack(rules_dir), f"rules {rules_dir}")
+    active = store.active_pack() if store is not None else None
+    if active is None or active.contents is None:
+        return PackInForce(load_pack(default_rules_dir()), "the bundled pack")
+    from ..rules.packs import pack_from_contents
+
+    pack = pack_from_contents(active.contents, f"pack-{active.number}", active.version)
+    return PackInForce(pack, f"the active pack {active.label} (approved by {active.decided_by})", True)
 
 
 @dataclass
@@ -93,12 +112,17 @@ class Screener:
         # screened on purpose without a registry (--no-registry): each decision says so
         self.without_registry = without_registry
         self.registry_check = RegistryCheck(without_registry)
+        # the past declarations history facts read (`screening.history.HistoryBase`); the
+        # reference reads them as `plain_history` (set it to screen against another past)
+        self.history: Any = None
+        self.plain_history: PlainHistory | None = None
 
     @classmethod
     def open(cls, store: Store | None, rules_dir: Path | None = None, without_registry: bool = False) -> Screener:
-        """The pack and a snapshot of the store's registry. Refused (RegistryMissingError)
+        """The pack (`--rules`, else the store's active pack, else the bundled one: see
+        `pack_in_force`) and a snapshot of the store's registry. Refused (RegistryMissingError)
         when no registry is loaded, unless `without_registry`: see `check_registry`."""
-        pack = load_pack(rules_dir or default_rules_dir())
+        pack = pack_in_force(store, rules_dir).pack
         policy = policy_from(pack.policy_doc)
         if store is None:
             if not without_registry:
@@ -115,6 +139,7 @@ class Screener:
         """Enrich, evaluate and decide one declaration (nothing is stored)."""
         at = at or dt.datetime.now(dt.UTC)
         enriched = enrich(decl, self.registry, self.pack.reference, self.policy.link_depth, self.path_guard)
+        self._add_history(enriched)
         result = self.evaluator.evaluate(enriched, at)
         counting = [(f.rule_id, f.action, f.score) for f in result.findings]
         decision, score = self.policy.decide(counting)
@@ -128,6 +153,15 @@ class Screener:
             if "registered_name" in (found := known.get(f"{role}.known") or {})
         }
         return Screening(decl, body, enriched.items, registered=registered)
+
+    def _add_history(self, enriched: Any) -> None:
+        from ..screening.history import listed_code
+
+        if self.plain_history is None:
+            self.plain_history = self.history.plain() if self.history is not None else PlainHistory({}, [])
+        reference = self.pack.reference
+        settings = reference.history
+        add_history(enriched, self.plain_history, settings, lambda code: listed_code(reference, settings, code))
 
     def screen_inputs(
         self,
