@@ -20,6 +20,7 @@ from customs_rules.io.parsing import Parsed
 from customs_rules.rules.loader import load_pack
 from customs_rules.rules.model import RulePack
 from customs_rules.store import AuditRecord, DecisionRecord, DeclarationRecord, OutcomeRecord, RuleSetVersion, Store
+from customs_rules.store.history import read_history
 from customs_rules.workflow.backtest import BacktestWorker, backtest
 from customs_rules.workflow.screener import Screener, default_rules_dir
 
@@ -102,11 +103,16 @@ def test_backtest_lists_the_changes_and_stores_nothing(stored: str, tmp_path: Pa
     assert (summary["declarations"], summary["lines"], summary["changed"]) == (153, 300, 3)
     assert summary["matrix"] == {
         "release": {"release": 139, "inspect": 1, "hold": 0},
-        "inspect": {"release": 0, "inspect": 4, "hold": 2},
-        "hold": {"release": 0, "inspect": 0, "hold": 7},
+        "inspect": {"release": 0, "inspect": 3, "hold": 2},
+        "hold": {"release": 0, "inspect": 0, "hold": 8},
     }
-    assert summary["decisions"] == {"baseline": {"release": 140, "inspect": 6, "hold": 7},
-                                    "candidate": {"release": 139, "inspect": 5, "hold": 9}}  # fmt: skip
+    assert summary["decisions"] == {"baseline": {"release": 140, "inspect": 5, "hold": 8},
+                                    "candidate": {"release": 139, "inspect": 4, "hold": 10}}  # fmt: skip
+    assert (summary["candidate_version"], summary["baseline_version"]) == (
+        load_pack(pack).version,
+        load_pack(default_rules_dir()).version,
+    )
+    assert summary["baseline"]["rules"] == "the bundled pack"
     assert summary["load"] == {"baseline": round(13 / 153, 6), "candidate": round(14 / 153, 6)}
     hub = next(r for r in summary["rules"] if r["rule_id"] == HUB)
     assert hub == {
@@ -324,6 +330,7 @@ def test_a_pack_against_itself_changes_nothing_and_decides_as_of_each_date(
         found = worker.screen([row.id for row in rows], dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
         worker.close()
         reference = Screener(pack, store.registry_index())
+        reference.history = read_history(store)  # the stored declarations: the past a rescreen reads
     finally:
         store.close()
     assert found.baseline == found.candidate and found.parties == {}
