@@ -94,8 +94,12 @@ class Rule:
         return Location(self.source, self.line)
 
     def in_force(self, at: dt.datetime) -> bool:
-        """Validity is checked against the time of screening, not the declaration's date."""
-        day = at.date()
+        """Validity is checked against the time of screening, not the declaration's date
+        (a backtest asks `valid_on` each declaration's date)."""
+        return self.valid_on(at.date())
+
+    def valid_on(self, day: dt.date) -> bool:
+        """In force on this day: within `valid_from`..`valid_until`, both included."""
         if self.valid_from and day < self.valid_from:
             return False
         return not (self.valid_until and day > self.valid_until)

@@ -63,12 +63,16 @@ def signatures(facts: pl.DataFrame, compiled: CompiledPack) -> tuple[pl.Series, 
     return numbered, fired
 
 
-def evaluate_set(facts: SetFacts, compiled: CompiledPack, at: dt.datetime) -> SetFindings:
-    """Every finding of the rules in force at `at`, per declaration."""
+def evaluate_set(facts: SetFacts, compiled: CompiledPack, at: dt.datetime, dated: bool = False) -> SetFindings:
+    """Every finding of the rules in force at `at`, per declaration; `dated`: of the
+    rules in force on each declaration's own date (a backtest), whatever `at` is."""
     frame = facts.facts
     numbered, fired = signatures(frame, compiled)
     rules = compiled.rules
-    in_force = [rule.in_force(at) for rule in rules]
+    in_force = [dated or rule.in_force(at) for rule in rules]
+    # dated: a rule with validity dates is checked per declaration below
+    bounded = [dated and (rule.valid_from is not None or rule.valid_until is not None) for rule in rules]
+    days = facts.declarations.headers["date"].to_list() if any(bounded) else []
     pairs = [(sig, rule) for sig, found in enumerate(fired) for rule in sorted(found.rules) if in_force[rule]]
     count = len(facts.declarations)
     active: list[list[Finding]] = [[] for _ in range(count)]
@@ -83,6 +87,8 @@ def evaluate_set(facts: SetFacts, compiled: CompiledPack, at: dt.datetime) -> Se
     )
     for decl, rule_index, row, lines, sig in grouped.iter_rows():
         rule = rules[rule_index]
+        if bounded[rule_index] and not rule.valid_on(days[decl]):
+            continue
         finding = _finding(rule, facts, decl, frame.row(row, named=True), lines, compiled.holding(fired[sig]))
         (tests if rule.status is Status.TEST else active)[decl].append(finding)
     return SetFindings(active, tests)

@@ -289,11 +289,7 @@ def rule_stats(
         .where(col(FindingRecord.is_test).is_(False), col(DecisionRecord.id).in_(acted_ids))
         .distinct()  # a rule found on several items of one declaration counts once
     )
-    outcomes: dict[str, str] = {}
-    for declaration_id, result in session.exec(
-        select(OutcomeRecord.declaration_id, OutcomeRecord.result).order_by(col(OutcomeRecord.id))
-    ):
-        outcomes[declaration_id] = result  # the latest outcome counts
+    outcomes = latest_outcomes(session)
     stats: dict[str, dict[str, Any]] = {}
     for rule_id, decision, declaration_id in session.exec(query):
         row = stats.setdefault(rule_id, dict.fromkeys(STATS_COUNTS, 0) | {"rule_id": rule_id})
@@ -307,6 +303,49 @@ def rule_stats(
         row["hit_rate"] = round(row["confirmed"] / row["with_outcome"], 4) if row["with_outcome"] else None
     return [{"rule_id": r["rule_id"], **{k: r[k] for k in STATS_COUNTS}, "hit_rate": r["hit_rate"]}
             for r in sorted(stats.values(), key=lambda r: (-r["hits"], r["rule_id"]))]  # fmt: skip
+
+
+def latest_declaration_keys(session: Session, since: dt.date | None = None, until: dt.date | None = None) -> Any:
+    """The declarations `latest_declarations` gives (the newest revision of each, dated
+    within since..until, that has a decision), as columns: `pk`, `declaration_id`,
+    `revision`, `date`, in row order. A polars frame: a backtest of all history reads
+    hundreds of thousands of them."""
+    import polars as pl
+
+    newest = (
+        select(DeclarationRecord.declaration_id, func.max(DeclarationRecord.revision).label("revision"))
+        .group_by(col(DeclarationRecord.declaration_id))
+        .subquery()
+    )
+    decided = select(DecisionRecord.id).where(col(DecisionRecord.declaration_pk) == DeclarationRecord.id).exists()
+    query = (
+        select(
+            col(DeclarationRecord.id),
+            col(DeclarationRecord.declaration_id),
+            col(DeclarationRecord.revision),
+            col(DeclarationRecord.date),
+        )
+        .join(
+            newest,
+            (col(DeclarationRecord.declaration_id) == newest.c.declaration_id)
+            & (col(DeclarationRecord.revision) == newest.c.revision),
+        )
+        .where(decided)
+    )
+    query = in_period(query, declared=(since, until)).order_by(col(DeclarationRecord.id))
+    schema = {"pk": pl.Int64, "declaration_id": pl.String, "revision": pl.Int64, "date": pl.Date}
+    return pl.DataFrame(list(session.connection().execute(query)), schema=schema, orient="row")
+
+
+def latest_outcomes(session: Session) -> dict[str, str]:
+    """Per declaration id, the latest inspection outcome recorded against any of its
+    decisions (what `stats rules` and a backtest count as confirmed or not)."""
+    outcomes: dict[str, str] = {}
+    for declaration_id, result in session.exec(
+        select(OutcomeRecord.declaration_id, OutcomeRecord.result).order_by(col(OutcomeRecord.id))
+    ):
+        outcomes[declaration_id] = result  # the latest outcome counts
+    return outcomes
 
 
 def _latest_revision() -> Any:

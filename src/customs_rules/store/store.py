@@ -332,6 +332,15 @@ class Store(RegistryStore, PackStore, SnoozeStore):
         with self.reading() as session:
             return queries.rule_stats(session, **period)
 
+    def latest_declaration_keys(self, since: dt.date | None = None, until: dt.date | None = None) -> Any:
+        """The declarations `latest_declarations` gives, as a frame (`queries`)."""
+        with self.reading() as session:
+            return queries.latest_declaration_keys(session, since, until)
+
+    def latest_outcomes(self) -> dict[str, str]:  # per declaration id, its latest inspection outcome
+        with self.reading() as session:
+            return queries.latest_outcomes(session)
+
     def latest_declarations(
         self, since: dt.date | None = None, until: dt.date | None = None
     ) -> list[tuple[Any, int, str]]:
