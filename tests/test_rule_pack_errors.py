@@ -75,6 +75,7 @@ INVOCATIONS = {
     ("submit",): ["{decl}"],
     ("rescreen",): [],
     ("screen",): ["{decl}"],
+    ("backtest",): [],  # the candidate pack: refused before the store is opened
 }
 
 
