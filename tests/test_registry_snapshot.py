@@ -129,7 +129,7 @@ def test_workers_map_one_extracted_copy(sqlite_url: str) -> None:
 def test_a_registry_stored_before_the_snapshot_gets_one_when_migrated(sqlite_url: str) -> None:
     load_fixture_registry(sqlite_url)
     expected = _parts(sqlite_url)
-    sql(sqlite_url, "DROP TABLE registry_snapshot", "UPDATE alembic_version SET version_num = '0008'",
+    sql(sqlite_url, "DROP TABLE registry_snapshot", "UPDATE alembic_version SET version_num = '0010'",
         "CREATE INDEX ix_company_key_key ON company_key (key)",
         "CREATE INDEX ix_person_pair_person_pk ON person_pair (person_pk)",
         "CREATE INDEX ix_person_pair_other_pk ON person_pair (other_pk)")  # fmt: skip

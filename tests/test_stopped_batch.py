@@ -186,11 +186,12 @@ def test_a_cluster_run_says_what_it_stored(db_url: str, tmp_path: Path, monkeypa
     where = second.declarations.locations()[0]
 
     def handed_back(
-        address: str, pack: Any, registry: Any, at: Any, wanted: Any, without: bool, allowances: Any = None
-    ) -> Any:
+        address: str, pack: Any, registry: Any, at: Any, wanted: Any, without: bool, history: Any = None,
+        allowances: Any = None,
+    ) -> Any:  # fmt: skip
         assert address == "tcp://scheduler:8786" and wanted.keep
         worker = batch.Worker(pack, None, None, without, registry.frames, registry.watchlist,
-                              allowances=allowances)  # as a remote one  # fmt: skip
+                              history=history, allowances=allowances)  # as a remote one  # fmt: skip
         return batch.local_screening(worker, at, 1, wanted)
 
     monkeypatch.setattr(cluster, "cluster_screening", handed_back)

@@ -216,6 +216,10 @@ def add_history(enriched: Any, history: PlainHistory, settings: HistorySettings,
     for values, detail, (count, why) in zip(enriched.items, enriched.details, reexports, strict=True):
         values.update(header)
         values["item.history_reexport_imports"] = count
+        # header facts before the item's own, in the order the core stores and `explain` shows them
+        ordered = sorted(values.items(), key=lambda pair: pair[0].startswith("item."))
+        values.clear()
+        values.update(ordered)
         detail.update(details)
         if why is not None:
             detail["item.history_reexport_imports"] = why
