@@ -17,9 +17,8 @@ from typing import Any
 
 import click
 
-from ..io.safe_text import terminal_text
 from .base import EXIT_INPUT, CliError, err_console, handle_errors, main, open_store
-from .options import check_period, no_registry_option, period_options, rows_format_option
+from .options import check_period, no_registry_option, period_options, rows_format_option, said_where
 
 # the library is imported inside the command: see base.py (`--help` must not load it)
 
@@ -120,10 +119,7 @@ def _done(report: Any, seconds: float, options: dict[str, Any]) -> str:
         f"done in {seconds:.1f} s",
         "nothing stored",
     ]
-    for option, what in (("out", "changes"), ("summary_path", "summary"), ("report", "report")):
-        if options.get(option):
-            parts.append(f"{what} in {options[option]}")
-    return terminal_text("; ".join(parts))
+    return said_where(parts, options, (("out", "changes"), ("summary_path", "summary"), ("report", "report")))
 
 
 def _check_writable(path: Path) -> None:

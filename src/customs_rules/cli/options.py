@@ -119,3 +119,10 @@ def print_rows(rows: list[dict[str, Any]], columns: list[str], fmt: str, title: 
         cells = [";".join(v) if isinstance(v := row[c], list) else ("" if v is None else str(v)) for c in columns]
         table.add_row(*(Text(terminal_text(c)) for c in cells))
     tables.stdout_console().print(table)
+
+
+def said_where(parts: list[str], options: dict[str, Any], files: tuple[tuple[str, str], ...]) -> str:
+    """How a run ended, one line for the terminal: `parts`, then each output file given
+    (`files`: option name, what it holds)."""
+    given = [f"{what} in {options[option]}" for option, what in files if options.get(option)]
+    return terminal_text("; ".join([*parts, *given]))

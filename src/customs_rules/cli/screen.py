@@ -21,6 +21,7 @@ import click
 from ..contract.errors import CustomsRulesError
 from ..io.safe_text import terminal_text
 from .base import EXIT_INPUT, err_console, handle_errors, main, open_store, rules_option
+from .options import said_where
 
 # the library is imported where it is used: see base.py (`--help` must not load it)
 if TYPE_CHECKING:
@@ -140,11 +141,8 @@ def _writer(db_url: str, officer: str | None) -> Any:
 def _where(seconds: float, db_url: str | None, keep: bool, options: dict[str, Any]) -> str:
     """How long the run took and where its results are (the database URL without its password)."""
     stored = f"stored in {_safe_url(db_url)}" if db_url else "nothing stored" if keep else "not stored (--no-store)"
-    parts = [f"done in {seconds:.1f} s", stored]
-    for option, what in (("out", "results"), ("rejects", "rejected lines"), ("report", "report")):
-        if options.get(option):
-            parts.append(f"{what} in {options[option]}")
-    return terminal_text("; ".join(parts))
+    files = (("out", "results"), ("rejects", "rejected lines"), ("report", "report"))
+    return said_where([f"done in {seconds:.1f} s", stored], options, files)
 
 
 def _safe_url(url: str) -> str:

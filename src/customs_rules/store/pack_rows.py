@@ -22,6 +22,7 @@ from sqlalchemy import Column, Index, text
 from sqlalchemy.types import JSON
 from sqlmodel import Field, Session, SQLModel, col, select
 
+from .seals import first_altered
 from .tables import AuditRecord
 
 PROPOSED, ACTIVE, SUPERSEDED, REJECTED, WITHDRAWN = "proposed", "active", "superseded", "rejected", "withdrawn"
@@ -121,18 +122,11 @@ def altered_pack(session: Session) -> str | None:
     """The first publication that no longer says what the newest audit entry naming it
     sealed, that no entry seals (added by hand: an "active" pack nobody approved), or
     that an entry sealed and is gone."""
-    sealed: dict[int, tuple[str, int]] = {}
+    sealed: dict[int, tuple[int, str]] = {}
     query = select(AuditRecord.id, AuditRecord.details).where(col(AuditRecord.action).in_(STEPS))
     for entry_id, details in session.exec(query.order_by(col(AuditRecord.id))):
         for number, seal in (details.get("seals") or {}).items():
-            sealed[int(number)] = (seal, int(entry_id or 0))
-    for row in session.exec(select(RulePackRow).order_by(col(RulePackRow.id))):
-        entry = sealed.pop(int(row.id or 0), None)
-        if entry is None:
-            return f"rule pack #{row.id} ({row.status}) has no audit entry: it was not published by customs-rules"
-        if pack_seal(row) != entry[0]:
-            return f"rule pack #{row.id} ({row.status}) no longer says what audit entry {entry[1]} recorded"
-    if sealed:
-        number, (_, entry_id) = min(sealed.items())
-        return f"rule pack #{number} recorded by audit entry {entry_id} is missing"
-    return None
+            sealed[int(number)] = (int(entry_id or 0), seal)
+    rows = session.exec(select(RulePackRow).order_by(col(RulePackRow.id)))
+    return first_altered("rule pack", rows, sealed, pack_seal, lambda row: f" ({row.status})",
+                         ": it was not published by customs-rules")  # fmt: skip

@@ -14,6 +14,7 @@ import datetime as dt
 import hashlib
 import json
 import operator
+from collections.abc import Callable, Iterable
 from itertools import islice
 from typing import Any
 
@@ -150,3 +151,24 @@ def unpack_facts(stored: list[dict[str, Any]] | dict[str, Any]) -> list[dict[str
     if isinstance(stored, dict):
         return [stored["header"] | own for own in stored["items"]]
     return stored
+
+
+def first_altered(
+    kind: str, rows: Iterable[Any], sealed: dict[int, tuple[int, str]], seal_of: Callable[[Any], str],
+    label: Callable[[Any], str] = lambda row: "", unsealed: str = "",
+) -> str | None:  # fmt: skip
+    """The first of `rows` (by id) that no longer holds what the newest audit entry naming
+    it sealed, that no entry seals, or that an entry sealed and is gone; None when all hold.
+    `sealed`: row id -> (audit entry id, seal); `label`: what follows "KIND #N" for a row."""
+    left = dict(sealed)
+    for row in rows:
+        name = f"{kind} #{row.id}{label(row)}"
+        entry = left.pop(int(row.id or 0), None)
+        if entry is None:
+            return f"{name} has no audit entry{unsealed}"
+        if seal_of(row) != entry[1]:
+            return f"{name} no longer says what audit entry {entry[0]} recorded"
+    if left:
+        number, (entry_id, _) = min(left.items())
+        return f"{kind} #{number} recorded by audit entry {entry_id} is missing"
+    return None

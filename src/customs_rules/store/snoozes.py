@@ -20,6 +20,7 @@ from sqlmodel import Session, col, select
 from ..contract.errors import CustomsRulesError
 from ..rules.allowances import Snooze
 from . import audit
+from .seals import first_altered
 from .tables import AuditRecord, SnoozeRecord
 
 T = TypeVar("T")
@@ -114,16 +115,8 @@ def altered_snooze(session: Session) -> str | None:
     query = select(AuditRecord.id, AuditRecord.details).where(col(AuditRecord.action).in_(ACTIONS))
     for entry_id, details in session.exec(query.order_by(col(AuditRecord.id))):
         newest[int(details["snooze_id"])] = (int(entry_id or 0), str(details.get("seal")))
-    for row in session.exec(select(SnoozeRecord).order_by(col(SnoozeRecord.id))).all():
-        found = newest.pop(int(row.id or 0), None)
-        if found is None:
-            return f"snooze #{row.id} has no audit entry"
-        if snooze_seal(row) != found[1]:
-            return f"snooze #{row.id} no longer says what audit entry {found[0]} recorded"
-    if newest:
-        snooze_id, (entry_id, _) = min(newest.items())
-        return f"snooze #{snooze_id} recorded by audit entry {entry_id} is missing"
-    return None
+    rows = session.exec(select(SnoozeRecord).order_by(col(SnoozeRecord.id))).all()
+    return first_altered("snooze", rows, newest, snooze_seal)
 
 
 def describe(snooze: Snooze, day: dt.date) -> dict[str, Any]:
