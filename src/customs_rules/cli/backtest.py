@@ -18,7 +18,7 @@ from typing import Any
 import click
 
 from .base import EXIT_INPUT, CliError, err_console, handle_errors, main, open_store
-from .options import check_period, no_registry_option, period_options, rows_format_option, said_where
+from .options import check_period, no_registry_option, period_options, probe_writable, rows_format_option, said_where
 
 # the library is imported inside the command: see base.py (`--help` must not load it)
 
@@ -125,12 +125,7 @@ def _done(report: Any, seconds: float, options: dict[str, Any]) -> str:
 def _check_writable(path: Path) -> None:
     """An output file that cannot be written is said before anything is screened."""
     try:
-        if path.is_dir():
-            raise IsADirectoryError(21, "is a directory", str(path))
-        probe = path.with_name(path.name + ".probe")
-        with probe.open("w"):
-            pass
-        probe.unlink()
+        probe_writable(path)
     except OSError as exc:
         raise CliError(f"cannot write {path}: {exc.strerror or exc}", EXIT_INPUT) from None
 

@@ -7,6 +7,7 @@ import datetime as dt
 import re
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -126,3 +127,14 @@ def said_where(parts: list[str], options: dict[str, Any], files: tuple[tuple[str
     (`files`: option name, what it holds)."""
     given = [f"{what} in {options[option]}" for option, what in files if options.get(option)]
     return terminal_text("; ".join([*parts, *given]))
+
+
+def probe_writable(path: Path) -> None:
+    """Raise OSError when `path` cannot be written: an output file is said unwritable
+    before anything is screened, not after."""
+    if path.is_dir():
+        raise IsADirectoryError(21, "is a directory", str(path))
+    probe = path.with_name(path.name + ".probe")
+    with probe.open("w"):
+        pass
+    probe.unlink()

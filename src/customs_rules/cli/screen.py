@@ -21,7 +21,7 @@ import click
 from ..contract.errors import CustomsRulesError
 from ..io.safe_text import terminal_text
 from .base import EXIT_INPUT, err_console, handle_errors, main, open_store, rules_option
-from .options import said_where
+from .options import probe_writable, said_where
 
 # the library is imported where it is used: see base.py (`--help` must not load it)
 if TYPE_CHECKING:
@@ -230,7 +230,7 @@ class _Sinks:
         self.report_path: Path | None = options["report"]
         self.report = ReportRows() if self.report_path else None
         if self.report_path is not None:
-            _check_writable(self.report_path)
+            probe_writable(self.report_path)
         for sink in (self.results, self.rejects, self.report):
             if sink is not None:
                 files.callback(sink.close)
@@ -300,15 +300,6 @@ class OutputError(CustomsRulesError):
     """An output file that cannot be written: said before anything is screened."""
 
     exit_code = 2
-
-
-def _check_writable(path: Path) -> None:
-    if path.is_dir():
-        raise IsADirectoryError(21, "is a directory", str(path))
-    probe = path.with_name(path.name + ".probe")
-    with probe.open("w"):
-        pass
-    probe.unlink()
 
 
 def _progress(err: Console, quiet: bool, paths: list[str]) -> Progress:
