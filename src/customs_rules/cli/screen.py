@@ -168,7 +168,7 @@ def _screening(
     wanted = batch.Wanted(
         not options["no_store"], options["fmt"] != "json" or bool(options["out"]), bool(options["report"])
     )
-    history = batch.run_history(store, paths, options["sheet"])  # the past the history facts read
+    history = batch.run_history(store, paths, options["sheet"], pack.reference)  # the past the history facts read
     if options["cluster"]:
         from ..workflow.cluster import Compiled, cluster_screening
 

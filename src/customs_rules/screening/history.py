@@ -9,6 +9,11 @@ declarations dated strictly before count, one per declaration id, never itself.
 
 Evidence is built for findings only, by the plain definition over the rows of the
 declaration's two parties (`SetHistory.detail`): the same words as the reference.
+
+A run over many sets (a batch, rescreen, backtest) first narrows its past to what the
+facts read (`HistoryBase.narrowed`): the listed-goods items, the items of import
+declarations and the two earliest declarations, one revision of each. In generated
+data that is about a tenth of the rows, and it is all a worker is handed.
 """
 
 from __future__ import annotations
@@ -48,13 +53,26 @@ HISTORY_KEYS = (
 REEXPORT = "item.history_reexport_imports"
 
 
+_KEYS: dict[tuple[str | None, str], str] = {}  # (id, name) -> party key, per process: parties recur across sets
+KEYS_KEPT = 300_000  # at most this many (about 40 MB); then it starts afresh
+
+
+def _party_key(ident: str | None, name: str) -> str:
+    key = _KEYS.get((ident, name))
+    if key is None:
+        if len(_KEYS) >= KEYS_KEPT:
+            _KEYS.clear()
+        key = _KEYS[(ident, name)] = ref.party_key(ident, name)
+    return key
+
+
 def party_keys(headers: pl.DataFrame) -> pl.DataFrame:
     """`exporter_key` and `consignee_key` of each header row (`engine.history.party_key`),
-    computed once per distinct (id, name)."""
+    computed once per distinct (id, name), remembered for the next sets of the process."""
     out = headers
     for role in ("exporter", "consignee"):
         pairs = headers.select(pl.col(f"{role}_id").alias("i"), pl.col(f"{role}_name").alias("n")).unique()
-        keys = [ref.party_key(i, n) for i, n in pairs.iter_rows()]
+        keys = [_party_key(i, n) for i, n in pairs.iter_rows()]
         mapping = pairs.with_columns(pl.Series(f"{role}_key", keys, dtype=pl.String))
         out = out.join(mapping, left_on=[f"{role}_id", f"{role}_name"], right_on=["i", "n"], how="left",
                        nulls_equal=True, maintain_order="left")  # fmt: skip
@@ -79,11 +97,14 @@ class HistoryBase:
     flags: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=FLAGS_SCHEMA))
     # a batch's pre-pass read every input into `rows`: its chunks are already in there
     covers_inputs: bool = False
-    _by_key: dict[str, list[int]] | None = None  # party key -> positions in `rows`, for evidence
+    narrow: bool = False  # only the rows the facts read (`narrowed`): no set can be added
+    _index: tuple[pl.DataFrame, pl.DataFrame] | None = None  # kept rows, (key, at) sorted by key: evidence
     _prepared: dict[Any, Prepared] = field(default_factory=dict)  # per settings: what every chunk joins to
 
     def with_set(self, declarations: DeclarationSet) -> HistoryBase:
         """This history and the set's own declarations (ranked after it)."""
+        if self.narrow:  # a revision in the set could displace an earliest declaration it no longer has
+            raise ValueError("a narrowed history takes no set: narrow the history with the set in it")
         rank = int(self.rows["rank"].max() or 0) + 1 if self.rows.height else 0  # type: ignore[arg-type]
         return HistoryBase(pl.concat([self.rows, rows_of(declarations, rank)]), self.flags)
 
@@ -93,27 +114,48 @@ class HistoryBase:
 
     def kept(self) -> pl.DataFrame:
         """One declaration per id: the rows of its highest rank."""
+        if self.narrow:
+            return self.rows
         top = pl.col("rank") == pl.col("rank").max().over("declaration_id")
         return self.rows.filter(top)
 
+    def narrowed(self, *references: ReferenceData) -> HistoryBase:
+        """The same facts of any set already in this history, under these packs, from
+        fewer rows: of each declaration's kept revision, its items of goods listed under
+        any of the packs' `listed_goods` (what shipments count), every item of an import
+        (what re-exports pair with), and the two earliest declarations (`history.since`).
+        Nothing else is read by a fact or its evidence."""
+        kept = self.kept()
+        codes = kept.select("hs_code").unique()
+        listed = [any(listed_code(r, r.history, code) for r in references) for code in codes["hs_code"]]
+        codes = codes.with_columns(pl.Series("listed", listed, dtype=pl.Boolean))
+        heads = kept.group_by("declaration_id").agg(pl.col("date", "procedure").first())
+        earliest = heads.sort("date", "declaration_id").head(2).get_column("declaration_id")
+        imports = heads.filter(pl.col("procedure") == ref.IMPORT).get_column("declaration_id")
+        wanted = pl.col("listed") | pl.col("declaration_id").is_in(pl.concat([earliest, imports]).implode())
+        rows = kept.join(codes, on="hs_code", how="left", maintain_order="left").filter(wanted)
+        return HistoryBase(rows.select(list(ROWS_SCHEMA)), self.flags, self.covers_inputs, narrow=True)
+
     def past(self, keys: set[str]) -> dict[str, ref.PastDeclaration]:
         """The kept declarations involving these party keys, as the plain definition reads them."""
-        if self._by_key is None:
-            kept = self.kept().with_row_index("at")
-            index: dict[str, list[int]] = {}
-            for column in ("exporter_key", "consignee_key"):
-                grouped = kept.group_by(column).agg("at")
-                for key, at in grouped.iter_rows():
-                    index.setdefault(key, []).extend(at)
-            self._by_key, self._kept = index, kept
-        at = sorted({n for key in keys for n in self._by_key.get(key, [])})
-        found: dict[str, ref.PastDeclaration] = {}
-        rows = self._kept[at] if at else self._kept.clear()
+        if self._index is None:
+            kept = self.kept()
+            at = pl.int_range(pl.len(), dtype=pl.UInt32).alias("at")
+            postings = pl.concat([kept.select(pl.col(c).alias("key"), at) for c in ("exporter_key", "consignee_key")])
+            self._index = (kept, postings.sort("key"))
+        kept, postings = self._index
+        column, found_at = postings.get_column("key"), postings.get_column("at")
+        at: set[int] = set()
+        for key in keys:
+            low, high = column.search_sorted(key, "left"), column.search_sorted(key, "right")
+            at.update(found_at.slice(low, high - low).to_list())  # type: ignore[arg-type,operator]
+        rows = kept[sorted(at)] if at else kept.clear()
         items: dict[str, list[tuple[str, float | None]]] = {}
         heads: dict[str, tuple[dt.date, str, str, str]] = {}
-        for _, _, ident, date, procedure, exporter, consignee, hs, value in rows.iter_rows():
+        for _, ident, date, procedure, exporter, consignee, hs, value in rows.iter_rows():
             items.setdefault(ident, []).append((hs, value))
             heads[ident] = (date, procedure, exporter, consignee)
+        found: dict[str, ref.PastDeclaration] = {}
         for ident, (date, procedure, exporter, consignee) in heads.items():
             found[ident] = ref.PastDeclaration(ident, date, procedure, exporter, consignee, tuple(items[ident]))
         return found
@@ -126,6 +168,10 @@ class HistoryBase:
     def past_flags(self, keys: set[str]) -> list[ref.PastFlag]:
         wanted = pl.col("exporter_key").is_in(list(keys)) | pl.col("consignee_key").is_in(list(keys))
         return [ref.PastFlag(i, d, (e, c), r) for i, d, e, c, r in self.flags.filter(wanted).iter_rows()]
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Handed to a worker without what each process builds for itself."""
+        return self.__dict__ | {"_index": None, "_prepared": {}}
 
 
 @dataclass
@@ -176,17 +222,11 @@ def set_history(declarations: DeclarationSet, base: HistoryBase, reference: Refe
     header = header.join(_consignee_listed(queries, shipped, settings), on="decl", how="left")
     header = header.join(_flags(queries, base.flags, settings), on="decl", how="left")
     zero = {n: pl.col(n).fill_null(0) for n in header.columns if n.endswith(("_count", "_value", "_flags"))}
-    header = (
-        header.with_columns(pl.col("history.exporter_listed_before_cutoff").fill_null(False), **zero)
-        .with_columns(
-            *[_ratio(role, settings) for role in ("exporter", "consignee")],
-            *[
-                pl.col(n).map_elements(ref.money, return_dtype=pl.Float64)
-                for n in header.columns
-                if n.endswith("_value")
-            ],
-        )
-        .with_columns(pl.col("history.since", "history.exporter_first_listed_on").dt.to_string("%Y-%m-%d"))
+    header = header.with_columns(pl.col("history.exporter_listed_before_cutoff").fill_null(False), **zero)
+    header = header.with_columns(_money(header.get_column(n)) for n in header.columns if n.endswith("_value"))
+    header = header.with_columns(
+        *[_ratio(header, role, settings) for role in ("exporter", "consignee")],
+        pl.col("history.since", "history.exporter_first_listed_on").dt.to_string("%Y-%m-%d"),
     )
     header = header.select("decl", *HISTORY_KEYS).sort("decl")
     items = _reexports(declarations, queries, prepared.imports, settings)
@@ -276,16 +316,22 @@ def _consignee_listed(queries: pl.DataFrame, shipped: pl.DataFrame, settings: Hi
     )
 
 
-def _ratio(role: str, settings: HistorySettings) -> pl.Expr:
-    """`engine.history.ratio` of the values rounded to the cent (in Python: the same float)."""
+def _money(values: pl.Series) -> pl.Series:
+    """`engine.history.money` of each value (a zero is its own), once per distinct value."""
+    distinct = values.filter(values != 0).unique()
+    rounded = pl.Series([ref.money(v) for v in distinct.to_list()], dtype=pl.Float64)
+    return values.replace_strict(distinct, rounded, default=values, return_dtype=pl.Float64)
+
+
+def _ratio(header: pl.DataFrame, role: str, settings: HistorySettings) -> pl.Series:
+    """`engine.history.ratio` of the values rounded to the cent (`_money`), computed in
+    Python (the same float) where there is a baseline; missing elsewhere."""
     prefix = f"history.{role}_listed_"
-    pair = pl.struct(f"{prefix}recent_value", f"{prefix}baseline_value")
-
-    def each(values: dict[str, float]) -> float | None:
-        recent, baseline = (ref.money(v) for v in values.values())
-        return ref.ratio(recent, baseline, settings)
-
-    return pair.map_elements(each, return_dtype=pl.Float64).alias(f"{prefix}ratio")
+    recent, baseline = header.get_column(f"{prefix}recent_value"), header.get_column(f"{prefix}baseline_value")
+    found: list[float | None] = [None] * header.height
+    for at in (baseline > 0).arg_true().to_list():
+        found[at] = ref.ratio(recent[at], baseline[at], settings)
+    return pl.Series(f"{prefix}ratio", found, dtype=pl.Float64)
 
 
 def _flags(queries: pl.DataFrame, flags: pl.DataFrame, settings: HistorySettings) -> pl.DataFrame:

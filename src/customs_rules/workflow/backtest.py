@@ -115,8 +115,9 @@ class BacktestWorker:
             from .screener import Screener
 
             store = Store(self.db_url, create=False)
-            # every stored declaration: the history facts of each are computed as of its own date
-            history = read_history(store)
+            # every stored declaration: the history facts of each are computed as of its own date,
+            # from the rows either pack's facts read
+            history = read_history(store).narrowed(self.baseline.reference, self.candidate.reference)
             empty = RegistryIndex([], [], [])
             base = Screener(self.baseline, empty, without_registry=self.without_registry)
             cand = Screener(self.candidate, RegistryIndex([], [], []), without_registry=self.without_registry)

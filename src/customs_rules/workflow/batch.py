@@ -218,12 +218,15 @@ class Worker:
 _NO_FACTS = pl.DataFrame()
 
 
-def run_history(store: Any, paths: Iterable[str], sheet: str | None = None) -> Any:
+def run_history(store: Any, paths: Iterable[str], sheet: str | None = None, reference: Any = None) -> Any:
     """A batch's past (`screening.history.HistoryBase`): the stored declarations and
     flags as the run starts, then every declaration of the inputs, read by a pre-pass
     (columns only: no screening), so that each chunk sees the earlier-dated declarations
     of the whole file, whichever worker screens it. stdin cannot be read twice: its own
-    declarations count chunk by chunk (each chunk's set is added to its history)."""
+    declarations count chunk by chunk (each chunk's set is added to its history).
+    With the pack's `reference` (`rules.reference.ReferenceData`), a past that covers the
+    inputs is narrowed to the rows its facts read (`HistoryBase.narrowed`): what each
+    worker is handed."""
     from ..io.reader import read_input
     from ..screening.history import HistoryBase, rows_of
     from ..store.history import read_history
@@ -238,7 +241,8 @@ def run_history(store: Any, paths: Iterable[str], sheet: str | None = None) -> A
             if len(chunk.declarations):
                 parts.append(rows_of(chunk.declarations, rank))
                 rank += len(chunk.declarations)
-    return HistoryBase(pl.concat(parts), base.flags, covers_inputs="-" not in paths)
+    found = HistoryBase(pl.concat(parts), base.flags, covers_inputs="-" not in paths)
+    return found.narrowed(reference) if reference is not None and found.covers_inputs else found
 
 
 @contextlib.contextmanager

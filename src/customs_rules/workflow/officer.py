@@ -204,7 +204,8 @@ def _rescreen_all(
     from ..store.writer import SetWriter
 
     rows = store.latest_declarations(*declared)
-    history = read_history(store)  # every stored declaration: each is screened as of its own date
+    # every stored declaration, each screened as of its own date: narrowed to what the facts read
+    history = read_history(store).narrowed(screener.pack.reference)
     writer = SetWriter(Store(store.url), "rescreen", officer, force=True)
     pending: dict[int, tuple[list[Any], list[Decision]]] = {}
 
