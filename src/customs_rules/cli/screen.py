@@ -105,9 +105,11 @@ def _run(store: Store, paths: list[str], quiet: bool, **options: Any) -> batch.C
         if keep:
             store.record_ruleset(pack.version, pack.contents, options["officer"])
         at = dt.datetime.now(dt.UTC)
-        screening = _screening(store, pack, at, options, paths)
+        spool = batch.Spool()  # the inputs as the history's pre-pass read them: not parsed twice
+        files.callback(spool.close)
+        screening = _screening(store, pack, at, options, paths, spool)
         writer = _writer(store.url, options["officer"]) if keep else None
-        outcomes = batch.screen_files(paths, screening, writer, sys.stdin, options["sheet"])
+        outcomes = batch.screen_files(paths, screening, writer, sys.stdin, options["sheet"], spool=spool)
         with progress:
             task = progress.add_task("screening", total=_total_bytes(paths))
             for number, outcome in enumerate(_flag_repeated_ids(outcomes, err)):
@@ -156,7 +158,7 @@ def _safe_url(url: str) -> str:
 
 
 def _screening(
-    store: Store, pack: Any, at: dt.datetime, options: dict[str, Any], paths: list[str]
+    store: Store, pack: Any, at: dt.datetime, options: dict[str, Any], paths: list[str], spool: batch.Spool
 ) -> batch.ChunkScreener:
     """Where chunks are screened: here, on worker processes, or on a Dask cluster."""
     from ..entities.registry import RegistryIndex
@@ -168,7 +170,7 @@ def _screening(
     wanted = batch.Wanted(
         not options["no_store"], options["fmt"] != "json" or bool(options["out"]), bool(options["report"])
     )
-    history = batch.run_history(store, paths, options["sheet"], pack.reference)  # the past the history facts read
+    history = batch.run_history(store, paths, options["sheet"], pack.reference, spool)  # the past the facts read
     if options["cluster"]:
         from ..workflow.cluster import Compiled, cluster_screening
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..screening.frames import DeclarationSet
 from .parsing import Parsed, RawRecord, Rejected
@@ -20,6 +21,9 @@ class Chunk:
     declarations: DeclarationSet
     rejected: list[Rejected] = field(default_factory=list)
     rejected_before: list[int] = field(default_factory=list)
+    # the history's party keys of its declarations (`exporter_key`, `consignee_key`), when a
+    # batch's pre-pass computed them (`workflow.batch.Spool`); None: computed when screened
+    party_keys: Any = None
 
     def __len__(self) -> int:
         return len(self.declarations) + len(self.rejected)

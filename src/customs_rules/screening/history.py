@@ -18,6 +18,7 @@ data that is about a tenth of the rows, and it is all a worker is handed.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
@@ -79,9 +80,24 @@ def party_keys(headers: pl.DataFrame) -> pl.DataFrame:
     return out
 
 
-def rows_of(declarations: DeclarationSet, rank_from: int = 0) -> pl.DataFrame:
-    """A set's declarations as history rows, ranked in set order from `rank_from`."""
-    headers = party_keys(declarations.headers).select(
+def set_keys(declarations: DeclarationSet) -> pl.DataFrame:
+    """`exporter_key` and `consignee_key` of each declaration of a set, in set order."""
+    return party_keys(declarations.headers).select("exporter_key", "consignee_key")
+
+
+def _keyed(declarations: DeclarationSet, keys: pl.DataFrame | None) -> pl.DataFrame:
+    """The set's headers with their party keys: `keys` (`set_keys`) when given."""
+    if keys is None:
+        return party_keys(declarations.headers)
+    if keys.height != len(declarations):
+        raise ValueError(f"{keys.height} party keys for a set of {len(declarations)} declarations")
+    return declarations.headers.with_columns(keys)
+
+
+def rows_of(declarations: DeclarationSet, rank_from: int = 0, keys: pl.DataFrame | None = None) -> pl.DataFrame:
+    """A set's declarations as history rows, ranked in set order from `rank_from`
+    (`keys`: their party keys, when known)."""
+    headers = _keyed(declarations, keys).select(
         "decl", (pl.col("decl").cast(pl.Int64) + rank_from).alias("rank"), "declaration_id", "date", "procedure",
         "exporter_key", "consignee_key",
     )  # fmt: skip
@@ -98,8 +114,10 @@ class HistoryBase:
     # a batch's pre-pass read every input into `rows`: its chunks are already in there
     covers_inputs: bool = False
     narrow: bool = False  # only the rows the facts read (`narrowed`): no set can be added
-    _index: tuple[pl.DataFrame, pl.DataFrame] | None = None  # kept rows, (key, at) sorted by key: evidence
-    _prepared: dict[Any, Prepared] = field(default_factory=dict)  # per settings: what every chunk joins to
+    set_keys: pl.DataFrame | None = None  # the party keys of the set screened against it (`for_set`)
+    # what each process builds once, shared by the copies `for_set` makes: per settings, the
+    # `Prepared` frames every set joins to; "index", the kept rows and their keys for evidence
+    _made: dict[Any, Any] = field(default_factory=dict)
 
     def with_set(self, declarations: DeclarationSet) -> HistoryBase:
         """This history and the set's own declarations (ranked after it)."""
@@ -108,9 +126,12 @@ class HistoryBase:
         rank = int(self.rows["rank"].max() or 0) + 1 if self.rows.height else 0  # type: ignore[arg-type]
         return HistoryBase(pl.concat([self.rows, rows_of(declarations, rank)]), self.flags)
 
-    def for_set(self, declarations: DeclarationSet) -> HistoryBase:
-        """What a set is screened against: this, with the set unless already in it."""
-        return self if self.covers_inputs else self.with_set(declarations)
+    def for_set(self, declarations: DeclarationSet, keys: pl.DataFrame | None = None) -> HistoryBase:
+        """What a set is screened against: this, with the set unless already in it.
+        `keys`: the set's party keys (`set_keys`), when a pre-pass computed them."""
+        if not self.covers_inputs:
+            return self.with_set(declarations)
+        return self if keys is None else dataclasses.replace(self, set_keys=keys)
 
     def kept(self) -> pl.DataFrame:
         """One declaration per id: the rows of its highest rank."""
@@ -138,18 +159,18 @@ class HistoryBase:
 
     def past(self, keys: set[str]) -> dict[str, ref.PastDeclaration]:
         """The kept declarations involving these party keys, as the plain definition reads them."""
-        if self._index is None:
+        if "index" not in self._made:
             kept = self.kept()
-            at = pl.int_range(pl.len(), dtype=pl.UInt32).alias("at")
-            postings = pl.concat([kept.select(pl.col(c).alias("key"), at) for c in ("exporter_key", "consignee_key")])
-            self._index = (kept, postings.sort("key"))
-        kept, postings = self._index
+            number = pl.int_range(pl.len(), dtype=pl.UInt32).alias("at")
+            both = [kept.select(pl.col(c).alias("key"), number) for c in ("exporter_key", "consignee_key")]
+            self._made["index"] = (kept, pl.concat(both).sort("key"))
+        kept, postings = self._made["index"]
         column, found_at = postings.get_column("key"), postings.get_column("at")
         at: set[int] = set()
         for key in keys:
-            low, high = column.search_sorted(key, "left"), column.search_sorted(key, "right")
-            at.update(found_at.slice(low, high - low).to_list())  # type: ignore[arg-type,operator]
-        rows = kept[sorted(at)] if at else kept.clear()
+            low, high = int(column.search_sorted(key, "left")), int(column.search_sorted(key, "right"))
+            at.update(found_at.slice(low, high - low).to_list())
+        rows: pl.DataFrame = kept[sorted(at)] if at else kept.clear()
         items: dict[str, list[tuple[str, float | None]]] = {}
         heads: dict[str, tuple[dt.date, str, str, str]] = {}
         for _, ident, date, procedure, exporter, consignee, hs, value in rows.iter_rows():
@@ -171,7 +192,7 @@ class HistoryBase:
 
     def __getstate__(self) -> dict[str, Any]:
         """Handed to a worker without what each process builds for itself."""
-        return self.__dict__ | {"_index": None, "_prepared": {}}
+        return self.__dict__ | {"_made": {}}
 
 
 @dataclass
@@ -210,12 +231,12 @@ def listed_code(reference: ReferenceData, settings: HistorySettings, hs_code: st
 def set_history(declarations: DeclarationSet, base: HistoryBase, reference: ReferenceData) -> SetHistory:
     """Every history fact of every declaration of the set, as of its date."""
     settings = reference.history
-    queries = party_keys(declarations.headers).select(
+    queries = _keyed(declarations, base.set_keys).select(
         "decl", "declaration_id", "date", "procedure", "exporter_key", "consignee_key"
     )
-    prepared = base._prepared.get((id(reference), settings))
+    prepared = base._made.get((id(reference), settings))
     if prepared is None:
-        prepared = base._prepared[(id(reference), settings)] = _prepare(base, reference, settings)
+        prepared = base._made[(id(reference), settings)] = _prepare(base, reference, settings)
     shipped = prepared.shipped
     header = queries.select("decl").with_columns(_since(queries, prepared.first))
     header = header.join(_exporter_listed(queries, shipped, settings), on="decl", how="left")

@@ -15,6 +15,9 @@ import contextlib
 import dataclasses
 import datetime as dt
 import gc
+import pickle
+import shutil
+import tempfile
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -45,6 +48,7 @@ __all__ = [
     "Outcome",
     "Part",
     "Screened",
+    "Spool",
     "StoppedRun",
     "Wanted",
     "Worker",
@@ -189,14 +193,15 @@ class Worker:
                     store.close()
         return self.screener
 
-    def screen(self, declarations: DeclarationSet, at: dt.datetime, wanted: Wanted) -> Screened:
-        """Screen a set with the core, and make what the run wants of it."""
+    def screen(self, declarations: DeclarationSet, at: dt.datetime, wanted: Wanted, keys: Any = None) -> Screened:
+        """Screen a set with the core, and make what the run wants of it (`keys`: the
+        set's party keys, when the pre-pass computed them: `io.Chunk.party_keys`)."""
         from ..report.tables import json_line
         from ..screening.core import screen_set
         from ..store.content import content_hashes
         from ..store.records import prepare
 
-        history = self.history.for_set(declarations) if self.history is not None else None
+        history = self.history.for_set(declarations, keys) if self.history is not None else None
         found = screen_set(self._screener(), declarations, at, self.compiled, history)
         rows = summary_rows(found.decisions, found.registered, declarations)
         if wanted.report:
@@ -218,7 +223,9 @@ class Worker:
 _NO_FACTS = pl.DataFrame()
 
 
-def run_history(store: Any, paths: Iterable[str], sheet: str | None = None, reference: Any = None) -> Any:
+def run_history(
+    store: Any, paths: Iterable[str], sheet: str | None = None, reference: Any = None, spool: Spool | None = None
+) -> Any:  # fmt: skip
     """A batch's past (`screening.history.HistoryBase`): the stored declarations and
     flags as the run starts, then every declaration of the inputs, read by a pre-pass
     (columns only: no screening), so that each chunk sees the earlier-dated declarations
@@ -226,23 +233,70 @@ def run_history(store: Any, paths: Iterable[str], sheet: str | None = None, refe
     declarations count chunk by chunk (each chunk's set is added to its history).
     With the pack's `reference` (`rules.reference.ReferenceData`), a past that covers the
     inputs is narrowed to the rows its facts read (`HistoryBase.narrowed`): what each
-    worker is handed."""
+    worker is handed. With a `spool`, the chunks read are kept there with their party
+    keys, for the screening pass (`screen_files`) to take instead of reading again."""
     from ..io.reader import read_input
-    from ..screening.history import HistoryBase, rows_of
+    from ..screening.history import HistoryBase, rows_of, set_keys
     from ..store.history import read_history
 
     base = read_history(store) if store is not None else HistoryBase()
     parts, rank = [base.rows], int(base.rows["rank"].max() or 0) + 1  # type: ignore[arg-type]
     paths = list(paths)
-    for path in paths:
+    for index, path in enumerate(paths):
         if path == "-":
             continue
-        for chunk in read_input(path, None, CHUNK_LINES, sheet):
-            if len(chunk.declarations):
-                parts.append(rows_of(chunk.declarations, rank))
-                rank += len(chunk.declarations)
+        with spool.keeping(index) if spool is not None else contextlib.nullcontext() as keep:
+            for chunk in read_input(path, None, CHUNK_LINES, sheet):
+                if len(chunk.declarations):
+                    chunk.party_keys = set_keys(chunk.declarations)
+                    parts.append(rows_of(chunk.declarations, rank, chunk.party_keys))
+                    rank += len(chunk.declarations)
+                if keep is not None:
+                    keep(chunk)
     found = HistoryBase(pl.concat(parts), base.flags, covers_inputs="-" not in paths)
     return found.narrowed(reference) if reference is not None and found.covers_inputs else found
+
+
+class Spool:
+    """The inputs' chunks as a batch's pre-pass read them (`run_history`), with their
+    party keys, kept in a private temporary directory (one file of pickled chunks per
+    input, written and read by this process only) and removed at the end (`close`): the
+    screening pass takes them from there (`chunks`) instead of parsing every file again."""
+
+    def __init__(self) -> None:
+        self.directory = Path(tempfile.mkdtemp(prefix="customs-rules-chunks-"))
+        self.files: dict[int, Path] = {}
+
+    @contextlib.contextmanager
+    def keeping(self, index: int) -> Iterator[Callable[[Chunk], None]]:
+        """A function keeping each chunk of input `index`, in order."""
+        path = self.directory / f"{index}.chunks"
+        with path.open("wb") as handle:
+            yield lambda chunk: pickle.dump(chunk, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        self.files[index] = path
+
+    def chunks(
+        self, paths: Iterable[str], stream: TextIO | None, chunk_lines: int, sheet: str | None
+    ) -> Iterator[Chunk]:
+        """As `io.read_chunks`: the kept chunks of each input read in chunks of
+        `CHUNK_LINES` (the pre-pass's), the others read now."""
+        from ..io.reader import read_input
+
+        for index, path in enumerate(paths):
+            kept = self.files.get(index)
+            if kept is None or chunk_lines != CHUNK_LINES:
+                yield from read_input(path, stream, chunk_lines, sheet)
+                continue
+            with kept.open("rb") as handle:
+                while True:
+                    try:
+                        chunk = pickle.load(handle)  # written by `keeping`, in this run
+                    except EOFError:
+                        break
+                    yield chunk
+
+    def close(self) -> None:
+        shutil.rmtree(self.directory, ignore_errors=True)
 
 
 @contextlib.contextmanager
@@ -296,10 +350,10 @@ def _take_worker(worker: Worker) -> None:
     _WORKER = worker
 
 
-def _screen_in_child(declarations: DeclarationSet, at: dt.datetime, wanted: Wanted) -> Screened:
+def _screen_in_child(declarations: DeclarationSet, at: dt.datetime, wanted: Wanted, keys: Any = None) -> Screened:
     assert _WORKER is not None
     with collected_once():  # the pool's processes end with the run
-        return _WORKER.screen(declarations, at, wanted)
+        return _WORKER.screen(declarations, at, wanted, keys)
 
 
 ChunkScreener = Callable[[Iterable[Chunk]], Iterator[Part]]  # chunks in, screened parts out, in order
@@ -326,7 +380,7 @@ def local_screening(worker: Worker, at: dt.datetime, workers: int, wanted: Wante
             pending: deque[tuple[Chunk, Any]] = deque()
             for chunk in chunks:
                 job = (
-                    pool.apply_async(_screen_in_child, (chunk.declarations, at, wanted))
+                    pool.apply_async(_screen_in_child, (chunk.declarations, at, wanted, chunk.party_keys))
                     if len(chunk.declarations)
                     else None
                 )
@@ -348,7 +402,7 @@ def _screened_here(worker: Worker, chunk: Chunk, at: dt.datetime, wanted: Wanted
     if not len(chunk.declarations):
         return None
     with collected_once():
-        return worker.screen(chunk.declarations, at, wanted)
+        return worker.screen(chunk.declarations, at, wanted, chunk.party_keys)
 
 
 def _collected(chunk: Chunk, job: Any) -> Part:
@@ -360,14 +414,16 @@ def _collected(chunk: Chunk, job: Any) -> Part:
 
 def screen_files(
     paths: Iterable[str], screening: ChunkScreener, writer: Any = None, stream: TextIO | None = None,
-    sheet: str | None = None, chunk_lines: int | None = None,
+    sheet: str | None = None, chunk_lines: int | None = None, spool: Spool | None = None,
 ) -> Iterator[Outcome]:  # fmt: skip
-    """Every record's outcome, in input order: read in chunks, screened by `screening`,
-    and stored by `writer` (a `store.writer.SetWriter`; None: nothing stored). A
-    storage failure stops the run (`StoppedRun`, saying what is stored) once the
-    outcomes of what was stored are handed on."""
+    """Every record's outcome, in input order: read in chunks (or taken from the
+    `spool` the history's pre-pass filled), screened by `screening`, and stored by
+    `writer` (a `store.writer.SetWriter`; None: nothing stored). A storage failure stops
+    the run (`StoppedRun`, saying what is stored) once the outcomes of what was stored
+    are handed on."""
     run = StoredSoFar()
-    chunks = read_chunks(paths, stream, chunk_lines or CHUNK_LINES, sheet)
+    size = chunk_lines or CHUNK_LINES
+    chunks = spool.chunks(paths, stream, size, sheet) if spool is not None else read_chunks(paths, stream, size, sheet)
     try:
         for part in screening(run.until_stopped(chunks)):
             yield from _passed(run, writer, part)
