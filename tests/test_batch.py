@@ -73,6 +73,32 @@ def test_results_are_identical_for_any_number_of_workers(
     assert outcomes(pack, small_registry, paths, 3) == one
 
 
+def test_the_screening_pass_takes_the_chunks_the_history_pre_pass_read(
+    pack: RulePack, small_registry: RegistryIndex, tmp_path: Path
+) -> None:
+    """With a spool, the inputs are parsed once (by the pre-pass): the files can be gone by
+    the time the chunks are screened, and every outcome is the same, on 1 or 2 workers,
+    narrowed past and party keys from the pre-pass included."""
+    paths = [str(tmp_path / "shipments.csv"), str(tmp_path / "bad_rows.csv")]
+    Path(paths[0]).write_bytes(SHIPMENTS.read_bytes())
+    Path(paths[1]).write_bytes(BAD_ROWS.read_bytes())
+    want = outcomes(pack, small_registry, paths, 1)
+    for workers in (1, 2):
+        spool = batch.Spool()
+        try:
+            history = batch.run_history(None, paths, reference=pack.reference, spool=spool)
+            assert history.narrow and history.rows.height < batch.run_history(None, paths).rows.height
+            moved = [Path(p).rename(p + ".gone") for p in paths]
+            worker = batch.Worker(pack, small_registry, history=history)
+            found = batch.screen_files(paths, batch.local_screening(worker, AT, workers), spool=spool)
+            assert [o.decision if o.decision else [str(e) for e in o.rejected.errors] for o in found] == want
+            for gone in moved:
+                gone.rename(str(gone)[: -len(".gone")])
+        finally:
+            spool.close()
+        assert not spool.directory.exists()
+
+
 def test_batch_equals_plain_per_declaration_screening(pack: RulePack, small_registry: RegistryIndex) -> None:
     plain = []
     history = batch.run_history(None, [str(SHIPMENTS)]).plain()  # the file is its own history

@@ -29,7 +29,15 @@ from customs_rules.rules.loader import load_pack
 from customs_rules.rules.model import RulePack
 from customs_rules.rules.reference import ReferenceData
 from customs_rules.screening.frames import DeclarationSet
-from customs_rules.screening.history import FLAGS_SCHEMA, HISTORY_KEYS, REEXPORT, HistoryBase, listed_code, set_history
+from customs_rules.screening.history import (
+    FLAGS_SCHEMA,
+    HISTORY_KEYS,
+    REEXPORT,
+    HistoryBase,
+    listed_code,
+    set_history,
+    set_keys,
+)
 from customs_rules.workflow.screener import default_rules_dir
 
 START = dt.date(2022, 1, 1)
@@ -140,6 +148,32 @@ def test_an_identical_declaration_submitted_again_counts_once(reference: Referen
     once = base_of(stored, flags).with_set(DeclarationSet.from_declarations(screened))
     again = base_of(stored + stored * copies, flags).with_set(DeclarationSet.from_declarations(screened * copies))
     assert computed(screened, again, reference) == computed(screened, once, reference)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=histories())
+def test_a_narrowed_history_gives_the_same_facts_and_evidence(reference: ReferenceData, case: Any) -> None:
+    """What a batch, rescreen and backtest hand their sets: the rows the facts read, from
+    the history with the set in it; also with the set's party keys given, as a pre-pass
+    gives them."""
+    stored, flags, screened = case
+    declarations = DeclarationSet.from_declarations(screened)
+    whole = base_of(stored, flags).with_set(declarations)
+    narrow = whole.narrowed(reference)
+    assert narrow.rows.height <= whole.kept().height
+    keyed = dataclasses.replace(narrow, covers_inputs=True).for_set(declarations, set_keys(declarations))
+    assert computed(screened, narrow, reference) == computed(screened, whole, reference)
+    assert computed(screened, keyed, reference) == computed(screened, whole, reference)
+    full, short = set_history(declarations, whole, reference), set_history(declarations, narrow, reference)
+    for decl, declaration in enumerate(screened):
+        for name in (*HISTORY_KEYS, REEXPORT):
+            for item in declaration.items:
+                assert short.detail(decl, name, item.hs_code) == full.detail(decl, name, item.hs_code)
+    assert narrow.plain().declarations.keys() <= whole.plain().declarations.keys()
+    with pytest.raises(ValueError, match="narrowed history takes no set"):
+        narrow.with_set(declarations)
+    with pytest.raises(ValueError, match="party keys for a set of"):
+        set_history(declarations, dataclasses.replace(narrow, set_keys=set_keys(declarations).head(0)), reference)
 
 
 def test_a_history_of_drones_then_a_spike(reference: ReferenceData) -> None:
