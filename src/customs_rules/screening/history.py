@@ -289,11 +289,9 @@ def _prepare(base: HistoryBase, reference: ReferenceData, settings: HistorySetti
 def _since(queries: pl.DataFrame, first: list[tuple[Any, ...]]) -> pl.Series:
     """The earliest date of the history before each declaration, itself excepted: the two
     earliest (date, id) of the whole history are enough."""
-    since: list[dt.date | None] = []
-    for ident, date in queries.select("declaration_id", "date").iter_rows():
-        found = next((d for d, i in first if i != ident), None)
-        since.append(found if found is not None and found < date else None)
-    return pl.Series("history.since", since, dtype=pl.Date)
+    dates = [pl.lit(date, pl.Date) for date, _ in first] + [pl.lit(None, pl.Date)] * (2 - len(first))
+    found = pl.when(pl.col("declaration_id") != (first[0][1] if first else None)).then(dates[0]).otherwise(dates[1])
+    return queries.select(pl.when(found < pl.col("date")).then(found).alias("history.since")).to_series()
 
 
 def _joined(queries: pl.DataFrame, past: pl.DataFrame, role: str) -> pl.DataFrame:
