@@ -102,6 +102,9 @@ class BacktestWorker:
     candidate: RulePack
     db_url: str | None
     without_registry: bool = False
+    # the stored past as the history facts of both packs read it (`HistoryBase.narrowed`),
+    # read once by the run's process; None: read here
+    history: Any = None
     # (store, baseline screener, its registry, candidate screener, its registry, shared, history)
     _state: Any = None
 
@@ -111,13 +114,10 @@ class BacktestWorker:
             from ..entities.registry import RegistryIndex
             from ..screening.core import enrichment_inputs
             from ..store import Store
-            from ..store.history import read_history
             from .screener import Screener
 
             store = Store(self.db_url, create=False)
-            # every stored declaration: the history facts of each are computed as of its own date,
-            # from the rows either pack's facts read
-            history = read_history(store).narrowed(self.baseline.reference, self.candidate.reference)
+            history = self.history if self.history is not None else self.past(store)
             empty = RegistryIndex([], [], [])
             base = Screener(self.baseline, empty, without_registry=self.without_registry)
             cand = Screener(self.candidate, RegistryIndex([], [], []), without_registry=self.without_registry)
@@ -131,6 +131,13 @@ class BacktestWorker:
             shared = enrichment_inputs(self.baseline) == enrichment_inputs(self.candidate)
             self._state = (store, base, base_registry, cand, cand_registry, shared, history)
         return self._state
+
+    def past(self, store: Any) -> Any:
+        """Every stored declaration (the history facts of each are computed as of its own
+        date), narrowed to the rows either pack's facts read."""
+        from ..store.history import read_history
+
+        return read_history(store).narrowed(self.baseline.reference, self.candidate.reference)
 
     def screen(self, pks: Sequence[int], at: dt.datetime) -> ChunkResult:
         """The stored declarations with these row ids, under both packs, as of their dates."""
@@ -305,6 +312,7 @@ def backtest(
     from ..screening.core import enrichment_inputs
 
     worker = BacktestWorker(baseline, candidate, store.url, without_registry)
+    worker.history = worker.past(store)  # read once here: each worker is handed the narrowed past
     report.shared_enrichment = enrichment_inputs(baseline) == enrichment_inputs(candidate)
     results = _here(worker, chunks, at) if workers <= 1 or len(chunks) <= 1 else _on_pool(worker, chunks, at, workers)
     for part, found in zip(chunks, results, strict=True):
