@@ -16,6 +16,9 @@ must hold that registry and nothing screened yet), and in the same run times:
 - the same backtest with the bundled pack as candidate (no change: the case where both
   packs share one enrichment is the same code path; this prints that nothing changed).
 
+With `--stored URL` (a database where `screen` stored the file already, e.g. by
+`bench_history.py`), only the two backtests are run, without ratios.
+
 Each command's wall time, CPU time (user + system of the whole process tree, workers
 included) and peak RSS of the tree, and the backtest's ratios to each screen.
 """
@@ -73,6 +76,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--keep", type=Path, help="work in this directory and keep the files")
     parser.add_argument("--db", help="a database URL holding the registry (default: a fresh SQLite copy)")
+    parser.add_argument("--stored", help="a database URL where `screen` already stored the file: the two screens "
+                        "are not run again (and no ratio is printed), only the backtests")  # fmt: skip
     args = parser.parse_args()
     work = args.keep or Path(tempfile.mkdtemp(prefix="cr-backtest-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -80,14 +85,14 @@ def main() -> None:
     rows, read_s = read_only(data)
     print(f"input: {rows:,} lines ({data.stat().st_size / 1e6:.0f} MB), registry of {args.companies:,} companies "
           f"({work}); csv.DictReader read only: {read_s:.2f} s", flush=True)  # fmt: skip
-    url = args.db
+    url = args.stored or args.db
     if url is None:
         db = work / "backtest.db"
         shutil.copyfile(base_db, db)
         url = f"sqlite:///{db}"
     workers = ["--workers", str(args.workers)]
     results = {}
-    for name, extra in (("screen --no-store", ["--no-store"]), ("screen (storing)", [])):
+    for name, extra in () if args.stored else (("screen --no-store", ["--no-store"]), ("screen (storing)", [])):
         command = [*cli, "--db", url, "screen", str(data), "--format", "json", *workers, *extra]
         results[name] = measured(command)
         wall, cpu, peak = results[name]
