@@ -79,13 +79,16 @@ class HistoryBase:
     flags: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=FLAGS_SCHEMA))
     # a batch's pre-pass read every input into `rows`: its chunks are already in there
     covers_inputs: bool = False
+    # read for some parties only (`store.history.read_history`): the (date, declaration_id)
+    # of the store's earliest declarations, since `rows` may not hold them
+    earliest: list[tuple[Any, ...]] | None = None
     _by_key: dict[str, list[int]] | None = None  # party key -> positions in `rows`, for evidence
     _prepared: dict[Any, Prepared] = field(default_factory=dict)  # per settings: what every chunk joins to
 
     def with_set(self, declarations: DeclarationSet) -> HistoryBase:
         """This history and the set's own declarations (ranked after it)."""
         rank = int(self.rows["rank"].max() or 0) + 1 if self.rows.height else 0  # type: ignore[arg-type]
-        return HistoryBase(pl.concat([self.rows, rows_of(declarations, rank)]), self.flags)
+        return HistoryBase(pl.concat([self.rows, rows_of(declarations, rank)]), self.flags, earliest=self.earliest)
 
     def for_set(self, declarations: DeclarationSet) -> HistoryBase:
         """What a set is screened against: this, with the set unless already in it."""
@@ -221,7 +224,12 @@ def _prepare(base: HistoryBase, reference: ReferenceData, settings: HistorySetti
         pl.col("declaration_id").alias("past_id"), pl.col("date").alias("past_date"), "consignee_key",
         pl.col("hs_code").str.slice(0, settings.reexport_digits).alias("prefix"),
     ).unique()  # fmt: skip
-    first = decls.select("date", "declaration_id").sort("date", "declaration_id").head(2).rows()
+    dated = decls.select("date", "declaration_id")
+    if base.earliest is not None:  # the rows' own declarations replace what the store said of them
+        own = set(dated["declaration_id"].to_list())
+        others = [(d, i) for d, i in base.earliest if i not in own]
+        dated = pl.concat([dated, pl.DataFrame(others, schema=dated.schema, orient="row")])
+    first = dated.sort("date", "declaration_id").head(2).rows()
     return Prepared(shipped, imports, first)
 
 
