@@ -68,8 +68,10 @@ class Stored:
 def prepare(screened: ScreenedSet) -> Prepared:
     headers = complete(screened.declarations.headers)
     hashes = content_hashes(headers, screened.declarations.items)
-    if not set(PARTY_KEYS) <= set(headers.columns):  # the core computed them when a rule reads history
+    if screened.party_keys.is_empty():
         headers = party_keys(headers)
+    else:  # as the core's history facts computed them
+        headers = headers.join(screened.party_keys, on="decl", how="left", maintain_order="left")
     heads = headers.select(
         "decl", *HEADER_TABLE_COLUMNS, *PARTY_KEYS, pl.col("transit_countries").list.join(" ").fill_null("")
     ).with_columns(pl.Series("content_hash", hashes, pl.String))
