@@ -241,28 +241,48 @@ def test_unknown_rules_directory_and_broken_rule_file(sqlite_url: str, tmp_path:
     assert "candidate/destination/ru-by.yaml:" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_refusals_before_anything_is_screened(sqlite_url: str, tmp_path: Path) -> None:
-    stored_fixtures(sqlite_url)
+def test_refusals_before_anything_is_screened(db_url: str, tmp_path: Path) -> None:
+    stored_fixtures(db_url)
     pack = str(default_rules_dir())
-    reversed_period = cli(sqlite_url, "backtest", "--rules", pack, "--declared-since", "2024-02-01",
+    reversed_period = cli(db_url, "backtest", "--rules", pack, "--declared-since", "2024-02-01",
                           "--declared-until", "2024-01-01")  # fmt: skip
     assert reversed_period.exit_code == 2
     assert "--declared-since 2024-02-01 is after --declared-until 2024-01-01" in reversed_period.stderr
-    unwritable = cli(sqlite_url, "backtest", "--rules", pack, "--summary", str(tmp_path / "no" / "s.json"))
+    unwritable = cli(db_url, "backtest", "--rules", pack, "--summary", str(tmp_path / "no" / "s.json"))
     assert unwritable.exit_code == 2 and f"Error: cannot write {tmp_path / 'no' / 's.json'}:" in unwritable.stderr
-    directory = cli(sqlite_url, "backtest", "--rules", pack, "--report", str(tmp_path))
+    directory = cli(db_url, "backtest", "--rules", pack, "--report", str(tmp_path))
     assert directory.exit_code == 2 and "is a directory" in directory.stderr
-    assert cli(sqlite_url, "backtest").exit_code == 2  # --rules is required
+    assert cli(db_url, "backtest").exit_code == 2  # --rules is required
     no_db = cli(f"sqlite:///{tmp_path / 'missing.db'}", "backtest", "--rules", pack)
     assert no_db.exit_code == 2 and not (tmp_path / "missing.db").exists()  # a read-only command creates none
     assert no_db.stderr.startswith(f"Error: no database at {tmp_path / 'missing.db'}\n")
+    if db_url.startswith("postgresql"):  # a database the server does not have: the same mistake
+        absent = db_url.rsplit("/", 1)[0] + "/cr_no_such_database"
+        no_pg = cli(absent, "backtest", "--rules", pack)
+        assert no_pg.exit_code == 2 and no_pg.stderr.startswith("Error: no database cr_no_such_database on the server")
 
 
-def test_no_registry_is_refused_unless_asked(sqlite_url: str) -> None:
-    assert cli(sqlite_url, "-q", "screen", str(SHIPMENTS), "--workers", "1", "--no-registry").exit_code == 0
-    refused = cli(sqlite_url, "backtest", "--rules", str(default_rules_dir()))
+def test_a_database_with_nothing_stored_backtests_nothing(db_url: str, tmp_path: Path) -> None:
+    registry = FIXTURES / "registry"
+    assert cli(db_url, "-q", "registry", "load", "--companies", str(registry / "companies.csv")).exit_code == 0
+    summary = tmp_path / "summary.json"
+    for form, printed in [("table", ""), ("json", ""), ("csv", "declaration_id,revision,date,exporter,consignee,"
+                                                               "from,to,from_score,to_score,rules_added,"
+                                                               "rules_removed,outcome\n")]:  # fmt: skip
+        result = cli(db_url, "backtest", "--rules", str(candidate(tmp_path, name=form)), "--format", form,
+                     "--workers", "1", "--summary", str(summary), "--report", str(tmp_path / "r.html"))  # fmt: skip
+        assert result.exit_code == 0, result.output
+        assert result.stdout == printed
+        assert "backtested 0 declaration(s): 0 change their decision;" in result.stderr
+    parsed = json.loads(summary.read_text(encoding="utf-8"), parse_constant=lambda c: pytest.fail(c))
+    assert (parsed["declarations"], parsed["changed"], parsed["load"]) == (0, 0, {"baseline": 0.0, "candidate": 0.0})
+
+
+def test_no_registry_is_refused_unless_asked(db_url: str) -> None:
+    assert cli(db_url, "-q", "screen", str(SHIPMENTS), "--workers", "1", "--no-registry").exit_code == 0
+    refused = cli(db_url, "backtest", "--rules", str(default_rules_dir()))
     assert refused.exit_code == 2 and refused.stderr.startswith("Error: no registry is loaded")
-    done = cli(sqlite_url, "backtest", "--rules", str(default_rules_dir()), "--no-registry", "--workers", "1")
+    done = cli(db_url, "backtest", "--rules", str(default_rules_dir()), "--no-registry", "--workers", "1")
     assert done.exit_code == 0 and done.stderr.startswith("warning: screening WITHOUT a registry")
 
 
@@ -277,17 +297,17 @@ HOSTILE = {
 }  # fmt: skip
 
 
-def test_outputs_neutralise_what_the_declarations_say(sqlite_url: str, tmp_path: Path) -> None:
-    stored_fixtures(sqlite_url)
+def test_outputs_neutralise_what_the_declarations_say(db_url: str, tmp_path: Path) -> None:
+    stored_fixtures(db_url)
     path = tmp_path / "hostile.json"
     path.write_text(json.dumps(HOSTILE), encoding="utf-8")
-    assert cli(sqlite_url, "-q", "screen", str(path), "--workers", "1").exit_code == 0
+    assert cli(db_url, "-q", "screen", str(path), "--workers", "1").exit_code == 0
     amended = HOSTILE | {"items": [{"hs_code": "8542 39 000 1", "value": 2000, "currency": "USD"}]}
     path.write_text(json.dumps(amended), encoding="utf-8")  # stored as revision 2: the one backtested
-    assert cli(sqlite_url, "-q", "screen", str(path), "--workers", "1").exit_code == 0
+    assert cli(db_url, "-q", "screen", str(path), "--workers", "1").exit_code == 0
     pack = candidate(tmp_path)
     out, report = tmp_path / "changes.csv", tmp_path / "report.html"
-    result = cli(sqlite_url, "-q", "backtest", "--rules", str(pack), "--format", "json", "--workers", "1",
+    result = cli(db_url, "-q", "backtest", "--rules", str(pack), "--format", "json", "--workers", "1",
                  "--out", str(out), "--report", str(report), "--declared-since", "2024-03-01",
                  "--declared-until", "2024-03-01")  # fmt: skip
     assert result.exit_code == 0
