@@ -375,3 +375,21 @@ def test_a_pack_against_itself_changes_nothing_and_decides_as_of_each_date(
         assert got == (expected.decision, expected.score, expected.rule_ids, expected.test_rule_ids), (
             decl.declaration_id
         )
+
+
+def test_random_selection_is_not_drawn_and_says_so(
+    stored: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pack's random selection is the screening runs' (a seed kept outside the pack): a
+    backtest compares the rules, draws nothing, and says so; snoozes are not applied."""
+    monkeypatch.setenv("CUSTOMS_RULES_RANDOM_SEED", "0123456789abcdef0123")
+    pack = candidate(tmp_path)
+    (pack / "policy.yaml").write_text((pack / "policy.yaml").read_text(encoding="utf-8")
+                                      + "random_selection:\n  share: 0.5\n", encoding="utf-8")  # fmt: skip
+    result = cli(stored, "backtest", "--rules", str(pack), "--format", "json", "--workers", "1")
+    assert result.exit_code == 0, result.output
+    assert [json.loads(line) for line in result.stdout.splitlines()] == CHANGES
+    assert ("note: random selection (0.5 in the candidate pack) is not drawn in a backtest: the inspection load "
+            "and the matrix leave out the declarations it would add\n") in result.stderr  # fmt: skip
+    plain = cli(stored, "backtest", "--rules", str(candidate(tmp_path, name="plain")), "--workers", "1")
+    assert plain.exit_code == 0 and "random selection" not in plain.stderr
