@@ -393,3 +393,29 @@ def test_random_selection_is_not_drawn_and_says_so(
             "and the matrix leave out the declarations it would add\n") in result.stderr  # fmt: skip
     plain = cli(stored, "backtest", "--rules", str(candidate(tmp_path, name="plain")), "--workers", "1")
     assert plain.exit_code == 0 and "random selection" not in plain.stderr
+
+
+def test_the_report_draws_in_a_browser(sqlite_url: str, tmp_path: Path) -> None:
+    """`--report` in headless Chromium, as the batch report is tested: the matrix, the
+    paired bars of both packs and the changes are laid out and painted."""
+    from test_report_html import chromium, png_colors
+
+    from customs_rules.report.backtest_html import SIDES
+
+    stored_fixtures(sqlite_url)
+    report = tmp_path / "backtest.html"
+    result = cli(sqlite_url, "-q", "backtest", "--rules", str(candidate(tmp_path)), "--workers", "1",
+                 "--report", str(report))  # fmt: skip
+    assert result.exit_code == 0, result.output
+    html = report.read_text(encoding="utf-8")
+    dom = chromium(tmp_path, "--dump-dom", report.as_uri()).stdout
+    assert dom.count("<rect") == html.count("<rect") > 2 * 20  # a bar per rule and pack
+    assert all(f">{row['declaration_id']}<" in dom for row in CHANGES)
+    png = tmp_path / "shot.png"
+    chromium(tmp_path, f"--screenshot={png}", "--window-size=1280,3000", report.as_uri())
+    width, height, colors = png_colors(png)
+    assert (width, height) == (1280, 3000)
+    for side, hex_color in SIDES.items():
+        want = bytes.fromhex(hex_color[1:])
+        painted = sum(n for c, n in colors.items() if max(abs(a - b) for a, b in zip(c, want, strict=True)) <= 6)
+        assert painted > 5_000, (side, painted)  # the bars, not just a legend swatch
