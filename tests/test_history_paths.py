@@ -375,3 +375,30 @@ def test_each_history_finding_names_the_declarations_behind_it(
     assert again["kind"] == "rescreen"
     assert behind(again)["probe-split-count"] == RECENT | {"X-6"}
     assert behind(again)["probe-consignee-ratio"] == RECENT | BASELINE | {"X-6"}
+
+
+def test_a_rescreen_s_hold_is_no_prior_hold(db_url: str, packs: dict[str, Path], tmp_path: Path) -> None:
+    """A rescreen is a what-if (it may run a trial pack): its holds hold nothing at the
+    border, so they never make a party "held before"; a batch's hold does."""
+    strict = probe_pack(tmp_path / "strict")
+    (strict / "probe" / "hold.yaml").write_text(
+        "id: hold-everything\ntitle: Hold everything\ndescription: a trial pack\nstatus: active\naction: hold\n"
+        "score: 100\nfamily: probe\nreferences: [tests/test_history_paths.py]\nconditions:\n"
+        "  field: declaration.date\n  exists: true\n", encoding="utf-8")  # fmt: skip
+    past = write_lines(tmp_path / "past.jsonl", HISTORY[:3])
+    assert cli(db_url, "-q", "screen", past, "--rules", str(packs["stored"]), "--no-registry").exit_code == 0
+    rescreened = cli(db_url, "-q", "rescreen", "--rules", str(strict), "--no-registry", "--format", "json")
+    assert rescreened.exit_code == 0 and rescreened.stdout.count('"hold"') == 3
+    sql(db_url, f"UPDATE decision SET screened_at = '{START + dt.timedelta(days=45)} 09:00:00'")  # within the window
+    later = EXPORT | {"declaration_id": "E-9"}
+    (tmp_path / "e.json").write_text(json.dumps(later), encoding="utf-8")
+    submitted = cli(db_url, "submit", str(tmp_path / "e.json"), "--rules", str(packs["active"]), "--no-registry",
+                    "--format", "json")  # fmt: skip
+    assert submitted.exit_code == 0, submitted.output
+    assert "probe-exporter-flags" not in behind(json.loads(submitted.stdout))
+    # the batch's own decision held: that is a prior hold
+    sql(db_url, "UPDATE decision SET decision = 'hold' WHERE kind = 'screen' AND declaration_id = 'X-2'")
+    (tmp_path / "e.json").write_text(json.dumps(later | {"declaration_id": "E-10"}), encoding="utf-8")
+    again = cli(db_url, "submit", str(tmp_path / "e.json"), "--rules", str(packs["active"]), "--no-registry",
+                "--format", "json")  # fmt: skip
+    assert behind(json.loads(again.stdout))["probe-exporter-flags"] == {"X-2"}

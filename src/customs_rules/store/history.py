@@ -5,7 +5,8 @@
 One row per stored item (every revision: the newest of each declaration id is kept
 when the facts are computed, its `rank` being the revision), and one flag per decision
 that held a declaration and per inspection outcome that found something (seized or
-irregularity), dated by when it was decided or recorded. Read once per run.
+irregularity), dated by when it was decided or recorded (a rescreen's hold is no hold:
+`HELD_BY`). Read once per run.
 """
 
 from __future__ import annotations
@@ -19,6 +20,10 @@ from ..screening.history import FLAGS_SCHEMA, ROWS_SCHEMA, HistoryBase, party_ke
 from . import bulk
 from .tables import DecisionRecord, DeclarationRecord, ItemRecord, OutcomeRecord
 
+# the decisions that held goods: a submission's or a batch's; a rescreen is a what-if (it
+# may run a trial pack: `rescreen --rules`) and holds nothing at the border, so it never
+# makes a party "held before", as `stats rules` leaves it out too
+HELD_BY = ("screen", "submit")
 HEAD = ("id", "declaration_id", "revision", "date", "procedure", "exporter_id", "exporter_name", "consignee_id",
         "consignee_name")  # fmt: skip
 HEAD_SCHEMA: dict[str, Any] = {
@@ -41,7 +46,8 @@ def read_history(store: Any) -> HistoryBase:
             {"id": pl.Int64, "hs_code": pl.String, "value": pl.Float64},
         )
         held = list(connection.execute(
-            select(decision.c.declaration_pk, decision.c.screened_at).where(decision.c.decision == "hold")
+            select(decision.c.declaration_pk, decision.c.screened_at)
+            .where(decision.c.decision == "hold", decision.c.kind.in_(HELD_BY))
         ))  # fmt: skip
         found = list(connection.execute(
             select(decision.c.declaration_pk, outcome.c.recorded_at, outcome.c.result)
