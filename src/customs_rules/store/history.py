@@ -5,7 +5,8 @@
 One row per stored item (every revision: the newest of each declaration id is kept
 when the facts are computed, its `rank` being the revision), and one flag per decision
 that held a declaration and per inspection outcome that found something (seized or
-irregularity), dated by when it was decided or recorded. Read once per run.
+irregularity), dated by when it was decided or recorded (a rescreen's hold is no hold:
+`HELD_BY`). Read once per run.
 """
 
 from __future__ import annotations
@@ -20,6 +21,10 @@ from ..screening.history import FLAGS_SCHEMA, ROWS_SCHEMA, HistoryBase, party_ke
 from . import bulk
 from .tables import DecisionRecord, DeclarationRecord, ItemRecord, OutcomeRecord
 
+# the decisions that held goods: a submission's or a batch's; a rescreen is a what-if (it
+# may run a trial pack: `rescreen --rules`) and holds nothing at the border, so it never
+# makes a party "held before", as `stats rules` leaves it out too
+HELD_BY = ("screen", "submit")
 HEAD = ("id", "declaration_id", "revision", "date", "procedure", "exporter_id", "exporter_name", "consignee_id",
         "consignee_name", "exporter_key", "consignee_key")  # fmt: skip
 HEAD_SCHEMA: dict[str, Any] = {
@@ -50,7 +55,9 @@ def read_history(store: Any, parties: Collection[str] | None = None, set_size: i
         connection = session.connection()
         heads_query = select(*(declaration.c[n] for n in HEAD))
         items_query = select(item.c.declaration_pk, item.c.hs_code, item.c.value)
-        held_query = select(decision.c.declaration_pk, decision.c.screened_at).where(decision.c.decision == "hold")
+        held_query = select(decision.c.declaration_pk, decision.c.screened_at).where(
+            decision.c.decision == "hold", decision.c.kind.in_(HELD_BY)
+        )
         found_query = (
             select(decision.c.declaration_pk, outcome.c.recorded_at, outcome.c.result)
             .join(decision, decision.c.id == outcome.c.decision_id)
