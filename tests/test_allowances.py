@@ -101,6 +101,31 @@ def test_a_trusted_trader_lowers_and_waives_as_of_the_declarations_date(db_url: 
     assert run(db_url, "audit", "verify").exit_code == 0
 
 
+def test_a_trusted_trader_entry_counts_from_its_first_to_its_last_day_only(db_url: str, tmp_path: Path) -> None:
+    load_fixture_registry(db_url)
+    rules = pack_with(tmp_path, TRADERS)  # valid 2022-01-01 to 2022-12-31, both included
+    days = {"B-1": "2021-12-31", "B-2": "2022-01-01", "B-3": "2022-12-31", "B-4": "2023-01-01"}
+    paths = [declaration(tmp_path, ident, day) for ident, day in days.items()]
+    found = decisions(run(db_url, "-q", "screen", *paths, "--format", "json", "--no-store", "--rules", str(rules)))
+    assert {d["declaration_id"]: d["score"] for d in found} == {"B-1": 390.0, "B-2": 300.0, "B-3": 300.0, "B-4": 390.0}
+
+
+def test_a_snooze_past_its_day_no_longer_applies(db_url: str, tmp_path: Path) -> None:
+    load_fixture_registry(db_url)
+    path = declaration(tmp_path, "Z-1")
+    assert snooze(db_url, "profile-activity-mismatch", "--party", ASPAN, "--until", TODAY.isoformat(), "--reason",
+                  "until the registry reload").exit_code == 0  # fmt: skip
+    (today,) = decisions(run(db_url, "-q", "screen", path, "--format", "json", "--no-store"))
+    assert by_rule(today)["profile-activity-mismatch"]["action"] == "release" and today["score"] == 350.0
+    # the day has passed (moved by hand: the tool never sets a day before today)
+    sql(db_url, f"UPDATE snooze SET until = '{(TODAY - dt.timedelta(days=1)).isoformat()}'")
+    (later,) = decisions(run(db_url, "-q", "screen", path, "--format", "json", "--no-store"))
+    assert "allowance" not in by_rule(later)["profile-activity-mismatch"]["evidence"] and later["score"] == 390.0
+    expired = run(db_url, "rules", "snoozes", "--state", "expired", "--format", "json")
+    assert [json.loads(line)["id"] for line in expired.stdout.splitlines()] == [1]
+    assert run(db_url, "rules", "snoozes", "--state", "active", "--format", "json").stdout == ""
+
+
 def test_a_trusted_exporter_is_not_trusted_as_a_consignee(db_url: str, tmp_path: Path) -> None:
     load_fixture_registry(db_url)
     rules = pack_with(tmp_path, TRADERS.replace("roles: [exporter]", "roles: [consignee]"))

@@ -19,7 +19,7 @@ from customs_rules.io.declarations import read_declarations
 from customs_rules.io.parsing import Parsed
 from customs_rules.rules.loader import load_pack
 from customs_rules.rules.model import RulePack
-from customs_rules.store import AuditRecord, DecisionRecord, DeclarationRecord, OutcomeRecord, RuleSetVersion, Store
+from customs_rules.store import Store
 from customs_rules.store.history import read_history
 from customs_rules.workflow.backtest import BacktestWorker, backtest
 from customs_rules.workflow.screener import Screener, default_rules_dir
@@ -72,13 +72,25 @@ def candidate(tmp_path: Path, extra: str = "", name: str = "candidate") -> Path:
     return target
 
 
-def table_counts(db: str) -> list[int]:
+def table_counts(db: str) -> dict[str, int]:
+    """The rows of every table of the database (and, for SQLite, a digest of the file's
+    bytes: a backtest opens it read-only and must leave it byte for byte as it was)."""
+    from sqlalchemy import func, inspect, select, table
+
     store = Store(db)
     try:
-        tables = (DeclarationRecord, DecisionRecord, AuditRecord, OutcomeRecord, RuleSetVersion)
-        return [store.count(table) for table in tables]
+        with store.engine.connect() as conn:
+            names = sorted(inspect(conn).get_table_names())
+            counts = {name: conn.execute(select(func.count()).select_from(table(name))).scalar_one() for name in names}
     finally:
         store.close()
+    assert {"declaration", "decision", "audit_log", "outcome", "ruleset_version", "rule_pack", "snooze"} <= set(counts)
+    if db.startswith("sqlite:///"):
+        path = Path(db.removeprefix("sqlite:///"))
+        counts["bytes"] = hash(
+            b"".join(p.read_bytes() for p in (path, path.with_name(path.name + "-wal")) if p.exists())
+        )
+    return counts
 
 
 @pytest.fixture()
@@ -95,7 +107,7 @@ def test_backtest_lists_the_changes_and_stores_nothing(stored: str, tmp_path: Pa
                  "--summary", str(summary_file))  # fmt: skip
     assert result.exit_code == 0, result.output
     assert [json.loads(line) for line in result.stdout.splitlines()] == CHANGES
-    assert table_counts(stored) == before  # no declaration, decision, audit entry or rule-set row
+    assert table_counts(stored) == before  # no row in any table; on SQLite, not a byte of the file
     summary = json.loads(summary_file.read_text(encoding="utf-8"))
     assert summary["format"] == "customs-rules backtest summary" and summary["format_version"] == 1
     assert summary["candidate"] == {"version": load_pack(pack).version, "rules": str(pack)}
@@ -229,28 +241,48 @@ def test_unknown_rules_directory_and_broken_rule_file(sqlite_url: str, tmp_path:
     assert "candidate/destination/ru-by.yaml:" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_refusals_before_anything_is_screened(sqlite_url: str, tmp_path: Path) -> None:
-    stored_fixtures(sqlite_url)
+def test_refusals_before_anything_is_screened(db_url: str, tmp_path: Path) -> None:
+    stored_fixtures(db_url)
     pack = str(default_rules_dir())
-    reversed_period = cli(sqlite_url, "backtest", "--rules", pack, "--declared-since", "2024-02-01",
+    reversed_period = cli(db_url, "backtest", "--rules", pack, "--declared-since", "2024-02-01",
                           "--declared-until", "2024-01-01")  # fmt: skip
     assert reversed_period.exit_code == 2
     assert "--declared-since 2024-02-01 is after --declared-until 2024-01-01" in reversed_period.stderr
-    unwritable = cli(sqlite_url, "backtest", "--rules", pack, "--summary", str(tmp_path / "no" / "s.json"))
+    unwritable = cli(db_url, "backtest", "--rules", pack, "--summary", str(tmp_path / "no" / "s.json"))
     assert unwritable.exit_code == 2 and f"Error: cannot write {tmp_path / 'no' / 's.json'}:" in unwritable.stderr
-    directory = cli(sqlite_url, "backtest", "--rules", pack, "--report", str(tmp_path))
+    directory = cli(db_url, "backtest", "--rules", pack, "--report", str(tmp_path))
     assert directory.exit_code == 2 and "is a directory" in directory.stderr
-    assert cli(sqlite_url, "backtest").exit_code == 2  # --rules is required
+    assert cli(db_url, "backtest").exit_code == 2  # --rules is required
     no_db = cli(f"sqlite:///{tmp_path / 'missing.db'}", "backtest", "--rules", pack)
     assert no_db.exit_code == 2 and not (tmp_path / "missing.db").exists()  # a read-only command creates none
     assert no_db.stderr.startswith(f"Error: no database at {tmp_path / 'missing.db'}\n")
+    if db_url.startswith("postgresql"):  # a database the server does not have: the same mistake
+        absent = db_url.rsplit("/", 1)[0] + "/cr_no_such_database"
+        no_pg = cli(absent, "backtest", "--rules", pack)
+        assert no_pg.exit_code == 2 and no_pg.stderr.startswith("Error: no database cr_no_such_database on the server")
 
 
-def test_no_registry_is_refused_unless_asked(sqlite_url: str) -> None:
-    assert cli(sqlite_url, "-q", "screen", str(SHIPMENTS), "--workers", "1", "--no-registry").exit_code == 0
-    refused = cli(sqlite_url, "backtest", "--rules", str(default_rules_dir()))
+def test_a_database_with_nothing_stored_backtests_nothing(db_url: str, tmp_path: Path) -> None:
+    registry = FIXTURES / "registry"
+    assert cli(db_url, "-q", "registry", "load", "--companies", str(registry / "companies.csv")).exit_code == 0
+    summary = tmp_path / "summary.json"
+    for form, printed in [("table", ""), ("json", ""), ("csv", "declaration_id,revision,date,exporter,consignee,"
+                                                               "from,to,from_score,to_score,rules_added,"
+                                                               "rules_removed,outcome\n")]:  # fmt: skip
+        result = cli(db_url, "backtest", "--rules", str(candidate(tmp_path, name=form)), "--format", form,
+                     "--workers", "1", "--summary", str(summary), "--report", str(tmp_path / "r.html"))  # fmt: skip
+        assert result.exit_code == 0, result.output
+        assert result.stdout == printed
+        assert "backtested 0 declaration(s): 0 change their decision;" in result.stderr
+    parsed = json.loads(summary.read_text(encoding="utf-8"), parse_constant=lambda c: pytest.fail(c))
+    assert (parsed["declarations"], parsed["changed"], parsed["load"]) == (0, 0, {"baseline": 0.0, "candidate": 0.0})
+
+
+def test_no_registry_is_refused_unless_asked(db_url: str) -> None:
+    assert cli(db_url, "-q", "screen", str(SHIPMENTS), "--workers", "1", "--no-registry").exit_code == 0
+    refused = cli(db_url, "backtest", "--rules", str(default_rules_dir()))
     assert refused.exit_code == 2 and refused.stderr.startswith("Error: no registry is loaded")
-    done = cli(sqlite_url, "backtest", "--rules", str(default_rules_dir()), "--no-registry", "--workers", "1")
+    done = cli(db_url, "backtest", "--rules", str(default_rules_dir()), "--no-registry", "--workers", "1")
     assert done.exit_code == 0 and done.stderr.startswith("warning: screening WITHOUT a registry")
 
 
@@ -265,17 +297,17 @@ HOSTILE = {
 }  # fmt: skip
 
 
-def test_outputs_neutralise_what_the_declarations_say(sqlite_url: str, tmp_path: Path) -> None:
-    stored_fixtures(sqlite_url)
+def test_outputs_neutralise_what_the_declarations_say(db_url: str, tmp_path: Path) -> None:
+    stored_fixtures(db_url)
     path = tmp_path / "hostile.json"
     path.write_text(json.dumps(HOSTILE), encoding="utf-8")
-    assert cli(sqlite_url, "-q", "screen", str(path), "--workers", "1").exit_code == 0
+    assert cli(db_url, "-q", "screen", str(path), "--workers", "1").exit_code == 0
     amended = HOSTILE | {"items": [{"hs_code": "8542 39 000 1", "value": 2000, "currency": "USD"}]}
     path.write_text(json.dumps(amended), encoding="utf-8")  # stored as revision 2: the one backtested
-    assert cli(sqlite_url, "-q", "screen", str(path), "--workers", "1").exit_code == 0
+    assert cli(db_url, "-q", "screen", str(path), "--workers", "1").exit_code == 0
     pack = candidate(tmp_path)
     out, report = tmp_path / "changes.csv", tmp_path / "report.html"
-    result = cli(sqlite_url, "-q", "backtest", "--rules", str(pack), "--format", "json", "--workers", "1",
+    result = cli(db_url, "-q", "backtest", "--rules", str(pack), "--format", "json", "--workers", "1",
                  "--out", str(out), "--report", str(report), "--declared-since", "2024-03-01",
                  "--declared-until", "2024-03-01")  # fmt: skip
     assert result.exit_code == 0
@@ -343,3 +375,47 @@ def test_a_pack_against_itself_changes_nothing_and_decides_as_of_each_date(
         assert got == (expected.decision, expected.score, expected.rule_ids, expected.test_rule_ids), (
             decl.declaration_id
         )
+
+
+def test_random_selection_is_not_drawn_and_says_so(
+    stored: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pack's random selection is the screening runs' (a seed kept outside the pack): a
+    backtest compares the rules, draws nothing, and says so; snoozes are not applied."""
+    monkeypatch.setenv("CUSTOMS_RULES_RANDOM_SEED", "0123456789abcdef0123")
+    pack = candidate(tmp_path)
+    (pack / "policy.yaml").write_text((pack / "policy.yaml").read_text(encoding="utf-8")
+                                      + "random_selection:\n  share: 0.5\n", encoding="utf-8")  # fmt: skip
+    result = cli(stored, "backtest", "--rules", str(pack), "--format", "json", "--workers", "1")
+    assert result.exit_code == 0, result.output
+    assert [json.loads(line) for line in result.stdout.splitlines()] == CHANGES
+    assert ("note: random selection (0.5 in the candidate pack) is not drawn in a backtest: the inspection load "
+            "and the matrix leave out the declarations it would add\n") in result.stderr  # fmt: skip
+    plain = cli(stored, "backtest", "--rules", str(candidate(tmp_path, name="plain")), "--workers", "1")
+    assert plain.exit_code == 0 and "random selection" not in plain.stderr
+
+
+def test_the_report_draws_in_a_browser(sqlite_url: str, tmp_path: Path) -> None:
+    """`--report` in headless Chromium, as the batch report is tested: the matrix, the
+    paired bars of both packs and the changes are laid out and painted."""
+    from test_report_html import chromium, png_colors
+
+    from customs_rules.report.backtest_html import SIDES
+
+    stored_fixtures(sqlite_url)
+    report = tmp_path / "backtest.html"
+    result = cli(sqlite_url, "-q", "backtest", "--rules", str(candidate(tmp_path)), "--workers", "1",
+                 "--report", str(report))  # fmt: skip
+    assert result.exit_code == 0, result.output
+    html = report.read_text(encoding="utf-8")
+    dom = chromium(tmp_path, "--dump-dom", report.as_uri()).stdout
+    assert dom.count("<rect") == html.count("<rect") > 2 * 20  # a bar per rule and pack
+    assert all(f">{row['declaration_id']}<" in dom for row in CHANGES)
+    png = tmp_path / "shot.png"
+    chromium(tmp_path, f"--screenshot={png}", "--window-size=1280,3000", report.as_uri())
+    width, height, colors = png_colors(png)
+    assert (width, height) == (1280, 3000)
+    for side, hex_color in SIDES.items():
+        want = bytes.fromhex(hex_color[1:])
+        painted = sum(n for c, n in colors.items() if max(abs(a - b) for a, b in zip(c, want, strict=True)) <= 6)
+        assert painted > 5_000, (side, painted)  # the bars, not just a legend swatch

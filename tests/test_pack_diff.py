@@ -121,8 +121,8 @@ def test_added_removed_changed_policy_and_lists(tmp_path: Path) -> None:
     assert "not_in_list" not in json.dumps(watch_json["before"]["conditions"])
 
 
-def test_packs_named_by_number_version_and_active(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    db = f"sqlite:///{tmp_path / 'db.sqlite'}"
+def test_packs_named_by_number_version_and_active(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    db = db_url
     one = edited(tmp_path, "one", {"drones/drones.yaml": ("score: 100\n", "score: 110\n")})
     two = edited(tmp_path, "two", {"drones/drones.yaml": ("score: 100\n", "score: 130\n")})
     for folder in (one, two):

@@ -285,6 +285,14 @@ def test_posts_screen_with_the_active_pack(db_url: str, tmp_path: Path) -> None:
     assert json.loads(override.stdout)["ruleset_version"] == bundled
     rescreened = cli(db_url, "rescreen", "--format", "json")
     assert rescreened.exit_code == 0, rescreened.output
+    again = json.loads(cli(db_url, "decisions", "show", "POST-2", "--format", "json").stdout)
+    assert (again["kind"], again["ruleset_version"]) == ("rescreen", v)
+    # a backtest's baseline is the pack in force too
+    summary = tmp_path / "summary.json"
+    backtested = cli(db_url, "-q", "backtest", "--rules", str(BUNDLED), "--workers", "1", "--summary", str(summary))
+    assert backtested.exit_code == 0, backtested.output
+    baseline = json.loads(summary.read_text(encoding="utf-8"))["baseline"]
+    assert baseline == {"version": v, "rules": "the active pack #1 (approved by kz-007)"}
     assert cli(db_url, "audit", "verify").exit_code == 0
 
 

@@ -66,8 +66,17 @@ def test_default_pack_families_and_examples(pack: RulePack) -> None:
     assert {"dual-use", "drones", "destination", "profile", "linked-parties", "watchlist"} <= families
     for rule in pack.rules:
         assert len(rule.examples) >= 2, rule.id
+        assert rule.references and all(str(r).strip() for r in rule.references), f"{rule.id} names no source"
         assert any(e.expect_fire for e in rule.examples) and any(not e.expect_fire for e in rule.examples)
     assert any(r.status is Status.TEST for r in pack.rules)
+
+
+def test_the_readme_says_why_each_default_rule_in_test_status_is_there(pack: RulePack) -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    start = readme.index("**Rules in `test` status**")
+    section = readme[start : min(readme.index("\n- ", start), readme.index("\n\n", start))]  # its bullet
+    for rule in pack.rules:
+        assert (f"`{rule.id}`" in section) == (rule.status is Status.TEST), rule.id
 
 
 def test_a_good_extra_rule_loads(pack_dir: Path) -> None:

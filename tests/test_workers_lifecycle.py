@@ -48,7 +48,7 @@ def group_gone(pgid: int) -> bool:
 
 @pytest.mark.parametrize(
     ("how", "exit_codes"),
-    [("kill the parent", {-signal.SIGKILL}), ("terminate the parent", {-signal.SIGTERM}), ("ctrl-c", {1, 130})],
+    [("kill the parent", {-signal.SIGKILL}), ("terminate the parent", {143}), ("ctrl-c", {1, 130})],
 )
 def test_workers_exit_quietly_when_the_parent_goes(tmp_path: Path, how: str, exit_codes: set[int]) -> None:
     path = many_declarations(tmp_path / "many.jsonl", 6000)
@@ -78,6 +78,40 @@ def test_workers_exit_quietly_when_the_parent_goes(tmp_path: Path, how: str, exi
     while not group_gone(proc.pid) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert group_gone(proc.pid)
+
+
+def test_a_terminated_batch_removes_the_registry_copy_its_workers_map(tmp_path: Path) -> None:
+    """SIGTERM stops a batch as an error would: the workers go, and the temporary copy of
+    the registry snapshot they map is removed (SIGKILL alone may leave it)."""
+    path = many_declarations(tmp_path / "many.jsonl", 6000)
+    db = f"sqlite:///{tmp_path / 'c.db'}"
+    registry = FIXTURES / "registry"
+    loaded = subprocess.run(
+        [sys.executable, "-m", "customs_rules", "--db", db, "-q", "registry", "load",
+         "--companies", str(registry / "companies.csv"), "--people", str(registry / "people.csv")],
+        capture_output=True, check=False,
+    )  # fmt: skip
+    assert loaded.returncode == 0, loaded.stderr
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    command = [sys.executable, "-m", "customs_rules", "--db", db, "-q", "screen", str(path), "--workers", "2",
+               "--format", "json"]  # fmt: skip
+    env = os.environ | {"TMPDIR": str(temporary)}
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True, env=env)
+    assert proc.stderr is not None
+    try:
+        deadline = time.monotonic() + 120  # a bound on waiting for the copy, not a timing assertion
+        while not list(temporary.iterdir()) and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert [p.name.startswith("customs-rules-registry-") for p in temporary.iterdir()] == [True]
+        proc.terminate()
+        stderr = proc.stderr.read().decode()
+        code = proc.wait(timeout=120)
+    finally:
+        if not group_gone(proc.pid):
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert code == 143 and "Traceback" not in stderr and stderr.endswith("Terminated.\n"), stderr
+    assert list(temporary.iterdir()) == []
 
 
 def test_cluster_workers_leave_no_pack_folders(

@@ -12,7 +12,9 @@ import contextlib
 import functools
 import gc
 import os
+import signal
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -124,6 +126,26 @@ def main(ctx: click.Context, db: str | None, quiet: bool) -> None:
     say hold, inspect or release, with the evidence behind each finding."""
     ctx.obj = {"db": db or default_db_url(), "quiet": quiet}
     skip_collection_at_exit()
+    stop_cleanly_on_sigterm(ctx)
+
+
+def stop_cleanly_on_sigterm(ctx: click.Context) -> None:
+    """SIGTERM (`kill`, a service manager) stops a command as an exception would, not at
+    once: an open transaction is rolled back, a batch's workers and the temporary copy of
+    the registry they map are removed, and what was reported stored stays stored. Exit
+    code 143 (128 + 15), as a shell reports a terminated process; a second SIGTERM ends it
+    at once. Only in the main thread (signals are delivered there), and the previous
+    handler comes back when the command ends (the CLI may run inside another program)."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    previous = signal.signal(signal.SIGTERM, _terminated)
+    ctx.call_on_close(lambda: signal.signal(signal.SIGTERM, previous))
+
+
+def _terminated(signum: int, frame: Any) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    click.echo("Terminated.", err=True)
+    raise SystemExit(128 + signum)
 
 
 WRITING = {"submit", "screen", "load", "outcome", "rescreen"}  # the commands that may create the database

@@ -128,9 +128,11 @@ def history_values(
         if baseline:
             shown = named(baseline, window=windows["baseline"])
             details[f"{prefix}baseline_value"] = details[f"{prefix}baseline_count"] = shown
+        # the ratio's evidence names the declarations of both windows, as the counts' do
         details[f"{prefix}ratio"] = {"recent_value": recent_value, "baseline_value": baseline_value,
                                      "recent_days": settings.recent_days, "baseline_days": settings.baseline_days,
-                                     "windows": windows}  # fmt: skip
+                                     "windows": windows, "recent": named(recent),
+                                     "baseline": named(baseline)}  # fmt: skip
     split_from = date - dt.timedelta(days=settings.split_days)
     split = [p for p in shipped if p.consignee_key == consignee_key and p.date >= split_from]
     facts["history.consignee_split_count"] = len(split)

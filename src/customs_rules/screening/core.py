@@ -106,9 +106,15 @@ def screen_set(
     ]
     screened = ScreenedSet(
         declarations, _decision_frame(ids, verdicts), _finding_frame(found), facts.facts, screener.version, at,
-        screener.without_registry,
+        screener.without_registry, party_keys=_party_keys(facts),
     )  # fmt: skip
     return CoreResult(screened, bodies, facts, _registered(facts))
+
+
+def _party_keys(facts: SetFacts) -> pl.DataFrame:
+    if facts.history is None:
+        return pl.DataFrame()
+    return facts.history.queries.select("decl", "exporter_key", "consignee_key")
 
 
 def enrichment_inputs(pack: RulePack) -> tuple[Any, ...]:

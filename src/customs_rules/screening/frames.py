@@ -236,6 +236,9 @@ class ScreenedSet:
     without_registry: bool = False
     # the registry's "name (company id)" of each party it knows, per declaration and role
     registered: pl.DataFrame = field(default_factory=pl.DataFrame)
+    # decl, exporter_key, consignee_key: the parties' identities in history, as the history
+    # facts computed them (stored with the declarations); empty when not computed
+    party_keys: pl.DataFrame = field(default_factory=pl.DataFrame)
 
     def __len__(self) -> int:
         return self.decisions.height

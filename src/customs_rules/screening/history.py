@@ -113,6 +113,9 @@ class HistoryBase:
     flags: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=FLAGS_SCHEMA))
     # a batch's pre-pass read every input into `rows`: its chunks are already in there
     covers_inputs: bool = False
+    # read for some parties only (`store.history.read_history`): the (date, declaration_id)
+    # of the store's earliest declarations, since `rows` may not hold them
+    earliest: list[tuple[Any, ...]] | None = None
     narrow: bool = False  # only the rows the facts read (`narrowed`): no set can be added
     set_keys: pl.DataFrame | None = None  # the party keys of the set screened against it (`for_set`)
     # what each process builds once, shared by the copies `for_set` makes: per settings, the
@@ -124,7 +127,7 @@ class HistoryBase:
         if self.narrow:  # a revision in the set could displace an earliest declaration it no longer has
             raise ValueError("a narrowed history takes no set: narrow the history with the set in it")
         rank = int(self.rows["rank"].max() or 0) + 1 if self.rows.height else 0  # type: ignore[arg-type]
-        return HistoryBase(pl.concat([self.rows, rows_of(declarations, rank)]), self.flags)
+        return HistoryBase(pl.concat([self.rows, rows_of(declarations, rank)]), self.flags, earliest=self.earliest)
 
     def for_set(self, declarations: DeclarationSet, keys: pl.DataFrame | None = None) -> HistoryBase:
         """What a set is screened against: this, with the set unless already in it.
@@ -155,7 +158,9 @@ class HistoryBase:
         imports = heads.filter(pl.col("procedure") == ref.IMPORT).get_column("declaration_id")
         wanted = pl.col("listed") | pl.col("declaration_id").is_in(pl.concat([earliest, imports]).implode())
         rows = kept.join(codes, on="hs_code", how="left", maintain_order="left").filter(wanted)
-        return HistoryBase(rows.select(list(ROWS_SCHEMA)), self.flags, self.covers_inputs, narrow=True)
+        return HistoryBase(
+            rows.select(list(ROWS_SCHEMA)), self.flags, self.covers_inputs, earliest=self.earliest, narrow=True
+        )
 
     def past(self, keys: set[str]) -> dict[str, ref.PastDeclaration]:
         """The kept declarations involving these party keys, as the plain definition reads them."""
@@ -282,7 +287,12 @@ def _prepare(base: HistoryBase, reference: ReferenceData, settings: HistorySetti
         pl.col("declaration_id").alias("past_id"), pl.col("date").alias("past_date"), "consignee_key",
         pl.col("hs_code").str.slice(0, settings.reexport_digits).alias("prefix"),
     ).unique()  # fmt: skip
-    first = decls.select("date", "declaration_id").sort("date", "declaration_id").head(2).rows()
+    dated = decls.select("date", "declaration_id")
+    if base.earliest is not None:  # the rows' own declarations replace what the store said of them
+        own = set(dated["declaration_id"].to_list())
+        others = [(d, i) for d, i in base.earliest if i not in own]
+        dated = pl.concat([dated, pl.DataFrame(others, schema=dated.schema, orient="row")])
+    first = dated.sort("date", "declaration_id").head(2).rows()
     return Prepared(shipped, imports, first)
 
 

@@ -77,7 +77,7 @@ _URL_HINT = "check --db or CUSTOMS_RULES_DB (e.g. sqlite:///path.db or postgresq
 
 _MISSING_HINT = (
     "check --db or CUSTOMS_RULES_DB; only commands that store (submit, screen, registry load, outcome, "
-    "rescreen) create a database"
+    "rescreen, rules publish) create a database"
 )
 
 

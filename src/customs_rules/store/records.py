@@ -18,6 +18,7 @@ from sqlmodel import Session, func, select
 
 from ..contract.decision import Decision
 from ..screening.frames import ScreenedSet
+from ..screening.history import party_keys
 from . import audit, bulk
 from .content import complete, content_hashes
 from .seals import WITHOUT_REGISTRY, seal_all
@@ -37,6 +38,8 @@ ITEM_TABLE_COLUMNS = ("position", "line", "hs_code", "description", "quantity", 
 HEADER_TABLE_COLUMNS = ("declaration_id", "date", "procedure", "document_type", "exporter_name", "exporter_id",
                         "exporter_country", "exporter_extra", "consignee_name", "consignee_id", "consignee_country",
                         "consignee_extra", "dispatch_country", "destination_country", "extra")  # fmt: skip
+
+PARTY_KEYS = ("exporter_key", "consignee_key")  # each party's identity in history (migration 0012)
 
 
 @dataclass
@@ -65,8 +68,12 @@ class Stored:
 def prepare(screened: ScreenedSet) -> Prepared:
     headers = complete(screened.declarations.headers)
     hashes = content_hashes(headers, screened.declarations.items)
+    if screened.party_keys.is_empty():
+        headers = party_keys(headers)
+    else:  # as the core's history facts computed them
+        headers = headers.join(screened.party_keys, on="decl", how="left", maintain_order="left")
     heads = headers.select(
-        "decl", *HEADER_TABLE_COLUMNS, pl.col("transit_countries").list.join(" ").fill_null("")
+        "decl", *HEADER_TABLE_COLUMNS, *PARTY_KEYS, pl.col("transit_countries").list.join(" ").fill_null("")
     ).with_columns(pl.Series("content_hash", hashes, pl.String))
     signatures = split(screened.facts)
     return Prepared(screened, heads, signatures, signatures.distinct())
@@ -192,7 +199,7 @@ def _targets(session: Session, rows: pl.DataFrame, screened: ScreenedSet, regist
 def _write_declarations(session: Session, new: pl.DataFrame, method: str) -> int:
     now = _naive(dt.datetime.now(dt.UTC))
     rows = new.select(
-        pl.col("pk").alias("id"), "revision", "content_hash", *[c for c in HEADER_TABLE_COLUMNS],
+        pl.col("pk").alias("id"), "revision", "content_hash", *HEADER_TABLE_COLUMNS, *PARTY_KEYS,
         "transit_countries", pl.lit(now).alias("received_at"),
     )  # fmt: skip
     return bulk.insert(session, _table(DeclarationRecord), rows, method)

@@ -70,7 +70,10 @@ class DeclarationRecord(SQLModel, table=True):
     the declaration back, and defines the content hash on them (migration 0008)."""
 
     __tablename__ = "declaration"
-    __table_args__ = (UniqueConstraint("declaration_id", "revision"),)
+    __table_args__ = (
+        UniqueConstraint("declaration_id", "revision"),
+        Index("ix_declaration_date", "date", "declaration_id"),  # the earliest declarations (migration 0012)
+    )
     id: int | None = Field(default=None, primary_key=True)
     declaration_id: str = Field(index=True)
     revision: int = 1
@@ -86,6 +89,10 @@ class DeclarationRecord(SQLModel, table=True):
     consignee_id: str | None = None
     consignee_country: str | None = None
     consignee_extra: str | None = None
+    # each party's identity in history (`engine.history.party_key`): a submit reads the
+    # past of its two parties alone, by these (migration 0012)
+    exporter_key: str | None = Field(default=None, index=True)
+    consignee_key: str | None = Field(default=None, index=True)
     dispatch_country: str
     destination_country: str
     transit_countries: str = ""  # alpha-2 codes in order, one space between

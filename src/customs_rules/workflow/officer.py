@@ -112,9 +112,13 @@ def _screen(
         )
         policy = screener.policy
         registry = for_parties(store, parties, policy.link_depth, policy.name_threshold)
+    from ..screening.history import party_keys
     from ..store.history import read_history
 
-    screener.history = read_history(store)  # the set of one is added to it (`screen_set`)
+    keyed = party_keys(declarations.headers)
+    keys = set(keyed["exporter_key"].to_list()) | set(keyed["consignee_key"].to_list())
+    # the past of its two parties alone: the set of one is added to it (`screen_set`)
+    screener.history = read_history(store, keys, set_size=len(declarations))
     result = screen_set(screener, declarations, registry=registry)
     return Screening(decl, result.decisions[0], result.item_facts()[0], registered=result.registered[0])
 
