@@ -247,7 +247,8 @@ def item_features(
     }
 
 
-PATH_FIELDS = frozenset({"parties.link_path_length", "parties.linked_by_address"})
+PATH_FIELDS = frozenset({"parties.link_path_length", "parties.linked_by_address", "exporter.risk_link_length",
+                         "consignee.risk_link_length"})  # fmt: skip
 
 
 def path_guard(rules: list[Rule]) -> frozenset[str] | None:
@@ -292,6 +293,10 @@ def enrich(
     header |= party_features("consignee", decl.consignee, consignee, index)
     header |= linked_parties(exporter, consignee, index)
     header |= link_paths(exporter, consignee, index, depth)
+    from .party_risk import party_risk_features  # it builds on this module's Feature
+
+    for role, match in (("exporter", exporter), ("consignee", consignee)):
+        header |= party_risk_features(role, match, index, reference, depth)
     role, features = domestic_party(decl, header)
     header |= features
     domestic = None if role is None else (role, exporter if role == "exporter" else consignee)
