@@ -295,8 +295,8 @@ def enrich(
     header |= link_paths(exporter, consignee, index, depth)
     from .party_risk import party_risk_features  # it builds on this module's Feature
 
-    for role, match in (("exporter", exporter), ("consignee", consignee)):
-        header |= party_risk_features(role, match, index, reference, depth)
+    for side, match in (("exporter", exporter), ("consignee", consignee)):
+        header |= party_risk_features(side, match, index, reference, depth)
     role, features = domestic_party(decl, header)
     header |= features
     domestic = None if role is None else (role, exporter if role == "exporter" else consignee)

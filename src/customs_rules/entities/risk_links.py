@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 REACH_SCHEMA = {"company_key": pl.Utf8, "risk_length": pl.Int64, "risk_target": pl.Utf8}
 
 
-def _kept(registry: CompiledRegistry) -> dict[Any, Any]:
+def kept_of(registry: CompiledRegistry) -> dict[Any, Any]:
     """Answers kept on the registry object (a registry does not change while it screens)."""
     kept: dict[Any, Any] | None = getattr(registry, "_risk_kept", None)
     if kept is None:
@@ -44,7 +44,7 @@ def _kept(registry: CompiledRegistry) -> dict[Any, Any]:
 
 def address_counts(registry: CompiledRegistry) -> pl.DataFrame:
     """address_key, address_companies: every registry company counted (none left out)."""
-    kept = _kept(registry)
+    kept = kept_of(registry)
     if "addresses" not in kept:
         given = registry.address_counts
         if given is None:
@@ -63,7 +63,7 @@ def first_at(registry: CompiledRegistry, key: str, limit: int) -> list[str]:
 def watched(registry: CompiledRegistry) -> dict[str, WatchlistRecord]:
     """The registry companies the watchlist entries resolve to (as declared parties do),
     by key: the first entry in watchlist order naming each."""
-    kept = _kept(registry)
+    kept = kept_of(registry)
     if "watched" not in kept:
         entries = registry.watchlist_entries()
         frame = pl.DataFrame([(e.company_id, e.name, e.country) for e in entries],
@@ -83,7 +83,7 @@ def watched(registry: CompiledRegistry) -> dict[str, WatchlistRecord]:
 def risk_reach(registry: CompiledRegistry, countries: frozenset[str], watchlist: bool, depth: int) -> pl.DataFrame:
     """Per company that has one within `depth` strong steps: the nearest other risk
     company (REACH_SCHEMA: its distance, its key). Computed once per registry and settings."""
-    kept = _kept(registry)
+    kept = kept_of(registry)
     cache = ("reach", countries, watchlist, depth)
     if cache in kept:
         found: pl.DataFrame = kept[cache]
@@ -112,13 +112,23 @@ def risk_reach(registry: CompiledRegistry, countries: frozenset[str], watchlist:
     return found
 
 
-def risk_path(registry: CompiledRegistry, key: str, target: str, length: int) -> list[dict[str, Any]]:
-    """The steps of the strong path of `length` steps from company `key` to `target`."""
+def risk_paths(registry: CompiledRegistry, wanted: pl.DataFrame) -> dict[tuple[str, str, int], tuple[int, ...]]:
+    """The companies (numbers of `linking.Graph`, party first, target last) of the strong
+    path of each wanted (company_key, risk_target, risk_length), found for all in one pass."""
     graph = registry_graph(registry)
-    a, c = graph.node(pl.Series([key, target])).to_list()
-    pair = pl.DataFrame({"a": [a], "c": [c], "depth": [length]}, schema={"a": pl.Int64, "c": pl.Int64,
-                                                                        "depth": pl.Int64})  # fmt: skip
-    middle = _paths(graph.strong, graph.n, pair)["middle"][0].to_list()
-    nodes = [a, *middle, c]
-    assert len(nodes) == length + 1, "the nearest risk company is `length` steps away"
+    wanted = wanted.select("company_key", "risk_target", "risk_length").unique()
+    pairs = pl.DataFrame({"a": graph.node(wanted["company_key"]), "c": graph.node(wanted["risk_target"]),
+                          "depth": wanted["risk_length"].cast(pl.Int64)})  # fmt: skip
+    found = _paths(graph.strong, graph.n, pairs)
+    out = {}
+    for a, c, depth, middle in found.iter_rows():
+        nodes = (a, *middle, c)
+        assert len(nodes) == depth + 1, "the nearest risk company is `risk_length` steps away"
+        out[(graph.key(a), graph.key(c), depth)] = nodes
+    return out
+
+
+def path_steps(registry: CompiledRegistry, nodes: tuple[int, ...]) -> list[dict[str, Any]]:
+    """The evidence of a path (company numbers), step by step, as `links()` words it."""
+    graph = registry_graph(registry)
     return [_step(graph, x, y, False) for x, y in zip(nodes, nodes[1:], strict=False)]

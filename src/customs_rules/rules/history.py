@@ -101,8 +101,11 @@ def parse_history(doc: dict[str, Any], display: str) -> tuple[HistorySettings, l
         else:
             bad = [c for c in codes if not isinstance(c, str) or not ACTIVITY_CODE.fullmatch(c)]
             if bad:
-                err("forwarding_activities", f"forwarding_activities: {', '.join(repr(c) for c in bad)} is not a "
-                    'NACE/OKED code written as text, such as "52.29" (quote it: 52.10 unquoted is the number 52.1)')
+                err(
+                    "forwarding_activities",
+                    f"forwarding_activities: {', '.join(repr(c) for c in bad)} is not a "
+                    'NACE/OKED code written as text, such as "52.29" (quote it: 52.10 unquoted is the number 52.1)',
+                )
             else:
                 values["forwarding_activities"] = tuple(codes)
     if "risk_links" in doc:

@@ -25,9 +25,9 @@ from ..engine import enrichment as ref
 from ..entities.compiled import CompiledRegistry
 from ..entities.identifiers import check_id
 from ..rules.reference import ReferenceData
+from . import party_risk
 from .descriptions import LISTS, MISMATCH, description_columns, description_detail
 from .frames import DeclarationSet
-from . import party_risk
 from .history import REEXPORT, HistoryBase, SetHistory, set_history
 
 Feature = ref.Feature
@@ -49,6 +49,7 @@ class Entities:
     guard: frozenset[str] | None
     parties: pl.DataFrame = field(default_factory=pl.DataFrame)  # one row per distinct party (`p`)
     party_columns: pl.DataFrame = field(default_factory=pl.DataFrame)  # their red flags (`party_risk`)
+    risk_paths: dict[tuple[str, str, int], tuple[int, ...]] | None = None  # found when first asked (`party_risk`)
     links: pl.DataFrame = field(default_factory=pl.DataFrame)  # one row per distinct pair and depth
     covers: dict[tuple[str | None, str, str], Feature] = field(default_factory=dict)  # (codes, hs_code, role)
     _codes: dict[str | None, tuple[str, ...]] = field(default_factory=dict)  # activity codes, split
@@ -77,6 +78,7 @@ class Entities:
         )
         self._party_rows = {}
         self.party_columns = party_risk.party_columns(self)
+        self.risk_paths = None
 
     def party_values(self) -> pl.DataFrame:
         """Each distinct party's facts (`p`, then the fact suffixes of PARTY_FACTS)."""

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 ROLES = ("exporter", "consignee")
 SUFFIXES = ref.SUFFIXES
+STEPS_KEPT = 20_000  # worded paths a process keeps (a run flags the same parties again and again)
 
 
 def party_columns(entities: Entities) -> pl.DataFrame:
@@ -32,7 +33,8 @@ def party_columns(entities: Entities) -> pl.DataFrame:
     registry, reference = entities.registry, entities.reference
     settings = reference.history
     known = pl.col("company_key").is_not_null()
-    frame = parties.select("p", "company_key", "address_key", pl.when(known).then(pl.col("activity_codes")).alias("codes"))
+    codes = pl.when(known).then(pl.col("activity_codes")).alias("codes")
+    frame = parties.select("p", "company_key", "address_key", codes)
     distinct = frame["codes"].unique()
     values = [ref.forwarding(split_list(c) if c is not None else None, "", settings).value for c in distinct.to_list()]
     answers = pl.DataFrame([distinct, pl.Series("forwarder", values, dtype=pl.Boolean)])
@@ -82,6 +84,28 @@ def detail(entities: Entities, p: int, role: str, suffix: str, depth: int, value
     other = registry.record(target)
     watched = risk_links.watched(registry).get(target) if settings.risk_watchlist else None
     groups = ref.risk_countries(entities.reference).get(other.country or "", [])
+    risky = ref.risky_detail(other, groups, watched)
     return {"party": company.name, "party_id": company.company_id, "length": value, "depth": depth,
-            "risky": ref.risky_detail(other, groups, watched), "path": risk_links.risk_path(registry, key, target,
-                                                                                             value)}  # fmt: skip
+            "risky": risky, "path": _steps(entities, key, target, value)}  # fmt: skip
+
+
+def _steps(entities: Entities, key: str, target: str, length: int) -> list[dict[str, Any]]:
+    """The path's steps. The first asked of a set finds the paths of all the set's parties
+    that have one, in one pass (`risk_links.risk_paths`); steps are worded once each."""
+    if entities.risk_paths is None:
+        wanted = entities.parties.select("company_key").with_columns(
+            entities.party_columns.select("risk_target", "risk_length")
+        ).filter(pl.col("risk_length").is_not_null())  # fmt: skip
+        entities.risk_paths = risk_links.risk_paths(entities.registry, wanted)
+    nodes = entities.risk_paths[(key, target, length)]
+    return [dict(step) for step in _worded(entities.registry, nodes)]
+
+
+def _worded(registry: Any, nodes: tuple[int, ...]) -> list[dict[str, Any]]:
+    kept: dict[tuple[int, ...], list[dict[str, Any]]] = risk_links.kept_of(registry).setdefault("steps", {})
+    found = kept.get(nodes)
+    if found is None:
+        if len(kept) >= STEPS_KEPT:
+            kept.clear()  # bounded memory
+        found = kept[nodes] = risk_links.path_steps(registry, nodes)
+    return found
