@@ -15,7 +15,9 @@ Parties come from a registry: `--registry DIR` reads DIR/companies.csv (exporter
 consignees are drawn from it, written by name or alias, sometimes with their id, and ship
 goods that their activity codes cover most of the time); `--registry-out DIR --companies N`
 writes a synthetic registry of N companies (companies.csv and people.csv, valid Kazakh
-BINs and Russian INNs) and draws the shipments from it; with neither, an in-memory
+BINs and Russian INNs, registered addresses, 1.5% of Kazakh companies at mass-registration
+addresses of about 40, forwarding activity 52.29 for 1% of Kazakh and 3% of foreign
+companies) and draws the shipments from it; with neither, an in-memory
 synthetic registry is used. `--story` appends the declarations of SPECIAL_TEXT below, with
 readable ids: STORY-* (Aspan Arba -> Nebesnaya Mekhanika, 2022-2023), DECOY-* (look-alike
 names, no shared person), SHELL-* (newly registered non-specialised wholesaler), WATCH-*

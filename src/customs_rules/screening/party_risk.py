@@ -90,15 +90,19 @@ def detail(entities: Entities, p: int, role: str, suffix: str, depth: int, value
 
 
 def _steps(entities: Entities, key: str, target: str, length: int) -> list[dict[str, Any]]:
-    """The path's steps. The first asked of a set finds the paths of all the set's parties
-    that have one, in one pass (`risk_links.risk_paths`); steps are worded once each."""
+    """The path's steps. The first asked of a set for a length finds the paths of all the
+    set's parties at that length in one pass (`risk_links.risk_paths`; one step needs no
+    search); steps are worded once each."""
     if entities.risk_paths is None:
+        entities.risk_paths = {}
+    found = entities.risk_paths.get((key, target, length))
+    if found is None:
         wanted = entities.parties.select("company_key").with_columns(
             entities.party_columns.select("risk_target", "risk_length")
-        ).filter(pl.col("risk_length").is_not_null())  # fmt: skip
-        entities.risk_paths = risk_links.risk_paths(entities.registry, wanted)
-    nodes = entities.risk_paths[(key, target, length)]
-    return [dict(step) for step in _worded(entities.registry, nodes)]
+        ).filter(pl.col("risk_length") == length)  # fmt: skip
+        entities.risk_paths |= risk_links.risk_paths(entities.registry, wanted)
+        found = entities.risk_paths[(key, target, length)]
+    return [dict(step) for step in _worded(entities.registry, found)]
 
 
 def _worded(registry: Any, nodes: tuple[int, ...]) -> list[dict[str, Any]]:
