@@ -172,7 +172,8 @@ def _link_label(name: str, value: dict[str, Any]) -> str:
     role, _, fact = name.partition(".")
     if fact != "risk_link_length":
         return f"Exporter and consignee linked by {LINK_FIELDS[name]}"
-    risky = value.get("risky") if isinstance(value.get("risky"), dict) else {}
+    found = value.get("risky")
+    risky: dict[str, Any] = found if isinstance(found, dict) else {}
     return f"The {role} linked to {risky.get('name')} ({risky.get('why')})"
 
 
