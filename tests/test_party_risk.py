@@ -289,3 +289,31 @@ def test_bad_settings_are_located_errors(tmp_path: Path, text: str, message: str
     _, errors = load_reference(tmp_path)
     found = [str(e) for e in errors if message in str(e)]
     assert found and all("history.yaml:" in e for e in found), [str(e) for e in errors]
+
+
+def test_rules_fields_lists_the_facts_and_the_validators_type_check_them(tmp_path: Path) -> None:
+    import shutil
+
+    from click.testing import CliRunner
+
+    from customs_rules.cli.base import main
+    from customs_rules.workflow.screener import default_rules_dir
+
+    listed = CliRunner().invoke(main, ["rules", "fields"])
+    assert listed.exit_code == 0
+    for name in NAMES:
+        assert any(line.split()[:2] == [name, "number" if "forwarder" not in name else "bool"]
+                   for line in listed.output.splitlines()), name  # fmt: skip
+    rules = tmp_path / "rules"
+    shutil.copytree(default_rules_dir(), rules)
+    (rules / "history" / "bad.yaml").write_text(
+        "id: bad-forwarder\ntitle: t\ndescription: d\nstatus: active\naction: inspect\nscore: 10\n"
+        "conditions:\n  field: consignee.forwarder\n  gte: 3\n---\n"
+        "id: bad-address\ntitle: t\ndescription: d\nstatus: active\naction: hold\nscore: 100\n"
+        "conditions:\n  field: exporter.address_companies\n  gte: 10\n",
+        encoding="utf-8",
+    )
+    checked = CliRunner().invoke(main, ["rules", "validate", "--rules", str(rules)])
+    assert checked.exit_code == 2
+    assert "consignee.forwarder" in checked.output and "bad.yaml:" in checked.output
+    assert "rule bad-address reads weak evidence (exporter.address_companies)" in checked.output
