@@ -29,7 +29,7 @@ held against this one (tests/test_party_risk.py).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..contract.models import Party
 from ..contract.registry_rows import CompanyRecord, WatchlistRecord
@@ -39,7 +39,14 @@ from ..entities.persons import normalize_id
 from ..entities.registry import PartyMatch, RegistryLookup
 from ..rules.history import HistorySettings
 from ..rules.reference import ReferenceData
-from .enrichment import Feature
+
+
+class Feature(NamedTuple):
+    """A value for the rules and its evidence (`enrichment.Feature` holds the same two)."""
+
+    value: Any
+    detail: Any = None
+
 
 SUFFIXES = ("forwarder", "address_companies", "risk_link_length")
 
