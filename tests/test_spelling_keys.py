@@ -1,0 +1,79 @@
+# Cyrillic test data is intended, not confusable Latin.
+# ruff: noqa: RUF001, RUF003
+"""The columnar company keys of a registry load (`entities.spelling_keys`) equal the
+per-spelling ones (`names.spelling_keys`) on every spelling, whichever path it takes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from customs_rules.entities import names
+from customs_rules.entities.spelling_keys import company_spelling_keys
+
+# words that exercise each step: legal forms in several scripts (at the edges, inside,
+# dotted, glued by a hyphen), Cyrillic and Latin renderings of one word, Latin letters
+# with marks, patronymic particles, digits, short tokens, English trade words, quotes
+WORDS = [
+    "ООО", "ТОО", "LLC", "LLP", "TOO", "OOO", "AO", "АО", "IP", "ИП", "JSC", "GmbH", "Co.,", "Ltd.", "Sp.", "z", "o.o.",
+    "A.Ş.", "М.Ч.Ж.", "T.O.O.", "MChJ", "ՍՊԸ", "შპს", "ОсОО", "Ала-Тоо", "Ala-Too", "Тоо", "Ala", "Too", "Агро",
+    "Agro", "«Техно", "Агро»", "Tekhno", "Техно", "Трейдинг", "Trading", "treiding", "Бридж", "Bridge", "bridzh",
+    "Steel", "стил", "Yıldız", "Boğaziçi", "Müller", "Bałtyk", "Серік", "ұлы", "uly", "kyzy", "Кызы", "ogly", "2",
+    "12", "A", "Б", "Ёлка", "O'Brien", "&", "-", "Dala", "Астык", "Astyk", "Impex", "импекс", "Group", "Групп",
+    "ИНВЕСТ", "invest", "Ticaret", "Holding", "Холдинг", "ab", "xy", "Ж", "Қазақ", "Kazakh", "Ўзбек", "Uzbek",
+]  # fmt: skip
+BLANKS = [" ", " ", " ", "  ", "\u00a0", "\t"]
+
+
+@st.composite
+def spellings(draw: Any) -> str:
+    words = draw(st.lists(st.sampled_from(WORDS), min_size=1, max_size=6))
+    text = words[0]
+    for word in words[1:]:
+        text += draw(st.sampled_from(BLANKS)) + word
+    return text if draw(st.booleans()) else text.strip()
+
+
+def _expected(values: list[str]) -> tuple[list[str], list[tuple[int, str]]]:
+    exact, blocks = [], []
+    for row, value in enumerate(values):
+        key, keys = names.spelling_keys(value)
+        exact.append(key)
+        blocks += [(row, k) for k in keys]
+    return exact, blocks
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(spellings(), min_size=1, max_size=40))
+def test_columnar_keys_equal_the_per_spelling_keys(values: list[str]) -> None:
+    exact, blocks = company_spelling_keys(pl.Series(values, dtype=pl.Utf8))
+    expected_exact, expected_blocks = _expected(values)
+    assert exact["exact"].to_list() == expected_exact
+    assert [(int(r), k) for r, k in blocks.iter_rows()] == expected_blocks
+
+
+def test_every_path_is_taken_and_agrees() -> None:
+    """Spellings of the fast path and of each reason for the slow one, in one call."""
+    values = [
+        "ООО «Техно Агро»", "Tekhno Agro LLC", "Yıldız Steel Ticaret A.Ş.",  # fast: one script, or Latin only
+        "ТОО «Достык Агро 2»",  # fast: a short ASCII token beside Cyrillic
+        "Серік ұлы Ержан",  # slow: a particle
+        "Agro Агро",  # slow: a Latin token also written in Cyrillic
+        "Steel Стил", "Avto Авто",  # slow: an ASCII token (or its English fold) written in Cyrillic
+        "Dala  Astyk", "Dala\u00a0Astyk",  # slow: other blanks
+        "AO AG", "Ж",  # slow: no token of three letters
+        "LLC", "ООО",  # the plan keeps nothing: every unit stays
+        "Ala-Too Agromash", "Ала Тоо Агромаш",  # a form glued by a hyphen, a form inside
+    ]  # fmt: skip
+    exact, blocks = company_spelling_keys(pl.Series(values))
+    expected_exact, expected_blocks = _expected(values)
+    assert exact["exact"].to_list() == expected_exact
+    assert [(int(r), k) for r, k in blocks.iter_rows()] == expected_blocks
+
+
+def test_no_spelling() -> None:
+    exact, blocks = company_spelling_keys(pl.Series([], dtype=pl.Utf8))
+    assert exact.height == 0 and blocks.height == 0
