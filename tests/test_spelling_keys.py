@@ -1,7 +1,8 @@
 # Cyrillic test data is intended, not confusable Latin.
 # ruff: noqa: RUF001, RUF003
 """The columnar company keys of a registry load (`entities.spelling_keys`) equal the
-per-spelling ones (`names.spelling_keys`) on every spelling, whichever path it takes."""
+per-spelling ones (`names.spelling_keys`) on every spelling, whichever path it takes; its
+columnar ids (`persons.normalize_ids`) equal `persons.normalize_id`."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from customs_rules.entities import names
+from customs_rules.entities.persons import normalize_id, normalize_ids
 from customs_rules.entities.spelling_keys import company_spelling_keys
 
 # words that exercise each step: legal forms in several scripts (at the edges, inside,
@@ -77,3 +79,9 @@ def test_every_path_is_taken_and_agrees() -> None:
 def test_no_spelling() -> None:
     exact, blocks = company_spelling_keys(pl.Series([], dtype=pl.Utf8))
     assert exact.height == 0 and blocks.height == 0
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.text(alphabet="aZ09-. /٣１²ßİÄ\u00a0", max_size=8), st.text(max_size=6))))
+def test_columnar_ids_equal_normalize_id(values: list[str | None]) -> None:
+    assert normalize_ids(pl.Series(values, dtype=pl.Utf8)).to_list() == [normalize_id(v) for v in values]

@@ -20,7 +20,7 @@ import polars as pl
 
 from . import name_text, names
 from .addresses import address_key
-from .persons import normalize_id
+from .persons import normalize_ids
 from .spelling_keys import company_spelling_keys
 
 MAX_AT_ADDRESS = 20  # companies at one address that still link; more is a mass-registration address
@@ -142,10 +142,8 @@ def _blocks(keyed: pl.DataFrame) -> pl.DataFrame:
 
 
 def _normalized_ids(ids: pl.Series) -> pl.Series:
-    """`persons.normalize_id` of each id (or the id itself), once per distinct id."""
-    distinct = ids.unique().to_list()
-    mapping = {value: normalize_id(value) or value for value in distinct}
-    return ids.replace_strict(mapping, return_dtype=pl.Utf8)
+    """`persons.normalize_id` of each id (or the id itself)."""
+    return pl.select(pl.coalesce(normalize_ids(ids), ids)).to_series()
 
 
 def key_hash(key: str) -> int:

@@ -26,7 +26,7 @@ from sqlmodel import Session
 
 from ..entities import compile as compiled
 from ..entities.person_pairs import PAIR_SCHEMA, company_pairs
-from ..entities.persons import normalize_id
+from ..entities.persons import normalize_ids
 from . import bulk, registry_snapshot
 
 SLICE = 50_000  # rows per insert
@@ -221,10 +221,8 @@ PEOPLE_SCHEMA = {
 
 
 def _keys_of(values: pl.Series) -> pl.Series:
-    """`persons.normalize_id` of each id, computed once per distinct id (null stays null)."""
-    distinct = values.drop_nulls().unique()
-    mapping = dict(zip(distinct.to_list(), [normalize_id(v) or v for v in distinct.to_list()], strict=True))
-    return values.replace_strict(mapping, default=None, return_dtype=pl.Utf8)
+    """`persons.normalize_id` of each id, or the id itself (null stays null)."""
+    return pl.select(pl.coalesce(normalize_ids(values), values)).to_series()
 
 
 def read_companies(session: Session) -> pl.DataFrame:
