@@ -2,10 +2,12 @@
 # ruff: noqa: RUF001, RUF003
 """The columnar company keys of a registry load (`entities.spelling_keys`) equal the
 per-spelling ones (`names.spelling_keys`) on every spelling, whichever path it takes; its
-columnar ids (`persons.normalize_ids`) equal `persons.normalize_id`."""
+columnar ids (`persons.normalize_ids`) equal `persons.normalize_id`; the seal of the frame
+a load stores (`audit.frame_seal`) equals the seal of its rows read back."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import polars as pl
@@ -15,6 +17,7 @@ from hypothesis import strategies as st
 from customs_rules.entities import names
 from customs_rules.entities.persons import normalize_id, normalize_ids
 from customs_rules.entities.spelling_keys import company_spelling_keys
+from customs_rules.store import audit
 
 # words that exercise each step: legal forms in several scripts (at the edges, inside,
 # dotted, glued by a hyphen), Cyrillic and Latin renderings of one word, Latin letters
@@ -85,3 +88,27 @@ def test_no_spelling() -> None:
 @given(st.lists(st.one_of(st.none(), st.text(alphabet="aZ09-. /٣１²ßİÄ\u00a0", max_size=8), st.text(max_size=6))))
 def test_columnar_ids_equal_normalize_id(values: list[str | None]) -> None:
     assert normalize_ids(pl.Series(values, dtype=pl.Utf8)).to_list() == [normalize_id(v) for v in values]
+
+
+class _Rows:
+    """A cursor over these rows (what `audit._seal_rows` reads)."""
+
+    def __init__(self, rows: list[tuple[Any, ...]]) -> None:
+        self.rows = rows
+
+    def fetchmany(self, size: int) -> list[tuple[Any, ...]]:
+        part, self.rows = self.rows[:size], self.rows[size:]
+        return part
+
+
+TEXT = st.one_of(st.none(), st.text(max_size=12), st.sampled_from(['"', "\\", "\n", "\x00", "\x1f", "\x7f", "é\u2028"]))
+DATE = st.one_of(st.none(), st.dates(min_value=dt.date(1, 1, 1)), st.dates(min_value=dt.date(1800, 1, 1)))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(TEXT, TEXT, DATE), max_size=30))
+def test_frame_seal_equals_the_seal_of_the_rows_read_back(rows: list[tuple[Any, ...]]) -> None:
+    frame = pl.DataFrame(rows, schema={"a": pl.Utf8, "b": pl.Utf8, "d": pl.Date}, orient="row")
+    read_back = [(a, b, d.isoformat() if d is not None else None) for a, b, d in rows]  # SQLite's ISO text
+    assert audit.frame_seal(frame, ["a", "b", "d"]) == audit._seal_rows(_Rows(read_back), [2])
+    assert audit.frame_seal(frame, ["d", "a"]) == audit._seal_rows(_Rows([(d, a) for a, _, d in rows]), [0])
