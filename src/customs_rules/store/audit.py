@@ -276,7 +276,7 @@ def frame_seal(frame: Any, columns: list[str]) -> str:
         column, dtype = pl.col(name), frame.schema[name]
         if dtype == pl.Date:
             years = frame[name].dt.year().drop_nulls()
-            if not years.is_empty() and (years.min() < 1000 or years.max() > 9999):  # type: ignore[operator]
+            if not years.is_empty() and (years.min() < 1000 or years.max() > 9999):
                 text = column.map_elements(dt.date.isoformat, return_dtype=pl.Utf8)  # as isoformat pads them
             else:
                 text = column.dt.to_string("%Y-%m-%d")
