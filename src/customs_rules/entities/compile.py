@@ -89,7 +89,7 @@ def company_keys(rows: pl.DataFrame) -> pl.DataFrame:
     return pl.concat([head for head, _ in parts] + [blocks for _, blocks in parts])
 
 
-COMPANY_SLICE = 50_000
+COMPANY_SLICE = 25_000
 
 
 def _company_keys(rows: pl.DataFrame, offset: int) -> tuple[pl.DataFrame, pl.DataFrame]:
