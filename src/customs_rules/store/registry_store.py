@@ -120,8 +120,14 @@ class RegistryStore:
         return self.write(work)
 
     def company_ids(self) -> set[str]:
+        """Every company id, read through the driver (a load's check of 100k ids)."""
         with self.reading() as session:
-            return set(session.exec(select(Company.company_id)).all())
+            cursor = session.connection().connection.cursor()
+            try:
+                cursor.execute("SELECT company_id FROM company")
+                return {row[0] for row in cursor.fetchall()}
+            finally:
+                cursor.close()
 
     def registry_counts(self) -> dict[str, int]:
         tables = (("companies", Company), ("people", Person), ("watchlist", WatchlistEntry))
