@@ -3,20 +3,25 @@
 """The columnar company keys of a registry load (`entities.spelling_keys`) equal the
 per-spelling ones (`names.spelling_keys`) on every spelling, whichever path it takes; its
 columnar ids (`persons.normalize_ids`) equal `persons.normalize_id`; the seal of the frame
-a load stores (`audit.frame_seal`) equals the seal of its rows read back."""
+a load stores (`audit.frame_seal`) equals the seal of its rows read back; a plain registry
+file split by polars gives what the csv module gives."""
 
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Any
 
 import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from customs_rules.contract.registry_rows import CompanyRecord
 from customs_rules.entities import names
 from customs_rules.entities.persons import normalize_id, normalize_ids
+from customs_rules.entities.registry_files import read_registry_frame
 from customs_rules.entities.spelling_keys import company_spelling_keys
+from customs_rules.io.lines import plain_count
 from customs_rules.store import audit
 
 # words that exercise each step: legal forms in several scripts (at the edges, inside,
@@ -112,3 +117,24 @@ def test_frame_seal_equals_the_seal_of_the_rows_read_back(rows: list[tuple[Any, 
     read_back = [(a, b, d.isoformat() if d is not None else None) for a, b, d in rows]  # SQLite's ISO text
     assert audit.frame_seal(frame, ["a", "b", "d"]) == audit._seal_rows(_Rows(read_back), [2])
     assert audit.frame_seal(frame, ["d", "a"]) == audit._seal_rows(_Rows([(d, a) for a, _, d in rows]), [0])
+
+
+def test_a_plain_file_reads_as_the_csv_module_reads_it(tmp_path: Path) -> None:
+    """Polars splits a file of plain lines (quoted fields, doubled quotes, commas and
+    blanks inside quotes, empty fields); with CRLF line ends the csv module reads the same
+    file: both give the same columns."""
+    rows = [
+        "company_id,name,country,registered_on,activity_codes,aliases,address",
+        '100,"Alpha, ""Beta"" LLC",KZ,2020-01-02,46.21;01.11,"Alpha;  Beta ",',
+        '200,ТОО «Дала Астык»,,,,,"ул. Абая 1, Алматы"',
+        '300,"Gamma",kz,2019-05-14,,Gamma Ltd;,""',
+    ]
+    plain, crlf = tmp_path / "plain.csv", tmp_path / "crlf.csv"
+    plain.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    crlf.write_bytes(("\r\n".join(rows) + "\r\n").encode())
+    assert plain_count(plain.read_bytes().split(b"\n", 1)[1], 7) == 3  # the polars path is taken
+    frame = read_registry_frame(plain, CompanyRecord)
+    assert frame.equals(read_registry_frame(crlf, CompanyRecord))
+    assert frame["name"].to_list() == ['Alpha, "Beta" LLC', "ТОО «Дала Астык»", "Gamma"]
+    assert frame["aliases"].to_list() == [["Alpha", "Beta"], [], ["Gamma Ltd"]]
+    assert frame["country"].to_list() == ["KZ", None, "KZ"]

@@ -7,7 +7,8 @@ known country codes, NACE codes...); any other row goes through the model
 (`registry._row_errors`), so a bad row is reported exactly as before, and a row that
 the model accepts after normalising it (Unicode digits, blanks, lower-case countries)
 gets the model's values. A file loads whole or not at all: any error raises InputError
-listing every bad row.
+listing every bad row. A file whose lines are all plain rows (`io.lines.plain_count`) is
+split into fields by polars, any other by the csv module.
 """
 
 from __future__ import annotations
