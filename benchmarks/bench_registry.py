@@ -48,7 +48,7 @@ from customs_rules.entities.registry import RegistryIndex, RegistryLookup  # noq
 from customs_rules.store import Store  # noqa: E402
 from customs_rules.workflow.screener import load_registry  # noqa: E402
 
-COMPANY_COLUMNS = [*gen.COMPANY_COLUMNS, "address"]
+COMPANY_COLUMNS = gen.COMPANY_COLUMNS  # its last column is the address, written here as before
 PEOPLE_COLUMNS = [*gen.PEOPLE_COLUMNS, "person_company_id"]
 STREETS = ["Абая", "Достык", "Сатпаева", "Толе би", "Назарбаева", "Кенесары", "Республики", "Жибек жолы"]
 EXTRA_ROLES = ("founder", "shareholder", "beneficial_owner")
@@ -70,7 +70,7 @@ def write_registry(directory: Path, companies: int, people: int, seed: int) -> N
             # about 1 in 40 addresses is shared by two or three firms (a business centre)
             number = rng.randint(1, companies // 8)
             address = f"г. {rng.choice(gen.CITIES)[0]}, ул. {rng.choice(STREETS)}, д. {number}"
-            writer.writerow([*company.row(), address])
+            writer.writerow([*company.row()[:-1], address])
     with (directory / "people.csv").open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(PEOPLE_COLUMNS)

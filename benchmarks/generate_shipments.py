@@ -15,7 +15,9 @@ Parties come from a registry: `--registry DIR` reads DIR/companies.csv (exporter
 consignees are drawn from it, written by name or alias, sometimes with their id, and ship
 goods that their activity codes cover most of the time); `--registry-out DIR --companies N`
 writes a synthetic registry of N companies (companies.csv and people.csv, valid Kazakh
-BINs and Russian INNs) and draws the shipments from it; with neither, an in-memory
+BINs and Russian INNs, registered addresses, 1.5% of Kazakh companies at mass-registration
+addresses of about 40, forwarding activity 52.29 for 1% of Kazakh and 3% of foreign
+companies) and draws the shipments from it; with neither, an in-memory
 synthetic registry is used. `--story` appends the declarations of SPECIAL_TEXT below, with
 readable ids: STORY-* (Aspan Arba -> Nebesnaya Mekhanika, 2022-2023), DECOY-* (look-alike
 names, no shared person), SHELL-* (newly registered non-specialised wholesaler), WATCH-*
@@ -66,7 +68,7 @@ BATCH_COLUMNS = [
     "origin_country",
     "net_mass_kg",
 ]
-COMPANY_COLUMNS = ["company_id", "name", "country", "registered_on", "activity_codes", "aliases"]
+COMPANY_COLUMNS = ["company_id", "name", "country", "registered_on", "activity_codes", "aliases", "address"]
 PEOPLE_COLUMNS = ["company_id", "person_name", "role", "person_id", "birth_date"]
 
 
@@ -433,6 +435,7 @@ class Company:
     registered_on: dt.date | None
     activity_codes: list[str]
     aliases: list[str] = field(default_factory=list)
+    address: str = ""
     normal: list[Goods] = field(default_factory=list)  # covered, not listed
     listed: list[Goods] = field(default_factory=list)  # covered and listed
 
@@ -450,6 +453,7 @@ class Company:
             self.registered_on.isoformat() if self.registered_on else "",
             ";".join(self.activity_codes),
             ";".join(self.aliases),
+            self.address,
         ]
 
 
@@ -479,6 +483,7 @@ def read_registry(directory: Path) -> list[Company]:
                     registered_on=dt.date.fromisoformat(registered) if registered else None,
                     activity_codes=[c.strip() for c in (row.get("activity_codes") or "").split(";") if c.strip()],
                     aliases=[a.strip() for a in (row.get("aliases") or "").split(";") if a.strip()],
+                    address=(row.get("address") or "").strip(),
                 )
             )
     return companies
@@ -790,7 +795,46 @@ def synthetic_registry(rng: random.Random, n: int) -> tuple[list[Company], list[
                     iin_serial += rng.randint(1, 30)
                     person_id = make_iin(birth, male, iin_serial)
             people.append(Person(company_id, person_name, role, person_id, birth_date))
+    _addresses_and_forwarders(companies)
     return companies, people
+
+
+KZ_CITIES = _split("Алматы, Астана, Шымкент, Караганда, Актобе, Павлодар, Атырау")
+KZ_STREETS = _split(
+    "Абая, Достык, Толе би, Назарбаева, Сейфуллина, Жибек жолы, Райымбека, Гагарина, Байтурсынова, "
+    "Кабанбай батыра, Богенбай батыра, Ауэзова, Жандосова, Тимирязева, Сатпаева, Момышулы, Кунаева, "
+    "Туран, Республики, Мангилик Ел, Кенесары, Бейбитшилик, Победы, Ленина, Пушкина"
+)
+FOREIGN_STREETS = _split("Central, Market, Industrial, Station, Harbour, Park, Garden, Trade, Silk Road, Lake")
+MASS_SHARE = 0.015  # Kazakh companies registered at a mass-registration address
+MASS_SIZE = 40  # companies per mass-registration address, on average
+FORWARDER_SHARE = {"KZ": 0.01}  # companies that also register 52.29 (forwarding); foreign: 3%
+
+
+def _addresses_and_forwarders(companies: list[Company]) -> None:
+    """A registered address for every company (a few shared by two or three by chance, and
+    some Kazakh ones at mass-registration addresses of dozens of companies, too many for a
+    link), and the forwarding activity 52.29 for a few. Drawn from a generator of their
+    own, seeded by the registry's first ids, so the rest of the output is unchanged."""
+    rng = random.Random("|".join(c.company_id for c in companies[:3]) + f"/{len(companies)}")
+    kazakh = [c for c in companies if c.country == "KZ"]
+    masses = [
+        f"г. {rng.choice(KZ_CITIES)}, ул. {rng.choice(KZ_STREETS)}, д. {rng.randint(1, 90)}, офис {rng.randint(1, 9)}"
+        for _ in range(max(1, round(len(kazakh) * MASS_SHARE / MASS_SIZE)))
+    ]
+    for company in companies:
+        if company.country == "KZ":
+            if rng.random() < MASS_SHARE:
+                company.address = rng.choice(masses)
+            else:
+                company.address = (f"г. {rng.choice(KZ_CITIES)}, ул. {rng.choice(KZ_STREETS)}, "
+                                   f"д. {rng.randint(1, 200)}, офис {rng.randint(1, 300)}")  # fmt: skip
+        else:
+            company.address = (
+                f"{rng.choice(FOREIGN_STREETS)} {rng.randint(1, 400)}-{rng.randint(1, 300)}, {company.country}"
+            )
+        if rng.random() < FORWARDER_SHARE.get(company.country, 0.03) and "52.29" not in company.activity_codes:
+            company.activity_codes = [*company.activity_codes, "52.29"]
 
 
 def write_registry(directory: Path, companies: list[Company], people: list[Person]) -> None:

@@ -170,8 +170,8 @@ def _write(path: Path, columns: list[str], rows: list[list[Any]]) -> Path:
 
 def load_records(store: Store, tmp_path: Path, companies: list[CompanyRecord], people: list[PersonRecord]) -> None:
     """`registry load` of these records, written as the registry's CSV files."""
-    company_rows = [[c.company_id, c.name, c.country or "", "", "", ";".join(c.aliases), c.address or ""]
-                    for c in companies]  # fmt: skip
+    company_rows = [[c.company_id, c.name, c.country or "", "", ";".join(c.activity_codes), ";".join(c.aliases),
+                     c.address or ""] for c in companies]  # fmt: skip
     people_rows = [[p.company_id, p.person_name, p.role.value, p.person_id or "",
                     p.birth_date.isoformat() if p.birth_date else "", p.person_company_id or ""] for p in people]  # fmt: skip
     result = load_registry(

@@ -145,6 +145,27 @@ def test_link_evidence_is_drawn_once_per_kind_and_linked_from_the_rule() -> None
     assert 'id="d4-links"' in html
 
 
+RISK = {
+    "value": 1, "party": "Tranzit Group", "party_id": "KG77", "length": 1, "depth": 2,
+    "risky": {"name": "Nebesnaya Mekhanika LLC", "company_id": "7707083893", "country": "RU", "groups": ["ru_by"],
+              "why": "registered in RU (ru_by)"},
+    "path": [{"from": "Tranzit Group", "from_id": "KG77", "to": "Nebesnaya Mekhanika LLC", "to_id": "7707083893",
+              "link": "role", "holder": "Nebesnaya Mekhanika LLC", "role": "founder", "of": "Tranzit Group",
+              "why": "Nebesnaya Mekhanika LLC is founder of Tranzit Group"}],
+}  # fmt: skip
+
+
+def test_a_partys_path_to_risk_is_drawn_and_linked_from_the_rule() -> None:
+    findings = [{"rule_id": "r", "action": "inspect", "evidence": {"consignee.risk_link_length": RISK}}]
+    html = flagged.article(2, listed_entry(findings))
+    assert html.count('<svg class="graph"') == 1
+    assert "The consignee linked to Nebesnaya Mekhanika LLC (registered in RU (ru_by))" in html
+    assert '<a href="#d2-consignee">consignee</a> <a href="#d2-links">link path</a>' in html
+    columns, edges, _ = flagged.path_graph(RISK)
+    assert [c[0].label for c in columns] == ["Tranzit Group", "Nebesnaya Mekhanika LLC"]
+    assert [e.label for e in edges] == ["founder of ←"]
+
+
 def test_a_name_in_a_graph_is_escaped() -> None:
     evil = dict(SHARED, exporter="<script>alert(1)</script>\u202e")
     svg = link_graph(*flagged.shared_graph(evil)[:2], "g")

@@ -85,3 +85,16 @@ def test_the_history_rules_find_every_re_export_and_almost_no_honest_trade(story
     for rule in ("history-reexport-listed", "history-new-listed-exporter"):
         assert all(_fired(row, rule) for row in exports), rule
         assert sum(_fired(row, rule) for row in honest) < 0.03 * len(honest), rule
+
+
+def test_the_registry_red_flags_find_the_fronts_and_almost_no_honest_trade(story: dict[str, dict[str, str]]) -> None:
+    """The fronts in Kyrgyzstan and Armenia were founded by the Russian partner (a role held
+    by a company): the consignee rule (active) flags every export to them. The scheme
+    firm shares its founder with the partner: the exporter rule (test status) flags every
+    export to a third country. Neither fires on more than 3% of the honest background."""
+    fronts = [row for row in story.values() if row["actor"] == "scheme" and row["flow"] == "chips-export-front"]
+    honest = [row for row in story.values() if row["actor"] == "honest"]
+    for rule in ("registry-risk-link-consignee-listed", "registry-risk-link-exporter-listed"):
+        assert fronts and all(_fired(row, rule) for row in fronts), rule
+        assert sum(_fired(row, rule) for row in honest) < 0.03 * len(honest), rule
+    assert all(row["decision"] in ("inspect", "hold") for row in fronts)

@@ -87,6 +87,34 @@ def _domestic_party() -> list[FactField]:
     ]
 
 
+def _registry_risk(role: str) -> list[FactField]:
+    """Red flags the registry shows of one party, whatever the other party (settings in
+    `rules/lists/history.yaml`; `engine.party_risk` defines them)."""
+    return [
+        FactField(
+            f"{role}.forwarder", T.BOOL, True,
+            f"the {role}'s registered activity codes include freight forwarding or logistics "
+            "(history.forwarding_activities, matched by code prefix); missing when the "
+            f"{role} is unknown or has no activity codes",
+            False,
+        ),
+        FactField(
+            f"{role}.address_companies", T.NUMBER, True,
+            f"registry companies registered at the {role}'s normalised address, itself included "
+            f"(every one, however many); missing when the {role} is unknown or has no address: "
+            "weak evidence",
+            weak=True,
+        ),
+        FactField(
+            f"{role}.risk_link_length", T.NUMBER, True,
+            f"fewest steps (1 to the policy's links.depth) from the {role} to another registry company "
+            "registered in a country of history.risk_links.country_groups (default ru_by) or named by "
+            "a watchlist entry, through shared persons and roles held by companies (never an address "
+            "alone), whatever the other party; missing when none",
+        ),
+    ]  # fmt: skip
+
+
 def _description_fields() -> list[FactField]:
     """What the goods description names (keyword lists, `entities.goods_text`)."""
     return [
@@ -157,6 +185,8 @@ FIELDS: dict[str, FactField] = {
             False,
             weak=True,
         ),
+        *_registry_risk("exporter"),
+        *_registry_risk("consignee"),
         FactField("item.line", T.NUMBER, False, "the item's line number", 1),
         FactField("item.hs_code", T.HS, False, "the item's HS code, digits only", "100199"),
         FactField("item.description", T.TEXT, True, "goods description"),

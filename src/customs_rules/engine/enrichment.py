@@ -19,6 +19,7 @@ from ..entities.identifiers import check_id
 from ..entities.registry import PartyMatch, RegistryLookup, SharedPerson
 from ..rules.model import Leaf, Node, Rule
 from ..rules.reference import ReferenceData
+from .party_risk import party_risk_features
 
 
 @dataclass(frozen=True)
@@ -247,7 +248,8 @@ def item_features(
     }
 
 
-PATH_FIELDS = frozenset({"parties.link_path_length", "parties.linked_by_address"})
+PATH_FIELDS = frozenset({"parties.link_path_length", "parties.linked_by_address", "exporter.risk_link_length",
+                         "consignee.risk_link_length"})  # fmt: skip
 
 
 def path_guard(rules: list[Rule]) -> frozenset[str] | None:
@@ -292,6 +294,9 @@ def enrich(
     header |= party_features("consignee", decl.consignee, consignee, index)
     header |= linked_parties(exporter, consignee, index)
     header |= link_paths(exporter, consignee, index, depth)
+    for side, match in (("exporter", exporter), ("consignee", consignee)):
+        risk = party_risk_features(side, match, index, reference, depth)
+        header |= {name: Feature(*fact) for name, fact in risk.items()}
     role, features = domestic_party(decl, header)
     header |= features
     domestic = None if role is None else (role, exporter if role == "exporter" else consignee)

@@ -6,8 +6,9 @@ person name's keys, the person pairs of the same-person rule (`entities.persons`
 the company edges of roles and addresses (`role_edges`, `address_edges`). The name
 threshold is applied when the snapshot is read, so a policy may change it.
 
-Keys are computed once per distinct spelling left by stripping legal forms (`names.spelling_keys`):
-registries repeat names a lot.
+Company keys are assembled by polars from what each distinct word gives (`spelling_keys`:
+a registry's hundreds of thousands of spellings are a few hundred words); person names'
+once per distinct name (`names.person_spelling_keys`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ import polars as pl
 
 from . import name_text, names
 from .addresses import address_key
-from .persons import normalize_id
+from .persons import normalize_ids
+from .spelling_keys import company_spelling_keys
 
 MAX_AT_ADDRESS = 20  # companies at one address that still link; more is a mass-registration address
 
@@ -83,18 +85,14 @@ def company_keys(rows: pl.DataFrame) -> pl.DataFrame:
     repeats a search counts once anyway). rows: company_id, name, aliases, in load order."""
     # a slice of companies at a time (their keys are their own), for bounded memory: the
     # exploded spellings and blocks of a whole registry were a load's peak
-    known: dict[tuple[str, ...], tuple[str, tuple[str, ...]]] = {}
-    parts = [_company_keys(rows.slice(at, COMPANY_SLICE), at, known) for at in range(0, max(rows.height, 1),
-                                                                                        COMPANY_SLICE)]  # fmt: skip
+    parts = [_company_keys(rows.slice(at, COMPANY_SLICE), at) for at in range(0, max(rows.height, 1), COMPANY_SLICE)]
     return pl.concat([head for head, _ in parts] + [blocks for _, blocks in parts])
 
 
 COMPANY_SLICE = 25_000
 
 
-def _company_keys(
-    rows: pl.DataFrame, offset: int, known: dict[tuple[str, ...], tuple[str, tuple[str, ...]]]
-) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _company_keys(rows: pl.DataFrame, offset: int) -> tuple[pl.DataFrame, pl.DataFrame]:
     """`company_keys` of a slice of the companies (the first is company `offset` + 1):
     its id and exact keys, and its blocking keys."""
     companies = rows.select(
@@ -105,12 +103,16 @@ def _company_keys(
         pl.when(pl.col("pk").is_first_distinct()).then(pl.lit("name")).otherwise(pl.lit("alias"))
         .alias("spelling_kind")
     )  # fmt: skip
-    keyed = spellings.hstack(_spelling_keys(spellings["spelling"], person=False, known=known))
+    exact, blocks = company_spelling_keys(spellings["spelling"])
     ids = companies.select("pk", _normalized_ids(companies["company_id"]).alias("key"), pl.lit("id").alias("kind"),
                            pl.lit("id").alias("spelling_kind"), pl.col("company_id").alias("spelling"))  # fmt: skip
-    exact = keyed.select("pk", pl.col("exact").alias("key"), pl.lit("exact").alias("kind"), "spelling_kind", "spelling")
+    exact = spellings.select("pk", exact["exact"].alias("key"), pl.lit("exact").alias("kind"), "spelling_kind",
+                             "spelling")  # fmt: skip
     heads = pl.concat([ids, exact]).sort("pk", maintain_order=True)
-    return heads, _blocks(keyed).unique(["pk", "key"], keep="first", maintain_order=True)
+    # each spelling's keys sorted, spellings in order: a company's key once, from its first spelling
+    blocks = blocks.join(spellings.with_row_index("row"), on="row", how="left", maintain_order="left")
+    blocks = blocks.select("pk", "key", pl.lit("block").alias("kind"), "spelling_kind", "spelling")
+    return heads, blocks.unique(["pk", "key"], keep="first", maintain_order=True)
 
 
 def person_keys(first: pl.DataFrame) -> pl.DataFrame:
@@ -122,12 +124,10 @@ def person_keys(first: pl.DataFrame) -> pl.DataFrame:
     return pl.concat([exact, _blocks(keyed)])
 
 
-def _spelling_keys(
-    spellings: pl.Series, person: bool, known: dict[tuple[str, ...], tuple[str, tuple[str, ...]]] | None = None
-) -> pl.DataFrame:
+def _spelling_keys(spellings: pl.Series, person: bool) -> pl.DataFrame:
     """`exact` and `blocks` (sorted) of each spelling, in its row (`names.spelling_keys`, or
     `names.person_spelling_keys`; computed once per distinct set of kept units)."""
-    computed = names.bulk_spelling_keys(spellings.to_list(), person, known)
+    computed = names.bulk_spelling_keys(spellings.to_list(), person)
     # the lists travel as text split by polars (a list per row built from Python costs a
     # Series each): keys are letters, digits and "+", never the separator \x1f
     joined = pl.Series("blocks", ["\x1f".join(b) if b else None for _, b in computed], dtype=pl.Utf8)
@@ -142,10 +142,8 @@ def _blocks(keyed: pl.DataFrame) -> pl.DataFrame:
 
 
 def _normalized_ids(ids: pl.Series) -> pl.Series:
-    """`persons.normalize_id` of each id (or the id itself), once per distinct id."""
-    distinct = ids.unique().to_list()
-    mapping = {value: normalize_id(value) or value for value in distinct}
-    return ids.replace_strict(mapping, return_dtype=pl.Utf8)
+    """`persons.normalize_id` of each id (or the id itself)."""
+    return pl.select(pl.coalesce(normalize_ids(ids), ids)).to_series()
 
 
 def key_hash(key: str) -> int:

@@ -58,6 +58,9 @@ class CompiledRegistry:
         self.people = frames["people"]
         self.pairs = frames["pairs"]
         self.edges = frames["edges"]
+        # address_key, address_companies: given by a partial registry (`reach`), whose
+        # companies are not all those at its parties' addresses; else counted from `companies`
+        self.address_counts: pl.DataFrame | None = frames.get("address_counts")
         self._watch = RegistryLookup(watchlist, threshold)  # the reference's own watchlist search
         self._names: SpellingIndex | None = None  # built when a name is first looked up
         self._records: dict[str, CompanyRecord] = {}
@@ -193,6 +196,10 @@ class CompiledRegistry:
     def has_watchlist(self) -> bool:
         """Whether any watchlist is loaded (without one, no party is on it)."""
         return bool(self._watch.watchlist)
+
+    def watchlist_entries(self) -> list[WatchlistRecord]:
+        """The watchlist, in its order."""
+        return list(self._watch.watchlist)
 
     def watchlisted(self, parties: pl.DataFrame) -> pl.DataFrame:
         """One row per distinct (id, name, country, company_key): whether the party is on

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import polars as pl
 
 from . import names, persons
-from .persons import name_keys, normalize_id
+from .persons import name_keys, normalize_ids
 
 PEOPLE_SCHEMA = {
     "row": pl.Int64,
@@ -43,7 +43,7 @@ NAME_MATCH_SCHEMA = {
 def _with_ids(people: pl.DataFrame) -> pl.DataFrame:
     """`people` with `id_key`, the person id normalised (computed once per distinct id)."""
     ids = people.select(pl.col("person_id").drop_nulls().unique())
-    ids = ids.with_columns(pl.Series("id_key", [normalize_id(i) for i in ids["person_id"]], dtype=pl.Utf8))
+    ids = ids.with_columns(normalize_ids(ids["person_id"]).alias("id_key"))
     return people.join(ids, on="person_id", how="left")
 
 

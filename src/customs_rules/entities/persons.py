@@ -40,12 +40,15 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..contract.input_text import ascii_digits
 from . import names
 from .name_text import _tokens, _variants
 from .names import _pair_keys, _token_keys
+
+if TYPE_CHECKING:
+    import polars as pl
 
 MAX_NAMESAKES = 50  # rows that may carry one key; past that the key links nobody
 
@@ -60,6 +63,23 @@ def normalize_id(value: str | None) -> str | None:
         return None
     compact = "".join(ch for ch in ascii_digits(value) if ch.isalnum()).upper()
     return compact or None
+
+
+def normalize_ids(values: pl.Series) -> pl.Series:
+    """`normalize_id` of each value (null where it gives None), for a registry load: ASCII
+    ids by a polars expression (the same letters and digits, upper-cased), others in Python."""
+    import polars as pl  # not for a cold submit
+
+    values = values.cast(pl.Utf8)
+    ascii_ = values.str.len_bytes() == values.str.len_chars()
+    quick = values.str.replace_all("[^A-Za-z0-9]", "").str.to_uppercase()
+    quick = pl.select(pl.when(quick == "").then(None).otherwise(quick)).to_series()
+    other = values.filter(~ascii_.fill_null(True)).drop_nulls().unique()
+    if other.is_empty():
+        return quick.alias(values.name)
+    slow = pl.Series([normalize_id(v) for v in other.to_list()], dtype=pl.Utf8)
+    found = values.replace_strict(other, slow, default=None, return_dtype=pl.Utf8)
+    return pl.select(pl.when(ascii_).then(quick).otherwise(found)).to_series().alias(values.name)
 
 
 def same_id(a: str | None, b: str | None) -> bool:

@@ -12,7 +12,14 @@ whole snapshot does, because the part holds everything they look at:
 - links of any two resolved companies at up to `depth` steps: every person pair and
   edge touching a company within `depth - 1` steps of either (a path of `depth` steps
   passes only through such companies, and each of its steps touches one), those
-  companies, and the people rows the pairs and edges name.
+  companies and the companies one step further (their countries make them "risk"), and
+  the people rows the pairs and edges name;
+- the parties' red flags (`engine.party_risk`): the count of companies at each resolved
+  company's address and the first of them (evidence), and, when the settings count the
+  watchlist as risk, what resolving every watchlist entry needs (an entry names the
+  company it resolves to in the whole snapshot: the part must resolve it alike). Every
+  path of `depth` steps or fewer from a party is in the part, so its nearest risk
+  company is the whole snapshot's.
 
 Resolution runs twice on a growing part: first with ids and exact keys only (a party it
 leaves unresolved is one the whole snapshot searches by blocking keys), then with those
@@ -26,6 +33,7 @@ from typing import Any
 import polars as pl
 
 from ..contract.registry_rows import WatchlistRecord
+from ..rules.history import DEFAULTS, HistorySettings
 from ..store.registry_part import RegistryPart, edge_frame, key_frame, pair_frame
 from . import compile as compiled
 from . import names
@@ -46,6 +54,7 @@ class _Part:
         self.blocks: dict[str, set[int]] = {}
         self.pairs: list[tuple[Any, ...]] = []
         self.edges: list[tuple[Any, ...]] = []
+        self.address_counts: pl.DataFrame | None = None
 
     def registry(self) -> CompiledRegistry:
         people = {pk for row in self.pairs for pk in row[1:3]} | {row[4] for row in self.edges if row[4] is not None}
@@ -56,27 +65,43 @@ class _Part:
             "pairs": pair_frame(self.pairs),
             "edges": edge_frame(self.edges),
         }
+        if self.address_counts is not None:
+            frames["address_counts"] = self.address_counts
         return CompiledRegistry(frames, self.watchlist, self.threshold)
 
 
 def for_parties(
-    store: Any, parties: pl.DataFrame, depth: int, threshold: float = names.DEFAULT_THRESHOLD
-) -> CompiledRegistry:
+    store: Any, parties: pl.DataFrame, depth: int, threshold: float = names.DEFAULT_THRESHOLD,
+    settings: HistorySettings = DEFAULTS,
+) -> CompiledRegistry:  # fmt: skip
     """The part of the store's compiled registry that `parties` (columns id, name,
-    country) can reach within `depth` steps: see the module's docstring."""
+    country) can reach within `depth` steps: see the module's docstring. `settings`: the
+    pack's (the watchlist as risk, the evidence limit)."""
     distinct = parties.select(pl.col("id", "name", "country").cast(pl.Utf8)).unique(maintain_order=True)
     with store.registry_part() as reader:
         part = _Part(reader, reader.watchlist(), threshold)
-        idents = {key for ident in distinct["id"].to_list() if ident and (key := normalize_id(ident))}
-        part.exact = reader.exact_rows(keys={compiled.exact_key(name) for name in distinct["name"].to_list()})
+        entries = [(e.company_id, e.name, e.country) for e in part.watchlist] if settings.risk_watchlist else []
+        wanted = pl.concat([distinct, pl.DataFrame(entries, schema=distinct.schema, orient="row")])
+        wanted = wanted.unique(maintain_order=True)
+        idents = {key for ident in wanted["id"].to_list() if ident and (key := normalize_id(ident))}
+        part.exact = reader.exact_rows(keys={compiled.exact_key(name) for name in wanted["name"].to_list()})
         part.keys = idents | reader.keys_of(row[1] for row in part.exact)
-        found = part.registry().resolve(distinct)
+        found = part.registry().resolve(wanted)
         unresolved = found.filter(pl.col("company_key").is_null())["name"].unique().to_list()
         if unresolved:
             _add_candidates(part, unresolved)
-            found = part.registry().resolve(distinct)
-        _add_neighbourhood(part, set(found["company_key"].drop_nulls().to_list()), depth)
+        seeds = set(part.registry().resolve(distinct)["company_key"].drop_nulls().to_list())
+        _add_neighbourhood(part, seeds, depth)
+        _add_addresses(part, seeds, settings.evidence_limit + 1)
         return part.registry()
+
+
+def _add_addresses(part: _Part, seeds: set[str], named: int) -> None:
+    """The count of companies at each seed's address, and the first `named` of them."""
+    places = part.reader.companies(seeds)["address_key"].drop_nulls().unique().to_list()
+    part.address_counts = part.reader.address_counts(places)
+    for place in places:
+        part.keys |= part.reader.first_at(place, named)
 
 
 def _add_candidates(part: _Part, unresolved: list[str]) -> None:
@@ -100,9 +125,10 @@ def _add_neighbourhood(part: _Part, seeds: set[str], depth: int) -> None:
         pairs, edges = part.reader.pairs(frontier), part.reader.edges(frontier)
         part.pairs += pairs
         part.edges += edges
-        if level == depth - 1:
-            break
         ends = {key for row in pairs for key in row[3:5]} | {key for row in edges for key in row[1:3]}
+        if level == depth - 1:
+            reached |= ends  # a risk company `depth` steps away: its country is wanted
+            break
         frontier = ends - reached
         reached |= frontier
     part.keys |= reached

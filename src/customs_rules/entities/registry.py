@@ -119,6 +119,14 @@ class RegistryLookup:
         """Companies whose address has this key, in load order, at most MAX_AT_ADDRESS + 1."""
         raise NotImplementedError
 
+    def count_at(self, key: str) -> int:
+        """How many companies have this address key (every one, however many)."""
+        raise NotImplementedError
+
+    def first_at(self, key: str, limit: int) -> list[CompanyRecord]:
+        """The first `limit` companies (load order) whose address has this key."""
+        raise NotImplementedError
+
     def ranked_people(self, name: str, limit: int) -> list[tuple[PersonRecord, names.NameMatch]]:
         """The people whose names come closest, scored, whatever the threshold (for review)."""
         raise NotImplementedError
@@ -266,6 +274,12 @@ class RegistryIndex(RegistryLookup):
 
     def companies_at(self, key: str) -> list[CompanyRecord]:
         return self._addresses.get(key, [])[: MAX_AT_ADDRESS + 1]
+
+    def count_at(self, key: str) -> int:
+        return len(self._addresses.get(key, []))
+
+    def first_at(self, key: str, limit: int) -> list[CompanyRecord]:
+        return self._addresses.get(key, [])[:limit]
 
     def ranked_people(self, name: str, limit: int) -> list[tuple[PersonRecord, names.NameMatch]]:
         if self._person_names is None:

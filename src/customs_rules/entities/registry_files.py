@@ -7,7 +7,8 @@ known country codes, NACE codes...); any other row goes through the model
 (`registry._row_errors`), so a bad row is reported exactly as before, and a row that
 the model accepts after normalising it (Unicode digits, blanks, lower-case countries)
 gets the model's values. A file loads whole or not at all: any error raises InputError
-listing every bad row.
+listing every bad row. A file whose lines are all plain rows (`io.lines.plain_count`) is
+split into fields by polars, any other by the csv module.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import csv
 import datetime as dt
 import io
 import itertools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from ..contract.errors import InputError, LocatedError, Location
 from ..contract.models import OptCountry, header_typos, years_after
 from ..contract.registry_rows import ACTIVITY_CODE, CompanyRecord, PersonRecord, Role
 from ..io.csv_columns import blank_row
+from ..io.lines import plain_count
 from .persons import normalize_id, same_id
 from .registry_csv import REQUIRED_COLUMNS, _registry_text, _row_errors, unreadable_row
 
@@ -217,9 +219,14 @@ def _quick_columns(
     cells = list(zip(*rows, strict=True))  # the rows' columns (every row has the header's width)
     raw = {name: pl.Series(name, list(cells[index]) if index is not None and rows else [None] * len(rows),
                            dtype=pl.Utf8) for name, index in at}  # fmt: skip
+    return _quick_raw(raw, model, memo)
+
+
+def _quick_raw(raw: dict[str, pl.Series], model: type[Any], memo: dict[Any, Any] | None = None) -> dict[str, Any]:
+    """`_quick_columns` of the rows' columns (each of `FAST[model]`'s, as the csv module reads it)."""
     oks: list[pl.Series] = []
     values: dict[str, pl.Series] = {}
-    for name, _ in at:
+    for name in FAST[model]:
         ok, value = _quick(name, raw[name], FAST[model][name], {} if memo is None else memo.setdefault(name, {}))
         oks.append(ok)
         values[name] = value
@@ -307,22 +314,13 @@ def _clean_frame(text: str, model: type[Any], display: str) -> pl.DataFrame | No
         _check_header(header, model, display)
         width = len(header)
         at = [(name, width - 1 - header[::-1].index(name) if name in header else None) for name in FAST[model]]
-        rows: list[list[str]] = []
-        for cells in itertools.chain(reader, [None]):
-            if cells is not None:
-                if not cells or (not "".join(cells).strip() and _blank_row(cells, header)):
-                    continue
-                if len(cells) != width:
-                    return None
-                rows.append(cells)
-            if len(rows) == CHUNK or (cells is None and rows):
-                quick = _quick_columns(rows, at, model, memo)
-                if not quick["clean"]:
-                    return None
-                frames.append(quick["frame"])
-                idents.append(_ascii_id(quick["frame"]["company_id"]))
-                rows = []
-    except csv.Error:
+        for raw in _raw_chunks(text, reader, header, at):
+            quick = _quick_raw(raw, model, memo)
+            if not quick["clean"]:
+                return None
+            frames.append(quick["frame"])
+            idents.append(_ascii_id(quick["frame"]["company_id"]))
+    except (csv.Error, _Odd):
         return None
     if model is CompanyRecord and idents:
         ids = pl.concat(idents)
@@ -331,6 +329,45 @@ def _clean_frame(text: str, model: type[Any], display: str) -> pl.DataFrame | No
     if not frames:
         return None
     return pl.concat(frames) if len(frames) > 1 else frames[0]
+
+
+class _Odd(Exception):  # noqa: N818 - a signal: the file takes the exact reading
+    """A row of a wrong width: `read_registry_frame` reads the file row by row."""
+
+
+def _raw_chunks(
+    text: str, reader: Any, header: list[str], at: Sequence[tuple[str, int | None]]
+) -> Iterator[dict[str, pl.Series]]:
+    """The rows after the header as columns (`_quick_raw`'s), CHUNK rows at a time. A file
+    whose every line is a plain row (`io.lines.plain_count`: one record per line, quoted
+    only around whole fields, no carriage return) is read by polars, which reads such
+    lines exactly as the csv module does; any other by the csv module (`reader`, past
+    the header), skipping blank rows and raising _Odd at a row of another width."""
+    width = len(header)
+    first, newline, body = text.partition("\n")
+    data = body.encode()
+    if newline and plain_count(first.encode(), width) == 1 and plain_count(data, width) is not None:
+        frame = pl.read_csv(io.BytesIO(data), has_header=False, infer_schema=False, quote_char='"',
+                            empty_string_is_null=False, raise_if_empty=False).fill_null("")  # fmt: skip
+        del data
+        for part in frame.iter_slices(CHUNK):
+            yield {name: part[:, i].alias(name) if i is not None else pl.Series(name, [None] * part.height,
+                   dtype=pl.Utf8) for name, i in at}  # fmt: skip
+        return
+    del data
+    rows: list[list[str]] = []
+    for cells in itertools.chain(reader, [None]):
+        if cells is not None:
+            if not cells or (not "".join(cells).strip() and _blank_row(cells, header)):
+                continue
+            if len(cells) != width:
+                raise _Odd
+            rows.append(cells)
+        if len(rows) == CHUNK or (cells is None and rows):
+            columns = list(zip(*rows, strict=True))
+            yield {name: pl.Series(name, list(columns[i]) if i is not None else [None] * len(rows), dtype=pl.Utf8)
+                   for name, i in at}  # fmt: skip
+            rows = []
 
 
 def _blank_row(cells: list[str], header: list[str]) -> bool:

@@ -22,6 +22,8 @@ LINK_FIELDS = {
     "parties.linked_weak": "persons matching only up to initials (weak)",
     "parties.link_path_length": "a path through companies",
     "parties.linked_by_address": "a path through a shared address (weak)",
+    "exporter.risk_link_length": "a path to a risk company",
+    "consignee.risk_link_length": "a path to a risk company",
 }
 EVIDENCE_LINE = 220  # characters of one evidence line in a rule's row; the party blocks say the rest
 GRAPH_PERSONS = 6  # shared persons drawn in one graph; the steps listed below it name them all
@@ -105,8 +107,10 @@ def targets(evidence: dict[str, Any], linked: bool) -> list[str]:
         kind = name.partition(".")[0]
         role = value.get("role") if isinstance(value, dict) else None
         target = kind if kind in ROLES else role if role in ROLES else "links" if kind == "parties" and linked else None
-        if target is not None and target not in found:
-            found.append(target)
+        drawn = ["links"] if linked and name.endswith(".risk_link_length") else []  # a party's path to risk
+        for one in [target, *drawn]:
+            if one is not None and one not in found:
+                found.append(one)
     return found
 
 
@@ -157,10 +161,20 @@ def links_block(anchor: str, links: dict[str, dict[str, Any]]) -> str:
     parts = []
     for name, value in links.items():
         columns, edges, steps = shared_graph(value) if "shared_persons" in value else path_graph(value)
-        label = f"Exporter and consignee linked by {LINK_FIELDS[name]}"
+        label = _link_label(name, value)
         listed = "".join(f"<li>{text(s)}</li>" for s in steps)
         parts.append(f"<p><b>{text(label)}</b> ({text(name)})</p>{link_graph(columns, edges, label)}<ol>{listed}</ol>")
     return f'<div class="block links" id="{anchor}-links">{"".join(parts)}</div>'
+
+
+def _link_label(name: str, value: dict[str, Any]) -> str:
+    """What a link graph shows: exporter and consignee joined, or one party's path to risk."""
+    role, _, fact = name.partition(".")
+    if fact != "risk_link_length":
+        return f"Exporter and consignee linked by {LINK_FIELDS[name]}"
+    found = value.get("risky")
+    risky: dict[str, Any] = found if isinstance(found, dict) else {}
+    return f"The {role} linked to {risky.get('name')} ({risky.get('why')})"
 
 
 def shared_graph(value: dict[str, Any]) -> tuple[list[list[Node]], list[Edge], list[str]]:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..contract.errors import LocatedError, Location
+from ..contract.registry_rows import ACTIVITY_CODE
 from .yamlfile import line_of
 
 MAX_DAYS = 3650
@@ -31,7 +32,13 @@ class HistorySettings:
     reexport_digits: int = 6  # "the same goods": the first 6 (HS6) or 4 (HS4) digits
     split_days: int = 30  # listed-goods declarations to one consignee within this many days
     flags_days: int = 365  # a party held, or found seized/irregular, within this many days
+    # registry activity codes of freight forwarding and logistics: `*.forwarder` (a code
+    # matches an entry that is a prefix of it, dots ignored, as the activity map matches)
     forwarding_activities: tuple[str, ...] = ("52.29", "52.24", "52.10", "49.41")
+    # `*.risk_link_length`: companies registered in these country groups, or named by a
+    # watchlist entry, are "risk" (the groups must exist in the pack)
+    risk_groups: tuple[str, ...] = ("ru_by",)
+    risk_watchlist: bool = True
     evidence_limit: int = 10  # declarations named in a finding's evidence, at most
     source: str = "defaults"
 
@@ -43,7 +50,8 @@ class HistorySettings:
 DEFAULTS = HistorySettings()
 _DAYS = ("recent_days", "baseline_days", "reexport_days", "split_days", "flags_days")
 KEYS = {"kind", "source", "description", "listed_goods", "cutoff", *_DAYS, "reexport_digits",
-        "forwarding_activities", "evidence_limit"}  # fmt: skip
+        "forwarding_activities", "risk_links", "evidence_limit"}  # fmt: skip
+RISK_KEYS = ("country_groups", "watchlist")
 
 
 def parse_history(doc: dict[str, Any], display: str) -> tuple[HistorySettings, list[LocatedError]]:
@@ -80,23 +88,74 @@ def parse_history(doc: dict[str, Any], display: str) -> tuple[HistorySettings, l
             values["cutoff"] = cutoff if isinstance(cutoff, dt.date) else dt.date.fromisoformat(str(cutoff))
         except ValueError:
             err("cutoff", f"cutoff must be a date YYYY-MM-DD, got {cutoff!r}")
-    for key in ("listed_goods", "forwarding_activities"):
-        if key in doc:
-            names = doc[key]
-            if not isinstance(names, list) or not names or not all(isinstance(n, str | int) for n in names):
-                err(key, f"{key} must be a non-empty list of names or codes")
+    if "listed_goods" in doc:
+        names = doc["listed_goods"]
+        if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
+            err("listed_goods", "listed_goods must be a non-empty list of goods list names")
+        else:
+            values["listed_goods"] = tuple(names)
+    if "forwarding_activities" in doc:
+        codes = doc["forwarding_activities"]
+        if not isinstance(codes, list) or not codes:
+            err("forwarding_activities", "forwarding_activities must be a non-empty list of activity codes")
+        else:
+            bad = [c for c in codes if not isinstance(c, str) or not ACTIVITY_CODE.fullmatch(c)]
+            if bad:
+                err(
+                    "forwarding_activities",
+                    f"forwarding_activities: {', '.join(repr(c) for c in bad)} is not a "
+                    'NACE/OKED code written as text, such as "52.29" (quote it: 52.10 unquoted is the number 52.1)',
+                )
             else:
-                values[key] = tuple(str(n) for n in names)
+                values["forwarding_activities"] = tuple(codes)
+    if "risk_links" in doc:
+        values |= _risk_links(doc["risk_links"], err)
     return HistorySettings(**values), errors
 
 
-def history_problems(settings: HistorySettings, lists: set[str], display: str, line: int) -> list[LocatedError]:
-    """The goods lists the settings name must exist in the pack."""
+def _risk_links(risk: Any, err: Any) -> dict[str, Any]:
+    """`risk_links: {country_groups: [...], watchlist: true|false}` (both keys optional)."""
+    if not isinstance(risk, dict):
+        err("risk_links", "risk_links must be a mapping with country_groups and watchlist")
+        return {}
+    unknown = sorted(set(map(str, risk)) - set(RISK_KEYS))
+    if unknown:
+        err("risk_links", f"risk_links: unknown key(s) {', '.join(unknown)}; known: {', '.join(RISK_KEYS)}")
+        return {}
+    found: dict[str, Any] = {}
+    groups = risk.get("country_groups", list(DEFAULTS.risk_groups))
+    if not isinstance(groups, list) or not all(isinstance(g, str) and g for g in groups):
+        err("risk_links", f"risk_links.country_groups must be a list of country group names, got {groups!r}")
+    else:
+        found["risk_groups"] = tuple(groups)
+    watchlist = risk.get("watchlist", DEFAULTS.risk_watchlist)
+    if not isinstance(watchlist, bool):
+        err("risk_links", f"risk_links.watchlist must be true or false, got {watchlist!r}")
+    else:
+        found["risk_watchlist"] = watchlist
+    if len(found) == 2 and not found["risk_groups"] and not found["risk_watchlist"]:
+        err("risk_links", "risk_links names no risk: give country_groups, or watchlist: true")
+        return {}
+    return found
+
+
+def history_problems(
+    settings: HistorySettings, lists: set[str], groups: set[str], display: str, lines: dict[str, int]
+) -> list[LocatedError]:
+    """The goods lists and country groups the settings name must exist in the pack."""
+    found = []
     unknown = [name for name in settings.listed_goods if name not in lists]
-    if not unknown:
-        return []
-    where = Location(display, line, field="listed_goods")
-    return [LocatedError(where, f"unknown goods list(s) {', '.join(unknown)}; known: {', '.join(sorted(lists))}")]
+    if unknown:
+        where = Location(display, lines.get("listed_goods", 0), field="listed_goods")
+        found.append(
+            LocatedError(where, f"unknown goods list(s) {', '.join(unknown)}; known: {', '.join(sorted(lists))}")
+        )
+    strange = [name for name in settings.risk_groups if name not in groups]
+    if strange:
+        where = Location(display, lines.get("risk_links", 0), field="risk_links")
+        known = ", ".join(sorted(groups)) or "none"
+        found.append(LocatedError(where, f"risk_links: unknown country group(s) {', '.join(strange)}; known: {known}"))
+    return found
 
 
 @dataclass

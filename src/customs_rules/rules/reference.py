@@ -99,7 +99,7 @@ class ReferenceData:
         self._lists_cache: dict[str, dict[str, ListEntry]] = {}
         self._groups_cache: dict[str, frozenset[str]] = {}
         self._goods_text: GoodsMatcher | None = None
-        self._history_at: tuple[str, int] = ("", 0)
+        self._history_at: tuple[str, dict[str, int]] = ("", {})
 
     def goods_text(self) -> GoodsMatcher:
         """The keyword lists compiled for matching descriptions (once per reference data)."""
@@ -142,7 +142,7 @@ def load_reference(directory: Path) -> tuple[ReferenceData, list[LocatedError]]:
             errors += _load_document(doc, data, display)
         data.files.append(path)
     if data.history is not DEFAULTS:
-        errors += history_problems(data.history, set(data.hs_lists), *data._history_at)
+        errors += history_problems(data.history, set(data.hs_lists), set(data.country_groups), *data._history_at)
     return data, errors
 
 
@@ -175,7 +175,7 @@ def _load_document(doc: Any, data: ReferenceData, display: str) -> list[LocatedE
                 LocatedError(Location(display, line_of(doc, "kind"), field="kind"), "history settings defined twice")
             ]
         data.history, problems = parse_history(doc, display)
-        data._history_at = (display, line_of(doc, "listed_goods") or 0)
+        data._history_at = (display, {key: line_of(doc, key) or 0 for key in ("listed_goods", "risk_links")})
         return problems
     if kind == "trusted_traders":
         traders, errors = load_trusted_traders(doc, display)

@@ -25,6 +25,7 @@ from ..engine import enrichment as ref
 from ..entities.compiled import CompiledRegistry
 from ..entities.identifiers import check_id
 from ..rules.reference import ReferenceData
+from . import party_risk
 from .descriptions import LISTS, MISMATCH, description_columns, description_detail
 from .frames import DeclarationSet
 from .history import REEXPORT, HistoryBase, SetHistory, set_history
@@ -47,6 +48,8 @@ class Entities:
     depth: int
     guard: frozenset[str] | None
     parties: pl.DataFrame = field(default_factory=pl.DataFrame)  # one row per distinct party (`p`)
+    party_columns: pl.DataFrame = field(default_factory=pl.DataFrame)  # their red flags (`party_risk`)
+    risk_paths: dict[tuple[str, str, int], tuple[int, ...]] | None = None  # found when first asked (`party_risk`)
     links: pl.DataFrame = field(default_factory=pl.DataFrame)  # one row per distinct pair and depth
     covers: dict[tuple[str | None, str, str], Feature] = field(default_factory=dict)  # (codes, hs_code, role)
     _codes: dict[str | None, tuple[str, ...]] = field(default_factory=dict)  # activity codes, split
@@ -58,7 +61,7 @@ class Entities:
         found = self.registry.resolve(distinct).select("company_key", "method", "score", pl.col("detail").alias("why"))
         companies = self.registry.companies_of(found["company_key"].to_list()).select(
             pl.col("company_id").alias("registered_id"), pl.col("name").alias("registered_name"),
-            pl.col("country").alias("registered_country"), "registered_on", "activity_codes",
+            pl.col("country").alias("registered_country"), "registered_on", "activity_codes", "address_key",
         )  # fmt: skip
         frame = pl.concat([distinct, found, companies], how="horizontal")
         frame = frame.with_columns(pl.coalesce("country", "registered_country").alias("party_country"))
@@ -74,6 +77,8 @@ class Entities:
             pl.Series("id_why", [c.detail for c in checks], dtype=pl.String),
         )
         self._party_rows = {}
+        self.party_columns = party_risk.party_columns(self)
+        self.risk_paths = None
 
     def party_values(self) -> pl.DataFrame:
         """Each distinct party's facts (`p`, then the fact suffixes of PARTY_FACTS)."""
@@ -170,7 +175,10 @@ class SetFacts:
         exporter, consignee, depth, exporter_key, consignee_key = self.party_of.row(decl)
         reference = self.entities.reference
         if kind in ROLES:
-            return self.entities.party_detail(exporter if kind == "exporter" else consignee, suffix)
+            p = exporter if kind == "exporter" else consignee
+            if suffix in party_risk.SUFFIXES:
+                return party_risk.detail(self.entities, p, kind, suffix, depth, row[name])
+            return self.entities.party_detail(p, suffix)
         if kind == "parties":
             return self.entities.link_detail(exporter_key, consignee_key, depth, name)
         if (kind == "history" or name == REEXPORT) and self.history is not None:
@@ -232,7 +240,9 @@ def enrich_set(declarations: DeclarationSet, entities: Entities, history: Histor
     entities.link_all(pairs)
     party_of = headers.select("exporter_p", "consignee_p", "depth", "exporter_key", "consignee_key")
     past = set_history(declarations, history or HistoryBase().with_set(declarations), entities.reference)
-    header_facts = _header_facts(headers, items, entities).join(past.header, on="decl", how="left")
+    header_facts = _header_facts(headers, items, entities)
+    header_facts = header_facts.join(party_risk.header_columns(headers, entities.party_columns), on="decl", how="left")
+    header_facts = header_facts.join(past.header, on="decl", how="left")
     item_facts = _item_facts(items, headers, entities).join(past.items, on=["decl", "position"], how="left")
     facts = item_facts.join(header_facts, on="decl", how="left").sort("decl", "position")
     ordered = ["decl", "position", *FIELDS]

@@ -306,12 +306,19 @@ class StoredRegistry(RegistryLookup):
         return self._person_links[company_id]
 
     def companies_at(self, key: str) -> list[CompanyRecord]:
-        query = select(COMPANY).where(COMPANY.c.address_key == key).order_by(COMPANY.c.id).limit(MAX_AT_ADDRESS + 1)
+        return self.first_at(key, MAX_AT_ADDRESS + 1)
+
+    def first_at(self, key: str, limit: int) -> list[CompanyRecord]:
+        query = select(COMPANY).where(COMPANY.c.address_key == key).order_by(COMPANY.c.id).limit(limit)
         rows = list(self.session.execute(query).mappings())
         for row in rows:
             if row["id"] not in self._companies:
                 self._companies[row["id"]] = stored_company(row)
         return [self._companies[row["id"]] for row in rows]
+
+    def count_at(self, key: str) -> int:
+        query = select(func.count()).select_from(COMPANY).where(COMPANY.c.address_key == key)
+        return int(self.session.execute(query).scalar_one())
 
     def ranked_people(self, name: str, limit: int) -> list[tuple[PersonRecord, names.NameMatch]]:
         """The people whose names come closest: person_key holds each name once, under its

@@ -26,8 +26,8 @@ from sqlmodel import Session
 
 from ..entities import compile as compiled
 from ..entities.person_pairs import PAIR_SCHEMA, company_pairs
-from ..entities.persons import normalize_id
-from . import bulk, registry_snapshot
+from ..entities.persons import normalize_ids
+from . import audit, bulk, registry_snapshot
 
 SLICE = 50_000  # rows per insert
 COMPANY_COLUMNS = ("id", "company_id", "name", "country", "registered_on", "activity_codes", "aliases", "address",
@@ -88,9 +88,10 @@ def _keys(frame: pl.DataFrame, owner: str) -> pl.DataFrame:
     return frame.rename({"pk": owner}).select(owner, "key", "kind", "spelling_kind", "spelling")
 
 
-def write_companies(session: Session, rows: pl.DataFrame) -> None:
+def write_companies(session: Session, rows: pl.DataFrame) -> str:
     """Replace the companies and their keys. rows: the `registry_rows.CompanyRecord` columns
-    (activity codes and aliases as lists), in load order."""
+    (activity codes and aliases as lists), in load order. Returns the table's seal
+    (`audit.frame_seal` of the rows stored)."""
     for table in ("company_key", "company"):
         _execute(session, f"DELETE FROM {table}")
     addresses = compiled.address_keys(rows["address"].to_list())
@@ -105,6 +106,7 @@ def write_companies(session: Session, rows: pl.DataFrame) -> None:
         _insert(session, "company_key", keys)
     for table in ("company", "company_key"):
         _fix_sequence(session, table)
+    seal = audit.frame_seal(joined, audit.REGISTRY_TABLES["companies"][1])
     # the snapshot's parts, as `read_companies` and `read_names` read the rows back; each
     # frame let go once written (a load's peak of memory is here)
     ids = keys.filter(pl.col("kind") == "id")["key"]  # each company's normalised id, in load order
@@ -120,11 +122,12 @@ def write_companies(session: Session, rows: pl.DataFrame) -> None:
         name, frame = parts.popitem()
         registry_snapshot.write_part(session, name, frame)
         del frame
+    return seal
 
 
-def write_people(session: Session, rows: pl.DataFrame) -> pl.DataFrame:
+def write_people(session: Session, rows: pl.DataFrame) -> tuple[pl.DataFrame, str]:
     """Replace the people and their name keys. rows: the `registry_rows.PersonRecord` columns.
-    Returns them as `write_compiled` takes them (`read_people`'s columns)."""
+    Returns them as `write_compiled` takes them (`read_people`'s columns), and the table's seal."""
     for table in ("person_key", "person"):
         _execute(session, f"DELETE FROM {table}")
     people = rows.with_columns(pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("id"))
@@ -134,7 +137,7 @@ def write_people(session: Session, rows: pl.DataFrame) -> pl.DataFrame:
         rewrite_person_keys(session, people.rename({"id": "pk"}))
     stored = _with_id_keys(people.rename({"id": "pk"}).select(list(PEOPLE_SCHEMA)).cast(PEOPLE_SCHEMA))  # type: ignore[arg-type]
     registry_snapshot.write_part(session, "people", stored)
-    return stored
+    return stored, audit.frame_seal(stored, audit.REGISTRY_TABLES["people"][1])
 
 
 def rewrite_person_keys(session: Session, people: pl.DataFrame) -> None:
@@ -221,10 +224,8 @@ PEOPLE_SCHEMA = {
 
 
 def _keys_of(values: pl.Series) -> pl.Series:
-    """`persons.normalize_id` of each id, computed once per distinct id (null stays null)."""
-    distinct = values.drop_nulls().unique()
-    mapping = dict(zip(distinct.to_list(), [normalize_id(v) or v for v in distinct.to_list()], strict=True))
-    return values.replace_strict(mapping, default=None, return_dtype=pl.Utf8)
+    """`persons.normalize_id` of each id, or the id itself (null stays null)."""
+    return pl.select(pl.coalesce(normalize_ids(values), values)).to_series()
 
 
 def read_companies(session: Session) -> pl.DataFrame:

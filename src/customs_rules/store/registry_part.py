@@ -14,11 +14,11 @@ from collections.abc import Iterable
 from typing import Any
 
 import polars as pl
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from ..contract.registry_rows import WatchlistRecord
 from . import registry_load as full
-from .registry_db import _watchlist, driver_rows
+from .registry_db import COMPANY, _watchlist, driver_rows
 
 # table and column names are these constants; values go through bound parameters (driver_rows)
 KEY_ROW = "SELECT id, company_pk, key, kind, spelling_kind, spelling FROM company_key"
@@ -31,6 +31,7 @@ COMPANIES_SQL = (
     "c.address_key, k.key FROM company c JOIN company_key k ON k.company_pk = c.id AND k.kind = 'id' "
     "WHERE k.key IN ({marks})"
 )
+ADDRESS_COUNT_SQL = "SELECT address_key, COUNT(*) FROM company WHERE address_key IN ({marks}) GROUP BY address_key"
 PAIR_ROW = f"SELECT id, {', '.join(full.PAIR_COLUMNS)} FROM person_pair"
 PAIRS_SQL = (f"{PAIR_ROW} WHERE company_key IN ({{marks}})", f"{PAIR_ROW} WHERE other_company_key IN ({{marks}})")
 EDGE_ROW = f"SELECT id, {', '.join(full.EDGE_COLUMNS)} FROM company_edge"
@@ -74,6 +75,16 @@ class RegistryPart:
         rows = sorted(self._rows(COMPANIES_SQL, keys))
         data = [(r[0], *r[1:4], full._date(r[4]), *r[5:]) for r in rows]
         return pl.DataFrame(data, schema=full.COMPANY_SCHEMA | {"key": pl.Utf8}, orient="row")
+
+    def address_counts(self, keys: Iterable[str]) -> pl.DataFrame:
+        """address_key, address_companies: how many companies each of these address keys has."""
+        rows = self._rows(ADDRESS_COUNT_SQL, keys)
+        return pl.DataFrame(rows, schema={"address_key": pl.Utf8, "address_companies": pl.Int64}, orient="row")
+
+    def first_at(self, key: str, limit: int) -> set[str]:
+        """The keys of the first `limit` companies (load order) at this address key."""
+        query = select(COMPANY.c.id).where(COMPANY.c.address_key == key).order_by(COMPANY.c.id).limit(limit)
+        return self.keys_of(pk for (pk,) in self.session.execute(query))
 
     def pairs(self, keys: Iterable[str]) -> list[tuple[Any, ...]]:
         """person_pair rows with either company among these keys: (id, *PAIR_COLUMNS)."""

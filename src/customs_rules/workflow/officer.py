@@ -111,7 +111,7 @@ def _screen(
             [headers.select(pl.col(f"{role}_{k}").alias(k) for k in ("id", "name", "country")) for role in ROLES]
         )
         policy = screener.policy
-        registry = for_parties(store, parties, policy.link_depth, policy.name_threshold)
+        registry = for_parties(store, parties, policy.link_depth, policy.name_threshold, pack.reference.history)
     from ..screening.history import party_keys
     from ..store.history import read_history
 
