@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import resource
 import shutil
 import sys
 import tempfile
@@ -37,19 +36,14 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from bench_batch import prepare, read_only, run_measured  # noqa: E402
+from bench_batch import measured_cpu, prepare, read_only  # noqa: E402
 
 RULES = HERE.parent / "rules"
 
 
 def measured(command: list[str]) -> tuple[float, float, int]:
     """(wall seconds, CPU seconds of the process tree, peak RSS MB); stops on failure."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    seconds, peak, _pss, code = run_measured(command)
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if code:
-        sys.exit(f"failed (exit {code}): {' '.join(command)}")
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    seconds, cpu, peak, _pss = measured_cpu(command)
     return seconds, cpu, peak
 
 

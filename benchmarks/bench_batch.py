@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import resource
 import shutil
 import subprocess
 import sys
@@ -70,6 +71,18 @@ def run_measured(command: list[str]) -> tuple[float, int, int, int]:
     if proc.returncode:
         print(err.decode()[-2000:], file=sys.stderr)
     return seconds, peak // 1024, peak_pss // 1024, proc.returncode
+
+
+def measured_cpu(command: list[str]) -> tuple[float, float, int, int]:
+    """(wall seconds, CPU seconds of the process tree, peak RSS MB, peak PSS MB) of
+    `command`; stops the benchmark when it fails."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    seconds, peak, pss, code = run_measured(command)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if code:
+        sys.exit(f"failed (exit {code}): {' '.join(command)}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return seconds, cpu, peak, pss
 
 
 def prepare(work: Path, lines: int, companies: int) -> tuple[Path, Path, list[str]]:

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import shutil
 import sys
 from pathlib import Path
@@ -76,15 +75,9 @@ if __name__ == "__mp_main__" and os.environ.get(MARK):  # a worker of a run with
 
 def measured(command: list[str]) -> tuple[float, float, int, int]:
     """(wall seconds, CPU seconds of the process tree, peak RSS MB, peak PSS MB)."""
-    from bench_batch import run_measured
+    from bench_batch import measured_cpu
 
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    seconds, peak, pss, code = run_measured(command)
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if code:
-        sys.exit(f"failed (exit {code}): {' '.join(command)}")
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return seconds, cpu, peak, pss
+    return measured_cpu(command)
 
 
 def pack_without_history(work: Path) -> Path:
