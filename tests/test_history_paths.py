@@ -351,11 +351,10 @@ def test_each_history_finding_names_the_declarations_behind_it(
     assert submitted.exit_code == 0, submitted.output
     decision = json.loads(submitted.stdout)
     assert {f["rule_id"] for f in decision["findings"]} == set(BEHIND) | {"probe-since"}
-    # history.since is a date, not a count: its evidence is the date (the first declaration
-    # of the whole history, whoever its parties; not named yet, see the audit report)
+    # history.since: the first declaration of the whole history, whoever its parties
     (since,) = [f["evidence"]["history.since"] for f in decision["findings"] if f["rule_id"] == "probe-since"]
-    assert since == "2022-01-06"
-    assert {rule: ids for rule, ids in behind(decision).items() if rule != "probe-since"} == BEHIND
+    assert since["value"] == "2022-01-06"
+    assert behind(decision) == BEHIND | {"probe-since": {"X-1"}}
     # a batch: the file's own earlier declaration (X-6, to the same consignee) counts too
     later = [EXPORT | {"declaration_id": "E-2"}, declaration("X-6", 49, "export", 0, 3, [("854231", 10)])]
     batch = cli(db_url, "screen", write_lines(tmp_path / "batch.jsonl", later), "--rules", active,

@@ -30,6 +30,11 @@ IMPORT = "import"
 FLAG_REASONS = ("hold", "seized", "irregularity")
 
 
+def since_detail(declaration_id: str, date: dt.date) -> dict[str, Any]:
+    """The evidence of `history.since`: the earliest declaration of the history before."""
+    return {"declarations": [{"declaration_id": declaration_id, "date": date.isoformat()}], "count": 1}
+
+
 def party_key(ident: str | None, name: str) -> str:
     """A party's identity in history: `id:<normalised id>`, else `name:<name key>`."""
     normal = normalize_id(ident)
@@ -88,6 +93,8 @@ def history_values(
     shipped = [p for p in before if any(listed(hs) for hs, _ in p.items)]
     facts: dict[str, Any] = {"history.since": before[0].date.isoformat() if before else None}
     details: dict[str, Any] = {}
+    if before:
+        details["history.since"] = since_detail(before[0].declaration_id, before[0].date)
     limit = settings.evidence_limit
 
     def named(rows: list[PastDeclaration], **extra: Any) -> dict[str, Any]:

@@ -211,10 +211,14 @@ class SetHistory:
     queries: pl.DataFrame  # decl, declaration_id, date, procedure, exporter_key, consignee_key
     settings: HistorySettings
     reference: ReferenceData
+    first: list[tuple[Any, ...]] = field(default_factory=list)  # (date, id): the history's two earliest
 
     def detail(self, decl: int, name: str, hs_code: str | None) -> Any:
         """The evidence of one history fact of one declaration (of one item's goods)."""
         _, ident, date, procedure, exporter, consignee = self.queries.row(decl)
+        if name == "history.since":  # the whole history's earliest, not the parties' own
+            earliest = next(((d, i) for d, i in self.first if i != ident), None)
+            return ref.since_detail(earliest[1], earliest[0]) if earliest and earliest[0] < date else None
         keys = {exporter, consignee}
         past = self.base.past(keys)
         _, reexports, details = ref.history_values(
@@ -256,7 +260,7 @@ def set_history(declarations: DeclarationSet, base: HistoryBase, reference: Refe
     )
     header = header.select("decl", *HISTORY_KEYS).sort("decl")
     items = _reexports(declarations, queries, prepared.imports, settings)
-    return SetHistory(header, items, base, queries, settings, reference)
+    return SetHistory(header, items, base, queries, settings, reference, prepared.first)
 
 
 @dataclass(frozen=True)
