@@ -132,7 +132,11 @@ def test_a_registry_stored_before_the_snapshot_gets_one_when_migrated(sqlite_url
     sql(sqlite_url, "DROP TABLE registry_snapshot", "UPDATE alembic_version SET version_num = '0010'",
         "CREATE INDEX ix_company_key_key ON company_key (key)",
         "CREATE INDEX ix_person_pair_person_pk ON person_pair (person_pk)",
-        "CREATE INDEX ix_person_pair_other_pk ON person_pair (other_pk)")  # fmt: skip
+        "CREATE INDEX ix_person_pair_other_pk ON person_pair (other_pk)",
+        # and without what 0012 added
+        "DROP INDEX ix_declaration_exporter_key", "DROP INDEX ix_declaration_consignee_key",
+        "DROP INDEX ix_declaration_date", "ALTER TABLE declaration DROP COLUMN exporter_key",
+        "ALTER TABLE declaration DROP COLUMN consignee_key")  # fmt: skip
     snapshot, tables = _frames(sqlite_url)  # opening migrates
     _assert_same(snapshot, tables)
     migrated = _parts(sqlite_url)
