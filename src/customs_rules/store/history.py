@@ -17,7 +17,7 @@ from typing import Any
 import polars as pl
 from sqlmodel import func, or_, select
 
-from ..screening.history import FLAGS_SCHEMA, ROWS_SCHEMA, HistoryBase, party_keys
+from ..screening.history import FLAGS_SCHEMA, ROWS_SCHEMA, HistoryBase
 from . import bulk
 from .tables import DecisionRecord, DeclarationRecord, ItemRecord, OutcomeRecord
 
@@ -74,25 +74,16 @@ def read_history(store: Any, parties: Collection[str] | None = None, set_size: i
         held = list(connection.execute(held_query))
         found = list(connection.execute(found_query))
         earliest = None if chosen is None else _earliest(connection, declaration, 2 + set_size)
-    keyed = _keyed(heads)
-    rows = items.join(keyed.rename({"revision": "rank"}), on="id").select(list(ROWS_SCHEMA))
+    # every row has its party keys: written with it, or by migration 0012
+    rows = items.join(heads.rename({"revision": "rank"}), on="id").select(list(ROWS_SCHEMA))
     events = [(pk, at.date(), "hold") for pk, at in held] + [(pk, at.date(), result) for pk, at, result in found]
     flags = pl.DataFrame(events, schema={"id": pl.Int64, "date": pl.Date, "reason": pl.String}, orient="row")
-    flags = flags.join(keyed.select("id", "declaration_id", "exporter_key", "consignee_key"), on="id")
+    flags = flags.join(heads.select("id", "declaration_id", "exporter_key", "consignee_key"), on="id")
     return HistoryBase(
         rows.cast(ROWS_SCHEMA),  # type: ignore[arg-type]
         flags.select(list(FLAGS_SCHEMA)).cast(FLAGS_SCHEMA),  # type: ignore[arg-type]
         earliest=earliest,
     )
-
-
-def _keyed(heads: pl.DataFrame) -> pl.DataFrame:
-    """The heads with their stored party keys; computed for any row stored without them."""
-    missing = heads.filter(pl.col("exporter_key").is_null() | pl.col("consignee_key").is_null())
-    if missing.is_empty():
-        return heads
-    computed = party_keys(missing.drop("exporter_key", "consignee_key"))
-    return pl.concat([heads.filter(~pl.col("id").is_in(missing["id"].implode())), computed.select(heads.columns)])
 
 
 def _earliest(connection: Any, declaration: Any, count: int) -> list[tuple[Any, ...]]:
