@@ -36,6 +36,8 @@ def default_workers() -> int:
 def _start_worker(parent: int, setup: Callable[..., None], args: tuple[Any, ...]) -> None:
     """Runs first in each worker process: goes quietly with its parent, then `setup(*args)`."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):  # blocked by the parent while it started us (`spawn_pool`)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
     if sys.platform.startswith("linux"):
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
     else:
@@ -57,12 +59,18 @@ def spawn_pool(workers: int, setup: Callable[..., None], *args: Any) -> Any:
     ignored signal stays ignored across exec, and Python then leaves it so)."""
     main = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
+    # a SIGTERM while a worker is handed its start-up data would cut it short (the worker
+    # then dies with a traceback): it waits until every worker has its data
+    masked = main and hasattr(signal, "pthread_sigmask")
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM}) if masked else None
     try:
         context = multiprocessing.get_context("spawn")
         return context.Pool(workers, initializer=_start_worker, initargs=(os.getpid(), setup, args))
     finally:
         if main:
             signal.signal(signal.SIGINT, previous)
+        if mask is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
 
 def abandon(pool: Any) -> None:
