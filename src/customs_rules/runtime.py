@@ -28,18 +28,21 @@ def lazy_exports(package: str, where: dict[str, str]) -> Callable[[str], Any]:
 
 
 @contextmanager
-def gc_paused(freeze: bool = False) -> Iterator[None]:
+def gc_paused(freeze: bool = False, sweep: bool = True) -> Iterator[None]:
     """No cyclic garbage collection inside (objects still die by reference count). With
     `freeze`, the collector then looks once at what was made (`gc.collect(0)`: while it
     is off, every new object stays in the youngest generation) and puts what is left out
-    of its reach for good (`gc.freeze`; `gc.unfreeze` gives it back)."""
+    of its reach for good (`gc.freeze`; `gc.unfreeze` gives it back). `sweep=False` skips
+    that look (a walk over every object made inside): for what is known to live until
+    the process ends, such as imported modules, whose few cycles then stay too."""
     enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
+        if freeze:
+            if sweep:
+                gc.collect(0)
+            gc.freeze()
         if enabled:
             gc.enable()
-        if freeze:
-            gc.collect(0)
-            gc.freeze()

@@ -81,8 +81,11 @@ def importing_library() -> Iterator[None]:
     """Around a command's first imports of the library (SQLAlchemy, SQLModel, pydantic,
     the engine): they create some 200,000 objects that live until the process exits, and
     the cyclic garbage collector would walk them again and again while they load, finding
-    nothing (a tenth of a cold `submit`'s CPU time). Collection resumes after."""
-    with gc_paused():
+    nothing (a tenth of a cold `submit`'s CPU time). Collection resumes after, without
+    them: they are frozen (`gc.freeze`), else every object the command makes would set
+    off collections that walk all of them again, first as the youngest generation (where
+    everything made with the collector off stays), then as the oldest."""
+    with gc_paused(freeze=True, sweep=False):
         yield
 
 
