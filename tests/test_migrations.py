@@ -22,6 +22,23 @@ def test_migrations_match_the_table_models(sqlite_url: str) -> None:
     assert differences == []
 
 
+def test_partial_indexes_are_described_for_postgresql_when_one_is_opened() -> None:
+    """SQLite processes never load the PostgreSQL dialect for the partial indexes' WHERE;
+    a PostgreSQL store describes it (as the migrations create it) when it opens."""
+    from sqlalchemy.dialects import postgresql
+    from sqlalchemy.schema import CreateIndex
+
+    from customs_rules.store.tables import PARTIAL_WHERE, describe_for_postgresql
+
+    describe_for_postgresql()
+    describe_for_postgresql()  # idempotent
+    indexes = {i.name: i for t in SQLModel.metadata.tables.values() for i in t.indexes if i.name in PARTIAL_WHERE}
+    assert sorted(indexes) == ["ux_decision_one_batch", "ux_rule_pack_one_active"]
+    for name, index in indexes.items():
+        ddl = str(CreateIndex(index).compile(dialect=postgresql.dialect()))
+        assert ddl.startswith(f"CREATE UNIQUE INDEX {name} ON ") and ddl.endswith(f" WHERE {PARTIAL_WHERE[name]}")
+
+
 def test_keys_stored_before_issue_12_are_computed_again(tmp_path: Path) -> None:
     """A registry stored at 0003 kept the keys of the names and addresses of that time
     ("osoo shan treyding tyan"); at 0004 they are those a search computes now."""

@@ -18,12 +18,12 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Column, Index, text
+from sqlalchemy import Column
 from sqlalchemy.types import JSON
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from .seals import first_altered
-from .tables import AuditRecord
+from .tables import AuditRecord, partial_index
 
 PROPOSED, ACTIVE, SUPERSEDED, REJECTED, WITHDRAWN = "proposed", "active", "superseded", "rejected", "withdrawn"
 STEPS = ("ruleset_publish", "ruleset_approve", "ruleset_reject")  # the audit actions of the steps
@@ -34,8 +34,7 @@ class RulePackRow(SQLModel, table=True):
 
     __tablename__ = "rule_pack"
     __table_args__ = (
-        Index("ux_rule_pack_one_active", "status", unique=True,
-              sqlite_where=text("status = 'active'"), postgresql_where=text("status = 'active'")),
+        partial_index("ux_rule_pack_one_active", "status", where="status = 'active'"),
     )  # fmt: skip
     id: int | None = Field(default=None, primary_key=True)
     version: str = Field(foreign_key="ruleset_version.version", index=True)

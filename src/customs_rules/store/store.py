@@ -43,7 +43,7 @@ from .registry_store import RegistryStore
 from .sets import json_text as _json_text
 from .sets import screened_sets
 from .snoozes import SnoozeStore, altered_snooze
-from .tables import DecisionRecord, OutcomeRecord
+from .tables import DecisionRecord, OutcomeRecord, describe_for_postgresql
 
 RETRIES = 8
 INSERT_SLICE = 5_000
@@ -88,6 +88,7 @@ class Store(RegistryStore, PackStore, SnoozeStore):
                 event.listen(self.read_engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN"))
                 self.lookup_engine = self.read_engine
             else:
+                describe_for_postgresql()  # the partial indexes' WHERE, for Alembic's comparison
                 # registry look-ups see one snapshot per block (StoredRegistry.prefetch)
                 self.lookup_engine = self.engine.execution_options(isolation_level="REPEATABLE READ")
             if not create and not schema.exists(self.engine):
