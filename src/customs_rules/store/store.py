@@ -266,14 +266,22 @@ class Store(RegistryStore, PackStore, SnoozeStore):
     def stored_decision(self, declaration: Declaration, without_registry: bool = False) -> dict[str, Any] | None:
         """The decision already stored for exactly this declaration, if any, screened
         alike: with a registry, or (`without_registry`) without one."""
+        (found,) = self.stored_decisions(declaration, (without_registry,))
+        return found
+
+    def stored_decisions(
+        self, declaration: Declaration, without_registry: Sequence[bool] = (False, True)
+    ) -> list[dict[str, Any] | None]:
+        """`stored_decision` for each value of `without_registry`, in that order: the
+        content hashed once, read in one session (a submission asks both ways)."""
         from ..screening.frames import DeclarationSet
         from .content import content_hashes
 
         declarations = DeclarationSet.from_declarations([declaration])
         (digest,) = content_hashes(declarations.headers, declarations.items)
         with self.reading() as session:
-            row = queries.identical(session, declaration.declaration_id, digest, without_registry)
-            return queries.decision_dict(session, row) if row is not None else None
+            rows = [queries.identical(session, declaration.declaration_id, digest, w) for w in without_registry]
+            return [queries.decision_dict(session, row) if row is not None else None for row in rows]
 
     def audit_submission(self, actor: str, declaration_id: str, source: str, existing: str) -> None:
         details = {"source": source, "already_stored": existing}

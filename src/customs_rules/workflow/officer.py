@@ -77,14 +77,14 @@ def submit(
     pack = pack or pack_in_force(store, rules_dir).pack
     decl = parsed.declaration
     source = str(parsed.location)
-    stored = store.stored_decision(decl, without_registry)
+    # screened alike before, and the other way (with a registry, or without one)
+    stored, other = store.stored_decisions(decl, (without_registry, not without_registry))
     if stored is not None:
         store.audit_submission(officer, decl.declaration_id, source, stored["reference"])
         return Submission(stored, False)
     check = check_registry(store, policy_from(pack.policy_doc), without_registry)
     # decided before, but the other way (with a registry, or without one): its decision
     # says something else, so this one is screened afresh and stored beside it
-    other = store.stored_decision(decl, not without_registry)
     notes = [_screened_afresh(other, without_registry)] if other is not None else []
     allowances, allowed = allowances_for(store, pack)  # snoozes, the random-selection seed
     screening = _screen(store, pack, decl, check.without_registry, allowances)
