@@ -26,6 +26,8 @@ from typing import Any
 import polars as pl
 
 from ..engine import history as ref
+from ..entities.persons import normalize_ids
+from ..entities.spelling_keys import exact_keys
 from ..rules.history import HistorySettings
 from ..rules.reference import ReferenceData
 from .frames import DeclarationSet
@@ -54,30 +56,34 @@ HISTORY_KEYS = (
 REEXPORT = "item.history_reexport_imports"
 
 
-_KEYS: dict[tuple[str | None, str], str] = {}  # (id, name) -> party key, per process: parties recur across sets
-KEYS_KEPT = 300_000  # at most this many (about 40 MB); then it starts afresh
-
-
-def _party_key(ident: str | None, name: str) -> str:
-    key = _KEYS.get((ident, name))
-    if key is None:
-        if len(_KEYS) >= KEYS_KEPT:
-            _KEYS.clear()
-        key = _KEYS[(ident, name)] = ref.party_key(ident, name)
-    return key
-
-
 def party_keys(headers: pl.DataFrame) -> pl.DataFrame:
     """`exporter_key` and `consignee_key` of each header row (`engine.history.party_key`),
-    computed once per distinct (id, name), remembered for the next sets of the process."""
+    by columns: ids normalised by an expression, the name keys of the distinct names of
+    parties without one assembled by polars (`entities.spelling_keys.exact_keys`)."""
+    both = pl.concat([
+        headers.select(pl.col(f"{role}_id").alias("i"), pl.col(f"{role}_name").alias("n"))
+        for role in ("exporter", "consignee")
+    ]).unique()  # fmt: skip
+    mapping = both.with_columns(keyed_parties(both["i"], both["n"]).alias("key"))
     out = headers
     for role in ("exporter", "consignee"):
-        pairs = headers.select(pl.col(f"{role}_id").alias("i"), pl.col(f"{role}_name").alias("n")).unique()
-        keys = [_party_key(i, n) for i, n in pairs.iter_rows()]
-        mapping = pairs.with_columns(pl.Series(f"{role}_key", keys, dtype=pl.String))
-        out = out.join(mapping, left_on=[f"{role}_id", f"{role}_name"], right_on=["i", "n"], how="left",
-                       nulls_equal=True, maintain_order="left")  # fmt: skip
+        out = out.join(mapping.rename({"key": f"{role}_key"}), left_on=[f"{role}_id", f"{role}_name"],
+                       right_on=["i", "n"], how="left", nulls_equal=True, maintain_order="left")  # fmt: skip
     return out
+
+
+def keyed_parties(ids: pl.Series, names: pl.Series) -> pl.Series:
+    """`engine.history.party_key` of each (id, name), in order: `id:` and the normalised id,
+    else `name:` and the name key (the name casefolded when it has no token)."""
+    normal = normalize_ids(ids)
+    unnamed = names.filter(normal.is_null()).unique()
+    found = exact_keys(unnamed)
+    empty = (found == "").arg_true().to_list()
+    if empty:  # no token: casefold (Python's: polars' lower case is not the same)
+        texts = unnamed.to_list()
+        found = found.scatter(empty, [texts[at].casefold() for at in empty])
+    by_name = names.replace_strict(unnamed, "name:" + found, default=None, return_dtype=pl.String)
+    return pl.select(pl.when(normal.is_not_null()).then("id:" + normal).otherwise(by_name)).to_series()
 
 
 def set_keys(declarations: DeclarationSet) -> pl.DataFrame:
