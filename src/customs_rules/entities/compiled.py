@@ -105,13 +105,17 @@ class CompiledRegistry:
         come: company_key (null when not found), method (id, name, alias or none), score
         and detail, as `RegistryLookup.resolve` gives them. By id, then the exact name key
         (first spelling in load order among the companies of a compatible country), then
-        `names.compare` against blocked candidates for the names still unresolved.
+        `names.compare` against blocked candidates for the names still unresolved. A
+        `name_key` column, when given, is each party's exact name key (`names.spelling_keys`),
+        computed already (a batch's pre-pass: `workflow.batch.run_history`).
 
         A run meets the same parties again and again: each party's answer is kept for the
         next chunks (at most RESOLVED_KEPT of them); the others are resolved together, by
         columns (`_resolved_parties`)."""
-        distinct = parties.select(pl.col("id", "name", "country").cast(pl.Utf8)).unique(maintain_order=True)
-        rows = distinct.rows()
+        named = "name_key" in parties.columns
+        wanted = ["id", "name", "country", *(["name_key"] if named else [])]
+        distinct = parties.select(pl.col(wanted).cast(pl.Utf8)).unique(["id", "name", "country"], maintain_order=True)
+        rows = distinct.select("id", "name", "country").rows()
         kept = self._resolved
         found = [kept.get(party) for party in rows]
         new = [at for at, answer in enumerate(found) if answer is None]
@@ -147,13 +151,14 @@ class CompiledRegistry:
         blocked candidates (`_fuzzy_hit`), with the blocking keys of those names only."""
         names_ = parties["name"]
         countries = parties["country"].to_list()
-        hits = self._exact_hits(exact_keys(names_), parties["country"])
+        keys = parties["name_key"] if "name_key" in parties.columns else exact_keys(names_)
+        hits = self._exact_hits(keys, parties["country"])
         fuzzy = [n for n, hit in enumerate(hits) if hit is None]
         if fuzzy:
             blocks = _blocks_of(names_[fuzzy])
             texts = names_.to_list()
-            for n, keys in zip(fuzzy, blocks, strict=True):
-                hits[n] = self._fuzzy_hit(texts[n], countries[n], keys)
+            for n, blocking in zip(fuzzy, blocks, strict=True):
+                hits[n] = self._fuzzy_hit(texts[n], countries[n], blocking)
         found = []
         for name, hit, why_not in zip(names_.to_list(), hits, unknown, strict=True):
             if hit is None:
