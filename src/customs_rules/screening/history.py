@@ -88,7 +88,7 @@ def keyed_parties(parties: pl.DataFrame, names: bool = False) -> pl.DataFrame:
     empty = (found == "").arg_true().to_list()
     texts = spelled.to_list()
     # no token: casefolded (Python's casefold: polars' lower case is not the same)
-    fallback = found.scatter(empty, [texts[at].casefold() for at in empty]) if empty else found
+    fallback = found.clone().scatter(empty, [texts[at].casefold() for at in empty]) if empty else found
     by_name = parties["n"].replace_strict(spelled, "name:" + fallback, default=None, return_dtype=pl.String)
     keyed = parties.with_columns(pl.when(normal.is_not_null()).then("id:" + normal).otherwise(by_name).alias("key"))
     if names:
