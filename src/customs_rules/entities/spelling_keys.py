@@ -1,4 +1,6 @@
-"""Company name keys of many spellings at once, as columns (issue #13, item 3).
+"""Company name keys of many spellings at once, as columns (issue #13, item 3): a
+registry load's company names and aliases, and the declared names of a batch's parties
+(`exact_keys`: the key the registry finds a party by, and a party's history key).
 
 `names.spelling_keys` of each spelling, with the Python work done once per distinct
 *word* (its units and their shapes: `name_text._word_shapes`), once per distinct

@@ -152,7 +152,9 @@ class HistoryBase:
     # of the store's earliest declarations, since `rows` may not hold them
     earliest: list[tuple[Any, ...]] | None = None
     narrow: bool = False  # only the rows the facts read (`narrowed`): no set can be added
-    set_keys: pl.DataFrame | None = None  # the party keys of the set screened against it (`for_set`)
+    # the party keys of the set screened against it (`for_set`), and from a batch's pre-pass
+    # its parties' name keys (NAME_KEYS), which the registry finds them by (`enrich`)
+    set_keys: pl.DataFrame | None = None
     # what each process builds once, shared by the copies `for_set` makes: per settings, the
     # `Prepared` frames every set joins to; "index", the kept rows and their keys for evidence
     _made: dict[Any, Any] = field(default_factory=dict)

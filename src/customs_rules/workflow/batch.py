@@ -237,7 +237,8 @@ def run_history(
     With the pack's `reference` (`rules.reference.ReferenceData`), a past that covers the
     inputs is narrowed to the rows its facts read (`HistoryBase.narrowed`): what each
     worker is handed. With a `spool`, the chunks read are kept there with their party
-    keys, for the screening pass (`screen_files`) to take instead of reading again."""
+    keys and their parties' name keys (computed for KEYED_CHUNKS chunks at a time), for
+    the screening pass (`screen_files`) to take instead of reading and keying again."""
     from ..io.reader import read_input
     from ..screening.history import HistoryBase, rows_of, sets_keys
     from ..store.history import read_history
