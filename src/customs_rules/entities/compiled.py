@@ -25,9 +25,10 @@ from . import compile as compiled
 from . import names
 from .name_search import NO_LIMIT, SpellingIndex, best_candidates
 from .person_pairs import company_pairs
-from .persons import normalize_id
+from .persons import normalize_id, normalize_ids
 from .registry import RegistryLookup
 from .registry_files import company_frame, person_frame
+from .spelling_keys import company_spelling_keys, exact_keys
 
 RESOLVED_SCHEMA = {
     "id": pl.Utf8, "name": pl.Utf8, "country": pl.Utf8, "company_key": pl.Utf8, "method": pl.Utf8,
@@ -104,27 +105,67 @@ class CompiledRegistry:
         come: company_key (null when not found), method (id, name, alias or none), score
         and detail, as `RegistryLookup.resolve` gives them. By id, then the exact name key
         (first spelling in load order among the companies of a compatible country), then
-        `names.compare` against blocked candidates for the names still unresolved."""
-        distinct = parties.select(pl.col("id", "name", "country").cast(pl.Utf8)).unique(maintain_order=True)
-        rows = distinct.rows()
-        found = [self._resolved_party(*party) for party in rows]
+        `names.compare` against blocked candidates for the names still unresolved. A
+        `name_key` column, when given, is each party's exact name key (`names.spelling_keys`),
+        computed already (a batch's pre-pass: `workflow.batch.run_history`).
+
+        A run meets the same parties again and again: each party's answer is kept for the
+        next chunks (at most RESOLVED_KEPT of them); the others are resolved together, by
+        columns (`_resolved_parties`)."""
+        named = "name_key" in parties.columns
+        wanted = ["id", "name", "country", *(["name_key"] if named else [])]
+        distinct = parties.select(pl.col(wanted).cast(pl.Utf8)).unique(["id", "name", "country"], maintain_order=True)
+        rows = distinct.select("id", "name", "country").rows()
+        kept = self._resolved
+        found = [kept.get(party) for party in rows]
+        new = [at for at, answer in enumerate(found) if answer is None]
+        if new:
+            for at, answer in zip(new, self._resolved_parties(distinct[new]), strict=True):
+                found[at] = answer
+                if len(kept) >= RESOLVED_KEPT:
+                    kept.clear()  # bounded memory; no bookkeeping per hit
+                kept[rows[at]] = answer
         columns: list[Sequence[Any]] = [*zip(*rows, strict=True), *zip(*found, strict=True)] if rows else [[]] * 7
         return pl.DataFrame(dict(zip(RESOLVED_SCHEMA, columns, strict=True)), schema=RESOLVED_SCHEMA)
 
-    def _resolved_party(self, ident: str | None, name: str, country: str | None) -> tuple[Any, ...]:
-        """(company_key, method, score, detail) of one party, kept for the next chunks:
-        a run meets the same parties again and again (at most RESOLVED_KEPT of them)."""
-        party = (ident, name, country)
-        found = self._resolved.get(party)
-        if found is None:
-            id_key = normalize_id(ident) if ident else None
-            if id_key is not None and id_key in self.positions():
-                found = (id_key, "id", 1.0, f"id {ident} in the registry")
-            else:
-                found = self._by_name(ident, id_key, name, country)
-            if len(self._resolved) >= RESOLVED_KEPT:
-                self._resolved.clear()  # bounded memory; no bookkeeping per hit
-            self._resolved[party] = found
+    def _resolved_parties(self, parties: pl.DataFrame) -> list[tuple[Any, ...]]:
+        """(company_key, method, score, detail) of each party (id, name, country): by id,
+        then by name (`_by_names`)."""
+        idents = parties["id"].to_list()
+        id_keys = normalize_ids(parties["id"]).to_list()
+        at = self.positions()
+        found: list[tuple[Any, ...] | None] = [
+            (key, "id", 1.0, f"id {ident} in the registry") if key is not None and key in at else None
+            for ident, key in zip(idents, id_keys, strict=True)
+        ]
+        named = [n for n, answer in enumerate(found) if answer is None]
+        if named:
+            unknown = [f"declared id {idents[n]} is not in the registry; " if id_keys[n] else "" for n in named]
+            for n, answer in zip(named, self._by_names(parties[named], unknown), strict=True):
+                found[n] = answer
+        return found  # type: ignore[return-value]
+
+    def _by_names(self, parties: pl.DataFrame, unknown: list[str]) -> list[tuple[Any, ...]]:
+        """Parties not found by id: by their exact name keys, computed by columns
+        (`spelling_keys`) and looked up together (`_exact_hits`), then one by one against
+        blocked candidates (`_fuzzy_hit`), with the blocking keys of those names only."""
+        names_ = parties["name"]
+        countries = parties["country"].to_list()
+        keys = parties["name_key"] if "name_key" in parties.columns else exact_keys(names_)
+        hits = self._exact_hits(keys, parties["country"])
+        fuzzy = [n for n, hit in enumerate(hits) if hit is None]
+        if fuzzy:
+            blocks = _blocks_of(names_[fuzzy])
+            texts = names_.to_list()
+            for n, blocking in zip(fuzzy, blocks, strict=True):
+                hits[n] = self._fuzzy_hit(texts[n], countries[n], blocking)
+        found = []
+        for name, hit, why_not in zip(names_.to_list(), hits, unknown, strict=True):
+            if hit is None:
+                found.append((None, "none", 0.0, f"{why_not}{name!r} not found in the registry"))
+                continue
+            key, kind, spelling, score, why = hit
+            found.append((key, kind, round(score, 3), f"{why_not}{name!r} ~ {kind} {spelling!r}: {why}"))
         return found
 
     def positions(self) -> dict[str, int]:
@@ -142,27 +183,51 @@ class CompiledRegistry:
         rows = pl.Series([None if key is None else at[key] for key in keys], dtype=pl.UInt32)
         return self.companies[rows]
 
-    def _by_name(self, ident: str | None, id_key: str | None, name: str, country: str | None) -> tuple[Any, ...]:
-        unknown = f"declared id {ident} is not in the registry; " if id_key else ""
-        hit = self._exact_hit(name, country) or self._fuzzy_hit(name, country)
-        if hit is None:
-            return None, "none", 0.0, f"{unknown}{name!r} not found in the registry"
-        key, kind, spelling, score, why = hit
-        return key, kind, round(score, 3), f"{unknown}{name!r} ~ {kind} {spelling!r}: {why}"
+    def _exact_hits(self, keys: pl.Series, countries: pl.Series) -> list[tuple[Any, ...] | None]:
+        """Per (exact key, country): the first spelling of that key, in the order of the
+        sorted key column (`compile.name_frames`: by the key's hash, then load order), whose
+        company's country is compatible (`_accepts`); None when there is none. One binary
+        search of the hashes for all the keys, the rows between gathered at once."""
+        found: list[tuple[Any, ...] | None] = [None] * len(keys)
+        if not self.names.height:  # no company (and no typed key column)
+            return found
+        hashes = pl.Series([compiled.key_hash(key) for key in keys.to_list()], dtype=pl.Int64)
+        column = self.names.get_column("hash")
+        asked = pl.DataFrame({
+            "q": pl.int_range(len(keys), dtype=pl.UInt32, eager=True), "want": keys, "country": countries,
+            "lo": column.search_sorted(hashes, "left"), "hi": column.search_sorted(hashes, "right"),
+        }).filter(pl.col("hi") > pl.col("lo"))  # fmt: skip
+        if not asked.height:
+            return found
+        asked = asked.select("q", "want", "country", pl.int_ranges("lo", "hi", dtype=pl.UInt32).alias("at"))
+        asked = asked.explode("at")  # rows in key column order within each q
+        spellings = self.names[asked["at"]].select("pk", "key", "spelling_kind", "spelling")
+        asked = asked.hstack(spellings).filter(pl.col("key") == pl.col("want"))
+        at = self._company_rows(asked["pk"])
+        listed = self.companies.get_column("country").gather(at).alias("listed")
+        company = self.companies.get_column("key").gather(at).alias("company")
+        asked = asked.hstack([listed, company]).filter(_compatible(pl.col("country"), pl.col("listed")))
+        first = asked.unique("q", keep="first", maintain_order=True)
+        for q, kind, spelling, key in first.select("q", "spelling_kind", "spelling", "company").iter_rows():
+            found[q] = (key, kind, spelling, 1.0, "same name once normalised")
+        return found
+
+    def _company_rows(self, pks: pl.Series) -> pl.Series:
+        """The positions in `companies` of these pks."""
+        if self._company_at is None:
+            return (pks.cast(pl.Int64) - 1).cast(pl.UInt32)
+        at = self._company_at
+        return pl.Series([at[pk] for pk in pks.to_list()], dtype=pl.UInt32)
 
     def _accepts(self, pk: int, country: str | None) -> bool:
         listed = self._countries[self._company_index(pk)]
         return not (country and listed and country != listed)
 
-    def _exact_hit(self, name: str, country: str | None) -> tuple[Any, ...] | None:
-        for pk, kind, spelling in self._name_index().exact(compiled.exact_key(name)):
-            if self._accepts(pk, country):
-                return self._keys[self._company_index(pk)], kind, spelling, 1.0, "same name once normalised"
-        return None
-
-    def _fuzzy_hit(self, name: str, country: str | None) -> tuple[Any, ...] | None:
+    def _fuzzy_hit(self, name: str, country: str | None, blocks: Iterable[str]) -> tuple[Any, ...] | None:
+        """The best spelling at or above the threshold among the candidates sharing the
+        name's blocking keys (`blocks`: `names.blocking_keys(name)`)."""
         index = self._name_index()
-        members = {block: index.block(block) for block in names.blocking_keys(name)}
+        members = {block: index.block(block) for block in blocks}
         found = []
         for pk in best_candidates(members, NO_LIMIT):
             if not self._accepts(pk, country):
@@ -250,6 +315,21 @@ def compile_frames(companies: pl.DataFrame, people: pl.DataFrame) -> dict[str, p
     pairs = company_pairs(frame.select("key"), crowd)
     edges = pl.concat([compiled.role_edges(frame, crowd), compiled.address_edges(frame)])
     return {"companies": frame, **keys, "people": crowd, "pairs": pairs, "edges": edges}
+
+
+def _compatible(country: pl.Expr, listed: pl.Expr) -> pl.Expr:
+    """`_accepts` as an expression: either country unknown (null or empty), or the same."""
+    unknown = country.is_null() | (country == "") | listed.is_null() | (listed == "")
+    return unknown | (country == listed)
+
+
+def _blocks_of(spellings: pl.Series) -> list[list[str]]:
+    """`names.blocking_keys` of each spelling, in order (by columns: `spelling_keys`)."""
+    _, blocks = company_spelling_keys(spellings)
+    found: list[list[str]] = [[] for _ in range(len(spellings))]
+    for row, key in blocks.iter_rows():
+        found[row].append(key)
+    return found
 
 
 def _positions(pks: pl.Series) -> dict[int, int] | None:

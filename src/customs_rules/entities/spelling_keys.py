@@ -1,4 +1,6 @@
-"""Company name keys of many spellings at once, as columns (issue #13, item 3).
+"""Company name keys of many spellings at once, as columns (issue #13, item 3): a
+registry load's company names and aliases, and the declared names of a batch's parties
+(`exact_keys`: the key the registry finds a party by, and a party's history key).
 
 `names.spelling_keys` of each spelling, with the Python work done once per distinct
 *word* (its units and their shapes: `name_text._word_shapes`), once per distinct
@@ -22,13 +24,22 @@ from . import names
 from .name_text import _PARTICLES, _native_token, _strip_plan, _word_shapes
 
 CODE = pl.UInt32
+BLOCKS_SCHEMA = {"row": CODE, "key": pl.Utf8}
 
 
-def company_spelling_keys(spellings: pl.Series) -> tuple[pl.DataFrame, pl.DataFrame]:
+def exact_keys(spellings: pl.Series) -> pl.Series:
+    """`names.spelling_keys(s)[0]` of each spelling, in order (the name key a party is
+    found by, and the history key of a party without an id)."""
+    return company_spelling_keys(spellings, blocking=False)[0].get_column("exact")
+
+
+def company_spelling_keys(spellings: pl.Series, blocking: bool = True) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Each spelling's exact key (`exact`: one per row, in order) and its blocking keys
-    (`blocks`: (row, key) rows, each row's keys sorted, rows in order): `names.spelling_keys`."""
+    (`blocks`: (row, key) rows, each row's keys sorted, rows in order): `names.spelling_keys`.
+    Without `blocking`, `blocks` is left empty (a party's history key needs the exact key only)."""
     rows = pl.DataFrame({"spelling": spellings.cast(pl.Utf8)}).with_row_index("row")
-    odd = pl.col("spelling").str.contains(r"[^\S ]|  |^ | $|^$")  # str.split() and split(" ") differ
+    # where str.split() and split(" ") differ (Python also splits at \x1c-\x1f, the regex's \s does not)
+    odd = pl.col("spelling").str.contains(r"[^\S ]|[\x1c-\x1f]|  |^ | $|^$")
     words = rows.filter(~odd).select("row", pl.col("spelling").str.split(" ").alias("word")).explode("word")
     distinct = words["word"].unique(maintain_order=True)
     words = words.select("row", pl.col("word").replace_strict(distinct, pl.int_range(distinct.len(), dtype=CODE,
@@ -50,10 +61,10 @@ def company_spelling_keys(spellings: pl.Series) -> tuple[pl.DataFrame, pl.DataFr
     easy = easy.filter(~pl.col("hard") & pl.col("long")).join(_clashes(variants), on="row", how="anti")
     variants = variants.join(easy.select("row"), on="row", how="semi").select("row", "variant")
     exact = _exact(variants, table, tokens)
-    blocks = _blocks(variants, table, keys)
+    blocks = _blocks(variants, table, keys) if blocking else pl.DataFrame(schema=BLOCKS_SCHEMA)
     hard = rows.join(easy.select("row"), on="row", how="anti")
     if hard.height:
-        exact, blocks = _slow(hard, exact, blocks)
+        exact, blocks = _slow(hard, exact, blocks, blocking)
     ordered = rows.select("row").join(exact, on="row", how="left", maintain_order="left").select("exact")
     return ordered, blocks.sort("row", maintain_order=True)
 
@@ -157,11 +168,15 @@ def _blocks(variants: pl.DataFrame, table: pl.DataFrame, keys: list[str]) -> pl.
     return coded.select("row", text.gather(coded["keys"]).alias("key"))
 
 
-def _slow(hard: pl.DataFrame, exact: pl.DataFrame, blocks: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _slow(
+    hard: pl.DataFrame, exact: pl.DataFrame, blocks: pl.DataFrame, blocking: bool
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The hard rows' keys by `names.bulk_spelling_keys`, added to the others'."""
     computed = names.bulk_spelling_keys(hard["spelling"].to_list(), person=False)
     row = hard["row"].to_list()
     exact = pl.concat([exact, pl.DataFrame({"row": row, "exact": [e for e, _ in computed]}, schema=exact.schema)])
+    if not blocking:
+        return exact, blocks
     pairs = [(r, key) for r, (_, ks) in zip(row, computed, strict=True) for key in ks]
     more = pl.DataFrame(pairs, schema=blocks.schema, orient="row")
     return exact, pl.concat([blocks, more])

@@ -21,8 +21,9 @@ class Chunk:
     declarations: DeclarationSet
     rejected: list[Rejected] = field(default_factory=list)
     rejected_before: list[int] = field(default_factory=list)
-    # the history's party keys of its declarations (`exporter_key`, `consignee_key`), when a
-    # batch's pre-pass computed them (`workflow.batch.Spool`); None: computed when screened
+    # the history's party keys of its declarations (`exporter_key`, `consignee_key`) and the
+    # parties' name keys (`screening.history.NAME_KEYS`), when a batch's pre-pass computed
+    # them (`workflow.batch.Spool`); None: computed when screened
     party_keys: Any = None
 
     def __len__(self) -> int:

@@ -28,7 +28,7 @@ from ..rules.reference import ReferenceData
 from . import party_risk
 from .descriptions import LISTS, MISMATCH, description_columns, description_detail
 from .frames import DeclarationSet
-from .history import REEXPORT, HistoryBase, SetHistory, set_history
+from .history import NAME_KEYS, REEXPORT, HistoryBase, SetHistory, set_history
 
 Feature = ref.Feature
 # ids repeat across the parties of a run (one company, many spellings of its name)
@@ -63,7 +63,7 @@ class Entities:
             pl.col("company_id").alias("registered_id"), pl.col("name").alias("registered_name"),
             pl.col("country").alias("registered_country"), "registered_on", "activity_codes", "address_key",
         )  # fmt: skip
-        frame = pl.concat([distinct, found, companies], how="horizontal")
+        frame = pl.concat([distinct.select("id", "name", "country"), found, companies], how="horizontal")
         frame = frame.with_columns(pl.coalesce("country", "registered_country").alias("party_country"))
         if self.registry.has_watchlist:
             listed = self.registry.watchlisted(frame.select("id", "name", "country", "company_key"))
@@ -230,7 +230,8 @@ def enrich_set(declarations: DeclarationSet, entities: Entities, history: Histor
     """Every fact of every item of the set (see the module's docstring); the history
     facts against `history` (by default: the set's own declarations only)."""
     headers, items = declarations.headers, declarations.items
-    headers = headers.join(_party_numbers(headers, entities), on="decl", maintain_order="left")
+    named = history.set_keys if history is not None else None  # a batch's pre-pass keyed the names
+    headers = headers.join(_party_numbers(headers, entities, named), on="decl", maintain_order="left")
     headers = headers.join(_pair_depth(items, entities), on="decl", how="left", maintain_order="left")
     keys = entities.parties.select("p", "company_key", "activity_codes")
     for role in ROLES:
@@ -249,11 +250,17 @@ def enrich_set(declarations: DeclarationSet, entities: Entities, history: Histor
     return SetFacts(declarations, facts.select(ordered), entities, party_of, past)
 
 
-def _party_numbers(headers: pl.DataFrame, entities: Entities) -> pl.DataFrame:
-    """Each declaration's exporter and consignee as numbers of distinct parties."""
+def _party_numbers(headers: pl.DataFrame, entities: Entities, keyed: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Each declaration's exporter and consignee as numbers of distinct parties. `keyed`:
+    the set's party keys (`history.set_keys`); with their name keys (`history.NAME_KEYS`),
+    the registry finds the parties by those instead of keying the names again."""
     keys = ("id", "name", "country")
-    both = pl.concat([headers.select([pl.col(f"{role}_{k}").alias(k) for k in keys]) for role in ROLES])
-    entities.resolve(both.unique(maintain_order=True))
+    columns = [[pl.col(f"{role}_{k}").alias(k) for k in keys] for role in ROLES]
+    if keyed is not None and set(NAME_KEYS) <= set(keyed.columns):
+        headers = headers.with_columns(keyed.select(NAME_KEYS))
+        columns = [[*c, pl.col(f"{role}_name_key").alias("name_key")] for c, role in zip(columns, ROLES, strict=True)]
+    both = pl.concat([headers.select(c) for c in columns])
+    entities.resolve(both.unique(keys, maintain_order=True))
     numbered = entities.parties.select("p", *keys)
     found = headers.select("decl")
     for role in ROLES:

@@ -26,6 +26,8 @@ from typing import Any
 import polars as pl
 
 from ..engine import history as ref
+from ..entities.persons import normalize_ids
+from ..entities.spelling_keys import exact_keys
 from ..rules.history import HistorySettings
 from ..rules.reference import ReferenceData
 from .frames import DeclarationSet
@@ -54,35 +56,68 @@ HISTORY_KEYS = (
 REEXPORT = "item.history_reexport_imports"
 
 
-_KEYS: dict[tuple[str | None, str], str] = {}  # (id, name) -> party key, per process: parties recur across sets
-KEYS_KEPT = 300_000  # at most this many (about 40 MB); then it starts afresh
+ROLES = ("exporter", "consignee")
+NAME_KEYS = ("exporter_name_key", "consignee_name_key")  # the parties' name keys, beside their history keys
 
 
-def _party_key(ident: str | None, name: str) -> str:
-    key = _KEYS.get((ident, name))
-    if key is None:
-        if len(_KEYS) >= KEYS_KEPT:
-            _KEYS.clear()
-        key = _KEYS[(ident, name)] = ref.party_key(ident, name)
-    return key
-
-
-def party_keys(headers: pl.DataFrame) -> pl.DataFrame:
+def party_keys(headers: pl.DataFrame, names: bool = False) -> pl.DataFrame:
     """`exporter_key` and `consignee_key` of each header row (`engine.history.party_key`),
-    computed once per distinct (id, name), remembered for the next sets of the process."""
+    by columns: ids normalised by an expression, the name keys of the distinct names
+    assembled by polars (`entities.spelling_keys.exact_keys`). With `names`, also each
+    party's name key (NAME_KEYS: `names.spelling_keys(name)[0]`, what the registry finds
+    a party by), computed in the same pass."""
+    both = pl.concat([
+        headers.select(pl.col(f"{role}_id").alias("i"), pl.col(f"{role}_name").alias("n")) for role in ROLES
+    ]).unique()  # fmt: skip
+    mapping = keyed_parties(both, names)
     out = headers
-    for role in ("exporter", "consignee"):
-        pairs = headers.select(pl.col(f"{role}_id").alias("i"), pl.col(f"{role}_name").alias("n")).unique()
-        keys = [_party_key(i, n) for i, n in pairs.iter_rows()]
-        mapping = pairs.with_columns(pl.Series(f"{role}_key", keys, dtype=pl.String))
-        out = out.join(mapping, left_on=[f"{role}_id", f"{role}_name"], right_on=["i", "n"], how="left",
+    for role in ROLES:
+        renamed = mapping.rename({"key": f"{role}_key", "name_key": f"{role}_name_key"}, strict=False)
+        out = out.join(renamed, left_on=[f"{role}_id", f"{role}_name"], right_on=["i", "n"], how="left",
                        nulls_equal=True, maintain_order="left")  # fmt: skip
     return out
 
 
-def set_keys(declarations: DeclarationSet) -> pl.DataFrame:
-    """`exporter_key` and `consignee_key` of each declaration of a set, in set order."""
-    return party_keys(declarations.headers).select("exporter_key", "consignee_key")
+def keyed_parties(parties: pl.DataFrame, names: bool = False) -> pl.DataFrame:
+    """`parties` (`i`: id, `n`: name) with `key`, `engine.history.party_key` of each:
+    `id:` and the normalised id, else `name:` and the name key (the name casefolded when it
+    has no token); with `names`, `name_key` too (every party's, the id's or not)."""
+    normal = normalize_ids(parties["i"])
+    spelled = (parties["n"] if names else parties["n"].filter(normal.is_null())).unique()
+    found = exact_keys(spelled)
+    empty = (found == "").arg_true().to_list()
+    texts = spelled.to_list()
+    # no token: casefolded (Python's casefold: polars' lower case is not the same)
+    fallback = found.clone().scatter(empty, [texts[at].casefold() for at in empty]) if empty else found
+    by_name = parties["n"].replace_strict(spelled, "name:" + fallback, default=None, return_dtype=pl.String)
+    keyed = parties.with_columns(pl.when(normal.is_not_null()).then("id:" + normal).otherwise(by_name).alias("key"))
+    if names:
+        keyed = keyed.with_columns(
+            parties["n"].replace_strict(spelled, found, return_dtype=pl.String).alias("name_key")
+        )
+    return keyed
+
+
+def set_keys(declarations: DeclarationSet, names: bool = False) -> pl.DataFrame:
+    """`exporter_key` and `consignee_key` of each declaration of a set, in set order
+    (with `names`, NAME_KEYS too)."""
+    wanted = ["exporter_key", "consignee_key", *(NAME_KEYS if names else ())]
+    return party_keys(declarations.headers, names).select(wanted)
+
+
+def sets_keys(sets: list[DeclarationSet], names: bool = False) -> list[pl.DataFrame]:
+    """`set_keys` of each set, computed together: the distinct names of many chunks keyed
+    in one pass (polars' work per pass is worth it for tens of thousands of names)."""
+    if not sets:
+        return []
+    headers = pl.concat([s.headers.select([f"{r}_{c}" for r in ROLES for c in ("id", "name")]) for s in sets])
+    wanted = ["exporter_key", "consignee_key", *(NAME_KEYS if names else ())]
+    keys = party_keys(headers, names).select(wanted)
+    found, at = [], 0
+    for s in sets:
+        found.append(keys.slice(at, len(s)))
+        at += len(s)
+    return found
 
 
 def _keyed(declarations: DeclarationSet, keys: pl.DataFrame | None) -> pl.DataFrame:
@@ -91,7 +126,7 @@ def _keyed(declarations: DeclarationSet, keys: pl.DataFrame | None) -> pl.DataFr
         return party_keys(declarations.headers)
     if keys.height != len(declarations):
         raise ValueError(f"{keys.height} party keys for a set of {len(declarations)} declarations")
-    return declarations.headers.with_columns(keys)
+    return declarations.headers.with_columns(keys.select("exporter_key", "consignee_key"))
 
 
 def rows_of(declarations: DeclarationSet, rank_from: int = 0, keys: pl.DataFrame | None = None) -> pl.DataFrame:
@@ -117,7 +152,9 @@ class HistoryBase:
     # of the store's earliest declarations, since `rows` may not hold them
     earliest: list[tuple[Any, ...]] | None = None
     narrow: bool = False  # only the rows the facts read (`narrowed`): no set can be added
-    set_keys: pl.DataFrame | None = None  # the party keys of the set screened against it (`for_set`)
+    # the party keys of the set screened against it (`for_set`), and from a batch's pre-pass
+    # its parties' name keys (NAME_KEYS), which the registry finds them by (`enrich`)
+    set_keys: pl.DataFrame | None = None
     # what each process builds once, shared by the copies `for_set` makes: per settings, the
     # `Prepared` frames every set joins to; "index", the kept rows and their keys for evidence
     _made: dict[Any, Any] = field(default_factory=dict)
