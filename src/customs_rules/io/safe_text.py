@@ -119,7 +119,7 @@ _ORJSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATAC
 # where orjson's float text differs from Python's repr (which `json.dumps` writes): the
 # exponent range 1e-5 to 1e-9 (orjson: 0.00001, 1e-7; Python: 1e-05, 1e-07). A string that
 # merely looks like one only takes the slower path
-_FLOAT_DIFFERS = re.compile(rb"[0-9]e-[0-9]|0\.0000")
+_FLOAT_DIFFERS = re.compile(rb"[0-9]e-[0-9]")
 
 
 def _refuse(value: Any) -> Any:
@@ -139,7 +139,9 @@ def _orjson_text(value: Any) -> str | None:
         data = orjson.dumps(value, default=_refuse, option=_ORJSON_OPTIONS)
     except (orjson.JSONEncodeError, TypeError):
         return None
-    if _FLOAT_DIFFERS.search(data) is not None or (b"null" in data and not finite_json(value)):
+    if (b"e-" in data and _FLOAT_DIFFERS.search(data)) or b"0.0000" in data:
+        return None
+    if b"null" in data and not finite_json(value):
         return None
     return data.decode()
 
