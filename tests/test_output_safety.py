@@ -165,8 +165,12 @@ SCALARS = st.none() | st.booleans() | st.integers() | st.integers(min_value=2**6
 KEYS = ANY_TEXT | st.integers() | st.booleans() | st.none() | st.floats(allow_nan=False)
 ANY_JSON = st.recursive(
     SCALARS | ANY_TEXT,
-    lambda inner: st.lists(inner, max_size=4) | st.lists(inner, max_size=3).map(tuple)
-    | st.dictionaries(ANY_TEXT, inner, max_size=4) | st.dictionaries(KEYS, inner, max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.lists(inner, max_size=3).map(tuple)
+        | st.dictionaries(ANY_TEXT, inner, max_size=4)
+        | st.dictionaries(KEYS, inner, max_size=3)
+    ),
     max_leaves=16,
 )
 
