@@ -221,6 +221,34 @@ def test_per_finding_jsonl_and_gzip_input(sqlite_url: str, tmp_path: Path) -> No
     assert len(result.stdout.splitlines()) - 1 == len({r.split(",")[0] for r in result.stdout.splitlines()[1:]})
 
 
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_out_json_lines_made_by_the_workers_are_the_decisions_rows(
+    sqlite_url: str, tmp_path: Path, workers: str
+) -> None:
+    """`--out FILE.jsonl` (a row per declaration): the workers make each row's line; it
+    says what the decision on stdout says, in input order past the rejected rows, and
+    is the line this process writes from a decision (`--format csv` asks for those)."""
+    paths = [str(SHIPMENTS), str(BAD_ROWS)]
+    made, written = tmp_path / "made.jsonl", tmp_path / "written.jsonl"
+    as_json = run(sqlite_url, "-q", "screen", *paths, "--no-store", "--workers", workers, "--format", "json",
+                  "--out", str(made))  # fmt: skip
+    as_csv = run(sqlite_url, "-q", "screen", *paths, "--no-store", "--workers", workers, "--format", "csv",
+                 "--out", str(written))  # fmt: skip
+    assert as_json.exit_code == as_csv.exit_code == 2  # the bad rows
+    decisions = [json.loads(line) for line in as_json.stdout.splitlines()]
+    expected = [
+        {"declaration_id": d["declaration_id"], "decision": d["decision"], "score": d["score"],
+         "rule_ids": [f["rule_id"] for f in d["findings"]], "test_rule_ids": [f["rule_id"] for f in d["test_findings"]],
+         "ruleset_version": d["ruleset_version"], "screened_at": d["screened_at"]}
+        for d in decisions
+    ]  # fmt: skip
+    assert [json.loads(line) for line in made.read_text().splitlines()] == expected
+    at = decisions[0]["screened_at"]
+    screened_at = [json.loads(line)["screened_at"] for line in written.read_text().splitlines()]
+    assert written.read_text().replace(screened_at[0], at) == made.read_text()
+    assert any(d["findings"] for d in decisions) and len(decisions) > 10
+
+
 def test_unknown_cluster_address_is_a_clear_error(sqlite_url: str) -> None:
     pytest.importorskip("distributed")
     result = run(sqlite_url, "screen", str(BAD_ROWS), "--cluster", "tcp://127.0.0.1:9", "--no-store")

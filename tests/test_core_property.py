@@ -13,6 +13,7 @@ import dataclasses
 import datetime as dt
 import json
 from typing import Any
+from unittest import mock
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -22,6 +23,7 @@ from test_engine import condition
 from customs_rules.contract.models import Declaration
 from customs_rules.entities.registry import RegistryIndex
 from customs_rules.rules.model import Action, Rule, RulePack, Status
+from customs_rules.screening import evaluate
 from customs_rules.screening.core import screen_set
 from customs_rules.screening.frames import DeclarationSet
 from customs_rules.screening.history import HistoryBase
@@ -96,6 +98,21 @@ def plain(value: Any) -> Any:
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data(), depth=st.integers(1, 3))
 def test_the_core_decides_as_the_reference(pack: RulePack, data: st.DataObject, depth: int) -> None:
+    decides_as_the_reference(pack, data, depth)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), depth=st.integers(1, 3))
+def test_the_core_decides_as_the_reference_when_values_share_a_hash(
+    pack: RulePack, data: st.DataObject, depth: int
+) -> None:
+    """The signatures' other path: a field whose distinct values share a hash has its
+    values' numbers joined to the items instead (forced here for every field)."""
+    with mock.patch.object(evaluate, "_distinct", lambda hashes: False):
+        decides_as_the_reference(pack, data, depth)
+
+
+def decides_as_the_reference(pack: RulePack, data: st.DataObject, depth: int) -> None:
     companies, people, watch = data.draw(registries())
     chosen = pack if data.draw(st.booleans()) else random_pack(data.draw, pack)
     screener = Screener(chosen, RegistryIndex(companies, people, watch))

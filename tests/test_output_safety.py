@@ -148,6 +148,71 @@ def test_any_json_written_parses_strictly_to_the_same_value(value: Any) -> None:
     assert strict(line) == value
 
 
+def standard_json_text(value: Any, **options: Any) -> str:
+    """`json_text` as it was before orjson wrote it: the standard encoder, then the
+    escaping of what a terminal would obey."""
+    options.setdefault("separators", (",", ":"))
+    text = json.dumps(value, ensure_ascii=False, allow_nan=False, **options)
+    return "".join(c if c.isprintable() else json_text(c)[1:-1] for c in text)
+
+
+# every character (lone surrogates, controls, bidi overrides, astral), floats of every
+# size (those where orjson's text differs from Python's repr: 1e-05 to 1e-09), NaN and
+# infinities, integers past 64 bits, keys that are not strings, tuples, deep nesting
+ANY_TEXT = st.text(alphabet=st.characters(codec=None, categories=None), max_size=8)
+FLOATS = st.floats() | st.sampled_from([1e-05, 1.5e-07, -3e-09, 1e-10, 0.0001, 1e16, 1e22, -0.0, 5e-324])
+SCALARS = st.none() | st.booleans() | st.integers() | st.integers(min_value=2**63 - 2, max_value=2**64 + 2) | FLOATS
+KEYS = ANY_TEXT | st.integers() | st.booleans() | st.none() | st.floats(allow_nan=False)
+ANY_JSON = st.recursive(
+    SCALARS | ANY_TEXT,
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.lists(inner, max_size=3).map(tuple)
+        | st.dictionaries(ANY_TEXT, inner, max_size=4)
+        | st.dictionaries(KEYS, inner, max_size=3)
+    ),
+    max_leaves=16,
+)
+
+
+def outcome(write: Any, value: Any) -> Any:
+    try:
+        return write(value)
+    except (ValueError, TypeError) as exc:
+        return type(exc)
+
+
+@given(ANY_JSON)
+def test_json_text_is_byte_for_byte_the_standard_encoders(value: Any) -> None:
+    """orjson writes the JSON of the tool (a batch's decisions); where it would write
+    otherwise than `json.dumps`, the standard encoder does: the same text, or the same refusal."""
+    assert outcome(json_text, value) == outcome(standard_json_text, value)
+
+
+@pytest.mark.parametrize("value", [
+    {"a": [1e-05, 2.5e-9, 1e-10, 0.00012, 1e+16]}, "\x1b[31m\u202e\x7f\x85\u2028\U000e0001\ud800", {1: "x", None: 2},
+    2**64, [math.nan], {"x": math.inf}, [[[[]]]] * 3, ((1, "a"), {"b": (None,)}),
+    json.loads("[" * 300 + "]" * 300),
+])  # fmt: skip
+def test_json_text_where_orjson_would_write_otherwise(value: Any) -> None:
+    assert outcome(json_text, value) == outcome(standard_json_text, value)
+
+
+def test_json_text_refuses_what_the_standard_encoder_refuses() -> None:
+    import datetime as dt
+    import enum
+
+    class Colour(enum.Enum):
+        RED = "red"
+
+    for value in (dt.date(2026, 1, 1), {"when": dt.datetime(2026, 1, 1)}, object(), {"a": {1, 2}}):
+        with pytest.raises(TypeError):
+            json_text(value)
+    assert json_text([dt.date(2026, 1, 1)], default=str) == '["2026-01-01"]'
+    # the one difference: an enum member is written as its value (the tool writes none)
+    assert json_text([Colour.RED]) == '["red"]'
+
+
 def test_values_that_overflow_the_total_are_a_located_rejection(sqlite_url: str, tmp_path: Path) -> None:
     items = [{"line": n, "hs_code": "1001.99", "value": 1e308} for n in (1, 2, 3)]
     path = jsonl(tmp_path, "big.jsonl", [BASE | {"declaration_id": "INF-1", "items": items}])

@@ -162,14 +162,17 @@ def _screening(
 ) -> batch.ChunkScreener:
     """Where chunks are screened: here, on worker processes, or on a Dask cluster."""
     from ..entities.registry import RegistryIndex
+    from ..report.outputs import takes_lines
     from ..workflow import batch
 
     without = options["no_registry"]
     empty = RegistryIndex([], [], [])
-    # the decisions as dicts only for the outputs that read them (JSON Lines come as text)
+    # the decisions only for the outputs that read them (JSON Lines, stdout's and --out's, come as text)
+    lines = options["out"] is not None and takes_lines(options["out"], options["per_finding"])
     wanted = batch.Wanted(
-        not options["no_store"], options["fmt"] != "json" or bool(options["out"]), bool(options["report"])
-    )
+        not options["no_store"], options["fmt"] != "json" or (bool(options["out"]) and not lines),
+        bool(options["report"]), lines,
+    )  # fmt: skip
     history = batch.run_history(store, paths, options["sheet"], pack.reference, spool)  # the past the facts read
     if options["cluster"]:
         from ..workflow.cluster import Compiled, cluster_screening
@@ -254,7 +257,10 @@ class _Sinks:
         elif self.table is not None:
             self.table.add(self._decision(outcome))
         if self.results is not None:
-            self.results.write(self._decision(outcome))
+            if outcome.result:  # made by the worker
+                self.results.write_line(outcome.result)
+            else:
+                self.results.write(self._decision(outcome))
         if self.report is not None:
             self.report.add(outcome.row, outcome.text)
 

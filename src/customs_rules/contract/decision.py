@@ -29,6 +29,11 @@ class Finding:
     item_line: int | None
     evidence: dict[str, Any] = field(default_factory=dict)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # pickled as its fields (a batch's workers send every decision to the run's
+        # process): a slotted dataclass's own state is rebuilt field by field, 3x slower
+        return Finding, (self.rule_id, self.title, self.action, self.score, self.item_line, self.evidence)
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "rule_id": self.rule_id,
@@ -58,6 +63,10 @@ class Decision:
     ruleset_version: str
     screened_at: str
     without_registry: bool = False
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return Decision, (self.declaration_id, self.decision, self.score, self.findings, self.test_findings,
+                          self.ruleset_version, self.screened_at, self.without_registry)  # fmt: skip
 
     @property
     def rule_ids(self) -> list[str]:

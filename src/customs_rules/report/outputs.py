@@ -42,9 +42,13 @@ class ResultsFile:
     def __init__(self, path: Path, per_finding: bool = False) -> None:
         self.handle = _open(path)
         self.per_finding = per_finding
-        self.csv = SafeCsvWriter(self.handle) if path.suffix.lower() == ".csv" else None
+        self.csv = SafeCsvWriter(self.handle) if _is_csv(path) else None
         if self.csv is not None:
             self.csv.writerow(FINDING_COLUMNS if per_finding else RESULT_COLUMNS)
+
+    def write_line(self, line: str) -> None:
+        """A row made by `result_line` (by a batch's worker)."""
+        self.handle.write(line + "\n")
 
     def write(self, decision: Decision) -> None:
         for row in self._rows(decision):
@@ -55,15 +59,7 @@ class ResultsFile:
 
     def _rows(self, d: Decision) -> Iterator[dict[str, Any]]:
         if not self.per_finding:
-            yield {
-                "declaration_id": d.declaration_id,
-                "decision": d.decision,
-                "score": d.score,
-                "rule_ids": d.rule_ids,
-                "test_rule_ids": d.test_rule_ids,
-                "ruleset_version": d.ruleset_version,
-                "screened_at": d.screened_at,
-            }
+            yield result_row(d)
             return
         for is_test, found in ((False, d.findings), (True, d.test_findings)):
             for f in found:
@@ -76,6 +72,34 @@ class ResultsFile:
 
     def close(self) -> None:
         self.handle.close()
+
+
+def _is_csv(path: Path) -> bool:
+    return path.suffix.lower() == ".csv"
+
+
+def takes_lines(path: Path, per_finding: bool) -> bool:
+    """Whether `--out` is JSON Lines, one row per declaration: rows a batch's workers can
+    make (`result_line`), for this process to write as they come (`write_line`)."""
+    return not _is_csv(path) and not per_finding
+
+
+def result_row(d: Decision) -> dict[str, Any]:
+    """A declaration's row of `--out` (JSON Lines or CSV)."""
+    return {
+        "declaration_id": d.declaration_id,
+        "decision": d.decision,
+        "score": d.score,
+        "rule_ids": d.rule_ids,
+        "test_rule_ids": d.test_rule_ids,
+        "ruleset_version": d.ruleset_version,
+        "screened_at": d.screened_at,
+    }
+
+
+def result_line(d: Decision) -> str:
+    """A declaration's row of `--out FILE.jsonl` as `ResultsFile` writes it (without the newline)."""
+    return json_text(result_row(d))
 
 
 class RejectsFile:

@@ -73,13 +73,15 @@ class Screened:
     as one line of JSON (`--format json`), as a `Decision` when the outputs
     need one (else None: the parent then never unpickles them), its summary row (report,
     counts), a digest of its content (one id, two contents is flagged), and the set
-    prepared for storing (its declarations travel apart: this process has them)."""
+    prepared for storing (its declarations travel apart: this process has them), and
+    each one's `--out` JSON line when asked (`Wanted.results`)."""
 
     texts: list[str]
     decisions: list[Decision] | None
     rows: list[dict[str, Any]]
     digests: list[bytes]
     prepared: Any = None  # store.records.Prepared, or None when nothing is stored
+    results: list[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -89,12 +91,14 @@ class Wanted:
     keep: bool = False  # a set prepared for storing
     decisions: bool = True  # the decisions as dicts (tables, CSV, --out)
     report: bool = False  # the HTML report's extras in the summary rows (`summary_rows`)
+    results: bool = False  # each decision's `--out` JSON line (`report.outputs.result_line`)
 
 
 @dataclass(slots=True)
 class Outcome:
     """What became of one record: a decision (`row`, its summary, is set; `text`, its
-    JSON line; `decision` the `Decision` when asked for), or a rejection."""
+    JSON line; `decision` the `Decision` when asked for; `result` its `--out` line
+    when asked for), or a rejection."""
 
     lines: int
     decision: Decision | None = None
@@ -103,6 +107,7 @@ class Outcome:
     digest: bytes = b""
     location: str = ""
     text: str = ""
+    result: str = ""
 
 
 @dataclass
@@ -124,13 +129,14 @@ class Part:
         found = self.screened
         lines = declarations.headers["lines"].to_list()
         where = declarations.location_texts()
-        dicts = found.decisions
+        dicts, results = found.decisions, found.results
         for outcome in self.chunk.outcomes():
             if isinstance(outcome, Rejected):
                 yield Outcome(outcome.lines, rejected=outcome)
             else:
                 yield Outcome(lines[outcome], dicts[outcome] if dicts is not None else None, found.rows[outcome],
-                              None, found.digests[outcome], where[outcome], found.texts[outcome])  # fmt: skip
+                              None, found.digests[outcome], where[outcome], found.texts[outcome],
+                              results[outcome] if results is not None else "")  # fmt: skip
 
     @property
     def declarations(self) -> int:
@@ -199,6 +205,7 @@ class Worker:
     def screen(self, declarations: DeclarationSet, at: dt.datetime, wanted: Wanted, keys: Any = None) -> Screened:
         """Screen a set with the core, and make what the run wants of it (`keys`: the
         set's party keys, when the pre-pass computed them: `io.Chunk.party_keys`)."""
+        from ..report.outputs import result_line
         from ..report.tables import json_line
         from ..screening.core import screen_set
         from ..store.content import content_hashes
@@ -220,7 +227,8 @@ class Worker:
             hashes = content_hashes(declarations.headers, declarations.items)
         texts = [json_line(decision.as_dict()) for decision in found.decisions]
         decisions = found.decisions if wanted.decisions else None
-        return Screened(texts, decisions, rows, [bytes.fromhex(h[:32]) for h in hashes], prepared)
+        results = [result_line(decision) for decision in found.decisions] if wanted.results else None
+        return Screened(texts, decisions, rows, [bytes.fromhex(h[:32]) for h in hashes], prepared, results)
 
 
 _NO_FACTS = pl.DataFrame()
