@@ -41,7 +41,9 @@ VALUES = {
 def _facts() -> pl.DataFrame:
     frame = COLUMNS.with_columns(pl.lit(None, dtype).alias(name) for name, dtype in OWN.items())
     fields = [c for c in COLUMNS.columns if c not in ("decl", "position")]
-    order = fields[:10] + ["exporter.known", "history.value"] + fields[10:] + ["parties.path", "item.flag", "item.lists"]
+    order = (
+        fields[:10] + ["exporter.known", "history.value"] + fields[10:] + ["parties.path", "item.flag", "item.lists"]
+    )
     return frame.select("decl", "position", *order)
 
 

@@ -129,13 +129,7 @@ def _decisions(session: Session, after: int, limit: int) -> pl.DataFrame:
         .outerjoin(layout, layout.c.id == d.c.facts_layout_id)
         .outerjoin(items, items.c.id == d.c.item_facts_id)
     )
-    query = (
-        select(*columns)
-        .select_from(joined)
-        .where(d.c.id > after)
-        .order_by(d.c.id)
-        .limit(limit)
-    )
+    query = select(*columns).select_from(joined).where(d.c.id > after).order_by(d.c.id).limit(limit)
     return bulk.frame(session.connection().execute(query), DECISION)
 
 

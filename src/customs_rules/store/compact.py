@@ -69,19 +69,12 @@ def _header_derived() -> dict[str, pl.Expr]:
     return found
 
 
-ITEM_ITEM_DERIVED = ("line", "hs_code", "description", "quantity", "unit", "value", "currency", "origin_country",
-                "net_mass_kg")  # fmt: skip
-_HEADER_COLUMNS = ("procedure", "document_type", "date", "dispatch_country", "destination_country",
-                   "transit_countries", "exporter_name", "exporter_id", "exporter_country", "consignee_name",
-                   "consignee_id", "consignee_country")  # fmt: skip
-DERIVED = ("line", "hs_code", "description", "quantity", "unit", "value", "currency", "origin_country",
-                "net_mass_kg")  # fmt: skip
 ITEM_DERIVED = ("line", "hs_code", "description", "quantity", "unit", "value", "currency", "origin_country",
                 "net_mass_kg")  # fmt: skip
 _HEADER_COLUMNS = ("procedure", "document_type", "date", "dispatch_country", "destination_country",
                    "transit_countries", "exporter_name", "exporter_id", "exporter_country", "consignee_name",
                    "consignee_id", "consignee_country")  # fmt: skip
-DERIVED = (*_header_derived(), *(ITEM + name for name in ITEM_DERIVED))
+DERIVED: tuple[str, ...] = (*_header_derived(), *(ITEM + name for name in ITEM_DERIVED))
 
 
 def derived(headers: pl.DataFrame, items: pl.DataFrame) -> pl.DataFrame:

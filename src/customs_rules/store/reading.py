@@ -9,11 +9,11 @@ from typing import Any
 import polars as pl
 from sqlmodel import Session, col, select
 
+from ..contract.errors import StorageError
 from ..screening.frames import HEADER_SCHEMA, ITEM_SCHEMA, DeclarationSet
 from . import bulk
-from .content import HEADER_COLUMNS, ITEM_COLUMNS, canonical
-from ..contract.errors import StorageError
 from .compact import derived, rebuild
+from .content import HEADER_COLUMNS, ITEM_COLUMNS, canonical
 from .signatures import facts_of
 from .tables import DecisionItem, DecisionRecord, DeclarationRecord, FactSignature, ItemRecord
 

@@ -21,8 +21,8 @@ from ..contract.decision import Decision
 from ..screening.frames import ScreenedSet
 from ..screening.history import party_keys
 from . import audit, bulk
-from .content import complete, content_hashes
 from .compact import Compact, compact
+from .content import complete, content_hashes
 from .seals import WITHOUT_REGISTRY, seal_all
 from .tables import (
     AuditRecord,
@@ -244,7 +244,9 @@ def _fact_refs(refs: pl.DataFrame, fact_ids: pl.DataFrame) -> pl.DataFrame:
     """Per declaration, the id and digest of each of its three signatures (`compact`)."""
     found = [refs.select("decl")]
     for ref, name in (("layout", "facts_layout_id"), ("header", "header_fact_id"), ("items", "item_facts_id")):
-        ids = fact_ids.select(pl.col("sig").alias(ref), pl.col("id").alias(name), pl.col("digest").alias(f"{ref}_digest"))
+        ids = fact_ids.select(
+            pl.col("sig").alias(ref), pl.col("id").alias(name), pl.col("digest").alias(f"{ref}_digest")
+        )
         found.append(refs.select(ref).join(ids, on=ref, how="left", maintain_order="left").drop(ref))
     return pl.concat(found, how="horizontal")
 
