@@ -131,14 +131,16 @@ def compact(facts: pl.DataFrame, headers: pl.DataFrame, items: pl.DataFrame, dec
     rows = rows.with_columns((pl.col("position").rank("ordinal").over("decl") == 1).alias("_first"))
     firsts = rows.filter("_first")
     # per declaration (its first item): its stored facts, and the rebuilt ones that differ
-    over = [_unless_same(f, f"_r_{f}", rows.schema[f]) for f in head_fields if f in usable]
-    header = firsts.select("decl", _array([_value(f) for f in stored_head], over).alias("text"))
+    over = _members(firsts, [(f, f"_r_{f}") for f in head_fields if f in usable], ["decl"])
+    firsts = firsts.join(over, on="decl", how="left", maintain_order="left")
+    header = firsts.select("decl", _array([_value(f) for f in stored_head]).alias("text"))
     # per item: its stored facts, and those that differ from its declaration's first item or its columns
     rows = rows.join(firsts.select("decl", *[pl.col(f).alias(f"_1_{f}") for f in head_fields]), on="decl",
                      maintain_order="left")  # fmt: skip
-    differs = [_unless_same(f, f"_1_{f}", rows.schema[f]) for f in head_fields]
-    differs += [_unless_same(f, f"_r_{f}", rows.schema[f]) for f in fields if f.startswith(ITEM) and f in usable]
-    entries = rows.select(*KEYS, _array([_value(f) for f in stored_item], differs).alias("entry"))
+    checks = [(f, f"_1_{f}") for f in head_fields]
+    checks += [(f, f"_r_{f}") for f in fields if f.startswith(ITEM) and f in usable]
+    rows = rows.join(_members(rows, checks, list(KEYS)), on=list(KEYS), how="left", maintain_order="left")
+    entries = rows.select(*KEYS, _array([_value(f) for f in stored_item]).alias("entry"))
     texts = entries.group_by("decl", maintain_order=True).agg(
         (pl.lit("[") + pl.col("entry").str.join(",") + pl.lit("]")).alias("text")
     )
@@ -174,20 +176,33 @@ def _pair(name: str) -> pl.Expr:
     return pl.struct(pl.col(name)).struct.json_encode().str.strip_prefix("{").str.strip_suffix("}")
 
 
-def _unless_same(name: str, other: str, dtype: Any) -> pl.Expr:
-    """`"name":value` where the fact is not `other`'s value exactly (as JSON: 0.0 is not -0.0)."""
-    same = _value(name).eq_missing(_value(other)) if dtype.is_float() else pl.col(name).eq_missing(pl.col(other))
-    return pl.when(~same).then(_pair(name))
+def _members(frame: pl.DataFrame, checks: list[tuple[str, str]], keys: list[str]) -> pl.DataFrame:
+    """`keys` and `_members` (a JSON object's members, `"name":value,...`) of the rows of
+    `frame` where some fact `name` of `checks` (name, other) is not `other`'s value
+    exactly; the members are written for those rows alone (they are few)."""
+    empty = frame.select(*keys).clear().with_columns(pl.lit(None, pl.String).alias("_members"))
+    if not checks:
+        return empty
+    marks = [_differs(name, other, frame.schema[name]).alias(f"_d{n}") for n, (name, other) in enumerate(checks)]
+    odd = frame.with_columns(marks).filter(pl.any_horizontal(pl.col(f"_d{n}") for n in range(len(checks))))
+    if odd.is_empty():
+        return empty
+    members = [pl.when(pl.col(f"_d{n}")).then(_pair(name)) for n, (name, _) in enumerate(checks)]
+    return odd.select(*keys, pl.concat_str(members, separator=",", ignore_nulls=True).alias("_members"))
 
 
-def _array(values: list[pl.Expr], members: list[pl.Expr]) -> pl.Expr:
-    """A JSON array of the values, then an object of the members that are not null, if any."""
-    parts = list(values)
-    if members:
-        joined = pl.concat_str(members, separator=",", ignore_nulls=True)
-        parts.append(pl.when(joined != "").then(pl.lit("{") + joined + pl.lit("}")))
-    if not parts:
-        return pl.lit("[]")
+def _differs(name: str, other: str, dtype: Any) -> pl.Expr:
+    """Whether the fact is not `other`'s value exactly, as JSON writes it: 0.0 is not -0.0."""
+    fact, value = pl.col(name), pl.col(other)
+    same = fact.eq_missing(value)
+    if dtype.is_float():
+        same = same & ((fact != 0).fill_null(True) | (1 / fact).eq_missing(1 / value))
+    return ~same
+
+
+def _array(values: list[pl.Expr]) -> pl.Expr:
+    """A JSON array of the values, then an object of the row's `_members`, if any."""
+    parts = [*values, pl.lit("{") + pl.col("_members") + pl.lit("}")]
     return pl.lit("[") + pl.concat_str(parts, separator=",", ignore_nulls=True) + pl.lit("]")
 
 
