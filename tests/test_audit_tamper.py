@@ -59,7 +59,6 @@ TAMPERING = {
     "decision deleted with its findings": (
         [
             "DELETE FROM finding WHERE decision_id = 2",
-            "DELETE FROM decision_item WHERE decision_id = 2",
             "DELETE FROM decision WHERE id = 2",
         ],
         "decision #2, sealed by audit entry",
@@ -101,9 +100,23 @@ TAMPERING = {
         "no longer are those its decisions were made on",
     ),
     "item facts re-pointed": (
-        ["UPDATE decision_item SET fact_id = (SELECT header_fact_id FROM decision WHERE id = 2) WHERE decision_id = 2"],
+        ["UPDATE decision SET item_facts_id = header_fact_id WHERE id = 2"],
         f"decision #2 {SEALED}",
     ),
+    "facts layout re-pointed": (
+        ["UPDATE decision SET facts_layout_id = header_fact_id WHERE id = 2"],
+        f"decision #2 {SEALED}",
+    ),
+    "facts layout dropped (as if decided before migration 0013)": (
+        ["UPDATE decision SET facts_layout_id = NULL WHERE id = 2"],
+        f"decision #2 {SEALED}",
+    ),
+    "item facts signature changed": (
+        ["UPDATE fact_signature SET facts = '[]' WHERE id = (SELECT item_facts_id FROM decision WHERE id = 2)"],
+        "no longer are those its decisions were made on",
+    ),
+    # an item's own columns are facts too (rebuilt from them): its content hash covers them
+    "item hs_code": (["UPDATE item SET hs_code = '100199' WHERE declaration_pk = 1"], "no longer has the content"),
     # the rule files a decision's rule-set version names (decisions list --rule reads them)
     "rule set content": (
         ['UPDATE ruleset_version SET content = \'{"rules/x.yaml": "id: x"}\''],

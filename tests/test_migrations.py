@@ -15,7 +15,7 @@ def test_migrations_match_the_table_models(sqlite_url: str) -> None:
     store = Store(sqlite_url)
     try:
         with store.engine.connect() as connection:
-            assert schema.current_revision(connection) == schema.HEAD == "0012"
+            assert schema.current_revision(connection) == schema.HEAD == "0013"
             differences = compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)
     finally:
         store.close()

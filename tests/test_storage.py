@@ -56,11 +56,16 @@ def test_registry_round_trip_and_seed_decision_is_stored(db_url: str, pack: Rule
         # the same declaration again, same rules: nothing new (idempotent)
         list(screener.screen_inputs([_parsed(decl)]))
         assert store.count(DecisionRecord) == 1
-        # the header facts are stored once, each item's own by reference, and explained as enrichment made them
+        # what the columns do not hold is stored as three signatures (the layout, the declaration's
+        # facts, its items'), and explained as enrichment made them
         with store.reading() as session:
             (row,) = session.exec(select(DecisionRecord)).all()
-        assert row.header_fact_id is not None and store.count(DecisionItem) == len(decl.items)
-        assert store.count(FactSignature) == 1 + len({json.dumps(f.get("item.line")) for f in screening.facts})
+            texts = {s.id: s.facts for s in session.exec(select(FactSignature))}
+        assert None not in (row.header_fact_id, row.facts_layout_id, row.item_facts_id)
+        assert store.count(DecisionItem) == 0 and store.count(FactSignature) == 3
+        items = json.loads(texts[row.item_facts_id])
+        assert len(items) == len(decl.items)  # one entry per item, without the item's own columns
+        assert not any(decl.items[0].hs_code in text for text in texts.values() if text != texts[row.facts_layout_id])
         explained = store.explain(str(row.id))
         assert explained is not None and explained["facts"] == screening.facts
         assert [list(fact) for fact in explained["facts"]] == [list(fact) for fact in screening.facts]

@@ -295,7 +295,8 @@ def test_audit_verify_detects_an_altered_decision(db_url: str) -> None:
 TAMPERING = [
     ("UPDATE finding SET score = 0 WHERE decision_id = 1", "decision #1 no longer says what audit entry"),
     ("UPDATE finding SET evidence = '{}' WHERE decision_id = 1", "decision #1 no longer says what audit entry"),
-    ("DELETE FROM decision_item WHERE decision_id = 2", "decision #2 no longer says what audit entry"),
+    ("UPDATE decision SET item_facts_id = NULL WHERE id = 2", "decision #2 no longer says what audit entry"),
+    ("UPDATE decision SET header_fact_id = item_facts_id WHERE id = 2", "decision #2 no longer says what audit entry"),
     ("UPDATE declaration SET content_hash = 'x' WHERE id = 1", "decision #1 no longer says what audit entry"),
     ("UPDATE item SET hs_code = '100199' WHERE declaration_pk = 1",
      "declaration AA-20221115-001 (revision 1) no longer has the content it was stored with"),

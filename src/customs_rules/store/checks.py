@@ -13,7 +13,7 @@ from sqlmodel import Session, col
 
 from . import bulk, reading
 from .content import content_hashes, legacy_hash
-from .seals import SEAL, SEAL_V2, SEAL_V3, SEAL_V4, legacy_seal, pack_facts, seal_all, sealed_columns
+from .seals import SEAL, SEAL_V2, SEAL_V3, SEAL_V4, SEAL_V5, legacy_seal, pack_facts, seal_all, sealed_columns
 from .signatures import digests
 from .tables import DecisionItem, DecisionRecord, DeclarationRecord, FactSignature, FindingRecord
 
@@ -21,7 +21,8 @@ Recorded = dict[int, tuple[str, int, bool]]  # decision id: (its seal, the entry
 DECISION = {"key": pl.Int64, "decision": pl.String, "score": pl.Float64, "ruleset_version": pl.String,
             "content_hash": pl.String, "declaration_id": pl.String, "revision": pl.Int64, "kind": pl.String,
             "officer": pl.String, "registry_version": pl.Int64, "screened_without_registry": pl.Boolean,
-            "screened_at": pl.Datetime("us"), "header_digest": pl.String}  # fmt: skip
+            "screened_at": pl.Datetime("us"), "header_digest": pl.String, "layout_digest": pl.String,
+            "items_digest": pl.String}  # fmt: skip
 FINDING = {"key": pl.Int64, "rule_id": pl.String, "title": pl.String, "action": pl.String, "score": pl.Float64,
            "item_line": pl.Int64, "is_test": pl.Boolean, "evidence": pl.String}  # fmt: skip
 
@@ -50,8 +51,7 @@ def _check_batch(
     keys = decisions.get_column("key").to_list()
     entries = [recorded.pop(key, None) for key in keys]
     findings = _findings(session, keys)
-    items = _items(session, keys)
-    current = seal_all(decisions, findings, items)
+    current = _seals(session, decisions, findings)
     for number, entry, sealed, row in zip(keys, entries, current, decisions.iter_rows(named=True), strict=True):
         if entry is None:
             if first_audited is not None and number > first_audited:
@@ -59,13 +59,34 @@ def _check_batch(
             continue
         # the registry mark against the entry's too: seals older than form 4 leave it out
         kept = row["screened_without_registry"] == entry[2]
-        if entry[0].startswith(SEAL):
+        if entry[0].startswith((SEAL, SEAL_V5)):
             kept = kept and sealed == entry[0]
         else:
             kept = kept and _legacy(session, row, findings, entry[0], digest_of) == entry[0]
         if not kept:
             return f"decision #{number} no longer says what audit entry {entry[1]} recorded"
     return None
+
+
+def _seals(session: Session, decisions: pl.DataFrame, findings: pl.DataFrame) -> list[str]:
+    """Each decision's seal as its rows make it now: of form 6 where it has a facts layout
+    (migration 0013), else of form 5 (its items' signatures in `decision_item`)."""
+    compact = pl.col("layout_digest").is_not_null()
+    found: dict[int, str] = {}
+    for form, rows in ((SEAL, decisions.filter(compact)), (SEAL_V5, decisions.filter(~compact))):
+        if rows.is_empty():
+            continue
+        keys = rows.get_column("key")
+        if form == SEAL:
+            items = pl.concat([
+                rows.select("key", pl.lit(0, pl.Int64).alias("position"), pl.col("layout_digest").alias("digest")),
+                rows.select("key", pl.lit(1, pl.Int64).alias("position"), pl.col("items_digest").alias("digest")),
+            ])  # fmt: skip
+        else:
+            items = _items(session, keys.to_list())
+        mine = findings.filter(pl.col("key").is_in(keys.implode()))
+        found |= dict(zip(keys.to_list(), seal_all(rows, mine, items, form), strict=True))
+    return [found[key] for key in decisions.get_column("key").to_list()]
 
 
 def _legacy(session: Session, row: dict[str, Any], findings: pl.DataFrame, recorded: str, digest_of: Any) -> str:
@@ -98,16 +119,17 @@ def _missing(left: Recorded) -> str | None:
 
 def _decisions(session: Session, after: int, limit: int) -> pl.DataFrame:
     d, decl, fs = (_table(t) for t in (DecisionRecord, DeclarationRecord, FactSignature))
+    layout, items = fs.alias("layout"), fs.alias("items")
     columns = [d.c.id, d.c.decision, d.c.score, d.c.ruleset_version, decl.c.content_hash, d.c.declaration_id,
                decl.c.revision, d.c.kind, d.c.officer, d.c.registry_version, d.c.screened_without_registry,
-               d.c.screened_at, fs.c.digest]  # fmt: skip
-    query = (
-        select(*columns)
-        .select_from(d.join(decl, decl.c.id == d.c.declaration_pk).outerjoin(fs, fs.c.id == d.c.header_fact_id))
-        .where(d.c.id > after)
-        .order_by(d.c.id)
-        .limit(limit)
+               d.c.screened_at, fs.c.digest, layout.c.digest, items.c.digest]  # fmt: skip
+    joined = (
+        d.join(decl, decl.c.id == d.c.declaration_pk)
+        .outerjoin(fs, fs.c.id == d.c.header_fact_id)
+        .outerjoin(layout, layout.c.id == d.c.facts_layout_id)
+        .outerjoin(items, items.c.id == d.c.item_facts_id)
     )
+    query = select(*columns).select_from(joined).where(d.c.id > after).order_by(d.c.id).limit(limit)
     return bulk.frame(session.connection().execute(query), DECISION)
 
 

@@ -9,8 +9,10 @@ from typing import Any
 import polars as pl
 from sqlmodel import Session, col, select
 
+from ..contract.errors import StorageError
 from ..screening.frames import HEADER_SCHEMA, ITEM_SCHEMA, DeclarationSet
 from . import bulk
+from .compact import derived, rebuild
 from .content import HEADER_COLUMNS, ITEM_COLUMNS, canonical
 from .signatures import facts_of
 from .tables import DecisionItem, DecisionRecord, DeclarationRecord, FactSignature, ItemRecord
@@ -67,6 +69,8 @@ def content(session: Session, row: DeclarationRecord) -> dict[str, Any]:
 
 def facts(session: Session, decision: DecisionRecord) -> list[dict[str, Any]]:
     """The facts a decision was made on, one per item, as enrichment made them."""
+    if decision.facts_layout_id is not None:  # migration 0013: what the columns do not hold
+        return _compact_facts(session, decision)
     header = session.get(FactSignature, decision.header_fact_id) if decision.header_fact_id is not None else None
     items = session.exec(
         select(FactSignature.facts)
@@ -75,3 +79,17 @@ def facts(session: Session, decision: DecisionRecord) -> list[dict[str, Any]]:
         .order_by(col(DecisionItem.position))
     ).all()
     return facts_of(header.facts if header is not None else None, list(items))
+
+
+def _compact_facts(session: Session, decision: DecisionRecord) -> list[dict[str, Any]]:
+    ids = (decision.facts_layout_id, decision.header_fact_id, decision.item_facts_id)
+    rows = session.exec(select(FactSignature).where(col(FactSignature.id).in_([i for i in ids if i is not None])))
+    texts = {row.id: row.facts for row in rows}
+    stored = declaration_set(session, [decision.declaration_pk])
+    layout, header, items = (texts.get(i) if i is not None else None for i in ids)
+    if layout is None or items is None:
+        raise StorageError(f"decision #{decision.id}: its facts are missing from the database (run `audit verify`)")
+    try:
+        return rebuild(layout, header, items, derived(stored.headers, stored.items))
+    except ValueError as exc:
+        raise StorageError(f"decision #{decision.id}: its facts cannot be rebuilt ({exc}): run `audit verify`") from exc

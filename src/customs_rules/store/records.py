@@ -1,5 +1,6 @@
 """Storing a screened set in bulk: declarations and items as columns, decisions, their
-findings with evidence, and facts once per distinct signature (migration 0008).
+findings with evidence, and the facts the columns do not hold, once per distinct
+signature (`compact`, migration 0013).
 
 `prepare` computes what needs no database (content hashes, fact signatures) and can run
 before the write lock is taken, in the writer thread; `record` then decides, in the
@@ -20,12 +21,11 @@ from ..contract.decision import Decision
 from ..screening.frames import ScreenedSet
 from ..screening.history import party_keys
 from . import audit, bulk
+from .compact import Compact, compact
 from .content import complete, content_hashes
 from .seals import WITHOUT_REGISTRY, seal_all
-from .signatures import Signatures, split
 from .tables import (
     AuditRecord,
-    DecisionItem,
     DecisionRecord,
     DeclarationRecord,
     FactSignature,
@@ -48,8 +48,8 @@ class Prepared:
 
     screened: ScreenedSet
     heads: pl.DataFrame  # decl, content_hash and the declaration row's columns
-    signatures: Signatures
-    distinct: pl.DataFrame  # digest, facts: every signature text of the set
+    signatures: Compact
+    distinct: pl.DataFrame  # sig, digest, facts: every signature text of the set
 
 
 @dataclass
@@ -75,7 +75,8 @@ def prepare(screened: ScreenedSet) -> Prepared:
     heads = headers.select(
         "decl", *HEADER_TABLE_COLUMNS, *PARTY_KEYS, pl.col("transit_countries").list.join(" ").fill_null("")
     ).with_columns(pl.Series("content_hash", hashes, pl.String))
-    signatures = split(screened.facts)
+    declarations = screened.declarations
+    signatures = compact(screened.facts, declarations.headers, declarations.items, len(screened))
     return Prepared(screened, heads, signatures, signatures.distinct())
 
 
@@ -96,32 +97,29 @@ def record(
     fact_ids, stored["fact_signature"] = _write_signatures(session, prepared.distinct, method)
     first = bulk.reserve_ids(session, "decision", targets.height)
     targets = targets.with_columns((pl.int_range(pl.len(), dtype=pl.Int64) + first).alias("id"))
-    header = prepared.signatures.header.join(fact_ids, on="sig").select(
-        "decl", pl.col("id").alias("header_fact_id"), pl.col("digest").alias("header_digest")
-    )
-    targets = targets.join(header, on="decl", how="left", maintain_order="left")
+    targets = targets.join(_fact_refs(prepared.signatures.refs, fact_ids), on="decl", how="left",
+                           maintain_order="left")  # fmt: skip
     decision = targets.select(
         "id", pl.lit(kind).alias("kind"), pl.lit(officer, pl.String).alias("officer"),
         pl.col("pk").alias("declaration_pk"), "declaration_id", "decision", "score",
         pl.lit(screened.ruleset_version).alias("ruleset_version"), pl.lit(registry).alias("registry_version"),
         pl.lit(screened.without_registry).alias(WITHOUT_REGISTRY),
         pl.lit(_naive(screened.screened_at)).alias("screened_at"),
-        "header_fact_id",
+        "header_fact_id", "facts_layout_id", "item_facts_id",
     )  # fmt: skip
     stored["decision"] = bulk.insert(session, _table(DecisionRecord), decision, method)
-    items = prepared.signatures.items.join(fact_ids, on="sig").join(
-        targets.select("decl", pl.col("id").alias("decision_id")), on="decl"
-    )
-    links = items.select("decision_id", "position", pl.col("id").alias("fact_id")).sort("decision_id", "position")
-    stored["decision_item"] = bulk.insert(session, _table(DecisionItem), links, method)
     findings = screened.findings.join(targets.select("decl", pl.col("id").alias("decision_id")), on="decl")
     findings = findings.sort("decision_id", "is_test", "rank")
     columns = ("decision_id", "rule_id", "title", "action", "score", "item_line", "is_test", "evidence")
     stored["finding"] = bulk.insert(session, _table(FindingRecord), findings.select(columns), method)
+    facts = pl.concat([  # form 6: the layout's digest, then the items'
+        targets.select(pl.col("id").alias("key"), pl.lit(0).alias("position"), pl.col("layout_digest").alias("digest")),
+        targets.select(pl.col("id").alias("key"), pl.lit(1).alias("position"), pl.col("items_digest").alias("digest")),
+    ])  # fmt: skip
     seals = seal_all(
         decision.with_columns(targets.select("content_hash", "revision", "header_digest")).rename({"id": "key"}),
         findings.rename({"decision_id": "key"}),
-        items.select(pl.col("decision_id").alias("key"), "position", "digest"),
+        facts,
     )
     result: list[tuple[int, str] | None] = [None] * len(screened)
     for decl, decision_id, sealed in zip(targets.get_column("decl"), targets.get_column("id"), seals, strict=True):
@@ -213,18 +211,24 @@ def _write_items(session: Session, new: pl.DataFrame, screened: ScreenedSet, met
 
 def _write_signatures(session: Session, distinct: pl.DataFrame, method: str) -> tuple[pl.DataFrame, int]:
     """The id of each signature of the set (sig, digest, id), the missing ones stored.
-    On SQLite every one is inserted with a new id unless its digest is stored already
-    (INSERT OR IGNORE): when all were new, as in a batch of new declarations, nothing is
-    looked up; else the ids are read back by digest (the ids of the ones left out unused)."""
+    On SQLite the ones `shared` by many sets (layouts, items' facts) are looked up first,
+    and every other one is inserted with a new id unless its digest is stored already
+    (INSERT OR IGNORE): when all those were new, as in a batch of new declarations,
+    nothing else is looked up; else the ids are read back by digest (the ids of the ones
+    left out unused)."""
     query = "SELECT digest, id FROM fact_signature WHERE digest IN :values"
     schema = {"digest": pl.String, "id": pl.Int64}
     table = _table(FactSignature)
     if bulk.dialect(session) == "sqlite" and method in ("auto", "tuples"):
-        first = bulk.reserve_ids(session, "fact_signature", distinct.height)
-        fresh = distinct.with_columns((pl.int_range(pl.len(), dtype=pl.Int64) + first).alias("id"))
+        shared = distinct.filter("shared").get_column("digest").to_list()
+        known = bulk.frame(bulk.select_in(session, query, shared), schema)
+        todo = distinct.join(known, on="digest", how="anti", maintain_order="left")
+        first = bulk.reserve_ids(session, "fact_signature", todo.height)
+        fresh = todo.with_columns((pl.int_range(pl.len(), dtype=pl.Int64) + first).alias("id"))
         written = bulk.insert(session, table, fresh.select("id", "digest", "facts"), method, ignore=True)
-        if written == distinct.height:
-            return fresh.select("sig", "digest", "id"), written
+        if written == todo.height:
+            return distinct.select("sig", "digest").join(pl.concat([known, fresh.select("digest", "id")]),
+                                                         on="digest"), written  # fmt: skip
         known = bulk.frame(bulk.select_in(session, query, distinct.get_column("digest").to_list()), schema)
         return distinct.select("sig", "digest").join(known, on="digest"), written
     known = bulk.frame(bulk.select_in(session, query, distinct.get_column("digest").to_list()), schema)
@@ -234,6 +238,17 @@ def _write_signatures(session: Session, distinct: pl.DataFrame, method: str) -> 
     written = bulk.insert(session, table, missing.select("id", "digest", "facts"), method)
     ids = pl.concat([known, missing.select("digest", "id")])
     return distinct.select("sig", "digest").join(ids, on="digest"), written
+
+
+def _fact_refs(refs: pl.DataFrame, fact_ids: pl.DataFrame) -> pl.DataFrame:
+    """Per declaration, the id and digest of each of its three signatures (`compact`)."""
+    found = [refs.select("decl")]
+    for ref, name in (("layout", "facts_layout_id"), ("header", "header_fact_id"), ("items", "item_facts_id")):
+        ids = fact_ids.select(
+            pl.col("sig").alias(ref), pl.col("id").alias(name), pl.col("digest").alias(f"{ref}_digest")
+        )
+        found.append(refs.select(ref).join(ids, on=ref, how="left", maintain_order="left").drop(ref))
+    return pl.concat(found, how="horizontal")
 
 
 def _table(model: Any) -> Any:

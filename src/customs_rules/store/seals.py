@@ -2,10 +2,13 @@
 
 A seal covers the decision row's every column, its declaration's content hash (itself
 computed on the declaration's and its items' columns: `content.content_hashes`), every
-finding with its evidence, and the digest of every fact signature it was decided on, in
-item order. `audit verify` recomputes it from the stored rows, so an edit of any of them
-is found. Seals of form 5 are computed for a whole set at once (`seal_all`); the forms
-written before migration 0008 (2, 3 and 4, `legacy_seal`) stay verifiable.
+finding with its evidence, and the digest of every fact signature it was decided on: in
+form 6 (migration 0013) its facts' layout, declaration and items signatures (the facts
+the columns rebuild are covered by the content hash: `compact`), in form 5 the header
+signature and each item's, in item order. `audit verify` recomputes it from the stored
+rows, so an edit of any of them is found. Seals of forms 5 and 6 are computed for a
+whole set at once (`seal_all`); the forms written before migration 0008 (2, 3 and 4,
+`legacy_seal`) stay verifiable.
 """
 
 from __future__ import annotations
@@ -23,7 +26,8 @@ import polars as pl
 
 from ..contract.decision import WITHOUT_REGISTRY
 
-SEAL = "5:"  # every column of the decision row and its facts' signatures (migration 0008)
+SEAL = "6:"  # every column of the decision row and its three facts signatures (migration 0013)
+SEAL_V5 = "5:"  # every column of the decision row and its facts' signatures, one per item (migration 0008)
 SEAL_V4 = "4:"  # every column of the decision row, the registry mark too, facts as one value
 SEAL_V3 = "3:"  # every column but the registry mark (added by migration 0006)
 SEAL_V2 = "2:"  # findings, facts and content, not the decision's other columns
@@ -38,10 +42,11 @@ FINDING_COLUMNS = {"rule_id": pl.String, "title": pl.String, "action": pl.String
                    "item_line": pl.Int64, "is_test": pl.Boolean, "evidence": pl.String}  # fmt: skip
 
 
-def seal_all(decisions: pl.DataFrame, findings: pl.DataFrame, facts: pl.DataFrame) -> list[str]:
-    """The form-5 seal of each decision, in the order of `decisions`: `decisions` has `key`,
-    `screened_at` and DECISION_COLUMNS; `findings` has `key` and FINDING_COLUMNS; `facts`
-    has `key`, `position` and `digest` (of each item's signature)."""
+def seal_all(decisions: pl.DataFrame, findings: pl.DataFrame, facts: pl.DataFrame, form: str = SEAL) -> list[str]:
+    """The seal of each decision (form 6, or 5), in the order of `decisions`: `decisions`
+    has `key`, `screened_at` and DECISION_COLUMNS; `findings` has `key` and
+    FINDING_COLUMNS; `facts` has `key`, `position` and `digest`: of each item's signature
+    (form 5), or of the layout (position 0) and the items signature (1) (form 6)."""
     head = decisions.select(
         "key",
         _array([pl.col(c).cast(t) for c, t in DECISION_COLUMNS.items()] + [pl.col("screened_at").dt.to_string(TIME)]),
@@ -60,7 +65,7 @@ def seal_all(decisions: pl.DataFrame, findings: pl.DataFrame, facts: pl.DataFram
         )  # fmt: skip
         .to_series()
     )
-    return [SEAL + hashlib.sha256(text.encode()).hexdigest()[:16] for text in texts]
+    return [form + hashlib.sha256(text.encode()).hexdigest()[:16] for text in texts]
 
 
 def _array(columns: list[pl.Expr]) -> pl.Expr:

@@ -1,4 +1,7 @@
-"""Facts stored once per distinct signature (migration 0008).
+"""Facts stored once per distinct signature, as decisions stored from migration 0008 to
+0012 hold them (decisions stored since hold what the columns do not: `compact`).
+`facts_of` reads them back; `split` is how they were made, kept as the reference that
+`compact` is tested against, and `digests` is the digest of every signature, of both forms.
 
 Enrichment gives each item one fact holding the declaration's header facts (the same
 for every item) and the item's own (`item.` fields). They are stored as two kinds of

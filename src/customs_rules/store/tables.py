@@ -142,8 +142,9 @@ class ItemRecord(SQLModel, table=True):
 
 
 class FactSignature(SQLModel, table=True):
-    """Facts as a JSON object, stored once however many decisions were made on them:
-    a declaration's header facts, or one item's own facts (migration 0008)."""
+    """Facts as JSON, stored once however many decisions were made on them: a layout,
+    a declaration's or its items' stored facts (`store.compact`, migration 0013); before
+    that, a declaration's header facts or one item's own facts (migration 0008)."""
 
     __tablename__ = "fact_signature"
     id: int | None = Field(default=None, primary_key=True)
@@ -176,13 +177,18 @@ class DecisionRecord(SQLModel, table=True):
     # screened on purpose without a registry (--no-registry): every party was unknown
     screened_without_registry: bool = False
     screened_at: dt.datetime
-    # the header facts every item shares (null: the items' facts hold them whole); each
+    # the facts it was decided on (`store.compact`, migration 0013): their layout, the
+    # declaration's stored facts and its items'; the rest is rebuilt from the columns.
+    # Decided before migration 0013 (`facts_layout_id` null): `header_fact_id` holds the
+    # header facts every item shares (null: the items' facts hold them whole), and each
     # item's own facts are in `decision_item`
     header_fact_id: int | None = Field(default=None, foreign_key="fact_signature.id")
+    facts_layout_id: int | None = Field(default=None, foreign_key="fact_signature.id")
+    item_facts_id: int | None = Field(default=None, foreign_key="fact_signature.id")
 
 
 class DecisionItem(SQLModel, table=True):
-    """The facts one item of a decided declaration was decided on."""
+    """The facts one item of a declaration decided before migration 0013 was decided on."""
 
     __tablename__ = "decision_item"
     decision_id: int = Field(foreign_key="decision.id", primary_key=True)
