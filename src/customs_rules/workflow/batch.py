@@ -234,14 +234,38 @@ def run_history(
     With the pack's `reference` (`rules.reference.ReferenceData`), a past that covers the
     inputs is narrowed to the rows its facts read (`HistoryBase.narrowed`): what each
     worker is handed. With a `spool`, the chunks read are kept there with their party
-    keys, for the screening pass (`screen_files`) to take instead of reading again."""
-    from ..io.reader import read_input
-    from ..screening.history import HistoryBase, rows_of, set_keys
+    keys, for the screening pass (`screen_files`) to take instead of reading again, and
+    the past is narrowed as it is read (`screening.past.NarrowingPast`: the pre-pass no
+    longer holds every row of the inputs); the ids read more than once are then
+    `spool.repeated`."""
+    from ..screening.history import HistoryBase
+    from ..screening.past import NarrowingPast
     from ..store.history import read_history
 
     base = read_history(store) if store is not None else HistoryBase()
-    parts, rank = [base.rows], int(base.rows["rank"].max() or 0) + 1  # type: ignore[arg-type]
     paths = list(paths)
+    covers = "-" not in paths
+    if reference is not None and covers and spool is not None:
+        past = NarrowingPast(base, [reference])
+        _pre_pass(paths, sheet, int(base.rows["rank"].max() or 0) + 1, past.add, spool)  # type: ignore[arg-type]
+        found = past.finish()
+        spool.repeated = past.repeated
+        return found
+    parts = [base.rows]
+    _pre_pass(paths, sheet, int(base.rows["rank"].max() or 0) + 1, lambda rows, _: parts.append(rows), spool)  # type: ignore[arg-type]
+    found = HistoryBase(pl.concat(parts), base.flags, covers_inputs=covers)
+    return found.narrowed(reference) if reference is not None and found.covers_inputs else found
+
+
+def _pre_pass(
+    paths: list[str], sheet: str | None, rank: int, add: Callable[[pl.DataFrame, Callable[[], pl.DataFrame]], None],
+    spool: Spool | None,
+) -> None:  # fmt: skip
+    """Each input's declarations as history rows, ranked in input order from `rank`, to
+    `add` with a function giving them again (from the spool: the chunks are kept there)."""
+    from ..io.reader import read_input
+    from ..screening.history import rows_of, set_keys
+
     for index, path in enumerate(paths):
         if path == "-":
             continue
@@ -249,12 +273,23 @@ def run_history(
             for chunk in read_input(path, None, CHUNK_LINES, sheet):
                 if len(chunk.declarations):
                     chunk.party_keys = set_keys(chunk.declarations)
-                    parts.append(rows_of(chunk.declarations, rank, chunk.party_keys))
+                place = keep(chunk) if keep is not None else None
+                if len(chunk.declarations):
+                    add(rows_of(chunk.declarations, rank, chunk.party_keys), _again(spool, index, place, rank))
                     rank += len(chunk.declarations)
-                if keep is not None:
-                    keep(chunk)
-    found = HistoryBase(pl.concat(parts), base.flags, covers_inputs="-" not in paths)
-    return found.narrowed(reference) if reference is not None and found.covers_inputs else found
+
+
+def _again(spool: Spool | None, index: int, place: int | None, rank: int) -> Callable[[], pl.DataFrame]:
+    """A function giving the history rows of a spooled chunk again."""
+
+    def again() -> pl.DataFrame:
+        from ..screening.history import rows_of
+
+        assert spool is not None and place is not None, "only a spooled chunk is read again"
+        chunk = spool.chunk(index, place)
+        return rows_of(chunk.declarations, rank, chunk.party_keys)
+
+    return again
 
 
 class Spool:
@@ -266,14 +301,31 @@ class Spool:
     def __init__(self) -> None:
         self.directory = Path(tempfile.mkdtemp(prefix="customs-rules-chunks-"))
         self.files: dict[int, Path] = {}
+        # the declaration ids read more than once by the pre-pass (`run_history`), when it
+        # read every input: only those can repeat an id with other content in the run
+        self.repeated: set[str] | None = None
 
     @contextlib.contextmanager
-    def keeping(self, index: int) -> Iterator[Callable[[Chunk], None]]:
-        """A function keeping each chunk of input `index`, in order."""
+    def keeping(self, index: int) -> Iterator[Callable[[Chunk], int]]:
+        """A function keeping each chunk of input `index`, in order, and saying where
+        (for `chunk`)."""
         path = self.directory / f"{index}.chunks"
+
+        def keep(chunk: Chunk) -> int:
+            place = handle.tell()
+            pickle.dump(chunk, handle, protocol=pickle.HIGHEST_PROTOCOL)
+            return place
+
         with path.open("wb") as handle:
-            yield lambda chunk: pickle.dump(chunk, handle, protocol=pickle.HIGHEST_PROTOCOL)
+            yield keep
         self.files[index] = path
+
+    def chunk(self, index: int, place: int) -> Chunk:
+        """The chunk of input `index` kept at `place` (once that input is all kept)."""
+        with self.files[index].open("rb") as handle:
+            handle.seek(place)
+            found: Chunk = pickle.load(handle)  # written by `keeping`, in this run
+            return found
 
     def chunks(
         self, paths: Iterable[str], stream: TextIO | None, chunk_lines: int, sheet: str | None
