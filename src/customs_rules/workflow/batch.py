@@ -33,10 +33,11 @@ from ..entities.registry import RegistryIndex
 from ..io import Chunk, read_chunks
 from ..io.parsing import Rejected
 from ..rules.model import RulePack
+from ..rules.policy import policy_from
 from ..runtime import gc_paused
 from ..screening.frames import DeclarationSet
 from .batch_counts import Counts
-from .batch_pool import abandon, default_workers, shared_snapshot, spawn_pool
+from .batch_pool import abandon, default_workers, mapped_graph, share_graph, shared_snapshot, spawn_pool
 
 if TYPE_CHECKING:
     from ..screening.core import CoreResult
@@ -183,10 +184,14 @@ class Worker:
                 store = Store(self.db_url)
                 try:
                     if self.snapshot is not None:
+                        from ..entities.linking import registry_graph
                         from ..store.registry_snapshot import mapped_frames
 
                         frames = mapped_frames(Path(self.snapshot))
                         self.compiled = CompiledRegistry(frames, store.watchlist_records(), threshold)
+                        graph = mapped_graph(self.snapshot, threshold)  # written by the parent: `share_graph`
+                        if graph is not None:
+                            registry_graph(self.compiled, graph)
                     else:
                         self.compiled = CompiledRegistry.from_store(store, threshold)
                 finally:
@@ -424,6 +429,8 @@ def local_screening(worker: Worker, at: dt.datetime, workers: int, wanted: Wante
     def on_pool(chunks: Iterable[Chunk]) -> Iterator[Part]:
         # workers map one copy of the store's compiled registry, written here (batch_pool)
         with shared_snapshot(worker.db_url if worker.registry is None and worker.frames is None else None) as mapped:
+            if mapped is not None:
+                share_graph(mapped, policy_from(worker.pack.policy_doc).name_threshold)
             yield from _on_pool(dataclasses.replace(worker, snapshot=mapped), chunks)
 
     def _on_pool(worker: Worker, chunks: Iterable[Chunk]) -> Iterator[Part]:
