@@ -34,7 +34,7 @@ from ..io import Chunk, read_chunks
 from ..io.parsing import Rejected
 from ..rules.model import RulePack
 from ..rules.policy import policy_from
-from ..runtime import gc_paused
+from ..runtime import gc_paused, trim_heap
 from ..screening.frames import DeclarationSet
 from .batch_counts import Counts
 from .batch_pool import abandon, default_workers, mapped_graph, share_graph, shared_snapshot, spawn_pool
@@ -409,8 +409,11 @@ def _take_worker(worker: Worker) -> None:
 
 def _screen_in_child(declarations: DeclarationSet, at: dt.datetime, wanted: Wanted, keys: Any = None) -> Screened:
     assert _WORKER is not None
-    with collected_once():  # the pool's processes end with the run
-        return _WORKER.screen(declarations, at, wanted, keys)
+    try:
+        with collected_once():  # the pool's processes end with the run
+            return _WORKER.screen(declarations, at, wanted, keys)
+    finally:
+        trim_heap()  # what the chunk freed goes back to the system
 
 
 ChunkScreener = Callable[[Iterable[Chunk]], Iterator[Part]]  # chunks in, screened parts out, in order
