@@ -67,6 +67,12 @@ def _party_key(ident: str | None, name: str) -> str:
     return key
 
 
+def forget_party_keys() -> None:
+    """Let go of the party keys remembered so far (up to ~70 MB): a batch's pre-pass
+    computed them all, and its sets carry them from there (`set_keys`)."""
+    _KEYS.clear()
+
+
 def party_keys(headers: pl.DataFrame) -> pl.DataFrame:
     """`exporter_key` and `consignee_key` of each header row (`engine.history.party_key`),
     computed once per distinct (id, name), remembered for the next sets of the process."""

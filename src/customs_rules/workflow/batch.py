@@ -243,23 +243,28 @@ def run_history(
     the past is narrowed as it is read (`screening.past.NarrowingPast`: the pre-pass no
     longer holds every row of the inputs); the ids read more than once are then
     `spool.repeated`."""
-    from ..screening.history import HistoryBase
+    from ..screening.history import HistoryBase, forget_party_keys
     from ..screening.past import NarrowingPast
     from ..store.history import read_history
 
     base = read_history(store) if store is not None else HistoryBase()
     paths = list(paths)
     covers = "-" not in paths
+    rank = int(base.rows["rank"].max() or 0) + 1  # type: ignore[arg-type]
     if reference is not None and covers and spool is not None:
         past = NarrowingPast(base, [reference])
-        _pre_pass(paths, sheet, int(base.rows["rank"].max() or 0) + 1, past.add, spool)  # type: ignore[arg-type]
+        _pre_pass(paths, sheet, rank, past.add, spool)
         found = past.finish()
         spool.repeated = past.repeated
-        return found
-    parts = [base.rows]
-    _pre_pass(paths, sheet, int(base.rows["rank"].max() or 0) + 1, lambda rows, _: parts.append(rows), spool)  # type: ignore[arg-type]
-    found = HistoryBase(pl.concat(parts), base.flags, covers_inputs=covers)
-    return found.narrowed(reference) if reference is not None and found.covers_inputs else found
+    else:
+        parts = [base.rows]
+        _pre_pass(paths, sheet, rank, lambda rows, _: parts.append(rows), spool)
+        found = HistoryBase(pl.concat(parts), base.flags, covers_inputs=covers)
+        found = found.narrowed(reference) if reference is not None and found.covers_inputs else found
+    forget_party_keys()  # every chunk has its keys now; this process goes on reading and writing
+    gc.collect()
+    trim_heap()
+    return found
 
 
 def _pre_pass(
