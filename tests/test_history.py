@@ -35,9 +35,11 @@ from customs_rules.screening.history import (
     REEXPORT,
     HistoryBase,
     listed_code,
+    rows_of,
     set_history,
     set_keys,
 )
+from customs_rules.screening.past import NarrowingPast
 from customs_rules.workflow.screener import default_rules_dir
 
 START = dt.date(2022, 1, 1)
@@ -224,3 +226,30 @@ def test_bad_settings_are_located(tmp_path: Path, pack: RulePack, text: str, mes
     with pytest.raises(RuleError) as caught:
         load_pack(rules)
     assert message in "\n".join(str(e) for e in caught.value.errors)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=histories(), cuts=st.lists(st.integers(0, 6), max_size=3))
+def test_a_past_narrowed_as_it_is_read_is_the_narrowed_past(
+    reference: ReferenceData, case: Any, cuts: list[int]
+) -> None:
+    """A batch's pre-pass narrows its past a set at a time (`NarrowingPast`): the same
+    rows in the same order as narrowing the whole past, however the input is cut into
+    sets, reading again only the sets of the two earliest declarations; and the ids the
+    sets repeat (not those of the store)."""
+    stored, flags, screened = case
+    base = base_of(stored, flags)
+    want = base.with_set(DeclarationSet.from_declarations(screened)).narrowed(reference)
+    past, asked = NarrowingPast(base, [reference]), []
+    rank = int(base.rows["rank"].max() or 0) + 1 if base.rows.height else 0  # as `with_set` ranks a set
+    bounds = sorted({0, len(screened), *(min(c, len(screened)) for c in cuts)})
+    for start, end in zip(bounds, bounds[1:], strict=False):
+        rows = rows_of(DeclarationSet.from_declarations(screened[start:end]), rank)
+        past.add(rows, lambda rows=rows, n=start: asked.append(n) or rows)
+        rank += end - start
+    found = past.finish()
+    assert found.narrow and found.covers_inputs
+    assert found.rows.equals(want.rows) and found.flags.equals(want.flags)
+    assert len(asked) <= 2
+    ids = [d.declaration_id for d in screened]
+    assert past.repeated == {i for i in ids if ids.count(i) > 1}

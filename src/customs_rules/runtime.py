@@ -7,7 +7,7 @@ import gc
 import importlib
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
 
@@ -46,3 +46,14 @@ def gc_paused(freeze: bool = False, sweep: bool = True) -> Iterator[None]:
             gc.freeze()
         if enabled:
             gc.enable()
+
+
+def trim_heap() -> None:
+    """Give the C allocator's free pages back to the system (glibc's `malloc_trim`; a
+    no-op elsewhere). A batch's worker calls it after each chunk: what a chunk freed
+    otherwise stays in the process: ~25 MB more per worker after 60 chunks of the 1M-line
+    benchmark file, for no CPU time that showed in the same measurement."""
+    import ctypes
+
+    with suppress(OSError, AttributeError):  # the process's own symbols: no search
+        ctypes.CDLL(None).malloc_trim(0)

@@ -60,8 +60,11 @@ class Graph:
     a role in its source; 1: the other way round), pk of the people row; sorted.
     `strong`, `all`: the distinct codes one step apart without and with address steps."""
 
-    def __init__(self, registry: CompiledRegistry) -> None:
+    def __init__(self, registry: CompiledRegistry, frames: dict[str, pl.DataFrame] | None = None) -> None:
         self.registry = registry
+        if frames is not None:  # as `frames` gave them, for this registry at its threshold
+            self._take(frames)
+            return
         edges, pairs = registry.edges, registry.pairs
         ends = [registry.companies["key"], pairs["company_key"], pairs["other_company_key"], edges["company_key"],
                 edges["other_key"]]  # fmt: skip
@@ -76,6 +79,20 @@ class Graph:
         back = self._code(places["other_key"], places["company_key"])
         self.all = pl.concat([self.strong, there, back]).unique().sort() if places.height else self.strong
         self._codes: dict[str, array[int]] = {}  # `_range`'s copies of the codes of `roles` and `persons`
+
+    def frames(self) -> dict[str, pl.DataFrame]:
+        """What the graph is made of, as frames (a batch's workers map one copy of them:
+        `workflow.batch_pool.share_graph`); "all" only when address steps add to "strong"."""
+        found = {"nodes": self.nodes.to_frame("key"), "persons": self.persons, "roles": self.roles,
+                 "strong": self.strong.to_frame("code")}  # fmt: skip
+        return found | ({"all": self.all.to_frame("code")} if self.all is not self.strong else {})
+
+    def _take(self, frames: dict[str, pl.DataFrame]) -> None:
+        self.nodes = frames["nodes"].get_column("key")
+        self.n = len(self.nodes)
+        self.persons, self.roles = frames["persons"], frames["roles"]
+        self.strong = frames["strong"].get_column("code")
+        self.all = frames["all"].get_column("code") if "all" in frames else self.strong
 
     def node(self, keys: pl.Series) -> pl.Series:
         """Each key's number (null when the registry does not know it)."""
@@ -202,10 +219,12 @@ def links(registry: CompiledRegistry, pairs: pl.DataFrame) -> pl.DataFrame:
     return out.with_columns(pl.col(name).fill_null(value) for name, value in UNLINKED.items()).select(list(LINK_SCHEMA))
 
 
-def registry_graph(registry: CompiledRegistry) -> Graph:
+def registry_graph(registry: CompiledRegistry, frames: dict[str, pl.DataFrame] | None = None) -> Graph:
+    """The registry's graph, built on first use (or made of `frames`, `Graph.frames` of
+    the same registry at the same threshold), then kept with it."""
     graph = getattr(registry, "_graph", None)
     if graph is None or graph.registry is not registry:
-        graph = Graph(registry)
+        graph = Graph(registry, frames)
         registry._graph = graph  # type: ignore[attr-defined]
     return graph
 

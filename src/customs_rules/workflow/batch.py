@@ -33,10 +33,11 @@ from ..entities.registry import RegistryIndex
 from ..io import Chunk, read_chunks
 from ..io.parsing import Rejected
 from ..rules.model import RulePack
-from ..runtime import gc_paused
+from ..rules.policy import policy_from
+from ..runtime import gc_paused, trim_heap
 from ..screening.frames import DeclarationSet
 from .batch_counts import Counts
-from .batch_pool import abandon, default_workers, shared_snapshot, spawn_pool
+from .batch_pool import abandon, default_workers, mapped_graph, share_graph, shared_snapshot, spawn_pool
 
 if TYPE_CHECKING:
     from ..screening.core import CoreResult
@@ -192,10 +193,14 @@ class Worker:
                 store = Store(self.db_url)
                 try:
                     if self.snapshot is not None:
+                        from ..entities.linking import registry_graph
                         from ..store.registry_snapshot import mapped_frames
 
                         frames = mapped_frames(Path(self.snapshot))
                         self.compiled = CompiledRegistry(frames, store.watchlist_records(), threshold)
+                        graph = mapped_graph(self.snapshot, threshold)  # written by the parent: `share_graph`
+                        if graph is not None:
+                            registry_graph(self.compiled, graph)
                     else:
                         self.compiled = CompiledRegistry.from_store(store, threshold)
                 finally:
@@ -246,14 +251,42 @@ def run_history(
     inputs is narrowed to the rows its facts read (`HistoryBase.narrowed`): what each
     worker is handed. With a `spool`, the chunks read are kept there with their party
     keys and their parties' name keys (computed for KEYED_CHUNKS chunks at a time), for
-    the screening pass (`screen_files`) to take instead of reading and keying again."""
-    from ..io.reader import read_input
-    from ..screening.history import HistoryBase, rows_of, sets_keys
+    the screening pass (`screen_files`) to take instead of reading and keying again, and
+    the past is narrowed as it is read (`screening.past.NarrowingPast`: the pre-pass no
+    longer holds every row of the inputs); the ids read more than once are then
+    `spool.repeated`."""
+    from ..screening.history import HistoryBase
+    from ..screening.past import NarrowingPast
     from ..store.history import read_history
 
     base = read_history(store) if store is not None else HistoryBase()
-    parts, rank = [base.rows], int(base.rows["rank"].max() or 0) + 1  # type: ignore[arg-type]
     paths = list(paths)
+    covers = "-" not in paths
+    rank = int(base.rows["rank"].max() or 0) + 1  # type: ignore[arg-type]
+    if reference is not None and covers and spool is not None:
+        past = NarrowingPast(base, [reference])
+        _pre_pass(paths, sheet, rank, past.add, spool)
+        found = past.finish()
+        spool.repeated = past.repeated
+    else:
+        parts = [base.rows]
+        _pre_pass(paths, sheet, rank, lambda rows, _: parts.append(rows), spool)
+        found = HistoryBase(pl.concat(parts), base.flags, covers_inputs=covers)
+        found = found.narrowed(reference) if reference is not None and found.covers_inputs else found
+    gc.collect()
+    trim_heap()
+    return found
+
+
+def _pre_pass(
+    paths: list[str], sheet: str | None, rank: int, add: Callable[[pl.DataFrame, Callable[[], pl.DataFrame]], None],
+    spool: Spool | None,
+) -> None:  # fmt: skip
+    """Each input's declarations as history rows, ranked in input order from `rank`, to
+    `add` with a function giving them again (from the spool: the chunks are kept there)."""
+    from ..io.reader import read_input
+    from ..screening.history import rows_of, sets_keys
+
     for index, path in enumerate(paths):
         if path == "-":
             continue
@@ -263,13 +296,24 @@ def run_history(
                 # with a spool, the parties' name keys too: the screening pass finds them by those
                 for chunk, keys in zip(sets, sets_keys([c.declarations for c in sets], spool is not None), strict=True):
                     chunk.party_keys = keys
-                    parts.append(rows_of(chunk.declarations, rank, keys))
-                    rank += len(chunk.declarations)
-                if keep is not None:
-                    for chunk in batch:
-                        keep(chunk)
-    found = HistoryBase(pl.concat(parts), base.flags, covers_inputs="-" not in paths)
-    return found.narrowed(reference) if reference is not None and found.covers_inputs else found
+                for chunk in batch:
+                    place = keep(chunk) if keep is not None else None
+                    if len(chunk.declarations):
+                        add(rows_of(chunk.declarations, rank, chunk.party_keys), _again(spool, index, place, rank))
+                        rank += len(chunk.declarations)
+
+
+def _again(spool: Spool | None, index: int, place: int | None, rank: int) -> Callable[[], pl.DataFrame]:
+    """A function giving the history rows of a spooled chunk again."""
+
+    def again() -> pl.DataFrame:
+        from ..screening.history import rows_of
+
+        assert spool is not None and place is not None, "only a spooled chunk is read again"
+        chunk = spool.chunk(index, place)
+        return rows_of(chunk.declarations, rank, chunk.party_keys)
+
+    return again
 
 
 def _batched(chunks: Iterable[Chunk], size: int) -> Iterator[list[Chunk]]:
@@ -292,14 +336,31 @@ class Spool:
     def __init__(self) -> None:
         self.directory = Path(tempfile.mkdtemp(prefix="customs-rules-chunks-"))
         self.files: dict[int, Path] = {}
+        # the declaration ids read more than once by the pre-pass (`run_history`), when it
+        # read every input: only those can repeat an id with other content in the run
+        self.repeated: set[str] | None = None
 
     @contextlib.contextmanager
-    def keeping(self, index: int) -> Iterator[Callable[[Chunk], None]]:
-        """A function keeping each chunk of input `index`, in order."""
+    def keeping(self, index: int) -> Iterator[Callable[[Chunk], int]]:
+        """A function keeping each chunk of input `index`, in order, and saying where
+        (for `chunk`)."""
         path = self.directory / f"{index}.chunks"
+
+        def keep(chunk: Chunk) -> int:
+            place = handle.tell()
+            pickle.dump(chunk, handle, protocol=pickle.HIGHEST_PROTOCOL)
+            return place
+
         with path.open("wb") as handle:
-            yield lambda chunk: pickle.dump(chunk, handle, protocol=pickle.HIGHEST_PROTOCOL)
+            yield keep
         self.files[index] = path
+
+    def chunk(self, index: int, place: int) -> Chunk:
+        """The chunk of input `index` kept at `place` (once that input is all kept)."""
+        with self.files[index].open("rb") as handle:
+            handle.seek(place)
+            found: Chunk = pickle.load(handle)  # written by `keeping`, in this run
+            return found
 
     def chunks(
         self, paths: Iterable[str], stream: TextIO | None, chunk_lines: int, sheet: str | None
@@ -378,8 +439,11 @@ def _take_worker(worker: Worker) -> None:
 
 def _screen_in_child(declarations: DeclarationSet, at: dt.datetime, wanted: Wanted, keys: Any = None) -> Screened:
     assert _WORKER is not None
-    with collected_once():  # the pool's processes end with the run
-        return _WORKER.screen(declarations, at, wanted, keys)
+    try:
+        with collected_once():  # the pool's processes end with the run
+            return _WORKER.screen(declarations, at, wanted, keys)
+    finally:
+        trim_heap()  # what the chunk freed goes back to the system
 
 
 ChunkScreener = Callable[[Iterable[Chunk]], Iterator[Part]]  # chunks in, screened parts out, in order
@@ -398,6 +462,8 @@ def local_screening(worker: Worker, at: dt.datetime, workers: int, wanted: Wante
     def on_pool(chunks: Iterable[Chunk]) -> Iterator[Part]:
         # workers map one copy of the store's compiled registry, written here (batch_pool)
         with shared_snapshot(worker.db_url if worker.registry is None and worker.frames is None else None) as mapped:
+            if mapped is not None:
+                share_graph(mapped, policy_from(worker.pack.policy_doc).name_threshold)
             yield from _on_pool(dataclasses.replace(worker, snapshot=mapped), chunks)
 
     def _on_pool(worker: Worker, chunks: Iterable[Chunk]) -> Iterator[Part]:
