@@ -62,6 +62,7 @@ class Graph:
 
     def __init__(self, registry: CompiledRegistry, frames: dict[str, pl.DataFrame] | None = None) -> None:
         self.registry = registry
+        self._codes: dict[str, array[int]] = {}  # `_range`'s copies of the codes of `roles` and `persons`
         if frames is not None:  # as `frames` gave them, for this registry at its threshold
             self._take(frames)
             return
@@ -78,7 +79,6 @@ class Graph:
         there = self._code(places["company_key"], places["other_key"])
         back = self._code(places["other_key"], places["company_key"])
         self.all = pl.concat([self.strong, there, back]).unique().sort() if places.height else self.strong
-        self._codes: dict[str, array[int]] = {}  # `_range`'s copies of the codes of `roles` and `persons`
 
     def frames(self) -> dict[str, pl.DataFrame]:
         """What the graph is made of, as frames (a batch's workers map one copy of them:
