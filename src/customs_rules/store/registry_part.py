@@ -7,7 +7,9 @@ registry): companies by key, name-key rows by key or by company, block members, 
 person pairs, edges and people around some companies. They are found in the registry
 snapshot's parts by key (`snapshot_lookup`: a part's key column, then the record batches
 of the rows wanted), as its frames hold them; each row comes with its position in its
-part (its load order), which sorts the rows read as the whole part sorts them.
+part (its load order), which sorts the rows read as the whole part sorts them. The rows
+of companies and people are read by id from their tables (the same rows as the parts':
+both are written by one load, and read here in one transaction).
 """
 
 from __future__ import annotations
@@ -20,10 +22,21 @@ from sqlmodel import Session
 
 from ..contract.registry_rows import WatchlistRecord
 from ..entities.compile import key_hash
-from .registry_db import _watchlist
+from .registry_db import _watchlist, driver_rows, stored_date
+from .registry_load import _keys_of
 from .registry_snapshot import SCHEMAS
 from .snapshot_lookup import AT, SnapshotLookup
 
+# table and column names are these constants; values go through bound parameters (driver_rows)
+COMPANIES_SQL = (
+    "SELECT id, company_id, name, country, registered_on, activity_codes, aliases, address, address_key FROM company "
+    "WHERE id IN ({marks})"
+)
+PEOPLE_SQL = (
+    "SELECT id, company_id, person_name, role, person_id, birth_date, person_company_id FROM person "
+    "WHERE id IN ({marks})"
+)
+PERSON_SCHEMA = {name: kind for name, kind in SCHEMAS["people"].items() if name not in ("company_key", "holder_key")}
 KEY_SCHEMA = {"pk": pl.Int64, "key": pl.Utf8, "kind": pl.Utf8, "spelling_kind": pl.Utf8, "spelling": pl.Utf8}
 PAIR_FIELDS = tuple(SCHEMAS["pairs"])
 EDGE_FIELDS = tuple(SCHEMAS["edges"])
@@ -72,8 +85,18 @@ class RegistryPart:
         return set(self.lookup.column("companies", "key").filter(pk.is_in(list(pks))).to_list())
 
     def companies(self, keys: Iterable[str]) -> pl.DataFrame:
-        """Every company with one of these keys, as the snapshot's `companies` (load order)."""
-        return self.lookup.where("companies", "key", set(keys)).drop(AT)
+        """Every company with one of these keys, as the snapshot's `companies` (load order):
+        found by key in the snapshot, read by id from the `company` table (an index: a few
+        rows, where the part's record batches are tens of thousands)."""
+        wanted = set(keys)
+        if not wanted:
+            return self.lookup.rows("companies", ()).drop(AT)
+        key = self.lookup.column("companies", "key")
+        found = dict(zip(self.lookup.column("companies", "pk").filter(key.is_in(list(wanted))).to_list(),
+                         key.filter(key.is_in(list(wanted))).to_list(), strict=True))  # fmt: skip
+        rows = sorted(driver_rows(self.session, COMPANIES_SQL, sorted(found)))
+        data = [(r[0], *r[1:4], stored_date(r[4]), *r[5:], found[r[0]]) for r in rows]
+        return pl.DataFrame(data, schema=SCHEMAS["companies"], orient="row")
 
     def address_counts(self, keys: Iterable[str]) -> pl.DataFrame:
         """address_key, address_companies: how many companies each of these address keys has."""
@@ -102,8 +125,12 @@ class RegistryPart:
         return list(lookup.rows(part, found).select(AT, *fields).rows())
 
     def people(self, pks: Iterable[int]) -> pl.DataFrame:
-        """These people rows, as the snapshot's `people` (in load order)."""
-        return self.lookup.where("people", "pk", set(pks)).drop(AT)
+        """These people rows, as the snapshot's `people` (in load order), read by id from
+        the `person` table."""
+        rows = sorted(driver_rows(self.session, PEOPLE_SQL, sorted(set(pks))))
+        frame = pl.DataFrame([(*r[:5], stored_date(r[5]), r[6]) for r in rows], schema=PERSON_SCHEMA, orient="row")
+        return frame.with_columns(_keys_of(frame["company_id"]).alias("company_key"),
+                                  _keys_of(frame["person_company_id"]).alias("holder_key"))  # fmt: skip
 
     def watchlist(self) -> list[WatchlistRecord]:
         return _watchlist(self.session)

@@ -68,7 +68,7 @@ def checked(name: str, form: int, data: Any) -> bytes:
     return bytes(data)
 
 
-BATCH_ROWS = 65_536  # rows per record batch: a part is decompressed one batch at a time
+BATCH_ROWS = 8_192  # rows per record batch: a part is decompressed one batch at a time
 
 
 def write_part(session: Session, name: str, frame: pl.DataFrame) -> None:

@@ -32,6 +32,7 @@ class SnapshotLookup:
         self.session = session
         self._data: dict[str, bytes | None] = {}
         self._columns: dict[tuple[str, str], pl.Series] = {}
+        self._batches: dict[tuple[str, int], pl.DataFrame] = {}
 
     def _part(self, name: str) -> bytes | None:
         if name not in self._data:
@@ -65,13 +66,19 @@ class SnapshotLookup:
         data = self._part(name)
         if not wanted or data is None:
             return registry_snapshot.empty(name).with_columns(pl.Series(AT, [], dtype=pl.Int64))
-        frames = []
-        batch = registry_snapshot.BATCH_ROWS
-        for group in _runs(wanted, batch):
-            lo = group[0]
-            chunk = pl.scan_ipc(io.BytesIO(data)).slice(lo, group[-1] - lo + 1).collect()
-            frames.append(chunk[[at - lo for at in group]])
+        size = registry_snapshot.BATCH_ROWS
+        runs = _runs(wanted, size)
+        frames = [self._batch(name, data, group[0] // size)[[at % size for at in group]] for group in runs]
         return pl.concat(frames).with_columns(pl.Series(AT, wanted, dtype=pl.Int64))
+
+    def _batch(self, name: str, data: bytes, number: int) -> pl.DataFrame:
+        """Rows number * BATCH_ROWS onwards (BATCH_ROWS of them, as the part's record
+        batches were written), decoded once per lookup: a submit asks for the same
+        companies and people several times as its part grows."""
+        if (name, number) not in self._batches:
+            size = registry_snapshot.BATCH_ROWS
+            self._batches[(name, number)] = pl.scan_ipc(io.BytesIO(data)).slice(number * size, size).collect()
+        return self._batches[(name, number)]
 
     def where(self, name: str, column: str, values: Collection[Any]) -> pl.DataFrame:
         """The rows of part `name` whose `column` is one of `values` (as `rows`)."""
