@@ -66,7 +66,10 @@ def test_keys_stored_before_issue_12_are_computed_again(tmp_path: Path) -> None:
             address = conn.execute(text("SELECT address_key FROM company")).scalar_one()
         assert address == "120 bishkek chuy"
         names = store.registry_frames()["names"]
-        assert names.select("key", "spelling_kind").rows() == [("shan treyding tyan", "name"), ("shan treyding tyan", "alias")]
+        assert names.select("key", "spelling_kind").rows() == [
+            ("shan treyding tyan", "name"),
+            ("shan treyding tyan", "alias"),
+        ]
         with store.stored_registry() as stored:
             found = stored.resolve(Party(name="Tian Shan Trading LLC"))
             assert found.company is not None and found.method == "name" and found.score == 1.0

@@ -231,7 +231,9 @@ def test_0014_writes_a_part_that_differs_from_its_table_and_records_it(sqlite_ur
     store = Store(sqlite_url)
     try:
         with store.engine.connect() as conn:
-            entry = conn.execute(text("SELECT subject, details FROM audit_log WHERE action = 'registry_snapshot'")).all()
+            entry = conn.execute(
+                text("SELECT subject, details FROM audit_log WHERE action = 'registry_snapshot'")
+            ).all()
     finally:
         store.close()
     assert len(entry) == 1 and '"pairs"' in str(entry[0][1]).replace("'", '"')

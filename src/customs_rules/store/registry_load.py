@@ -89,11 +89,10 @@ def write_companies(session: Session, rows: pl.DataFrame) -> str:
     rows: the `registry_rows.CompanyRecord` columns (activity codes and aliases as lists),
     in load order. Returns the table's seal (`audit.frame_seal` of the rows stored)."""
     _execute(session, "DELETE FROM company")
-    addresses = compiled.address_keys(rows["address"].to_list())
     joined = rows.with_columns(
         pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("id"),
         pl.col("activity_codes").list.join(";"), pl.col("aliases").list.join(";"),
-        pl.Series("address_key", addresses, dtype=pl.Utf8),
+        compiled.address_keys(rows["address"]).alias("address_key"),
     ).select(COMPANY_COLUMNS)  # fmt: skip
     with without_indexes(session, ("company",)):
         _insert(session, "company", joined)

@@ -56,7 +56,7 @@ class RegistryPart:
         lookup = self.lookup
         by_company = lookup.column("names", "by_company")  # each position of `names`, in load order
         found = lookup.positions("names", "hash", {key_hash(key) for key in wanted})
-        orders = by_company.is_in(pl.Series(found, dtype=pl.Int64)).arg_true().to_list() if found else []
+        orders = by_company.is_in(pl.Series(found, dtype=pl.Int64).implode()).arg_true().to_list() if found else []
         orders += lookup.positions("names", "company_pk", pks)  # company_pk is `by_company`'s pk
         if not orders:
             return []

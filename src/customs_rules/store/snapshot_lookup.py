@@ -85,14 +85,14 @@ class SnapshotLookup:
         if not values:
             return self.rows(name, ())
         found = self.column(name, column)
-        return self.rows(name, found.is_in(pl.Series(list(values), dtype=found.dtype)).arg_true().to_list())
+        return self.rows(name, found.is_in(pl.Series(list(values), dtype=found.dtype).implode()).arg_true().to_list())
 
     def positions(self, name: str, column: str, values: Collection[Any]) -> list[int]:
         """The positions in part `name` whose `column` is one of `values`."""
         if not values:
             return []
         found = self.column(name, column)
-        return found.is_in(pl.Series(list(values), dtype=found.dtype)).arg_true().to_list()
+        return found.is_in(pl.Series(list(values), dtype=found.dtype).implode()).arg_true().to_list()
 
 
 def _runs(positions: list[int], size: int) -> list[list[int]]:
