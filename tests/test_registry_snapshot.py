@@ -278,3 +278,22 @@ def test_the_spelling_index_answers_as_a_dict_would(collide: bool) -> None:
     assert index.spellings(1) == [(1, "name", "A B"), (1, "alias", "C.")]
     assert index.spellings(4) == []
     assert sorted(index.block("a")) == [1, 3] and sorted(index.block("c")) == [1, 2] and list(index.block("q")) == []
+
+
+def test_0014_writes_parts_of_large_batches_again_in_small_ones(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Parts written before 0014 (batches of 65,536 rows, here the fixture's parts against
+    batches of 16) are written again in batches a look-up reads, their rows unchanged."""
+    import pyarrow as pa
+    from pyarrow import ipc
+
+    load_fixture_registry(sqlite_url)
+    expected = _snapshot(sqlite_url)
+    _downgraded(sqlite_url)
+    monkeypatch.setattr(registry_snapshot, "BATCH_ROWS", 16)
+    _assert_same(_snapshot(sqlite_url), expected)  # opening migrates
+    for name, data in _parts(sqlite_url).items():
+        reader = ipc.open_file(pa.BufferReader(data))
+        assert all(reader.get_batch(n).num_rows <= 16 for n in range(reader.num_record_batches)), name
+    assert _verify(sqlite_url).exit_code == 0

@@ -53,11 +53,26 @@ def _keep_in_snapshot() -> None:
         if stored is None or stored.schema != expected.schema or not stored.equals(expected):
             registry_snapshot.write_part(session, name, expected)
             written.append(name)
+        elif name in forms and _batches_too_big(registry_snapshot.read_part(session, name) or b""):
+            registry_snapshot.write_part(session, name, stored)  # the same rows, in smaller batches
+            written.append(name)
         del stored, expected
     if written:
         details = {"by": "migration 0014", "parts": written, "snapshot": registry_snapshot.digest(session)}
         audit.append(session, [audit.Entry("system", "registry_snapshot", "registry", details)])
     session.flush()
+
+
+def _batches_too_big(data: bytes) -> bool:
+    """Whether a part was written in record batches larger than a submit's look-ups read
+    (65,536 rows before 0014: `snapshot_lookup` would decode a whole one per 8,192 rows)."""
+    import pyarrow as pa
+    from pyarrow import ipc
+
+    from customs_rules.store import registry_snapshot
+
+    reader = ipc.open_file(pa.BufferReader(data))
+    return reader.num_record_batches > 0 and reader.get_batch(0).num_rows > registry_snapshot.BATCH_ROWS
 
 
 def downgrade() -> None:
