@@ -6,7 +6,7 @@
 Prints the input size (rows of companies.csv and people.csv), the time csv.DictReader
 takes just to read both files, the time of `workflow.screener.load_registry` (validation, keys, the
 compiled person pairs and company edges, storing, audit), their ratio, both as wall and
-as CPU time (a shared machine's wall times swing), the compiled tables' sizes and the
+as CPU time (a shared machine's wall times swing), the compiled parts' sizes and the
 process's peak RSS. Without --db, a fresh SQLite file in a
 temporary directory; with a PostgreSQL URL, its registry tables are replaced. With
 --snapshot it also times `CompiledRegistry.from_store`.
@@ -57,15 +57,10 @@ def main() -> None:
             frames = store.registry_frames() if args.snapshot else None
             if args.snapshot:
                 from customs_rules.entities.compiled import CompiledRegistry
-                from customs_rules.store import registry_load
 
                 start, cpu = time.perf_counter(), time.process_time()
                 CompiledRegistry.from_store(store)
                 snapshot, snapshot_cpu = time.perf_counter() - start, time.process_time() - cpu
-                cpu = time.process_time()
-                with store.reading() as session:
-                    registry_load.read_frames(session)  # as from_store read them before the snapshot
-                tables_cpu = time.process_time() - cpu
         finally:
             store.close()
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -75,8 +70,7 @@ def main() -> None:
           f"{load_cpu / read_cpu:.1f}x; this process's threads, not a PostgreSQL server's)")  # fmt: skip
     if frames is not None:
         print(f"compiled: {len(frames['pairs']):,} person pairs, {len(frames['edges']):,} role/address edges; "
-              f"CompiledRegistry.from_store: {snapshot:.2f} s ({snapshot_cpu:.2f} s CPU; reading the tables "
-              f"instead: {tables_cpu:.2f} s CPU)")  # fmt: skip
+              f"CompiledRegistry.from_store: {snapshot:.2f} s ({snapshot_cpu:.2f} s CPU)")  # fmt: skip
     print(f"peak RSS: {rss:.0f} MB")
 
 

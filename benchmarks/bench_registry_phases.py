@@ -4,7 +4,7 @@
 
 Loads DIR's companies.csv and people.csv into a fresh SQLite database with the phase
 functions wrapped to add up their CPU time (`time.process_time`: every thread of the
-process, polars' too): reading and checking the files, company and person keys, inserts
+process, polars' too): reading and checking the files, company and person keys, address keys, inserts
 (executemany), index builds, person pairs, seals, the snapshot's name frames, parts and
 digest; `other` is the rest. `--src` runs another tree's code (another branch's `src`);
 a phase its code does not have is left out.
@@ -36,6 +36,7 @@ PHASES = [  # (module, function, phase)
     ("store.registry_snapshot", "write_part", "snapshot parts"),
     ("store.registry_snapshot", "digest", "snapshot digest"),
     ("entities.compile", "name_frames", "name frames"),
+    ("entities.compile", "address_keys", "address keys"),
 ]
 
 

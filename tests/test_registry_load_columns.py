@@ -2,7 +2,8 @@
 # ruff: noqa: RUF001, RUF003
 """The columnar company keys of a registry load (`entities.spelling_keys`) equal the
 per-spelling ones (`names.spelling_keys`) on every spelling, whichever path it takes; its
-columnar ids (`persons.normalize_ids`) equal `persons.normalize_id`; the seal of the frame
+columnar ids (`persons.normalize_ids`) equal `persons.normalize_id`; its columnar
+address keys (`addresses.address_key_column`) equal `addresses.address_key`; the seal of the frame
 a load stores (`audit.frame_seal`) equals the seal of its rows read back; a plain registry
 file split by polars gives what the csv module gives."""
 
@@ -18,6 +19,7 @@ from hypothesis import strategies as st
 
 from customs_rules.contract.registry_rows import CompanyRecord
 from customs_rules.entities import names
+from customs_rules.entities.addresses import address_key, address_key_column
 from customs_rules.entities.persons import normalize_id, normalize_ids
 from customs_rules.entities.registry_files import read_registry_frame
 from customs_rules.entities.spelling_keys import company_spelling_keys
@@ -138,3 +140,34 @@ def test_a_plain_file_reads_as_the_csv_module_reads_it(tmp_path: Path) -> None:
     assert frame["name"].to_list() == ['Alpha, "Beta" LLC', "ТОО «Дала Астык»", "Gamma"]
     assert frame["aliases"].to_list() == [["Alpha", "Beta"], [], ["Gamma Ltd"]]
     assert frame["country"].to_list() == ["KZ", None, "KZ"]
+
+
+# address words of every kind `address_key` treats: noise words in several languages and
+# scripts, postcodes, house numbers, hyphenated place names (which keep their noise
+# words), Kazakh letters, №, apostrophes, marks, odd blanks and signs
+ADDRESS_WORDS = [
+    "г.", "Алматы,", "ул.", "Абая,", "д.", "10", "050000", "Алматы", "қ.,", "көшесі,", "үй", "Almaty,", "Abaya",
+    "street", "st", "10-үй", "Кичи-Кемин", "Ala-Too", "Ала-Тоо", "офис", "№5", "No.", "kv.", "Достық", "Достык",
+    "Қонаев", "O'Brien", "d'Arc", "Central", "353-272,", "RU", "KZ", "123456", "1234567", "pr-t", "Market", "a–b",
+    "é", "e\u0301", "\u0301x", "ß", "Ⅻ", "²", "٣-٤", "x\u00b4y", "ﬁ", "ул.Абая", "Бишкек", "ш.,", "проспектиси,",
+    "(офис", "12)", "#4", "-", "--", "'",
+]  # fmt: skip
+ADDRESS_BLANKS = [" ", "  ", "\u00a0", "\t", ", ", "\x1f", "\u2003"]
+
+
+@st.composite
+def addresses(draw: Any) -> str | None:
+    if draw(st.integers(0, 9)) == 0:
+        return draw(st.sampled_from([None, "", " "]))
+    words = draw(st.lists(st.sampled_from(ADDRESS_WORDS), min_size=1, max_size=7))
+    text = words[0]
+    for word in words[1:]:
+        text += draw(st.sampled_from(ADDRESS_BLANKS)) + word
+    return text
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(addresses(), min_size=1, max_size=30))
+def test_address_keys_by_word_equal_the_per_address_ones(values: list[str | None]) -> None:
+    got = address_key_column(pl.Series(values, dtype=pl.Utf8))
+    assert got.to_list() == [address_key(value) for value in values]

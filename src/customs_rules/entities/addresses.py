@@ -17,6 +17,7 @@ that differs in a word is another address (a wrong link is worse than a missed o
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from .name_text import normalize, transliterate
 
@@ -69,3 +70,44 @@ _COMPOUND = re.compile(r"[^\W\d_]+(?:[-\u2010\u2011\u2013][^\W\d_]+)+")
 
 def _comparable(text: str) -> str:
     return transliterate(normalize(text).replace("№", " ").translate(_RUSSIAN_SPELLING))
+
+
+def address_key_column(addresses: Any) -> Any:
+    """`address_key` of each address of a polars Series (Utf8), as a Series: a registry's
+    100k addresses are a few thousand distinct words, so Python reduces each distinct
+    word once (`_comparable`: normalising, transliterating and dropping punctuation act
+    on each character, a blank always ends a word, so the words' forms joined are the
+    address's) and polars assembles each address's tokens, drops the noise words and
+    postcodes, and sorts them. An address with a hyphenated word (which keeps the noise
+    words it contains) takes `address_key` itself."""
+    import polars as pl
+
+    distinct = addresses.drop_nulls().unique()
+    # a hyphen between two signs neither a digit nor a blank: those of `_COMPOUND` and more
+    maybe = distinct.filter(distinct.str.contains("[^0-9\\s][-\u2010\u2011\u2013][^0-9\\s]")).to_list()
+    hyphenated = [a for a in maybe if _COMPOUND.search(a)]
+    distinct = distinct.to_list()
+    plain = pl.DataFrame({"address": distinct}, schema={"address": pl.Utf8})
+    plain = plain.filter(~pl.col("address").is_in(hyphenated)).with_row_index("at")
+    words = plain.select("at", pl.col("address").str.extract_all(r"\S+").alias("word")).explode("word")
+    known = words["word"].drop_nulls().unique()
+    # an ASCII word's form by expressions (apostrophes go, other signs split; no letter
+    # of _RUSSIAN_SPELLING or anyascii's is ASCII); the others' by `_comparable`
+    plain_text = known.str.contains(r"^[\x00-\x7f]*$")
+    ascii_words, others = known.filter(plain_text), known.filter(~plain_text)
+    ascii_forms = ascii_words.str.replace_all("['`]", "").str.to_lowercase().str.replace_all("[^a-z0-9]+", " ")
+    forms = pl.concat([
+        pl.DataFrame({"word": ascii_words, "token": ascii_forms.str.strip_chars(" ")}),
+        pl.DataFrame({"word": others, "token": pl.Series([_comparable(w) for w in others.to_list()], dtype=pl.Utf8)}),
+    ])  # fmt: skip
+    tokens = words.join(forms, on="word", how="left").select("at", pl.col("token").str.split(" ")).explode("token")
+    kept = tokens.filter(
+        (pl.col("token") != "") & ~pl.col("token").is_in(list(_NOISE)) & ~pl.col("token").str.contains("^[0-9]{6}$")
+    )
+    keys = kept.group_by("at").agg(pl.col("token").sort().str.join(" ").alias("key"))
+    found = plain.join(keys, on="at", how="left").select("address", "key")
+    exact = pl.DataFrame({"address": hyphenated, "key": [address_key(a) for a in hyphenated]},
+                         schema={"address": pl.Utf8, "key": pl.Utf8})  # fmt: skip
+    found = pl.concat([found, exact]).filter(pl.col("address") != "")  # an empty address has no key
+    frame = pl.DataFrame({"address": addresses}).join(found, on="address", how="left", maintain_order="left")
+    return frame["key"].alias("address_key")

@@ -14,12 +14,11 @@ once per distinct name (`names.person_spelling_keys`).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
 
 import polars as pl
 
 from . import name_text, names
-from .addresses import address_key
+from .addresses import address_key_column
 from .persons import normalize_ids
 from .spelling_keys import company_spelling_keys
 
@@ -38,15 +37,9 @@ def exact_key(spelling: str) -> str:
     return " ".join(name_text.tokens(spelling))
 
 
-def address_keys(addresses: Iterable[str | None]) -> list[str | None]:
-    """`addresses.address_key` of each, computed once per distinct address."""
-    known: dict[str | None, str | None] = {}
-    out = []
-    for address in addresses:
-        if address not in known:
-            known[address] = address_key(address)
-        out.append(known[address])
-    return out
+def address_keys(addresses: pl.Series) -> pl.Series:
+    """`addresses.address_key` of each (`addresses.address_key_column`: by distinct word)."""
+    return address_key_column(addresses)
 
 
 def role_edges(companies: pl.DataFrame, people: pl.DataFrame) -> pl.DataFrame:

@@ -303,7 +303,7 @@ def compile_frames(companies: pl.DataFrame, people: pl.DataFrame) -> dict[str, p
     frame = companies.with_row_index("pk", 1).with_columns(
         pl.col("pk").cast(pl.Int64), pl.Series("key", keyed, dtype=pl.Utf8),
         pl.col("activity_codes").list.join(";"), pl.col("aliases").list.join(";"),
-        pl.Series("address_key", compiled.address_keys(companies["address"].to_list()), dtype=pl.Utf8),
+        compiled.address_keys(companies["address"]).alias("address_key"),
     )  # fmt: skip
     columns = ["pk", "key", "kind", "spelling_kind", "spelling"]
     keys = compiled.name_frames(pl.DataFrame(list(compiled.company_keys(companies)), schema=columns, orient="row"))

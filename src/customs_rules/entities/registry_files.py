@@ -287,9 +287,9 @@ def _as_list(column: pl.Series) -> pl.Series:
 def _printable(column: pl.Series) -> pl.Series:
     """str.isprintable of each value, decided per distinct character (null: null)."""
     text = "".join(column.drop_nulls().to_list())
-    bad = sorted({ch for ch in set(text) if not ch.isprintable()})
-    if not bad:
+    if text.isprintable():  # the common case, a third of the time of the set below
         return column.is_not_null()
+    bad = sorted({ch for ch in set(text) if not ch.isprintable()})
     return ~column.str.contains("[" + "".join(f"\\x{{{ord(ch):x}}}" for ch in bad) + "]").fill_null(True)
 
 

@@ -24,9 +24,8 @@ def default_db_url() -> str:
     return f"sqlite:///{base / 'customs-rules' / 'customs-rules.db'}"
 
 
-_TABLES = ("AuditRecord", "Company", "CompanyEdge", "CompanyKey", "DecisionRecord", "DeclarationRecord",
-           "FindingRecord", "ItemRecord", "OutcomeRecord", "Person", "PersonKey", "PersonPair", "RuleSetVersion",
-           "WatchlistEntry")  # fmt: skip
+_TABLES = ("AuditRecord", "Company", "DecisionRecord", "DeclarationRecord", "FindingRecord", "ItemRecord",
+           "OutcomeRecord", "Person", "RuleSetVersion", "WatchlistEntry")  # fmt: skip
 _WHERE = {"content_hashes": ".content", "Store": ".store", "PackVersion": ".pack_rows", "RulePackRow": ".pack_rows"}
 _WHERE |= dict.fromkeys(_TABLES, ".tables")
 
@@ -37,16 +36,12 @@ if TYPE_CHECKING:
     from .tables import (
         AuditRecord,
         Company,
-        CompanyEdge,
-        CompanyKey,
         DecisionRecord,
         DeclarationRecord,
         FindingRecord,
         ItemRecord,
         OutcomeRecord,
         Person,
-        PersonKey,
-        PersonPair,
         RuleSetVersion,
         WatchlistEntry,
     )
@@ -59,8 +54,6 @@ __all__ = [
     "ENV_DB",
     "AuditRecord",
     "Company",
-    "CompanyEdge",
-    "CompanyKey",
     "DecisionRecord",
     "DeclarationRecord",
     "FindingRecord",
@@ -68,8 +61,6 @@ __all__ = [
     "OutcomeRecord",
     "PackVersion",
     "Person",
-    "PersonKey",
-    "PersonPair",
     "RulePackRow",
     "RuleSetVersion",
     "Store",

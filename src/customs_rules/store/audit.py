@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert, text
+from sqlalchemy import and_, insert, or_, text
 from sqlmodel import Session, col, select
 
 from .locks import AUDIT_LOCK_KEY
@@ -312,12 +312,15 @@ SNAPSHOT_TABLES = ("companies", "people")  # the loads that write the registry s
 
 def _altered_snapshot(session: Session) -> str | None:
     """Whether the registry snapshot (`store.registry_snapshot`) still holds what the newest
-    load that wrote it stored (loads before the snapshot kept no digest)."""
+    load that wrote it stored, or what migration 0014 wrote of it (its `registry_snapshot`
+    entry; loads before the snapshot kept no digest). Since 0014 the snapshot is the only
+    copy of the name keys, person pairs and company edges: this is what covers them."""
     from .registry_snapshot import digest
 
     query = select(AuditRecord.id, AuditRecord.details).where(
-        AuditRecord.action == "registry_load", col(AuditRecord.subject).in_(SNAPSHOT_TABLES)
-    )
+        or_(col(AuditRecord.action) == "registry_snapshot",
+            and_(col(AuditRecord.action) == "registry_load", col(AuditRecord.subject).in_(SNAPSHOT_TABLES)))
+    )  # fmt: skip
     newest = session.exec(query.order_by(col(AuditRecord.id).desc()).limit(1)).first()
     if newest is None or "snapshot" not in newest[1] or digest(session) == newest[1]["snapshot"]:
         return None

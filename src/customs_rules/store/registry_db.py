@@ -1,8 +1,14 @@
-"""The registry looked up in the database, a few indexed queries per party.
+"""The registry looked up in the database, a few reads per party.
 
-A single submission must not load a registry of 100k companies and 300k people into
-memory; this gives the same answers as the in-memory `RegistryIndex` (same keys, same
-candidate order, same scoring) from the `company_key`, `company` and `person` tables.
+A look-up must not load a registry of 100k companies and 300k people as records; this
+gives the same answers as the in-memory `RegistryIndex` (same keys, same candidate order,
+same scoring): companies and people from the `company` and `person` tables, by indexed
+queries, and the name keys and person pairs from the registry snapshot (their only
+copy since migration 0014: `store.registry_snapshot`), read in one transaction with them.
+Company names are searched in the snapshot's sorted `names` and `blocks` parts; people's
+names by the keys of the snapshot's people, computed when first searched (each distinct
+name once, as a load computed them for the person_key table before 0014: ~0.3 s at 200k
+people, for `registry match` only).
 """
 
 from __future__ import annotations
@@ -18,153 +24,81 @@ from ..contract.errors import StorageError
 from ..contract.models import STORED, Party
 from ..contract.registry_rows import CompanyRecord, PersonRecord, Role, WatchlistRecord, split_list
 from ..entities import name_text, names
-from ..entities.name_search import MAX_PERSON_BLOCK, NameSearch, best_candidates
+from ..entities.name_search import MAX_PERSON_BLOCK, NameSearch, SpellingIndex, best_candidates
 from ..entities.persons import PairMatch, PersonLink, normalize_id
 from ..entities.registry import MAX_AT_ADDRESS, RegistryLookup
 from .tables import AuditRecord, Company, Person, WatchlistEntry
 
-# The same queries over company_key and person_key; the table and column names are these
-# constants, never input. Values always go through bound parameters: each query has one
-# `IN ({marks})`, which `driver_rows` fills with one placeholder per value.
-KEY_TABLES = {"company": ("company_key", "company_pk"), "person": ("person_key", "person_pk")}
-SIZES_SQL = "SELECT key, COUNT(DISTINCT {owner}) FROM {table} WHERE kind = 'block' AND key IN ({marks}) GROUP BY key"
-MEMBERS_SQL = "SELECT DISTINCT key, {owner} FROM {table} WHERE kind = 'block' AND key IN ({marks})"
-EXACT_SQL = (
-    "SELECT key, {owner}, spelling_kind, spelling FROM {table} WHERE kind = 'exact' AND key IN ({marks}) ORDER BY id"
-)
-SPELLINGS_SQL = (
-    "SELECT {owner}, spelling_kind, spelling FROM {table} WHERE kind = 'exact' AND {owner} IN ({marks}) ORDER BY id"
-)
-
-
-# per name search, per worker (a few tens of MB at most)
-MAX_BLOCKS_CACHED = 100_000  # block sizes kept (a key and a number each)
-MAX_MEMBERS_CACHED = 500_000  # block members kept, all blocks together
-MAX_BLOCK_CACHED = 20_000  # members of one block past which it is not kept
 COMPANY = Company.__table__  # type: ignore[attr-defined]
 PERSON = Person.__table__  # type: ignore[attr-defined]
 COMPANY_FIELDS = tuple(CompanyRecord.model_fields)
 PERSON_FIELDS = tuple(PersonRecord.model_fields)
-IDS_SQL = "SELECT key, MIN(company_pk) FROM company_key WHERE kind = 'id' AND key IN ({marks}) GROUP BY key"
+# table and column names are these constants; values go through bound parameters (driver_rows)
 COMPANIES_SQL = f"SELECT id, {', '.join(COMPANY_FIELDS)} FROM company WHERE id IN ({{marks}})"
 PEOPLE_SQL = f"SELECT id, {', '.join(PERSON_FIELDS)} FROM person WHERE {{column}} IN ({{marks}}) ORDER BY id"
-LINKS_SQL = (
-    "SELECT person_pk, other_pk, other_company_key, kind, score, full_score, initials, same_birth "
-    "FROM person_pair WHERE company_key IN ({marks})"
-)
-LINKS_BACK_SQL = (
-    "SELECT person_pk, other_pk, company_key, kind, score, full_score, initials, same_birth "
-    "FROM person_pair WHERE other_company_key IN ({marks})"
-)
 NAMED_SQL = "SELECT id FROM person WHERE person_company_id IS NULL AND person_name IN ({marks}) ORDER BY id"
+LINK_FIELDS = ("row", "other_row", "kind", "score", "full_score", "initials", "same_birth")
 CACHE_COMPANIES = 10_000  # companies kept between blocks before the caches start afresh (memory: see RESULTS.md)
 
 
 class StoredNames(NameSearch):
-    """Spellings in a key table: `kind` "company" (company_key) or "person" (person_key)."""
+    """Spellings of the snapshot (`kind` "company": its names and blocks; "person": the
+    keys of its people's distinct names), searched by `SpellingIndex`, built when first
+    searched from `frames` (a function giving the index's names and blocks frames)."""
 
     def __init__(
-        self, session: Session, threshold: float, kind: str = "company", load: Callable[[set[Any]], None] | None = None
-    ) -> None:
+        self, frames: Callable[[], dict[str, Any]], threshold: float, kind: str = "company",
+        load: Callable[[set[Any]], None] | None = None,
+    ) -> None:  # fmt: skip
         if kind == "person":
             super().__init__(threshold, names.person_blocking_keys, MAX_PERSON_BLOCK)
         else:
             super().__init__(threshold)
-        self.session = session
+        self.frames = frames
         self.load = load  # fetches the records of candidate keys, in bulk
-        self.exact_cache: dict[str, list[tuple[Any, str, str]]] = {}
-        self.spelling_cache: dict[Any, list[tuple[str, str]]] = {}
-        # a batch asks for the same blocks again and again: their sizes and (bounded) members
-        self.block_sizes: dict[str, int] = {}
-        self.block_members: dict[str, frozenset[Any]] = {}
-        self._members_held = 0
-        table, owner = KEY_TABLES[kind]
-        queries = {"sizes": SIZES_SQL, "members": MEMBERS_SQL, "exact": EXACT_SQL, "spellings": SPELLINGS_SQL}
-        self._sql = {name: sql.format(table=table, owner=owner, marks="{marks}") for name, sql in queries.items()}
+        self._index: SpellingIndex | None = None
+
+    def index(self) -> SpellingIndex:
+        if self._index is None:
+            from ..entities.compile import key_hash
+
+            found = self.frames()
+            self._index = SpellingIndex(found["names"], found["blocks"], key_hash)
+        return self._index
+
+    def forget(self) -> None:
+        """Read the spellings again when next searched (the registry changed)."""
+        self._index = None
 
     def exact(self, key: str) -> list[tuple[Any, str, str]]:
-        if key not in self.exact_cache:
-            self.prefetch_exact([key])
-        return self.exact_cache[key]
-
-    def prefetch_exact(self, keys: Iterable[str]) -> None:
-        wanted = sorted({k for k in keys if k not in self.exact_cache})
-        for key in wanted:
-            self.exact_cache[key] = []
-        for key, pk, kind, spelling in driver_rows(self.session, self._sql["exact"], wanted):
-            self.exact_cache[key].append((pk, kind, spelling))
+        return self.index().exact(key)
 
     def candidates(self, blocks: set[str]) -> list[Any]:
-        self._fetch_sizes(blocks)
-        wanted = {b for b in blocks if 0 < self.block_sizes[b] <= self.max_block}  # skipped blocks: not fetched
-        found = best_candidates(self._fetch_members(wanted), self.max_block)
-        self._prefetch_spellings(found)  # one query for the candidates' spellings, not one each
+        index = self.index()
+        found = best_candidates({block: index.block(block) for block in blocks}, self.max_block)
         if self.load is not None:
-            self.load(set(found))  # and one for their records
+            self.load(set(found))  # one query for their records
         return found
-
-    def _fetch_sizes(self, blocks: set[str]) -> None:
-        wanted = sorted(b for b in blocks if b not in self.block_sizes)
-        if len(self.block_sizes) + len(wanted) > MAX_BLOCKS_CACHED:
-            self.block_sizes.clear()
-            wanted = sorted(blocks)
-        for block in wanted:
-            self.block_sizes[block] = 0
-        for key, size in driver_rows(self.session, self._sql["sizes"], wanted):
-            self.block_sizes[key] = size
-
-    def _fetch_members(self, blocks: set[str]) -> dict[str, frozenset[Any]]:
-        """The members of these blocks. Blocks of up to MAX_BLOCK_CACHED members are kept
-        (MAX_MEMBERS_CACHED members in all); a bigger one (a common word of company
-        names) is read again each time rather than crowd the others out."""
-        found = {b: self.block_members[b] for b in blocks if b in self.block_members}
-        wanted = sorted(b for b in blocks if b not in found)
-        fetched: dict[str, set[Any]] = {block: set() for block in wanted}
-        for key, owner in driver_rows(self.session, self._sql["members"], wanted):
-            fetched[key].add(owner)
-        for block, members in fetched.items():
-            found[block] = frozenset(members)
-            if len(members) > MAX_BLOCK_CACHED:
-                continue
-            if self._members_held + len(members) > MAX_MEMBERS_CACHED:
-                self.block_members.clear()
-                self._members_held = 0
-            self.block_members[block] = found[block]
-            self._members_held += len(members)
-        return found
-
-    def forget_blocks(self) -> None:
-        self.block_sizes.clear()
-        self.block_members.clear()
-        self._members_held = 0
 
     def spellings(self, record: Any) -> list[tuple[str, str]]:
-        if record not in self.spelling_cache:
-            self._prefetch_spellings([record])
-        return self.spelling_cache[record]
-
-    def _prefetch_spellings(self, records: list[Any]) -> None:
-        wanted = sorted({r for r in records if r not in self.spelling_cache})
-        if not wanted:
-            return
-        for record in wanted:
-            self.spelling_cache[record] = []
-        for record, kind, spelling in driver_rows(self.session, self._sql["spellings"], wanted):
-            self.spelling_cache[record].append((kind, spelling))
+        return [(kind, spelling) for _, kind, spelling in self.index().spellings(record)]
 
 
 class StoredRegistry(RegistryLookup):
-    """Registry lookups against the database, cached, and fetched in bulk per batch."""
+    """Registry lookups against the database and its snapshot, cached, fetched in bulk per batch."""
 
     def __init__(self, session: Session, threshold: float = names.DEFAULT_THRESHOLD) -> None:
+        from .snapshot_lookup import SnapshotLookup
+
         super().__init__(_watchlist(session), threshold)
         self.session = session
         self._generation = _generation(session)
-        self._names = StoredNames(session, threshold, load=self._load_companies)
+        self._snapshot = SnapshotLookup(session)
+        self._names = StoredNames(self._company_names, threshold, load=self._load_companies)
         self._companies: dict[int, CompanyRecord] = {}
         self._ids: dict[str, int | None] = {}
         self._people: dict[str, list[PersonRecord]] = {}
-        self._person_names = StoredNames(session, threshold, "person")
+        self._person_names = StoredNames(self._people_names, threshold, "person")
         self._persons: dict[int, PersonRecord] = {}
         self._holdings: dict[str, list[PersonRecord]] = {}
         self._person_links: dict[str, list[PersonLink]] = {}
@@ -185,10 +119,9 @@ class StoredRegistry(RegistryLookup):
         idents = {i for p in parties if (i := normalize_id(p.id))}
         keys = {" ".join(name_text.tokens(p.name)) for p in parties}
         self._prefetch_ids(idents)
-        self._names.prefetch_exact(keys)
         # only this block's parties: the caches hold every earlier block's too
         pks = {pk for i in idents if (pk := self._ids[i])}
-        pks |= {hit[0] for key in keys for hit in self._names.exact_cache[key]}
+        pks |= {hit[0] for key in keys for hit in self._names.exact(key)}
         self._load_with_people(pks)
 
     def prefetch_companies(self, company_ids: Iterable[str]) -> None:
@@ -210,15 +143,15 @@ class StoredRegistry(RegistryLookup):
         """Drop the cached records and answers (bounded memory); with `everything`, the
         name blocks, namesakes and watchlist too (the registry changed)."""
         if everything:
-            self._names.forget_blocks()
-            self._person_names.forget_blocks()
+            from .snapshot_lookup import SnapshotLookup
+
+            self._snapshot = SnapshotLookup(self.session)
+            self._names.forget()
+            self._person_names.forget()
             self.set_watchlist(_watchlist(self.session))
         self._companies.clear()
         self._ids.clear()
         self._people.clear()
-        for search in (self._names, self._person_names):
-            search.exact_cache.clear()
-            search.spelling_cache.clear()
         self._persons.clear()
         self._holdings.clear()
         self._person_links.clear()
@@ -227,12 +160,32 @@ class StoredRegistry(RegistryLookup):
         else:
             self.forget_answers()  # namesakes are kept: names to keys, small
 
+    def _company_names(self) -> dict[str, Any]:
+        """The snapshot's sorted company keys (names, blocks), read whole."""
+        return {part: self._snapshot.frame(part) for part in ("names", "blocks")}
+
+    def _people_names(self) -> dict[str, Any]:
+        """Each distinct natural-person name's keys, owned by its first row (as the
+        person_key table held them before migration 0014), sorted as the company keys."""
+        import polars as pl
+
+        from ..entities import compile as compiled
+
+        people = self._snapshot.frame("people", ("pk", "person_name", "person_company_id"))
+        natural = people.filter(pl.col("person_company_id").is_null())
+        first = natural.group_by("person_name", maintain_order=True).agg(pl.col("pk").first())
+        return compiled.name_frames(compiled.person_keys(first))
+
     def _prefetch_ids(self, idents: set[str]) -> None:
         wanted = sorted(i for i in idents if i not in self._ids)
         for ident in wanted:
             self._ids[ident] = None
-        for key, pk in driver_rows(self.session, IDS_SQL, wanted):
-            self._ids[key] = pk
+        if wanted:
+            keys, pks = self._snapshot.column("companies", "key"), self._snapshot.column("companies", "pk")
+            known = keys.is_in(wanted)
+            for key, pk in zip(keys.filter(known).to_list(), pks.filter(known).to_list(), strict=True):
+                first = self._ids[key]
+                self._ids[key] = pk if first is None else min(first, pk)
 
     def _load_companies(self, pks: set[int]) -> None:
         wanted = sorted(pk for pk in pks if pk not in self._companies)
@@ -294,8 +247,10 @@ class StoredRegistry(RegistryLookup):
 
     def person_links(self, company_id: str) -> list[PersonLink]:
         if company_id not in self._person_links:
-            rows = list(driver_rows(self.session, LINKS_SQL, [company_id]))
-            rows += [(o, p, ck, *rest) for p, o, ck, *rest in driver_rows(self.session, LINKS_BACK_SQL, [company_id])]
+            there = self._snapshot.where("pairs", "company_key", [company_id])
+            back = self._snapshot.where("pairs", "other_company_key", [company_id])
+            rows = list(there.select("row", "other_row", "other_company_key", *LINK_FIELDS[2:]).rows())
+            rows += list(back.select("other_row", "row", "company_key", *LINK_FIELDS[2:]).rows())
             rows.sort(key=lambda r: (r[0], r[1]))
             people = self._persons_by_pk([pk for r in rows for pk in r[:2]])
             self._person_links[company_id] = [

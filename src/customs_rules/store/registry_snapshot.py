@@ -2,12 +2,13 @@
 (issue #13, items 3 and 7).
 
 `registry load` writes each frame `CompiledRegistry` is built from (companies, names and
-blocks: the company keys sorted for search, people, pairs, edges) as one Arrow IPC file compressed with zstd, one row
-of `registry_snapshot` each, in the transaction that writes the tables it comes from:
-whatever replaces a table replaces its part, so a part never says other than its table.
-Reading the six parts back takes ~0.3 s of CPU where reading the tables row by row took
-~3.5 s (`read_frames`); a database without them (stored before migration 0011 built
-them, or a part of another format) is read from the tables as before (`Store.registry_frames`).
+blocks: the company keys sorted for search, people, pairs, edges) as one Arrow IPC file
+compressed with zstd, one row of `registry_snapshot` each, in the transaction that writes
+the rows they come from: whatever replaces the companies or the people replaces their
+parts. Since migration 0014 the name keys, person pairs and company edges are stored
+nowhere else (their tables are gone): every reader reads them here, whole
+(`read_frames`: ~0.3 s of CPU at 100k companies) or by key (`store.snapshot_lookup`). A
+part not written yet (no registry loaded, or companies without people) reads as no rows.
 
 Each load's audit entry keeps the parts' digest (`digest`), which `audit verify` checks
 as it checks the tables' seals.
@@ -30,10 +31,44 @@ import polars as pl
 from sqlalchemy import text
 from sqlmodel import Session
 
-FORMAT = 1  # the parts' layout: a part of another format is not read
+from ..contract.errors import StorageError
+
+FORMAT = 1  # the parts' layout: a part of another format is refused
 PARTS = ("companies", "names", "blocks", "people", "pairs", "edges")
 DATA_SQL = text("SELECT data FROM registry_snapshot WHERE name = :name")
-BATCH_ROWS = 65_536  # rows per record batch: a part is decompressed one batch at a time
+PART_SQL = text("SELECT format, data FROM registry_snapshot WHERE name = :name")
+_TEXT, _INT = pl.Utf8, pl.Int64
+# each part's columns (what an absent part reads as: no rows of these columns)
+SCHEMAS: dict[str, dict[str, Any]] = {
+    "companies": {"pk": _INT, "company_id": _TEXT, "name": _TEXT, "country": _TEXT, "registered_on": pl.Date,
+                  "activity_codes": _TEXT, "aliases": _TEXT, "address": _TEXT, "address_key": _TEXT, "key": _TEXT},
+    "names": {"hash": _INT, "pk": _INT, "key": _TEXT, "spelling_kind": _TEXT, "spelling": _TEXT, "by_company": _INT,
+              "company_pk": _INT},
+    "blocks": {"hash": _INT, "key": _TEXT, "pk": _INT},
+    "people": {"pk": _INT, "company_id": _TEXT, "person_name": _TEXT, "role": _TEXT, "person_id": _TEXT,
+               "birth_date": pl.Date, "person_company_id": _TEXT, "company_key": _TEXT, "holder_key": _TEXT},
+    "pairs": {"row": _INT, "other_row": _INT, "company_key": _TEXT, "other_company_key": _TEXT, "kind": _TEXT,
+              "score": pl.Float64, "full_score": pl.Float64, "initials": pl.Boolean, "same_birth": pl.Boolean},
+    "edges": {"company_key": _TEXT, "other_key": _TEXT, "kind": _TEXT, "person_pk": _INT, "role": _TEXT},
+}  # fmt: skip
+
+
+def empty(name: str) -> pl.DataFrame:
+    """Part `name` with no rows."""
+    return pl.DataFrame(schema=SCHEMAS[name])
+
+
+def checked(name: str, form: int, data: Any) -> bytes:
+    """A part's data, refused when this version cannot read its format."""
+    if form != FORMAT:
+        raise StorageError(
+            f"the registry snapshot's part {name!r} has format {form}, which this version does not read",
+            "load the registry files again (customs-rules registry load)",
+        )
+    return bytes(data)
+
+
+BATCH_ROWS = 8_192  # rows per record batch: a part is decompressed one batch at a time
 
 
 def write_part(session: Session, name: str, frame: pl.DataFrame) -> None:
@@ -51,24 +86,25 @@ def drop_parts(session: Session, names: Iterable[str]) -> None:
         session.execute(text("DELETE FROM registry_snapshot WHERE name = :name"), {"name": name})
 
 
-def _parts(session: Session) -> dict[str, bytes] | None:
-    """Every part's data, or None unless all of them are there in this format."""
-    rows = session.execute(text("SELECT name, format, data FROM registry_snapshot")).all()
-    found = {name: bytes(data) for name, form, data in rows if form == FORMAT}
-    return found if set(found) == set(PARTS) else None
+def read_part(session: Session, name: str) -> bytes | None:
+    """Part `name`'s data (None when it was not written)."""
+    row = session.execute(PART_SQL, {"name": name}).first()
+    return None if row is None else checked(name, row[0], row[1])
 
 
-def read_frames(session: Session) -> dict[str, pl.DataFrame] | None:
-    """The frames as stored at load, or None when the snapshot is not complete."""
-    parts = _parts(session)
-    if parts is None:
-        return None
-    return {name: pl.read_ipc(parts.pop(name)) for name in PARTS}
+def read_frames(session: Session) -> dict[str, pl.DataFrame]:
+    """The frames as stored at load (a part not written: no rows)."""
+    frames = {}
+    for name in PARTS:
+        data = read_part(session, name)
+        frames[name] = empty(name) if data is None else pl.read_ipc(data)
+        del data
+    return frames
 
 
 def extract(session: Session, directory: Path) -> bool:
     """Write the parts uncompressed into `directory` (NAME.arrow each), one record batch
-    at a time, for `mapped_frames`. False (and nothing written) without a complete snapshot.
+    at a time, for `mapped_frames` (a part not written: no rows). True once written.
 
     The parent of a batch's workers runs this: one part is held at a time, decompressed
     by the C allocator, whose free pages go back to the system after (the parent keeps
@@ -76,13 +112,13 @@ def extract(session: Session, directory: Path) -> bool:
     import pyarrow as pa
     from pyarrow import ipc
 
-    found = session.execute(text("SELECT name, format FROM registry_snapshot")).all()
-    if {name for name, form in found if form == FORMAT} != set(PARTS):
-        return False
     pool = pa.system_memory_pool()
     for name in PARTS:
-        data = session.execute(DATA_SQL, {"name": name}).scalar_one()
-        reader = ipc.open_file(pa.BufferReader(bytes(data)), memory_pool=pool)
+        data = read_part(session, name)
+        if data is None:
+            empty(name).write_ipc(directory / f"{name}.arrow")
+            continue
+        reader = ipc.open_file(pa.BufferReader(data), memory_pool=pool)
         with ipc.new_file(str(directory / f"{name}.arrow"), reader.schema) as writer:
             for n in range(reader.num_record_batches):
                 writer.write_batch(reader.get_batch(n))

@@ -41,9 +41,10 @@ class RegistryStore:
         self, rows: Sequence[CompanyRecord] | Any, actor: str = "system", source: str = "",
         compile_links: bool = True,
     ) -> int:  # fmt: skip
-        """Replace the companies (records, or `registry_files` columns) and their keys, in one
-        transaction with the audit entry; `compile_links` recomputes the compiled tables
-        (a load that replaces the people next leaves that to the people's transaction)."""
+        """Replace the companies (records, or `registry_files` columns) and their parts of the
+        snapshot, in one transaction with the audit entry; `compile_links` recomputes the
+        pairs and edges (a load that replaces the people next leaves that to the people's
+        transaction)."""
         import polars as pl  # not for a cold submit: imported when a registry is loaded
 
         from ..entities.registry_files import company_frame
@@ -64,7 +65,7 @@ class RegistryStore:
         self, rows: Sequence[PersonRecord] | Any, actor: str = "system", source: str = "",
         compile_links: bool = True,
     ) -> int:  # fmt: skip
-        """Replace the people (records or columns) and their keys, then the compiled tables."""
+        """Replace the people (records or columns) and their part, then the pairs and edges."""
         import polars as pl
 
         from ..entities.registry_files import person_frame
@@ -82,18 +83,17 @@ class RegistryStore:
         return self.write(work)
 
     def registry_frames(self) -> dict[str, Any]:
-        """The registry as columns (polars frames), compiled tables included, read in one
+        """The registry as columns (polars frames), compiled parts included, read in one
         transaction: companies, names, blocks, people, pairs, edges: the snapshot stored at
-        load (`store.registry_snapshot`), else the tables (`store.registry_load`)."""
-        from . import registry_load, registry_snapshot
+        load (`store.registry_snapshot`)."""
+        from . import registry_snapshot
 
         with self.reading() as session:
-            stored = registry_snapshot.read_frames(session)  # the parts stored at load, if complete
-            return stored if stored is not None else registry_load.read_frames(session)
+            return registry_snapshot.read_frames(session)
 
     def extract_registry(self, directory: Path) -> bool:
         """Write the registry snapshot into `directory` for worker processes to map
-        (`registry_snapshot.extract`); False when the database has no complete snapshot."""
+        (`registry_snapshot.extract`); True once written."""
         from . import registry_snapshot
 
         with self.reading() as session:

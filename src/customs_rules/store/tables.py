@@ -237,67 +237,6 @@ class AuditRecord(SQLModel, table=True):
     hash: str
 
 
-class CompanyKey(SQLModel, table=True):
-    """Name keys of each company spelling: the exact normalised form and blocking keys,
-    so one party is found in the database without loading the whole registry."""
-
-    __tablename__ = "company_key"
-    __table_args__ = (Index("ix_company_key_lookup", "key", "kind", "company_pk"),)
-    id: int | None = Field(default=None, primary_key=True)
-    company_pk: int = Field(foreign_key="company.id", index=True)
-    key: str  # found through ix_company_key_lookup, which begins with it
-    kind: str  # exact | block
-    spelling_kind: str  # name | alias
-    spelling: str
-
-
-class PersonKey(SQLModel, table=True):
-    """Name keys of each natural person's row (rows held by a company have none), so the
-    people sharing a name are found without loading 300k people."""
-
-    __tablename__ = "person_key"
-    __table_args__ = (Index("ix_person_key_lookup", "key", "kind", "person_pk"),)
-    id: int | None = Field(default=None, primary_key=True)
-    person_pk: int = Field(foreign_key="person.id", index=True)
-    key: str
-    kind: str  # exact | block
-    spelling_kind: str  # name
-    spelling: str
-
-
-class PersonPair(SQLModel, table=True):
-    """Two natural-person rows of different companies that the same-person rule pairs
-    (`entities.persons`), `person_pk` the earlier row; computed at `registry load`, without
-    the name threshold, which the reader applies (`entities.persons.classify`)."""
-
-    __tablename__ = "person_pair"
-    id: int | None = Field(default=None, primary_key=True)
-    person_pk: int  # never searched by (pairs are read by their companies' keys)
-    other_pk: int
-    company_key: str = Field(index=True)  # persons.normalize_id of each row's company
-    other_company_key: str = Field(index=True)
-    kind: str  # person_id | name
-    score: float
-    full_score: float
-    initials: bool
-    same_birth: bool
-
-
-class CompanyEdge(SQLModel, table=True):
-    """A link between two companies of the registry that no name decides, computed at
-    `registry load`: a role one holds in the other (`person_pk`, the people row that
-    says so: `company_key` holds `role` in `other_key`), or one registered address
-    shared by at most `registry.MAX_AT_ADDRESS` companies (the earlier company first)."""
-
-    __tablename__ = "company_edge"
-    id: int | None = Field(default=None, primary_key=True)
-    company_key: str = Field(index=True)
-    other_key: str = Field(index=True)
-    kind: str  # role | address
-    person_pk: int | None = None
-    role: str | None = None
-
-
 class SnoozeRecord(SQLModel, table=True):
     """A rule suppressed for one party until a day (`customs-rules rules snooze`), with
     who set it and why; lifted early by `rules unsnooze` (kept, never deleted). Each set

@@ -1,6 +1,6 @@
 """The registry compiled at load (issue #13): person pairs of the same-person rule and
 company edges of roles and addresses, stored beside the rows they come from, and the
-people's name keys kept once per distinct name (`store.registry_load`). A registry
+people's name keys kept once per distinct name (`store.registry_tables`). A registry
 stored before is compiled now, by the functions a load uses, and keeps its rows.
 
 Revision ID: 0007
@@ -43,10 +43,10 @@ def upgrade() -> None:
 def _compile() -> None:
     from sqlmodel import Session
 
-    from customs_rules.store import registry_load
+    from customs_rules.store import registry_tables
 
     session = Session(bind=op.get_bind())
-    people = registry_load.read_people(session)
+    people = registry_tables.read_people(session)
     if not people.is_empty():
-        registry_load.rewrite_person_keys(session, people)
-    registry_load.write_compiled(session, snapshot=False)  # 0011 writes the snapshot
+        registry_tables.rewrite_person_keys(session, people)
+    registry_tables.write_compiled(session)  # 0011 writes the snapshot

@@ -34,10 +34,10 @@ def upgrade() -> None:
 def _snapshot() -> None:
     from sqlmodel import Session
 
-    from customs_rules.store import registry_load
+    from customs_rules.store import registry_tables
 
     session = Session(bind=op.get_bind())
-    registry_load.write_snapshot(session)
+    registry_tables.write_snapshot(session)
 
 
 def downgrade() -> None:
