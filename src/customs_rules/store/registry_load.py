@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
@@ -88,60 +89,107 @@ def write_companies(session: Session, rows: pl.DataFrame) -> str:
     """Replace the companies and their parts of the snapshot (companies, names, blocks).
     rows: the `registry_rows.CompanyRecord` columns (activity codes and aliases as lists),
     in load order. Returns the table's seal (`audit.frame_seal` of the rows stored)."""
-    _execute(session, "DELETE FROM company")
     joined = rows.with_columns(
         pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("id"),
         pl.col("activity_codes").list.join(";"), pl.col("aliases").list.join(";"),
         compiled.address_keys(rows["address"]).alias("address_key"),
     ).select(COMPANY_COLUMNS)  # fmt: skip
-    with without_indexes(session, ("company",)):
-        _insert(session, "company", joined)
-    _fix_sequence(session, "company")
-    seal = audit.frame_seal(joined, audit.REGISTRY_TABLES["companies"][1])
-    # the snapshot's parts; each frame let go once written (a load's peak of memory is here)
-    keys = compiled.company_keys(rows)
-    ids = keys.filter(pl.col("kind") == "id")["key"]  # each company's normalised id, in load order
-    stored = joined.rename({"id": "pk"}).cast(COMPANY_SCHEMA).with_columns(ids.alias("key"))  # type: ignore[arg-type]
-    del joined, ids
-    registry_snapshot.write_part(session, "companies", stored)
-    del stored
-    named = keys.filter(pl.col("kind") != "id").cast(compiled.KEY_SCHEMA)  # type: ignore[arg-type]
-    del keys
-    parts = compiled.name_frames(named)
-    del named
-    while parts:
-        name, frame = parts.popitem()
-        registry_snapshot.write_part(session, name, frame)
-        del frame
+    with rows_written(session, "company", joined):  # the parts are made meanwhile
+        seal = audit.frame_seal(joined, audit.REGISTRY_TABLES["companies"][1])
+        parts = company_parts(rows, joined)
+    del joined
+    for name, part in parts.items():
+        registry_snapshot.store_part(session, name, part)
     return seal
 
 
-def write_people(session: Session, rows: pl.DataFrame) -> tuple[pl.DataFrame, str]:
-    """Replace the people and their part of the snapshot. rows: the
-    `registry_rows.PersonRecord` columns. Returns them as `write_compiled` takes them (the
-    part's columns), and the table's seal."""
-    _execute(session, "DELETE FROM person")
+def company_parts(rows: pl.DataFrame, joined: pl.DataFrame) -> dict[str, registry_snapshot.Encoded]:
+    """The companies' parts of the snapshot (companies, then blocks and names), encoded;
+    each frame let go once encoded (a load's peak of memory is here). rows: as
+    `write_companies` takes them; joined: the table's rows made of them."""
+    parts = {}
+    keys = compiled.company_keys(rows)
+    ids = keys.filter(pl.col("kind") == "id")["key"]  # each company's normalised id, in load order
+    stored = joined.rename({"id": "pk"}).cast(COMPANY_SCHEMA).with_columns(ids.alias("key"))  # type: ignore[arg-type]
+    del ids
+    parts["companies"] = registry_snapshot.encode(stored)
+    del stored
+    named = keys.filter(pl.col("kind") != "id").cast(compiled.KEY_SCHEMA)  # type: ignore[arg-type]
+    del keys
+    frames = compiled.name_frames(named)
+    del named
+    while frames:  # the order the parts were always written in (blocks, then names)
+        name, frame = frames.popitem()
+        parts[name] = registry_snapshot.encode(frame)
+        del frame
+    return parts
+
+
+def write_people(session: Session, rows: pl.DataFrame, compile_links: bool = True) -> str:
+    """Replace the people and their part of the snapshot, and with `compile_links` the
+    person pairs and company edges (`write_compiled`), made while the rows are written.
+    rows: the `registry_rows.PersonRecord` columns. Returns the table's seal."""
     people = rows.with_columns(pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("id"))
-    with without_indexes(session, ("person",)):
-        _insert(session, "person", people.select(PERSON_COLUMNS))
-    _fix_sequence(session, "person")
-    stored = _with_id_keys(people.rename({"id": "pk"}).select(list(PEOPLE_SCHEMA)).cast(PEOPLE_SCHEMA))  # type: ignore[arg-type]
-    registry_snapshot.write_part(session, "people", stored)
-    return stored, audit.frame_seal(stored, audit.REGISTRY_TABLES["people"][1])
+    companies = _part(session, "companies", ("pk", "key", "address_key")) if compile_links else None
+    with rows_written(session, "person", people.select(PERSON_COLUMNS)):
+        stored = _with_id_keys(people.rename({"id": "pk"}).select(list(PEOPLE_SCHEMA)).cast(PEOPLE_SCHEMA))  # type: ignore[arg-type]
+        del people
+        seal = audit.frame_seal(stored, audit.REGISTRY_TABLES["people"][1])
+        parts = {"people": registry_snapshot.encode(stored)}
+        if companies is not None:
+            parts |= compiled_parts(companies, stored)
+        del stored, companies
+    for name, part in parts.items():
+        registry_snapshot.store_part(session, name, part)
+    return seal
 
 
-def write_compiled(session: Session, people: pl.DataFrame | None = None) -> tuple[int, int]:
+def write_compiled(session: Session) -> tuple[int, int]:
     """The person pairs and company edges of the companies and people in the snapshot
-    (whichever file was just loaded, the other as stored; `people`: those just written,
-    as `write_people` returns them, not read back), written as its parts. Returns their counts."""
+    (the companies just loaded, the people as stored), written as its parts. Returns
+    their counts."""
     companies = _part(session, "companies", ("pk", "key", "address_key"))
-    people = _part(session, "people") if people is None else people
+    parts = compiled_parts(companies, _part(session, "people"))
+    for name, part in parts.items():
+        registry_snapshot.store_part(session, name, part)
+    return parts["pairs"].rows, parts["edges"].rows
+
+
+def compiled_parts(companies: pl.DataFrame, people: pl.DataFrame) -> dict[str, registry_snapshot.Encoded]:
+    """The pairs and edges parts, encoded. companies: `pk`, `key`, `address_key`; people:
+    the people part's columns."""
     pairs = company_pairs(companies.select("key"), people)
     edges = pl.concat([compiled.role_edges(companies, people), compiled.address_edges(companies)])
+    parts = {}
     for name, frame in (("pairs", pairs), ("edges", edges)):
         schema = registry_snapshot.SCHEMAS[name]
-        registry_snapshot.write_part(session, name, frame.select(list(schema)).cast(schema))  # type: ignore[arg-type]
-    return len(pairs), len(edges)
+        parts[name] = registry_snapshot.encode(frame.select(list(schema)).cast(schema))  # type: ignore[arg-type]
+    return parts
+
+
+@contextmanager
+def rows_written(session: Session, table: str, frame: pl.DataFrame) -> Iterator[None]:
+    """Replace the table's rows with the frame's (its columns named as the table's) in a
+    thread of its own while the caller's block makes the snapshot's parts, which must
+    not use the session meanwhile (the thread has it; it is done when the block is left).
+    The drivers let go of the GIL while the database works, and polars while it computes:
+    the rows' writing and the parts' making overlap on two cores (about a quarter of a
+    load's time, measured by benchmarks/bench_registry_load.py). An error of either
+    comes out on leaving, once the thread is done."""
+    pool = ThreadPoolExecutor(1, thread_name_prefix=f"registry-{table}")
+    written = pool.submit(_replace_rows, session, table, frame)
+    try:
+        yield
+    finally:
+        pool.shutdown(wait=True)  # the transaction is the session's again, even on an error
+    written.result()
+
+
+def _replace_rows(session: Session, table: str, frame: pl.DataFrame) -> None:
+    _execute(session, f"DELETE FROM {table}")
+    with without_indexes(session, (table,)):
+        _insert(session, table, frame)
+    _fix_sequence(session, table)
 
 
 def _part(session: Session, name: str, columns: Sequence[str] | None = None) -> pl.DataFrame:

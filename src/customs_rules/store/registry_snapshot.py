@@ -73,11 +73,28 @@ BATCH_ROWS = 8_192  # rows per record batch: a part is decompressed one batch at
 
 def write_part(session: Session, name: str, frame: pl.DataFrame) -> None:
     """Replace part `name` with `frame`, in the caller's transaction."""
-    data = frame.write_ipc(None, compression="zstd", record_batch_size=BATCH_ROWS).getbuffer()  # no copy
+    store_part(session, name, encode(frame))
+
+
+class Encoded:
+    """A part's frame as it is stored (`encode`), made without the database: a load makes
+    its parts while another thread writes its rows."""
+
+    def __init__(self, frame: pl.DataFrame) -> None:
+        self.rows = frame.height
+        self.data = frame.write_ipc(None, compression="zstd", record_batch_size=BATCH_ROWS).getbuffer()  # no copy
+
+
+def encode(frame: pl.DataFrame) -> Encoded:
+    return Encoded(frame)
+
+
+def store_part(session: Session, name: str, part: Encoded) -> None:
+    """Replace part `name` with an encoded frame, in the caller's transaction."""
     session.execute(text("DELETE FROM registry_snapshot WHERE name = :name"), {"name": name})
     session.execute(
         text("INSERT INTO registry_snapshot (name, format, rows, data) VALUES (:name, :format, :rows, :data)"),
-        {"name": name, "format": FORMAT, "rows": frame.height, "data": data},
+        {"name": name, "format": FORMAT, "rows": part.rows, "data": part.data},
     )
 
 

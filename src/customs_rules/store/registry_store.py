@@ -74,9 +74,7 @@ class RegistryStore:
         frame = rows if isinstance(rows, pl.DataFrame) else person_frame(rows)
 
         def work(session: Session) -> int:
-            people, seal = registry_load.write_people(session, frame)
-            if compile_links:
-                registry_load.write_compiled(session, people)
+            seal = registry_load.write_people(session, frame, compile_links)
             _audit_load(session, actor, "people", source, len(frame), seal)
             return len(frame)
 
