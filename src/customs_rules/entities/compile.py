@@ -71,21 +71,24 @@ def address_edges(companies: pl.DataFrame) -> pl.DataFrame:
 KEY_SCHEMA = {"pk": pl.Int64, "key": pl.Utf8, "kind": pl.Utf8, "spelling_kind": pl.Utf8, "spelling": pl.Utf8}
 
 
-def company_keys(rows: pl.DataFrame) -> pl.DataFrame:
+def company_keys(rows: pl.DataFrame, block_spellings: bool = True) -> pl.DataFrame:
     """KEY_SCHEMA rows, in the order they are stored: per company, its id key and each
     spelling's exact key (name first, then aliases); then per company the blocking keys of
     its spellings, once each (as `store.keys.company_key_rows` gives them, less the
-    repeats a search counts once anyway). rows: company_id, name, aliases, in load order."""
+    repeats a search counts once anyway). rows: company_id, name, aliases, in load order.
+    Without `block_spellings` the blocking keys' rows leave their spelling (and its kind)
+    null: the snapshot's `blocks` (`name_frames`) keeps only their key and company."""
     # a slice of companies at a time (their keys are their own), for bounded memory: the
     # exploded spellings and blocks of a whole registry were a load's peak
-    parts = [_company_keys(rows.slice(at, COMPANY_SLICE), at) for at in range(0, max(rows.height, 1), COMPANY_SLICE)]
+    parts = [_company_keys(rows.slice(at, COMPANY_SLICE), at, block_spellings)
+             for at in range(0, max(rows.height, 1), COMPANY_SLICE)]  # fmt: skip
     return pl.concat([head for head, _ in parts] + [blocks for _, blocks in parts])
 
 
 COMPANY_SLICE = 25_000
 
 
-def _company_keys(rows: pl.DataFrame, offset: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _company_keys(rows: pl.DataFrame, offset: int, block_spellings: bool) -> tuple[pl.DataFrame, pl.DataFrame]:
     """`company_keys` of a slice of the companies (the first is company `offset` + 1):
     its id and exact keys, and its blocking keys."""
     companies = rows.select(
@@ -103,7 +106,11 @@ def _company_keys(rows: pl.DataFrame, offset: int) -> tuple[pl.DataFrame, pl.Dat
                              "spelling")  # fmt: skip
     heads = pl.concat([ids, exact]).sort("pk", maintain_order=True)
     # each spelling's keys sorted, spellings in order: a company's key once, from its first spelling
-    blocks = blocks.join(spellings.with_row_index("row"), on="row", how="left", maintain_order="left")
+    spelled = spellings.with_row_index("row")
+    if not block_spellings:
+        spelled = spelled.select("row", "pk", pl.lit(None, pl.Utf8).alias("spelling_kind"),
+                                 pl.lit(None, pl.Utf8).alias("spelling"))  # fmt: skip
+    blocks = blocks.join(spelled, on="row", how="left", maintain_order="left")
     blocks = blocks.select("pk", "key", pl.lit("block").alias("kind"), "spelling_kind", "spelling")
     return heads, blocks.unique(["pk", "key"], keep="first", maintain_order=True)
 

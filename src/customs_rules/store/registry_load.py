@@ -108,7 +108,7 @@ def company_parts(rows: pl.DataFrame, joined: pl.DataFrame) -> dict[str, registr
     each frame let go once encoded (a load's peak of memory is here). rows: as
     `write_companies` takes them; joined: the table's rows made of them."""
     parts = {}
-    keys = compiled.company_keys(rows)
+    keys = compiled.company_keys(rows, block_spellings=False)  # `blocks` keeps the keys alone
     ids = keys.filter(pl.col("kind") == "id")["key"]  # each company's normalised id, in load order
     stored = joined.rename({"id": "pk"}).cast(COMPANY_SCHEMA).with_columns(ids.alias("key"))  # type: ignore[arg-type]
     del ids

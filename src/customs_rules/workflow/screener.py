@@ -38,7 +38,7 @@ from ..rules.allowances import Allowances, Subject, decide, party_ids
 from ..rules.loader import load_pack
 from ..rules.model import RulePack
 from ..rules.policy import Policy, policy_from
-from ..runtime import gc_paused
+from ..runtime import gc_paused, trim_heap
 from ..store import Store
 
 STORE_CHUNK = 500
@@ -362,10 +362,12 @@ def _load_files(
     # both files are read before either is stored: the last table stored compiles the links
     company_rows = _read(result, companies, CompanyRecord)
     people_rows = _read(result, people, PersonRecord)
+    trim_heap()  # the files' text, read and freed: C's allocator keeps it otherwise
     if company_rows is not None:
         attempt("companies", lambda: store.replace_companies(company_rows, actor, str(companies),
                                                              compile_links=people_rows is None))  # fmt: skip
         company_rows = None  # stored: its memory goes before the people's compile
+        trim_heap()
     if people_rows is not None:
         attempt("people", lambda: store.replace_people(people_rows, actor, str(people)))
         _orphan_warnings(result, store, people_rows, str(people))
