@@ -173,8 +173,7 @@ def name_frames(keys: pl.DataFrame) -> dict[str, pl.DataFrame]:
     hash, then load order; `by_company` lists the same rows' positions sorted by pk, then
     load order, and `company_pk` their pks. `blocks`: each (hash, key, pk) of the
     blocking keys once, sorted."""
-    # one chunk: a gather from the slices' chunks cost ten times the rechunk (measured)
-    exact = keys.filter(pl.col("kind") == "exact").select("pk", "key", "spelling_kind", "spelling").rechunk()
+    exact = keys.filter(pl.col("kind") == "exact").select("pk", "key", "spelling_kind", "spelling")
     # sorted by the hash, then load order (the row number), the numbers alone first
     order = exact.select("pk", _hashed(exact["key"])).with_row_index("order").sort("hash", "order")
     by_company = (
