@@ -8,11 +8,6 @@ process, polars' too): reading and checking the files, company and person keys, 
 (executemany), index builds, person pairs, seals, the snapshot's name frames, parts and
 digest; `other` is the rest. `--src` runs another tree's code (another branch's `src`);
 a phase its code does not have is left out.
-
-A load writes a table's rows in a thread beside the making of the snapshot's parts
-(`registry_load.rows_written`); the CPU time of a phase then counts the other thread's
-too. So the phases are timed with the rows written where they are submitted, one after
-the other; `--threaded` keeps the thread (the phases then overlap: only the total counts).
 """
 
 from __future__ import annotations
@@ -50,7 +45,6 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("registry", type=Path, help="directory with companies.csv and people.csv")
     parser.add_argument("--src", type=Path, default=Path(__file__).resolve().parent.parent / "src")
-    parser.add_argument("--threaded", action="store_true", help="keep the rows' writing thread")
     args = parser.parse_args()
     sys.path.insert(0, str(args.src))
     import importlib
@@ -87,8 +81,6 @@ def main() -> None:
         spent["index builds"] += time.process_time() - spent.pop("_built")
 
     registry_load.without_indexes = indexes
-    if not args.threaded and hasattr(registry_load, "ThreadPoolExecutor"):
-        registry_load.ThreadPoolExecutor = _Inline  # type: ignore[attr-defined]
     with tempfile.TemporaryDirectory() as tmp:
         store = Store(f"sqlite:///{Path(tmp) / 'phases.db'}")
         start, wall = time.process_time(), time.perf_counter()
@@ -102,26 +94,6 @@ def main() -> None:
     print(f"{'other':16s} {total - sum(spent.values()):6.2f} s")
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"{'total CPU':16s} {total:6.2f} s  (wall {wall:.2f} s, peak RSS {rss:.0f} MB)")
-
-
-class _Inline:
-    """An executor that runs what is submitted at once, in the calling thread."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        pass
-
-    def submit(self, function: Any, *args: Any) -> Any:
-        from concurrent.futures import Future
-
-        done: Future[Any] = Future()
-        try:
-            done.set_result(function(*args))
-        except Exception as exc:  # noqa: BLE001 - handed to the caller as the thread would
-            done.set_exception(exc)
-        return done
-
-    def shutdown(self, wait: bool = True) -> None:
-        pass
 
 
 if __name__ == "__main__":

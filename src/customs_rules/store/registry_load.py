@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
@@ -169,20 +168,15 @@ def compiled_parts(companies: pl.DataFrame, people: pl.DataFrame) -> dict[str, r
 
 @contextmanager
 def rows_written(session: Session, table: str, frame: pl.DataFrame) -> Iterator[None]:
-    """Replace the table's rows with the frame's (its columns named as the table's) in a
-    thread of its own while the caller's block makes the snapshot's parts, which must
-    not use the session meanwhile (the thread has it; it is done when the block is left).
-    The drivers let go of the GIL while the database works, and polars while it computes:
-    the rows' writing and the parts' making overlap on two cores (about a quarter of a
-    load's time, measured by benchmarks/bench_registry_load.py). An error of either
-    comes out on leaving, once the thread is done."""
-    pool = ThreadPoolExecutor(1, thread_name_prefix=f"registry-{table}")
-    written = pool.submit(_replace_rows, session, table, frame)
-    try:
-        yield
-    finally:
-        pool.shutdown(wait=True)  # the transaction is the session's again, even on an error
-    written.result()
+    """Replace the table's rows with the frame's (its columns named as the table's), then
+    let the caller's block make the snapshot's parts (stored after it, in the same
+    transaction). Writing the rows in a thread of its own during the block (the drivers
+    and polars let go of the GIL) was measured in session 11 (benchmarks/RESULTS.md): no
+    gain that a loaded 2-core machine could show, and ~50 MB more peak memory on
+    PostgreSQL (its COPY text beside the parts' frames); to be measured again on a quiet
+    machine before it comes back."""
+    _replace_rows(session, table, frame)
+    yield
 
 
 def _replace_rows(session: Session, table: str, frame: pl.DataFrame) -> None:

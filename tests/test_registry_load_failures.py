@@ -1,11 +1,10 @@
-"""`registry load` writes a table's rows in a thread of its own while the snapshot's parts
-are made (`store.registry_load.rows_written`): a failure on either side, in the thread or
-in the parts, still leaves the tables and the snapshot as they were, and says so. The
+"""`registry load` writes a table's rows, then makes the snapshot's parts and stores them
+(`store.registry_load.rows_written`): a failure on either side, writing the rows or
+making the parts, leaves the tables and the snapshot as they were, and says so. The
 column helpers it uses give what their per-value references give."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -72,9 +71,7 @@ def test_a_failure_writing_the_rows_leaves_everything_as_it_was(db_url: str, mon
 
 
 @pytest.mark.parametrize("side", ["companies", "people"])
-def test_a_failure_making_the_parts_waits_for_the_rows_and_leaves_everything(
-    db_url: str, monkeypatch: Any, side: str
-) -> None:
+def test_a_failure_making_the_parts_leaves_everything(db_url: str, monkeypatch: Any, side: str) -> None:
     load_fixture_registry(db_url)
     before = _stored(db_url)
     written: list[str] = []
@@ -91,31 +88,8 @@ def test_a_failure_making_the_parts_waits_for_the_rows_and_leaves_everything(
     monkeypatch.setattr(registry_load, "company_parts" if side == "companies" else "compiled_parts", broken)
     with pytest.raises(StorageError, match="out of memory"):
         _load(db_url)
-    assert written[-1] == ("company" if side == "companies" else "person")  # the thread had finished
+    assert written[-1] == ("company" if side == "companies" else "person")  # after the rows were written
     _assert_same(_stored(db_url), before)
-
-
-def test_a_load_stores_what_a_load_without_the_thread_stores(tmp_path: Path, monkeypatch: Any) -> None:
-    threaded, plain = f"sqlite:///{tmp_path / 'threaded.db'}", f"sqlite:///{tmp_path / 'plain.db'}"
-    assert not _load(threaded).failed
-
-    class Inline:  # runs the rows' writing where it is submitted
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            pass
-
-        def submit(self, function: Any, *args: Any) -> Any:
-            from concurrent.futures import Future
-
-            done: Future[Any] = Future()
-            done.set_result(function(*args))
-            return done
-
-        def shutdown(self, wait: bool = True) -> None:
-            pass
-
-    monkeypatch.setattr(registry_load, "ThreadPoolExecutor", Inline)
-    assert not _load(plain).failed
-    _assert_same(_stored(threaded), _stored(plain))
 
 
 @settings(max_examples=100, deadline=None)
