@@ -24,6 +24,7 @@ from customs_rules.contract.models import Party
 from customs_rules.contract.registry_rows import CompanyRecord, WatchlistRecord
 from customs_rules.entities.compiled import CompiledRegistry
 from customs_rules.entities.registry import RegistryIndex
+from customs_rules.entities.watch_filter import WatchFilter
 
 MESSY = st.text(alphabet=st.sampled_from("AaBeKkMoРрАаНнСсТт ЁёÉé-.«»0123456789\t"), min_size=1, max_size=18)
 
@@ -79,6 +80,9 @@ def test_the_filter_keeps_every_party_the_reference_finds(data: Any) -> None:
         pl.Series("company_key", [by_party[(p.id, p.name, p.country)] for p in declared], dtype=pl.Utf8)
     )
     distinct = keyed.unique(maintain_order=True)
+    # a part of the registry (a submission's) keys its companies' own spellings: the same companies
+    part = WatchFilter(watch, registry.companies, registry.names, None)
+    assert sorted(part.listed_companies().to_list()) == sorted(registry._watch_filter().listed_companies().to_list())
     candidate = registry._watch_filter().candidates(distinct).to_list()
     listed = registry.watchlisted(keyed)
     assert listed.select("id", "name", "country", "company_key").equals(distinct)

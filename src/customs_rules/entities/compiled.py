@@ -51,8 +51,12 @@ class CompiledRegistry:
     `people`: pk, company_id, person_name, role, person_id, birth_date, person_company_id,
     company_key, holder_key. The threshold is the policy's `names: threshold`."""
 
-    def __init__(self, frames: dict[str, pl.DataFrame], watchlist: Iterable[WatchlistRecord], threshold: float) -> None:
+    def __init__(
+        self, frames: dict[str, pl.DataFrame], watchlist: Iterable[WatchlistRecord], threshold: float,
+        partial: bool = False,
+    ) -> None:  # fmt: skip
         self.threshold = threshold
+        self.partial = partial  # a part of the registry (`reach`): its blocks are not every company's
         if "names" not in frames:  # keys as stored (`RegistryPart`): sorted here
             frames = frames | compiled.name_frames(frames["company_keys"])
         self.companies = frames["companies"]
@@ -300,7 +304,8 @@ class CompiledRegistry:
 
     def _watch_filter(self) -> WatchFilter:
         if self._watch_keys is None:  # built once: every chunk asks
-            self._watch_keys = WatchFilter(self._watch.watchlist, self.companies, self.names, self.blocks)
+            blocks = None if self.partial else self.blocks
+            self._watch_keys = WatchFilter(self._watch.watchlist, self.companies, self.names, blocks)
         return self._watch_keys
 
     # -- links --------------------------------------------------------------------------

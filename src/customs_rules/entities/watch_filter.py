@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 import polars as pl
 
-from ..contract.registry_rows import WatchlistRecord
+from ..contract.registry_rows import WatchlistRecord, split_list
 from . import names
 from .persons import normalize_id, normalize_ids
 from .spelling_keys import company_spelling_keys
@@ -27,7 +27,7 @@ class WatchFilter:
     companies that one of those could find (by id or by a spelling's keys)."""
 
     def __init__(self, entries: Sequence[WatchlistRecord], companies: pl.DataFrame, name_rows: pl.DataFrame,
-                 block_rows: pl.DataFrame) -> None:  # fmt: skip
+                 block_rows: pl.DataFrame | None) -> None:  # fmt: skip
         ids = {normalize_id(entry.company_id) for entry in entries if entry.company_id}
         keyed = [names.spelling_keys(entry.name) for entry in entries]  # the keys `NameIndex.add` gives
         self.ids = pl.Series("key", sorted(i for i in ids if i), dtype=pl.Utf8)
@@ -41,7 +41,10 @@ class WatchFilter:
         listed exact key or a blocking key of an entry (computed once per registry)."""
         if self._listed_companies is None and not self._companies.height:
             self._listed_companies = pl.Series("key", [], dtype=pl.Utf8)  # no company (nor a typed column)
+        if self._listed_companies is None and self._blocks is None:
+            self._listed_companies = self._keyed_companies()
         if self._listed_companies is None:
+            assert self._blocks is not None
             pks = pl.concat([
                 self._names.filter(pl.col("key").is_in(self.exact.implode())).get_column("pk"),
                 self._blocks.filter(pl.col("key").is_in(self.blocks.implode())).get_column("pk"),
@@ -50,6 +53,18 @@ class WatchFilter:
             found = companies.filter(pl.col("pk").is_in(pks.implode()) | pl.col("key").is_in(self.ids.implode()))
             self._listed_companies = found.get_column("key").unique()
         return self._listed_companies
+
+    def _keyed_companies(self) -> pl.Series:
+        """`listed_companies` of a registry whose key frames do not hold every company's
+        blocking keys (a submission's part of the registry, `reach`): from the companies'
+        own spellings, keyed one by one (a part holds a few companies)."""
+        exact, blocks, ids = set(self.exact.to_list()), set(self.blocks.to_list()), set(self.ids.to_list())
+        found = []
+        for key, name, aliases in self._companies.select("key", "name", "aliases").iter_rows():
+            keyed = [names.spelling_keys(spelling) for spelling in [name, *split_list(aliases)]]
+            if key in ids or any(e in exact or not blocks.isdisjoint(b) for e, b in keyed):
+                found.append(key)
+        return pl.Series("key", found, dtype=pl.Utf8)
 
     def candidates(self, parties: pl.DataFrame) -> pl.Series:
         """Per row of `parties` (id, name, company_key): whether the reference's search may
