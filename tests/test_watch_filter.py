@@ -81,7 +81,7 @@ def test_the_filter_keeps_every_party_the_reference_finds(data: Any) -> None:
     )
     distinct = keyed.unique(maintain_order=True)
     # a part of the registry (a submission's) keys its companies' own spellings: the same companies
-    part = WatchFilter(watch, registry.companies, registry.names, None)
+    part = WatchFilter(watch, registry.companies, registry.names, None, registry.threshold)
     assert sorted(part.listed_companies().to_list()) == sorted(registry._watch_filter().listed_companies().to_list())
     candidate = registry._watch_filter().candidates(distinct).to_list()
     listed = registry.watchlisted(keyed)

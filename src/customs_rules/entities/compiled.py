@@ -303,9 +303,10 @@ class CompiledRegistry:
         return json.dumps(detail, ensure_ascii=False)
 
     def _watch_filter(self) -> WatchFilter:
-        if self._watch_keys is None:  # built once: every chunk asks
+        if self._watch_keys is None or self._watch_keys.bound.threshold != self._watch.threshold:  # once
             blocks = None if self.partial else self.blocks
-            self._watch_keys = WatchFilter(self._watch.watchlist, self.companies, self.names, blocks)
+            self._watch_keys = WatchFilter(self._watch.watchlist, self.companies, self.names, blocks,
+                                           self._watch.threshold)  # fmt: skip
         return self._watch_keys
 
     # -- links --------------------------------------------------------------------------

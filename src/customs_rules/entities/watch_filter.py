@@ -18,6 +18,7 @@ import polars as pl
 
 from ..contract.registry_rows import WatchlistRecord, split_list
 from . import names
+from .name_bound import NameBound
 from .persons import normalize_id, normalize_ids
 from .spelling_keys import company_spelling_keys
 
@@ -27,7 +28,7 @@ class WatchFilter:
     companies that one of those could find (by id or by a spelling's keys)."""
 
     def __init__(self, entries: Sequence[WatchlistRecord], companies: pl.DataFrame, name_rows: pl.DataFrame,
-                 block_rows: pl.DataFrame | None) -> None:  # fmt: skip
+                 block_rows: pl.DataFrame | None, threshold: float) -> None:  # fmt: skip
         ids = {normalize_id(entry.company_id) for entry in entries if entry.company_id}
         keyed = [names.spelling_keys(entry.name) for entry in entries]  # the keys `NameIndex.add` gives
         self.ids = pl.Series("key", sorted(i for i in ids if i), dtype=pl.Utf8)
@@ -35,6 +36,8 @@ class WatchFilter:
         self.blocks = pl.Series("key", sorted({block for _, blocks in keyed for block in blocks}), dtype=pl.Utf8)
         self._companies, self._names, self._blocks = companies, name_rows, block_rows
         self._listed_companies: pl.Series | None = None
+        self.bound = NameBound((entry.name for entry in entries), threshold)
+        self._company_may: dict[str, bool] = {}  # per company key: may one of its spellings match?
 
     def listed_companies(self) -> pl.Series:
         """The keys of the companies whose id is listed, or one of whose spellings has a
@@ -68,11 +71,34 @@ class WatchFilter:
 
     def candidates(self, parties: pl.DataFrame) -> pl.Series:
         """Per row of `parties` (id, name, company_key): whether the reference's search may
-        find it on the watchlist (False: it cannot)."""
+        find it on the watchlist (False: it cannot). A name sharing a key with an entry,
+        or a company one of whose spellings does, is asked of `NameBound` too."""
         by_id = normalize_ids(parties["id"]).is_in(self.ids.implode()).fill_null(False)
-        by_company = parties["company_key"].is_in(self.listed_companies().implode()).fill_null(False)
         exact, blocks = company_spelling_keys(parties["name"])
         by_exact = exact.get_column("exact").is_in(self.exact.implode()).fill_null(False)
         rows = blocks.filter(pl.col("key").is_in(self.blocks.implode())).get_column("row").unique()
         by_block = pl.int_range(parties.height, dtype=pl.UInt32, eager=True).is_in(rows.cast(pl.UInt32).implode())
-        return (by_id | by_company | by_exact | by_block).alias("candidate")
+        by_name = by_exact | self._bounded(parties["name"], by_block & ~by_exact)
+        keyed = parties["company_key"].is_in(self.listed_companies().implode()).fill_null(False)
+        by_company = self._bounded_companies(parties["company_key"], keyed & ~by_id & ~by_name)
+        return (by_id | by_name | by_company).alias("candidate")
+
+    def _bounded(self, spellings: pl.Series, asked: pl.Series) -> pl.Series:
+        """`asked`, less the spellings `NameBound` rules out."""
+        may = [bool(a) and self.bound.may_match(s) for s, a in zip(spellings.to_list(), asked.to_list(), strict=True)]
+        return pl.Series(may, dtype=pl.Boolean)
+
+    def _bounded_companies(self, keys: pl.Series, asked: pl.Series) -> pl.Series:
+        """`asked`, less the companies whose id is not listed and none of whose
+        spellings `NameBound` lets through (answered once per company)."""
+        wanted = keys.filter(asked).unique().to_list()
+        new = [key for key in wanted if key not in self._company_may]
+        if new:
+            ids = set(self.ids.to_list())
+            rows = self._companies.filter(pl.col("key").is_in(new)).select("key", "name", "aliases")
+            for key, name, aliases in rows.iter_rows():
+                spellings = [name, *split_list(aliases)]
+                self._company_may[key] = key in ids or any(self.bound.may_match(s) for s in spellings)
+        may = self._company_may
+        return pl.Series([bool(a) and may.get(k, True) for k, a in zip(keys.to_list(), asked.to_list(), strict=True)],
+                         dtype=pl.Boolean)  # fmt: skip
