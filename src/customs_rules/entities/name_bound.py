@@ -52,6 +52,7 @@ class NameBound:
         self._bare = {name.strip().casefold() for name, toks in zip(listed, entries, strict=True) if not toks}
         self._inside = frozenset().union(*(_strip(name)[1] for name in listed))
         self._near: dict[str, frozenset[int] | None] = {}  # None: the token may be left over
+        self._glue: dict[str | tuple[str, str], bool] = {}  # `_glues`, per token and pair of tokens
 
     def may_match(self, name: str) -> bool:
         """False when `names.compare(name, x).score < threshold` for every listed x: some
@@ -84,12 +85,20 @@ class NameBound:
 
     def _glues(self, n: int, toks: tuple[str, ...]) -> bool:
         """Whether token n glues with another of its name into a listed token, or two
-        tokens of a listed name glue into it (`names._merge_split`)."""
-        tok = toks[n]
-        if not self._glued.isdisjoint(_variants(tok)):
+        tokens of a listed name glue into it (`names._merge_split`); asked once per
+        token and pair of tokens (names share their words)."""
+        tok, known = toks[n], self._glue
+        if (found := known.get(tok)) is None:
+            found = known[tok] = not self._glued.isdisjoint(_variants(tok))
+        if found:
             return True
-        others = toks[:n] + toks[n + 1 :]
-        return any(not self._variants.isdisjoint(_variants(tok + o) + _variants(o + tok)) for o in others)
+        for other in toks[:n] + toks[n + 1 :]:
+            pair = (tok, other)
+            if (found := known.get(pair)) is None:
+                found = known[pair] = not self._variants.isdisjoint(_variants(tok + other) + _variants(other + tok))
+            if found:
+                return True
+        return False
 
     def _learn(self, new: Iterable[str]) -> None:
         """Per new token, the listed names with a reading within the threshold of one of
