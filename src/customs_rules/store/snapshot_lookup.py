@@ -33,6 +33,7 @@ class SnapshotLookup:
         self._data: dict[str, bytes | None] = {}
         self._columns: dict[tuple[str, str], pl.Series] = {}
         self._batches: dict[tuple[str, int], pl.DataFrame] = {}
+        self._whole: dict[str, pl.DataFrame] = {}
 
     def _part(self, name: str) -> bytes | None:
         if name not in self._data:
@@ -43,7 +44,9 @@ class SnapshotLookup:
         """One column of part `name`, whole (decoded once per lookup)."""
         if (name, column) not in self._columns:
             data = self._part(name)
-            if data is None:
+            if name in self._whole:
+                found = self._whole[name][column]
+            elif data is None:
                 found = registry_snapshot.empty(name)[column]
             else:
                 found = pl.read_ipc(data, columns=[column])[column]
@@ -79,6 +82,21 @@ class SnapshotLookup:
             size = registry_snapshot.BATCH_ROWS
             self._batches[(name, number)] = pl.scan_ipc(io.BytesIO(data)).slice(number * size, size).collect()
         return self._batches[(name, number)]
+
+    def touching(self, name: str, columns: Iterable[str], values: Collection[Any]) -> pl.DataFrame:
+        """The rows of part `name` where any of `columns` is one of `values`, in their
+        order in the part, with their position (`AT`), as `rows` gives them.
+
+        The part is decoded whole, once per lookup: the links around a submit's parties
+        touch rows in most of the person pairs' record batches by the second step (56 of
+        69 at 100k companies), and decoding them one by one, after the two key columns,
+        cost about twice one pass over the whole part."""
+        if name not in self._whole:
+            data = self._part(name)
+            self._whole[name] = registry_snapshot.empty(name) if data is None else pl.read_ipc(data)
+        wanted = pl.Series(list(values), dtype=self._whole[name].schema[next(iter(columns))]).implode()
+        hit = pl.any_horizontal(pl.col(column).is_in(wanted) for column in columns)
+        return self._whole[name].with_row_index(AT).filter(hit).with_columns(pl.col(AT).cast(pl.Int64))
 
     def where(self, name: str, column: str, values: Collection[Any]) -> pl.DataFrame:
         """The rows of part `name` whose `column` is one of `values` (as `rows`)."""
