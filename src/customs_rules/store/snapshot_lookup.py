@@ -23,6 +23,9 @@ from sqlmodel import Session
 from . import registry_snapshot
 
 AT = "at"  # the column `rows` adds: each row's position in its part (its load order)
+# `touching` decodes a part's other columns whole when its rows fall in more than one in
+# WHOLE_FROM of its record batches (a batch alone costs about eight times its share of a pass)
+WHOLE_FROM = 8
 
 
 class SnapshotLookup:
@@ -84,19 +87,27 @@ class SnapshotLookup:
         return self._batches[(name, number)]
 
     def touching(self, name: str, columns: Iterable[str], values: Collection[Any]) -> pl.DataFrame:
-        """The rows of part `name` where any of `columns` is one of `values`, in their
-        order in the part, with their position (`AT`), as `rows` gives them.
+        """The rows of part `name` where any of `columns` is one of `values`, as `rows`
+        gives them (each once, in their order in the part, with their position `AT`).
 
-        The part is decoded whole, once per lookup: the links around a submit's parties
-        touch rows in most of the person pairs' record batches by the second step (56 of
-        69 at 100k companies), and decoding them one by one, after the two key columns,
-        cost about twice one pass over the whole part."""
+        The rows found in a few record batches are decoded batch by batch; found in many
+        (the links around a submit's parties touch 56 of the 69 batches of person pairs
+        at 100k companies by the second step), the part's other columns are decoded in
+        one pass beside the key columns already read: decoding most batches one by one
+        cost about twice that."""
+        columns = list(columns)
+        found = sorted({at for column in columns for at in self.positions(name, column, values)})
+        data = self._part(name)
+        size = registry_snapshot.BATCH_ROWS
+        batches = -(-len(self.column(name, columns[0])) // size)
+        if data is None or len({at // size for at in found}) * WHOLE_FROM <= batches:
+            return self.rows(name, found)
         if name not in self._whole:
-            data = self._part(name)
-            self._whole[name] = registry_snapshot.empty(name) if data is None else pl.read_ipc(data)
-        wanted = pl.Series(list(values), dtype=self._whole[name].schema[next(iter(columns))]).implode()
-        hit = pl.any_horizontal(pl.col(column).is_in(wanted) for column in columns)
-        return self._whole[name].with_row_index(AT).filter(hit).with_columns(pl.col(AT).cast(pl.Int64))
+            kept = [c for c in registry_snapshot.SCHEMAS[name] if (name, c) in self._columns]
+            rest = pl.read_ipc(data, columns=[c for c in registry_snapshot.SCHEMAS[name] if c not in kept])
+            whole = rest.with_columns(self._columns[(name, c)] for c in kept)
+            self._whole[name] = whole.select(list(registry_snapshot.SCHEMAS[name]))
+        return self._whole[name][found].with_columns(pl.Series(AT, found, dtype=pl.Int64))
 
     def where(self, name: str, column: str, values: Collection[Any]) -> pl.DataFrame:
         """The rows of part `name` whose `column` is one of `values` (as `rows`)."""
