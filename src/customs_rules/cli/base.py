@@ -95,7 +95,7 @@ POLARS_THREADS = "POLARS_MAX_THREADS"
 def one_polars_thread() -> None:
     """Make polars' thread pool with one thread, unless polars is loaded already or
     $POLARS_MAX_THREADS says otherwise. For a command that screens a set of one (`submit`):
-    its some 900 small queries gain nothing from a second thread, whose waiting for work
+    its some 1,200 small queries gain nothing from a second thread, whose waiting for work
     between them cost about a tenth of a cold submit's CPU time on a busy machine. The
     variable is set only while the pool is made (its size is read once), so processes
     this one starts are not held to one thread."""
