@@ -134,9 +134,10 @@ PG_BASE, PG_RUN = "customs_rules_bench_registry", "customs_rules_bench_run"
 
 def load_registry(cli: list[str], url: str, registry: Path) -> float:
     start = time.perf_counter()
+    watchlist = ["--watchlist", str(registry / "watchlist.csv")] if (registry / "watchlist.csv").is_file() else []
     subprocess.run(
         [*cli, "--db", url, "registry", "load", "--companies", str(registry / "companies.csv"),
-         "--people", str(registry / "people.csv")],
+         "--people", str(registry / "people.csv"), *watchlist],
         check=True,
     )  # fmt: skip
     return time.perf_counter() - start

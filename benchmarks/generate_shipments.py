@@ -14,7 +14,7 @@ currencies, HS codes written in several formats. The output is the same for the 
 Parties come from a registry: `--registry DIR` reads DIR/companies.csv (exporters and
 consignees are drawn from it, written by name or alias, sometimes with their id, and ship
 goods that their activity codes cover most of the time); `--registry-out DIR --companies N`
-writes a synthetic registry of N companies (companies.csv and people.csv, valid Kazakh
+writes a synthetic registry of N companies (companies.csv, people.csv and watchlist.csv, valid Kazakh
 BINs and Russian INNs, registered addresses, 1.5% of Kazakh companies at mass-registration
 addresses of about 40, forwarding activity 52.29 for 1% of Kazakh and 3% of foreign
 companies) and draws the shipments from it; with neither, an in-memory
@@ -847,6 +847,31 @@ def write_registry(directory: Path, companies: list[Company], people: list[Perso
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(PEOPLE_COLUMNS)
         writer.writerows(p.row() for p in people)
+    write_watchlist(directory, companies, random.Random(len(companies)))
+
+
+# a reported foreign company's name: two of these words (the registry's companies are Kazakh)
+FOREIGN_WORDS = ["Радио", "Комплект", "Электрон", "Снаб", "Микро", "Техно", "Поставка", "Восток", "Север",
+                 "Импульс", "Сигнал", "Контакт", "Интеграл", "Модуль", "Резерв", "Альфа"]  # fmt: skip
+
+
+def write_watchlist(directory: Path, companies: list[Company], rng: random.Random) -> None:
+    """watchlist.csv: one reported company per 200 of the registry, as a watchlist holds
+    them: a company's own name and id, another spelling of it without id (an alias, or
+    the name in capitals), and foreign companies the registry does not have."""
+    rows = []
+    for _ in range(max(3, len(companies) // 200)):
+        company, kind = rng.choice(companies), rng.random()
+        if kind < 0.4:
+            rows.append([company.name, company.company_id, company.country])
+        elif kind < 0.7:
+            rows.append([rng.choice(company.aliases) if company.aliases else company.name.upper(), "", ""])
+        else:
+            rows.append([f"ООО «{rng.choice(FOREIGN_WORDS)}{rng.choice(FOREIGN_WORDS).lower()}»", "", "RU"])
+    with (directory / "watchlist.csv").open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(["name", "company_id", "country", "reason", "source", "listed_on"])
+        writer.writerows([*row, "reported: re-exports controlled goods", "synthetic", "2023-06-01"] for row in rows)
 
 
 # --------------------------------------------------------------------------------------
@@ -1355,7 +1380,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--registry-out",
         type=Path,
-        help="write a synthetic registry (companies.csv, people.csv) here and draw the shipments from it",
+        help="write a synthetic registry (companies.csv, people.csv, watchlist.csv) here and draw the shipments from it",
     )
     parser.add_argument(
         "--companies",

@@ -8,6 +8,7 @@ measures the time, this test only holds what makes it short.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -149,7 +150,7 @@ NOT_FOR_SUBMIT_JSON = (
 )  # fmt: skip
 
 SUBMIT_PROBE = """
-import gc, json, sys
+import gc, json, os, sys
 from customs_rules.cli import main
 
 try:
@@ -159,6 +160,8 @@ except SystemExit as exit:
 names = {name for name in sys.modules}
 print(json.dumps({
     "code": code,
+    "polars_threads": sys.modules["polars"].thread_pool_size(),
+    "threads_variable_left": "POLARS_MAX_THREADS" in os.environ,
     "imported": sorted(n for n in json.loads(sys.argv[2]) if n in names),
     "gc_enabled": gc.isenabled(),
     "imports_frozen": gc.get_freeze_count() > 10_000,
@@ -167,11 +170,13 @@ print(json.dumps({
 
 
 def submit_probe(args: list[str]) -> dict[str, Any]:
+    env = {k: v for k, v in os.environ.items() if k != "POLARS_MAX_THREADS"}
     result = subprocess.run(
         [sys.executable, "-c", SUBMIT_PROBE, json.dumps(args), json.dumps(NOT_FOR_SUBMIT_JSON)],
         capture_output=True,
         text=True,
         check=True,
+        env=env,
     )
     return json.loads(result.stdout.splitlines()[-1])
 
@@ -180,7 +185,8 @@ def test_submit_as_json_imports_only_what_it_uses(sqlite_url: str, tmp_path: Pat
     """A cold `submit --format json` on a database at the current schema: no rich, no
     Alembic, no process pool, no PostgreSQL dialect on SQLite; the collector is back on
     after the imports, with what they made frozen out of its reach (else each collection
-    the command's own objects set off walks all of it again: 0.15 s of a cold submit)."""
+    the command's own objects set off walks all of it again: 0.15 s of a cold submit);
+    polars works on one thread (a set of one), the variable that said so gone again."""
     from conftest import FIXTURES, load_fixture_registry
 
     load_fixture_registry(sqlite_url)
@@ -188,7 +194,8 @@ def test_submit_as_json_imports_only_what_it_uses(sqlite_url: str, tmp_path: Pat
     path = tmp_path / "d.json"
     path.write_text(json.dumps(seed), encoding="utf-8")
     submit = ["--db", sqlite_url, "submit", str(path), "--officer", "t"]
-    expected = {"code": 0, "imported": [], "gc_enabled": True, "imports_frozen": True}
+    expected = {"code": 0, "imported": [], "gc_enabled": True, "imports_frozen": True, "polars_threads": 1,
+                "threads_variable_left": False}  # fmt: skip
     assert submit_probe([*submit, "--format", "json"]) == expected
     # the table format draws with rich, the same declaration again is found as stored
     assert submit_probe([*submit, "--format", "table"]) == expected | {"imported": ["rich"]}

@@ -15,7 +15,17 @@ import click
 
 from ..contract.choices import RESULTS
 from ..io.safe_text import terminal_text
-from .base import EXIT_INPUT, CliError, err_console, handle_errors, importing_library, main, open_store, rules_option
+from .base import (
+    EXIT_INPUT,
+    CliError,
+    err_console,
+    handle_errors,
+    importing_library,
+    main,
+    one_polars_thread,
+    open_store,
+    rules_option,
+)
 from .options import (
     check_period,
     format_option,
@@ -53,6 +63,7 @@ def submit(
     2, 3, ...) beside the earlier ones. With no PATH on a terminal, asks field by field.
     """
     with importing_library():
+        one_polars_thread()  # a set of one
         from ..contract.errors import Location
         from ..io.declarations import read_declarations
         from ..io.parsing import Parsed, Rejected

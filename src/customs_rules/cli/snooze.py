@@ -5,7 +5,6 @@ screening applies the active ones (`rules.allowances`)."""
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 from pathlib import Path
 
 import click
@@ -47,6 +46,8 @@ def rules_snooze(
     found = {r.id: r for r in pack.rules}
     rule = found.get(rule_id)
     if rule is None:
+        import difflib  # only for a mistyped rule id: every command's start imports this module
+
         close = difflib.get_close_matches(rule_id, list(found), n=1)
         hint = f"did you mean {close[0]!r}?" if close else "customs-rules rules list shows the rules"
         raise CliError(terminal_text(f"no rule {rule_id!r} in the pack"), EXIT_INPUT, hint)

@@ -29,6 +29,7 @@ from .persons import normalize_id, normalize_ids
 from .registry import RegistryLookup
 from .registry_files import company_frame, person_frame
 from .spelling_keys import company_spelling_keys, exact_keys
+from .watch_filter import WatchFilter
 
 RESOLVED_SCHEMA = {
     "id": pl.Utf8, "name": pl.Utf8, "country": pl.Utf8, "company_key": pl.Utf8, "method": pl.Utf8,
@@ -50,8 +51,12 @@ class CompiledRegistry:
     `people`: pk, company_id, person_name, role, person_id, birth_date, person_company_id,
     company_key, holder_key. The threshold is the policy's `names: threshold`."""
 
-    def __init__(self, frames: dict[str, pl.DataFrame], watchlist: Iterable[WatchlistRecord], threshold: float) -> None:
+    def __init__(
+        self, frames: dict[str, pl.DataFrame], watchlist: Iterable[WatchlistRecord], threshold: float,
+        partial: bool = False,
+    ) -> None:  # fmt: skip
         self.threshold = threshold
+        self.partial = partial  # a part of the registry (`reach`): its blocks are not every company's
         if "names" not in frames:  # keys as stored (`RegistryPart`): sorted here
             frames = frames | compiled.name_frames(frames["company_keys"])
         self.companies = frames["companies"]
@@ -63,6 +68,7 @@ class CompiledRegistry:
         # companies are not all those at its parties' addresses; else counted from `companies`
         self.address_counts: pl.DataFrame | None = frames.get("address_counts")
         self._watch = RegistryLookup(watchlist, threshold)  # the reference's own watchlist search
+        self._watch_keys: WatchFilter | None = None
         self._names: SpellingIndex | None = None  # built when a name is first looked up
         self._records: dict[str, CompanyRecord] = {}
         # stored ids need not run 1..n (a database loaded before migration 0007): then a dict
@@ -273,20 +279,35 @@ class CompiledRegistry:
         distinct = parties.select(pl.col("id", "name", "country", "company_key").cast(pl.Utf8)).unique(
             maintain_order=True
         )
-        out = []
-        for ident, name, country, key in distinct.iter_rows():
-            hit = None
-            if self._watch.watchlist:
-                company = self.record(key) if key is not None else None
-                hit = self._watch.watchlisted(Party(id=ident, name=name, country=country), company)
-            detail = None
-            if hit is not None:
-                entry, why = hit
-                listed_on = entry.listed_on.isoformat() if entry.listed_on else None
-                detail = {"listed_name": entry.name, "reason": entry.reason, "source": entry.source,
-                          "listed_on": listed_on, "why": why}  # fmt: skip
-            out.append((ident, name, country, key, hit is not None, detail and json.dumps(detail, ensure_ascii=False)))
-        return pl.DataFrame(out, schema=LISTED_SCHEMA, orient="row")
+        listed = pl.Series("watchlisted", [False] * distinct.height, dtype=pl.Boolean)
+        details = pl.Series("detail", [None] * distinct.height, dtype=pl.Utf8)
+        if self._watch.watchlist and distinct.height:
+            # only the parties the watchlist's keys can find take the reference's search
+            asked = distinct.with_row_index("at").filter(self._watch_filter().candidates(distinct))
+            found = pl.Series([self._watch_detail(*row) for row in asked.drop("at").iter_rows()], dtype=pl.Utf8)
+            if asked.height:
+                listed = listed.scatter(asked["at"], found.is_not_null())
+                details = details.scatter(asked["at"], found)
+        return distinct.with_columns(listed, details).select(list(LISTED_SCHEMA))
+
+    def _watch_detail(self, ident: str | None, name: str, country: str | None, key: str | None) -> str | None:
+        """The JSON detail of a party's watchlist hit (None: not on it)."""
+        company = self.record(key) if key is not None else None
+        hit = self._watch.watchlisted(Party(id=ident, name=name, country=country), company)
+        if hit is None:
+            return None
+        entry, why = hit
+        listed_on = entry.listed_on.isoformat() if entry.listed_on else None
+        detail = {"listed_name": entry.name, "reason": entry.reason, "source": entry.source,
+                  "listed_on": listed_on, "why": why}  # fmt: skip
+        return json.dumps(detail, ensure_ascii=False)
+
+    def _watch_filter(self) -> WatchFilter:
+        if self._watch_keys is None or self._watch_keys.bound.threshold != self._watch.threshold:  # once
+            blocks = None if self.partial else self.blocks
+            self._watch_keys = WatchFilter(self._watch.watchlist, self.companies, self.names, blocks,
+                                           self._watch.threshold)  # fmt: skip
+        return self._watch_keys
 
     # -- links --------------------------------------------------------------------------
 

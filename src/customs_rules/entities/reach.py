@@ -67,7 +67,7 @@ class _Part:
         }
         if self.address_counts is not None:
             frames["address_counts"] = self.address_counts
-        return CompiledRegistry(frames, self.watchlist, self.threshold)
+        return CompiledRegistry(frames, self.watchlist, self.threshold, partial=True)
 
 
 def for_parties(

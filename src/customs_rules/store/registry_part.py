@@ -120,9 +120,7 @@ class RegistryPart:
     def _touching(self, part: str, other: str, fields: tuple[str, ...], keys: set[str]) -> list[tuple[Any, ...]]:
         if not keys:
             return []
-        lookup = self.lookup
-        found = lookup.positions(part, "company_key", keys) + lookup.positions(part, other, keys)
-        return list(lookup.rows(part, found).select(AT, *fields).rows())
+        return list(self.lookup.touching(part, ("company_key", other), keys).select(AT, *fields).rows())
 
     def people(self, pks: Iterable[int]) -> pl.DataFrame:
         """These people rows, as the snapshot's `people` (in load order), read by id from

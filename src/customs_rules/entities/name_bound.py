@@ -1,0 +1,133 @@
+"""Which names cannot reach the threshold against any of a list of names (issue #13, item 4).
+
+`names.compare` pairs the tokens of two names one to one and scores the pair by its
+worst token pair; a token left over that is neither a patronymic, a soft legal form, nor
+a word dropped as a legal form from inside a name caps the score at `EXTRA_TOKEN_CAP`.
+So above that cap, a name matches a listed name only if each of its tokens (a) is close
+to a token of that listed name, by one of the readings `compare` gives them, or (b) may
+be such a leftover, unless (c) two tokens glue into one (`_merge_split`), which changes
+the pairing: then no bound is claimed. `NameBound.may_match` asks whether some listed
+name is close to every token of a name; the listed names close to a token come from
+rapidfuzz (`process.extract`), once per distinct token of a process.
+
+Every reading `compare` scores a token pair by (its fold variants, the English trade word
+it spells, its English fold) is among the token's `readings`, and the edit and gender
+caps only lower a score: the best Jaro-Winkler similarity of two tokens' readings bounds
+their pair's score from above.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from rapidfuzz import process
+from rapidfuzz.distance import JaroWinkler
+
+from .name_text import _SOFT_TOKENS, _strip, _tokens, _variants
+from .names import EXTRA_TOKEN_CAP, _is_initial, _is_patronymic
+from .transcription import english_fold, english_word
+
+MARGIN = 1e-9  # the bound errs toward a match: it may only let more names through
+
+
+class NameBound:
+    """The tokens of a list of names (a watchlist's), for `may_match`."""
+
+    def __init__(self, listed: Iterable[str], threshold: float) -> None:
+        self.threshold = threshold
+        listed = list(listed)
+        entries = [_tokens(name) for name in listed]
+        self._entries: dict[str, set[int]] = {}  # a listed token's reading -> the names it is read in
+        for n, toks in enumerate(entries):
+            for reading in {r for t in toks for r in readings(t)}:
+                self._entries.setdefault(reading, set()).add(n)
+        self._readings = sorted(self._entries)
+        self._variants = {v for toks in entries for t in toks for v in _variants(t)}
+        # a token of a name that two tokens of a listed name glue into (AspanArba ~ Aspan Arba)
+        self._glued = {
+            v for toks in entries for i, a in enumerate(toks) for j, b in enumerate(toks) if i != j
+            for v in _variants(a + b)
+        }  # fmt: skip
+        # a listed name without tokens is compared as text (`compare`)
+        self._bare = {name.strip().casefold() for name, toks in zip(listed, entries, strict=True) if not toks}
+        self._inside = frozenset().union(*(_strip(name)[1] for name in listed))
+        self._near: dict[str, frozenset[int] | None] = {}  # None: the token may be left over
+        self._glue: dict[str | tuple[str, str], bool] = {}  # `_glues`, per token and pair of tokens
+
+    def may_match(self, name: str) -> bool:
+        """False when `names.compare(name, x).score < threshold` for every listed x: some
+        listed name is close to each of its tokens that cannot be left over."""
+        if self.threshold <= EXTRA_TOKEN_CAP:  # an unexplained leftover no longer rules a match out
+            return True
+        toks = _tokens(name)
+        if not toks or name.strip().casefold() in self._bare:
+            return True  # `compare` then compares the text itself
+        self._learn(t for t in toks if t not in self._near)
+        if self._common(toks, frozenset()):
+            return True
+        # the words dropped from inside the name as legal forms may be left over too
+        if self._common(toks, _strip(name)[1]):
+            return True
+        # a glued token changes which tokens pair: then no bound is claimed
+        return any(self._glues(n, toks) for n in range(len(toks)))
+
+    def _common(self, toks: tuple[str, ...], spare: frozenset[str]) -> bool:
+        """Whether some listed name is near every token not `spare` nor left over."""
+        found: frozenset[int] | None = None
+        for tok in toks:
+            near = self._near[tok]
+            if near is None or tok in spare:
+                continue
+            found = near if found is None else found & near
+            if not found:
+                return False
+        return True
+
+    def _glues(self, n: int, toks: tuple[str, ...]) -> bool:
+        """Whether token n glues with another of its name into a listed token, or two
+        tokens of a listed name glue into it (`names._merge_split`); asked once per
+        token and pair of tokens (names share their words)."""
+        tok, known = toks[n], self._glue
+        if (found := known.get(tok)) is None:
+            found = known[tok] = not self._glued.isdisjoint(_variants(tok))
+        if found:
+            return True
+        for other in toks[:n] + toks[n + 1 :]:
+            pair = (tok, other)
+            if (found := known.get(pair)) is None:
+                found = known[pair] = not self._variants.isdisjoint(_variants(tok + other) + _variants(other + tok))
+            if found:
+                return True
+        return False
+
+    def _learn(self, new: Iterable[str]) -> None:
+        """Per new token, the listed names with a reading within the threshold of one of
+        its readings; None for a token that may be left over (`_explainable`, or a word a
+        listed name dropped from inside it)."""
+        cutoff = self.threshold - MARGIN
+        for tok in sorted(set(new)):
+            if _explainable(tok) or tok in self._inside:
+                self._near[tok] = None
+                continue
+            near: set[int] = set()
+            for reading in readings(tok):
+                found = process.extract(reading, self._readings, scorer=JaroWinkler.normalized_similarity,
+                                        score_cutoff=cutoff, limit=None)  # fmt: skip
+                for listed, _, _ in found:
+                    near |= self._entries[listed]
+            self._near[tok] = frozenset(near)
+
+
+def readings(token: str) -> set[str]:
+    """Every spelling `names.compare` may score a token by: its fold variants, and those
+    of the English trade word it spells (read as Latin or not) and of its English fold."""
+    found = set(_variants(token))
+    for other in (english_word(token, True), english_word(token, False), english_fold(token)):
+        if other and other != token:
+            found.update(_variants(other))
+    return found
+
+
+def _explainable(tok: str) -> bool:
+    """A leftover `names._explain_extras` may excuse: an initial, a patronymic, a soft legal form."""
+    return _is_initial(tok) or _is_patronymic(tok) or tok in _SOFT_TOKENS or english_word(tok, False) in _SOFT_TOKENS

@@ -1,0 +1,52 @@
+# Cyrillic names are the point of these tests.
+# ruff: noqa: RUF001
+"""`NameBound` rules a name out only when `names.compare` scores it below the threshold
+against every listed name (issue #13: the watchlist searched by columns first)."""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from customs_rules.entities import names
+from customs_rules.entities.name_bound import NameBound
+
+WORDS = ["Aspan", "Arba", "Аспан", "Арба", "AspanArba", "Nebesnaya", "Небесная", "Mekhanika", "Механика",
+         "Trading", "Трейдинг", "Treiding", "Bridge", "Бридж", "Gulf", "Галф", "Ivanov", "Иванова", "Ivanova",
+         "Petrovich", "Петрович", "O.", "I.", "TOO", "ТОО", "LLP", "Ltd", "ООО", "Ала", "Тоо", "Агромаш",
+         "Ala-Too", "Kaspiy", "Kaspii", "Каспий", "Logistika", "Logistica", "Drugoe", "Другое", "Совсем",
+         "Holding", "Group", "Tech", "Tekh", "14", "Ёлка", "Yolka", "Жер", "Zher", "Ilya", "Илья", "Navtech",
+         "Навтех", "Company", "Co", "Ala Too", "Агромаш", "Agromash", "Ала-Тоо"]  # fmt: skip
+NAME = st.lists(st.sampled_from(WORDS), min_size=1, max_size=4).map(" ".join)
+TYPO = st.tuples(NAME, st.integers(0, 30)).map(lambda p: p[0][: p[1]] + p[0][p[1] + 1 :] or p[0])
+THRESHOLDS = st.sampled_from([names.DEFAULT_THRESHOLD, 0.95, 0.88, 0.86, 0.8])
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(listed=st.lists(st.one_of(NAME, TYPO), min_size=1, max_size=4), asked=st.one_of(NAME, TYPO),
+       threshold=THRESHOLDS)  # fmt: skip
+def test_a_name_ruled_out_matches_no_listed_name(listed: list[str], asked: str, threshold: float) -> None:
+    if not NameBound(listed, threshold).may_match(asked):
+        assert all(names.compare(asked, x).score < threshold for x in listed)
+
+
+def test_the_bound_rules_out_names_with_a_word_nothing_listed_resembles() -> None:
+    bound = NameBound(["ТОО «Аспан Арба»", "Совсем Другое"], names.DEFAULT_THRESHOLD)
+    assert bound.may_match("Aspan Arba LLP")  # the same words in Latin
+    assert bound.may_match("AspanArba")  # glued
+    assert bound.may_match("Совсем Друго")  # one letter short
+    assert not bound.may_match("Bereke Tekhnika")
+    assert not bound.may_match("Altyn Arba")  # one word listed, one not
+    assert NameBound(["Совсем Другое"], 0.8).may_match("Altyn Arba")  # below the cap, no bound is claimed
+
+
+def test_every_reading_and_leftover_compare_allows_is_let_through() -> None:
+    for listed, asked in [
+        ("Gulf Navtech", "Галф Навтех"),  # an English word written in Cyrillic
+        ("Bridge Trading", "Бридж Трейдинг"),  # trade words from the table
+        ("Ivanov Ilya", "Ivanov Ilya Petrovich"),  # a patronymic left over
+        ("Ala-Too Agromash", "Ala Too Agromash"),  # a legal form's word inside the name
+        ("Ала-Тоо Агромаш", "Ala Too Agromash"),
+    ]:
+        assert names.compare(asked, listed).score >= names.DEFAULT_THRESHOLD, (listed, asked)
+        assert NameBound([listed], names.DEFAULT_THRESHOLD).may_match(asked), (listed, asked)
