@@ -64,7 +64,7 @@ def parties(draw: Any, companies: list[CompanyRecord], watch: list[WatchlistReco
     return found
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_the_filter_keeps_every_party_the_reference_finds(data: Any) -> None:
     companies, people, _ = data.draw(registries())
