@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from ..contract.models import Party
 from ..contract.registry_rows import (
@@ -24,6 +24,11 @@ from .name_search import MAX_PERSON_BLOCK, Hit, NameIndex, NameSearch
 from .persons import PersonLink, SharedPerson, normalize_id
 
 MAX_AT_ADDRESS = 20  # companies at one address that still link; more is a mass-registration address
+# answers a lookup keeps per memo (parties, pairs, watchlist hits) before it starts afresh: a
+# batch meets each party about once, and a memo without a bound grew with the input (the
+# watchlist's, ~2 MB per 5,000-line chunk in each batch worker)
+ANSWERS_KEPT = 32_768
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -136,8 +141,7 @@ class RegistryLookup:
         key = (party.id, party.name, party.country)
         found = self._cache.get(key)
         if found is None:
-            found = self._resolve(party)
-            self._cache[key] = found
+            found = _kept(self._cache, key, self._resolve(party))
         return found
 
     def _resolve(self, party: Party) -> PartyMatch:
@@ -162,9 +166,10 @@ class RegistryLookup:
         """Persons who hold any role in both companies (director of one, founder of the
         other), by the same-person rule: a's rows in load order, then b's."""
         pair = (a.company_id, b.company_id)
-        if pair not in self._links:
-            self._links[pair] = self._shared(a, b, persons.STRONG)
-        return self._links[pair]
+        found = self._links.get(pair)
+        if found is None:
+            found = _kept(self._links, pair, self._shared(a, b, persons.STRONG))
+        return found
 
     def initials_persons(self, a: CompanyRecord, b: CompanyRecord) -> list[SharedPerson]:
         """Persons of both companies whose names agree only up to initials: weak evidence."""
@@ -182,9 +187,9 @@ class RegistryLookup:
     def watchlisted(self, party: Party, company: CompanyRecord | None) -> tuple[WatchlistRecord, str] | None:
         """The watchlist entry for a party (by id, then by name), with why it matched."""
         key = (party.id, party.name, party.country, company.company_id if company else None)
-        if key not in self._listed:
-            self._listed[key] = self._watchlisted(party, company)
-        return self._listed[key]
+        if key in self._listed:
+            return self._listed[key]
+        return _kept(self._listed, key, self._watchlisted(party, company))
 
     def _watchlisted(self, party: Party, company: CompanyRecord | None) -> tuple[WatchlistRecord, str] | None:
         if not self.watchlist:
@@ -203,12 +208,22 @@ class RegistryLookup:
             # a company's spellings come again with every party it is found for
             hits = self._watch_hits.get((spelling, country))
             if hits is None:
-                hits = self._watch_hits[(spelling, country)] = self._watch_names.search(spelling, same_country)[:1]
+                found = self._watch_names.search(spelling, same_country)[:1]
+                hits = _kept(self._watch_hits, (spelling, country), found)
             if hits:
                 number, _, listed, match = hits[0]
                 why = f"{spelling!r} ~ {listed!r} ({match.score:.2f}): {match.detail}"
                 return self.watchlist[number], why
         return None
+
+
+def _kept(memo: dict[Any, T], key: Any, value: T) -> T:
+    """Remember `value` under `key` in a memo of at most ANSWERS_KEPT answers (all
+    forgotten when it is full: no bookkeeping per hit), and give it back."""
+    if len(memo) >= ANSWERS_KEPT:
+        memo.clear()
+    memo[key] = value
+    return value
 
 
 class RegistryIndex(RegistryLookup):
