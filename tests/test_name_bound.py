@@ -5,10 +5,11 @@ against every listed name (issue #13: the watchlist searched by columns first)."
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from customs_rules.entities import names
+from customs_rules.entities import name_bound, names
 from customs_rules.entities.name_bound import NameBound
 
 WORDS = ["Aspan", "Arba", "Аспан", "Арба", "AspanArba", "Nebesnaya", "Небесная", "Mekhanika", "Механика",
@@ -50,3 +51,14 @@ def test_every_reading_and_leftover_compare_allows_is_let_through() -> None:
     ]:
         assert names.compare(asked, listed).score >= names.DEFAULT_THRESHOLD, (listed, asked)
         assert NameBound([listed], names.DEFAULT_THRESHOLD).may_match(asked), (listed, asked)
+
+
+def test_its_memos_stay_bounded_and_answer_alike(monkeypatch: pytest.MonkeyPatch) -> None:
+    listed = ["ТОО «Аспан Арба»", "Совсем Другое", "Bridge Trading"]
+    asked = [f"{a} {b} {n}" for a in WORDS[:12] for b in WORDS[12:24] for n in range(3)]
+    expected = [NameBound(listed, names.DEFAULT_THRESHOLD).may_match(name) for name in asked]
+    monkeypatch.setattr(name_bound, "KEPT", 5)
+    small = NameBound(listed, names.DEFAULT_THRESHOLD)
+    assert [small.may_match(name) for name in asked] == expected
+    assert len(small._near) <= 5 + 4 and len(small._glue) <= 5 + 4  # a name's own tokens on top
+    assert not all(expected) and any(expected)

@@ -18,7 +18,7 @@ their pair's score from above.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from rapidfuzz import process
 from rapidfuzz.distance import JaroWinkler
@@ -28,6 +28,7 @@ from .names import EXTRA_TOKEN_CAP, _is_initial, _is_patronymic
 from .transcription import english_fold, english_word
 
 MARGIN = 1e-9  # the bound errs toward a match: it may only let more names through
+KEPT = 65_536  # answers per memo (tokens, pairs of tokens) a process keeps; all forgotten when full
 
 
 class NameBound:
@@ -62,7 +63,8 @@ class NameBound:
         toks = _tokens(name)
         if not toks or name.strip().casefold() in self._bare:
             return True  # `compare` then compares the text itself
-        self._learn(t for t in toks if t not in self._near)
+        if any(t not in self._near for t in toks):
+            self._learn(toks)
         if self._common(toks, frozenset()):
             return True
         # the words dropped from inside the name as legal forms may be left over too
@@ -88,6 +90,8 @@ class NameBound:
         tokens of a listed name glue into it (`names._merge_split`); asked once per
         token and pair of tokens (names share their words)."""
         tok, known = toks[n], self._glue
+        if len(known) >= KEPT:
+            known.clear()  # bounded memory over a long run: names bring new numbers and pairs
         if (found := known.get(tok)) is None:
             found = known[tok] = not self._glued.isdisjoint(_variants(tok))
         if found:
@@ -100,12 +104,16 @@ class NameBound:
                 return True
         return False
 
-    def _learn(self, new: Iterable[str]) -> None:
-        """Per new token, the listed names with a reading within the threshold of one of
+    def _learn(self, new: Sequence[str]) -> None:
+        """Per new token of a name, the listed names with a reading within the threshold of one of
         its readings; None for a token that may be left over (`_explainable`, or a word a
         listed name dropped from inside it)."""
         cutoff = self.threshold - MARGIN
-        for tok in sorted(set(new)):
+        fresh = sorted({t for t in new if t not in self._near})
+        if len(self._near) + len(fresh) > KEPT:
+            self._near.clear()  # bounded memory; the name asking is learnt whole again
+            fresh = sorted(set(new))
+        for tok in fresh:
             if _explainable(tok) or tok in self._inside:
                 self._near[tok] = None
                 continue

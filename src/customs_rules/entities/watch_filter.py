@@ -22,6 +22,8 @@ from .name_bound import NameBound
 from .persons import normalize_id, normalize_ids
 from .spelling_keys import company_spelling_keys
 
+COMPANIES_KEPT = 65_536  # companies whose answer a process keeps across chunks
+
 
 class WatchFilter:
     """The watchlist's ids, exact name keys and blocking keys, and the registry's
@@ -93,6 +95,8 @@ class WatchFilter:
         spellings `NameBound` lets through (answered once per company)."""
         wanted = keys.filter(asked).unique().to_list()
         new = [key for key in wanted if key not in self._company_may]
+        if len(self._company_may) + len(new) > COMPANIES_KEPT:
+            self._company_may = {key: self._company_may[key] for key in wanted if key in self._company_may}
         if new:
             ids = set(self.ids.to_list())
             rows = self._companies.filter(pl.col("key").is_in(new)).select("key", "name", "aliases")
