@@ -22,7 +22,7 @@ from .name_bound import NameBound
 from .persons import normalize_id, normalize_ids
 from .spelling_keys import company_spelling_keys
 
-COMPANIES_KEPT = 65_536  # companies whose answer a process keeps across chunks
+COMPANIES_KEPT = 262_144  # companies whose answer a process keeps across chunks (~100 bytes each)
 
 
 class WatchFilter:
