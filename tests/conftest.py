@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -125,18 +125,86 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     base = _pg_url()
     if not base:
         pytest.skip(f"{PG_ENV} is not set: PostgreSQL tests need a server URL")
+    url = _new_pg_database()
+    try:
+        yield url
+    finally:
+        _drop_pg_database(url)
+
+
+def _admin() -> str:
+    return (_pg_url() or "").replace("postgresql+psycopg://", "postgresql://")
+
+
+def _new_pg_database() -> str:
     import psycopg
 
     name = f"cr_test_{uuid.uuid4().hex[:12]}"
-    admin = base.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(admin, autocommit=True) as conn:
+    with psycopg.connect(_admin(), autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
-    head, _, _ = base.rpartition("/")
-    try:
-        yield f"{head}/{name}"
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
+    return f"{(_pg_url() or '').rpartition('/')[0]}/{name}"
+
+
+def _drop_pg_database(url: str) -> None:
+    import psycopg
+
+    with psycopg.connect(_admin(), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+
+
+Build = Callable[..., None]
+
+
+class Prepared:
+    """Databases built once per test process and copied for each test that starts from
+    them: a test that tampers with a stored run need not store the run again. SQLite
+    copies by the backup API (WAL and all); PostgreSQL by `CREATE DATABASE ... TEMPLATE`."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.built: dict[tuple[str, str], str] = {}
+
+    def copy(self, db: str, build: Build, *args: Any) -> None:
+        """Make the (empty, new) database `db` hold what `build(url, *args)` stores in a new one."""
+        scheme = db.split(":", 1)[0]
+        key = (scheme, f"{build.__module__}.{build.__qualname__}{args!r}")
+        if key not in self.built:
+            self.built[key] = self._base(scheme, len(self.built))
+            build(self.built[key], *args)
+        base = self.built[key]
+        if scheme == "sqlite":
+            import sqlite3
+
+            source, target = (sqlite3.connect(url.removeprefix("sqlite:///")) for url in (base, db))
+            try:
+                source.backup(target)
+            finally:
+                source.close()
+                target.close()
+            return
+        import psycopg
+
+        name, base_name = db.rsplit("/", 1)[1], base.rsplit("/", 1)[1]
+        with psycopg.connect(_admin(), autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{base_name}"')
+
+    def _base(self, scheme: str, number: int) -> str:
+        if scheme == "sqlite":
+            return f"sqlite:///{self.folder / f'base{number}.db'}"
+        return _new_pg_database()
+
+    def drop(self) -> None:
+        for url in self.built.values():
+            if not url.startswith("sqlite"):
+                _drop_pg_database(url)
+
+
+@pytest.fixture(scope="session")
+def prepared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prepared]:
+    made = Prepared(tmp_path_factory.mktemp("prepared"))
+    yield made
+    made.drop()
 
 
 def load_fixture_registry(db: str) -> None:

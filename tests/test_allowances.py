@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-from conftest import FIXTURES, ROOT, load_fixture_registry, sql
+from conftest import FIXTURES, ROOT, Prepared, load_fixture_registry, sql
 
 from customs_rules.cli.base import main
 
@@ -274,8 +274,10 @@ def test_a_rescreen_applies_an_active_snooze(db_url: str, tmp_path: Path) -> Non
         (["profile-new-company", "--until", "{today}", "--reason", "a\x1b[31m"], "--reason"),
     ],
 )  # fmt: skip
-def test_a_bad_snooze_is_refused_and_nothing_stored(db_url: str, args: list[str], message: str) -> None:
-    load_fixture_registry(db_url)
+def test_a_bad_snooze_is_refused_and_nothing_stored(
+    db_url: str, prepared: Prepared, args: list[str], message: str
+) -> None:
+    prepared.copy(db_url, load_fixture_registry)
     values = {"today": TODAY.isoformat(), "far": (TODAY + dt.timedelta(days=367)).isoformat()}
     given = [a.format(**values) for a in args]
     given += [] if "--party" in given else ["--party", ASPAN]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from conftest import PG_ENV, sql
+from conftest import PG_ENV, Prepared, sql
 from sqlalchemy import text
 
 from customs_rules.cli.base import main
@@ -154,9 +154,9 @@ TAMPERING = {
 
 
 @pytest.mark.parametrize("kind", list(TAMPERING))
-def test_audit_verify_finds(db_url: str, kind: str) -> None:
+def test_audit_verify_finds(db_url: str, prepared: Prepared, kind: str) -> None:
     statements, problem = TAMPERING[kind]
-    stored(db_url)
+    prepared.copy(db_url, stored)
     sql(db_url, *statements)
     broken(db_url, problem)
 

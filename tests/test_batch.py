@@ -73,6 +73,25 @@ def test_results_are_identical_for_any_number_of_workers(
     assert outcomes(pack, small_registry, paths, 3) == one
 
 
+def test_a_one_chunk_input_is_screened_without_starting_workers(
+    pack: RulePack, small_registry: RegistryIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Starting a worker costs about a second; a file that fits one chunk is screened in
+    this process, with the outcomes of the pool's run. Two chunks start the pool."""
+    paths = [str(SHIPMENTS)]
+    worker = batch.Worker(pack, small_registry, history=batch.run_history(None, paths))
+    pooled = [o.decision for o in batch.screen_files(paths, batch.local_screening(worker, AT, 2), chunk_lines=7)]
+
+    def no_pool(*args: Any) -> Any:
+        raise AssertionError("a worker process was started")
+
+    monkeypatch.setattr(batch, "spawn_pool", no_pool)
+    whole = [o.decision for o in batch.screen_files(paths, batch.local_screening(worker, AT, 2), chunk_lines=10_000)]
+    assert len(whole) > 150 and whole == pooled
+    with pytest.raises(AssertionError, match="a worker process was started"):
+        list(batch.screen_files(paths, batch.local_screening(worker, AT, 2), chunk_lines=7))
+
+
 def test_the_screening_pass_takes_the_chunks_the_history_pre_pass_read(
     pack: RulePack, small_registry: RegistryIndex, tmp_path: Path
 ) -> None:

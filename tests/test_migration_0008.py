@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from conftest import sql
+from conftest import Prepared, sql
 from old_layout import Old, database_at
 from sqlalchemy import text
 
@@ -65,6 +65,10 @@ def test_a_database_stored_before_0008_moves_to_columns_and_signatures(db_url: s
     assert broken.exit_code == 2 and f"decision #2 {SEALED}" in broken.stderr
 
 
+def _at_0007(db: str, screener: Screener, form: str) -> None:
+    database_at(db, "0007", screener, [Old(RICH, form=form), Old(SEED, form=SEAL_V4)])
+
+
 TAMPERING = {
     "header facts": "UPDATE fact_signature SET facts = '{}' WHERE id = (SELECT header_fact_id FROM decision WHERE id = 1)",
     "an item's facts": "DELETE FROM decision_item WHERE decision_id = 1 AND position = 1",
@@ -78,11 +82,11 @@ TAMPERING = {
 @pytest.mark.parametrize("form", [SEAL_V4, SEAL_V3, SEAL_V2, "digest"])
 @pytest.mark.parametrize("tampering", list(TAMPERING))
 def test_seals_of_every_earlier_form_verify_and_guard_the_migrated_rows(
-    db_url: str, screener: Screener, form: str, tampering: str
+    db_url: str, prepared: Prepared, screener: Screener, form: str, tampering: str
 ) -> None:
     if form == "digest" and tampering not in ("the verdict", "the registry mark"):
         pytest.skip("entries written before seals covered the verdict, score and rule ids only")
-    database_at(db_url, "0007", screener, [Old(RICH, form=form), Old(SEED, form=SEAL_V4)])
+    prepared.copy(db_url, _at_0007, screener, form)
     assert _cli(db_url, "audit", "verify").exit_code == 0  # opening migrated: every form still verifies
     sql(db_url, TAMPERING[tampering])
     broken = _cli(db_url, "audit", "verify")

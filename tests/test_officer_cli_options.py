@@ -7,13 +7,14 @@ import csv
 import datetime as dt
 import io
 import json
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import click
 import pytest
 from click.testing import CliRunner, Result
-from conftest import CLEAN_CHIPS_DECLARATION
+from conftest import CLEAN_CHIPS_DECLARATION, Prepared
 
 from customs_rules.cli.base import main
 from customs_rules.contract.choices import AUDIT_ACTIONS, DECISIONS, RESULTS
@@ -161,12 +162,17 @@ def test_an_unknown_rule_is_refused_with_close_ids_and_a_known_silent_one_lists_
 # --- 6.3: each date option names the date it filters -------------------------------------
 
 
+def _two_dates(db: str) -> None:
+    load(db)
+    assert cli(db, "submit", str(SEED)).exit_code == 0
+    with tempfile.TemporaryDirectory() as folder:
+        assert cli(db, "submit", write(Path(folder), "c.json", CLEAN)).exit_code == 0
+
+
 @pytest.fixture()
-def two_dates(db_url: str, tmp_path: Path) -> str:
+def two_dates(db_url: str, prepared: Prepared) -> str:
     """AA-20221115-001 dated 2022-11-15 (#1, hold) and C-1 dated 2024-02-01 (#2), both screened today."""
-    load(db_url)
-    assert cli(db_url, "submit", str(SEED)).exit_code == 0
-    assert cli(db_url, "submit", write(tmp_path, "c.json", CLEAN)).exit_code == 0
+    prepared.copy(db_url, _two_dates)
     return db_url
 
 
@@ -283,17 +289,22 @@ def test_help_says_how_to_write_a_reference(sqlite_url: str) -> None:
 
 
 @pytest.fixture()
-def amended(db_url: str, tmp_path: Path) -> str:
+def amended(db_url: str, prepared: Prepared) -> str:
     """One shipment in two revisions (both held), seized; and C-1, never inspected."""
-    load(db_url)
-    assert cli(db_url, "submit", str(SEED)).exit_code == 0
+    prepared.copy(db_url, _amended)
+    return db_url
+
+
+def _amended(db: str) -> None:
+    load(db)
+    assert cli(db, "submit", str(SEED)).exit_code == 0
     seed = json.loads(SEED.read_text(encoding="utf-8"))
     seed["items"][0]["description"] = "amended: " + str(seed["items"][0].get("description"))
-    second = cli(db_url, "submit", write(tmp_path, "rev2.json", seed), "--format", "json")
-    assert json.loads(second.stdout)["revision"] == 2
-    assert cli(db_url, "submit", write(tmp_path, "c.json", CLEAN)).exit_code == 0
-    assert cli(db_url, "outcome", "#1", "--result", "seized").exit_code == 0
-    return db_url
+    with tempfile.TemporaryDirectory() as folder:
+        second = cli(db, "submit", write(Path(folder), "rev2.json", seed), "--format", "json")
+        assert json.loads(second.stdout)["revision"] == 2
+        assert cli(db, "submit", write(Path(folder), "c.json", CLEAN)).exit_code == 0
+    assert cli(db, "outcome", "#1", "--result", "seized").exit_code == 0
 
 
 def test_a_shipment_counts_once_in_rule_stats(amended: str) -> None:

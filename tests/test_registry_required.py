@@ -18,6 +18,7 @@ from customs_rules.contract.errors import RegistryMissingError
 from customs_rules.io.declarations import read_declarations
 from customs_rules.rules.policy import Policy
 from customs_rules.store import AuditRecord, DecisionRecord, DeclarationRecord, Store
+from customs_rules.workflow import batch
 from customs_rules.workflow import officer as workflow
 from customs_rules.workflow.screener import Screener, check_registry, default_rules_dir, load_registry
 
@@ -99,7 +100,8 @@ def test_an_empty_companies_file_is_no_registry(sqlite_url: str, tmp_path: Path)
     assert result.exit_code == 2 and result.stderr == REFUSAL
 
 
-def test_no_registry_flag_screens_and_marks_the_run(db_url: str) -> None:
+def test_no_registry_flag_screens_and_marks_the_run(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(batch, "CHUNK_LINES", 3)  # chunks enough to start the two workers
     result = cli(db_url, "screen", str(BATCH), "--format", "json", "--no-registry", "--workers", "2")
     assert result.exit_code == 0
     decisions = [json.loads(line) for line in result.stdout.splitlines()]
@@ -108,8 +110,9 @@ def test_no_registry_flag_screens_and_marks_the_run(db_url: str) -> None:
     summary = result.stderr.splitlines()[-2:]  # the mark, then where the results went
     assert summary[0] == f"{len(decisions)} declaration(s) screened WITHOUT a registry (--no-registry)"
     assert summary[1].startswith("done in ")
-    (chunk,) = audit(db_url, "decisions")
-    assert chunk["registry"] == "none" and len(chunk["decisions"]) == len(decisions)
+    chunks = audit(db_url, "decisions")  # one seal per stored chunk
+    assert len(chunks) > 1 and all(chunk["registry"] == "none" for chunk in chunks)
+    assert sum(len(chunk["decisions"]) for chunk in chunks) == len(decisions)
     assert cli(db_url, "audit", "verify").exit_code == 0
 
 
@@ -153,7 +156,10 @@ def test_a_loaded_registry_screens_unmarked_and_silent(db_url: str) -> None:
     assert all("registry" not in chunk for chunk in audit(db_url, "decisions"))
 
 
-def test_a_stale_registry_is_warned_about_once_per_run(db_url: str, tmp_path: Path) -> None:
+def test_a_stale_registry_is_warned_about_once_per_run(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(batch, "CHUNK_LINES", 3)  # chunks enough to start the two workers
     load(db_url)
     age_registry(db_url, 45)
     store = Store(db_url)

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-from conftest import CLEAN_CHIPS_DECLARATION, sql
+from conftest import CLEAN_CHIPS_DECLARATION, Prepared, sql
 from sqlalchemy import text
 
 from customs_rules.cli.base import main
@@ -282,11 +282,16 @@ def _declaration() -> Declaration:
     return Declaration.model_validate(json.loads(SEED.read_text()))
 
 
+def _submitted_and_screened(db: str) -> None:
+    """The seed declaration submitted, the JSON Lines batch screened: a chain that verifies."""
+    load(db)
+    assert cli(db, "submit", str(SEED)).exit_code == 0
+    assert cli(db, "-q", "screen", str(FIXTURES / "declarations" / "batch.jsonl")).exit_code == 0
+    assert cli(db, "audit", "verify").exit_code == 0
+
+
 def test_audit_verify_detects_an_altered_decision(db_url: str) -> None:
-    load(db_url)
-    assert cli(db_url, "submit", str(SEED)).exit_code == 0
-    assert cli(db_url, "-q", "screen", str(FIXTURES / "declarations" / "batch.jsonl")).exit_code == 0
-    assert cli(db_url, "audit", "verify").exit_code == 0
+    _submitted_and_screened(db_url)
     sql(db_url, "UPDATE decision SET decision = 'release', score = 0 WHERE id = 1")
     broken = cli(db_url, "audit", "verify")
     assert broken.exit_code == 2 and "decision #1 no longer says what audit entry" in broken.stderr
@@ -306,11 +311,10 @@ TAMPERING = [
 
 
 @pytest.mark.parametrize(("statement", "problem"), TAMPERING)
-def test_audit_verify_detects_edited_findings_facts_and_declarations(db_url: str, statement: str, problem: str) -> None:
-    load(db_url)
-    assert cli(db_url, "submit", str(SEED)).exit_code == 0
-    assert cli(db_url, "-q", "screen", str(FIXTURES / "declarations" / "batch.jsonl")).exit_code == 0
-    assert cli(db_url, "audit", "verify").exit_code == 0
+def test_audit_verify_detects_edited_findings_facts_and_declarations(
+    db_url: str, prepared: Prepared, statement: str, problem: str
+) -> None:
+    prepared.copy(db_url, _submitted_and_screened)
     sql(db_url, statement)
     broken = cli(db_url, "audit", "verify")
     assert broken.exit_code == 2 and problem in broken.stderr, broken.stderr

@@ -15,6 +15,7 @@ import contextlib
 import dataclasses
 import datetime as dt
 import gc
+import itertools
 import pickle
 import shutil
 import tempfile
@@ -460,11 +461,16 @@ def local_screening(worker: Worker, at: dt.datetime, workers: int, wanted: Wante
             gc.unfreeze()
 
     def on_pool(chunks: Iterable[Chunk]) -> Iterator[Part]:
+        chunks = iter(chunks)
+        ahead = list(itertools.islice(chunks, 2))
+        if len(ahead) < 2:  # one chunk: starting processes (~1 s each) would cost more than screening it
+            yield from here(ahead)
+            return
         # workers map one copy of the store's compiled registry, written here (batch_pool)
         with shared_snapshot(worker.db_url if worker.registry is None and worker.frames is None else None) as mapped:
             if mapped is not None:
                 share_graph(mapped, policy_from(worker.pack.policy_doc).name_threshold)
-            yield from _on_pool(dataclasses.replace(worker, snapshot=mapped), chunks)
+            yield from _on_pool(dataclasses.replace(worker, snapshot=mapped), itertools.chain(ahead, chunks))
 
     def _on_pool(worker: Worker, chunks: Iterable[Chunk]) -> Iterator[Part]:
         pool = spawn_pool(workers, _take_worker, worker)
