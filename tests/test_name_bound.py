@@ -5,6 +5,7 @@ against every listed name (issue #13: the watchlist searched by columns first)."
 
 from __future__ import annotations
 
+import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -62,3 +63,23 @@ def test_its_memos_stay_bounded_and_answer_alike(monkeypatch: pytest.MonkeyPatch
     assert [small.may_match(name) for name in asked] == expected
     assert len(small._near) <= 5 + 4 and len(small._glue) <= 5 + 4  # a name's own tokens on top
     assert not all(expected) and any(expected)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(listed=st.lists(st.one_of(NAME, TYPO), min_size=1, max_size=4),
+       asked=st.lists(st.one_of(NAME, TYPO, st.just(""), st.just("  ")), max_size=12), threshold=THRESHOLDS)  # fmt: skip
+def test_the_column_form_answers_as_each_name_asked_alone(listed: list[str], asked: list[str], threshold: float) -> None:
+    """`may_match_column` (a batch's names at once: tokens, pairs and legal forms by
+    joins) gives `may_match` of each name, with or without the exact keys handed to it."""
+    want = [NameBound(listed, threshold).may_match(name) for name in asked]
+    bound = NameBound(listed, threshold)
+    assert bound.may_match_column(pl.Series(asked, dtype=pl.Utf8)).to_list() == want
+    keys = pl.Series([names.spelling_keys(name)[0] for name in asked], dtype=pl.Utf8)
+    assert bound.may_match_column(pl.Series(asked, dtype=pl.Utf8), keys).to_list() == want  # its memos warm
+
+
+def test_the_column_form_finds_glued_and_spared_names() -> None:
+    bound = NameBound(["ТОО «Аспан Арба»", "Ala-Too Agromash", "Совсем Другое"], names.DEFAULT_THRESHOLD)
+    asked = ["AspanArba", "Aspan Arba", "Bereke Tekhnika", "Ала Тоо Агромаш", "Altyn Arba", "Aspan Ar Ba"]
+    assert bound.may_match_column(pl.Series(asked)).to_list() == [bound.may_match(name) for name in asked]
+    assert bound.may_match_column(pl.Series(asked)).to_list()[:3] == [True, True, False]

@@ -84,6 +84,7 @@ def test_the_filter_keeps_every_party_the_reference_finds(data: Any) -> None:
     part = WatchFilter(watch, registry.companies, registry.names, None, registry.threshold)
     assert sorted(part.listed_companies().to_list()) == sorted(registry._watch_filter().listed_companies().to_list())
     candidate = registry._watch_filter().candidates(distinct).to_list()
+    assert part.candidates(distinct).to_list() == candidate  # its companies' spellings keyed afresh: alike
     listed = registry.watchlisted(keyed)
     assert listed.select("id", "name", "country", "company_key").equals(distinct)
     for row, may, got in zip(distinct.iter_rows(named=True), candidate, listed.iter_rows(named=True), strict=True):

@@ -20,11 +20,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+import polars as pl
 from rapidfuzz import process
 from rapidfuzz.distance import JaroWinkler
 
 from .name_text import _SOFT_TOKENS, _strip, _tokens, _variants
 from .names import EXTRA_TOKEN_CAP, _is_initial, _is_patronymic
+from .spelling_keys import exact_keys
 from .transcription import english_fold, english_word
 
 MARGIN = 1e-9  # the bound errs toward a match: it may only let more names through
@@ -73,6 +75,76 @@ class NameBound:
         # a glued token changes which tokens pair: then no bound is claimed
         return any(self._glues(n, toks) for n in range(len(toks)))
 
+    def may_match_column(self, spellings: pl.Series, exact: pl.Series | None = None) -> pl.Series:
+        """`may_match` of each spelling, in order, by columns: the Python work is done once
+        per distinct token and pair of tokens (a batch's names share their words), and
+        once per name only for the names no listed name is near (their legal forms).
+        `exact`: the spellings' exact keys (`names.spelling_keys`: the tokens joined by
+        one space), when the caller has them."""
+        size = len(spellings)
+        if self.threshold <= EXTRA_TOKEN_CAP or not size:
+            return pl.Series("may", [True] * size, dtype=pl.Boolean)
+        exact = exact_keys(spellings) if exact is None else exact
+        toks = (
+            pl.DataFrame({"tok": exact.cast(pl.Utf8)}).with_row_index("row")
+            .with_columns(pl.col("tok").str.split(" ")).explode("tok")
+            .filter(pl.col("tok").is_not_null() & (pl.col("tok") != "")).with_row_index("at")
+        )  # fmt: skip
+        self._learn(toks.get_column("tok").unique().to_list())
+        may = self._near_every_token(toks, size)
+        if self._bare:  # `compare` compares a listed name without tokens as text
+            may = may | pl.Series([s is None or s.strip().casefold() in self._bare for s in spellings.to_list()])
+        rest = toks.filter(pl.col("row").is_in(pl.int_range(size, eager=True).filter(~may).implode()))
+        glued = self._glued_rows(rest)
+        left = rest.filter(~pl.col("row").is_in(glued.implode()))
+        spared = self._spared_rows(left, spellings)
+        rows = pl.int_range(size, dtype=pl.UInt32, eager=True)
+        return (may | rows.is_in(glued.implode()) | rows.is_in(spared.implode())).alias("may")
+
+    def _near_every_token(self, toks: pl.DataFrame, size: int) -> pl.Series:
+        """Per row: whether some listed name is near each of its tokens that cannot be
+        left over (`_common` with nothing spare); a row with no such token may match."""
+        near = self._near
+        distinct = toks.get_column("tok").unique().to_list()
+        leftover = [t for t in distinct if near[t] is None]
+        pairs = [(t, e) for t in distinct if (found := near[t]) for e in found]
+        table = pl.DataFrame(pairs, schema={"tok": pl.Utf8, "entry": pl.UInt32}, orient="row")
+        needed = toks.filter(~pl.col("tok").is_in(pl.Series(leftover, dtype=pl.Utf8).implode()))
+        need = needed.group_by("row").agg(pl.len().alias("need"))
+        full = (
+            needed.join(table, on="tok").group_by("row", "entry").agg(pl.len().alias("near"))
+            .join(need, on="row").filter(pl.col("near") == pl.col("need")).get_column("row")
+        )  # fmt: skip
+        rows = pl.int_range(size, dtype=pl.UInt32, eager=True)
+        return ~rows.is_in(need.get_column("row").implode()) | rows.is_in(full.implode())
+
+    def _glued_rows(self, toks: pl.DataFrame) -> pl.Series:
+        """The rows with a token two listed tokens glue into, or two tokens that glue into
+        a listed one (`_glues` of some token)."""
+        one = toks.get_column("tok").unique().to_list()
+        glued = pl.Series([t for t in one if self._glued_token(t)], dtype=pl.Utf8)
+        by_token = toks.filter(pl.col("tok").is_in(glued.implode())).get_column("row")
+        pairs = toks.join(toks, on="row", suffix="_b").filter(pl.col("at") < pl.col("at_b"))
+        pairs = pairs.with_columns(
+            pl.min_horizontal("tok", "tok_b").alias("a"), pl.max_horizontal("tok", "tok_b").alias("b")
+        )  # fmt: skip
+        distinct = pairs.select("a", "b").unique()
+        hits = distinct.filter(pl.Series([self._glued_pair(a, b) for a, b in distinct.iter_rows()], dtype=pl.Boolean))
+        by_pair = pairs.join(hits, on=["a", "b"]).get_column("row")
+        return pl.concat([by_token, by_pair]).unique()
+
+    def _spared_rows(self, toks: pl.DataFrame, spellings: pl.Series) -> pl.Series:
+        """The rows near a listed name once the words dropped from inside the name as
+        legal forms may be left over too (`_common` with those spare), per name."""
+        grouped = toks.group_by("row").agg("tok")
+        texts = spellings.gather(grouped.get_column("row")).to_list()
+        found = [
+            row for row, tokens, text in zip(grouped.get_column("row").to_list(), grouped.get_column("tok").to_list(),
+                                             texts, strict=True)
+            if not (spare := _strip(text)[1]).isdisjoint(tokens) and self._common(tuple(tokens), spare)
+        ]  # fmt: skip
+        return pl.Series(found, dtype=pl.UInt32)
+
     def _common(self, toks: tuple[str, ...], spare: frozenset[str]) -> bool:
         """Whether some listed name is near every token not `spare` nor left over."""
         found: frozenset[int] | None = None
@@ -87,22 +159,27 @@ class NameBound:
 
     def _glues(self, n: int, toks: tuple[str, ...]) -> bool:
         """Whether token n glues with another of its name into a listed token, or two
-        tokens of a listed name glue into it (`names._merge_split`); asked once per
-        token and pair of tokens (names share their words)."""
-        tok, known = toks[n], self._glue
+        tokens of a listed name glue into it (`names._merge_split`)."""
+        tok = toks[n]
+        return self._glued_token(tok) or any(self._glued_pair(tok, other) for other in toks[:n] + toks[n + 1 :])
+
+    def _glued_token(self, tok: str) -> bool:
+        """Whether two tokens of a listed name glue into `tok` (asked once per token)."""
+        known = self._glue
         if len(known) >= KEPT:
             known.clear()  # bounded memory over a long run: names bring new numbers and pairs
         if (found := known.get(tok)) is None:
             found = known[tok] = not self._glued.isdisjoint(_variants(tok))
-        if found:
-            return True
-        for other in toks[:n] + toks[n + 1 :]:
-            pair = (tok, other)
-            if (found := known.get(pair)) is None:
-                found = known[pair] = not self._variants.isdisjoint(_variants(tok + other) + _variants(other + tok))
-            if found:
-                return True
-        return False
+        return found
+
+    def _glued_pair(self, tok: str, other: str) -> bool:
+        """Whether `tok` and `other` glue into a listed token, in either order (asked once per pair)."""
+        known, pair = self._glue, (tok, other) if tok <= other else (other, tok)
+        if len(known) >= KEPT:
+            known.clear()
+        if (found := known.get(pair)) is None:
+            found = known[pair] = not self._variants.isdisjoint(_variants(tok + other) + _variants(other + tok))
+        return found
 
     def _learn(self, new: Sequence[str]) -> None:
         """Per new token of a name, the listed names with a reading within the threshold of one of

@@ -20,7 +20,7 @@ from ..contract.registry_rows import WatchlistRecord, split_list
 from . import names
 from .name_bound import NameBound
 from .persons import normalize_id, normalize_ids
-from .spelling_keys import company_spelling_keys
+from .spelling_keys import company_spelling_keys, exact_keys
 
 COMPANIES_KEPT = 262_144  # companies whose answer a process keeps across chunks (~100 bytes each)
 
@@ -80,15 +80,29 @@ class WatchFilter:
         by_exact = exact.get_column("exact").is_in(self.exact.implode()).fill_null(False)
         rows = blocks.filter(pl.col("key").is_in(self.blocks.implode())).get_column("row").unique()
         by_block = pl.int_range(parties.height, dtype=pl.UInt32, eager=True).is_in(rows.cast(pl.UInt32).implode())
-        by_name = by_exact | self._bounded(parties["name"], by_block & ~by_exact)
+        by_name = by_exact | self._bounded(parties["name"], exact.get_column("exact"), by_block & ~by_exact)
         keyed = parties["company_key"].is_in(self.listed_companies().implode()).fill_null(False)
         by_company = self._bounded_companies(parties["company_key"], keyed & ~by_id & ~by_name)
         return (by_id | by_name | by_company).alias("candidate")
 
-    def _bounded(self, spellings: pl.Series, asked: pl.Series) -> pl.Series:
+    def _bounded(self, spellings: pl.Series, exact: pl.Series, asked: pl.Series) -> pl.Series:
         """`asked`, less the spellings `NameBound` rules out."""
-        may = [bool(a) and self.bound.may_match(s) for s, a in zip(spellings.to_list(), asked.to_list(), strict=True)]
-        return pl.Series(may, dtype=pl.Boolean)
+        asked = asked.fill_null(False)
+        may = self.bound.may_match_column(spellings.filter(asked), exact.filter(asked))
+        out = pl.repeat(False, asked.len(), dtype=pl.Boolean, eager=True)
+        return out.scatter(asked.arg_true(), may) if may.len() else out
+
+    def _spellings(self, keys: list[str]) -> pl.DataFrame:
+        """(key, spelling, exact) of each spelling of these companies (name, then aliases):
+        the compiled name rows hold them with their exact keys, but for a partial registry."""
+        if self._blocks is not None:
+            pks = self._companies.filter(pl.col("key").is_in(keys)).select(pl.col("pk").cast(pl.Int64), "key")
+            rows = self._names.select(pl.col("pk").cast(pl.Int64), "spelling", pl.col("key").alias("exact"))
+            return rows.join(pks, on="pk").select("key", "spelling", "exact")
+        rows = self._companies.filter(pl.col("key").is_in(keys)).select("key", "name", "aliases")
+        spelt = [(key, s) for key, name, aliases in rows.iter_rows() for s in [name, *split_list(aliases)]]
+        frame = pl.DataFrame(spelt, schema={"key": pl.Utf8, "spelling": pl.Utf8}, orient="row")
+        return frame.with_columns(exact_keys(frame["spelling"]).alias("exact"))
 
     def _bounded_companies(self, keys: pl.Series, asked: pl.Series) -> pl.Series:
         """`asked`, less the companies whose id is not listed and none of whose
@@ -98,11 +112,11 @@ class WatchFilter:
         if len(self._company_may) + len(new) > COMPANIES_KEPT:
             self._company_may = {key: self._company_may[key] for key in wanted if key in self._company_may}
         if new:
+            spelt = self._spellings(new)
+            spelt = spelt.select("key", self.bound.may_match_column(spelt["spelling"], spelt["exact"]))
             ids = set(self.ids.to_list())
-            rows = self._companies.filter(pl.col("key").is_in(new)).select("key", "name", "aliases")
-            for key, name, aliases in rows.iter_rows():
-                spellings = [name, *split_list(aliases)]
-                self._company_may[key] = key in ids or any(self.bound.may_match(s) for s in spellings)
+            for key, may_match in spelt.group_by("key").agg(pl.col("may").any()).iter_rows():
+                self._company_may[key] = key in ids or may_match
         may = self._company_may
         return pl.Series([bool(a) and may.get(k, True) for k, a in zip(keys.to_list(), asked.to_list(), strict=True)],
                          dtype=pl.Boolean)  # fmt: skip
