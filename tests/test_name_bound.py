@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from customs_rules.entities import name_bound, names
+from customs_rules.entities import name_bound, name_text, names
 from customs_rules.entities.name_bound import NameBound
 
 WORDS = ["Aspan", "Arba", "Аспан", "Арба", "AspanArba", "Nebesnaya", "Небесная", "Mekhanika", "Механика",
@@ -68,7 +68,9 @@ def test_its_memos_stay_bounded_and_answer_alike(monkeypatch: pytest.MonkeyPatch
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(listed=st.lists(st.one_of(NAME, TYPO), min_size=1, max_size=4),
        asked=st.lists(st.one_of(NAME, TYPO, st.just(""), st.just("  ")), max_size=12), threshold=THRESHOLDS)  # fmt: skip
-def test_the_column_form_answers_as_each_name_asked_alone(listed: list[str], asked: list[str], threshold: float) -> None:
+def test_the_column_form_answers_as_each_name_asked_alone(
+    listed: list[str], asked: list[str], threshold: float
+) -> None:
     """`may_match_column` (a batch's names at once: tokens, pairs and legal forms by
     joins) gives `may_match` of each name, with or without the exact keys handed to it."""
     want = [NameBound(listed, threshold).may_match(name) for name in asked]
@@ -83,3 +85,31 @@ def test_the_column_form_finds_glued_and_spared_names() -> None:
     asked = ["AspanArba", "Aspan Arba", "Bereke Tekhnika", "Ала Тоо Агромаш", "Altyn Arba", "Aspan Ar Ba"]
     assert bound.may_match_column(pl.Series(asked)).to_list() == [bound.may_match(name) for name in asked]
     assert bound.may_match_column(pl.Series(asked)).to_list()[:3] == [True, True, False]
+
+
+FORM_WORDS = sorted(name_text._FORM_WORDS)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    words=st.lists(
+        st.one_of(
+            st.sampled_from(WORDS),
+            st.sampled_from(FORM_WORDS),
+            st.sampled_from(FORM_WORDS).map(str.upper),
+            st.sampled_from(FORM_WORDS).map(lambda w: ".".join(w.upper()) + "."),
+        ),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_a_word_dropped_inside_a_name_that_it_also_keeps_is_a_form_piece(words: list[str]) -> None:
+    """`may_match_column` asks the legal forms of a name only when one of its tokens is a
+    piece of a form word: the only tokens `_strip` can drop from inside a name (and the
+    name still keep elsewhere)."""
+    name = " ".join(words)
+    spare, toks = name_text._strip(name)[1], name_text._tokens(name)
+    pieces = set(name_bound._form_pieces().to_list())
+    if not spare.isdisjoint(toks):
+        assert any(t in pieces for t in toks), (name, spare, toks)
+    assert all(t in pieces for t in spare), (name, spare)

@@ -19,12 +19,13 @@ their pair's score from above.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from functools import cache
 
 import polars as pl
 from rapidfuzz import process
 from rapidfuzz.distance import JaroWinkler
 
-from .name_text import _SOFT_TOKENS, _strip, _tokens, _variants
+from .name_text import _FORM_WORDS, _SOFT_TOKENS, _strip, _tokens, _variants, transliterate
 from .names import EXTRA_TOKEN_CAP, _is_initial, _is_patronymic
 from .spelling_keys import exact_keys
 from .transcription import english_fold, english_word
@@ -136,6 +137,10 @@ class NameBound:
     def _spared_rows(self, toks: pl.DataFrame, spellings: pl.Series) -> pl.Series:
         """The rows near a listed name once the words dropped from inside the name as
         legal forms may be left over too (`_common` with those spare), per name."""
+        # a word dropped as a legal form is a piece of one: a name none of whose tokens is
+        # such a piece has no spare token (`_form_pieces`)
+        pieces = toks.filter(pl.col("tok").is_in(_form_pieces().implode()))
+        toks = toks.filter(pl.col("row").is_in(pieces.get_column("row").implode()))
         grouped = toks.group_by("row").agg("tok")
         texts = spellings.gather(grouped.get_column("row")).to_list()
         found = [
@@ -211,6 +216,20 @@ def readings(token: str) -> set[str]:
         if other and other != token:
             found.update(_variants(other))
     return found
+
+
+@cache
+def _form_pieces() -> pl.Series:
+    """Every token a unit dropped as a hard legal form can transliterate to: a form is
+    matched by its words as written, or by their Latin keys (a unit's transliteration,
+    blanks removed), or by the keys of a dotted abbreviation's letters joined
+    (`name_text._form_size`), so a dropped unit's tokens are pieces of a form word, as
+    written or transliterated."""
+    found: set[str] = set()
+    for word in _FORM_WORDS:
+        for text in {"".join(transliterate(word).split()), word}:
+            found.update(text[i:j] for i in range(len(text)) for j in range(i + 1, len(text) + 1))
+    return pl.Series(sorted(found), dtype=pl.Utf8)
 
 
 def _explainable(tok: str) -> bool:
