@@ -183,7 +183,9 @@ class NameBound:
         if len(known) >= KEPT:
             known.clear()
         if (found := known.get(pair)) is None:
-            found = known[pair] = not self._variants.isdisjoint(_variants(tok + other) + _variants(other + tok))
+            # uncached: a pair's glue is met once, and would push single tokens out of `_variants`'s cache
+            fold = _variants.__wrapped__
+            found = known[pair] = not self._variants.isdisjoint(fold(tok + other) + fold(other + tok))
         return found
 
     def _learn(self, new: Sequence[str]) -> None:
