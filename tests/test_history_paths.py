@@ -217,7 +217,7 @@ def revision(stored: list[dict[str, Any]], decl: dict[str, Any]) -> int:
 def add_flags(db: str, flags: list[tuple[int, int, str]], stored: list[dict[str, Any]]) -> list[ref.PastFlag]:
     """Each flag on the decision of a stored declaration, dated by SQL (the tool dates them
     now): a hold decision, or an inspection outcome recorded that day."""
-    made = []
+    made: list[tuple[int, ref.PastFlag]] = []
     for position, day, reason in flags:
         decl = stored[position]
         store = Store(db, create=False)
@@ -236,8 +236,10 @@ def add_flags(db: str, flags: list[tuple[int, int, str]], stored: list[dict[str,
         else:
             assert cli(db, "-q", "outcome", f"#{number}", "--result", reason).exit_code == 0
             sql(db, f"UPDATE outcome SET recorded_at = '{at}' WHERE id = (SELECT max(id) FROM outcome)")
-        made.append(ref.PastFlag(decl["declaration_id"], START + dt.timedelta(days=day), keys(decl), reason))
-    return made
+        flag = ref.PastFlag(decl["declaration_id"], START + dt.timedelta(days=day), keys(decl), reason)
+        # a decision holds once: a later hold of it moves its date (the UPDATE above)
+        made = [(n, f) for n, f in made if not (reason == "hold" == f.reason and n == number)] + [(number, flag)]
+    return [flag for _, flag in made]
 
 
 def write_lines(path: Path, rows: list[dict[str, Any]]) -> str:
