@@ -76,6 +76,27 @@ class RegistryPart:
                 found[key].add(pk)
         return found
 
+    def spelling_hashes(self, keys: Iterable[str]) -> tuple[set[int], set[int]]:
+        """The hashes (`key_hash`) of the exact keys and of the blocking keys of every
+        spelling of the companies with these keys: whatever finds one of those companies
+        by name has one of them. Key columns only, no record batch decoded."""
+        wanted = list(set(keys))
+        if not wanted:
+            return set(), set()
+        lookup = self.lookup
+        pks = lookup.column("companies", "pk").filter(lookup.column("companies", "key").is_in(wanted)).implode()
+        exact = lookup.column("names", "hash").filter(lookup.column("names", "pk").is_in(pks))
+        blocks = lookup.column("blocks", "hash").filter(lookup.column("blocks", "pk").is_in(pks))
+        return set(exact.to_list()), set(blocks.to_list())
+
+    def known(self, keys: Iterable[str]) -> set[str]:
+        """Those of these keys (normalised ids) that are a company's."""
+        wanted = list(set(keys))
+        if not wanted:
+            return set()
+        key = self.lookup.column("companies", "key")
+        return set(key.filter(key.is_in(wanted)).to_list())
+
     def keys_of(self, companies: Iterable[int]) -> set[str]:
         """The keys (normalised ids) of these companies."""
         pks = set(companies)
