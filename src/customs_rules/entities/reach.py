@@ -127,7 +127,7 @@ def _entries_near(part: _Part, linked: set[str]) -> list[WatchlistRecord]:
     known = part.reader.known(ident for ident in idents if ident)
     exact, blocks = part.reader.spelling_hashes(linked)
     bound: NameBound | None = None
-    spellings: list[str] = []
+    spellings: dict[int, list[str]] = {}  # pk -> the spellings of a linked company
     kept = []
     for entry, ident in zip(entries, idents, strict=True):
         if ident in known:
@@ -137,14 +137,17 @@ def _entries_near(part: _Part, linked: set[str]) -> list[WatchlistRecord]:
         if compiled.key_hash(compiled.exact_key(entry.name)) in exact:
             kept.append(entry)
             continue
-        if not any(compiled.key_hash(block) in blocks for block in names.blocking_keys(entry.name)):
+        sharing = set().union(*(blocks.get(compiled.key_hash(block), ()) for block in names.blocking_keys(entry.name)))
+        if not sharing:
             continue
         if bound is None:  # the linked companies' spellings, once
-            rows = part.reader.companies(linked).select("name", "aliases").rows()
-            spellings = [spelling for name, aliases in rows for spelling in [name, *split_list(aliases)]]
-            bound = NameBound(spellings, part.threshold)
+            rows = part.reader.companies(linked).select("pk", "name", "aliases").rows()
+            spellings = {pk: [name, *split_list(aliases)] for pk, name, aliases in rows}
+            bound = NameBound((spelling for found in spellings.values() for spelling in found), part.threshold)
         if bound.may_match(entry.name) and any(
-            names.compare(entry.name, spelling).score >= part.threshold for spelling in spellings
+            names.compare(entry.name, spelling).score >= part.threshold
+            for pk in sorted(sharing)
+            for spelling in spellings.get(pk, ())
         ):
             kept.append(entry)
     return kept

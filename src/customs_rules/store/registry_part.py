@@ -76,18 +76,23 @@ class RegistryPart:
                 found[key].add(pk)
         return found
 
-    def spelling_hashes(self, keys: Iterable[str]) -> tuple[set[int], set[int]]:
-        """The hashes (`key_hash`) of the exact keys and of the blocking keys of every
-        spelling of the companies with these keys: whatever finds one of those companies
-        by name has one of them. Key columns only, no record batch decoded."""
+    def spelling_hashes(self, keys: Iterable[str]) -> tuple[set[int], dict[int, set[int]]]:
+        """The hashes (`key_hash`) of the exact keys of every spelling of the companies
+        with these keys, and those of their blocking keys with the pks of the companies
+        having each: whatever finds one of those companies by name has one of them. Key
+        columns only, no record batch decoded."""
         wanted = list(set(keys))
         if not wanted:
-            return set(), set()
+            return set(), {}
         lookup = self.lookup
         pks = lookup.column("companies", "pk").filter(lookup.column("companies", "key").is_in(wanted)).implode()
         exact = lookup.column("names", "hash").filter(lookup.column("names", "pk").is_in(pks))
-        blocks = lookup.column("blocks", "hash").filter(lookup.column("blocks", "pk").is_in(pks))
-        return set(exact.to_list()), set(blocks.to_list())
+        held = lookup.column("blocks", "pk").is_in(pks)
+        blocks: dict[int, set[int]] = {}
+        for block, pk in zip(lookup.column("blocks", "hash").filter(held).to_list(),
+                             lookup.column("blocks", "pk").filter(held).to_list(), strict=True):  # fmt: skip
+            blocks.setdefault(block, set()).add(pk)
+        return set(exact.to_list()), blocks
 
     def known(self, keys: Iterable[str]) -> set[str]:
         """Those of these keys (normalised ids) that are a company's."""
