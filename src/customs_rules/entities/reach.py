@@ -77,10 +77,12 @@ class _Part:
             frames["address_counts"] = self.address_counts
         return CompiledRegistry(frames, self.watchlist, self.threshold, partial=True, risk_entries=self.risk_entries)
 
-    def add_resolution(self, wanted: pl.DataFrame) -> None:
+    def add_resolution(self, wanted: pl.DataFrame) -> pl.DataFrame | None:
         """What resolving these parties (id, name, country) needs: the companies of their
         ids, the rows of their names' exact keys (and those rows' companies), and for the
-        names neither finds, their blocks and candidates (`_add_candidates`)."""
+        names neither finds, their blocks and candidates (`_add_candidates`). Returns
+        their resolution when the part holds no blocks (so resolving them again on it
+        would give the same), else None."""
         self.exact += self.reader.exact_rows(keys={compiled.exact_key(name) for name in wanted["name"].to_list()})
         idents = {key for ident in wanted["id"].to_list() if ident and (key := normalize_id(ident))}
         self.keys |= idents | self.reader.keys_of(row[1] for row in self.exact)
@@ -88,6 +90,7 @@ class _Part:
         unresolved = found.filter(pl.col("company_key").is_null())["name"].unique().to_list()
         if unresolved:
             _add_candidates(self, unresolved)
+        return None if self.blocks else found
 
 
 def for_parties(
@@ -100,8 +103,9 @@ def for_parties(
     distinct = parties.select(pl.col("id", "name", "country").cast(pl.Utf8)).unique(maintain_order=True)
     with store.registry_part() as reader:
         part = _Part(reader, reader.watchlist(), threshold)
-        part.add_resolution(distinct)
-        seeds = set(part.registry().resolve(distinct)["company_key"].drop_nulls().to_list())
+        found = part.add_resolution(distinct)
+        found = part.registry().resolve(distinct) if found is None else found
+        seeds = set(found["company_key"].drop_nulls().to_list())
         linked = _add_neighbourhood(part, seeds, depth)
         _add_addresses(part, seeds, settings.evidence_limit + 1)
         if settings.risk_watchlist and part.watchlist:
