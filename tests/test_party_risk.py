@@ -14,6 +14,7 @@ import copy
 import dataclasses
 import datetime as dt
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from test_compiled_registry import load_records, parties_of, registries
 from customs_rules.contract.models import Declaration
 from customs_rules.contract.registry_rows import CompanyRecord, PersonRecord, WatchlistRecord
 from customs_rules.engine.enrichment import enrich
+from customs_rules.entities import risk_links
 from customs_rules.entities.compiled import CompiledRegistry
 from customs_rules.entities.reach import for_parties
 from customs_rules.entities.registry import RegistryIndex
@@ -139,6 +141,89 @@ def test_a_submits_partial_registry_gives_the_whole_snapshots_facts(
     finally:
         store.close()
     assert core_facts(screener, found, part) == core_facts(screener, found, whole)
+
+
+def misspelt(name: str) -> str:
+    """The name with a letter of its first long word doubled (found by a name search)."""
+    word = re.search(r"\w{4,}", name)
+    return name if word is None else name[: word.start() + 3] + name[word.start() + 2 :]
+
+
+@st.composite
+def watchlists_of(draw: st.DrawFn, companies: list[CompanyRecord], people: list[PersonRecord]) -> list[WatchlistRecord]:
+    """Entries naming the companies each way a resolution finds one: by id, by an id of
+    no company or of another company than the name's, by name or alias, by a misspelt
+    name (found by a name search), by a name of no company, in any country; mostly
+    companies with people (those links reach)."""
+    linked = {person.company_id for person in people}
+    near = [company for company in companies if company.company_id in linked] or companies
+    entries = []
+    for _ in range(draw(st.integers(1, 6))):
+        named, other = draw(st.sampled_from(near)), draw(st.sampled_from(companies))
+        spelling = draw(st.sampled_from([named.name, *named.aliases, misspelt(named.name), "Listed Trading"]))
+        ident = draw(st.sampled_from([None, named.company_id, "999", other.company_id]))
+        entries.append(WatchlistRecord(name=spelling, company_id=ident, reason="reported",
+                                       country=draw(st.sampled_from([None, "KZ", "RU"]))))  # fmt: skip
+    return entries
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data(), depth=st.integers(1, 3))
+def test_a_submit_resolves_the_watchlist_entries_near_its_parties_as_the_whole_snapshot(
+    pack: RulePack, data: st.DataObject, depth: int, db_url: str, tmp_path: Path
+) -> None:
+    """The part resolves only the entries that may name a company its links reach
+    (`reach._entries_near`): the risk facts and their evidence are the whole snapshot's
+    (with the risk countries too, or with the watchlist alone making companies risk)."""
+    companies, people, _ = data.draw(risky_registries())
+    watch = data.draw(watchlists_of(companies, people))
+    found = declarations(data.draw, companies)
+    chosen = with_settings(pack, risk_groups=data.draw(st.sampled_from([(), ("ru_by",)])))
+    store = Store(db_url)
+    try:
+        load_records(store, tmp_path, companies, people)
+        store.replace_watchlist(watch)
+        whole = CompiledRegistry.from_store(store)
+        screener = Screener(chosen, RegistryIndex([], [], []))
+        screener.policy = dataclasses.replace(screener.policy, link_depth=depth)
+        frame = DeclarationSet.from_declarations(found).headers
+        parties = pl.concat([frame.select(pl.col(f"{r}_{k}").alias(k) for k in ("id", "name", "country"))
+                             for r in ("exporter", "consignee")])  # fmt: skip
+        part = for_parties(store, parties, depth, settings=chosen.reference.history)
+    finally:
+        store.close()
+    assert core_facts(screener, found, part) == core_facts(screener, found, whole)
+    assert all(entry in watch for entry in part.risk_entries())
+
+
+def test_a_submit_leaves_the_entries_naming_unreached_companies(pack: RulePack, tmp_path: Path) -> None:
+    """Entries naming a company no path from the parties meets (by id, by name, by a
+    misspelt name) are not resolved for a submit; one naming a reached company by a
+    misspelt name is, and makes it a risk company one step away."""
+    far = CompanyRecord(company_id="300", name="Kokshe Agromash LLP", country="KZ")
+    companies = [*story_registry().company_records(), far]
+    listed = [
+        WatchlistRecord(name="Listed Trading", company_id=far.company_id, reason="reported"),
+        WatchlistRecord(name="Kokshe Agromash LLP", reason="reported"),
+        WatchlistRecord(name="Kokshe Agromashh LLP", reason="reported"),
+        WatchlistRecord(name="Tranzit Groupp", reason="reported"),
+    ]
+    store = Store(f"sqlite:///{tmp_path / 'far.db'}")
+    try:
+        load_records(store, tmp_path, companies, story_registry().person_records())
+        store.replace_watchlist(listed)
+        parties = pl.DataFrame([(FIRM, "Aspan Arba LLP", "KZ")], schema=["id", "name", "country"], orient="row")
+        history = with_settings(pack, risk_groups=()).reference.history
+        part = for_parties(store, parties, 2, settings=history)
+        whole = CompiledRegistry.from_store(store)
+    finally:
+        store.close()
+    assert part.risk_entries() == [listed[3]]
+    assert risk_links.watched(part) == {FRONT: listed[3]}
+    countries: frozenset[str] = frozenset()
+    assert risk_links.risk_reach(part, countries, True, 2).filter(pl.col("company_key") == FIRM).rows() == (
+        risk_links.risk_reach(whole, countries, True, 2).filter(pl.col("company_key") == FIRM).rows()
+    )
 
 
 # -- the facts' meaning, on hand-made registries ------------------------------------------

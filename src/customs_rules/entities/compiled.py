@@ -36,6 +36,9 @@ RESOLVED_SCHEMA = {
     "score": pl.Float64, "detail": pl.Utf8,
 }  # fmt: skip
 RESOLVED_KEPT = 32_768  # parties whose resolution a process keeps across chunks (about 700 bytes each)
+# at most this many distinct parties are asked of the watchlist without `WatchFilter` (it
+# costs about 30 ms to make at 500 entries, the reference's search 1-2 ms a party)
+FEW_PARTIES = 8
 RECORDS_KEPT = 16_384  # company records a process keeps for evidence (about 1 kB each)
 LISTED_SCHEMA = {
     "id": pl.Utf8, "name": pl.Utf8, "country": pl.Utf8, "company_key": pl.Utf8, "watchlisted": pl.Boolean,
@@ -53,10 +56,12 @@ class CompiledRegistry:
 
     def __init__(
         self, frames: dict[str, pl.DataFrame], watchlist: Iterable[WatchlistRecord], threshold: float,
-        partial: bool = False,
+        partial: bool = False, risk_entries: Sequence[WatchlistRecord] | None = None,
     ) -> None:  # fmt: skip
         self.threshold = threshold
         self.partial = partial  # a part of the registry (`reach`): its blocks are not every company's
+        # the entries `risk_entries` gives (None: the whole watchlist)
+        self._risk_entries = None if risk_entries is None else list(risk_entries)
         if "names" not in frames:  # keys as stored (`RegistryPart`): sorted here
             frames = frames | compiled.name_frames(frames["company_keys"])
         self.companies = frames["companies"]
@@ -67,7 +72,8 @@ class CompiledRegistry:
         # address_key, address_companies: given by a partial registry (`reach`), whose
         # companies are not all those at its parties' addresses; else counted from `companies`
         self.address_counts: pl.DataFrame | None = frames.get("address_counts")
-        self._watch = RegistryLookup(watchlist, threshold)  # the reference's own watchlist search
+        self._watchlist = list(watchlist)
+        self._watch_search: RegistryLookup | None = None  # the reference's own watchlist search (`_watch`)
         self._watch_keys: WatchFilter | None = None
         self._names: SpellingIndex | None = None  # built when a name is first looked up
         self._records: dict[str, CompanyRecord] = {}
@@ -266,11 +272,17 @@ class CompiledRegistry:
     @property
     def has_watchlist(self) -> bool:
         """Whether any watchlist is loaded (without one, no party is on it)."""
-        return bool(self._watch.watchlist)
+        return bool(self._watchlist)
 
     def watchlist_entries(self) -> list[WatchlistRecord]:
         """The watchlist, in its order."""
-        return list(self._watch.watchlist)
+        return list(self._watchlist)
+
+    def risk_entries(self) -> list[WatchlistRecord]:
+        """The entries whose companies `risk_links.watched` resolves, in watchlist order:
+        all of them, or, in a part of the registry (`reach`), those that may name a company
+        its links reach (the others name none: no path from its parties meets theirs)."""
+        return self.watchlist_entries() if self._risk_entries is None else list(self._risk_entries)
 
     def watchlisted(self, parties: pl.DataFrame) -> pl.DataFrame:
         """One row per distinct (id, name, country, company_key): whether the party is on
@@ -281,9 +293,12 @@ class CompiledRegistry:
         )
         listed = pl.Series("watchlisted", [False] * distinct.height, dtype=pl.Boolean)
         details = pl.Series("detail", [None] * distinct.height, dtype=pl.Utf8)
-        if self._watch.watchlist and distinct.height:
-            # only the parties the watchlist's keys can find take the reference's search
-            asked = distinct.with_row_index("at").filter(self._watch_filter().candidates(distinct))
+        if self._watchlist and distinct.height:
+            # only the parties the watchlist's keys can find take the reference's search; a
+            # few parties (a submit's) take it without the filter, which would cost more to make
+            asked = distinct.with_row_index("at")
+            if self._watch_keys is not None or distinct.height > FEW_PARTIES:
+                asked = asked.filter(self._watch_filter().candidates(distinct))
             found = pl.Series([self._watch_detail(*row) for row in asked.drop("at").iter_rows()], dtype=pl.Utf8)
             if asked.height:
                 listed = listed.scatter(asked["at"], found.is_not_null())
@@ -303,11 +318,19 @@ class CompiledRegistry:
         return json.dumps(detail, ensure_ascii=False)
 
     def _watch_filter(self) -> WatchFilter:
-        if self._watch_keys is None or self._watch_keys.bound.threshold != self._watch.threshold:  # once
+        if self._watch_keys is None or self._watch_keys.bound.threshold != self.threshold:  # once
             blocks = None if self.partial else self.blocks
-            self._watch_keys = WatchFilter(self._watch.watchlist, self.companies, self.names, blocks,
-                                           self._watch.threshold)  # fmt: skip
+            self._watch_keys = WatchFilter(self._watchlist, self.companies, self.names, blocks,
+                                           self.threshold)  # fmt: skip
         return self._watch_keys
+
+    @property
+    def _watch(self) -> RegistryLookup:
+        """The reference's watchlist search, built when a party is first asked of it (a
+        submit's part of the registry is made several times over, most never asked)."""
+        if self._watch_search is None:
+            self._watch_search = RegistryLookup(self._watchlist, self.threshold)
+        return self._watch_search
 
     # -- links --------------------------------------------------------------------------
 

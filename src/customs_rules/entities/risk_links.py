@@ -65,7 +65,7 @@ def watched(registry: CompiledRegistry) -> dict[str, WatchlistRecord]:
     by key: the first entry in watchlist order naming each."""
     kept = kept_of(registry)
     if "watched" not in kept:
-        entries = registry.watchlist_entries()
+        entries = registry.risk_entries()
         frame = pl.DataFrame([(e.company_id, e.name, e.country) for e in entries],
                              schema={"id": pl.Utf8, "name": pl.Utf8, "country": pl.Utf8}, orient="row")  # fmt: skip
         resolved = registry.resolve(frame)

@@ -76,6 +76,32 @@ class RegistryPart:
                 found[key].add(pk)
         return found
 
+    def spelling_hashes(self, keys: Iterable[str]) -> tuple[set[int], dict[int, set[int]]]:
+        """The hashes (`key_hash`) of the exact keys of every spelling of the companies
+        with these keys, and those of their blocking keys with the pks of the companies
+        having each: whatever finds one of those companies by name has one of them. Key
+        columns only, no record batch decoded."""
+        wanted = list(set(keys))
+        if not wanted:
+            return set(), {}
+        lookup = self.lookup
+        pks = lookup.column("companies", "pk").filter(lookup.column("companies", "key").is_in(wanted)).implode()
+        exact = lookup.column("names", "hash").filter(lookup.column("names", "pk").is_in(pks))
+        held = lookup.column("blocks", "pk").is_in(pks)
+        blocks: dict[int, set[int]] = {}
+        for block, pk in zip(lookup.column("blocks", "hash").filter(held).to_list(),
+                             lookup.column("blocks", "pk").filter(held).to_list(), strict=True):  # fmt: skip
+            blocks.setdefault(block, set()).add(pk)
+        return set(exact.to_list()), blocks
+
+    def known(self, keys: Iterable[str]) -> set[str]:
+        """Those of these keys (normalised ids) that are a company's."""
+        wanted = list(set(keys))
+        if not wanted:
+            return set()
+        key = self.lookup.column("companies", "key")
+        return set(key.filter(key.is_in(wanted)).to_list())
+
     def keys_of(self, companies: Iterable[int]) -> set[str]:
         """The keys (normalised ids) of these companies."""
         pks = set(companies)
