@@ -95,33 +95,24 @@ def write_companies(session: Session, rows: pl.DataFrame) -> str:
     ).select(COMPANY_COLUMNS)  # fmt: skip
     with rows_written(session, "company", joined):  # the parts are made meanwhile
         seal = audit.frame_seal(joined, audit.REGISTRY_TABLES["companies"][1])
-        parts = company_parts(rows, joined)
-    del joined
+        # the companies' part first, with each one's id key: the table's rows go before the names' keys are made
+        stored = joined.rename({"id": "pk"}).cast(COMPANY_SCHEMA)  # type: ignore[arg-type]
+        del joined
+        stored = stored.with_columns(compiled.normalized_ids(rows["company_id"]).alias("key"))
+        parts = {"companies": registry_snapshot.encode(stored)}
+        del stored
+        parts |= company_parts(rows)
     for name, part in parts.items():
         registry_snapshot.store_part(session, name, part)
     return seal
 
 
-def company_parts(rows: pl.DataFrame, joined: pl.DataFrame) -> dict[str, registry_snapshot.Encoded]:
-    """The companies' parts of the snapshot (companies, then blocks and names), encoded;
+def company_parts(rows: pl.DataFrame) -> dict[str, registry_snapshot.Encoded]:
+    """The companies' name keys as the snapshot's parts (blocks, then names), encoded;
     each frame let go once encoded (a load's peak of memory is here). rows: as
-    `write_companies` takes them; joined: the table's rows made of them."""
-    parts = {}
-    keys = compiled.company_keys(rows, block_spellings=False)  # `blocks` keeps the keys alone
-    ids = keys.filter(pl.col("kind") == "id")["key"]  # each company's normalised id, in load order
-    stored = joined.rename({"id": "pk"}).cast(COMPANY_SCHEMA).with_columns(ids.alias("key"))  # type: ignore[arg-type]
-    del ids
-    parts["companies"] = registry_snapshot.encode(stored)
-    del stored
-    named = keys.filter(pl.col("kind") != "id").cast(compiled.KEY_SCHEMA)  # type: ignore[arg-type]
-    del keys
-    frames = compiled.name_frames(named)
-    del named
-    while frames:  # the order the parts were always written in (blocks, then names)
-        name, frame = frames.popitem()
-        parts[name] = registry_snapshot.encode(frame)
-        del frame
-    return parts
+    `write_companies` takes them."""
+    frames = compiled.sorted_names(*compiled.company_name_keys(rows))
+    return {name: registry_snapshot.encode(frames.pop(name)) for name in ("blocks", "names")}
 
 
 def write_people(session: Session, rows: pl.DataFrame, compile_links: bool = True) -> str:
@@ -176,6 +167,7 @@ def rows_written(session: Session, table: str, frame: pl.DataFrame) -> Iterator[
     PostgreSQL (its COPY text beside the parts' frames); to be measured again on a quiet
     machine before it comes back."""
     _replace_rows(session, table, frame)
+    del frame  # the caller's block may let its rows go
     yield
 
 
