@@ -178,14 +178,21 @@ def key_hash(key: str) -> int:
 
 def key_hashes(keys: pl.Series) -> pl.Series:
     """`key_hash` of each key (none null), the digests read by polars as little-endian
-    integers (a Python int per key cost half as much again)."""
+    integers (a Python int per key cost half as much again); HASH_SLICE keys at a time
+    (the Python bytes of all at once were ~25 MB more at a load's peak)."""
     blake2b = hashlib.blake2b
-    digests = [blake2b(key, digest_size=8).digest() for key in keys.cast(pl.Binary).to_list()]
-    return pl.Series(digests, dtype=pl.Binary).bin.reinterpret(dtype=pl.Int64, endianness="little")
+    parts = [pl.Series([blake2b(key, digest_size=8).digest() for key in part.cast(pl.Binary).to_list()],
+                       dtype=pl.Binary).bin.reinterpret(dtype=pl.Int64, endianness="little")
+             for part in (keys.slice(at, HASH_SLICE) for at in range(0, len(keys), HASH_SLICE))]  # fmt: skip
+    return pl.concat(parts) if parts else pl.Series(dtype=pl.Int64)
+
+
+HASH_SLICE = 32_768
 
 
 def _hashed(keys: pl.Series) -> tuple[pl.Series, bool]:
-    """`key_hash` of each key, and whether no two distinct keys share a hash."""
+    """`key_hash` of each key of few distinct ones (once per distinct key), and whether no
+    two distinct keys share a hash."""
     distinct = keys.unique()
     hashes = key_hashes(distinct)
     return keys.replace_strict(distinct, hashes, return_dtype=pl.Int64).alias("hash"), hashes.n_unique() == len(hashes)
@@ -203,9 +210,10 @@ def sorted_names(exact: pl.DataFrame, blocks: pl.DataFrame) -> dict[str, pl.Data
     the key's hash, then load order, with hash first; `by_company` lists the same rows'
     positions sorted by pk, then load order, and `company_pk` their pks. `blocks`: each
     (hash, key, pk) of the blocking keys (key, pk: each once), sorted."""
-    # sorted by the hash, then load order (the row number), the numbers alone first
-    hashed, _ = _hashed(exact["key"])
-    order = exact.select("pk", hashed).with_row_index("order").sort("hash", "order")
+    # sorted by the hash, then load order (the row number), the numbers alone first; the
+    # keys are hashed each (they are mostly distinct: the map of `_hashed` cost more)
+    hashed = key_hashes(exact["key"]).alias("hash")
+    order = exact.select("pk", hashed).with_row_index("order").sort("hash", maintain_order=True)
     del hashed
     by_company = (
         order.with_row_index("at")
