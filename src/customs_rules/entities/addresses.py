@@ -72,6 +72,17 @@ def _comparable(text: str) -> str:
     return transliterate(normalize(text).replace("№", " ").translate(_RUSSIAN_SPELLING))
 
 
+def _positions(values: Any, distinct: Any) -> Any:
+    """Each value's position in `distinct` (its values once each), as UInt32; null where
+    it is not there."""
+    import polars as pl
+
+    if distinct.is_empty():  # replace_strict would hand the values back as they are
+        return pl.Series(values.name, [None] * len(values), dtype=pl.UInt32)
+    codes = pl.int_range(len(distinct), dtype=pl.UInt32, eager=True)
+    return values.replace_strict(distinct, codes, default=None, return_dtype=pl.UInt32)
+
+
 def address_key_column(addresses: Any) -> Any:
     """`address_key` of each address of a polars Series (Utf8), as a Series: a registry's
     100k addresses are a few thousand distinct words, so Python reduces each distinct
@@ -100,11 +111,22 @@ def address_key_column(addresses: Any) -> Any:
         pl.DataFrame({"word": ascii_words, "token": ascii_forms.str.strip_chars(" ")}),
         pl.DataFrame({"word": others, "token": pl.Series([_comparable(w) for w in others.to_list()], dtype=pl.Utf8)}),
     ])  # fmt: skip
-    tokens = words.join(forms, on="word", how="left").select("at", pl.col("token").str.split(" ")).explode("token")
-    kept = tokens.filter(
+    # each distinct word's kept tokens, as codes that sort as their text; the addresses'
+    # words meet them by integer codes (strings per word of every address were the
+    # largest frames of this step: ~120 MB at 100k addresses)
+    tokens = forms.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("word"), pl.col("token").str.split(" "))
+    tokens = tokens.explode("token").filter(
         (pl.col("token") != "") & ~pl.col("token").is_in(list(_NOISE)) & ~pl.col("token").str.contains("^[0-9]{6}$")
     )
-    keys = kept.group_by("at").agg(pl.col("token").sort().str.join(" ").alias("key"))
+    text = tokens["token"].unique().sort()
+    tokens = tokens.select("word", _positions(tokens["token"], text).alias("token"))
+    coded = pl.DataFrame({"at": words["at"], "word": _positions(words["word"], forms["word"])})
+    del words
+    kept = coded.join(tokens, on="word").select("at", "token")
+    named = pl.element().replace_strict(pl.int_range(len(text), dtype=pl.UInt32, eager=True), text,
+                                        return_dtype=pl.Utf8)  # fmt: skip
+    keys = kept.group_by("at").agg(pl.col("token").sort()).select("at", pl.col("token").list.eval(named).list.join(" ")
+                                                                   .alias("key"))  # fmt: skip
     found = plain.join(keys, on="at", how="left").select("address", "key")
     exact = pl.DataFrame({"address": hyphenated, "key": [address_key(a) for a in hyphenated]},
                          schema={"address": pl.Utf8, "key": pl.Utf8})  # fmt: skip

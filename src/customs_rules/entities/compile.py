@@ -88,9 +88,29 @@ def company_keys(rows: pl.DataFrame, block_spellings: bool = True) -> pl.DataFra
 COMPANY_SLICE = 25_000
 
 
-def _company_keys(rows: pl.DataFrame, offset: int, block_spellings: bool) -> tuple[pl.DataFrame, pl.DataFrame]:
+def company_name_keys(rows: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """`company_keys(rows, block_spellings=False)` as `sorted_names` takes it, for a load:
+    the exact rows (pk, key, spelling_kind, spelling) and the blocking keys (key, pk, each
+    once), both in load order. No id rows: a load keeps each company's id key beside it
+    (`normalized_ids`), and the frames the other form makes and filters were a load's peak."""
+    exact, blocks = [], []
+    for at in range(0, max(rows.height, 1), COMPANY_SLICE):
+        head, block = _company_keys(rows.slice(at, COMPANY_SLICE), at, block_spellings=False, ids=False)
+        exact.append(head.select("pk", "key", "spelling_kind", "spelling"))
+        blocks.append(block.select("key", "pk"))  # once each: a slice's own, and the slices' pks differ
+        del head, block
+    return pl.concat(exact).cast(_EXACT), pl.concat(blocks).cast(_BLOCK)  # type: ignore[arg-type]
+
+
+_EXACT = {"pk": pl.Int64, "key": pl.Utf8, "spelling_kind": pl.Utf8, "spelling": pl.Utf8}
+_BLOCK = {"key": pl.Utf8, "pk": pl.Int64}
+
+
+def _company_keys(
+    rows: pl.DataFrame, offset: int, block_spellings: bool, ids: bool = True
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """`company_keys` of a slice of the companies (the first is company `offset` + 1):
-    its id and exact keys, and its blocking keys."""
+    its id (unless not `ids`) and exact keys, and its blocking keys."""
     companies = rows.select(
         pl.int_range(offset + 1, offset + pl.len() + 1, dtype=pl.Int64).alias("pk"), "company_id",
         pl.concat_list(pl.col("name"), pl.col("aliases")).alias("spelling"),
@@ -100,11 +120,15 @@ def _company_keys(rows: pl.DataFrame, offset: int, block_spellings: bool) -> tup
         .alias("spelling_kind")
     )  # fmt: skip
     exact, blocks = company_spelling_keys(spellings["spelling"])
-    ids = companies.select("pk", _normalized_ids(companies["company_id"]).alias("key"), pl.lit("id").alias("kind"),
-                           pl.lit("id").alias("spelling_kind"), pl.col("company_id").alias("spelling"))  # fmt: skip
     exact = spellings.select("pk", exact["exact"].alias("key"), pl.lit("exact").alias("kind"), "spelling_kind",
                              "spelling")  # fmt: skip
-    heads = pl.concat([ids, exact]).sort("pk", maintain_order=True)
+    heads = exact  # in company order already
+    if ids:
+        id_rows = companies.select(
+            "pk", normalized_ids(companies["company_id"]).alias("key"), pl.lit("id").alias("kind"),
+            pl.lit("id").alias("spelling_kind"), pl.col("company_id").alias("spelling"),
+        )  # fmt: skip
+        heads = pl.concat([id_rows, exact]).sort("pk", maintain_order=True)
     # each spelling's keys sorted, spellings in order: a company's key once, from its first spelling
     spelled = spellings.with_row_index("row")
     if not block_spellings:
@@ -141,7 +165,7 @@ def _blocks(keyed: pl.DataFrame) -> pl.DataFrame:
     ).drop_nulls("key")  # fmt: skip
 
 
-def _normalized_ids(ids: pl.Series) -> pl.Series:
+def normalized_ids(ids: pl.Series) -> pl.Series:
     """`persons.normalize_id` of each id (or the id itself)."""
     return pl.select(pl.coalesce(normalize_ids(ids), ids)).to_series()
 
@@ -154,28 +178,43 @@ def key_hash(key: str) -> int:
 
 def key_hashes(keys: pl.Series) -> pl.Series:
     """`key_hash` of each key (none null), the digests read by polars as little-endian
-    integers (a Python int per key cost half as much again)."""
+    integers (a Python int per key cost half as much again); HASH_SLICE keys at a time
+    (the Python bytes of all at once were ~25 MB more at a load's peak)."""
     blake2b = hashlib.blake2b
-    digests = [blake2b(key, digest_size=8).digest() for key in keys.cast(pl.Binary).to_list()]
-    return pl.Series(digests, dtype=pl.Binary).bin.reinterpret(dtype=pl.Int64, endianness="little")
+    parts = [pl.Series([blake2b(key, digest_size=8).digest() for key in part.cast(pl.Binary).to_list()],
+                       dtype=pl.Binary).bin.reinterpret(dtype=pl.Int64, endianness="little")
+             for part in (keys.slice(at, HASH_SLICE) for at in range(0, len(keys), HASH_SLICE))]  # fmt: skip
+    return pl.concat(parts) if parts else pl.Series(dtype=pl.Int64)
 
 
-def _hashed(keys: pl.Series) -> pl.Series:
+HASH_SLICE = 32_768
+
+
+def _hashed(keys: pl.Series) -> tuple[pl.Series, bool]:
+    """`key_hash` of each key of few distinct ones (once per distinct key), and whether no
+    two distinct keys share a hash."""
     distinct = keys.unique()
-    return keys.replace_strict(distinct, key_hashes(distinct), return_dtype=pl.Int64).alias("hash")
+    hashes = key_hashes(distinct)
+    return keys.replace_strict(distinct, hashes, return_dtype=pl.Int64).alias("hash"), hashes.n_unique() == len(hashes)
 
 
 def name_frames(keys: pl.DataFrame) -> dict[str, pl.DataFrame]:
     """The company keys (exact and block rows, in load order) sorted for the binary
-    searches of `name_search.SpellingIndex`, as the snapshot stores them.
-
-    `names`: the exact rows (hash, pk, key, spelling_kind, spelling) sorted by the key's
-    hash, then load order; `by_company` lists the same rows' positions sorted by pk, then
-    load order, and `company_pk` their pks. `blocks`: each (hash, key, pk) of the
-    blocking keys once, sorted."""
+    searches of `name_search.SpellingIndex`, as the snapshot stores them (`sorted_names`)."""
     exact = keys.filter(pl.col("kind") == "exact").select("pk", "key", "spelling_kind", "spelling")
-    # sorted by the hash, then load order (the row number), the numbers alone first
-    order = exact.select("pk", _hashed(exact["key"])).with_row_index("order").sort("hash", "order")
+    return sorted_names(exact, keys.filter(pl.col("kind") == "block").select("key", "pk").unique())
+
+
+def sorted_names(exact: pl.DataFrame, blocks: pl.DataFrame) -> dict[str, pl.DataFrame]:
+    """`names`: the exact rows (pk, key, spelling_kind, spelling, in load order) sorted by
+    the key's hash, then load order, with hash first; `by_company` lists the same rows'
+    positions sorted by pk, then load order, and `company_pk` their pks. `blocks`: each
+    (hash, key, pk) of the blocking keys (key, pk: each once), sorted."""
+    # sorted by the hash, then load order (the row number), the numbers alone first; the
+    # keys are hashed each (they are mostly distinct: the map of `_hashed` cost more)
+    hashed = key_hashes(exact["key"]).alias("hash")
+    order = exact.select("pk", hashed).with_row_index("order").sort("hash", maintain_order=True)
+    del hashed
     by_company = (
         order.with_row_index("at")
         .sort("pk", "order")
@@ -183,6 +222,7 @@ def name_frames(keys: pl.DataFrame) -> dict[str, pl.DataFrame]:
     )
     names = exact[order["order"]].select(order["hash"], "pk", "key", "spelling_kind", "spelling").hstack(by_company)
     del exact, order, by_company
-    blocks = keys.filter(pl.col("kind") == "block").select("key", "pk").unique()
-    blocks = blocks.with_columns(_hashed(blocks["key"])).sort("hash", "key", "pk").select("hash", "key", "pk")
-    return {"names": names, "blocks": blocks.cast({"pk": pl.Int64})}
+    hashed, distinct = _hashed(blocks["key"])
+    # a hash is one key's (no two keys share one): (hash, pk) sorts as (hash, key, pk), on numbers alone
+    blocks = blocks.with_columns(hashed).sort(["hash", "pk"] if distinct else ["hash", "key", "pk"])
+    return {"names": names, "blocks": blocks.select("hash", "key", pl.col("pk").cast(pl.Int64))}

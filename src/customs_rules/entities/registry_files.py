@@ -286,7 +286,7 @@ def _as_list(column: pl.Series) -> pl.Series:
 
 def _printable(column: pl.Series) -> pl.Series:
     """str.isprintable of each value, decided per distinct character (null: null)."""
-    text = "".join(column.drop_nulls().to_list())
+    text = column.str.join("").item()  # one string made by polars, not a Python string per value
     if text.isprintable():  # the common case, a third of the time of the set below
         return column.is_not_null()
     bad = sorted({ch for ch in set(text) if not ch.isprintable()})

@@ -163,16 +163,24 @@ def _exact(variants: pl.DataFrame, table: pl.DataFrame, tokens: list[str]) -> pl
     """(row, exact): each row's tokens sorted, joined by a space."""
     coded = variants.join(table.select("variant", "tokens"), on="variant", how="left", maintain_order="left")
     coded = coded.select("row", "tokens").explode("tokens").sort("row", "tokens")
-    coded = coded.select("row", pl.Series(tokens, dtype=pl.Utf8).gather(coded["tokens"]).alias("token"))
-    return coded.group_by("row", maintain_order=True).agg(pl.col("token").str.join(" ").alias("exact"))
+    # each row's codes as a list, then their text joined: a third of the time of a text
+    # column grouped and joined
+    lists = coded.group_by("row", maintain_order=True).agg("tokens")
+    text = pl.element().replace_strict(pl.int_range(len(tokens), dtype=CODE, eager=True), tokens, return_dtype=pl.Utf8)
+    return lists.select("row", pl.col("tokens").list.eval(text).list.join(" ").alias("exact"))
 
 
 def _blocks(variants: pl.DataFrame, table: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
     """(row, key): each row's blocking keys once each, sorted."""
     coded = variants.join(table.select("variant", "keys"), on="variant", how="left", maintain_order="left")
-    coded = coded.select("row", "keys").explode("keys").drop_nulls("keys").unique().sort("row", "keys")
+    coded = coded.select("row", "keys").explode("keys").drop_nulls("keys")
+    # (row, key) packed as one integer (both are codes below 2**32): unique and sorted as one column
+    packed = coded.select(pl.col("row").cast(pl.UInt64) * _PACK + pl.col("keys")).to_series().unique().sort()
     text = pl.Series(keys, dtype=pl.Utf8)
-    return coded.select("row", text.gather(coded["keys"]).alias("key"))
+    return pl.DataFrame({"row": (packed // _PACK).cast(CODE), "key": text.gather(packed % _PACK)})
+
+
+_PACK = 1 << 32
 
 
 def _slow(

@@ -30,6 +30,7 @@ from sqlmodel import Session
 from ..entities import compile as compiled
 from ..entities.person_pairs import company_pairs
 from ..entities.persons import normalize_ids
+from ..runtime import trim_heap
 from . import audit, bulk, registry_snapshot
 
 SLICE = 50_000  # rows per insert
@@ -95,33 +96,23 @@ def write_companies(session: Session, rows: pl.DataFrame) -> str:
     ).select(COMPANY_COLUMNS)  # fmt: skip
     with rows_written(session, "company", joined):  # the parts are made meanwhile
         seal = audit.frame_seal(joined, audit.REGISTRY_TABLES["companies"][1])
-        parts = company_parts(rows, joined)
-    del joined
-    for name, part in parts.items():
-        registry_snapshot.store_part(session, name, part)
+        # the companies' part first, with each one's id key: the table's rows go before the names' keys are made
+        stored = joined.rename({"id": "pk"}).cast(COMPANY_SCHEMA)  # type: ignore[arg-type]
+        del joined
+        stored = stored.with_columns(compiled.normalized_ids(rows["company_id"]).alias("key"))
+        parts = {"companies": registry_snapshot.encode(stored)}
+        del stored
+        parts |= company_parts(rows)
+    _store(session, parts)
     return seal
 
 
-def company_parts(rows: pl.DataFrame, joined: pl.DataFrame) -> dict[str, registry_snapshot.Encoded]:
-    """The companies' parts of the snapshot (companies, then blocks and names), encoded;
+def company_parts(rows: pl.DataFrame) -> dict[str, registry_snapshot.Encoded]:
+    """The companies' name keys as the snapshot's parts (blocks, then names), encoded;
     each frame let go once encoded (a load's peak of memory is here). rows: as
-    `write_companies` takes them; joined: the table's rows made of them."""
-    parts = {}
-    keys = compiled.company_keys(rows, block_spellings=False)  # `blocks` keeps the keys alone
-    ids = keys.filter(pl.col("kind") == "id")["key"]  # each company's normalised id, in load order
-    stored = joined.rename({"id": "pk"}).cast(COMPANY_SCHEMA).with_columns(ids.alias("key"))  # type: ignore[arg-type]
-    del ids
-    parts["companies"] = registry_snapshot.encode(stored)
-    del stored
-    named = keys.filter(pl.col("kind") != "id").cast(compiled.KEY_SCHEMA)  # type: ignore[arg-type]
-    del keys
-    frames = compiled.name_frames(named)
-    del named
-    while frames:  # the order the parts were always written in (blocks, then names)
-        name, frame = frames.popitem()
-        parts[name] = registry_snapshot.encode(frame)
-        del frame
-    return parts
+    `write_companies` takes them."""
+    frames = compiled.sorted_names(*compiled.company_name_keys(rows))
+    return {name: registry_snapshot.encode(frames.pop(name)) for name in ("blocks", "names")}
 
 
 def write_people(session: Session, rows: pl.DataFrame, compile_links: bool = True) -> str:
@@ -138,8 +129,7 @@ def write_people(session: Session, rows: pl.DataFrame, compile_links: bool = Tru
         if companies is not None:
             parts |= compiled_parts(companies, stored)
         del stored, companies
-    for name, part in parts.items():
-        registry_snapshot.store_part(session, name, part)
+    _store(session, parts)
     return seal
 
 
@@ -149,9 +139,18 @@ def write_compiled(session: Session) -> tuple[int, int]:
     their counts."""
     companies = _part(session, "companies", ("pk", "key", "address_key"))
     parts = compiled_parts(companies, _part(session, "people"))
-    for name, part in parts.items():
-        registry_snapshot.store_part(session, name, part)
-    return parts["pairs"].rows, parts["edges"].rows
+    counts = parts["pairs"].rows, parts["edges"].rows
+    _store(session, parts)
+    return counts
+
+
+def _store(session: Session, parts: dict[str, registry_snapshot.Encoded]) -> None:
+    """Store the parts in their order, each let go once stored (`parts` is left empty),
+    then give what C's allocator freed back to the system (the parts' bytes and the
+    driver's copies of them: ~40 MB kept otherwise at the commit that follows)."""
+    for name in list(parts):
+        registry_snapshot.store_part(session, name, parts.pop(name))
+    trim_heap()
 
 
 def compiled_parts(companies: pl.DataFrame, people: pl.DataFrame) -> dict[str, registry_snapshot.Encoded]:
@@ -176,6 +175,10 @@ def rows_written(session: Session, table: str, frame: pl.DataFrame) -> Iterator[
     PostgreSQL (its COPY text beside the parts' frames); to be measured again on a quiet
     machine before it comes back."""
     _replace_rows(session, table, frame)
+    del frame  # the caller's block may let its rows go
+    # what the driver's inserts freed (tuples, COPY text, read-back parts) goes back to the
+    # system before the parts' frames are made: C's allocator kept 35-65 MB of it there
+    trim_heap()
     yield
 
 
