@@ -152,7 +152,9 @@ def company_pairs(company_keys: pl.DataFrame, people: pl.DataFrame) -> pl.DataFr
         pl.col("pk").alias("row"), "company_key", "person_name", "person_id", "birth_date"
     )
     # each row's company, and whether the registry knows it: they filter and name the pairs
-    known = natural.select("row", pl.col("company_key").is_in(company_keys["key"].implode()).fill_null(False).alias("known"))
+    known = natural.select(
+        "row", pl.col("company_key").is_in(company_keys["key"].implode()).fill_null(False).alias("known")
+    )
     pairs = beside(person_pairs(natural), known).filter(pl.col("known") & pl.col("known_other"))
     pairs = beside(pairs.drop("known", "known_other"), natural.select("row", "company_key"))
     return pairs.rename({"company_key_other": "other_company_key"}).select(
