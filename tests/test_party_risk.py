@@ -127,20 +127,30 @@ def test_a_submits_partial_registry_gives_the_whole_snapshots_facts(
 ) -> None:
     companies, people, watch = data.draw(risky_registries())
     found = declarations(data.draw, companies)
+    screener, part, whole = part_and_whole(pack, depth, db_url, tmp_path, (companies, people, watch), found)
+    assert core_facts(screener, found, part) == core_facts(screener, found, whole)
+
+
+def part_and_whole(
+    pack: RulePack, depth: int, db_url: str, tmp_path: Path, registry: tuple[Any, Any, Any], found: list[Declaration]
+) -> tuple[Screener, CompiledRegistry, CompiledRegistry]:
+    """A screener at link `depth`, the part of the stored `registry` (companies, people,
+    watchlist) a submit of `found` reads (`for_parties`), and the whole snapshot."""
+    companies, people, watch = registry
     store = Store(db_url)
     try:
         load_records(store, tmp_path, companies, people)
         store.replace_watchlist(watch)
         whole = CompiledRegistry.from_store(store)
-        screener = Screener(pack, RegistryIndex([], [], []))
-        screener.policy = dataclasses.replace(screener.policy, link_depth=depth)
         frame = DeclarationSet.from_declarations(found).headers
         parties = pl.concat([frame.select(pl.col(f"{r}_{k}").alias(k) for k in ("id", "name", "country"))
                              for r in ("exporter", "consignee")])  # fmt: skip
         part = for_parties(store, parties, depth, settings=pack.reference.history)
     finally:
         store.close()
-    assert core_facts(screener, found, part) == core_facts(screener, found, whole)
+    screener = Screener(pack, RegistryIndex([], [], []))
+    screener.policy = dataclasses.replace(screener.policy, link_depth=depth)
+    return screener, part, whole
 
 
 def misspelt(name: str) -> str:
@@ -179,19 +189,7 @@ def test_a_submit_resolves_the_watchlist_entries_near_its_parties_as_the_whole_s
     watch = data.draw(watchlists_of(companies, people))
     found = declarations(data.draw, companies)
     chosen = with_settings(pack, risk_groups=data.draw(st.sampled_from([(), ("ru_by",)])))
-    store = Store(db_url)
-    try:
-        load_records(store, tmp_path, companies, people)
-        store.replace_watchlist(watch)
-        whole = CompiledRegistry.from_store(store)
-        screener = Screener(chosen, RegistryIndex([], [], []))
-        screener.policy = dataclasses.replace(screener.policy, link_depth=depth)
-        frame = DeclarationSet.from_declarations(found).headers
-        parties = pl.concat([frame.select(pl.col(f"{r}_{k}").alias(k) for k in ("id", "name", "country"))
-                             for r in ("exporter", "consignee")])  # fmt: skip
-        part = for_parties(store, parties, depth, settings=chosen.reference.history)
-    finally:
-        store.close()
+    screener, part, whole = part_and_whole(chosen, depth, db_url, tmp_path, (companies, people, watch), found)
     assert core_facts(screener, found, part) == core_facts(screener, found, whole)
     assert all(entry in watch for entry in part.risk_entries())
 
