@@ -41,10 +41,10 @@ class NameBound:
         self.threshold = threshold
         listed = list(listed)
         entries = [_tokens(name) for name in listed]
-        self._entries: dict[str, set[int]] = {}  # a listed token's reading -> the names it is read in
+        self._entries: dict[str, int] = {}  # a listed token's reading -> the names it is read in, bit n for name n
         for n, toks in enumerate(entries):
             for reading in {r for t in toks for r in readings(t)}:
-                self._entries.setdefault(reading, set()).add(n)
+                self._entries[reading] = self._entries.get(reading, 0) | 1 << n
         self._readings = sorted(self._entries)
         self._variants = {v for toks in entries for t in toks for v in _variants(t)}
         # a token of a name that two tokens of a listed name glue into (AspanArba ~ Aspan Arba)
@@ -55,7 +55,8 @@ class NameBound:
         # a listed name without tokens is compared as text (`compare`)
         self._bare = {name.strip().casefold() for name, toks in zip(listed, entries, strict=True) if not toks}
         self._inside = frozenset().union(*(_strip(name)[1] for name in listed))
-        self._near: dict[str, frozenset[int] | None] = {}  # None: the token may be left over
+        # a token -> the listed names near it, bit n for name n; None: it may be left over
+        self._near: dict[str, int | None] = {}
         self._glue: dict[str | tuple[str, str], bool] = {}  # `_glues`, per token and pair of tokens
 
     def may_match(self, name: str) -> bool:
@@ -105,19 +106,22 @@ class NameBound:
     def _near_every_token(self, toks: pl.DataFrame, size: int) -> pl.Series:
         """Per row: whether some listed name is near each of its tokens that cannot be
         left over (`_common` with nothing spare); a row with no such token may match."""
+        # the listed names near a token are a bit mask: a row's answer is the AND of its
+        # tokens' masks, a few integer operations (a join of rows with the names near each
+        # token made millions of rows a chunk: common words are near many listed names)
         near = self._near
-        distinct = toks.get_column("tok").unique().to_list()
-        leftover = [t for t in distinct if near[t] is None]
-        pairs = [(t, e) for t in distinct if (found := near[t]) for e in found]
-        table = pl.DataFrame(pairs, schema={"tok": pl.Utf8, "entry": pl.UInt32}, orient="row")
-        needed = toks.filter(~pl.col("tok").is_in(pl.Series(leftover, dtype=pl.Utf8).implode()))
-        need = needed.group_by("row").agg(pl.len().alias("need"))
-        full = (
-            needed.join(table, on="tok").group_by("row", "entry").agg(pl.len().alias("near"))
-            .join(need, on="row").filter(pl.col("near") == pl.col("need")).get_column("row")
-        )  # fmt: skip
-        rows = pl.int_range(size, dtype=pl.UInt32, eager=True)
-        return ~rows.is_in(need.get_column("row").implode()) | rows.is_in(full.implode())
+        grouped = toks.group_by("row").agg("tok")
+        may = [True] * size
+        for row, tokens in zip(grouped.get_column("row").to_list(), grouped.get_column("tok").to_list(), strict=True):
+            common = -1  # every listed name, until a token that cannot be left over narrows it
+            for tok in tokens:
+                mask = near[tok]
+                if mask is not None:
+                    common &= mask
+                    if not common:
+                        may[row] = False
+                        break
+        return pl.Series(may, dtype=pl.Boolean)
 
     def _glued_rows(self, toks: pl.DataFrame) -> pl.Series:
         """The rows with a token two listed tokens glue into, or two tokens that glue into
@@ -152,12 +156,12 @@ class NameBound:
 
     def _common(self, toks: tuple[str, ...], spare: frozenset[str]) -> bool:
         """Whether some listed name is near every token not `spare` nor left over."""
-        found: frozenset[int] | None = None
+        found = -1  # a bit per listed name: all of them
         for tok in toks:
             near = self._near[tok]
             if near is None or tok in spare:
                 continue
-            found = near if found is None else found & near
+            found &= near
             if not found:
                 return False
         return True
@@ -201,13 +205,13 @@ class NameBound:
             if _explainable(tok) or tok in self._inside:
                 self._near[tok] = None
                 continue
-            near: set[int] = set()
+            near = 0
             for reading in readings(tok):
                 found = process.extract(reading, self._readings, scorer=JaroWinkler.normalized_similarity,
                                         score_cutoff=cutoff, limit=None)  # fmt: skip
                 for listed, _, _ in found:
                     near |= self._entries[listed]
-            self._near[tok] = frozenset(near)
+            self._near[tok] = near
 
 
 def readings(token: str) -> set[str]:

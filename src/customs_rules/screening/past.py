@@ -96,7 +96,8 @@ class NarrowingPast:
         top = counted.select("declaration_id", "rank")  # each id's kept revision
         kept = heads.join(top, on=["declaration_id", "rank"], how="semi")
         earliest = kept.sort("date", "declaration_id").head(2).select("declaration_id", "rank").rows()
-        parts = [frame.join(top, on=["declaration_id", "rank"], how="semi") for frame in self._rows]
+        # one join of all the rows kept: a join per set hashed `top` (every id) once per set
+        parts = [pl.concat(self._rows).join(top, on=["declaration_id", "rank"], how="semi")] if self._rows else []
         parts += [self._again(ident, rank) for ident, rank in earliest]
         self._rows = []
         schema = {**ROWS_SCHEMA, SEQ: pl.Int64}
