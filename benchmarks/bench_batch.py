@@ -96,12 +96,8 @@ def prepare(work: Path, lines: int, companies: int) -> tuple[Path, Path, list[st
             check=True,
         )  # fmt: skip
     cli = [sys.executable, "-m", "customs_rules", "-q"]
-    if not base_db.exists():
-        subprocess.run(
-            [*cli, "--db", f"sqlite:///{base_db}", "registry", "load", "--companies", str(registry / "companies.csv"),
-             "--people", str(registry / "people.csv")],
-            check=True,
-        )  # fmt: skip
+    if not base_db.exists():  # the same load as PostgreSQL's, watchlist included
+        load_registry(cli, f"sqlite:///{base_db}", registry)
     return data, base_db, cli
 
 
