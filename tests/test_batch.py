@@ -21,7 +21,7 @@ from customs_rules.entities.registry import RegistryIndex
 from customs_rules.io.declarations import read_declarations
 from customs_rules.io.parsing import Parsed
 from customs_rules.rules.model import RulePack
-from customs_rules.workflow import batch
+from customs_rules.workflow import batch, batch_workers
 from customs_rules.workflow.screener import Screener
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -85,7 +85,7 @@ def test_a_one_chunk_input_is_screened_without_starting_workers(
     def no_pool(*args: Any) -> Any:
         raise AssertionError("a worker process was started")
 
-    monkeypatch.setattr(batch, "spawn_pool", no_pool)
+    monkeypatch.setattr(batch_workers, "spawn_pool", no_pool)
     whole = [o.decision for o in batch.screen_files(paths, batch.local_screening(worker, AT, 2), chunk_lines=10_000)]
     assert len(whole) > 150 and whole == pooled
     with pytest.raises(AssertionError, match="a worker process was started"):

@@ -80,11 +80,13 @@ def test_workers_exit_quietly_when_the_parent_goes(tmp_path: Path, how: str, exi
     assert group_gone(proc.pid)
 
 
-def test_a_terminated_batch_removes_the_registry_copy_its_workers_map(tmp_path: Path) -> None:
+@pytest.mark.parametrize("count", [6000, 16000])  # 16,000: over EARLY_BYTES, workers start before the pre-pass
+def test_a_terminated_batch_removes_the_registry_copy_its_workers_map(tmp_path: Path, count: int) -> None:
     """SIGTERM stops a batch as an error would: the workers go, and the temporary copy of
     the registry snapshot they map is removed (SIGKILL alone may leave it), and so is the
     spool of the chunks the pre-pass read."""
-    path = many_declarations(tmp_path / "many.jsonl", 6000)
+    path = many_declarations(tmp_path / "many.jsonl", count)
+    assert batch.worth_starting_early([str(path)], 2) == (count == 16000)
     db = f"sqlite:///{tmp_path / 'c.db'}"
     registry = FIXTURES / "registry"
     loaded = subprocess.run(

@@ -8,6 +8,7 @@ only after every good declaration was screened and stored.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import sys
 import time
@@ -107,7 +108,7 @@ def _run(store: Store, paths: list[str], quiet: bool, **options: Any) -> batch.C
         at = dt.datetime.now(dt.UTC)
         spool = batch.Spool()  # the inputs as the history's pre-pass read them: not parsed twice
         files.callback(spool.close)
-        screening = _screening(store, pack, at, options, paths, spool)
+        screening = _screening(store, pack, at, options, paths, spool, files)
         writer = _writer(store.url, options["officer"]) if keep else None
         outcomes = batch.screen_files(paths, screening, writer, sys.stdin, options["sheet"], spool=spool)
         with progress:
@@ -158,8 +159,9 @@ def _safe_url(url: str) -> str:
 
 
 def _screening(
-    store: Store, pack: Any, at: dt.datetime, options: dict[str, Any], paths: list[str], spool: batch.Spool
-) -> batch.ChunkScreener:
+    store: Store, pack: Any, at: dt.datetime, options: dict[str, Any], paths: list[str], spool: batch.Spool,
+    files: ExitStack,
+) -> batch.ChunkScreener:  # fmt: skip
     """Where chunks are screened: here, on worker processes, or on a Dask cluster."""
     from ..entities.registry import RegistryIndex
     from ..report.outputs import takes_lines
@@ -173,6 +175,13 @@ def _screening(
         not options["no_store"], options["fmt"] != "json" or (bool(options["out"]) and not lines),
         bool(options["report"]), lines,
     )  # fmt: skip
+    workers = options["workers"] or batch.default_workers()
+    # each worker reads the registry as `registry load` compiled it (`CompiledRegistry.from_store`)
+    worker = batch.Worker(pack, empty if without else None, store.url, without, allowances=options["allowances"])
+    early = None
+    if not options["cluster"] and batch.worth_starting_early(paths, workers):
+        early = batch.PoolStart(worker, workers)  # the workers boot while the pre-pass reads
+        files.callback(early.abandon)  # a run stopped before screening stops them
     history = batch.run_history(store, paths, options["sheet"], pack.reference, spool)  # the past the facts read
     if options["cluster"]:
         from ..workflow.cluster import Compiled, cluster_screening
@@ -182,11 +191,7 @@ def _screening(
         return cluster_screening(
             options["cluster"], pack, snapshot, at, wanted, without, history, options["allowances"]
         )
-    workers = options["workers"] or batch.default_workers()
-    # each worker reads the registry as `registry load` compiled it (`CompiledRegistry.from_store`)
-    registry = empty if without else None
-    worker = batch.Worker(pack, registry, store.url, without, history=history, allowances=options["allowances"])
-    return batch.local_screening(worker, at, workers, wanted)
+    return batch.local_screening(dataclasses.replace(worker, history=history), at, workers, wanted, early)
 
 
 def _flag_repeated_ids(

@@ -250,6 +250,14 @@ class CompiledRegistry:
                     found.append((self._keys[self._company_index(pk)], kind, spelling, match.score, match.detail))
         return max(found, key=lambda hit: hit[3]) if found else None  # the first of the best
 
+    def warm(self) -> None:
+        """Build the indexes the first look-ups would (a batch worker's, before its first
+        chunk): the company positions, the name index, the watchlist's filter."""
+        self.positions()
+        self._name_index()
+        if self.has_watchlist:
+            self._watch_filter()
+
     def _name_index(self) -> SpellingIndex:
         if self._names is None:  # built once: a set looks up thousands of names
             self._names = SpellingIndex(self.names, self.blocks, compiled.key_hash)

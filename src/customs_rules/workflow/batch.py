@@ -11,11 +11,11 @@ the next ones are screened. Only what is stored is printed and counted.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import datetime as dt
 import gc
 import itertools
+import pickle
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -31,11 +31,10 @@ from ..entities.registry import RegistryIndex
 from ..io import Chunk, read_chunks
 from ..io.parsing import Rejected
 from ..rules.model import RulePack
-from ..rules.policy import policy_from
-from ..runtime import gc_paused, trim_heap
 from ..screening.frames import DeclarationSet
 from .batch_counts import Counts
-from .batch_pool import abandon, default_workers, mapped_graph, share_graph, shared_snapshot, spawn_pool
+from .batch_pool import default_workers, mapped_graph
+from .batch_workers import PoolStart, collected_once, worth_starting_early
 from .prepass import CHUNK_LINES, Spool, run_history
 
 if TYPE_CHECKING:
@@ -46,6 +45,7 @@ __all__ = [
     "ChunkScreener",
     "Counts",
     "Outcome",
+    "PoolStart",
     "Part",
     "Screened",
     "Spool",
@@ -56,6 +56,7 @@ __all__ = [
     "local_screening",
     "run_history",
     "screen_files",
+    "worth_starting_early",
 ]
 
 IN_FLIGHT_PER_WORKER = 2  # chunks handed to each worker ahead: it never waits, memory stays flat
@@ -166,6 +167,7 @@ class Worker:
     screener: Any = None
     compiled: Any = None  # entities.compiled.CompiledRegistry, unless `registry` is given
     history: Any = None  # screening.history.HistoryBase: the run's past (`run_history`), or None
+    history_file: str | None = None  # where the past is, when it came later (`batch_workers.PoolStart.give`)
     allowances: Any = None  # rules.allowances.Allowances: snoozes and the random seed, read by the parent
 
     def _screener(self) -> Any:
@@ -200,9 +202,24 @@ class Worker:
                     store.close()
         return self.screener
 
+    def warm(self) -> None:
+        """Build now what the first chunk would: the engine and the registry's indexes (a
+        pool's worker, before its first chunk comes). A failure is left for that chunk to
+        meet again and report."""
+        try:
+            self._screener()
+            if self.compiled is not None:
+                self.compiled.warm()
+        except Exception:  # reported by the first chunk, which builds it all again
+            self.screener = self.compiled = None
+
     def screen(self, declarations: DeclarationSet, at: dt.datetime, wanted: Wanted, keys: Any = None) -> Screened:
         """Screen a set with the core, and make what the run wants of it (`keys`: the
         set's party keys, when the pre-pass computed them: `io.Chunk.party_keys`)."""
+        if self.history is None and self.history_file is not None:
+            with open(self.history_file, "rb") as handle:
+                self.history = pickle.load(handle)  # written by this run's process (`PoolStart.give`)
+            self.history_file = None
         from ..report.outputs import result_line
         from ..report.tables import json_line
         from ..screening.core import screen_set
@@ -230,19 +247,6 @@ class Worker:
 
 
 _NO_FACTS = pl.DataFrame()
-
-
-@contextlib.contextmanager
-def collected_once() -> Iterator[None]:
-    """Around the screening of a chunk in a run's own process: the cyclic garbage
-    collector looks once, at the end, at what the chunk made (`gc.collect(0)`: while it
-    is off, every new object stays in the youngest generation), then puts all that is
-    left out of its reach (`gc.freeze`; `gc.unfreeze` gives it back). The registry, the
-    indexes built on it and the name caches are millions of objects that live as long as
-    the run, and each full collection walked them all again, finding nothing: a fifth of
-    the CPU time of a 200,000-line run. Objects still die by reference count as usual."""
-    with gc_paused(freeze=True):
-        yield
 
 
 def summary_rows(
@@ -275,28 +279,15 @@ def report_extras(rows: list[dict[str, Any]], found: CoreResult) -> None:
 
 # -- screening chunks, here or on worker processes ----------------------------------------
 
-_WORKER: Worker | None = None  # per worker process, set by `_take_worker`
-
-
-def _take_worker(worker: Worker) -> None:
-    global _WORKER
-    _WORKER = worker
-
-
-def _screen_in_child(declarations: DeclarationSet, at: dt.datetime, wanted: Wanted, keys: Any = None) -> Screened:
-    assert _WORKER is not None
-    try:
-        with collected_once():  # the pool's processes end with the run
-            return _WORKER.screen(declarations, at, wanted, keys)
-    finally:
-        trim_heap()  # what the chunk freed goes back to the system
-
-
 ChunkScreener = Callable[[Iterable[Chunk]], Iterator[Part]]  # chunks in, screened parts out, in order
 
 
-def local_screening(worker: Worker, at: dt.datetime, workers: int, wanted: Wanted = Wanted()) -> ChunkScreener:
-    """Screen chunks in this process (one worker), or on `workers` spawned processes."""
+def local_screening(
+    worker: Worker, at: dt.datetime, workers: int, wanted: Wanted = Wanted(), early: PoolStart | None = None
+) -> ChunkScreener:  # fmt: skip
+    """Screen chunks in this process (one worker), or on `workers` spawned processes:
+    `early`'s, when the run started them before its pre-pass (`worth_starting_early`;
+    the run's past, `worker.history`, is handed to them now)."""
 
     def here(chunks: Iterable[Chunk]) -> Iterator[Part]:
         try:
@@ -309,34 +300,25 @@ def local_screening(worker: Worker, at: dt.datetime, workers: int, wanted: Wante
         chunks = iter(chunks)
         ahead = list(itertools.islice(chunks, 2))
         if len(ahead) < 2:  # one chunk: starting processes (~1 s each) would cost more than screening it
+            if early is not None:
+                early.abandon()
             yield from here(ahead)
             return
-        # workers map one copy of the store's compiled registry, written here (batch_pool)
-        with shared_snapshot(worker.db_url if worker.registry is None and worker.frames is None else None) as mapped:
-            if mapped is not None:
-                share_graph(mapped, policy_from(worker.pack.policy_doc).name_threshold)
-            yield from _on_pool(dataclasses.replace(worker, snapshot=mapped), itertools.chain(ahead, chunks))
-
-    def _on_pool(worker: Worker, chunks: Iterable[Chunk]) -> Iterator[Part]:
-        pool = spawn_pool(workers, _take_worker, worker)
+        pool = early if early is not None else PoolStart(worker, workers)
         try:
+            pool.give(worker.history)
             pending: deque[tuple[Chunk, Any]] = deque()
-            for chunk in chunks:
-                job = (
-                    pool.apply_async(_screen_in_child, (chunk.declarations, at, wanted, chunk.party_keys))
-                    if len(chunk.declarations)
-                    else None
-                )
+            for chunk in itertools.chain(ahead, chunks):
+                job = pool.screen(chunk.declarations, at, wanted, chunk.party_keys) if len(chunk.declarations) else None
                 pending.append((chunk, job))
                 while len(pending) > workers * IN_FLIGHT_PER_WORKER:
                     yield _collected(*pending.popleft())
             while pending:
                 yield _collected(*pending.popleft())
         except BaseException:
-            abandon(pool)
+            pool.abandon()
             raise
         pool.close()
-        pool.join()
 
     return here if workers <= 1 else on_pool
 
