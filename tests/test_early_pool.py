@@ -6,7 +6,10 @@ screening, leaves no worker and no file behind."""
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
+import pickle
+import time
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +37,14 @@ def screen(db: str, *options: str, path: Path = SHIPMENTS) -> list[dict[str, Any
                                        *options])  # fmt: skip
     assert result.exit_code == 0, result.output
     return decisions(result.stdout)
+
+
+def no_worker_left() -> bool:
+    """Whether every worker process this test started has gone (waiting a while for them)."""
+    deadline = time.monotonic() + 30  # not a timing assertion: a bound on waiting for them to go
+    while multiprocessing.active_children() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return not multiprocessing.active_children()
 
 
 @pytest.fixture
@@ -72,7 +83,57 @@ def test_workers_started_before_the_pre_pass_screen_as_one_process(
     monkeypatch.setattr(batch, "CHUNK_LINES", 7)  # chunks enough for the pool
     assert screen(registered, "--workers", "2") == want
     assert steps == ["pool", "pre-pass"]
-    assert list(run_files.iterdir()) == []  # the worker, the past, the registry copy: removed
+    assert list(run_files.iterdir()) == [] and no_worker_left()  # the worker, the past, the registry copy
+
+
+def reexport(path: Path) -> Path:
+    """Drones imported by a company, then, eight declarations later (another chunk of 7
+    lines), exported by it to Russia: `history-reexport-listed` fires only when the
+    export's chunk is screened against the run's whole past."""
+    base = {"dispatch_country": "KZ", "items": [{"hs_code": "8807.30", "value": 100}]}
+    records = [
+        base
+        | {
+            "declaration_id": "IMP-1",
+            "date": "2024-01-10",
+            "procedure": "import",
+            "exporter": {"name": "Shenzhen Sky Parts Co", "country": "CN"},
+            "dispatch_country": "CN",
+            "consignee": {"name": "Aspan Arba LLP", "country": "KZ"},
+            "destination_country": "KZ",
+        }
+    ]
+    records += [
+        {
+            "declaration_id": f"G-{n}",
+            "date": "2024-01-12",
+            "procedure": "export",
+            "dispatch_country": "KZ",
+            "exporter": {"name": "Dala Grain LLP", "country": "KZ"},
+            "destination_country": "CN",
+            "consignee": {"name": "Harbin Grain Import Co", "country": "CN"},
+            "items": [{"hs_code": "1001.99", "value": 5}],
+        }
+        for n in range(8)
+    ]
+    records.append(base | {"declaration_id": "EXP-1", "date": "2024-01-15", "procedure": "export",
+                           "exporter": {"name": "Aspan Arba LLP", "country": "KZ"}, "destination_country": "RU",
+                           "consignee": {"name": "OOO Nebesnaya Mekhanika", "country": "RU"}})  # fmt: skip
+    path.write_text("".join(json.dumps(record) + "\n" for record in records))
+    return path
+
+
+def test_early_workers_screen_each_chunk_against_the_whole_run(
+    registered: str, run_files: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The run's past reaches workers started before it was read: the export's chunk sees
+    the import of an earlier chunk, as in one process."""
+    path = reexport(tmp_path / "reexport.jsonl")
+    want = screen(registered, "--workers", "1", path=path)
+    assert "history-reexport-listed" in {finding["rule_id"] for finding in want[-1]["findings"]}
+    monkeypatch.setattr(batch_workers, "EARLY_BYTES", 0)
+    monkeypatch.setattr(batch, "CHUNK_LINES", 7)
+    assert screen(registered, "--workers", "2", path=path) == want
 
 
 def test_an_early_pool_is_dropped_when_the_input_is_one_chunk(
@@ -90,7 +151,7 @@ def test_an_early_pool_is_dropped_when_the_input_is_one_chunk(
     monkeypatch.setattr(batch_workers, "EARLY_BYTES", 0)
     assert screen(registered, "--workers", "2") == want  # screened here: one chunk
     assert len(pools) == 1 and pools[0].pool is None
-    assert list(run_files.iterdir()) == []
+    assert list(run_files.iterdir()) == [] and no_worker_left()
 
 
 def test_a_run_stopped_by_its_pre_pass_stops_the_early_workers(
@@ -112,7 +173,7 @@ def test_a_run_stopped_by_its_pre_pass_stops_the_early_workers(
     result = CliRunner().invoke(main, ["--db", registered, "-q", "screen", str(bad), "--no-store", "--workers", "2"])
     assert result.exit_code == 2 and "no_columns.csv" in result.output and "Traceback" not in result.output
     assert len(pools) == 1 and pools[0].pool is None
-    assert list(run_files.iterdir()) == []
+    assert list(run_files.iterdir()) == [] and no_worker_left()
 
 
 def test_only_large_inputs_on_several_workers_start_early(tmp_path: Path) -> None:
@@ -127,3 +188,16 @@ def test_only_large_inputs_on_several_workers_start_early(tmp_path: Path) -> Non
     assert not batch.worth_starting_early([str(large), "-"], 2)  # stdin: its size is unknown
     assert not batch.worth_starting_early([str(tmp_path / "missing.csv")], 2)
     assert os.path.getsize(large) == batch_workers.EARLY_BYTES
+
+
+def test_a_worker_that_cannot_read_its_file_reports_it_with_its_first_chunk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not a start-up error, which would make the pool start the worker again and again."""
+    monkeypatch.setattr(batch_workers, "_WORKER", None)
+    monkeypatch.setattr(batch_workers, "_FAILED", None)
+    broken = tmp_path / "worker.pickle"
+    broken.write_bytes(b"not a pickle")
+    batch_workers._take_worker(str(broken))
+    with pytest.raises(pickle.UnpicklingError):
+        batch_workers._screen_in_child(None, None, None)

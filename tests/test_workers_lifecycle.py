@@ -106,9 +106,11 @@ def test_a_terminated_batch_removes_the_registry_copy_its_workers_map(tmp_path: 
         deadline = time.monotonic() + 120  # a bound on waiting for the copy, not a timing assertion
         # (the batch's spool of pre-read chunks, `customs-rules-chunks-*`, is there before it)
         copies = lambda: [p for p in temporary.iterdir() if p.name.startswith("customs-rules-registry-")]  # noqa: E731
-        while not copies() and proc.poll() is None and time.monotonic() < deadline:
+        # started early, the workers boot from their file while the pre-pass reads: stopped then
+        booting = lambda: count < 16000 or any(temporary.glob("customs-rules-run-*/worker.pickle"))  # noqa: E731
+        while not (copies() and booting()) and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert len(copies()) == 1
+        assert len(copies()) == 1 and booting()
         proc.terminate()
         stderr = proc.stderr.read().decode()
         code = proc.wait(timeout=120)
@@ -117,6 +119,10 @@ def test_a_terminated_batch_removes_the_registry_copy_its_workers_map(tmp_path: 
             os.killpg(proc.pid, signal.SIGKILL)
     assert code == 143 and "Traceback" not in stderr and stderr.endswith("Terminated.\n"), stderr
     assert list(temporary.iterdir()) == []
+    deadline = time.monotonic() + 60  # not a timing assertion: a bound on waiting for the reaper
+    while not group_gone(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert group_gone(proc.pid)  # no worker left
 
 
 def test_cluster_workers_leave_no_pack_folders(

@@ -180,8 +180,8 @@ def _screening(
     worker = batch.Worker(pack, empty if without else None, store.url, without, allowances=options["allowances"])
     early = None
     if not options["cluster"] and batch.worth_starting_early(paths, workers):
-        early = batch.PoolStart(worker, workers)  # the workers boot while the pre-pass reads
-        files.callback(early.abandon)  # a run stopped before screening stops them
+        # the workers boot while the pre-pass reads; a run stopped before screening stops them
+        early = files.enter_context(batch.PoolStart(worker, workers))
     history = batch.run_history(store, paths, options["sheet"], pack.reference, spool)  # the past the facts read
     if options["cluster"]:
         from ..workflow.cluster import Compiled, cluster_screening

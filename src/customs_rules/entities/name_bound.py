@@ -32,6 +32,9 @@ from .transcription import english_fold, english_word
 
 MARGIN = 1e-9  # the bound errs toward a match: it may only let more names through
 KEPT = 65_536  # answers per memo (tokens, pairs of tokens) a process keeps; all forgotten when full
+# a token's mask is as wide as the list (bit n for listed name n): the tokens kept are
+# fewer for a long list, so that their masks hold at most this many bits (32 MB)
+MASK_BITS_KEPT = 8 * 32 * 2**20
 
 
 class NameBound:
@@ -41,10 +44,10 @@ class NameBound:
         self.threshold = threshold
         listed = list(listed)
         entries = [_tokens(name) for name in listed]
-        self._entries: dict[str, int] = {}  # a listed token's reading -> the names it is read in, bit n for name n
+        self._entries: dict[str, list[int]] = {}  # a listed token's reading -> the names it is read in
         for n, toks in enumerate(entries):
             for reading in {r for t in toks for r in readings(t)}:
-                self._entries[reading] = self._entries.get(reading, 0) | 1 << n
+                self._entries.setdefault(reading, []).append(n)
         self._readings = sorted(self._entries)
         self._variants = {v for toks in entries for t in toks for v in _variants(t)}
         # a token of a name that two tokens of a listed name glue into (AspanArba ~ Aspan Arba)
@@ -57,6 +60,7 @@ class NameBound:
         self._inside = frozenset().union(*(_strip(name)[1] for name in listed))
         # a token -> the listed names near it, bit n for name n; None: it may be left over
         self._near: dict[str, int | None] = {}
+        self._near_kept = max(1024, min(KEPT, MASK_BITS_KEPT // max(1, len(listed))))
         self._glue: dict[str | tuple[str, str], bool] = {}  # `_glues`, per token and pair of tokens
 
     def may_match(self, name: str) -> bool:
@@ -198,20 +202,20 @@ class NameBound:
         listed name dropped from inside it)."""
         cutoff = self.threshold - MARGIN
         fresh = sorted({t for t in new if t not in self._near})
-        if len(self._near) + len(fresh) > KEPT:
+        if len(self._near) + len(fresh) > min(KEPT, self._near_kept):
             self._near.clear()  # bounded memory; the name asking is learnt whole again
             fresh = sorted(set(new))
         for tok in fresh:
             if _explainable(tok) or tok in self._inside:
                 self._near[tok] = None
                 continue
-            near = 0
+            near: set[int] = set()
             for reading in readings(tok):
                 found = process.extract(reading, self._readings, scorer=JaroWinkler.normalized_similarity,
                                         score_cutoff=cutoff, limit=None)  # fmt: skip
                 for listed, _, _ in found:
-                    near |= self._entries[listed]
-            self._near[tok] = near
+                    near.update(self._entries[listed])
+            self._near[tok] = sum(1 << n for n in near)
 
 
 def readings(token: str) -> set[str]:

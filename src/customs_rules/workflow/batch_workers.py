@@ -35,6 +35,7 @@ EARLY_BYTES = 4_000_000
 WORKER_FILE, HISTORY_FILE = "worker.pickle", "history.pickle"
 
 _WORKER: Any = None  # per worker process: the `batch.Worker`, set by `_take_worker`
+_FAILED: BaseException | None = None  # why `_take_worker` could not read it
 
 
 def worth_starting_early(paths: Iterable[str], workers: int) -> bool:
@@ -64,13 +65,21 @@ def collected_once() -> Iterator[None]:
 def _take_worker(path: str) -> None:
     """A worker process's start: its `batch.Worker`, from the file `PoolStart` wrote,
     made ready for its first chunk."""
-    global _WORKER
-    with open(path, "rb") as handle:
-        _WORKER = pickle.load(handle)  # written by this run's own process (`PoolStart`)
+    global _WORKER, _FAILED
+    try:
+        with open(path, "rb") as handle:
+            _WORKER = pickle.load(handle)  # written by this run's own process (`PoolStart`)
+    except FileNotFoundError:
+        os._exit(0)  # the run ended, its files removed, while this worker started: go quietly
+    except Exception as exc:  # an error here would make the pool start the worker again, for ever
+        _FAILED = exc  # the first chunk reports it
+        return
     _WORKER.warm()
 
 
 def _screen_in_child(declarations: Any, at: Any, wanted: Any, keys: Any = None) -> Any:
+    if _FAILED is not None:
+        raise _FAILED
     assert _WORKER is not None
     try:
         with collected_once():  # the pool's processes end with the run
@@ -109,6 +118,12 @@ class PoolStart:
         except BaseException:
             self._files.close()
             raise
+
+    def __enter__(self) -> PoolStart:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.abandon()  # a run that never screened (or already closed the pool: nothing left)
 
     def give(self, history: Any) -> None:
         """Hand the workers the run's past (None: none), before any chunk is screened."""
