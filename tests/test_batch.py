@@ -268,8 +268,11 @@ def test_out_json_lines_made_by_the_workers_are_the_decisions_rows(
     assert any(d["findings"] for d in decisions) and len(decisions) > 10
 
 
-def test_unknown_cluster_address_is_a_clear_error(sqlite_url: str) -> None:
+def test_unknown_cluster_address_is_a_clear_error(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("distributed")
+    from customs_rules.workflow import cluster
+
+    monkeypatch.setattr(cluster, "CONNECT_TIMEOUT", "1s")  # nothing answers there: no need to wait 10 s
     result = run(sqlite_url, "screen", str(BAD_ROWS), "--cluster", "tcp://127.0.0.1:9", "--no-store")
     assert result.exit_code == 1 and "cannot reach the Dask scheduler" in result.stderr
 

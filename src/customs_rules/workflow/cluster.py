@@ -34,6 +34,7 @@ from ..screening.frames import DeclarationSet
 from .batch import ChunkScreener, Part, Screened, Wanted, Worker
 
 IN_FLIGHT_PER_WORKER = 2
+CONNECT_TIMEOUT = "10s"  # how long a scheduler address that does not answer is tried
 
 
 @dataclass(frozen=True)
@@ -163,7 +164,7 @@ def _connect(address: str) -> Any:
             "--cluster needs Dask distributed", "install it: pip install 'customs-rules[cluster]'"
         ) from None
     try:
-        return Client(address, timeout="10s")
+        return Client(address, timeout=CONNECT_TIMEOUT)
     except (OSError, TimeoutError) as exc:
         raise CustomsRulesError(
             f"cannot reach the Dask scheduler at {address}: {exc}",
