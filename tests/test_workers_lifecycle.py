@@ -54,7 +54,10 @@ def test_workers_exit_quietly_when_the_parent_goes(tmp_path: Path, how: str, exi
     path = many_declarations(tmp_path / "many.jsonl", 6000)
     command = [sys.executable, "-m", "customs_rules", "--db", f"sqlite:///{tmp_path / 'c.db'}", "-q",
                "screen", str(path), "--workers", "2", "--format", "json", "--no-registry"]  # fmt: skip
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    temporary = tmp_path / "tmp"  # a parent killed outright leaves its spool there, not in the system's
+    temporary.mkdir()
+    env = os.environ | {"TMPDIR": str(temporary)}
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True, env=env)
     assert proc.stdout is not None and proc.stderr is not None
     try:
         # the first decision printed: the workers are busy with the next blocks
