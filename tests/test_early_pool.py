@@ -136,10 +136,9 @@ def test_early_workers_screen_each_chunk_against_the_whole_run(
     assert screen(registered, "--workers", "2", path=path) == want
 
 
-def test_an_early_pool_is_dropped_when_the_input_is_one_chunk(
-    registered: str, run_files: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    want = screen(registered, "--workers", "1")
+@pytest.fixture
+def early_pools(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """Every input starts its pool early; the pools started, kept here."""
     pools: list[Any] = []
     start = batch.PoolStart
 
@@ -149,30 +148,28 @@ def test_an_early_pool_is_dropped_when_the_input_is_one_chunk(
 
     monkeypatch.setattr(batch, "PoolStart", started)
     monkeypatch.setattr(batch_workers, "EARLY_BYTES", 0)
+    return pools
+
+
+def test_an_early_pool_is_dropped_when_the_input_is_one_chunk(
+    registered: str, run_files: Path, early_pools: list[Any]
+) -> None:
+    want = screen(registered, "--workers", "1")
     assert screen(registered, "--workers", "2") == want  # screened here: one chunk
-    assert len(pools) == 1 and pools[0].pool is None
+    assert len(early_pools) == 1 and early_pools[0].pool is None
     assert list(run_files.iterdir()) == [] and no_worker_left()
 
 
 def test_a_run_stopped_by_its_pre_pass_stops_the_early_workers(
-    registered: str, run_files: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    registered: str, run_files: Path, tmp_path: Path, early_pools: list[Any]
 ) -> None:
     """A file the pre-pass refuses (here: columns missing) ends the run with its located
     error; the workers already started are stopped and their files removed."""
     bad = tmp_path / "no_columns.csv"
     bad.write_text("declaration_id,date\nD-1,2024-01-15\n")
-    pools: list[Any] = []
-    start = batch.PoolStart
-
-    def started(*args: Any) -> Any:
-        pools.append(start(*args))
-        return pools[-1]
-
-    monkeypatch.setattr(batch, "PoolStart", started)
-    monkeypatch.setattr(batch_workers, "EARLY_BYTES", 0)
     result = CliRunner().invoke(main, ["--db", registered, "-q", "screen", str(bad), "--no-store", "--workers", "2"])
     assert result.exit_code == 2 and "no_columns.csv" in result.output and "Traceback" not in result.output
-    assert len(pools) == 1 and pools[0].pool is None
+    assert len(early_pools) == 1 and early_pools[0].pool is None
     assert list(run_files.iterdir()) == [] and no_worker_left()
 
 
