@@ -60,7 +60,7 @@ class NameBound:
         self._inside = frozenset().union(*(_strip(name)[1] for name in listed))
         # a token -> the listed names near it, bit n for name n; None: it may be left over
         self._near: dict[str, int | None] = {}
-        self._near_kept = max(1024, min(KEPT, MASK_BITS_KEPT // max(1, len(listed))))
+        self._near_kept = min(KEPT, max(1024, MASK_BITS_KEPT // max(1, len(listed))))  # tokens `_near` keeps
         self._glue: dict[str | tuple[str, str], bool] = {}  # `_glues`, per token and pair of tokens
 
     def may_match(self, name: str) -> bool:
@@ -202,7 +202,7 @@ class NameBound:
         listed name dropped from inside it)."""
         cutoff = self.threshold - MARGIN
         fresh = sorted({t for t in new if t not in self._near})
-        if len(self._near) + len(fresh) > min(KEPT, self._near_kept):
+        if len(self._near) + len(fresh) > self._near_kept:
             self._near.clear()  # bounded memory; the name asking is learnt whole again
             fresh = sorted(set(new))
         for tok in fresh:
