@@ -143,3 +143,28 @@ def test_cluster_workers_leave_no_pack_folders(
             where = set(client.run(tempfile.gettempdir).values())
     assert outcomes and where == {str(tmp_path)}
     assert sorted(p.name for p in tmp_path.glob("customs-rules-pack-*")) == []
+
+
+@pytest.mark.parametrize(("user", "expected"), [(None, "3"), ("5", "5")])
+def test_each_worker_sizes_polars_for_its_share_of_the_cores(
+    monkeypatch: pytest.MonkeyPatch, user: str | None, expected: str
+) -> None:
+    """Six cores, two workers: three polars threads each (not the cores polars would count
+    itself), unless $POLARS_MAX_THREADS says."""
+    import polars
+
+    from customs_rules.workflow import batch_pool
+
+    monkeypatch.setattr(batch_pool, "default_workers", lambda: 6)
+    if user is None:
+        monkeypatch.delenv("POLARS_MAX_THREADS", raising=False)
+    else:
+        monkeypatch.setenv("POLARS_MAX_THREADS", user)
+    pool = batch_pool.spawn_pool(2, os.getpid)
+    try:
+        sizes = {pool.apply(polars.thread_pool_size) for _ in range(4)}
+    finally:
+        pool.terminate()
+        pool.join()
+    assert sizes == {int(expected)}
+    assert os.environ.get("POLARS_MAX_THREADS") == user  # this process's own is as it was

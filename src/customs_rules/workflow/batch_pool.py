@@ -53,10 +53,32 @@ def _watch_parent(parent: int) -> None:
     os._exit(0)
 
 
+def polars_threads(workers: int) -> int:
+    """Polars' threads in each of `workers` processes: the cores shared among them. With a
+    pool of its own per process, two workers on two cores made four threads that waited
+    for each other: one each screened the 1M-line benchmark in ~20% less wall and CPU time."""
+    return max(1, default_workers() // workers)
+
+
+@contextmanager
+def _variable(name: str, value: str) -> Iterator[None]:
+    """$name set to `value` inside, unless it is set already (the user's word wins)."""
+    if name in os.environ:
+        yield
+        return
+    os.environ[name] = value
+    try:
+        yield
+    finally:
+        os.environ.pop(name, None)
+
+
 def spawn_pool(workers: int, setup: Callable[..., None], *args: Any) -> Any:
     """A pool of spawned workers that ignore Ctrl-C from birth: a spawned worker takes
     a second to import, and an interrupt meanwhile would end it with a traceback (an
-    ignored signal stays ignored across exec, and Python then leaves it so)."""
+    ignored signal stays ignored across exec, and Python then leaves it so). Each sizes
+    polars' thread pool for its share of the cores (`polars_threads`): a spawned process
+    takes its environment from this one as the pool starts it."""
     main = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
     # a SIGTERM while a worker is handed its start-up data would cut it short (the worker
@@ -65,7 +87,8 @@ def spawn_pool(workers: int, setup: Callable[..., None], *args: Any) -> Any:
     mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM}) if masked else None
     try:
         context = multiprocessing.get_context("spawn")
-        return context.Pool(workers, initializer=_start_worker, initargs=(os.getpid(), setup, args))
+        with _variable("POLARS_MAX_THREADS", str(polars_threads(workers))):
+            return context.Pool(workers, initializer=_start_worker, initargs=(os.getpid(), setup, args))
     finally:
         if main:
             signal.signal(signal.SIGINT, previous)
