@@ -54,7 +54,7 @@ def constant_history(declarations: Any, base: Any, reference: Any) -> Any:
         pl.lit(empty[k], dtype=types[k]).alias(k) for k in HISTORY_KEYS
     )
     items = declarations.items.select("decl", "position").with_columns(pl.lit(0, dtype=pl.Int64).alias(REEXPORT))
-    # no party keys either: storing computes them, as for a set screened elsewhere (`store.records.prepare`)
+    # no party keys either: storing computes them, as for a set screened elsewhere (`store.prepared.prepare`)
     queries = pl.DataFrame(schema={"decl": pl.UInt32, "exporter_key": pl.String, "consignee_key": pl.String})
     return SetHistory(header, items, HistoryBase(), queries, reference.history, reference)
 

@@ -37,7 +37,7 @@ from customs_rules.io.declarations import read_all  # noqa: E402
 from customs_rules.io.parsing import Parsed  # noqa: E402
 from customs_rules.screening.frames import FINDING_SCHEMA, DeclarationSet, ScreenedSet  # noqa: E402
 from customs_rules.store import Store  # noqa: E402
-from customs_rules.store.records import prepare  # noqa: E402
+from customs_rules.store.prepared import prepare  # noqa: E402
 
 VERSION = "sha256:bench"
 

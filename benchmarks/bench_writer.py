@@ -40,27 +40,27 @@ def capture(source: Path, registry: Path, keep: Path) -> Path:
     from click.testing import CliRunner
 
     from customs_rules.cli.base import main
-    from customs_rules.store import records
+    from customs_rules.store import prepared
 
     out = keep / "sets.pickle"
     if out.exists():
         return out
     db = keep / "capture.db"
     shutil.copyfile(registry, db)
-    original, handle = records.prepare, (keep / "sets.tmp").open("wb")
+    original, handle = prepared.prepare, (keep / "sets.tmp").open("wb")
 
     def keeping(screened: Any) -> Any:
         pickle.dump(screened, handle, protocol=pickle.HIGHEST_PROTOCOL)
         return original(screened)
 
-    records.prepare = keeping  # type: ignore[assignment]
+    prepared.prepare = keeping  # type: ignore[assignment]
     try:
         args = ["-q", "--db", f"sqlite:///{db}", "screen", str(source), "--workers", "1", "--format", "json",
                 "--out", "/dev/null"]  # fmt: skip
         result = CliRunner().invoke(main, args, catch_exceptions=False)
         assert result.exit_code == 0, result.output
     finally:
-        records.prepare = original  # type: ignore[assignment]
+        prepared.prepare = original  # type: ignore[assignment]
         handle.close()
     (keep / "sets.tmp").rename(out)
     db.unlink()
@@ -80,7 +80,7 @@ def load(path: Path) -> list[Any]:
 def store_all(url: str, sets: list[Any]) -> tuple[float, float]:
     """(prepare CPU, writer CPU) of storing every set into the database at `url`."""
     from customs_rules.store import Store
-    from customs_rules.store.records import prepare
+    from customs_rules.store.prepared import prepare
     from customs_rules.store.writer import SetWriter
 
     store = Store(url)

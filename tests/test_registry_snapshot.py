@@ -6,6 +6,8 @@ format is refused, 0014 keeps what the tables held, and workers map one extracte
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +20,8 @@ from sqlalchemy import text
 from customs_rules.cli.base import main
 from customs_rules.entities import compile as compiled
 from customs_rules.entities.name_search import SpellingIndex
-from customs_rules.store import Store, registry_snapshot, registry_tables, schema
+from customs_rules.store import Store, registry_snapshot, registry_tables, schema, snapshot_files
+from customs_rules.workflow import batch, batch_workers
 from customs_rules.workflow.batch_pool import shared_snapshot
 from customs_rules.workflow.screener import load_registry
 
@@ -150,9 +153,9 @@ def test_a_part_not_written_reads_as_no_rows(sqlite_url: str, tmp_path: Path) ->
         assert not load_registry(store, companies=REGISTRY / "companies.csv").failed
         frames = store.registry_frames()
         assert frames["people"].height == 0 and frames["pairs"].height == 0
-        assert frames["people"].schema == registry_snapshot.empty("people").schema
+        assert frames["people"].schema == snapshot_files.empty("people").schema
         assert store.extract_registry(tmp_path)
-        _assert_same(registry_snapshot.mapped_frames(tmp_path), frames)
+        _assert_same(snapshot_files.mapped_frames(tmp_path), frames)
     finally:
         store.close()
     one, two = _screen(sqlite_url, 1), _screen(sqlite_url, 2)
@@ -172,12 +175,49 @@ def test_a_part_of_another_format_is_refused(sqlite_url: str) -> None:
 def test_workers_map_one_extracted_copy(sqlite_url: str) -> None:
     load_fixture_registry(sqlite_url)
     snapshot = _snapshot(sqlite_url)
-    with shared_snapshot(sqlite_url) as directory:
-        assert directory is not None
-        _assert_same(registry_snapshot.mapped_frames(Path(directory)), snapshot)
+    with shared_snapshot(sqlite_url) as shared:
+        assert shared is not None
+        directory, watchlist = shared
+        _assert_same(snapshot_files.mapped_frames(Path(directory)), snapshot)
+        store = Store(sqlite_url)
+        assert watchlist == store.watchlist_records() and watchlist  # handed to the workers
+        store.close()
     assert not Path(directory).exists()  # removed with the pool
     one, two = _screen(sqlite_url, 1), _screen(sqlite_url, 2)
     assert one.exit_code == two.exit_code and _decisions(one.stdout) == _decisions(two.stdout)
+
+
+# what a pool's worker does, in a fresh interpreter: its file, one chunk screened and prepared for storing
+WORKER = """
+import datetime as dt, sys
+from customs_rules.io.reader import read_input
+from customs_rules.workflow import batch, batch_workers
+batch_workers._take_worker(sys.argv[1])
+chunk = next(read_input(sys.argv[2]))
+done = batch_workers._screen_in_child(chunk.declarations, dt.datetime.now(dt.UTC), batch.Wanted(keep=True))
+assert done.prepared is not None and len(done.texts) == len(chunk.declarations) > 0
+print(sorted({name.split(".")[0] for name in sys.modules} & {"sqlalchemy", "sqlmodel", "psycopg", "alembic"}))
+"""
+
+
+def test_a_pool_worker_needs_no_database_library(
+    sqlite_url: str, pack: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker maps the snapshot and is handed the watchlist: importing SQLAlchemy and
+    SQLModel would cost each worker ~23 MB for nothing."""
+    load_fixture_registry(sqlite_url)
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    monkeypatch.setattr(batch_workers, "spawn_pool", lambda *args: None)  # this test is the worker
+    start = batch_workers.PoolStart(batch.Worker(pack, None, sqlite_url), 2)
+    try:
+        start.give(None)
+        (worker_file,) = tmp_path.glob(f"customs-rules-run-*/{batch_workers.WORKER_FILE}")
+        found = subprocess.run([sys.executable, "-c", WORKER, str(worker_file), str(FIXTURES / "shipments.csv")],
+                               capture_output=True, text=True, check=False)  # fmt: skip
+    finally:
+        start.close()
+    assert found.returncode == 0, found.stderr
+    assert found.stdout.strip() == "[]"
 
 
 def _back_to_0010(db: str) -> None:

@@ -2,7 +2,7 @@
 findings with evidence, and the facts the columns do not hold, once per distinct
 signature (`compact`, migration 0013).
 
-`prepare` computes what needs no database (content hashes, fact signatures) and can run
+`prepared.prepare` computes what needs no database (content hashes, fact signatures) and can run
 before the write lock is taken, in the writer thread; `record` then decides, in the
 transaction, which declarations are new revisions and which decisions are new, and
 writes every table with one bulk insert each (`bulk.insert`).
@@ -19,10 +19,8 @@ from sqlmodel import Session, func, select
 
 from ..contract.decision import Decision
 from ..screening.frames import ScreenedSet
-from ..screening.history import party_keys
 from . import audit, bulk
-from .compact import Compact, compact
-from .content import complete, content_hashes
+from .prepared import HEADER_TABLE_COLUMNS, ITEM_TABLE_COLUMNS, PARTY_KEYS, Prepared
 from .seals import WITHOUT_REGISTRY, seal_all
 from .tables import (
     AuditRecord,
@@ -32,24 +30,6 @@ from .tables import (
     FindingRecord,
     ItemRecord,
 )
-
-ITEM_TABLE_COLUMNS = ("position", "line", "hs_code", "description", "quantity", "unit", "value", "currency",
-                      "origin_country", "net_mass_kg", "extra")  # fmt: skip
-HEADER_TABLE_COLUMNS = ("declaration_id", "date", "procedure", "document_type", "exporter_name", "exporter_id",
-                        "exporter_country", "exporter_extra", "consignee_name", "consignee_id", "consignee_country",
-                        "consignee_extra", "dispatch_country", "destination_country", "extra")  # fmt: skip
-
-PARTY_KEYS = ("exporter_key", "consignee_key")  # each party's identity in history (migration 0012)
-
-
-@dataclass
-class Prepared:
-    """What storing a set needs that no database holds."""
-
-    screened: ScreenedSet
-    heads: pl.DataFrame  # decl, content_hash and the declaration row's columns
-    signatures: Compact
-    distinct: pl.DataFrame  # sig, digest, facts: every signature text of the set
 
 
 @dataclass
@@ -63,21 +43,6 @@ class Stored:
     @property
     def written(self) -> int:
         return sum(self.rows.values())
-
-
-def prepare(screened: ScreenedSet) -> Prepared:
-    headers = complete(screened.declarations.headers)
-    hashes = content_hashes(headers, screened.declarations.items)
-    if screened.party_keys.is_empty():
-        headers = party_keys(headers)
-    else:  # as the core's history facts computed them
-        headers = headers.join(screened.party_keys, on="decl", how="left", maintain_order="left")
-    heads = headers.select(
-        "decl", *HEADER_TABLE_COLUMNS, *PARTY_KEYS, pl.col("transit_countries").list.join(" ").fill_null("")
-    ).with_columns(pl.Series("content_hash", hashes, pl.String))
-    declarations = screened.declarations
-    signatures = compact(screened.facts, declarations.headers, declarations.items, len(screened))
-    return Prepared(screened, heads, signatures, signatures.distinct())
 
 
 def record(

@@ -31,7 +31,7 @@ from ..entities import compile as compiled
 from ..entities.person_pairs import company_pairs
 from ..entities.persons import normalize_ids
 from ..runtime import trim_heap
-from . import audit, bulk, registry_snapshot
+from . import audit, bulk, registry_snapshot, snapshot_files
 
 SLICE = 50_000  # rows per insert
 COMPANY_COLUMNS = ("id", "company_id", "name", "country", "registered_on", "activity_codes", "aliases", "address",
@@ -160,7 +160,7 @@ def compiled_parts(companies: pl.DataFrame, people: pl.DataFrame) -> dict[str, r
     edges = pl.concat([compiled.role_edges(companies, people), compiled.address_edges(companies)])
     parts = {}
     for name, frame in (("pairs", pairs), ("edges", edges)):
-        schema = registry_snapshot.SCHEMAS[name]
+        schema = snapshot_files.SCHEMAS[name]
         parts[name] = registry_snapshot.encode(frame.select(list(schema)).cast(schema))  # type: ignore[arg-type]
     return parts
 
@@ -193,7 +193,7 @@ def _part(session: Session, name: str, columns: Sequence[str] | None = None) -> 
     """A part of the snapshot as stored in this transaction (no rows when not written)."""
     data = registry_snapshot.read_part(session, name)
     chosen = None if columns is None else list(columns)
-    found = registry_snapshot.empty(name) if data is None else pl.read_ipc(data, columns=chosen)
+    found = snapshot_files.empty(name) if data is None else pl.read_ipc(data, columns=chosen)
     return found if columns is None else found.select(columns)
 
 

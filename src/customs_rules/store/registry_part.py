@@ -24,7 +24,7 @@ from ..contract.registry_rows import WatchlistRecord
 from ..entities.compile import key_hash
 from .registry_db import _watchlist, driver_rows, stored_date
 from .registry_load import _keys_of
-from .registry_snapshot import SCHEMAS
+from .snapshot_files import SCHEMAS
 from .snapshot_lookup import AT, SnapshotLookup
 
 # table and column names are these constants; values go through bound parameters (driver_rows)

@@ -15,13 +15,12 @@ as it checks the tables' seals.
 
 A batch on several processes shares one copy: the parent writes the parts uncompressed
 into a directory of its own (`extract`), and each worker maps those files into memory
-(`mapped_frames`): the pages are the kernel's page cache, held once for all workers, and
+(`snapshot_files.mapped_frames`): the pages are the kernel's page cache, held once for all workers, and
 a worker's frames cost it no copy.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 from collections.abc import Iterable
 from pathlib import Path
@@ -32,30 +31,12 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from ..contract.errors import StorageError
+from ..runtime import trim_heap
+from .snapshot_files import PARTS, empty
 
 FORMAT = 1  # the parts' layout: a part of another format is refused
-PARTS = ("companies", "names", "blocks", "people", "pairs", "edges")
 DATA_SQL = text("SELECT data FROM registry_snapshot WHERE name = :name")
 PART_SQL = text("SELECT format, data FROM registry_snapshot WHERE name = :name")
-_TEXT, _INT = pl.Utf8, pl.Int64
-# each part's columns (what an absent part reads as: no rows of these columns)
-SCHEMAS: dict[str, dict[str, Any]] = {
-    "companies": {"pk": _INT, "company_id": _TEXT, "name": _TEXT, "country": _TEXT, "registered_on": pl.Date,
-                  "activity_codes": _TEXT, "aliases": _TEXT, "address": _TEXT, "address_key": _TEXT, "key": _TEXT},
-    "names": {"hash": _INT, "pk": _INT, "key": _TEXT, "spelling_kind": _TEXT, "spelling": _TEXT, "by_company": _INT,
-              "company_pk": _INT},
-    "blocks": {"hash": _INT, "key": _TEXT, "pk": _INT},
-    "people": {"pk": _INT, "company_id": _TEXT, "person_name": _TEXT, "role": _TEXT, "person_id": _TEXT,
-               "birth_date": pl.Date, "person_company_id": _TEXT, "company_key": _TEXT, "holder_key": _TEXT},
-    "pairs": {"row": _INT, "other_row": _INT, "company_key": _TEXT, "other_company_key": _TEXT, "kind": _TEXT,
-              "score": pl.Float64, "full_score": pl.Float64, "initials": pl.Boolean, "same_birth": pl.Boolean},
-    "edges": {"company_key": _TEXT, "other_key": _TEXT, "kind": _TEXT, "person_pk": _INT, "role": _TEXT},
-}  # fmt: skip
-
-
-def empty(name: str) -> pl.DataFrame:
-    """Part `name` with no rows."""
-    return pl.DataFrame(schema=SCHEMAS[name])
 
 
 def checked(name: str, form: int, data: Any) -> bytes:
@@ -140,29 +121,8 @@ def extract(session: Session, directory: Path) -> bool:
             for n in range(reader.num_record_batches):
                 writer.write_batch(reader.get_batch(n))
         del reader, data
-    _trim()
+    trim_heap()
     return True
-
-
-def _trim() -> None:
-    """Give the C allocator's free pages back to the system (glibc only)."""
-    import ctypes
-
-    with contextlib.suppress(OSError, AttributeError):  # the process's own symbols: no search
-        ctypes.CDLL(None).malloc_trim(0)
-
-
-def mapped_frames(directory: Path) -> dict[str, pl.DataFrame]:
-    """The frames of `extract`'s files, mapped into memory: no copy is made; the files may
-    be removed once read (the mapping keeps them)."""
-    import pyarrow as pa
-    from pyarrow import ipc
-
-    frames: dict[str, Any] = {}
-    for name in PARTS:
-        table = ipc.open_file(pa.memory_map(str(directory / f"{name}.arrow"))).read_all()
-        frames[name] = pl.from_arrow(table, rechunk=False)
-    return frames
 
 
 def digest(session: Session) -> str | None:
@@ -177,5 +137,5 @@ def digest(session: Session) -> str | None:
         found.update(f"{name}\0{form}\0{len(data)}\0".encode())
         found.update(bytes(data))
         del data
-    _trim()  # the parts' bytes, read and freed: ~40 MB that C's allocator kept at a load's commit
+    trim_heap()  # the parts' bytes, read and freed: ~40 MB that C's allocator kept at a load's commit
     return found.hexdigest()[:32]

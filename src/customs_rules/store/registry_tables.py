@@ -14,7 +14,7 @@ from sqlmodel import Session
 
 from ..entities import compile as compiled
 from ..entities.person_pairs import company_pairs
-from . import registry_snapshot
+from . import registry_snapshot, snapshot_files
 from .registry_load import (
     COMPANY_SCHEMA,
     PEOPLE_SCHEMA,
@@ -118,8 +118,8 @@ def read_frames(session: Session) -> dict[str, pl.DataFrame]:
     edges = f"SELECT {', '.join(EDGE_COLUMNS)} FROM company_edge ORDER BY id"
     return {
         "companies": read_companies(session), **compiled.name_frames(read_company_keys(session)),
-        "people": read_people(session), "pairs": _frame(session, pairs, registry_snapshot.SCHEMAS["pairs"]),
-        "edges": _frame(session, edges, registry_snapshot.SCHEMAS["edges"]),
+        "people": read_people(session), "pairs": _frame(session, pairs, snapshot_files.SCHEMAS["pairs"]),
+        "edges": _frame(session, edges, snapshot_files.SCHEMAS["edges"]),
     }  # fmt: skip
 
 

@@ -20,7 +20,7 @@ from typing import Any
 import polars as pl
 from sqlmodel import Session
 
-from . import registry_snapshot
+from . import registry_snapshot, snapshot_files
 
 AT = "at"  # the column `rows` adds: each row's position in its part (its load order)
 # `touching` decodes a part's other columns whole when its rows fall in more than one in
@@ -50,7 +50,7 @@ class SnapshotLookup:
             if name in self._whole:
                 found = self._whole[name][column]
             elif data is None:
-                found = registry_snapshot.empty(name)[column]
+                found = snapshot_files.empty(name)[column]
             else:
                 found = pl.read_ipc(data, columns=[column])[column]
             self._columns[(name, column)] = found
@@ -61,7 +61,7 @@ class SnapshotLookup:
         data = self._part(name)
         chosen = None if columns is None else list(columns)
         if data is None:
-            found = registry_snapshot.empty(name)
+            found = snapshot_files.empty(name)
             return found if chosen is None else found.select(chosen)
         return pl.read_ipc(data, columns=chosen)
 
@@ -71,7 +71,7 @@ class SnapshotLookup:
         wanted = sorted(set(positions))
         data = self._part(name)
         if not wanted or data is None:
-            return registry_snapshot.empty(name).with_columns(pl.Series(AT, [], dtype=pl.Int64))
+            return snapshot_files.empty(name).with_columns(pl.Series(AT, [], dtype=pl.Int64))
         size = registry_snapshot.BATCH_ROWS
         runs = _runs(wanted, size)
         frames = [self._batch(name, data, group[0] // size)[[at % size for at in group]] for group in runs]
@@ -103,10 +103,10 @@ class SnapshotLookup:
         if data is None or len({at // size for at in found}) * WHOLE_FROM <= batches:
             return self.rows(name, found)
         if name not in self._whole:
-            kept = [c for c in registry_snapshot.SCHEMAS[name] if (name, c) in self._columns]
-            rest = pl.read_ipc(data, columns=[c for c in registry_snapshot.SCHEMAS[name] if c not in kept])
+            kept = [c for c in snapshot_files.SCHEMAS[name] if (name, c) in self._columns]
+            rest = pl.read_ipc(data, columns=[c for c in snapshot_files.SCHEMAS[name] if c not in kept])
             whole = rest.with_columns(self._columns[(name, c)] for c in kept)
-            self._whole[name] = whole.select(list(registry_snapshot.SCHEMAS[name]))
+            self._whole[name] = whole.select(list(snapshot_files.SCHEMAS[name]))
         return self._whole[name][found].with_columns(pl.Series(AT, found, dtype=pl.Int64))
 
     def where(self, name: str, column: str, values: Collection[Any]) -> pl.DataFrame:

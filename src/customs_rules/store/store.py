@@ -38,7 +38,8 @@ from .connect import (
 )
 from .packs import PackStore
 from .packs import ensure_ruleset as _ensure_ruleset
-from .records import Prepared, Stored, chunk_entry, prepare, record, without_registry
+from .prepared import Prepared, prepare
+from .records import Stored, chunk_entry, record, without_registry
 from .registry_store import RegistryStore
 from .sets import json_text as _json_text
 from .sets import screened_sets
@@ -169,7 +170,7 @@ class Store(RegistryStore, PackStore, SnoozeStore):
     def record_sets(
         self, sets: Sequence[Prepared], kind: str = "screen", officer: str | None = None, force: bool = False
     ) -> list[Stored]:
-        """Store prepared sets (`records.prepare`, which needs no database: a writer
+        """Store prepared sets (`prepared.prepare`, which needs no database: a writer
         thread prepares the next set while this one is stored) in one transaction."""
 
         def work(session: Session) -> list[Stored]:

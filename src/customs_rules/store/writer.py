@@ -31,7 +31,7 @@ from sqlmodel import Session
 
 from ..contract.errors import StorageError
 from ..screening.frames import ScreenedSet
-from .records import Prepared, prepare
+from .prepared import Prepared, prepare
 
 _END = object()
 GROUP_LINES = 50_000  # input lines (or declarations) per transaction of a batch
@@ -79,7 +79,7 @@ class SetWriter:
 
     def put(self, tag: Any, payload: ScreenedSet | Prepared | Sequence[Any] | None) -> None:
         """Hand a set over (waits while `depth` sets are waiting already): a ScreenedSet,
-        one prepared already (`records.prepare`), or None (nothing to store, but its
+        one prepared already (`prepared.prepare`), or None (nothing to store, but its
         place in the order is kept)."""
         self._jobs.put((tag, payload))
 

@@ -75,7 +75,7 @@ class Screened:
     decisions: list[Decision] | None
     rows: list[dict[str, Any]]
     digests: list[bytes]
-    prepared: Any = None  # store.records.Prepared, or None when nothing is stored
+    prepared: Any = None  # store.prepared.Prepared, or None when nothing is stored
     results: list[str] | None = None
 
 
@@ -154,8 +154,9 @@ class Part:
 class Worker:
     """Per process: the compiled pack and the compiled registry, built once. The registry
     is the in-memory `registry` (compiled once by the core), else the compiled snapshot
-    `frames` and `watchlist` (a cluster's), else the store's at `db_url` as compiled at
-    its load, read once per process."""
+    `frames` and `watchlist` (a cluster's), else the files of the store's snapshot in the
+    directory `snapshot` and `watchlist` (a pool's: `batch_pool.shared_snapshot`), else
+    the store's at `db_url` as compiled at its load, read once per process."""
 
     pack: RulePack
     registry: RegistryIndex | None
@@ -182,22 +183,14 @@ class Worker:
             threshold = self.screener.policy.name_threshold
             if self.frames is not None:
                 self.compiled = CompiledRegistry(self.frames, self.watchlist, threshold)
+            elif self.registry is None and self.snapshot is not None:
+                self.compiled = _mapped_registry(self.snapshot, self.watchlist, threshold)
             elif self.registry is None:
                 from ..store import Store  # read once, then closed: no read held open while others store
 
                 store = Store(self.db_url)
                 try:
-                    if self.snapshot is not None:
-                        from ..entities.linking import registry_graph
-                        from ..store.registry_snapshot import mapped_frames
-
-                        frames = mapped_frames(Path(self.snapshot))
-                        self.compiled = CompiledRegistry(frames, store.watchlist_records(), threshold)
-                        graph = mapped_graph(self.snapshot, threshold)  # written by the parent: `share_graph`
-                        if graph is not None:
-                            registry_graph(self.compiled, graph)
-                    else:
-                        self.compiled = CompiledRegistry.from_store(store, threshold)
+                    self.compiled = CompiledRegistry.from_store(store, threshold)
                 finally:
                     store.close()
         return self.screener
@@ -224,7 +217,7 @@ class Worker:
         from ..report.tables import json_line
         from ..screening.core import screen_set
         from ..store.content import content_hashes
-        from ..store.records import prepare
+        from ..store.prepared import prepare
 
         history = self.history.for_set(declarations, keys) if self.history is not None else None
         found = screen_set(self._screener(), declarations, at, self.compiled, history)
@@ -247,6 +240,21 @@ class Worker:
 
 
 _NO_FACTS = pl.DataFrame()
+
+
+def _mapped_registry(snapshot: str, watchlist: list[WatchlistRecord], threshold: float) -> Any:
+    """A pool's worker's registry: the parent's copy of the snapshot and its link graph,
+    mapped (`batch_pool`), and the watchlist the parent read. No database, so no SQL
+    library is imported in the worker."""
+    from ..entities.compiled import CompiledRegistry
+    from ..entities.linking import registry_graph
+    from ..store.snapshot_files import mapped_frames
+
+    compiled = CompiledRegistry(mapped_frames(Path(snapshot)), watchlist, threshold)
+    graph = mapped_graph(snapshot, threshold)  # written by the parent: `share_graph`
+    if graph is not None:
+        registry_graph(compiled, graph)
+    return compiled
 
 
 def summary_rows(

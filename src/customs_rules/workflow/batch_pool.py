@@ -111,11 +111,13 @@ def abandon(pool: Any) -> None:
 
 
 @contextmanager
-def shared_snapshot(db_url: str | None) -> Iterator[str | None]:
+def shared_snapshot(db_url: str | None) -> Iterator[tuple[str, list[Any]] | None]:
     """A directory holding the registry snapshot of the store at `db_url`, written once
     for the workers to map (`store.registry_snapshot`: one copy in the page cache for all
     of them, where each reading the store made one copy each), and removed when the pool
-    is done. None without a url or a snapshot in the store: workers read the store."""
+    is done; with the store's watchlist records, which the workers are handed so that
+    they need no database at all. None without a url or a snapshot in the store: workers
+    read the store."""
     if db_url is None:
         yield None
         return
@@ -126,9 +128,10 @@ def shared_snapshot(db_url: str | None) -> Iterator[str | None]:
         store = Store(db_url)
         try:
             found = store.extract_registry(Path(directory))
+            watchlist = store.watchlist_records() if found else []
         finally:
             store.close()
-        yield directory if found else None
+        yield (directory, watchlist) if found else None
     finally:
         shutil.rmtree(directory, ignore_errors=True)
 
@@ -143,7 +146,7 @@ def share_graph(directory: str, threshold: float) -> None:
 
     from ..entities.compiled import CompiledRegistry
     from ..entities.linking import Graph
-    from ..store.registry_snapshot import mapped_frames
+    from ..store.snapshot_files import mapped_frames
 
     write_graph(directory, Graph(CompiledRegistry(mapped_frames(Path(directory)), [], threshold)))
     gc.collect()  # the registry's frames go (this process goes on reading and writing)
@@ -160,18 +163,12 @@ def write_graph(directory: str, graph: Any) -> None:
 def mapped_graph(directory: str, threshold: float) -> dict[str, Any] | None:
     """The frames `share_graph` wrote at this threshold, mapped into memory (no copy);
     None when there are none."""
-    import polars as pl
-    import pyarrow as pa
-    from pyarrow import ipc
+    from ..store.snapshot_files import mapped_file
 
     place = _graph_directory(directory, threshold)
     if not place.is_dir():
         return None
-    frames = {}
-    for path in sorted(place.glob("*.arrow")):
-        table = ipc.open_file(pa.memory_map(str(path))).read_all()
-        frames[path.stem] = pl.from_arrow(table, rechunk=False)
-    return frames
+    return {path.stem: mapped_file(path) for path in sorted(place.glob("*.arrow"))}
 
 
 def _graph_directory(directory: str, threshold: float) -> Path:

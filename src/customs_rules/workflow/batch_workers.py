@@ -102,11 +102,11 @@ class PoolStart:
             self.history_file = str(directory / HISTORY_FILE)
             # workers map one copy of the store's compiled registry, written here (batch_pool)
             in_store = worker.registry is None and worker.frames is None
-            mapped = self._files.enter_context(shared_snapshot(worker.db_url if in_store else None))
-            if mapped is not None:
-                share_graph(mapped, policy_from(worker.pack.policy_doc).name_threshold)
-            history, worker = worker.history, dataclasses.replace(worker, snapshot=mapped, history=None,
-                                                                  history_file=self.history_file)  # fmt: skip
+            shared = self._files.enter_context(shared_snapshot(worker.db_url if in_store else None))
+            if shared is not None:
+                share_graph(shared[0], policy_from(worker.pack.policy_doc).name_threshold)
+                worker = dataclasses.replace(worker, snapshot=shared[0], watchlist=shared[1])
+            history, worker = worker.history, dataclasses.replace(worker, history=None, history_file=self.history_file)
             # the worker travels as a file: the pool's start-up data stays small, so spawning
             # a process does not wait for the one before to read it all (the run's past
             # made it ~0.5 s a worker)

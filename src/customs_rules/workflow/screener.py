@@ -21,7 +21,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..contract.decision import WITHOUT_REGISTRY, Decision
 from ..contract.errors import InputError, RegistryMissingError, StorageError
@@ -39,7 +39,9 @@ from ..rules.loader import load_pack
 from ..rules.model import RulePack
 from ..rules.policy import Policy, policy_from
 from ..runtime import gc_paused, trim_heap
-from ..store import Store
+
+if TYPE_CHECKING:  # a worker screens with no database: SQLAlchemy stays unimported
+    from ..store import Store
 
 STORE_CHUNK = 500
 

@@ -36,7 +36,7 @@ def _keep_in_snapshot() -> None:
     import polars as pl
     from sqlmodel import Session
 
-    from customs_rules.store import audit, registry_snapshot, registry_tables
+    from customs_rules.store import audit, registry_snapshot, registry_tables, snapshot_files
 
     session = Session(bind=op.get_bind())
     tables = registry_tables.read_frames(session)
@@ -46,7 +46,7 @@ def _keep_in_snapshot() -> None:
         if forms.get(name) == registry_snapshot.FORMAT:
             stored = pl.read_ipc(registry_snapshot.read_part(session, name) or b"")
         elif name not in forms:
-            stored = registry_snapshot.empty(name)
+            stored = snapshot_files.empty(name)
         else:
             stored = None  # another format: written again
         if stored is None or stored.schema != expected.schema or not stored.equals(expected):
