@@ -54,7 +54,7 @@ def _downgraded(db: str) -> dict[str, pl.DataFrame]:
 
 
 def _assert_same(got: dict[str, pl.DataFrame] | None, expected: dict[str, pl.DataFrame]) -> None:
-    assert got is not None and list(got) == list(expected) == list(registry_snapshot.PARTS)
+    assert got is not None and list(got) == list(expected) == list(snapshot_files.PARTS)
     for name, frame in expected.items():
         assert got[name].schema == frame.schema, name
         assert got[name].equals(frame), name

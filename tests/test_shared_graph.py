@@ -16,7 +16,7 @@ from test_links_graph import dense_registries
 
 from customs_rules.entities.compiled import CompiledRegistry
 from customs_rules.entities.linking import Graph, links, registry_graph
-from customs_rules.store.registry_snapshot import mapped_frames
+from customs_rules.store.snapshot_files import mapped_frames
 from customs_rules.workflow.batch_pool import mapped_graph, share_graph, shared_snapshot, write_graph
 
 
@@ -28,8 +28,9 @@ def _all_pairs(registry: CompiledRegistry) -> pl.DataFrame:
 
 def test_workers_map_the_graph_each_would_build(sqlite_url: str) -> None:
     load_fixture_registry(sqlite_url)
-    with shared_snapshot(sqlite_url) as directory:
-        assert directory is not None
+    with shared_snapshot(sqlite_url) as shared_copy:
+        assert shared_copy is not None
+        directory = shared_copy[0]
         assert mapped_graph(directory, 0.85) is None  # none shared yet: a worker builds its own
         for threshold in (0.85, 0.6):  # the person pairs that are one person depend on it
             share_graph(directory, threshold)

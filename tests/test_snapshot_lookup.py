@@ -16,7 +16,7 @@ import pytest
 from polars.testing import assert_frame_equal
 from sqlmodel import Session
 
-from customs_rules.store import Store, registry_snapshot
+from customs_rules.store import Store, registry_snapshot, snapshot_files
 from customs_rules.store.snapshot_lookup import AT, WHOLE_FROM, SnapshotLookup
 
 ROWS = registry_snapshot.BATCH_ROWS * 12 + 321
@@ -41,7 +41,7 @@ def _pairs(seed: int) -> pl.DataFrame:
             "initials": [rng.random() < 0.1 for _ in range(ROWS)],
             "same_birth": [rng.choice([True, False, None]) for _ in range(ROWS)],
         },
-        schema=registry_snapshot.SCHEMAS["pairs"],
+        schema=snapshot_files.SCHEMAS["pairs"],
     )
 
 
