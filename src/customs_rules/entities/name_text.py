@@ -13,6 +13,14 @@ from anyascii import anyascii
 
 from . import legal_forms
 
+# entries each name memo keeps: a batch's worker holds them for its whole run. At 32,768
+# the memos of this module and of `names` held ~170,000 entries by the end of the 1M-line
+# benchmark, and the heap fragmented around them: 8,192 keeps each worker ~45 MB smaller
+# for ~5% more CPU (benchmarks/RESULTS.md, session 14). `_token_info` keeps four times
+# as many: `registry load` meets ~18,000 distinct names per 100,000 companies, and was
+# ~8% slower with fewer.
+MEMO = 8192
+
 # Deleted rather than spaced so that O'Brien -> obrien and Il'ya -> ilya.
 _APOSTROPHES = dict.fromkeys(map(ord, "'\u2019\u02bc\u2018`\u00b4\u02bb\u02b9"))
 
@@ -97,7 +105,7 @@ def _form_units(text: str) -> list[tuple[str, bool]]:
     return [unit for word in text.split() for unit in _word_units(word)]
 
 
-@lru_cache(maxsize=32768)
+@lru_cache(maxsize=MEMO)
 def _word_units(text: str) -> tuple[tuple[str, bool], ...]:
     text = unicodedata.normalize("NFKC", text.translate(_APOSTROPHES))
     text = unicodedata.normalize("NFKC", text.casefold())
@@ -110,7 +118,7 @@ def _word_units(text: str) -> tuple[tuple[str, bool], ...]:
     return tuple(units)
 
 
-@lru_cache(maxsize=32768)
+@lru_cache(maxsize=MEMO)
 def _latin_key(token: str) -> str:
     """The token as a legal form is looked up: itself in Latin, else its transliteration."""
     return token if token.isascii() else "".join(transliterate(token).split())
@@ -160,7 +168,7 @@ def strip_legal_forms(text: str) -> str:
     return _strip(text)[0]
 
 
-@lru_cache(maxsize=32768)
+@lru_cache(maxsize=MEMO)
 def _strip(text: str) -> tuple[str, frozenset[str]]:
     """(strip_legal_forms(text), the transliterated tokens of the hard forms it dropped
     from between two kept words of the name: Тоо in "Ала Тоо Агромаш")."""
@@ -194,7 +202,7 @@ def _planned(text: str) -> tuple[list[str], tuple[tuple[int, ...], tuple[tuple[i
 _PLAIN = ("\0plain", "\0plain")
 
 
-@lru_cache(maxsize=32768)
+@lru_cache(maxsize=MEMO)
 def _word_shapes(word: str) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]:
     """One written word's units (`_word_units`) and their shapes (`_unit_shape`)."""
     units = _word_units(word)
@@ -211,7 +219,7 @@ def _unit_shape(tok: str, glued: bool) -> tuple[str, str]:
     return match, key
 
 
-@lru_cache(maxsize=32768)
+@lru_cache(maxsize=MEMO)
 def _strip_plan(shapes: tuple[tuple[str, str], ...]) -> tuple[tuple[int, ...], tuple[tuple[int, int], ...]]:
     """Which units a name of these shapes keeps and which hard forms (start, size) it drops."""
     match = [m for m, _ in shapes]
@@ -273,14 +281,14 @@ def _foreign(token: str) -> bool:
     return any(ch.isalpha() and not unicodedata.name(ch, "").startswith("LATIN") for ch in token)
 
 
-@lru_cache(maxsize=32768)
+@lru_cache(maxsize=MEMO)
 def _native_token(native: str) -> tuple[tuple[str, ...], bool]:
     """One written token's transliterated tokens, and whether it is in another script
     (names share few distinct words: a registry load meets each word many times)."""
     return tuple(transliterate(native).split()), _foreign(native)
 
 
-@lru_cache(maxsize=32768)
+@lru_cache(maxsize=4 * MEMO)
 def _token_info(name: str) -> tuple[tuple[str, ...], frozenset[str], frozenset[str]]:
     """(sorted tokens, those written in plain ASCII, those written in another script).
 
@@ -289,7 +297,7 @@ def _token_info(name: str) -> tuple[tuple[str, ...], frozenset[str], frozenset[s
     return _kept_info(_kept(name))
 
 
-@lru_cache(maxsize=32768)
+@lru_cache(maxsize=MEMO)
 def _kept_info(kept: tuple[str, ...]) -> tuple[tuple[str, ...], frozenset[str], frozenset[str]]:
     """`_token_info` of a name that keeps these units: many spellings keep the same."""
     toks: list[str] = []
@@ -319,7 +327,7 @@ def _apply(pattern: re.Pattern[str], mapping: dict[str, str], text: str) -> str:
     return pattern.sub(lambda m: mapping[m.group()], text)
 
 
-@lru_cache(maxsize=32768)
+@lru_cache(maxsize=MEMO)
 def _variants(token: str) -> tuple[str, ...]:
     out: set[str] = set()
     for pattern, mapping in _LANG_MAPS:

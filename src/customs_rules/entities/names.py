@@ -21,6 +21,7 @@ from rapidfuzz.distance import OSA, JaroWinkler
 from .name_text import (
     _DOUBLE_RE,
     _SOFT_TOKENS,
+    MEMO,
     _kept,
     _kept_info,
     _strip,
@@ -93,7 +94,7 @@ def bulk_spelling_keys(
     return out
 
 
-@lru_cache(maxsize=32768)
+@lru_cache(maxsize=MEMO)
 def _kept_keys(kept: tuple[str, ...], person: bool) -> tuple[str, tuple[str, ...]]:
     return _info_spelling_keys(_kept_info(kept), person)
 
@@ -116,19 +117,19 @@ def _info_keys(info: tuple[tuple[str, ...], frozenset[str], frozenset[str]]) -> 
     return frozenset().union(*parts)
 
 
-@lru_cache(maxsize=32768)
+@lru_cache(maxsize=MEMO)
 def _word_keys(token: str, latin: bool) -> frozenset[str]:
     """`_token_keys` of the token and of the English word it spells (`english_word`), if any."""
     word = english_word(token, latin)
     return _token_keys(token) | _token_keys(word) if word else _token_keys(token)
 
 
-@lru_cache(maxsize=32768)
+@lru_cache(maxsize=MEMO)
 def _english_fold(token: str) -> str:
     return english_fold(token)
 
 
-@lru_cache(maxsize=32768)
+@lru_cache(maxsize=MEMO)
 def _token_keys(token: str) -> frozenset[str]:
     """The blocking keys of one token: the skeletons of its variants."""
     return frozenset(_skeleton(v)[:4] for v in _variants(token))
@@ -205,7 +206,7 @@ def _similarity(a: str, b: str) -> float:
     return jw
 
 
-@lru_cache(maxsize=32768)
+@lru_cache(maxsize=MEMO)
 def _pair(x: str, y: str) -> tuple[float, str]:
     """Score one token pair (x <= y); second item tags initials/gender."""
     if x == y:
@@ -245,7 +246,7 @@ def _merge_split(short: list[str], long_: list[str]) -> tuple[list[str], list[st
     return long_, notes
 
 
-@lru_cache(maxsize=32768)
+@lru_cache(maxsize=MEMO)
 def _english_pair(latin: str, other: str) -> float:
     """An English word against a token written in another script, read as a Russian
     speaker writes it (gulf ~ galf from Галф); 0 when the spelling has nothing English."""
@@ -255,7 +256,7 @@ def _english_pair(latin: str, other: str) -> float:
     return max(_similarity(a, b) for a in _variants(folded) for b in _variants(other))
 
 
-@lru_cache(maxsize=32768)
+@lru_cache(maxsize=MEMO)
 def _table_pair(x: str, y: str, x_latin: bool, y_latin: bool) -> float:
     """Tokens read through the table of English trade words (Трейдинг: trading), each
     as itself or as the English word it spells; 0 when neither spells one."""
@@ -314,7 +315,7 @@ def _assign(
     return pairs, rest_a, rest_b
 
 
-@lru_cache(maxsize=32768)
+@lru_cache(maxsize=MEMO)
 def compare(a: str, b: str) -> NameMatch:
     """Score two names (person or company) in any script or spelling.
 

@@ -32,7 +32,7 @@ from .history import NAME_KEYS, REEXPORT, HistoryBase, SetHistory, set_history
 
 Feature = ref.Feature
 # ids repeat across the parties of a run (one company, many spellings of its name)
-_checked = lru_cache(maxsize=32_768)(check_id)
+_checked = lru_cache(maxsize=8192)(check_id)
 PARTY_FACTS = ("name", "id", "country", "known", "match", "registered_on", "watchlisted", "id_valid")
 LINK_FACTS = ("linked", "shared_persons", "linked_weak", "link_path_length", "linked_by_address")
 ROLES = ("exporter", "consignee")

@@ -31,6 +31,7 @@ from ..entities.registry import RegistryIndex
 from ..io import Chunk, read_chunks
 from ..io.parsing import Rejected
 from ..rules.model import RulePack
+from ..runtime import trim_heap
 from ..screening.frames import DeclarationSet
 from .batch_counts import Counts
 from .batch_pool import default_workers, mapped_graph
@@ -339,7 +340,11 @@ def _screened_here(worker: Worker, chunk: Chunk, at: dt.datetime, wanted: Wanted
 
 
 def _collected(chunk: Chunk, job: Any) -> Part:
-    return Part(chunk, job.get() if job is not None else None)
+    """A chunk's part, once its worker is done with it; what this process freed of the
+    chunks before goes back to the system (~15 MB of this process at the end of a run)."""
+    part = Part(chunk, job.get() if job is not None else None)
+    trim_heap()
+    return part
 
 
 # -- a run: screening, storing in order, what was stored ----------------------------------
