@@ -48,6 +48,7 @@ class _Numbering:
         self.pieces: list[dict[str, Any]] = []
         self.values: dict[str, dict[Any, int]] = {}
         self.fired: dict[tuple[int, ...], Fired] = {}
+        self.outcomes: dict[Fired, Fired] = {}  # one object per distinct outcome, shared by signatures
         self.held: dict[Fired, dict[Any, bool]] = {}
         self.size = 0
 
@@ -76,7 +77,8 @@ class _Numbering:
             fact: dict[str, Any] = {}
             for number in signature:
                 fact.update(self.pieces[number])
-            found = self.fired[signature] = compiled.fired(fact)
+            found = compiled.run(fact)
+            found = self.fired[signature] = self.outcomes.setdefault(found, found)  # few distinct ones
             self.size += 1
         return found
 
