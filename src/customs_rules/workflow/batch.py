@@ -306,6 +306,7 @@ def local_screening(
             gc.unfreeze()
 
     def on_pool(chunks: Iterable[Chunk]) -> Iterator[Part]:
+        nonlocal worker
         chunks = iter(chunks)
         ahead = list(itertools.islice(chunks, 2))
         if len(ahead) < 2:  # one chunk: starting processes (~1 s each) would cost more than screening it
@@ -316,6 +317,7 @@ def local_screening(
         pool = early if early is not None else PoolStart(worker, workers)
         try:
             pool.give(worker.history)
+            worker = dataclasses.replace(worker, history=None)  # the workers have it (~30 MB here at 3M lines)
             pending: deque[tuple[Chunk, Any]] = deque()
             for chunk in itertools.chain(ahead, chunks):
                 job = pool.screen(chunk.declarations, at, wanted, chunk.party_keys) if len(chunk.declarations) else None
