@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ctypes
 import multiprocessing
+import multiprocessing.pool
 import os
 import shutil
 import signal
@@ -103,7 +104,12 @@ def abandon(pool: Any) -> None:
     `Pool.terminate` joins the thread that hands out work, and that thread may be stuck
     writing to a worker that will never read it (seen on Ctrl-C): the workers are killed
     first, and the pool is terminated on a thread of its own that the process does not
-    wait for."""
+    wait for. Its handler thread is told first to start no more workers: it replaces a
+    worker that dies, and a replacement spawned as this process exits fails to read its
+    start-up data, with a traceback (seen when SIGTERM came while the workers booted)."""
+    handler = getattr(pool, "_worker_handler", None)
+    if handler is not None:
+        handler._state = multiprocessing.pool.TERMINATE
     for process in list(getattr(pool, "_pool", [])):
         process.kill()
     ending = threading.Thread(target=pool.terminate, daemon=True)
