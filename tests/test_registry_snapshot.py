@@ -180,8 +180,10 @@ def test_workers_map_one_extracted_copy(sqlite_url: str) -> None:
         directory, watchlist = shared
         _assert_same(snapshot_files.mapped_frames(Path(directory)), snapshot)
         store = Store(sqlite_url)
-        assert watchlist == store.watchlist_records() and watchlist  # handed to the workers
-        store.close()
+        try:
+            assert watchlist == store.watchlist_records() and watchlist  # handed to the workers
+        finally:
+            store.close()
     assert not Path(directory).exists()  # removed with the pool
     one, two = _screen(sqlite_url, 1), _screen(sqlite_url, 2)
     assert one.exit_code == two.exit_code and _decisions(one.stdout) == _decisions(two.stdout)
@@ -213,7 +215,7 @@ def test_a_pool_worker_needs_no_database_library(
         start.give(None)
         (worker_file,) = tmp_path.glob(f"customs-rules-run-*/{batch_workers.WORKER_FILE}")
         found = subprocess.run([sys.executable, "-c", WORKER, str(worker_file), str(FIXTURES / "shipments.csv")],
-                               capture_output=True, text=True, check=False)  # fmt: skip
+                               capture_output=True, text=True, check=False, timeout=300)  # fmt: skip
     finally:
         start.close()
     assert found.returncode == 0, found.stderr

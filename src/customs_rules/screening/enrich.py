@@ -24,6 +24,7 @@ from ..contract.registry_rows import split_list
 from ..engine import enrichment as ref
 from ..entities.compiled import CompiledRegistry
 from ..entities.identifiers import check_id
+from ..entities.name_text import MEMO
 from ..rules.reference import ReferenceData
 from . import party_risk
 from .descriptions import LISTS, MISMATCH, description_columns, description_detail
@@ -32,7 +33,7 @@ from .history import NAME_KEYS, REEXPORT, HistoryBase, SetHistory, set_history
 
 Feature = ref.Feature
 # ids repeat across the parties of a run (one company, many spellings of its name)
-_checked = lru_cache(maxsize=8192)(check_id)
+_checked = lru_cache(maxsize=MEMO)(check_id)
 PARTY_FACTS = ("name", "id", "country", "known", "match", "registered_on", "watchlisted", "id_valid")
 LINK_FACTS = ("linked", "shared_persons", "linked_weak", "link_path_length", "linked_by_address")
 ROLES = ("exporter", "consignee")

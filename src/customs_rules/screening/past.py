@@ -87,9 +87,9 @@ class NarrowingPast:
         """The narrowed past (`narrow`, covering the inputs)."""
         empty = pl.DataFrame(schema={n: ROWS_SCHEMA[n] for n in HEAD})
         heads = pl.concat([*self._heads, empty])
-        added = sum(h.height for h in self._heads[: self._from_base])  # the base's heads come first
+        inputs_from = sum(h.height for h in self._heads[: self._from_base])  # the base's heads come first
         self._heads = []
-        stale, self.repeated = _stale(heads, added)
+        stale, self.repeated = _stale(heads, inputs_from)
         kept = heads.join(stale, on=["declaration_id", "rank"], how="anti")  # each id's last revision
         earliest = kept.bottom_k(2, by=["date", "declaration_id"]).sort("date", "declaration_id")
         del heads, kept
@@ -111,9 +111,9 @@ class NarrowingPast:
         return numbered.filter((pl.col("declaration_id") == ident) & (pl.col("rank") == rank))
 
 
-def _stale(heads: pl.DataFrame, added: int) -> tuple[pl.DataFrame, set[str]]:
+def _stale(heads: pl.DataFrame, inputs_from: int) -> tuple[pl.DataFrame, set[str]]:
     """The revisions (declaration_id, rank) that a later revision of the same id replaces,
-    and the ids that the heads from row `added` on (the inputs') hold more than once.
+    and the ids that the heads from row `inputs_from` on (the inputs') hold more than once.
 
     Ids seldom repeat, so the ids are first compared by a 64-bit hash (a table of integers:
     grouping 1.4M ids as text peaked the pre-pass of the 3M-line benchmark ~280 MB higher),
@@ -123,7 +123,7 @@ def _stale(heads: pl.DataFrame, added: int) -> tuple[pl.DataFrame, set[str]]:
     same = pl.col("declaration_id").is_duplicated()
     revisions = shared.filter(same).with_columns(pl.col("rank").max().over("declaration_id").alias("_last"))
     stale = revisions.filter(pl.col("rank") < pl.col("_last")).select("declaration_id", "rank")
-    repeated = shared.filter(pl.col("_at") >= added).filter(same).get_column("declaration_id")
+    repeated = shared.filter(pl.col("_at") >= inputs_from).filter(same).get_column("declaration_id")
     return stale, set(repeated.to_list())
 
 

@@ -102,7 +102,7 @@ def read_frames(session: Session) -> dict[str, pl.DataFrame]:
 
 def extract(session: Session, directory: Path) -> bool:
     """Write the parts uncompressed into `directory` (NAME.arrow each), one record batch
-    at a time, for `mapped_frames` (a part not written: no rows). True once written.
+    at a time, for `snapshot_files.mapped_frames` (a part not written: no rows). True once written.
 
     The parent of a batch's workers runs this: one part is held at a time, decompressed
     by the C allocator, whose free pages go back to the system after (the parent keeps

@@ -296,7 +296,8 @@ def local_screening(
 ) -> ChunkScreener:  # fmt: skip
     """Screen chunks in this process (one worker), or on `workers` spawned processes:
     `early`'s, when the run started them before its pre-pass (`worth_starting_early`;
-    the run's past, `worker.history`, is handed to them now)."""
+    the run's past, `worker.history`, is handed to them now). One run's: with workers,
+    this process lets go of the past once they have it, and an early pool serves once."""
 
     def here(chunks: Iterable[Chunk]) -> Iterator[Part]:
         try:

@@ -25,7 +25,10 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..contract.registry_rows import WatchlistRecord
 
 PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process gets when its parent dies
 
@@ -80,7 +83,9 @@ def spawn_pool(workers: int, setup: Callable[..., None], *args: Any) -> Any:
     a second to import, and an interrupt meanwhile would end it with a traceback (an
     ignored signal stays ignored across exec, and Python then leaves it so). Each sizes
     polars' thread pool for its share of the cores (`polars_threads`): a spawned process
-    takes its environment from this one as the pool starts it."""
+    takes its environment from this one as the pool starts it (a worker the pool starts
+    later, to replace one that died, takes the default: polars reads the variable once,
+    at import, before a worker could set it itself)."""
     main = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
     # a SIGTERM while a worker is handed its start-up data would cut it short (the worker
@@ -118,7 +123,7 @@ def abandon(pool: Any) -> None:
 
 
 @contextmanager
-def shared_snapshot(db_url: str | None) -> Iterator[tuple[str, list[Any]] | None]:
+def shared_snapshot(db_url: str | None) -> Iterator[tuple[str, list[WatchlistRecord]] | None]:
     """A directory holding the registry snapshot of the store at `db_url`, written once
     for the workers to map (`store.registry_snapshot`: one copy in the page cache for all
     of them, where each reading the store made one copy each), and removed when the pool
