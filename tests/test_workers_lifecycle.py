@@ -168,3 +168,36 @@ def test_each_worker_sizes_polars_for_its_share_of_the_cores(
         pool.join()
     assert sizes == {int(expected)}
     assert os.environ.get("POLARS_MAX_THREADS") == user  # this process's own is as it was
+
+
+def test_a_sigterm_while_the_workers_start_is_held_until_each_has_its_data(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The signal is held while the pool starts (a worker cut off from its start-up data
+    died with a traceback), then the pool is abandoned and the signal delivered."""
+    import multiprocessing
+
+    from customs_rules.workflow import batch_pool
+
+    spawn, made, caught = multiprocessing.get_context("spawn"), [], []
+
+    class Starting:
+        def Pool(self, *args: object, **kwargs: object) -> object:  # noqa: N802 (multiprocessing's name)
+            signal.raise_signal(signal.SIGTERM)  # as if it came while a worker was handed its data
+            made.append(spawn.Pool(*args, **kwargs))  # type: ignore[arg-type]
+            return made[-1]
+
+    def terminated(signum: int, frame: object) -> None:
+        caught.append(signum)
+        raise SystemExit(143)
+
+    monkeypatch.setattr(batch_pool.multiprocessing, "get_context", lambda method: Starting())
+    previous = signal.signal(signal.SIGTERM, terminated)
+    try:
+        with pytest.raises(SystemExit):
+            batch_pool.spawn_pool(2, time.sleep, 0)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert caught == [signal.SIGTERM] and len(made) == 1
+    deadline = time.monotonic() + 30  # not a timing assertion: a bound on waiting for them to go
+    while any(p.is_alive() for p in made[0]._pool) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(p.is_alive() for p in made[0]._pool)  # the pool was abandoned

@@ -40,8 +40,6 @@ def default_workers() -> int:
 def _start_worker(parent: int, setup: Callable[..., None], args: tuple[Any, ...]) -> None:
     """Runs first in each worker process: goes quietly with its parent, then `setup(*args)`."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if hasattr(signal, "pthread_sigmask"):  # blocked by the parent while it started us (`spawn_pool`)
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
     if sys.platform.startswith("linux"):
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
     else:
@@ -89,18 +87,24 @@ def spawn_pool(workers: int, setup: Callable[..., None], *args: Any) -> Any:
     main = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
     # a SIGTERM while a worker is handed its start-up data would cut it short (the worker
-    # then dies with a traceback): it waits until every worker has its data
-    masked = main and hasattr(signal, "pthread_sigmask")
-    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM}) if masked else None
+    # then dies with a traceback): it is held until every worker has its data, then the
+    # pool is abandoned and the signal delivered. Held by a handler, not by blocking it:
+    # the kernel hands a process's signal to any thread that does not block it (polars'
+    # threads), and Python then runs the handler in this thread all the same
+    held: list[int] = []
+    before = signal.signal(signal.SIGTERM, lambda signum, frame: held.append(signum)) if main else None
     try:
         context = multiprocessing.get_context("spawn")
         with _variable("POLARS_MAX_THREADS", str(polars_threads(workers))):
-            return context.Pool(workers, initializer=_start_worker, initargs=(os.getpid(), setup, args))
+            pool = context.Pool(workers, initializer=_start_worker, initargs=(os.getpid(), setup, args))
     finally:
         if main:
             signal.signal(signal.SIGINT, previous)
-        if mask is not None:
-            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+            signal.signal(signal.SIGTERM, signal.SIG_DFL if before is None else before)
+    if held:
+        abandon(pool)
+        signal.raise_signal(signal.SIGTERM)
+    return pool
 
 
 def abandon(pool: Any) -> None:
@@ -109,14 +113,22 @@ def abandon(pool: Any) -> None:
     `Pool.terminate` joins the thread that hands out work, and that thread may be stuck
     writing to a worker that will never read it (seen on Ctrl-C): the workers are killed
     first, and the pool is terminated on a thread of its own that the process does not
-    wait for. Its handler thread is told first to start no more workers: it replaces a
-    worker that dies, and a replacement spawned as this process exits fails to read its
-    start-up data, with a traceback (seen when SIGTERM came while the workers booted)."""
+    wait for. Its handler thread is stopped first and waited for: a replacement worker it
+    spawned as this process exited failed to read its start-up data, with a traceback
+    (seen when SIGTERM came while the workers booted)."""
     handler = getattr(pool, "_worker_handler", None)
-    if handler is not None:
+    if handler is not None:  # it replaces a worker that dies: none for those killed below
         handler._state = multiprocessing.pool.TERMINATE
+        pool._change_notifier.put(None)
     for process in list(getattr(pool, "_pool", [])):
         process.kill()
+    if handler is not None:
+        # a replacement it was already starting gets its start-up data before this process
+        # can exit (its daemon thread cut short, the child failed reading it with a
+        # traceback), then goes too
+        handler.join(5)
+        for process in list(getattr(pool, "_pool", [])):
+            process.kill()
     ending = threading.Thread(target=pool.terminate, daemon=True)
     ending.start()
     ending.join(5)
