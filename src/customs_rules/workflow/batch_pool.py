@@ -119,16 +119,12 @@ def abandon(pool: Any) -> None:
     handler = getattr(pool, "_worker_handler", None)
     if handler is not None:  # it replaces a worker that dies: none for those killed below
         handler._state = multiprocessing.pool.TERMINATE
-        pool._change_notifier.put(None)
+        pool._change_notifier.put(None)  # it wakes, and ends
+        # a replacement it was already starting gets its start-up data first (its daemon
+        # thread cut short as this process exits, the child failed reading it)
+        handler.join(5)
     for process in list(getattr(pool, "_pool", [])):
         process.kill()
-    if handler is not None:
-        # a replacement it was already starting gets its start-up data before this process
-        # can exit (its daemon thread cut short, the child failed reading it with a
-        # traceback), then goes too
-        handler.join(5)
-        for process in list(getattr(pool, "_pool", [])):
-            process.kill()
     ending = threading.Thread(target=pool.terminate, daemon=True)
     ending.start()
     ending.join(5)
